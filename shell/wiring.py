@@ -1,0 +1,100 @@
+"""Assembly: build the registry, the session and the host for one ``imsh`` invocation.
+
+This is the only place that knows every layer: it resolves the state directory, opens the
+engine lazily (so ``imsh -c "1+1"`` never touches the store), registers the general-purpose
+and migration cmdlets, and picks the right front end (console, script, one line, stdin).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TextIO
+
+from cmdlets.registry import Registry
+from shell.main import Invocation
+from shell.session import Session
+
+
+def build_registry() -> Registry:
+    """Every cmdlet the language can call: general-purpose first, then migration ones."""
+    from cmdlets.catalog import MIGRATION_CMDLETS
+    from shell.builtins import BUILTIN_CMDLETS
+
+    return Registry((*BUILTIN_CMDLETS, *MIGRATION_CMDLETS))
+
+
+def engine_factory(state: str | None) -> Callable[[], Any]:
+    """A function opening the engine façade on the state directory at first use."""
+
+    def open_engine() -> Any:
+        from engine.paths import resolve_state_paths
+        from engine.service import Engine
+
+        return Engine.open(resolve_state_paths(state))
+
+    return open_engine
+
+
+def build_session(
+    state: str | None,
+    *,
+    interactive: bool,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> Session:
+    return Session(
+        build_registry(),
+        engine_factory=engine_factory(state),
+        stdout=stdout or sys.stdout,
+        stderr=stderr or sys.stderr,
+        stdin=stdin or sys.stdin,
+        cwd=Path.cwd(),
+        interactive=interactive,
+    )
+
+
+def run_invocation(inv: Invocation) -> int:
+    """Run what the command line asked for and return the process exit status."""
+    if inv.service:
+        from shell.service_main import run_service
+
+        return run_service(inv.state, until_idle=inv.until_idle)
+    terminal = sys.stdin.isatty() and sys.stdout.isatty()
+    session = build_session(inv.state, interactive=terminal and inv.command is None
+                            and inv.script is None)
+    try:
+        return _run_front_end(session, inv, terminal)
+    finally:
+        session.close()
+
+
+def _run_front_end(session: Session, inv: Invocation, terminal: bool) -> int:
+    if inv.command is not None:
+        session.run(inv.command, source="-c")
+        return session.exit_code
+    if inv.script is not None:
+        return session.run_file(Path(inv.script), inv.script_args)
+    if not terminal:
+        session.run(sys.stdin.read(), source="<stdin>")
+        return session.exit_code
+    return _run_console(session, inv.state)
+
+
+def _run_console(session: Session, state: str | None) -> int:
+    from shell.host import ImshShell
+
+    history = _history_file(state)
+    shell = ImshShell(session, history_file=history)
+    return shell.cmdloop()
+
+
+def _history_file(state: str | None) -> Path | None:
+    try:
+        from engine.paths import resolve_state_paths
+
+        return resolve_state_paths(state).root / "history"
+    except Exception:  # history is a convenience; the shell runs without it
+        return None
