@@ -1,0 +1,60 @@
+"""The layers of DESIGN.md §1: arrows only point down, and the engine never prints."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _modules(package: str) -> list[Path]:
+    return sorted((ROOT / package).rglob("*.py"))
+
+
+def _imported_roots(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    roots: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            roots.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            roots.add(node.module.split(".")[0])
+    return roots
+
+
+def _print_calls(path: Path) -> list[int]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    return [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "print"
+    ]
+
+
+def test_engine_imports_neither_shell_nor_cmdlets_nor_cmd2() -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(_imported_roots(path) & {"shell", "cmdlets", "cmd2"})
+        for path in _modules("engine")
+    }
+    assert {path: bad for path, bad in offenders.items() if bad} == {}
+
+
+def test_engine_never_prints() -> None:
+    offenders = {str(p.relative_to(ROOT)): _print_calls(p) for p in _modules("engine")}
+    assert {path: lines for path, lines in offenders.items() if lines} == {}
+
+
+def test_cmdlets_do_not_import_the_shell() -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(_imported_roots(path) & {"shell", "cmd2"})
+        for path in _modules("cmdlets")
+    }
+    assert {path: bad for path, bad in offenders.items() if bad} == {}
+
+
+def test_the_check_sees_every_layer() -> None:
+    # guards the tests above against passing vacuously on an empty tree
+    assert _modules("engine") and _modules("cmdlets") and _modules("shell")
