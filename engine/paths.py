@@ -1,0 +1,113 @@
+"""Where imsh keeps its state: the state directory and the files in it.
+
+Resolution order for the state directory: the explicit ``--state DIR`` argument, else
+``$IMSH_HOME``, else ``~/.local/share/imsh``. The key file is ``secret.key`` inside it unless
+``$IMSH_KEY_FILE`` names another file.
+
+:func:`resolve_state_paths` only computes names; :func:`ensure_state_dir` creates the directory
+on first use with mode 0700. A directory that already holds imsh state (``state.db``) but is
+readable by others — for example because it was created under a loose umask or copied — has its
+group/other bits cleared; any other pre-existing directory is the user's and is left as it is.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.errors import ErrorCategory, StateStoreError
+
+DEFAULT_STATE_DIR = "~/.local/share/imsh"
+STATE_DIR_ENV = "IMSH_HOME"
+KEY_FILE_ENV = "IMSH_KEY_FILE"
+DB_NAME = "state.db"
+KEY_NAME = "secret.key"
+DIR_MODE = 0o700
+
+
+@dataclass(frozen=True)
+class StatePaths:
+    """The files and folders of one state directory (all absolute)."""
+
+    root: Path
+    db: Path
+    key_file: Path
+    log_dir: Path
+    maildir_default: Path  # where the default ``LocalMaildir`` target endpoint points
+
+
+def resolve_state_paths(
+    explicit: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> StatePaths:
+    """Compute the state paths without touching the file system."""
+    environ = os.environ if env is None else env
+    root = _absolute(explicit or environ.get(STATE_DIR_ENV) or DEFAULT_STATE_DIR)
+    key_override = environ.get(KEY_FILE_ENV)
+    key_file = _absolute(key_override) if key_override else root / KEY_NAME
+    return StatePaths(
+        root=root,
+        db=root / DB_NAME,
+        key_file=key_file,
+        log_dir=root / "logs",
+        maildir_default=root / "maildir",
+    )
+
+
+def ensure_state_dir(paths: StatePaths) -> StatePaths:
+    """Create the state directory (mode 0700) if needed and tighten one imsh created."""
+    root = paths.root
+    try:
+        if root.exists():
+            _check_is_dir(root)
+            if paths.db.exists():
+                _tighten_mode(root)
+        else:
+            root.parent.mkdir(parents=True, exist_ok=True)
+            _make_private_dir(root)
+    except OSError as exc:
+        raise StateStoreError(
+            f"cannot use state directory {root}: {exc.strerror or exc}",
+            category=ErrorCategory.PermissionDenied,
+            error_id="StateDirectoryUnusable",
+        ) from exc
+    return paths
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create ``path`` (one level, mode 0700) unless it exists; used for the log folder."""
+    if not path.exists():
+        _make_private_dir(path)
+    return path
+
+
+def _make_private_dir(path: Path) -> None:
+    try:
+        path.mkdir(mode=DIR_MODE)
+    except FileExistsError:  # another imsh process won the race; it used the same mode
+        _check_is_dir(path)
+        return
+    # mkdir's mode is masked by the umask, which can only remove bits; chmod states it exactly.
+    os.chmod(path, DIR_MODE)
+
+
+def _tighten_mode(path: Path) -> None:
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        os.chmod(path, mode & ~0o077)
+
+
+def _check_is_dir(path: Path) -> None:
+    if not path.is_dir():
+        raise StateStoreError(
+            f"state directory {path} exists but is not a directory",
+            category=ErrorCategory.InvalidArgument,
+            error_id="StateDirectoryNotADirectory",
+        )
+
+
+def _absolute(value: str | os.PathLike[str]) -> Path:
+    return Path(value).expanduser().absolute()

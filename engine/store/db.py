@@ -1,0 +1,175 @@
+"""The SQLite connection: the only place that knows it is SQLite.
+
+Opening a :class:`Database`:
+
+- the file is created with mode 0600 before SQLite opens it; SQLite gives the ``-wal`` and
+  ``-shm`` files the database file's permissions, and the state directory is 0700 besides;
+- ``journal_mode=WAL`` (readers never block the writer), ``synchronous=NORMAL`` (in WAL mode a
+  commit survives a killed process; only an OS crash or power loss can drop the last few
+  commits), ``foreign_keys=ON``, ``busy_timeout`` so a writer waits for another instead of
+  failing at once.
+
+Transactions: the connection runs in autocommit mode and :meth:`Database.transaction` issues
+``BEGIN IMMEDIATE`` — it takes the write lock up front, so two writers never deadlock upgrading
+read locks. Nested ``transaction()`` blocks join the outermost one; it commits when the outermost
+block exits normally and rolls back when it exits by an exception.
+
+Thread-safety policy: one ``Database`` (so one ``Store``) per thread. The sqlite3 connection is
+opened with ``check_same_thread=True``, so sharing one across threads fails loudly. Worker threads
+and processes open their own ``Store`` on the same file; SQLite's locking does the rest.
+
+SQLite-isms (PRAGMAs, ``BEGIN IMMEDIATE``, ``?`` placeholders, error classification) stay in
+this module; the repositories use standard SQL that PostgreSQL also accepts.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from engine.errors import ErrorCategory, StateStoreError, TransientError
+
+FILE_MODE = 0o600
+BUSY_TIMEOUT_MS = 10_000
+
+Params = Sequence[Any]
+Row = sqlite3.Row
+
+
+class Database:
+    """One connection to the state database, with explicit transactions."""
+
+    def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
+        self.path = path
+        self._conn = connection
+        self._depth = 0
+
+    @classmethod
+    def open(cls, path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Database:
+        """Open (creating with mode 0600 if needed) and configure the database at ``path``."""
+        _create_private_file(path)
+        try:
+            conn = sqlite3.connect(
+                path,
+                timeout=busy_timeout_ms / 1000,
+                isolation_level=None,  # autocommit; transaction() issues BEGIN itself
+                check_same_thread=True,
+            )
+        except sqlite3.Error as exc:
+            raise _store_error(exc, path) from exc
+        conn.row_factory = sqlite3.Row
+        database = cls(path, conn)
+        database._configure(busy_timeout_ms)
+        return database
+
+    def _configure(self, busy_timeout_ms: int) -> None:
+        mode = self._pragma("journal_mode=WAL")
+        if str(mode).lower() != "wal":
+            raise StateStoreError(
+                f"cannot switch {self.path} to WAL mode (got {mode})",
+                error_id="StateDatabaseNoWal",
+            )
+        self._pragma("synchronous=NORMAL")
+        self._pragma("foreign_keys=ON")
+        self._pragma(f"busy_timeout={int(busy_timeout_ms)}")
+
+    def _pragma(self, statement: str) -> Any:
+        row = self.query_one(f"PRAGMA {statement}")
+        return row[0] if row is not None else None
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._depth > 0
+
+    @contextmanager
+    def transaction(self) -> Iterator[Database]:
+        """A write transaction (``BEGIN IMMEDIATE``); nested blocks join the outermost one."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self
+            finally:
+                self._depth -= 1
+            return
+        self.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield self
+        except BaseException:
+            self._depth = 0
+            self._conn.rollback()
+            raise
+        self._depth = 0
+        self.execute("COMMIT")
+
+    def execute(self, sql: str, params: Params = ()) -> sqlite3.Cursor:
+        try:
+            return self._conn.execute(sql, params)
+        except sqlite3.IntegrityError:
+            raise  # repositories turn these into domain errors
+        except sqlite3.Error as exc:
+            raise _store_error(exc, self.path) from exc
+
+    def execute_many(self, sql: str, rows: Sequence[Params]) -> None:
+        try:
+            self._conn.executemany(sql, rows)
+        except sqlite3.IntegrityError:
+            raise
+        except sqlite3.Error as exc:
+            raise _store_error(exc, self.path) from exc
+
+    def query_one(self, sql: str, params: Params = ()) -> Row | None:
+        row: Row | None = self.execute(sql, params).fetchone()
+        return row
+
+    def query_all(self, sql: str, params: Params = ()) -> list[Row]:
+        return list(self.execute(sql, params).fetchall())
+
+    def user_version(self) -> int:
+        return int(self._pragma("user_version"))
+
+    def set_user_version(self, version: int) -> None:
+        self.execute(f"PRAGMA user_version = {int(version)}")
+
+    def journal_mode(self) -> str:
+        return str(self._pragma("journal_mode"))
+
+    def foreign_keys_enabled(self) -> bool:
+        return bool(self._pragma("foreign_keys"))
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+IntegrityError = sqlite3.IntegrityError
+
+
+def _create_private_file(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+        os.close(fd)
+        os.chmod(path, FILE_MODE)
+    except OSError as exc:
+        raise StateStoreError(
+            f"cannot create the state database {path}: {exc.strerror or exc}",
+            category=ErrorCategory.WriteError,
+            error_id="StateDatabaseUnwritable",
+        ) from exc
+
+
+def _store_error(exc: sqlite3.Error, path: Path) -> StateStoreError | TransientError:
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return TransientError(
+            f"the state database {path} is busy: {text}",
+            category=ErrorCategory.ResourceUnavailable,
+            error_id="StateDatabaseBusy",
+        )
+    return StateStoreError(
+        f"state database {path}: {text}",
+        error_id="StateDatabaseError",
+    )

@@ -1,0 +1,149 @@
+"""The :class:`Store`: one open state database with its repositories.
+
+``Store.open(paths)`` creates the state directory (0700) and database (0600) if needed, applies
+the schema migrations, loads (or on a fresh store creates) the sealing key and checks it against
+the key check value sealed in the database, then calls :meth:`Store.ensure_defaults`.
+
+What is committed when
+----------------------
+- Every repository write method runs in a transaction of its own and is committed when it
+  returns — unless the caller already opened ``store.transaction()``, in which case it joins
+  that transaction and everything commits (or rolls back) together when the outer block ends.
+- Messages: the executor commits ``messages.record_pending`` for a whole append batch BEFORE it
+  appends anything to the target; after the append it commits ``messages.record_copied`` (target
+  references) together with ``statistics.add_counts`` in one transaction per append batch. A
+  crash between the two leaves ``pending`` rows, which the next run looks up on the target
+  before appending again: nothing is lost and nothing duplicated.
+- Flag changes and deletions on the target are recorded after the target confirmed them; if the
+  process dies first, the next incremental sync sees the difference again and repeats an
+  idempotent operation.
+- Folder state (UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ) is saved only after every message of the
+  folder pass is recorded, so a crash never makes a later pass skip unseen messages.
+- Status changes of batches and users are single committed updates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import TracebackType
+
+from engine.errors import StateStoreError
+from engine.paths import StatePaths, ensure_state_dir
+from engine.secrets import Sealer, Secret
+from engine.store.batches import BatchRepository
+from engine.store.config import ConfigRepository, MetaRepository
+from engine.store.db import Database
+from engine.store.endpoints import EndpointRepository, EndpointSpec
+from engine.store.leases import LeaseRepository
+from engine.store.schema import migrate
+from engine.store.stats import StatisticsRepository
+from engine.store.sync_state import FolderStateRepository, MessageStateRepository
+from engine.store.users import MigrationUserRepository
+
+DEFAULT_TARGET_NAME = "LocalMaildir"
+_KEY_CHECK = "sealer.key_check"
+_KEY_CHECK_PURPOSE = "store_meta.key_check"
+_KEY_CHECK_VALUE = "imsh key check"
+_DEFAULTS_CREATED = "defaults.created"
+
+
+class Store:
+    """An open state database; use one per thread (see ``engine.store.db``)."""
+
+    def __init__(self, paths: StatePaths, db: Database, sealer: Sealer) -> None:
+        self.paths = paths
+        self.db = db
+        self.meta = MetaRepository(db)
+        self.config = ConfigRepository(db, sealer)
+        self.endpoints = EndpointRepository(db, sealer)
+        self.batches = BatchRepository(db)
+        self.users = MigrationUserRepository(db, sealer)
+        self.folders = FolderStateRepository(db)
+        self.messages = MessageStateRepository(db)
+        self.statistics = StatisticsRepository(db)
+        self.leases = LeaseRepository(db)
+
+    @classmethod
+    def open(cls, paths: StatePaths) -> Store:
+        ensure_state_dir(paths)
+        db = Database.open(paths.db)
+        try:
+            migrate(db)
+            store = cls(paths, db, _open_sealer(db, paths))
+            store.ensure_defaults()
+        except BaseException:
+            db.close()
+            raise
+        return store
+
+    def ensure_defaults(self) -> None:
+        """Create the default target endpoint ``LocalMaildir`` once, on a fresh store.
+
+        This is done here rather than in a schema migration because its path depends on where
+        the state directory is. It runs once per store: removing ``LocalMaildir`` later is
+        respected and it is not recreated.
+        """
+        with self.transaction():
+            if self.meta.get(_DEFAULTS_CREATED) is not None:
+                return
+            if self.endpoints.find(DEFAULT_TARGET_NAME) is None:
+                self.endpoints.add(
+                    EndpointSpec(
+                        name=DEFAULT_TARGET_NAME,
+                        kind="Maildir",
+                        path=str(self.paths.maildir_default),
+                    )
+                )
+            if self.endpoints.default_target() is None:
+                self.endpoints.set_default_target(DEFAULT_TARGET_NAME)
+            self.meta.set(_DEFAULTS_CREATED, "1")
+
+    @contextmanager
+    def transaction(self) -> Iterator[Store]:
+        """Group several repository calls into one atomic write transaction."""
+        with self.db.transaction():
+            yield self
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _open_sealer(db: Database, paths: StatePaths) -> Sealer:
+    """Load the key; create it only when the database has never sealed anything."""
+    meta = MetaRepository(db)
+    check = meta.get(_KEY_CHECK)
+    if check is None:
+        sealer = Sealer.load_or_create(paths.key_file)
+        with db.transaction():
+            if meta.get(_KEY_CHECK) is None:
+                meta.set(_KEY_CHECK, sealer.seal(Secret(_KEY_CHECK_VALUE), _KEY_CHECK_PURPOSE))
+                return sealer
+            check = meta.get(_KEY_CHECK)  # another process initialised it meanwhile
+    sealer = Sealer.load(paths.key_file)
+    _verify_key(sealer, str(check), paths)
+    return sealer
+
+
+def _verify_key(sealer: Sealer, check: str, paths: StatePaths) -> None:
+    try:
+        ok = sealer.unseal(check, _KEY_CHECK_PURPOSE).reveal() == _KEY_CHECK_VALUE
+    except StateStoreError:
+        ok = False
+    if not ok:
+        raise StateStoreError(
+            f"the key file {paths.key_file} is not the key that sealed the passwords in "
+            f"{paths.db}; restore the original key file (or set IMSH_KEY_FILE to it)",
+            error_id="SecretKeyMismatch",
+        )

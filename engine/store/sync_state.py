@@ -1,0 +1,342 @@
+"""Sync state: per (user, folder) and per message. The heart of crash safety.
+
+Folder state remembers the source folder's identity (raw name, separator, UIDVALIDITY, UIDNEXT,
+HIGHESTMODSEQ) and the target folder it maps to. Message state remembers, per source UID, a
+fingerprint, the target reference (IMAP UID, EWS item id or Maildir key) and the flags last
+synced, plus a state:
+
+    pending  — intent written: the message is about to be (or may have been) appended
+    copied   — the target holds it; ``target_ref`` says where
+    skipped  — deliberately not copied (too large, bad item); see statistics.skipped_items
+    deleted  — the copy was removed from the target because the source message vanished
+
+Commit rules (see the ``engine.store`` docstring): :meth:`MessageStateRepository.record_pending`
+commits before the append, :meth:`MessageStateRepository.record_copied` after it, one
+transaction per append batch. A ``pending`` row on resume means "look on the target first".
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from engine.errors import NotFoundError
+from engine.store import codec
+from engine.store.db import Database, Row
+
+MESSAGE_STATES = ("pending", "copied", "skipped", "deleted")
+
+_FOLDER_COLUMNS = (
+    "source_separator",
+    "target_name",
+    "source_uidvalidity",
+    "source_uidnext",
+    "source_highestmodseq",
+    "target_uidvalidity",
+    "excluded",
+    "last_synced_at",
+)
+
+
+@dataclass(frozen=True)
+class FolderState:
+    """What imsh knows about one source folder of one user."""
+
+    source_name: str  # raw, as the source server spells it
+    source_separator: str | None = None
+    target_name: str | None = None
+    source_uidvalidity: int | None = None
+    source_uidnext: int | None = None
+    source_highestmodseq: int | None = None  # only when the source has CONDSTORE
+    target_uidvalidity: int | None = None
+    excluded: bool = False
+    last_synced_at: datetime | None = None
+    id: int = 0
+    user_id: int = 0
+
+
+@dataclass(frozen=True)
+class PendingMessage:
+    """The intent to copy one source message."""
+
+    source_uid: int
+    fingerprint: str
+    size: int
+    internaldate: datetime | None = None
+    flags: str = ""
+
+
+@dataclass(frozen=True)
+class CopiedMessage:
+    """Where one source message landed on the target."""
+
+    source_uid: int
+    target_ref: str
+    target_uidvalidity: int | None = None
+    flags: str = ""
+
+
+@dataclass(frozen=True)
+class MessageState:
+    id: int
+    folder_id: int
+    source_uid: int
+    fingerprint: str
+    size: int
+    internaldate: datetime | None
+    target_ref: str | None
+    target_uidvalidity: int | None
+    flags: str
+    state: str
+    updated_at: datetime
+
+
+class FolderStateRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def save(self, user_id: int, folder: FolderState) -> FolderState:
+        """Insert or update the state of ``folder.source_name`` for ``user_id``."""
+        with self._db.transaction():
+            updates = ", ".join(f"{c} = excluded.{c}" for c in _FOLDER_COLUMNS)
+            placeholders = ", ".join("?" for _ in range(len(_FOLDER_COLUMNS) + 2))
+            self._db.execute(
+                f"INSERT INTO folder_states (user_id, source_name, {', '.join(_FOLDER_COLUMNS)}) "
+                f"VALUES ({placeholders}) "
+                f"ON CONFLICT (user_id, source_name) DO UPDATE SET {updates}",
+                (user_id, folder.source_name, *_folder_values(folder)),
+            )
+            return self.get(user_id, folder.source_name)
+
+    def find(self, user_id: int, source_name: str) -> FolderState | None:
+        found = self._db.query_one(
+            "SELECT * FROM folder_states WHERE user_id = ? AND source_name = ?",
+            (user_id, source_name),
+        )
+        return _folder(found) if found is not None else None
+
+    def get(self, user_id: int, source_name: str) -> FolderState:
+        found = self.find(user_id, source_name)
+        if found is None:
+            raise NotFoundError(
+                f"No sync state for folder '{source_name}'.", error_id="FolderStateNotFound"
+            )
+        return found
+
+    def list(self, user_id: int) -> list[FolderState]:
+        rows = self._db.query_all(
+            "SELECT * FROM folder_states WHERE user_id = ? ORDER BY source_name", (user_id,)
+        )
+        return [_folder(r) for r in rows]
+
+    def remove(self, folder_id: int) -> None:
+        """Forget a folder and, by cascade, its message states."""
+        with self._db.transaction():
+            self._db.execute("DELETE FROM folder_states WHERE id = ?", (folder_id,))
+
+
+class MessageStateRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def record_pending(self, folder_id: int, messages: Sequence[PendingMessage]) -> None:
+        """Write the intent to copy ``messages`` (commit this BEFORE appending them).
+
+        An existing row keeps its target reference: a re-planned copy must still be looked up
+        on the target before it is appended again.
+        """
+        now = codec.time_to_db(codec.utc_now())
+        with self._db.transaction():
+            self._db.execute_many(
+                "INSERT INTO message_states (folder_id, source_uid, fingerprint, size, "
+                "internaldate, flags, state, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?) "
+                "ON CONFLICT (folder_id, source_uid) DO UPDATE SET "
+                "fingerprint = excluded.fingerprint, size = excluded.size, "
+                "internaldate = excluded.internaldate, flags = excluded.flags, "
+                "state = 'pending', updated_at = excluded.updated_at",
+                [
+                    (
+                        folder_id,
+                        m.source_uid,
+                        m.fingerprint,
+                        m.size,
+                        codec.time_to_db(m.internaldate),
+                        m.flags,
+                        now,
+                    )
+                    for m in messages
+                ],
+            )
+
+    def record_copied(self, folder_id: int, copies: Sequence[CopiedMessage]) -> None:
+        """Record where appended messages landed (commit once per append batch)."""
+        now = codec.time_to_db(codec.utc_now())
+        with self._db.transaction():
+            self._db.execute_many(
+                "UPDATE message_states SET target_ref = ?, target_uidvalidity = ?, flags = ?, "
+                "state = 'copied', updated_at = ? WHERE folder_id = ? AND source_uid = ?",
+                [
+                    (c.target_ref, c.target_uidvalidity, c.flags, now, folder_id, c.source_uid)
+                    for c in copies
+                ],
+            )
+
+    def record_skipped(self, folder_id: int, messages: Sequence[PendingMessage]) -> None:
+        """Remember messages deliberately not copied, so they are not retried every pass."""
+        self._upsert_state(folder_id, messages, "skipped")
+
+    def update_flags(self, folder_id: int, flags_by_uid: Mapping[int, str]) -> None:
+        """Record the flags now on the target for already copied messages."""
+        now = codec.time_to_db(codec.utc_now())
+        with self._db.transaction():
+            self._db.execute_many(
+                "UPDATE message_states SET flags = ?, updated_at = ? "
+                "WHERE folder_id = ? AND source_uid = ?",
+                [(flags, now, folder_id, uid) for uid, flags in flags_by_uid.items()],
+            )
+
+    def mark_deleted(self, folder_id: int, source_uids: Iterable[int]) -> None:
+        """Record that the target copies of vanished source messages were removed."""
+        self._set_state(folder_id, source_uids, "deleted")
+
+    def forget(self, folder_id: int, source_uids: Iterable[int]) -> None:
+        """Drop message rows entirely (e.g. a pending copy found never to have happened)."""
+        with self._db.transaction():
+            self._db.execute_many(
+                "DELETE FROM message_states WHERE folder_id = ? AND source_uid = ?",
+                [(folder_id, uid) for uid in source_uids],
+            )
+
+    def reassign_source_uids(self, folder_id: int, new_uid_by_row_id: Mapping[int, int]) -> None:
+        """Re-key rows after a source UIDVALIDITY change (matched by fingerprint).
+
+        Two steps keep ``UNIQUE (folder_id, source_uid)`` satisfied while UIDs swap places:
+        every row first moves to a negative placeholder UID, then to its new UID.
+        """
+        with self._db.transaction():
+            self._db.execute_many(
+                "UPDATE message_states SET source_uid = -id WHERE folder_id = ? AND id = ?",
+                [(folder_id, row_id) for row_id in new_uid_by_row_id],
+            )
+            self._db.execute_many(
+                "UPDATE message_states SET source_uid = ? WHERE folder_id = ? AND id = ?",
+                [(uid, folder_id, row_id) for row_id, uid in new_uid_by_row_id.items()],
+            )
+
+    def get(self, folder_id: int, source_uid: int) -> MessageState | None:
+        found = self._db.query_one(
+            "SELECT * FROM message_states WHERE folder_id = ? AND source_uid = ?",
+            (folder_id, source_uid),
+        )
+        return _message(found) if found is not None else None
+
+    def list(self, folder_id: int, state: str | None = None) -> builtins.list[MessageState]:
+        sql = "SELECT * FROM message_states WHERE folder_id = ?"
+        params: tuple[Any, ...] = (folder_id,)
+        if state is not None:
+            sql, params = sql + " AND state = ?", (folder_id, state)
+        rows = self._db.query_all(sql + " ORDER BY source_uid", params)
+        return [_message(r) for r in rows]
+
+    def find_by_fingerprint(self, folder_id: int, fingerprint: str) -> builtins.list[MessageState]:
+        rows = self._db.query_all(
+            "SELECT * FROM message_states WHERE folder_id = ? AND fingerprint = ? ORDER BY id",
+            (folder_id, fingerprint),
+        )
+        return [_message(r) for r in rows]
+
+    def find_by_target_ref(self, folder_id: int, target_ref: str) -> MessageState | None:
+        found = self._db.query_one(
+            "SELECT * FROM message_states WHERE folder_id = ? AND target_ref = ?",
+            (folder_id, target_ref),
+        )
+        return _message(found) if found is not None else None
+
+    def count_by_state(self, user_id: int) -> dict[str, int]:
+        """Message counts per state over all of a user's folders."""
+        rows = self._db.query_all(
+            "SELECT m.state AS state, COUNT(*) AS n FROM message_states m "
+            "JOIN folder_states f ON f.id = m.folder_id WHERE f.user_id = ? GROUP BY m.state",
+            (user_id,),
+        )
+        return {r["state"]: int(r["n"]) for r in rows}
+
+    def _set_state(self, folder_id: int, source_uids: Iterable[int], state: str) -> None:
+        now = codec.time_to_db(codec.utc_now())
+        with self._db.transaction():
+            self._db.execute_many(
+                "UPDATE message_states SET state = ?, updated_at = ? "
+                "WHERE folder_id = ? AND source_uid = ?",
+                [(state, now, folder_id, uid) for uid in source_uids],
+            )
+
+    def _upsert_state(self, folder_id: int, messages: Sequence[PendingMessage], state: str) -> None:
+        now = codec.time_to_db(codec.utc_now())
+        with self._db.transaction():
+            self._db.execute_many(
+                "INSERT INTO message_states (folder_id, source_uid, fingerprint, size, "
+                "internaldate, flags, state, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (folder_id, source_uid) DO UPDATE SET state = excluded.state, "
+                "updated_at = excluded.updated_at",
+                [
+                    (
+                        folder_id,
+                        m.source_uid,
+                        m.fingerprint,
+                        m.size,
+                        codec.time_to_db(m.internaldate),
+                        m.flags,
+                        state,
+                        now,
+                    )
+                    for m in messages
+                ],
+            )
+
+
+def _folder_values(folder: FolderState) -> tuple[Any, ...]:
+    return (
+        folder.source_separator,
+        folder.target_name,
+        folder.source_uidvalidity,
+        folder.source_uidnext,
+        folder.source_highestmodseq,
+        folder.target_uidvalidity,
+        codec.bool_to_db(folder.excluded),
+        codec.time_to_db(folder.last_synced_at),
+    )
+
+
+def _folder(r: Row) -> FolderState:
+    return FolderState(
+        id=int(r["id"]),
+        user_id=int(r["user_id"]),
+        source_name=r["source_name"],
+        source_separator=r["source_separator"],
+        target_name=r["target_name"],
+        source_uidvalidity=r["source_uidvalidity"],
+        source_uidnext=r["source_uidnext"],
+        source_highestmodseq=r["source_highestmodseq"],
+        target_uidvalidity=r["target_uidvalidity"],
+        excluded=bool(r["excluded"]),
+        last_synced_at=codec.time_from_db(r["last_synced_at"]),
+    )
+
+
+def _message(r: Row) -> MessageState:
+    return MessageState(
+        id=int(r["id"]),
+        folder_id=int(r["folder_id"]),
+        source_uid=int(r["source_uid"]),
+        fingerprint=r["fingerprint"],
+        size=int(r["size"]),
+        internaldate=codec.time_from_db(r["internaldate"]),
+        target_ref=r["target_ref"],
+        target_uidvalidity=r["target_uidvalidity"],
+        flags=r["flags"],
+        state=r["state"],
+        updated_at=codec.required_time(r["updated_at"]),
+    )
