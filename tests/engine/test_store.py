@@ -1,0 +1,528 @@
+"""The SQLite state store on real files (engine.store)."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import multiprocessing
+import os
+import sqlite3
+import stat
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.errors import (
+    AlreadyExistsError,
+    InvalidStateError,
+    NotFoundError,
+    StateStoreError,
+    ValidationError,
+)
+from engine.paths import StatePaths, resolve_state_paths
+from engine.secrets import MASK, Secret
+from engine.store import DEFAULT_TARGET_NAME, Store
+from engine.store.batches import BatchRow, BatchSpec
+from engine.store.db import Database
+from engine.store.endpoints import EndpointSpec
+from engine.store.schema import LATEST_VERSION, MIGRATIONS, Migration, migrate
+from engine.store.sync_state import CopiedMessage, FolderState, PendingMessage
+from engine.store.users import MigrationUserSpec
+
+PASSWORD = "S3cret-Plaintext-Password-7Q"
+TARGET_PASSWORD = "Other-Target-Password-9Z"
+SMTP_PASSWORD = "Smtp-Relay-Password-4K"
+T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def paths(tmp_path: Path) -> StatePaths:
+    return resolve_state_paths(tmp_path / "state", env={})
+
+
+@pytest.fixture
+def store(paths: StatePaths) -> Iterator[Store]:
+    with Store.open(paths) as opened:
+        yield opened
+
+
+def _imap_source(store: Store, name: str = "Source") -> int:
+    spec = EndpointSpec(
+        name=name,
+        kind="IMAP",
+        remote_server="imap.example.org",
+        port=993,
+        security="Ssl",
+        authentication="Basic",
+        username="admin",
+        password=Secret(PASSWORD),
+    )
+    return store.endpoints.add(spec).id
+
+
+def _batch(store: Store, name: str = "Batch1") -> BatchRow:
+    source = store.endpoints.find("Source")
+    source_id = source.id if source else _imap_source(store)
+    target = store.endpoints.get(DEFAULT_TARGET_NAME)
+    return store.batches.add(BatchSpec(name, source_id, target.id))
+
+
+def _user_spec(email: str = "ann@example.org") -> MigrationUserSpec:
+    return MigrationUserSpec(
+        email_address=email,
+        user_name="ann",
+        password=Secret(PASSWORD),
+        target_user_name="ann.t",
+        target_password=Secret(TARGET_PASSWORD),
+    )
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+# --- opening: files, modes, pragmas, migrations -------------------------------------------
+
+
+def test_files_are_private(store: Store, paths: StatePaths) -> None:
+    _imap_source(store)  # a write, so that the -wal and -shm files exist
+    assert _mode(paths.root) == 0o700
+    assert _mode(paths.db) == 0o600
+    assert _mode(paths.key_file) == 0o600
+    for suffix in ("-wal", "-shm"):
+        side_file = Path(f"{paths.db}{suffix}")
+        assert side_file.exists()
+        assert _mode(side_file) == 0o600
+
+
+def test_wal_and_foreign_keys_are_on(store: Store) -> None:
+    assert store.db.journal_mode() == "wal"
+    assert store.db.foreign_keys_enabled()
+    with pytest.raises(sqlite3.IntegrityError):
+        store.db.execute(
+            "INSERT INTO migration_users (batch_id, email_address, email_key, user_name, "
+            "status, status_summary, created_at) VALUES (999, 'x', 'x', 'x', 'Queued', "
+            "'Active', '2026-01-01T00:00:00.000000Z')"
+        )
+
+
+def test_migrations_set_user_version_and_are_idempotent(store: Store, paths: StatePaths) -> None:
+    assert store.db.user_version() == LATEST_VERSION
+    assert migrate(store.db) == LATEST_VERSION
+    store.close()
+    with Store.open(paths) as again:
+        assert again.db.user_version() == LATEST_VERSION
+        assert [e.name for e in again.endpoints.list()] == [DEFAULT_TARGET_NAME]
+
+
+def test_failed_migration_leaves_the_previous_version(tmp_path: Path) -> None:
+    db = Database.open(tmp_path / "m.db")
+    broken = (*MIGRATIONS, Migration(LATEST_VERSION + 1, "broken", ("CREATE TABLE t (a)", "x")))
+    with pytest.raises(StateStoreError):
+        migrate(db, broken)
+    assert db.user_version() == LATEST_VERSION
+    assert db.query_one("SELECT name FROM sqlite_master WHERE name = 't'") is None
+    db.close()
+
+
+def test_database_newer_than_program_is_refused(store: Store, paths: StatePaths) -> None:
+    store.db.set_user_version(LATEST_VERSION + 5)
+    store.close()
+    with pytest.raises(StateStoreError, match="newer"):
+        Store.open(paths)
+
+
+def test_store_is_bound_to_its_thread(store: Store) -> None:
+    errors: list[BaseException] = []
+
+    def use() -> None:
+        try:
+            store.endpoints.list()
+        except BaseException as exc:
+            errors.append(exc)
+
+    worker = threading.Thread(target=use)
+    worker.start()
+    worker.join()
+    assert len(errors) == 1 and isinstance(errors[0], StateStoreError)
+
+
+# --- defaults and keys ---------------------------------------------------------------------
+
+
+def test_fresh_store_has_local_maildir_default_target_once(store: Store, paths: StatePaths) -> None:
+    default = store.endpoints.default_target()
+    assert default is not None
+    assert default.name == DEFAULT_TARGET_NAME
+    assert default.kind == "Maildir"
+    assert default.path == str(paths.maildir_default)
+    store.endpoints.remove(DEFAULT_TARGET_NAME)
+    store.close()
+    with Store.open(paths) as again:
+        assert again.endpoints.find(DEFAULT_TARGET_NAME) is None
+
+
+def test_wrong_or_missing_key_file_is_a_clear_error(store: Store, paths: StatePaths) -> None:
+    _imap_source(store)
+    store.close()
+    original = paths.key_file.read_bytes()
+    paths.key_file.unlink()
+    with pytest.raises(StateStoreError) as missing:
+        Store.open(paths)
+    assert missing.value.error_id == "SecretKeyMissing"
+    assert not paths.key_file.exists()  # a new key must not be invented for old data
+    paths.key_file.write_text("QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE=\n")
+    with pytest.raises(StateStoreError) as mismatch:
+        Store.open(paths)
+    assert mismatch.value.error_id == "SecretKeyMismatch"
+    paths.key_file.write_bytes(original)
+    with Store.open(paths) as again:
+        password = again.endpoints.get("source").password
+        assert password is not None and password.reveal() == PASSWORD
+
+
+def test_key_file_from_environment_override(tmp_path: Path) -> None:
+    paths = resolve_state_paths(
+        tmp_path / "state", env={"IMSH_KEY_FILE": str(tmp_path / "keys" / "k")}
+    )
+    with Store.open(paths) as store:
+        _imap_source(store)
+    assert (tmp_path / "keys" / "k").exists()
+    assert not (tmp_path / "state" / "secret.key").exists()
+
+
+# --- secrets never reach the database or the logs ------------------------------------------
+
+
+def test_passwords_are_not_in_the_raw_database_files(store: Store, paths: StatePaths) -> None:
+    _batch(store)
+    store.users.add(store.batches.get("Batch1").id, _user_spec())
+    store.config.set_secret("SmtpPassword", Secret(SMTP_PASSWORD))
+    wal = Path(f"{paths.db}-wal")
+    raw = paths.db.read_bytes() + wal.read_bytes()
+    assert wal.stat().st_size > 0
+    assert b"ann@example.org" in raw  # the raw read does see the data ...
+    for plaintext in (PASSWORD, TARGET_PASSWORD, SMTP_PASSWORD):
+        assert plaintext.encode() not in raw  # ... but never a password
+        assert plaintext.encode("utf-16-le") not in raw
+    store.close()  # checkpoint into the main file and check it again
+    raw = paths.db.read_bytes()
+    assert all(p.encode() not in raw for p in (PASSWORD, TARGET_PASSWORD, SMTP_PASSWORD))
+
+
+def test_rows_holding_secrets_do_not_show_them(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    _batch(store)
+    user = store.users.add(store.batches.get("Batch1").id, _user_spec())
+    endpoint = store.endpoints.get("Source")
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("imsh.test").info("user %s endpoint %r", user, endpoint)
+    texts = [repr(user), str(user), f"{user}", "%s" % (endpoint,), caplog.text]  # noqa: UP031
+    for text in texts:
+        assert PASSWORD not in text and TARGET_PASSWORD not in text
+        assert MASK in text
+    assert user.password is not None and user.password.reveal() == PASSWORD
+    assert user.target_password is not None and user.target_password.reveal() == TARGET_PASSWORD
+
+
+# --- repositories --------------------------------------------------------------------------
+
+
+def test_endpoint_crud_and_case_insensitive_names(store: Store) -> None:
+    _imap_source(store)
+    with pytest.raises(AlreadyExistsError):
+        _imap_source(store, "SOURCE")
+    found = store.endpoints.get("sOuRcE")
+    assert (found.name, found.port, found.security, found.max_concurrent_migrations) == (
+        "Source",
+        993,
+        "Ssl",
+        20,
+    )
+    changed = store.endpoints.update(
+        dataclasses.replace(found, port=143, security="Tls", extra={"note": "x"})
+    )
+    assert (changed.port, changed.security, changed.extra) == (143, "Tls", {"note": "x"})
+    assert changed.password is not None and changed.password.reveal() == PASSWORD
+    store.endpoints.set_default_target("Source")
+    default = store.endpoints.default_target()
+    assert default is not None and default.name == "Source"
+    assert not store.endpoints.get(DEFAULT_TARGET_NAME).is_default_target
+    store.endpoints.remove("SOURCE")
+    with pytest.raises(NotFoundError):
+        store.endpoints.get("Source")
+
+
+def test_endpoint_in_use_cannot_be_removed(store: Store) -> None:
+    _batch(store)
+    with pytest.raises(InvalidStateError):
+        store.endpoints.remove("Source")
+    assert store.endpoints.find("Source") is not None
+
+
+def test_batch_crud_and_names(store: Store) -> None:
+    batch = _batch(store)
+    assert (batch.status, batch.source_endpoint, batch.target_endpoint) == (
+        "Created",
+        "Source",
+        DEFAULT_TARGET_NAME,
+    )
+    assert batch.incremental_sync_interval_seconds == 86400
+    with pytest.raises(AlreadyExistsError):
+        _batch(store, "BATCH1")
+    with pytest.raises(ValidationError):
+        _batch(store, "x" * 65)
+    updated = store.batches.update(
+        dataclasses.replace(
+            batch,
+            exclude_folders=("Junk", "Trash/*"),
+            notification_emails=("admin@example.org",),
+            bad_item_limit=10,
+            started_at=T0,
+        )
+    )
+    assert updated.exclude_folders == ("Junk", "Trash/*")
+    assert updated.notification_emails == ("admin@example.org",)
+    assert (updated.bad_item_limit, updated.large_item_limit) == (10, None)
+    assert updated.started_at == T0
+    store.batches.set_status(batch.id, "Syncing")
+    assert [b.name for b in store.batches.list(status="Syncing")] == ["Batch1"]
+    assert store.batches.list(status="Stopped") == []
+    assert store.batches.count() == 1
+    store.batches.remove("batch1")
+    assert store.batches.find("Batch1") is None
+
+
+def test_users_unique_across_batches(store: Store) -> None:
+    first, second = _batch(store, "B1"), _batch(store, "B2")
+    store.users.add(first.id, _user_spec())
+    with pytest.raises(AlreadyExistsError, match="B1"):
+        store.users.add(second.id, _user_spec("ANN@Example.ORG"))
+    with pytest.raises(AlreadyExistsError):  # all-or-nothing
+        store.users.add_many(second.id, [_user_spec("bob@example.org"), _user_spec()])
+    assert store.users.find("bob@example.org") is None
+
+
+def test_user_crud_status_and_due_list(store: Store) -> None:
+    batch = _batch(store)
+    ann, bob = store.users.add_many(batch.id, [_user_spec(), _user_spec("bob@example.org")])
+    assert (ann.status, ann.status_summary, ann.sync_kind, ann.batch_name) == (
+        "Queued",
+        "Active",
+        "initial",
+        "Batch1",
+    )
+    store.users.update(dataclasses.replace(ann, next_sync_due_at=T0, user_root="/root"))
+    store.users.update(dataclasses.replace(bob, next_sync_due_at=T0 + timedelta(hours=1)))
+    due = store.users.list_due(T0 + timedelta(minutes=1), ["Queued"])
+    assert [u.email_address for u in due] == ["ann@example.org"]
+    assert store.users.get("ann@example.org").user_root == "/root"
+    store.users.request_stop(ann.id)
+    assert store.users.list_due(T0 + timedelta(hours=2), ["Queued"]) == [
+        store.users.get("bob@example.org")
+    ]
+    store.users.set_status(bob.id, "Failed", "Failed", "bad password")
+    assert store.users.get("BOB@example.org").error == "bad password"
+    assert store.users.count_by_status(batch.id) == {"Queued": 1, "Failed": 1}
+    assert [u.email_address for u in store.users.list(status="Failed")] == ["bob@example.org"]
+    store.users.remove("bob@example.org")
+    assert len(store.users.list(batch_id=batch.id)) == 1
+
+
+def test_folder_and_message_state_follow_the_intent_rule(store: Store) -> None:
+    user = store.users.add(_batch(store).id, _user_spec())
+    folder = store.folders.save(
+        user.id, FolderState("INBOX", "/", "INBOX", source_uidvalidity=7, source_uidnext=3)
+    )
+    store.folders.save(user.id, dataclasses.replace(folder, source_highestmodseq=2**62))
+    folder = store.folders.get(user.id, "INBOX")
+    assert (folder.source_uidvalidity, folder.source_highestmodseq) == (7, 2**62)
+    messages = [PendingMessage(uid, f"fp{uid}", 100 * uid, T0, "\\Seen") for uid in (1, 2)]
+    store.messages.record_pending(folder.id, messages)
+    assert [m.state for m in store.messages.list(folder.id)] == ["pending", "pending"]
+    store.messages.record_copied(folder.id, [CopiedMessage(1, "501", 9, "\\Seen")])
+    copied = store.messages.get(folder.id, 1)
+    assert copied is not None and (copied.state, copied.target_ref) == ("copied", "501")
+    assert store.messages.find_by_target_ref(folder.id, "501") == copied
+    assert [m.source_uid for m in store.messages.find_by_fingerprint(folder.id, "fp2")] == [2]
+    store.messages.record_pending(folder.id, messages[:1])  # re-planned: keeps its target ref
+    again = store.messages.get(folder.id, 1)
+    assert again is not None and (again.state, again.target_ref) == ("pending", "501")
+    assert store.messages.count_by_state(user.id) == {"pending": 2}
+
+
+def test_message_flags_deletion_skips_and_rekeying(store: Store) -> None:
+    user = store.users.add(_batch(store).id, _user_spec())
+    folder = store.folders.save(user.id, FolderState("Sent"))
+    store.messages.record_pending(folder.id, [PendingMessage(u, f"fp{u}", 10) for u in (1, 2)])
+    store.messages.update_flags(folder.id, {1: "\\Flagged"})
+    store.messages.mark_deleted(folder.id, [2])
+    store.messages.record_skipped(folder.id, [PendingMessage(3, "fp3", 10**9)])
+    store.messages.reassign_source_uids(
+        folder.id, {m.id: 3 - m.source_uid for m in store.messages.list(folder.id)[:2]}
+    )
+    rows = {m.fingerprint: m for m in store.messages.list(folder.id)}
+    assert (rows["fp1"].source_uid, rows["fp1"].flags) == (2, "\\Flagged")
+    assert (rows["fp2"].source_uid, rows["fp2"].state) == (1, "deleted")
+    assert rows["fp3"].state == "skipped"
+    store.messages.forget(folder.id, [3])
+    assert len(store.messages.list(folder.id, state="skipped")) == 0
+
+
+def test_statistics_reports_and_skipped_items(store: Store) -> None:
+    user = store.users.add(_batch(store).id, _user_spec())
+    assert store.statistics.get(user.id).synced_item_count == 0
+    store.statistics.add_counts(user.id, synced=3, bytes_transferred=300)
+    store.statistics.add_counts(user.id, synced=2, skipped=1, bytes_transferred=50)
+    stats = store.statistics.get(user.id)
+    assert (stats.synced_item_count, stats.skipped_item_count, stats.bytes_transferred) == (
+        5,
+        1,
+        350,
+    )
+    store.statistics.save(dataclasses.replace(stats, total_items_in_source=10, last_error="x"))
+    saved = store.statistics.get(user.id)
+    assert (saved.total_items_in_source, saved.last_error, saved.synced_item_count) == (10, "x", 5)
+    for n in range(3):
+        store.statistics.add_report_entry(user.id, "info", f"step {n}", folder="INBOX")
+    assert [e.message for e in store.statistics.report_entries(user.id, limit=2)] == [
+        "step 1",
+        "step 2",
+    ]
+    store.statistics.add_skipped_item(user.id, "INBOX", "large", "too big", "Hi", T0, 10**9)
+    (item,) = store.statistics.skipped_items(user.id)
+    assert (item.kind, item.subject, item.item_date, item.size) == ("large", "Hi", T0, 10**9)
+
+
+def test_removing_a_batch_cascades_to_everything_below(store: Store) -> None:
+    batch = _batch(store)
+    user = store.users.add(batch.id, _user_spec())
+    folder = store.folders.save(user.id, FolderState("INBOX"))
+    store.messages.record_pending(folder.id, [PendingMessage(1, "fp", 1)])
+    store.statistics.add_counts(user.id, synced=1)
+    store.statistics.add_report_entry(user.id, "error", "boom")
+    store.statistics.add_skipped_item(user.id, "INBOX", "bad", "corrupt")
+    store.batches.remove("Batch1")
+    for table in (
+        "migration_users",
+        "folder_states",
+        "message_states",
+        "user_statistics",
+        "report_entries",
+        "skipped_items",
+    ):
+        row = store.db.query_one(f"SELECT COUNT(*) FROM {table}")
+        assert row is not None and row[0] == 0, table
+
+
+def test_config_values_secrets_and_case_insensitive_keys(store: Store) -> None:
+    store.config.set("MaxNumberOfBatches", 100)
+    store.config.set("maxnumberofbatches", 50)
+    store.config.set("SmtpServer", {"host": "127.0.0.1", "port": 2525})
+    store.config.set_secret("SmtpPassword", Secret(SMTP_PASSWORD))
+    assert store.config.get("MAXNUMBEROFBATCHES") == 50
+    assert store.config.get("Missing", "default") == "default"
+    secret = store.config.get_secret("smtppassword")
+    assert secret is not None and secret.reveal() == SMTP_PASSWORD
+    items = store.config.items()
+    assert set(items) == {"maxnumberofbatches", "SmtpServer", "SmtpPassword"}
+    assert isinstance(items["SmtpPassword"], Secret)
+    store.config.set("SmtpServer", None)
+    assert store.config.get("SmtpServer") is None
+
+
+def test_transaction_groups_writes_and_rolls_back(store: Store) -> None:
+    with pytest.raises(RuntimeError), store.transaction():
+        _imap_source(store, "One")
+        _imap_source(store, "Two")
+        raise RuntimeError("abort")
+    assert store.endpoints.find("One") is None and store.endpoints.find("Two") is None
+    with store.transaction():
+        _imap_source(store, "One")
+        _imap_source(store, "Two")
+    assert store.endpoints.find("Two") is not None
+
+
+# --- leases --------------------------------------------------------------------------------
+
+
+def test_lease_acquire_renew_expire_release(store: Store) -> None:
+    ttl = timedelta(minutes=5)
+    assert store.leases.acquire("user:1", "runner-a", ttl, now=T0)
+    assert not store.leases.acquire("user:1", "runner-b", ttl, now=T0 + timedelta(minutes=1))
+    assert store.leases.acquire("user:1", "runner-a", ttl, now=T0 + timedelta(minutes=1))
+    assert store.leases.renew("user:1", "runner-a", ttl, now=T0 + timedelta(minutes=2))
+    assert not store.leases.renew("user:1", "runner-b", ttl, now=T0 + timedelta(minutes=2))
+    later = T0 + timedelta(minutes=8)
+    assert store.leases.acquire("user:1", "runner-b", ttl, now=later)  # a's lease expired
+    assert not store.leases.renew("user:1", "runner-a", ttl, now=later)
+    assert not store.leases.release("user:1", "runner-a")
+    assert [lease.owner for lease in store.leases.active(now=later, prefix="user:")] == ["runner-b"]
+    assert store.leases.release("user:1", "runner-b")
+    assert store.leases.get("user:1") is None
+    store.leases.acquire("user:2", "runner-c", ttl)
+    store.leases.acquire("runner", "runner-c", ttl)
+    assert store.leases.release_all("runner-c") == 2
+
+
+def _compete(db_dir: str, name: str, start: Any, results: Any) -> None:
+    """Child process body: open an own store, wait for the start signal, try the lease."""
+    paths = resolve_state_paths(db_dir, env={})
+    with Store.open(paths) as store:
+        start.wait()
+        won = store.leases.acquire("user:42", name, timedelta(minutes=5))
+        results.put((name, won))
+
+
+def test_only_one_process_wins_a_lease(paths: StatePaths) -> None:
+    Store.open(paths).close()
+    ctx = multiprocessing.get_context("spawn")
+    start, results = ctx.Event(), ctx.Queue()
+    names = [f"runner-{n}" for n in range(4)]
+    workers = [
+        ctx.Process(target=_compete, args=(str(paths.root), n, start, results)) for n in names
+    ]
+    for worker in workers:
+        worker.start()
+    start.set()
+    outcomes = dict(results.get(timeout=60) for _ in workers)
+    for worker in workers:
+        worker.join(timeout=60)
+    winners = [n for n, won in outcomes.items() if won]
+    assert len(winners) == 1
+    with Store.open(paths) as store:
+        lease = store.leases.get("user:42")
+        assert lease is not None and lease.owner == winners[0]
+
+
+def test_only_one_thread_wins_a_lease(paths: StatePaths) -> None:
+    Store.open(paths).close()
+    barrier = threading.Barrier(4)
+    outcomes: dict[str, bool] = {}
+
+    def compete(name: str) -> None:
+        with Store.open(paths) as store:
+            barrier.wait()
+            outcomes[name] = store.leases.acquire("batch:B", name, timedelta(minutes=1))
+
+    threads = [threading.Thread(target=compete, args=(f"t{n}",)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes.values()) == [False, False, False, True]
+
+
+def test_state_dir_is_created_with_private_modes_on_first_open(tmp_path: Path) -> None:
+    paths = resolve_state_paths(tmp_path / "fresh" / "imsh", env={})
+    old = os.umask(0o022)
+    try:
+        Store.open(paths).close()
+    finally:
+        os.umask(old)
+    assert (_mode(paths.root), _mode(paths.db), _mode(paths.key_file)) == (0o700, 0o600, 0o600)
