@@ -254,7 +254,7 @@ def _user(
         email_address=email,
         user_name=_user_name(number, value(USER_NAME)),
         password_plaintext=_required(number, PASSWORD, value(PASSWORD)),
-        user_root=_optional(value(USER_ROOT)),
+        user_root=_optional(value(USER_ROOT)),  # a folder path: a NUL fails on the server
         **_target(number, value(TARGET_USER_NAME), value(TARGET_PASSWORD)),
     )
 
@@ -264,6 +264,18 @@ def _required(number: int, column: str, given: str | None) -> str:
         raise _invalid(
             f"Row {number} has an empty {column}. Please edit this row and re-submit the file.",
             "CsvEmptyValue",
+        )
+    return _sendable(number, column, given)
+
+
+def _sendable(number: int, column: str, given: str) -> str:
+    """Credentials travel in IMAP LOGIN strings and SASL PLAIN messages, which cannot carry
+    NUL, CR or LF; refuse them here rather than at the first sync."""
+    if any(ch in given for ch in "\0\r\n"):
+        raise _invalid(
+            f"Row {number} has a line break or NUL character in its {column}, which IMAP can't "
+            "send. Please edit this row and re-submit the file.",
+            "CsvUnsendableValue",
         )
     return given
 
@@ -287,7 +299,9 @@ def _optional(given: str | None) -> str | None:
 
 def _target(number: int, user_name: str | None, password: str | None) -> dict[str, str | None]:
     name = _optional(user_name)
-    secret = password if password else None
+    secret = _sendable(number, TARGET_PASSWORD, password) if password else None
+    if name is not None:
+        _sendable(number, TARGET_USER_NAME, name)
     if (name is None) != (secret is None):
         raise _invalid(
             f"Row {number} has only one of {TARGET_USER_NAME} and {TARGET_PASSWORD}. Give both "
