@@ -1,0 +1,4 @@
+"""IMAP I/O of the sync engine: sessions (:mod:`.connection`) and the source (:mod:`.source`).
+
+Stateless: nothing here touches the store. The IMAP target lives in :mod:`engine.targets.imap`.
+"""

@@ -1,0 +1,281 @@
+"""One authenticated IMAP session: connect, secure, log in, learn the server.
+
+Owns the transport rules for every IMAP endpoint (source and target):
+
+- security ``None`` (plain), ``Ssl`` (implicit TLS) or ``Tls`` (STARTTLS). Certificates are
+  verified against the system store (or ``cafile``) with host-name checking, unless the endpoint
+  accepts untrusted certificates (Exchange's ``-AcceptUntrustedCertificates``).
+- login by ``LOGIN`` or ``AUTHENTICATE PLAIN`` with an optional authorization identity (proxy
+  login of an administrator on behalf of a user, RFC 4616), as a login plan says.
+- after login the capabilities are read again (servers announce more, or fewer: Cyrus reports
+  ``LOGINDISABLED`` once logged in, which is normal), then NAMESPACE (or ``LIST "" ""`` when the
+  server has none, as pymap) gives the hierarchy separator and personal prefix.
+- :func:`imap_errors` turns imaplib/imapclient/socket/ssl failures into the engine's
+  :class:`TransientError` / :class:`PermanentError` with Exchange's wording.
+
+imaplib's debug tracing (which imapclient switches on) formats every literal it sends or reads;
+it is switched off here because it costs more CPU than parsing on large messages.
+"""
+
+from __future__ import annotations
+
+import imaplib
+import re
+import socket
+import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+from imapclient import IMAPClient
+from imapclient import exceptions as imapexc
+
+from engine.errors import ErrorCategory, PermanentError, TransientError, ValidationError
+
+BAD_CREDENTIALS = (
+    "We had trouble signing in to this account. "
+    "Confirm that you're using the correct user name and password."
+)
+MAILBOX_FULL = "This mailbox is full. Please free up some space so that email can be downloaded."
+_TRANSIENT_CODES = ("UNAVAILABLE", "INUSE", "LIMIT", "SERVERBUG", "EXPUNGEISSUED", "THROTTLED")
+_MISSING_CODES = ("NONEXISTENT", "TRYCREATE")
+_CODE = re.compile(r"\[([A-Z-]+)")
+
+
+class Security(StrEnum):
+    """The endpoint's ``-Security`` value."""
+
+    NONE = "None"
+    SSL = "Ssl"
+    TLS = "Tls"
+
+
+class Password(Protocol):
+    """A :class:`engine.secrets.Secret` (or anything that reveals a password)."""
+
+    def reveal(self) -> str: ...
+
+
+class LoginPlanLike(Protocol):
+    """What :mod:`engine.adminlogin` decides: how to log in for one migration user."""
+
+    @property
+    def method(self) -> str: ...  # "login" | "authenticate-plain"
+
+    @property
+    def authcid(self) -> str: ...
+
+    @property
+    def authzid(self) -> str | None: ...
+
+    @property
+    def password(self) -> Password | str: ...
+
+    @property
+    def user_root(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class SimpleLogin:
+    """A login plan for plain per-user credentials (tests, targets with CSV credentials)."""
+
+    authcid: str
+    password: Password | str
+    authzid: str | None = None
+    method: str = "login"
+    user_root: str | None = None
+
+
+@dataclass(frozen=True)
+class ImapSettings:
+    """Where and how to reach one IMAP server."""
+
+    host: str
+    port: int
+    security: Security = Security.SSL
+    accept_untrusted: bool = False
+    cafile: str | None = None
+    timeout: float = 60.0
+
+
+@dataclass
+class ImapSession:
+    """A logged-in connection plus what the server told us about itself."""
+
+    client: IMAPClient
+    settings: ImapSettings
+    capabilities: frozenset[str] = frozenset()
+    separator: str | None = "/"
+    personal_prefix: str = ""
+    other_prefixes: tuple[str, ...] = ()
+    enabled: frozenset[str] = field(default_factory=frozenset)
+
+    def has(self, capability: str) -> bool:
+        return capability.upper() in self.capabilities
+
+    def close(self) -> None:
+        """Log out; a connection that is already gone is fine."""
+        try:
+            self.client.logout()
+        except (imaplib.IMAP4.error, OSError):
+            with suppress(OSError):
+                self.client.shutdown()
+
+
+def reveal(password: Password | str) -> str:
+    return password if isinstance(password, str) else password.reveal()
+
+
+def _timeout_text(seconds: float) -> str:
+    total = int(seconds)
+    return f"{total // 3600:02d}:{total % 3600 // 60:02d}:{total % 60:02d}"
+
+
+def response_code(text: str) -> str | None:
+    """The bracketed response code of a server reply (``NO [OVERQUOTA] ...`` -> ``OVERQUOTA``)."""
+    match = _CODE.search(text)
+    return match.group(1) if match else None
+
+
+def server_error(host: str, action: str, reply: str) -> TransientError | PermanentError:
+    """Classify a NO/BAD reply by its response code (RFC 5530)."""
+    code = response_code(reply)
+    if code in _TRANSIENT_CODES:
+        return TransientError(
+            f"The server '{host}' is busy and could not {action}: {reply}",
+            category=ErrorCategory.ResourceUnavailable, error_id="ServerBusy")
+    if code == "OVERQUOTA":
+        return PermanentError(MAILBOX_FULL, category=ErrorCategory.LimitsExceeded,
+                              error_id="MailboxFull")
+    if code in _MISSING_CODES:
+        return PermanentError(f"The server '{host}' could not {action}: the folder does not exist.",
+                              category=ErrorCategory.ObjectNotFound, error_id="FolderNotFound")
+    return PermanentError(f"The server '{host}' could not {action}: {reply}",
+                          category=ErrorCategory.InvalidOperation, error_id="ServerRefused")
+
+
+@contextmanager
+def imap_errors(settings: ImapSettings, action: str) -> Iterator[None]:
+    """Translate transport and protocol failures raised inside the block."""
+    host = settings.host
+    try:
+        yield
+    except imapexc.LoginError as exc:
+        if response_code(str(exc)) in _TRANSIENT_CODES:
+            raise server_error(host, action, str(exc)) from None
+        raise PermanentError(BAD_CREDENTIALS, category=ErrorCategory.AuthenticationError,
+                             error_id="AuthenticationFailed") from None
+    except TimeoutError:
+        raise TransientError(
+            f"The connection to the server '{host}' timed out after "
+            f"{_timeout_text(settings.timeout)}.",
+            category=ErrorCategory.OperationTimeout, error_id="ConnectionTimedOut") from None
+    except ssl.SSLCertVerificationError as exc:
+        raise PermanentError(
+            f"The certificate of the server '{host}' could not be verified "
+            f"({exc.verify_message}). Use -AcceptUntrustedCertificates to connect anyway.",
+            category=ErrorCategory.ConnectionError, error_id="CertificateNotTrusted") from None
+    except socket.gaierror:
+        raise PermanentError(f"The connection to the server '{host}' could not be completed.",
+                             category=ErrorCategory.ConnectionError,
+                             error_id="ServerNotFound") from None
+    except (imapexc.IMAPClientAbortError, OSError, EOFError) as exc:
+        raise TransientError(
+            f"The connection to the server '{host}' could not be completed ({action}: {exc}).",
+            category=ErrorCategory.ConnectionError, error_id="ConnectionFailed") from None
+    except imapexc.IMAPClientError as exc:
+        raise server_error(host, action, str(exc)) from None
+
+
+def tls_context(settings: ImapSettings) -> ssl.SSLContext:
+    """Verifying by default; ``accept_untrusted`` turns verification off entirely."""
+    context = ssl.create_default_context(cafile=settings.cafile)
+    if settings.accept_untrusted:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def connect(settings: ImapSettings) -> IMAPClient:
+    """Open the connection and secure it as configured (not logged in yet)."""
+    if not 0 < settings.port < 65536:
+        raise ValidationError(f"The port {settings.port} is not a valid TCP port.")
+    with imap_errors(settings, "connect"):
+        implicit = settings.security is Security.SSL
+        context = tls_context(settings) if settings.security is not Security.NONE else None
+        client = IMAPClient(settings.host, settings.port, ssl=implicit, ssl_context=context,
+                            timeout=settings.timeout)
+        client._imap.debug = 0
+        client.folder_encode = False  # raw names; engine.folders decodes them
+        client.normalise_times = False  # INTERNALDATE as aware datetimes
+        if settings.security is Security.TLS:
+            if not client.has_capability("STARTTLS"):
+                client.shutdown()
+                raise PermanentError(
+                    f"The server '{settings.host}' does not offer STARTTLS on port "
+                    f"{settings.port}.", category=ErrorCategory.ConnectionError,
+                    error_id="StartTlsNotOffered")
+            client.starttls(context)
+    return client
+
+
+def authenticate(client: IMAPClient, plan: LoginPlanLike, settings: ImapSettings) -> None:
+    """Log in as the plan says (LOGIN, or AUTHENTICATE PLAIN with an authorization id)."""
+    password = reveal(plan.password)
+    with imap_errors(settings, "log in"):
+        if plan.method == "authenticate-plain":
+            client.plain_login(plan.authcid, password, plan.authzid)
+        elif plan.method == "login":
+            client.login(plan.authcid, password)
+        else:
+            raise ValidationError(f"Unknown login method '{plan.method}'.")
+
+
+def open_session(
+    settings: ImapSettings, plan: LoginPlanLike, *, enable: tuple[str, ...] = ()
+) -> ImapSession:
+    """Connect, log in, and learn capabilities, separator and personal prefix."""
+    client = connect(settings)
+    try:
+        authenticate(client, plan, settings)
+        session = ImapSession(client, settings)
+        with imap_errors(settings, "read the server capabilities"):
+            _learn(session, enable)
+        return session
+    except BaseException:
+        client.shutdown()
+        raise
+
+
+def _learn(session: ImapSession, enable: tuple[str, ...]) -> None:
+    client = session.client
+    client._cached_capabilities = None
+    session.capabilities = frozenset(c.decode().upper() for c in client.capabilities())
+    wanted = [cap for cap in enable if session.has(cap)]
+    if wanted and session.has("ENABLE"):
+        session.enabled = frozenset(c.decode().upper() for c in client.enable(*wanted))
+    if session.has("NAMESPACE"):
+        namespaces = client.namespace()
+        session.other_prefixes = tuple(
+            _text(prefix) for group in (namespaces.other, namespaces.shared) if group
+            for prefix, _sep in group if prefix)
+        personal = namespaces.personal
+        if personal:
+            prefix, separator = personal[0]
+            session.personal_prefix = _text(prefix)
+            session.separator = _text(separator) if separator else None
+            return
+    session.separator = _list_separator(client)
+
+
+def _list_separator(client: IMAPClient) -> str | None:
+    rows = client.list_folders("", "")
+    if rows and rows[0][1]:
+        return _text(rows[0][1])
+    return None
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value

@@ -1,0 +1,334 @@
+"""The IMAP source: list folders, examine one, list its messages, stream their bodies.
+
+Read-only by construction: folders are opened with EXAMINE and bodies fetched with
+``BODY.PEEK[]``, so the source's ``\\Seen`` and ``\\Recent`` state is never changed.
+
+A message's *fingerprint* (:class:`Fingerprint`) identifies it without its UID: Message-ID,
+RFC822.SIZE, INTERNALDATE and a hash of a few header fields (:data:`FINGERPRINT_HEADERS`). It
+re-matches messages after a UIDVALIDITY change and finds a copy on the target after a crash.
+:func:`header_hash` is public so targets compute the same value from what they store.
+
+Memory stays bounded: :meth:`ImapSource.listing` reads the folder in windows of sequence numbers
+(dense, unlike UIDs), and :meth:`ImapSource.fetch_bodies` fetches many messages per round trip
+but no more than ``max_batch_bytes`` of bodies at once (one larger message goes alone).
+A UID that vanished between the listing and the fetch is simply not yielded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError
+from imapclient.response_parser import parse_fetch_response
+
+from engine.folders import INBOX, FolderPath, is_inbox, role_from_flags, source_path
+from engine.imap.connection import (
+    ImapSession,
+    ImapSettings,
+    LoginPlanLike,
+    imap_errors,
+    open_session,
+)
+
+FINGERPRINT_HEADERS = ("MESSAGE-ID", "DATE", "FROM", "SUBJECT")
+HEADER_ITEM = f"BODY.PEEK[HEADER.FIELDS ({' '.join(FINGERPRINT_HEADERS)})]"
+LISTING_WINDOW = 5000
+DEFAULT_BATCH_BYTES = 8 * 1024 * 1024
+MAX_BATCH_MESSAGES = 500
+_FOLD = re.compile(rb"\r?\n[ \t]+")
+_SPACE = re.compile(rb"[ \t]+")
+_MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFolder:
+    """One LISTed folder: its raw wire name and what the engine makes of it."""
+
+    name: str
+    path: FolderPath
+    separator: str | None
+    flags: tuple[str, ...]
+    role: str | None
+    selectable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FolderStatus:
+    """The state of a folder when it was examined."""
+
+    uidvalidity: int
+    uidnext: int
+    exists: int
+    highestmodseq: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """Identity of a message independent of its UID."""
+
+    message_id: str | None
+    size: int
+    internaldate: datetime
+    header_hash: str
+
+    @property
+    def key(self) -> str:
+        """One string for the store: ``message-id|size|unix time|header hash``."""
+        return (f"{self.message_id or ''}|{self.size}|{int(self.internaldate.timestamp())}|"
+                f"{self.header_hash}")
+
+
+@dataclass(frozen=True, slots=True)
+class SourceMessage:
+    """One message of a listing. ``fingerprint`` is None when headers were not fetched."""
+
+    uid: int
+    flags: tuple[str, ...]
+    keywords: tuple[str, ...]
+    size: int
+    internaldate: datetime
+    fingerprint: Fingerprint | None
+
+
+def header_hash(header_block: bytes) -> str:
+    """Hash of the :data:`FINGERPRINT_HEADERS` fields found in a header block (or whole message).
+
+    Unfolded, whitespace-collapsed, field names case-folded, fields sorted; 32 hex digits.
+    """
+    head = header_block.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    wanted = {h.encode() for h in FINGERPRINT_HEADERS}
+    fields: list[bytes] = []
+    for line in _FOLD.sub(b" ", head).splitlines():
+        name, colon, value = line.partition(b":")
+        if colon and name.strip().upper() in wanted:
+            fields.append(name.strip().lower() + b":" + _SPACE.sub(b" ", value.strip()))
+    return hashlib.sha256(b"\n".join(sorted(fields))).hexdigest()[:32]
+
+
+def message_id(header_block: bytes) -> str | None:
+    """The first ``<...>`` of the Message-ID field, if any."""
+    head = _FOLD.sub(b" ", header_block.split(b"\r\n\r\n", 1)[0])
+    for line in head.splitlines():
+        name, colon, value = line.partition(b":")
+        if colon and name.strip().upper() == b"MESSAGE-ID":
+            found = _MESSAGE_ID.search(value.decode("utf-8", "replace"))
+            return found.group(0) if found else None
+    return None
+
+
+def fingerprint_of(header_block: bytes, size: int, internaldate: datetime) -> Fingerprint:
+    return Fingerprint(message_id(header_block), size, internaldate.astimezone(UTC),
+                       header_hash(header_block))
+
+
+def split_flags(raw: Iterable[bytes | str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """System flags and keywords, sorted, without ``\\Recent``."""
+    names = [f.decode() if isinstance(f, bytes) else f for f in raw]
+    system = sorted({f for f in names if f.startswith("\\") and f.lower() != "\\recent"})
+    keywords = sorted({f for f in names if not f.startswith("\\")})
+    return tuple(system), tuple(keywords)
+
+
+class ImapSource:
+    """One migration user's mailbox on the source server, read-only."""
+
+    def __init__(self, session: ImapSession, *, user_root: str | None = None) -> None:
+        self.session = session
+        self._root = _user_root(session, user_root)
+        self._prefix = self._root + (session.separator or "") if self._root else (
+            session.personal_prefix)
+        self._selected: str | None = None
+        self._sizes: dict[int, int] = {}
+
+    @classmethod
+    def open(cls, settings: ImapSettings, plan: LoginPlanLike) -> ImapSource:
+        """Connect and log in as the plan says; CONDSTORE is enabled when offered."""
+        return cls(open_session(settings, plan, enable=("CONDSTORE",)), user_root=plan.user_root)
+
+    def close(self) -> None:
+        self.session.close()
+
+    def _errors(self, action: str) -> Any:
+        return imap_errors(self.session.settings, action)
+
+    # --- folders ---------------------------------------------------------------------------------
+
+    def list_folders(self) -> list[SourceFolder]:
+        """The user's personal folders, INBOX first, parents before children."""
+        with self._errors("list the folders"):
+            rows = self.session.client.list_folders("", "*")
+        folders = [f for f in (self._folder(row) for row in rows) if f is not None]
+        folders.sort(key=lambda f: (f.path != INBOX, f.path))
+        return folders
+
+    def _folder(self, row: tuple[Sequence[bytes], bytes | None, bytes | str]
+                ) -> SourceFolder | None:
+        raw_flags, raw_sep, raw_name = row
+        name = raw_name.decode("utf-8", "replace") if isinstance(raw_name, bytes) else str(raw_name)
+        separator = raw_sep.decode() if isinstance(raw_sep, bytes) else raw_sep
+        flags = tuple(f.decode() if isinstance(f, bytes) else str(f) for f in raw_flags)
+        lowered = {f.lower() for f in flags}
+        if "\\nonexistent" in lowered or not self._is_personal(name):
+            return None
+        path = INBOX if self._root and name == self._root else (
+            source_path(name, separator, self._prefix))
+        selectable = "\\noselect" not in lowered
+        return SourceFolder(name, path, separator, flags, role_from_flags(flags), selectable)
+
+    def _is_personal(self, name: str) -> bool:
+        if self._root:
+            return name == self._root or name.startswith(self._prefix)
+        if is_inbox(name):
+            return True
+        if self._prefix:
+            return name.upper().startswith(self._prefix.upper())
+        return not any(name.startswith(p) for p in self.session.other_prefixes)
+
+    # --- one folder ------------------------------------------------------------------------------
+
+    def select(self, folder: SourceFolder | str) -> FolderStatus:
+        """EXAMINE a folder (read-only) and report UIDVALIDITY, UIDNEXT, EXISTS, HIGHESTMODSEQ."""
+        name = folder.name if isinstance(folder, SourceFolder) else folder
+        client = self.session.client
+        with self._errors(f"open the folder '{name}'"):
+            info = client.select_folder(name, readonly=True)
+            uidnext = info.get(b"UIDNEXT")
+            if uidnext is None:  # Courier does not send it with SELECT
+                uidnext = client.folder_status(name, [b"UIDNEXT"])[b"UIDNEXT"]
+        self._selected = name
+        self._sizes = {}
+        modseq = info.get(b"HIGHESTMODSEQ")
+        return FolderStatus(int(info[b"UIDVALIDITY"]), int(uidnext), int(info[b"EXISTS"]),
+                            int(modseq) if modseq is not None else None)
+
+    def listing(self, folder: SourceFolder | str, *, fingerprints_from_uid: int = 1
+                ) -> list[SourceMessage]:
+        """UID, FLAGS, RFC822.SIZE, INTERNALDATE of every message, in UID order.
+
+        Headers for the fingerprint are fetched only for UIDs >= ``fingerprints_from_uid``
+        (pass the recorded UIDNEXT on an incremental sync to skip known messages' headers).
+        """
+        status = self.select(folder)
+        messages: list[SourceMessage] = []
+        for start in range(1, status.exists + 1, LISTING_WINDOW):
+            end = min(start + LISTING_WINDOW - 1, status.exists)
+            messages.extend(self._window(start, end, fingerprints_from_uid))
+        messages.sort(key=lambda m: m.uid)
+        self._sizes = {m.uid: m.size for m in messages}
+        return messages
+
+    def _window(self, start: int, end: int, headers_from: int) -> list[SourceMessage]:
+        client = self.session.client
+        items = ["UID", "FLAGS", "RFC822.SIZE", "INTERNALDATE"]
+        with self._errors(f"list the messages of '{self._selected}'"):
+            rows = fetch(client, f"{start}:{end}", items, uid=False)
+            by_uid = {int(r[b"UID"]): r for r in rows.values() if b"UID" in r}
+            wanted = [uid for uid in by_uid if uid >= headers_from]
+            headers = fetch(client, uid_set(wanted), [HEADER_ITEM]) if wanted else {}
+        return [_message(uid, row, _header_block(headers.get(uid)))
+                for uid, row in by_uid.items()]
+
+    def fetch_bodies(self, uids: Sequence[int], max_batch_bytes: int = DEFAULT_BATCH_BYTES,
+                     sizes: Mapping[int, int] | None = None) -> Iterator[tuple[int, bytes]]:
+        """Yield ``(uid, raw bytes)`` for the given UIDs of the selected folder, in order.
+
+        Sizes come from ``sizes``, else from the last :meth:`listing`, else are fetched.
+        """
+        known = dict(self._sizes)
+        known.update(sizes or {})
+        missing = [u for u in uids if u not in known]
+        if missing:
+            known.update(self._fetch_sizes(missing))
+        for chunk in byte_chunks(uids, known, max_batch_bytes):
+            with self._errors(f"read messages of '{self._selected}'"):
+                rows = fetch(self.session.client, uid_set(chunk), ["BODY.PEEK[]"])
+            for uid in chunk:
+                body = rows.get(uid, {}).get(b"BODY[]")
+                if body is not None:
+                    yield uid, bytes(body)
+
+    def _fetch_sizes(self, uids: Sequence[int]) -> dict[int, int]:
+        with self._errors(f"read message sizes of '{self._selected}'"):
+            rows = fetch(self.session.client, uid_set(uids), ["RFC822.SIZE"])
+        return {uid: int(r[b"RFC822.SIZE"]) for uid, r in rows.items() if b"RFC822.SIZE" in r}
+
+
+def byte_chunks(uids: Sequence[int], sizes: Mapping[int, int], max_bytes: int,
+                max_count: int = MAX_BATCH_MESSAGES) -> Iterator[list[int]]:
+    """Split UIDs into runs of at most ``max_bytes`` (by size) and ``max_count`` messages."""
+    chunk: list[int] = []
+    total = 0
+    for uid in uids:
+        size = sizes.get(uid, 0)
+        if chunk and (total + size > max_bytes or len(chunk) >= max_count):
+            yield chunk
+            chunk, total = [], 0
+        chunk.append(uid)
+        total += size
+    if chunk:
+        yield chunk
+
+
+def _user_root(session: ImapSession, user_root: str | None) -> str | None:
+    """The UserRoot folder as a raw name (``/`` in it read as the separator); it is the INBOX.
+
+    Exchange's UserRoot points at the user's tree in the admin's view (Courier virtual shared
+    folders); everything below it is the user's mailbox, nothing else is.
+    """
+    if not user_root or not user_root.strip("/"):
+        return None
+    return user_root.strip("/").replace("/", session.separator or "/")
+
+
+def fetch(client: IMAPClient, message_set: str, items: Sequence[str], *, uid: bool = True
+          ) -> dict[int, dict[bytes, Any]]:
+    """FETCH with a ready-made message set (``1:5000``) and without imapclient's filtering."""
+    command = ("UID", "FETCH") if uid else ("FETCH",)
+    tag = client._imap._command(*command, message_set, "(" + " ".join(items) + ")")
+    typ, data = client._imap._command_complete("FETCH", tag)
+    if typ != "OK":
+        raise IMAPClientError(f"FETCH failed: {data!r}")
+    typ, data = client._imap._untagged_response(typ, data, "FETCH")
+    return dict(parse_fetch_response(data, False, uid))
+
+
+def uid_set(uids: Iterable[int]) -> str:
+    """Compact UID set: ``1:3,7,9:10``."""
+    ordered = sorted(set(uids))
+    runs: list[str] = []
+    i = 0
+    while i < len(ordered):
+        j = i
+        while j + 1 < len(ordered) and ordered[j + 1] == ordered[j] + 1:
+            j += 1
+        runs.append(str(ordered[i]) if i == j else f"{ordered[i]}:{ordered[j]}")
+        i = j + 1
+    return ",".join(runs)
+
+
+def _header_block(row: Mapping[bytes, Any] | None) -> bytes | None:
+    if not row:
+        return None
+    for key, value in row.items():
+        if key.upper().startswith(b"BODY[HEADER") and isinstance(value, bytes):
+            return value
+    return None
+
+
+def _message(uid: int, row: Mapping[bytes, Any], headers: bytes | None) -> SourceMessage:
+    flags, keywords = split_flags(row.get(b"FLAGS", ()))
+    size = int(row[b"RFC822.SIZE"])
+    date = _aware(row[b"INTERNALDATE"])
+    fingerprint = fingerprint_of(headers, size, date) if headers is not None else None
+    return SourceMessage(uid, flags, keywords, size, date, fingerprint)
+
+
+def _aware(value: datetime) -> datetime:
+    """INTERNALDATE as an aware UTC datetime (the instant is what counts, not the zone)."""
+    return value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)

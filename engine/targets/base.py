@@ -1,0 +1,141 @@
+"""The target contract: what the executor may ask of any mailbox store it copies into.
+
+A :class:`Target` serves one migration user at a time (:meth:`Target.open_user`). Folders are
+logical paths (:data:`engine.folders.FolderPath`); each target spells them its own way
+(:attr:`Target.naming`, used with :func:`engine.folders.map_folders`).
+
+Crash safety (DESIGN.md §4) rests on three promises every target keeps:
+
+1. :meth:`Target.append_batch` returns one result per message, in input order: a
+   :class:`TargetRef` when the message is stored (``item_id`` is the target's stable reference:
+   ``"<uidvalidity>:<uid>"`` from APPENDUID, a Maildir unique name, an EWS item id; None when
+   the server gave none), or a :class:`Rejected` with the server's reason. A batch that fails
+   as a whole (connection lost) raises instead; some of its messages may then be stored.
+2. :meth:`Target.mark` returns, before a batch, a token that bounds where new messages will
+   appear (an IMAP target's UIDVALIDITY and UIDNEXT). The executor commits it with the pending
+   rows.
+3. :meth:`Target.find_existing` answers, after a crash, whether a pending message is already
+   stored, from its :class:`Lookup` (source key, fingerprint, the mark). Only a positive answer
+   from the target itself counts: local state never concludes "already copied".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from engine.folders import FolderPath, TargetNaming
+from engine.imap.connection import LoginPlanLike
+from engine.imap.source import Fingerprint
+
+SYSTEM_FLAGS = ("\\Answered", "\\Deleted", "\\Draft", "\\Flagged", "\\Seen")
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """One message to store. ``source_key`` is stable across runs (e.g. user/folder/uid)."""
+
+    raw: bytes
+    flags: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    internaldate: datetime | None = None
+    source_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TargetRef:
+    """Where a message is stored. ``dropped_keywords`` could not be stored there."""
+
+    folder: FolderPath
+    item_id: str | None
+    dropped_keywords: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """The target refused this one message; ``permanent`` means retrying will not help."""
+
+    folder: FolderPath
+    reason: str
+    permanent: bool = True
+
+
+AppendResult = TargetRef | Rejected
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """What is known of a pending message when looking for it on the target."""
+
+    source_key: str | None = None
+    fingerprint: Fingerprint | None = None
+    mark: str | None = None
+    item_id: str | None = None
+
+
+@dataclass(frozen=True)
+class TargetMailbox:
+    """Whose mailbox to open: the EmailAddress, and per-user credentials when the CSV had
+    ``TargetUserName``/``TargetPassword`` (else the endpoint's admin credentials are used)."""
+
+    address: str
+    login: LoginPlanLike | None = None
+
+
+@dataclass
+class TargetFolders:
+    """The result of :meth:`Target.ensure_folders`: which paths were created now."""
+
+    created: list[FolderPath] = field(default_factory=list)
+    existing: list[FolderPath] = field(default_factory=list)
+
+
+def normalise_flags(flags: Sequence[str]) -> tuple[str, ...]:
+    """System flags a target can store: known ones, canonical case, sorted, no ``\\Recent``."""
+    canonical = {f.lower(): f for f in SYSTEM_FLAGS}
+    return tuple(sorted({canonical[f.lower()] for f in flags if f.lower() in canonical}))
+
+
+class Target(Protocol):
+    """A mailbox store the executor copies into."""
+
+    @property
+    def naming(self) -> TargetNaming:
+        """How this target spells folder names (valid after :meth:`open_user`)."""
+        ...
+
+    def open_user(self, mailbox: TargetMailbox) -> None:
+        """Open this user's mailbox (log in / create the tree); closes any previous user."""
+        ...
+
+    def ensure_folders(self, paths: Sequence[FolderPath]) -> TargetFolders:
+        """Create every path and its parents, all up front on one connection."""
+        ...
+
+    def mark(self, folder: FolderPath) -> str | None:
+        """A token bounding where the next appended messages land (see module docstring)."""
+        ...
+
+    def append_batch(self, folder: FolderPath,
+                     messages: Sequence[OutgoingMessage]) -> list[AppendResult]:
+        """Store the messages; one result per message, in order."""
+        ...
+
+    def find_existing(self, folder: FolderPath, lookup: Lookup) -> TargetRef | None:
+        """The stored copy of a pending message, if the target holds one."""
+        ...
+
+    def set_flags(self, folder: FolderPath, ref: TargetRef, flags: Sequence[str],
+                  keywords: Sequence[str] = ()) -> TargetRef:
+        """Replace the message's flags and keywords; returns the (possibly new) reference."""
+        ...
+
+    def delete(self, folder: FolderPath, refs: Sequence[TargetRef]) -> None:
+        """Remove these messages (missing ones are fine)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections and files; the target may be opened for another user."""
+        ...

@@ -1,0 +1,368 @@
+"""The Maildir++ target: one tree per mailbox under ``ROOT/<email address>/``.
+
+Layout (what Dovecot reads with ``mail_location = maildir:ROOT/%u``):
+
+- INBOX is the tree's root; folder ``A/B`` is the directory ``.A.B`` with ``cur``, ``new``,
+  ``tmp`` and an empty ``maildirfolder`` file. Parts are modified UTF-7; a ``.`` or ``/``
+  inside a part becomes ``_`` (see :mod:`engine.folders`). Parents are real folders.
+- Messages go to ``cur/`` named ``<unique>:2,<flags>``: flags are the letters D F P R S T
+  (\\Draft \\Flagged - \\Answered \\Seen \\Deleted) in ASCII order, then one lowercase letter
+  per keyword, mapped in the folder's ``dovecot-keywords`` file (lines ``N keyword``, N = 0..25
+  for a..z; Dovecot's format). A folder holds at most 26 keywords this way: further ones are
+  reported as dropped, never silently lost.
+- The file's mtime is the INTERNALDATE (Maildir keeps the instant, not the zone).
+
+Unique names are ``<sec>.M<usec>P<pid>Q<n>K<key>.<host>,S=<size>``: the usual time.pid.host
+form, plus ``K`` + 20 hex digits of SHA-256 of the message's ``source_key``. That stable key is
+what makes resume deterministic: :meth:`MaildirTarget.find_existing` looks a pending message up
+by the key in the names (an in-memory index per folder, built from one directory listing and
+rebuilt once on a miss), so no separate index file can disagree with the directory.
+``item_id`` is the unique name without the ``:2,`` info (flag changes keep it).
+
+Atomicity and durability: each message is written to ``tmp/``, fsynced, given its mtime, and
+only then renamed into ``cur/``, so ``cur/`` never shows a half-written message. The ``cur/``
+directory is fsynced once per batch, before the references are returned. The keyword file is
+replaced (write + fsync + rename) before any message using a new letter appears in ``cur/``.
+``fsync=False`` skips the fsyncs (tests, throwaway trees); atomicity is unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import os
+import re
+import socket
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from engine.errors import ErrorCategory, PermanentError, ValidationError
+from engine.folders import INBOX, FolderPath, TargetNaming, target_raw_name, with_parents
+from engine.targets.base import (
+    AppendResult,
+    Lookup,
+    OutgoingMessage,
+    TargetFolders,
+    TargetMailbox,
+    TargetRef,
+    normalise_flags,
+)
+
+FLAG_LETTERS = {"\\Draft": "D", "\\Flagged": "F", "\\Answered": "R", "\\Seen": "S",
+                "\\Deleted": "T"}
+LETTER_FLAGS = {letter: flag for flag, letter in FLAG_LETTERS.items()}
+KEYWORDS_FILE = "dovecot-keywords"
+MAX_KEYWORDS = 26
+INFO = ":2,"
+_KEY = re.compile(r"K([0-9a-f]{20})\.")
+_counter = itertools.count(1)
+_HOST = socket.gethostname().replace("/", "\\057").replace(":", "\\072") or "localhost"
+
+
+def source_key_hash(source_key: str) -> str:
+    return hashlib.sha256(source_key.encode("utf-8")).hexdigest()[:20]
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """A message as the Maildir holds it (for verification and tests)."""
+
+    raw: bytes
+    flags: tuple[str, ...]
+    keywords: tuple[str, ...]
+    internaldate: datetime
+
+
+class _Folder:
+    """One Maildir folder directory and its indexes (filled lazily)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.keywords: list[str] | None = None
+        self.files: dict[str, str] | None = None  # item_id -> "cur/<file>" or "new/<file>"
+        self.keys: dict[str, str] = {}  # source-key hash -> item_id
+
+    def load_keywords(self) -> list[str]:
+        if self.keywords is None:
+            self.keywords = _read_keywords(self.path / KEYWORDS_FILE)
+        return self.keywords
+
+    def index(self, *, refresh: bool = False) -> dict[str, str]:
+        if self.files is None or refresh:
+            self.files, self.keys = {}, {}
+            for sub in ("cur", "new"):
+                for name in os.listdir(self.path / sub):
+                    if not name.startswith("."):
+                        self._remember(name.split(INFO, 1)[0], f"{sub}/{name}")
+        return self.files
+
+    def _remember(self, item_id: str, relative: str) -> None:
+        assert self.files is not None
+        self.files[item_id] = relative
+        found = _KEY.search(item_id)
+        if found:
+            self.keys[found.group(1)] = item_id
+
+    def add(self, item_id: str, relative: str) -> None:
+        if self.files is not None:
+            self._remember(item_id, relative)
+
+    def locate(self, item_id: str) -> str | None:
+        found = self.index().get(item_id)
+        if found is None or not (self.path / found).exists():
+            found = self.index(refresh=True).get(item_id)
+        return found
+
+
+class MaildirTarget:
+    """Writes Maildir++ trees, one per migration user, below ``root``."""
+
+    def __init__(self, root: str | os.PathLike[str], *, fsync: bool = True) -> None:
+        self.root = Path(root)
+        self.fsync = fsync
+        self._user_dir: Path | None = None
+        self._folders: dict[FolderPath, _Folder] = {}
+
+    @property
+    def naming(self) -> TargetNaming:
+        return TargetNaming(separator=".", forbidden="/")
+
+    def open_user(self, mailbox: TargetMailbox) -> None:
+        self.close()
+        user_dir = self.root / mailbox_dir_name(mailbox.address)
+        try:
+            _make_maildir(user_dir)
+        except OSError as exc:
+            raise _write_error(user_dir, exc) from None
+        self._user_dir = user_dir
+
+    def close(self) -> None:
+        self._user_dir = None
+        self._folders = {}
+
+    # --- folders ---------------------------------------------------------------------------------
+
+    def folder_dir(self, path: FolderPath) -> Path:
+        if self._user_dir is None:
+            raise PermanentError("No target mailbox is open.", error_id="TargetNotOpen")
+        if path == INBOX:
+            return self._user_dir
+        return self._user_dir / ("." + target_raw_name(path, self.naming))
+
+    def _folder(self, path: FolderPath) -> _Folder:
+        folder = self._folders.get(path)
+        if folder is None:
+            directory = self.folder_dir(path)
+            if not (directory / "cur").is_dir():
+                raise PermanentError(
+                    f"The folder '{'/'.join(path)}' does not exist in {self._user_dir}.",
+                    category=ErrorCategory.ObjectNotFound, error_id="FolderNotFound")
+            folder = self._folders[path] = _Folder(directory)
+        return folder
+
+    def ensure_folders(self, paths: Sequence[FolderPath]) -> TargetFolders:
+        result = TargetFolders()
+        for path in with_parents(paths):
+            directory = self.folder_dir(path)
+            existed = (directory / "cur").is_dir()
+            try:
+                _make_maildir(directory, subfolder=path != INBOX)
+            except OSError as exc:
+                raise _write_error(directory, exc) from None
+            (result.existing if existed else result.created).append(path)
+        if result.created and self.fsync and self._user_dir is not None:
+            _fsync_dir(self._user_dir)
+        return result
+
+    # --- messages --------------------------------------------------------------------------------
+
+    def mark(self, folder: FolderPath) -> str | None:
+        return None  # the source key in the file name is enough to find a message again
+
+    def append_batch(self, folder: FolderPath,
+                     messages: Sequence[OutgoingMessage]) -> list[AppendResult]:
+        target = self._folder(folder)
+        letters = [self._keyword_letters(target, m.keywords) for m in messages]
+        results: list[AppendResult] = []
+        try:
+            for message, (kw_letters, dropped) in zip(messages, letters, strict=True):
+                item_id = self._deliver(target, message, kw_letters)
+                results.append(TargetRef(folder, item_id, dropped))
+            if self.fsync:
+                _fsync_dir(target.path / "cur")
+        except OSError as exc:
+            raise _write_error(target.path, exc) from None
+        return results
+
+    def _keyword_letters(self, folder: _Folder, keywords: Sequence[str]
+                         ) -> tuple[str, tuple[str, ...]]:
+        known = folder.load_keywords()
+        added = False
+        letters: list[str] = []
+        dropped: list[str] = []
+        for keyword in sorted(set(keywords)):
+            if keyword not in known:
+                if len(known) >= MAX_KEYWORDS:
+                    dropped.append(keyword)
+                    continue
+                known.append(keyword)
+                added = True
+            letters.append(chr(ord("a") + known.index(keyword)))
+        if added:
+            _write_keywords(folder.path / KEYWORDS_FILE, known, fsync=self.fsync)
+        return "".join(sorted(letters)), tuple(dropped)
+
+    def _deliver(self, folder: _Folder, message: OutgoingMessage, keyword_letters: str) -> str:
+        item_id = unique_name(message)
+        tmp = folder.path / "tmp" / item_id
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            _write_all(fd, message.raw)
+            if self.fsync:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        if message.internaldate is not None:
+            stamp = message.internaldate.timestamp()
+            os.utime(tmp, (stamp, stamp))
+        name = item_id + INFO + flag_letters(message.flags) + keyword_letters
+        os.rename(tmp, folder.path / "cur" / name)
+        folder.add(item_id, f"cur/{name}")
+        return item_id
+
+    def find_existing(self, folder: FolderPath, lookup: Lookup) -> TargetRef | None:
+        target = self._folder(folder)
+        if lookup.item_id and target.locate(lookup.item_id):
+            return TargetRef(folder, lookup.item_id)
+        if lookup.source_key:
+            key = source_key_hash(lookup.source_key)
+            for refresh in (False, True):
+                target.index(refresh=refresh)
+                item_id = target.keys.get(key)
+                if item_id is not None:
+                    return TargetRef(folder, item_id)
+        return None
+
+    def set_flags(self, folder: FolderPath, ref: TargetRef, flags: Sequence[str],
+                  keywords: Sequence[str] = ()) -> TargetRef:
+        target = self._folder(folder)
+        current = target.locate(ref.item_id or "")
+        if current is None or ref.item_id is None:
+            raise PermanentError(f"The message '{ref.item_id}' is no longer in the folder "
+                                 f"'{'/'.join(folder)}'.", category=ErrorCategory.ObjectNotFound,
+                                 error_id="MessageNotFound")
+        kw_letters, dropped = self._keyword_letters(target, keywords)
+        name = ref.item_id + INFO + flag_letters(flags) + kw_letters
+        try:
+            os.rename(target.path / current, target.path / "cur" / name)
+        except OSError as exc:
+            raise _write_error(target.path, exc) from None
+        target.add(ref.item_id, f"cur/{name}")
+        return TargetRef(folder, ref.item_id, dropped)
+
+    def delete(self, folder: FolderPath, refs: Sequence[TargetRef]) -> None:
+        target = self._folder(folder)
+        for ref in refs:
+            current = target.locate(ref.item_id) if ref.item_id else None
+            if current is None:
+                continue
+            try:
+                os.unlink(target.path / current)
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                raise _write_error(target.path, exc) from None
+            assert target.files is not None
+            target.files.pop(ref.item_id or "", None)
+
+    def read_message(self, folder: FolderPath, ref: TargetRef) -> StoredMessage:
+        """The stored bytes, flags, keywords and INTERNALDATE of one message."""
+        target = self._folder(folder)
+        current = target.locate(ref.item_id or "")
+        if current is None:
+            raise PermanentError(f"The message '{ref.item_id}' was not found.",
+                                 category=ErrorCategory.ObjectNotFound,
+                                 error_id="MessageNotFound")
+        path = target.path / current
+        info = current.split(INFO, 1)[1] if INFO in current else ""
+        known = target.load_keywords()
+        flags = tuple(sorted(LETTER_FLAGS[c] for c in info if c in LETTER_FLAGS))
+        keywords = tuple(sorted(known[ord(c) - ord("a")] for c in info
+                                if "a" <= c <= "z" and ord(c) - ord("a") < len(known)))
+        mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        return StoredMessage(path.read_bytes(), flags, keywords, mtime)
+
+
+def mailbox_dir_name(address: str) -> str:
+    """The tree's directory name: the address in lower case, checked to be one path part."""
+    name = address.strip().lower()
+    if not name or name in (".", "..") or "/" in name or "\0" in name or name.startswith("."):
+        raise ValidationError(f"'{address}' cannot name a Maildir mailbox directory.")
+    return name
+
+
+def unique_name(message: OutgoingMessage) -> str:
+    now = time.time()
+    seconds, micros = int(now), int((now % 1) * 1_000_000)
+    key = f"K{source_key_hash(message.source_key)}" if message.source_key else ""
+    return (f"{seconds}.M{micros}P{os.getpid()}Q{next(_counter)}{key}.{_HOST}"
+            f",S={len(message.raw)}")
+
+
+def flag_letters(flags: Sequence[str]) -> str:
+    return "".join(sorted(FLAG_LETTERS[f] for f in normalise_flags(flags)))
+
+
+def _make_maildir(directory: Path, *, subfolder: bool = False) -> None:
+    for sub in ("cur", "new", "tmp"):
+        (directory / sub).mkdir(parents=True, exist_ok=True)
+    if subfolder:
+        (directory / "maildirfolder").touch(exist_ok=True)
+
+
+def _read_keywords(path: Path) -> list[str]:
+    """``dovecot-keywords`` as a list indexed by letter number (gaps become '')."""
+    slots: dict[int, str] = {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    for line in text.splitlines():
+        number, _, keyword = line.partition(" ")
+        if number.isdigit() and int(number) < MAX_KEYWORDS and keyword:
+            slots[int(number)] = keyword
+    return [slots.get(i, "") for i in range(max(slots) + 1)] if slots else []
+
+
+def _write_keywords(path: Path, keywords: list[str], *, fsync: bool) -> None:
+    text = "".join(f"{i} {k}\n" for i, k in enumerate(keywords) if k)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        if fsync:
+            handle.flush()
+            os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_error(path: Path, exc: OSError) -> PermanentError:
+    return PermanentError(f"Cannot write the Maildir at '{path}': {exc.strerror or exc}.",
+                          category=ErrorCategory.WriteError, error_id="MaildirWriteFailed")
