@@ -1,0 +1,99 @@
+"""Out-Default: how the console shows a stream of output objects.
+
+* ``$null`` shows nothing; strings, numbers and other scalars one per line;
+* a date alone shows its long form between blank lines, as ``Get-Date`` does;
+* records (``PSObject`` and objects with properties) are grouped in runs of the same type
+  and display properties; a run is a table when its first record has ``view == "table"`` or
+  at most four display properties, otherwise a list (``view == "list"`` forces that);
+* hashtables show as the ``Name``/``Value`` table (Name column 30 wide, as PowerShell's view);
+* format objects from ``Format-Table``/``Format-List`` print as they are.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from cmdlets.base import PSObject
+from shell.format.formatted import FormattedList, FormattedOutput, FormattedTable
+from shell.format.table import Column
+from shell.format.values import long_date
+from shell.objects import display_properties, enumerate_value, get_property, to_text
+
+TABLE_MAX_PROPERTIES = 4
+HASHTABLE_NAME_WIDTH = 30
+
+
+def render(objects: Sequence[Any], width: int = 120) -> str:
+    """The console text for ``objects``, every line ending in a newline."""
+    lines: list[str] = []
+    for run in _runs(_flatten(objects)):
+        lines.extend(_run_lines(run, width))
+    return "".join(line + "\n" for line in lines)
+
+
+def _flatten(objects: Sequence[Any]) -> Iterator[Any]:
+    for obj in objects:
+        yield from enumerate_value(obj)
+
+
+def _shape(obj: Any) -> tuple[str, ...]:
+    """Objects with equal shapes share one table or list."""
+    if isinstance(obj, FormattedOutput):
+        return ("format", str(id(obj)))
+    if isinstance(obj, Mapping) and not isinstance(obj, PSObject):
+        return ("hashtable",)
+    names = display_properties(obj)
+    if not names or isinstance(obj, dt.datetime):
+        return ("scalar",)
+    type_name = obj.type_name if isinstance(obj, PSObject) else type(obj).__qualname__
+    return ("record", type_name, *(name.casefold() for name in names))
+
+
+def _runs(objects: Iterator[Any]) -> Iterator[list[Any]]:
+    run: list[Any] = []
+    for obj in objects:
+        if run and _shape(obj) != _shape(run[0]):
+            yield run
+            run = []
+        run.append(obj)
+    if run:
+        yield run
+
+
+def _run_lines(run: list[Any], width: int) -> list[str]:
+    first = run[0]
+    if isinstance(first, FormattedOutput):
+        return first.lines(width)
+    kind = _shape(first)[0]
+    if kind == "scalar":
+        return [line for obj in run for line in _scalar_lines(obj)]
+    if kind == "hashtable":
+        return _hashtable_table(run).lines(width)
+    return _record_view(run).lines(width)
+
+
+def _scalar_lines(obj: Any) -> list[str]:
+    if isinstance(obj, dt.datetime):
+        return ["", long_date(obj), ""]
+    return to_text(obj).split("\n")
+
+
+def _hashtable_table(run: list[Any]) -> FormattedTable:
+    rows = tuple((key, value) for table in run for key, value in table.items())
+    columns = (Column("Name", "left", HASHTABLE_NAME_WIDTH), Column("Value", "left"))
+    return FormattedTable(columns, rows)
+
+
+def _record_view(run: list[Any]) -> FormattedOutput:
+    first = run[0]
+    names = display_properties(first)
+    view = first.view if isinstance(first, PSObject) else None
+    as_table = view == "table" or (view != "list" and len(names) <= TABLE_MAX_PROPERTIES)
+    if as_table:
+        rows = tuple(tuple(get_property(obj, name) for name in names) for obj in run)
+        return FormattedTable(tuple(Column(name) for name in names), rows)
+    return FormattedList(tuple(
+        tuple((name, get_property(obj, name)) for name in names) for obj in run
+    ))
