@@ -109,16 +109,13 @@ class Database:
     def execute(self, sql: str, params: Params = ()) -> sqlite3.Cursor:
         try:
             return self._conn.execute(sql, params)
-        except sqlite3.IntegrityError:
-            raise  # repositories turn these into domain errors
         except sqlite3.Error as exc:
             raise _store_error(exc, self.path) from exc
 
-    def execute_many(self, sql: str, rows: Sequence[Params]) -> None:
+    def execute_many(self, sql: str, rows: Sequence[Params]) -> int:
+        """Run ``sql`` once per parameter row; returns the number of rows changed."""
         try:
-            self._conn.executemany(sql, rows)
-        except sqlite3.IntegrityError:
-            raise
+            return int(self._conn.executemany(sql, rows).rowcount)
         except sqlite3.Error as exc:
             raise _store_error(exc, self.path) from exc
 
@@ -145,7 +142,15 @@ class Database:
         self._conn.close()
 
 
-IntegrityError = sqlite3.IntegrityError
+class IntegrityError(StateStoreError):
+    """A constraint (unique, foreign key, check) refused a write.
+
+    Repositories turn the expected cases into domain errors (AlreadyExists, InvalidState);
+    one that gets further is a bug in the caller, reported without SQLite types.
+    """
+
+    default_category = ErrorCategory.InvalidOperation
+    default_error_id = "StateConstraintViolated"
 
 
 def _create_private_file(path: Path) -> None:
@@ -163,6 +168,8 @@ def _create_private_file(path: Path) -> None:
 
 def _store_error(exc: sqlite3.Error, path: Path) -> StateStoreError | TransientError:
     text = str(exc)
+    if isinstance(exc, sqlite3.IntegrityError):
+        return IntegrityError(f"state database {path}: {text}")
     if "locked" in text or "busy" in text:
         return TransientError(
             f"the state database {path} is busy: {text}",

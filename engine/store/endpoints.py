@@ -20,9 +20,21 @@ from engine.store.db import Database, IntegrityError, Row
 PASSWORD_PURPOSE = "endpoints.password"
 
 _COLUMNS = (
-    "name, kind, remote_server, port, security, authentication, path, url, impersonation, "
-    "username, password_sealed, accept_untrusted_certificates, max_concurrent_migrations, "
-    "max_concurrent_incremental_syncs, extra_json"
+    "name",
+    "kind",
+    "remote_server",
+    "port",
+    "security",
+    "authentication",
+    "path",
+    "url",
+    "impersonation",
+    "username",
+    "password_sealed",
+    "accept_untrusted_certificates",
+    "max_concurrent_migrations",
+    "max_concurrent_incremental_syncs",
+    "extra_json",
 )
 
 
@@ -65,9 +77,10 @@ class EndpointRepository:
         """Store a new endpoint; its name must be free (case-insensitively)."""
         with self._db.transaction():
             self._ensure_free(spec.name)
+            placeholders = ", ".join("?" for _ in range(len(_COLUMNS) + 2))
             row = self._db.query_one(
-                f"INSERT INTO endpoints ({_COLUMNS}, name_key, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                f"INSERT INTO endpoints ({', '.join(_COLUMNS)}, name_key, created_at) "
+                f"VALUES ({placeholders}) RETURNING id",
                 (*self._values(spec), codec.name_key(spec.name), codec.time_to_db(codec.utc_now())),
             )
             assert row is not None
@@ -79,7 +92,7 @@ class EndpointRepository:
             other = self.find(row.name)
             if other is not None and other.id != row.id:
                 raise _exists(row.name)
-            assignments = ", ".join(f"{c.strip()} = ?" for c in _COLUMNS.split(","))
+            assignments = ", ".join(f"{c} = ?" for c in _COLUMNS)
             self._db.execute(
                 f"UPDATE endpoints SET {assignments}, name_key = ? WHERE id = ?",
                 (*self._values(row), codec.name_key(row.name), row.id),

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from engine.errors import NotFoundError
+from engine.errors import InvalidStateError, NotFoundError
 from engine.store import codec
 from engine.store.db import Database, Row
 
@@ -172,10 +172,13 @@ class MessageStateRepository:
             )
 
     def record_copied(self, folder_id: int, copies: Sequence[CopiedMessage]) -> None:
-        """Record where appended messages landed (commit once per append batch)."""
+        """Record where appended messages landed (commit once per append batch).
+
+        Every message must have its pending row already: intent comes before the append.
+        """
         now = codec.time_to_db(codec.utc_now())
         with self._db.transaction():
-            self._db.execute_many(
+            changed = self._db.execute_many(
                 "UPDATE message_states SET target_ref = ?, target_uidvalidity = ?, flags = ?, "
                 "state = 'copied', updated_at = ? WHERE folder_id = ? AND source_uid = ?",
                 [
@@ -183,6 +186,12 @@ class MessageStateRepository:
                     for c in copies
                 ],
             )
+            if changed != len(copies):
+                raise InvalidStateError(
+                    "a copied message has no pending row: intent must be recorded before the "
+                    "append",
+                    error_id="CopyWithoutIntent",
+                )
 
     def record_skipped(self, folder_id: int, messages: Sequence[PendingMessage]) -> None:
         """Remember messages deliberately not copied, so they are not retried every pass."""

@@ -6,7 +6,6 @@ import dataclasses
 import logging
 import multiprocessing
 import os
-import sqlite3
 import stat
 import threading
 from collections.abc import Iterator
@@ -27,7 +26,7 @@ from engine.paths import StatePaths, resolve_state_paths
 from engine.secrets import MASK, Secret
 from engine.store import DEFAULT_TARGET_NAME, Store
 from engine.store.batches import BatchRow, BatchSpec
-from engine.store.db import Database
+from engine.store.db import Database, IntegrityError
 from engine.store.endpoints import EndpointSpec
 from engine.store.schema import LATEST_VERSION, MIGRATIONS, Migration, migrate
 from engine.store.sync_state import CopiedMessage, FolderState, PendingMessage
@@ -102,7 +101,7 @@ def test_files_are_private(store: Store, paths: StatePaths) -> None:
 def test_wal_and_foreign_keys_are_on(store: Store) -> None:
     assert store.db.journal_mode() == "wal"
     assert store.db.foreign_keys_enabled()
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(IntegrityError):
         store.db.execute(
             "INSERT INTO migration_users (batch_id, email_address, email_key, user_name, "
             "status, status_summary, created_at) VALUES (999, 'x', 'x', 'x', 'Queued', "
@@ -354,6 +353,10 @@ def test_folder_and_message_state_follow_the_intent_rule(store: Store) -> None:
     again = store.messages.get(folder.id, 1)
     assert again is not None and (again.state, again.target_ref) == ("pending", "501")
     assert store.messages.count_by_state(user.id) == {"pending": 2}
+    with pytest.raises(InvalidStateError):  # no intent row for UID 9: refused, nothing written
+        store.messages.record_copied(folder.id, [CopiedMessage(2, "502"), CopiedMessage(9, "9")])
+    second = store.messages.get(folder.id, 2)
+    assert second is not None and second.state == "pending"
 
 
 def test_message_flags_deletion_skips_and_rekeying(store: Store) -> None:
