@@ -181,8 +181,8 @@ def generate(seed: int, count: int, profile: str = "default", *,
     if count < 0:
         raise CorpusError("count must be >= 0")
     limit = DEFAULT_MAX_SIZE[profile] if max_size is None else max_size
-    if limit < 2 * KB:
-        raise CorpusError("max_size must be at least 2048 bytes")
+    if limit < 4 * KB:
+        raise CorpusError("max_size must be at least 4096 bytes")
     slots = _plan(seed, count, profile, limit)
     return Corpus(seed=seed, count=count, profile=profile, max_size=limit,
                   folders=list(FOLDERS), _slots=slots)
@@ -324,9 +324,14 @@ class _TextPool:
         parts: list[str] = []
         total = 0
         while total < size:
-            para = _wrap(rng.choice(pool))
+            para = rng.choice(pool)
+            room = size - total
+            if len(para.encode()) + 4 > room:  # cut the last paragraph to stay within size
+                para = para.encode()[: max(room - 8, 16)].decode("utf-8", "ignore")
+                para = para.rsplit(" ", 1)[0] if " " in para else para
+            para = _wrap(para)
             parts.append(para)
-            total += len(para.encode()) + 2
+            total += len(para.encode()) + 4
         return "\r\n\r\n".join(parts) + "\r\n"
 
 
@@ -421,7 +426,7 @@ def _address(person: tuple[str, str], header8: bool) -> str:
 def _body(rng: random.Random, slot: _Slot, texts: _TextPool,
           seed: int) -> tuple[list[str], bytes]:
     """Return (content headers, body bytes) for the slot's kind and target size."""
-    size = max(slot.size - 600, 64)
+    size = max(slot.size - 1024, 64)  # room left for the header block
     kind = slot.kind
     if kind == "header_only":
         return ["Content-Type: text/plain; charset=us-ascii"], b""
@@ -431,6 +436,8 @@ def _body(rng: random.Random, slot: _Slot, texts: _TextPool,
     if kind == "qp":
         text = texts.body(rng, size, utf8=True).encode()
         encoded = quopri.encodestring(text.replace(b"\r\n", b"\n")).replace(b"\n", b"\r\n")
+        if len(encoded) > size:  # non-ASCII triples in QP: keep whole lines up to the size
+            encoded = encoded[: encoded.rfind(b"\r\n", 0, size) + 2]
         return (["Content-Type: text/plain; charset=utf-8",
                  "Content-Transfer-Encoding: quoted-printable"], encoded)
     if kind == "alternative":
@@ -447,7 +454,7 @@ def _boundary(seed: int, slot: _Slot, level: int) -> str:
 
 def _alternative(rng: random.Random, size: int, texts: _TextPool,
                  boundary: str) -> tuple[list[str], bytes]:
-    plain = texts.body(rng, size // 2, utf8=False)
+    plain = texts.body(rng, size * 9 // 20, utf8=False)  # the HTML copy is ~10% larger
     html = "<html><body>\r\n" + "".join(
         f"<p>{para}</p>\r\n" for para in plain.split("\r\n\r\n")) + "</body></html>\r\n"
     body = (
@@ -463,7 +470,8 @@ def _attachment(rng: random.Random, size: int, texts: _TextPool, seed: int,
                 slot: _Slot) -> tuple[list[str], bytes]:
     boundary = _boundary(seed, slot, 0)
     text = texts.body(rng, min(size // 8, 4 * KB), utf8=False)
-    payload = rng.randbytes(max(size * 3 // 4 - len(text), 16))
+    # base64 in 76-character lines turns 57 bytes into 78
+    payload = rng.randbytes(max((size - len(text) - 400) * 57 // 78, 16))
     encoded = base64.encodebytes(payload).replace(b"\n", b"\r\n")
     name, ctype = rng.choice((("report.pdf", "application/pdf"), ("photo.jpg", "image/jpeg"),
                               ("data.bin", "application/octet-stream"),
