@@ -77,6 +77,8 @@ hashimapspool: false
 syslog_prefix: cyrus-$port
 munge8bit: ${CYRUS_MUNGE8BIT:-no}
 imapidlepoll: 5
+# tests try wrong passwords on purpose: answer at once (default: 3 s pause)
+failedloginpause: 0
 EOF
     if [ -n "${CYRUS_EXTRA_CONF:-}" ]; then printf '%b\n' "$CYRUS_EXTRA_CONF" >> "$DIR/conf/imapd.conf"; fi
     # only an imap listener (no pop3/lmtp/sieve that could clash); idled pushes IDLE news

@@ -76,12 +76,19 @@ choose_owners() {  # sets MAIL_UID MAIL_GID INTERNAL_USER LOGIN_USER CHROOT
     fi
 }
 
-add_users() {  # add_users NAME...   (passwd-file is re-read by Dovecot when it changes)
-    local name
+add_users() {  # add_users NAME...
+    local name users=$DIR/etc/users mtime=
+    [ -f "$users" ] && mtime=$(stat -c %Y "$users")
     for name in "$@"; do
-        grep -q "^$name:" "$DIR/etc/users" 2>/dev/null && continue
-        echo "$name:{PLAIN}$PASSWORD:$MAIL_UID:$MAIL_GID::$DIR/mail/$name::" >> "$DIR/etc/users"
+        grep -q "^$name:" "$users" 2>/dev/null && continue
+        echo "$name:{PLAIN}$PASSWORD:$MAIL_UID:$MAIL_GID::$DIR/mail/$name::" >> "$users"
     done
+    [ -n "$mtime" ] || return 0
+    # A running Dovecot stats a passwd-file at most once per second and re-reads it
+    # only when the mtime (whole seconds) differs.  Step the mtime back, then let the
+    # current second pass: the next lookup is sure to see the new users.
+    touch -d "@$((mtime - 1))" "$users"
+    python3 -c 'import time; time.sleep(1.01 - time.time() % 1)'
 }
 
 make_cert() {
@@ -137,6 +144,8 @@ $ssl_block
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_master_user_separator = *
+# tests try wrong passwords on purpose: answer at once (default: 2 s delay)
+auth_failure_delay = 0
 passdb {
   driver = passwd-file
   args = username_format=%u $DIR/etc/master-users
@@ -178,7 +187,9 @@ EOF
         for svc in imap imap-hibernate imap-urlauth imap-urlauth-worker; do
             printf 'service %s {\n  executable = %s/%s\n}\n' "$svc" "$bin" "$svc"
         done
-        if [ -n "$CHROOT" ]; then printf 'service anvil {\n%s\n}\n' "$CHROOT"; fi
+        # No auth penalty (each failed login from 127.0.0.1 would delay the next ones by
+        # up to 15 s): auth cannot open a mode-0 penalty socket and then skips penalties.
+        printf 'service anvil {\n%s\n  unix_listener anvil-auth-penalty {\n    mode = 0\n  }\n}\n' "$CHROOT"
         cat <<EOF
 service imap-urlauth-login {
   executable = $bin/imap-urlauth-login

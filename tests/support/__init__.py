@@ -1,0 +1,1 @@
+"""Helpers shared by tests and benchmarks: throwaway IMAP servers, an SMTP sink, ports."""
