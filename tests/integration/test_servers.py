@@ -16,7 +16,15 @@ import pytest
 from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
 
-from tests.support.servers import SCRIPTS, ImapServer, SmtpSink, free_port, start_dovecot
+from tests.conftest import start_or_skip
+from tests.support.servers import (
+    SCRIPTS,
+    ImapServer,
+    SkipServer,
+    SmtpSink,
+    free_port,
+    start_dovecot,
+)
 
 pytestmark = pytest.mark.servers
 
@@ -165,6 +173,45 @@ def test_start_script_reports_a_taken_port_with_exit_code_3() -> None:
         shutil.rmtree(directory)
     assert started.returncode == 3, started.stderr
     assert "in use" in started.stderr
+
+
+def test_courier_script_exits_2_when_the_machine_cannot_run_it() -> None:
+    directory = f"/tmp/imsh-nonroot-{free_port()}"
+    try:
+        refused = subprocess.run(
+            [
+                "setpriv",
+                "--reuid=nobody",
+                "--regid=nogroup",
+                "--clear-groups",
+                "bash",
+                str(SCRIPTS / "courier-test-server.sh"),
+                "start",
+                directory,
+                str(free_port()),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+    assert refused.returncode == 2, refused.stderr
+    assert "root" in refused.stderr
+
+
+@pytest.mark.parametrize(("ci", "outcome"), [("true", "fail"), ("", "skip"), ("false", "skip")])
+def test_unavailable_server_skips_locally_but_fails_in_ci(
+    monkeypatch: pytest.MonkeyPatch, ci: str, outcome: str
+) -> None:
+    def cannot_start() -> ImapServer:
+        raise SkipServer("no such server here")
+
+    monkeypatch.setenv("CI", ci)
+    expected = pytest.fail.Exception if outcome == "fail" else pytest.skip.Exception
+    with pytest.raises(expected, match="no such server here"):
+        start_or_skip(cannot_start)
 
 
 def test_stop_frees_the_port_and_removes_the_directory() -> None:
