@@ -67,12 +67,17 @@ AppendResult = TargetRef | Rejected
 
 @dataclass(frozen=True, slots=True)
 class Lookup:
-    """What is known of a pending message when looking for it on the target."""
+    """What is known of a pending message when looking for it on the target.
+
+    ``exclude_ids`` are item ids already matched to other pending rows: two identical source
+    messages must not both claim the same stored copy.
+    """
 
     source_key: str | None = None
     fingerprint: Fingerprint | None = None
     mark: str | None = None
     item_id: str | None = None
+    exclude_ids: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -235,14 +235,15 @@ class MaildirTarget:
 
     def find_existing(self, folder: FolderPath, lookup: Lookup) -> TargetRef | None:
         target = self._folder(folder)
-        if lookup.item_id and target.locate(lookup.item_id):
+        if lookup.item_id and lookup.item_id not in lookup.exclude_ids and target.locate(
+                lookup.item_id):
             return TargetRef(folder, lookup.item_id)
         if lookup.source_key:
             key = source_key_hash(lookup.source_key)
             for refresh in (False, True):
                 target.index(refresh=refresh)
                 item_id = target.keys.get(key)
-                if item_id is not None:
+                if item_id is not None and item_id not in lookup.exclude_ids:
                     return TargetRef(folder, item_id)
         return None
 
