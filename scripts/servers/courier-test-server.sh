@@ -196,6 +196,11 @@ start() {
         fi
         die "courier did not come up on $port (see $DIR/log)"
     fi
+    # couriertcpd is the supervisor's child; make sure it, not another server, answered
+    if ! listener_owned_by "$pid" "$port"; then
+        kill -TERM "$pid" 2>/dev/null || true
+        die_port "port $port was taken by another server meanwhile"
+    fi
     echo "PID $pid"
 }
 

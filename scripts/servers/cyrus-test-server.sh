@@ -166,8 +166,12 @@ start() {
         || die "cyrus master failed to start"
     wait_for_greeting 127.0.0.1 "$port" "$DIR/master.pid" \
         || die "cyrus did not come up on $port (logs go to syslog, ident cyrus-$port)"
-    if [ ${#names[@]} -gt 0 ]; then admin_imap create "${names[@]}" || die "could not create the users' mailboxes"; fi
     for i in $(seq 1 40); do [ -s "$DIR/master.pid" ] && break; sleep 0.05; done
+    if ! listener_owned_by "$(head -1 "$DIR/master.pid")" "$port"; then
+        stop
+        die_port "port $port was taken by another server meanwhile"
+    fi
+    if [ ${#names[@]} -gt 0 ]; then admin_imap create "${names[@]}" || die "could not create the users' mailboxes"; fi
     echo "PID $(cat "$DIR/master.pid")"
 }
 

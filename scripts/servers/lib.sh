@@ -109,6 +109,40 @@ sys.exit(f"no IMAP greeting on {host}:{port} within {limit:.0f}s")
 PY
 }
 
+# listener_owned_by PID PORT: does PID or one of its children hold the socket listening
+# on 127.0.0.1:PORT?  Guards against a lost port race, where a daemon that failed to
+# bind keeps running and the readiness probe would greet another server on that port.
+listener_owned_by() {
+    python3 - "$1" "$2" <<'PY'
+import os, sys
+pid, port = sys.argv[1], int(sys.argv[2])
+inodes = set()
+with open("/proc/net/tcp") as table:
+    for line in list(table)[1:]:
+        fields = line.split()
+        if fields[3] == "0A" and int(fields[1].split(":")[1], 16) == port:
+            inodes.add(f"socket:[{fields[9]}]")
+def children(p):
+    try:
+        with open(f"/proc/{p}/task/{p}/children") as f:
+            return f.read().split()
+    except OSError:
+        return []
+for p in [pid, *children(pid)]:
+    try:
+        fds = os.listdir(f"/proc/{p}/fd")
+    except OSError:
+        continue
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{p}/fd/{fd}") in inodes:
+                sys.exit(0)
+        except OSError:
+            pass
+sys.exit(1)
+PY
+}
+
 # A 0700 parent (pytest's /tmp/pytest-of-root) keeps the unprivileged server users
 # out.  can_reach USER TEST-ARGS... runs `test` as USER.
 can_reach() {

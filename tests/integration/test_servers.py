@@ -4,6 +4,7 @@ listens on loopback only, and stops cleanly.  The SMTP sink receives mail."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import smtplib
 import socket
@@ -173,6 +174,20 @@ def test_start_script_reports_a_taken_port_with_exit_code_3() -> None:
         shutil.rmtree(directory)
     assert started.returncode == 3, started.stderr
     assert "in use" in started.stderr
+
+
+def test_a_port_held_by_another_process_is_not_taken_for_ours() -> None:
+    port = free_port()
+
+    def owned_by(pid: int) -> bool:
+        check = f". {SCRIPTS / 'lib.sh'}; listener_owned_by {pid} {port}"
+        return subprocess.run(["bash", "-c", check], timeout=30, check=False).returncode == 0
+
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", port))
+        squatter.listen()
+        assert owned_by(os.getpid())
+        assert not owned_by(1)
 
 
 def test_courier_script_exits_2_when_the_machine_cannot_run_it() -> None:
