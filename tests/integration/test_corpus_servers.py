@@ -45,9 +45,12 @@ def test_loaded_corpus_equals_maildir_copy(kind: str, expected: Path,
     source = ImapSource(spec)
     try:
         report = compare(source, MaildirSource(expected))
+        roles = {f.special_use: f.path for f in source.folders() if f.special_use}
     finally:
         source.close()
     assert report.identical, report.format()
+    if kind != "courier":  # Courier has no SPECIAL-USE
+        assert roles.get("\\Sent") == ("Sent",) and roles.get("\\Junk") == ("Junk",)
     assert len(report.folders) == len(CORPUS.folders)
 
     # a flag changed on the server afterwards is seen by the comparer's IMAP reader
