@@ -7,7 +7,6 @@ Maildir side never touches a server.
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -22,8 +21,9 @@ CORPUS = generate(31, MIN_FULL_COUNT + 40)
 
 
 @pytest.fixture(scope="module")
-def expected() -> Path:
-    root = Path(tempfile.mkdtemp(prefix="imsh-corpus-", dir="/tmp")) / "Maildir"
+def expected(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The corpus as a Maildir (no server reads it, so pytest's 0700 tmp is fine)."""
+    root = tmp_path_factory.mktemp("expected") / "Maildir"
     load_maildir(root, CORPUS)
     return root
 
