@@ -1,0 +1,178 @@
+"""Format-Table, Format-List, Out-String and Out-File.
+
+Format-* collect their input and emit one format object (``shell.format.formatted``) that
+the console prints as is; like PowerShell's, those objects belong at the end of a pipeline.
+Format-List shows every property with ``*``; values go through the display conversion, so
+a ``Secret`` prints as ``********``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from cmdlets.base import BoundArguments, Cmdlet, CmdletError, Context, Example, Parameter, PSObject
+from cmdlets.base import ParamType as T
+from shell.builtins.common import INPUT_OBJECT, as_list, has_input
+from shell.builtins.files import ENCODING_CHOICES, write_text
+from shell.format import render
+from shell.format import select as sel
+from shell.format.formatted import FormattedList, FormattedTable, TextBlock
+from shell.format.table import Column
+from shell.objects import display_properties, property_names, to_text
+
+
+class _Collecting(Cmdlet):
+    """Collects every input object; subclasses emit in ``end``."""
+
+    def __init__(self) -> None:
+        self._items: list[Any] = []
+
+    def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
+        if has_input(args) and args["InputObject"] is not None:
+            self._items.append(args["InputObject"])
+        return ()
+
+
+def _is_record(obj: Any) -> bool:
+    return isinstance(obj, PSObject | Mapping) or bool(property_names(obj))
+
+
+def _specs_for(obj: Any, args: BoundArguments, *, all_by_default: bool) -> list[sel.PropertySpec]:
+    given = as_list(args.get("Property"))
+    if not given:
+        names = property_names(obj) if all_by_default else display_properties(obj)
+        return [sel.PropertySpec(name) for name in names]
+    return sel.resolve(obj, sel.parse_specs(given, sel.FORMAT_KEYS))
+
+
+class FormatTable(_Collecting):
+    name = "Format-Table"
+    aliases = ("ft",)
+    synopsis = "Formats the output as a table."
+    description = ("Shows the chosen properties (names, wildcards, calculated properties with "
+                   "Label/Expression/Width/Alignment) as table columns; the columns come from "
+                   "the first object.")
+    examples = (Example("Get-MigrationUser | Format-Table Identity, Status, *Sync* -AutoSize",
+                        "A table with the identity, status and every sync-related column."),)
+    parameters = (
+        INPUT_OBJECT,
+        Parameter("Property", T.OBJECT_ARRAY, position=0, help="The columns to show."),
+        Parameter("AutoSize", T.SWITCH, help="Size columns to their content (always done)."),
+        Parameter("HideTableHeaders", T.SWITCH, help="Leave out the header and underline."),
+        Parameter("Wrap", T.SWITCH, help="Wrap long values instead of cutting them."),
+    )
+
+    def end(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
+        if not self._items:
+            return ()
+        first = self._items[0]
+        if not _is_record(first):
+            return (TextBlock(tuple(line for obj in self._items
+                                    for line in to_text(obj).split("\n"))),)
+        if isinstance(first, Mapping) and not isinstance(first, PSObject) and \
+                not args.get("Property"):
+            rows = tuple((k, v) for table in self._items for k, v in table.items())
+            return (FormattedTable((Column("Name", "left", 30), Column("Value", "left")), rows,
+                                   args.switch("HideTableHeaders"), args.switch("Wrap")),)
+        specs = _specs_for(first, args, all_by_default=False)
+        columns = tuple(_column(spec) for spec in specs)
+        rows = tuple(tuple(sel.evaluate(ctx, obj, spec) for spec in specs) for obj in self._items)
+        return (FormattedTable(columns, rows, args.switch("HideTableHeaders"),
+                               args.switch("Wrap")),)
+
+
+def _column(spec: sel.PropertySpec) -> Column:
+    align = spec.option("Alignment")
+    width = spec.option("Width")
+    return Column(spec.name, str(align).casefold() if align else None,
+                  int(width) if width else None)
+
+
+class FormatList(_Collecting):
+    name = "Format-List"
+    aliases = ("fl",)
+    synopsis = "Formats the output as a list of properties, one per line."
+    description = ("Shows each object as 'Name : value' lines; -Property * shows every "
+                   "property. Passwords show as ********.")
+    examples = (Example("Get-MigrationEndpoint E | Format-List *",
+                        "Shows every property of the endpoint."),)
+    parameters = (
+        INPUT_OBJECT,
+        Parameter("Property", T.OBJECT_ARRAY, position=0, help="The properties to show."),
+    )
+
+    def end(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
+        records = []
+        for obj in self._items:
+            if not _is_record(obj):
+                continue
+            specs = _specs_for(obj, args, all_by_default=False)
+            records.append(tuple((spec.name, sel.evaluate(ctx, obj, spec)) for spec in specs))
+        scalars = [obj for obj in self._items if not _is_record(obj)]
+        out: list[Any] = []
+        if records:
+            out.append(FormattedList(tuple(records)))
+        if scalars:
+            out.append(TextBlock(tuple(to_text(obj) for obj in scalars)))
+        return out
+
+
+class OutString(_Collecting):
+    name = "Out-String"
+    synopsis = "Turns objects into the text the console would show."
+    description = "Outputs one string holding the formatted text, or one per line with -Stream."
+    examples = (Example("$text = Get-MigrationBatch | Out-String",
+                        "Keeps the batch table as text."),)
+    parameters = (
+        INPUT_OBJECT,
+        Parameter("Width", T.INT, help="The line width (default: the console's)."),
+        Parameter("Stream", T.SWITCH, help="Output each line as a separate string."),
+    )
+
+    def end(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
+        width = args.get("Width")
+        text = render(self._items, width) if width else ctx.render(self._items)
+        if args.switch("Stream"):
+            return text.splitlines()
+        return (text,)
+
+
+class OutFile(_Collecting):
+    name = "Out-File"
+    synopsis = "Writes the formatted output to a file."
+    description = ("Writes the text the console would show into a file (utf8NoBOM, LF line "
+                   "ends unless told otherwise).")
+    examples = (Example("Get-MigrationUser | Out-File users.txt", "Saves the user table."),)
+    parameters = (
+        INPUT_OBJECT,
+        Parameter("FilePath", T.STRING, mandatory=True, position=0, aliases=("Path",),
+                  help="The file to write."),
+        Parameter("Encoding", T.STRING, position=1, choices=ENCODING_CHOICES,
+                  help="The text encoding (default utf8NoBOM)."),
+        Parameter("Append", T.SWITCH, help="Add to the end of the file."),
+        Parameter("Force", T.SWITCH, help="Overwrite even a read-only file."),
+        Parameter("NoClobber", T.SWITCH, aliases=("NoOverwrite",),
+                  help="Fail instead of replacing an existing file."),
+        Parameter("Width", T.INT, help="The line width (default: the console's)."),
+        Parameter("NoNewline", T.SWITCH, help="Write the text without line breaks."),
+    )
+    supports_should_process = True
+
+    def end(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
+        path = ctx.resolve_path(str(args["FilePath"]))
+        if not ctx.should_process(str(path), "Output to File"):
+            return ()
+        if args.switch("NoClobber") and not args.switch("Append") and path.exists():
+            raise CmdletError(f"The file '{path}' already exists.", "ResourceExists",
+                              "NoClobber", target=str(path))
+        if args.switch("NoNewline"):
+            text = "".join(to_text(obj) for obj in self._items)
+        else:
+            width = args.get("Width")
+            text = render(self._items, width) if width else ctx.render(self._items)
+        write_text(path, text, encoding=args.get("Encoding"), append=args.switch("Append"))
+        return ()
+
+
+FORMATTING_CMDLETS: tuple[type[Cmdlet], ...] = (FormatTable, FormatList, OutString, OutFile)
