@@ -321,7 +321,10 @@ class AccountPlan:
 
     @property
     def folders_to_create(self) -> tuple[str, ...]:
-        return tuple(p.folder for p in self.folders if p.is_new)
+        """Every folder the source lists (and imsh syncs): make sure its target folder exists,
+        creating it when missing — not only for new folders, since a crashed pass may have
+        deleted a target folder whose source folder came back."""
+        return tuple(p.folder for p in self.folders if p.status is not None)
 
     @property
     def is_empty(self) -> bool:

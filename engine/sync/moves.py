@@ -42,6 +42,8 @@ def plan_moves(plans: Sequence[FolderPlan]) -> tuple[list[MoveOnTarget], list[Fo
         if plan.uidvalidity_changed:
             continue
         for copy in plan.of_type(Copy):
+            if copy.recopy:
+                continue  # its row still holds the UID; the move would re-key onto it
             found = _take(deletes.get(copy.fingerprint, []), plan.folder)
             if found is not None:
                 from_folder, delete = found

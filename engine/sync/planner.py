@@ -120,15 +120,18 @@ def plan_account(
 ) -> AccountPlan:
     """Plan one pass over a mailbox: every source folder listed now and every folder the store
     remembers. ``excluded`` names source folders (as the source spells them) to leave alone;
-    ``present_on_target`` maps source folder names to the target refs seen in the target."""
+    ``present_on_target`` maps folder names, as the store knows them (before any rename), to
+    the target refs seen in the matching target folder."""
     by_source = {snapshot.name: snapshot for snapshot in sources}
     by_known = {state.name: state for state in known}
     vanished = [s for n, s in by_known.items() if n not in by_source and n not in excluded]
     appeared = [s for n, s in by_source.items() if n not in by_known and n not in excluded]
     renames = detect_renames(vanished, appeared)
+    present = dict(present_on_target or {})
     for rename in renames:
         by_known[rename.new_name] = replace(by_known.pop(rename.old_name), name=rename.new_name)
-    present = present_on_target or {}
+        if rename.old_name in present:
+            present[rename.new_name] = present.pop(rename.old_name)
     plans = [
         plan_folder(
             by_source.get(name),
