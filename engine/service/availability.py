@@ -1,0 +1,186 @@
+"""Reaching an endpoint for real: Test-MigrationServerAvailability and endpoint verification.
+
+:func:`probe_imap` connects with the configured security (certificates verified unless
+untrusted ones are accepted), reads CAPABILITY and, when credentials are given, logs in; it
+raises the engine's errors with Exchange's texts ("The connection to the server 'X' timed out
+after 00:00:15.", "... could not be completed.", the sign-in text). :func:`probe_maildir` checks
+that a Maildir root is, or can become, a writable directory.
+
+:func:`test_settings` and :func:`test_endpoint` never raise for an unreachable server: they
+return an :class:`AvailabilityResult` (Result ``Success``/``Warning``/``Failed``, Message,
+ErrorDetail), as Exchange's TestMigrationServerAvailabilityOutcome does. ``Warning`` is imsh's
+use of that value: the server answered, but a password would travel unencrypted or the server
+refuses plaintext logins (LOGINDISABLED).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from engine.errors import ErrorCategory, ImshError, NotSupportedError, ValidationError
+from engine.imap.connection import (
+    ImapSettings,
+    Security,
+    SimpleLogin,
+    authenticate,
+    connect,
+    imap_errors,
+)
+from engine.limits import CONNECTION_TIMEOUT, validate_port
+from engine.model import EndpointType, IMAPSecurityMechanism
+from engine.secrets import Secret
+from engine.store.endpoints import EndpointRow
+
+CONNECTION_TIMEOUT_SECONDS = CONNECTION_TIMEOUT.total_seconds()
+
+
+class TestResult(StrEnum):
+    """Exchange's ``TestMigrationServerAvailabilityResult``."""
+
+    __test__ = False  # not a pytest test class
+
+    Success = "Success"
+    Failed = "Failed"
+    Warning = "Warning"
+
+
+@dataclass(frozen=True)
+class AvailabilityResult:
+    result: TestResult
+    message: str
+    error_detail: str | None
+    connection_settings: str
+
+
+@dataclass(frozen=True)
+class ImapProbe:
+    """What the server told us: its capabilities and, if any, a reason to warn."""
+
+    capabilities: frozenset[str]
+    warning: str | None
+
+
+class EwsVerificationUnsupported(NotSupportedError):
+    """EWS endpoints can be stored (-SkipVerification) but not yet verified."""
+
+    def __init__(self) -> None:
+        ImshError.__init__(
+            self,
+            "EWS endpoint verification is not supported by imsh yet; use -SkipVerification "
+            "to store the endpoint without verifying it",
+            error_id="EwsVerificationNotSupported",
+        )
+
+
+def imap_settings(host: str, port: int, security: IMAPSecurityMechanism,
+                  accept_untrusted: bool) -> ImapSettings:
+    return ImapSettings(host=host, port=validate_port(port), security=Security(str(security)),
+                        accept_untrusted=accept_untrusted, timeout=CONNECTION_TIMEOUT_SECONDS)
+
+
+def probe_imap(settings: ImapSettings, user_name: str | None = None,
+               password: Secret | None = None) -> ImapProbe:
+    """Connect (TLS as configured), read CAPABILITY, log in when credentials are given."""
+    client = connect(settings)
+    try:
+        with imap_errors(settings, "read the server capabilities"):
+            capabilities = frozenset(c.decode().upper() for c in client.capabilities())
+        if user_name is not None and password is not None:
+            authenticate(client, SimpleLogin(user_name, password), settings)
+        return ImapProbe(capabilities, _warning(settings, capabilities, user_name is not None))
+    finally:
+        try:
+            client.logout()
+        except Exception:  # the verdict is already known; a failed LOGOUT changes nothing
+            client.shutdown()
+
+
+def _warning(settings: ImapSettings, capabilities: frozenset[str], logged_in: bool) -> str | None:
+    if settings.security is not Security.NONE:
+        return None
+    if "LOGINDISABLED" in capabilities and not logged_in:
+        return (f"The server '{settings.host}' refuses logins on an unencrypted connection "
+                "(LOGINDISABLED). Use -Security Tls or Ssl.")
+    hint = " It offers STARTTLS: use -Security Tls." if "STARTTLS" in capabilities else ""
+    return (f"The connection to the server '{settings.host}' is not encrypted; passwords "
+            f"would be sent in clear text.{hint}")
+
+
+def probe_maildir(path: str) -> None:
+    """A Maildir root must be a writable directory, or creatable under a writable one."""
+    root = Path(path)
+    if not root.is_absolute():
+        raise ValidationError(f"The Maildir path '{path}' must be an absolute path.",
+                              error_id="MaildirPathNotAbsolute")
+    if root.exists():
+        if not root.is_dir():
+            raise ValidationError(f"The Maildir path '{path}' exists but is not a directory.",
+                                  error_id="MaildirPathNotADirectory")
+        _check_writable(root, path)
+        return
+    parent = next(p for p in root.parents if p.exists())
+    if not parent.is_dir():
+        raise ValidationError(f"The Maildir path '{path}' can't be created: '{parent}' is not "
+                              "a directory.", error_id="MaildirPathNotADirectory")
+    _check_writable(parent, path)
+
+
+def _check_writable(directory: Path, path: str) -> None:
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise ImshError(f"The Maildir path '{path}' isn't writable ('{directory}').",
+                        category=ErrorCategory.PermissionDenied, error_id="MaildirNotWritable")
+
+
+def test_settings(host: str, port: int, security: IMAPSecurityMechanism,
+                  accept_untrusted: bool = False) -> AvailabilityResult:
+    """Test-MigrationServerAvailability -Imap: connect and read CAPABILITY, never raise."""
+    described = _describe(host, port, security)
+    try:
+        settings = imap_settings(host, port, security, accept_untrusted)
+        probe = probe_imap(settings)
+    except ImshError as exc:
+        return _failed(exc, described)
+    return _answered(probe, described)
+
+
+def test_endpoint(endpoint: EndpointRow) -> AvailabilityResult:
+    """Test-MigrationServerAvailability -Endpoint: the endpoint's own settings and login."""
+    if endpoint.kind == EndpointType.Maildir:
+        described = f"Maildir {endpoint.path}"
+        try:
+            probe_maildir(endpoint.path or "")
+        except ImshError as exc:
+            return _failed(exc, described)
+        return AvailabilityResult(TestResult.Success, f"The Maildir '{endpoint.path}' is usable.",
+                                  None, described)
+    if endpoint.kind == EndpointType.EWS:
+        return _failed(EwsVerificationUnsupported(), f"EWS {endpoint.url}")
+    security = IMAPSecurityMechanism(endpoint.security or "Ssl")
+    port = endpoint.port or 993
+    described = _describe(endpoint.remote_server or "", port, security)
+    try:
+        settings = imap_settings(endpoint.remote_server or "", port, security,
+                                 endpoint.accept_untrusted_certificates)
+        probe = probe_imap(settings, endpoint.username, endpoint.password)
+    except ImshError as exc:
+        return _failed(exc, described)
+    return _answered(probe, described)
+
+
+def _describe(host: str, port: int, security: IMAPSecurityMechanism) -> str:
+    return f"IMAP {host}:{port} Security={security}"
+
+
+def _answered(probe: ImapProbe, described: str) -> AvailabilityResult:
+    if probe.warning is not None:
+        return AvailabilityResult(TestResult.Warning, probe.warning, None, described)
+    return AvailabilityResult(TestResult.Success, "The connection to the server was successful.",
+                              None, described)
+
+
+def _failed(exc: ImshError, described: str) -> AvailabilityResult:
+    return AvailabilityResult(TestResult.Failed, exc.message,
+                              f"{exc.error_id} ({exc.category}): {exc.message}", described)

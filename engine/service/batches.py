@@ -1,0 +1,485 @@
+"""Migration batches: create from CSV bytes, list, change, start, stop, complete, remove, wait.
+
+* **All or nothing.** New-MigrationBatch validates everything first (name, endpoints, limits,
+  folders, the CSV with engine/csvdata's Exchange messages, each row's login form, users already
+  in another batch) and then writes the batch and all its users in ONE transaction. Any error
+  leaves the state exactly as it was. Passwords become :class:`Secret` at once and the store
+  seals them before they reach the database.
+* **Stored phase, derived status.** ``batches.status`` holds the
+  :class:`~engine.transitions.BatchPhase`; :func:`derive_status` computes what
+  Get-MigrationBatch shows from it and the users' statuses (docs/status-model.md).
+* Start/Stop/Complete/Remove check the status with engine/transitions first. Start queues the
+  users (``next_sync_due_at`` = now) and then calls the runner launcher; without a runner the
+  users simply stay Queued. Stop and Remove act at once on users no runner holds and ask the
+  runner (``stop_requested``) for the others (engine/service/common.py).
+* Remove deletes state only; it never touches a mailbox on the source or the target.
+"""
+
+from __future__ import annotations
+
+import builtins
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from engine.adminlogin import plan_login
+from engine.csvdata import (
+    CsvUserRow,
+    address_key,
+    check_not_in_other_batches,
+    is_valid_address,
+    parse_migration_csv,
+)
+from engine.errors import (
+    AlreadyExistsError,
+    ErrorCategory,
+    ImshError,
+    InvalidStateError,
+    ValidationError,
+)
+from engine.excludes import parse_exclude_folders
+from engine.limits import DEFAULT_REPORT_INTERVAL, validate_batch_name, validate_report_interval
+from engine.model import BatchCounts, BatchStatus, EndpointType, MigrationUserStatus, count_users
+from engine.secrets import Secret
+from engine.service.common import (
+    UNSET,
+    Launcher,
+    Unset,
+    now,
+    queue_user,
+    stop_user,
+    user_statuses,
+    users_being_synced,
+    with_status,
+)
+from engine.service.config import load_config
+from engine.store import Store
+from engine.store.batches import BatchRow, BatchSpec
+from engine.store.endpoints import EndpointRow
+from engine.store.users import MigrationUserRow, MigrationUserSpec
+from engine.transitions import (
+    BatchPhase,
+    StartKind,
+    batch_status_from_users,
+    check_complete,
+    check_remove,
+    check_set,
+    check_start,
+    check_stop,
+    check_sync_now,
+)
+
+U = MigrationUserStatus
+B = BatchStatus
+_RETRYABLE = frozenset({U.Failed, U.IncrementalFailed, U.CompletionFailed})
+_RESUMABLE = frozenset({U.Stopped, U.IncrementalStopped, U.Stopping})
+_SYNCED = frozenset({U.Synced, U.IncrementalSynced})
+_FINISHED = frozenset({U.Completed, U.CompletedWithWarnings})
+SETTLED = frozenset({B.Synced, B.SyncedWithErrors, B.Stopped, B.Completed,
+                     B.CompletedWithErrors, B.Failed})
+"""The statuses Wait-MigrationBatch stops at by default."""
+
+
+@dataclass(frozen=True)
+class BatchRequest:
+    """New-MigrationBatch for an IMAP (onboarding) migration."""
+
+    name: str
+    source_endpoint: str | None
+    csv_data: bytes
+    target_endpoint: str | None = None
+    allow_unknown_columns: bool = False
+    exclude_folders: tuple[str, ...] = ()
+    auto_start: bool = False
+    auto_complete: bool = False
+    notification_emails: tuple[str, ...] = ()
+    bad_item_limit: int | None = None  # None: Unlimited
+    large_item_limit: int | None = None
+    report_interval: timedelta = DEFAULT_REPORT_INTERVAL
+
+
+@dataclass(frozen=True)
+class BatchChanges:
+    """Set-MigrationBatch: ``None``/``UNSET`` leaves a setting as it is."""
+
+    notification_emails: tuple[str, ...] | None = None
+    report_interval: timedelta | None = None
+    bad_item_limit: int | Unset | None = UNSET
+    large_item_limit: int | Unset | None = UNSET
+    csv_data: bytes | None = None
+    add_users: bool = False
+    allow_unknown_columns: bool = False
+    sync_now: bool = False
+    approve_skipped_items: bool = False
+
+
+@dataclass(frozen=True)
+class BatchInfo:
+    """A batch as the cmdlets show it."""
+
+    row: BatchRow
+    status: BatchStatus
+    counts: BatchCounts
+    report: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.row.name
+
+    @property
+    def phase(self) -> BatchPhase:
+        return BatchPhase(self.row.status)
+
+    @property
+    def report_interval(self) -> timedelta:
+        return timedelta(seconds=self.row.report_interval_seconds)
+
+
+def derive_status(store: Store, batch: BatchRow) -> BatchStatus:
+    """What Get-MigrationBatch shows: from the stored phase and the users' statuses."""
+    users = store.users.list(batch_id=batch.id)
+    return batch_status_from_users(BatchPhase(batch.status), user_statuses(users))
+
+
+class BatchService:
+    def __init__(self, store: Store, launcher: Launcher) -> None:
+        self._store = store
+        self._launch = launcher
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def info(self, batch: BatchRow, include_report: bool = False) -> BatchInfo:
+        users = self._store.users.list(batch_id=batch.id)
+        statuses = user_statuses(users)
+        status = batch_status_from_users(BatchPhase(batch.status), statuses)
+        report = self._report(users) if include_report else ()
+        return BatchInfo(batch, status, count_users(s for s in statuses if s != U.Removing),
+                         report)
+
+    def get(self, name: str) -> BatchInfo:
+        return self.info(self._store.batches.get(name))
+
+    def list(self, name: str | None = None, status: BatchStatus | None = None,
+             endpoint: str | None = None, include_report: bool = False,
+             result_size: int | None = None) -> list[BatchInfo]:
+        if name:
+            rows = [self._store.batches.get(name)]
+        else:
+            endpoint_id = self._store.endpoints.get(endpoint).id if endpoint else None
+            rows = self._store.batches.list(endpoint_id=endpoint_id)
+        infos = [self.info(row, include_report) for row in rows]
+        if status is not None:
+            infos = [info for info in infos if info.status is status]
+        return infos if result_size is None else infos[:result_size]
+
+    def resolve(self, name: str | None) -> BatchRow:
+        """The named batch; without a name, the only batch there is."""
+        if name:
+            return self._store.batches.get(name)
+        rows = self._store.batches.list()
+        if len(rows) == 1:
+            return rows[0]
+        raise ValidationError(
+            f"There are {len(rows)} migration batches; use -Identity to name one.",
+            error_id="BatchIdentityRequired")
+
+    def _report(self, users: Sequence[MigrationUserRow]) -> tuple[str, ...]:
+        lines: list[tuple[datetime, str]] = []
+        for user in users:
+            for entry in self._store.statistics.report_entries(user.id):
+                lines.append((entry.created_at, f"{entry.created_at:%Y-%m-%d %H:%M:%S}Z "
+                              f"{user.email_address} [{entry.kind}] {entry.message}"))
+        return tuple(text for _, text in sorted(lines))
+
+    # --- creating ---------------------------------------------------------------------------
+
+    def create(self, request: BatchRequest) -> BatchInfo:
+        spec, users = self._prepare(request)
+        with self._store.transaction():
+            if self._store.batches.find(spec.name) is not None:
+                raise _batch_exists()
+            batch = self._store.batches.add(spec)
+            self._store.users.add_many(batch.id, users)
+        if request.auto_start:
+            self._launch()
+        return self.info(self._store.batches.get_by_id(batch.id))
+
+    def _prepare(
+        self, request: BatchRequest
+    ) -> tuple[BatchSpec, builtins.list[MigrationUserSpec]]:
+        name = validate_batch_name(request.name.strip())
+        if self._store.batches.find(name) is not None:
+            raise _batch_exists()
+        config = load_config(self._store)
+        if not config.can_submit_new_batch:
+            raise ImshError(
+                f"The maximum number of migration batches ({config.max_number_of_batches}) "
+                "has been reached. Remove a batch, or raise the limit with "
+                "Set-MigrationConfig -MaxNumberOfBatches.",
+                category=ErrorCategory.LimitsExceeded, error_id="TooManyBatches")
+        source, target = self._endpoints(request)
+        parse_exclude_folders(request.exclude_folders)
+        _check_addresses(request.notification_emails)
+        validate_report_interval(request.report_interval)
+        _check_limit("BadItemLimit", request.bad_item_limit)
+        _check_limit("LargeItemLimit", request.large_item_limit)
+        rows = parse_migration_csv(request.csv_data,
+                                   allow_unknown_columns=request.allow_unknown_columns)
+        users = self._user_specs(rows, target, request.auto_start, batch_name=None)
+        started = now() if request.auto_start else None
+        spec = BatchSpec(
+            name=name, source_endpoint_id=source.id, target_endpoint_id=target.id,
+            status=str(BatchPhase.Active if request.auto_start else BatchPhase.Created),
+            exclude_folders=tuple(request.exclude_folders), auto_start=request.auto_start,
+            auto_complete=request.auto_complete,
+            notification_emails=tuple(request.notification_emails),
+            bad_item_limit=request.bad_item_limit, large_item_limit=request.large_item_limit,
+            report_interval_seconds=int(request.report_interval.total_seconds()),
+            csv_row_count=len(rows), csv_bytes=len(request.csv_data), started_at=started,
+        )
+        return spec, users
+
+    def _endpoints(self, request: BatchRequest) -> tuple[EndpointRow, EndpointRow]:
+        if not request.source_endpoint:
+            raise ValidationError(
+                "An IMAP migration batch needs -SourceEndpoint: the IMAP endpoint of the source "
+                "server.", error_id="SourceEndpointRequired")
+        source = self._store.endpoints.get(request.source_endpoint)
+        if source.kind != EndpointType.IMAP:
+            raise ValidationError(
+                f"The source endpoint '{source.name}' is a {source.kind} endpoint; the source "
+                "of an IMAP migration batch must be an IMAP endpoint.",
+                error_id="SourceEndpointNotImap")
+        if request.target_endpoint:
+            target = self._store.endpoints.get(request.target_endpoint)
+        else:
+            found = self._store.endpoints.default_target()
+            if found is None:
+                raise ValidationError(
+                    "There is no default target endpoint; use -TargetEndpoint, or set one with "
+                    "Set-MigrationConfig -DefaultTargetEndpoint.", error_id="NoDefaultTarget")
+            target = found
+        if target.id == source.id:
+            raise ValidationError("The source and the target endpoint must be different.",
+                                  error_id="SameSourceAndTarget")
+        return source, target
+
+    def _user_specs(self, rows: Sequence[CsvUserRow], target: EndpointRow, queued: bool,
+                    batch_name: str | None) -> builtins.list[MigrationUserSpec]:
+        others = {address_key(u.email_address): u.batch_name for u in self._store.users.list()
+                  if batch_name is None or u.batch_name.casefold() != batch_name.casefold()}
+        check_not_in_other_batches(rows, others)
+        due = now() if queued else None
+        return [_user_spec(row, target, due) for row in rows]
+
+    # --- changing ---------------------------------------------------------------------------
+
+    def change(self, name: str, changes: BatchChanges) -> BatchInfo:
+        batch = self._store.batches.get(name)
+        status = derive_status(self._store, batch)
+        check_set(status, batch.name)
+        if changes.sync_now:
+            check_sync_now(status, batch.name)
+        updated = _apply(batch, changes)
+        new_users = self._added_users(batch, status, changes)
+        with self._store.transaction():
+            self._store.batches.update(updated)
+            if new_users:
+                self._store.users.add_many(batch.id, new_users)
+            if changes.sync_now:
+                self._sync_now(batch)
+        if changes.sync_now or (new_users and BatchPhase(batch.status) is BatchPhase.Active):
+            self._launch()
+        return self.info(self._store.batches.get_by_id(batch.id))
+
+    def _added_users(self, batch: BatchRow, status: BatchStatus,
+                     changes: BatchChanges) -> builtins.list[MigrationUserSpec]:
+        if changes.csv_data is None:
+            if changes.add_users:
+                raise ValidationError("-AddUsers needs -CSVData with the users to add.",
+                                      error_id="AddUsersWithoutCsv")
+            return []
+        if not changes.add_users:
+            raise ValidationError(
+                "-CSVData on Set-MigrationBatch adds users and needs -AddUsers.",
+                error_id="CsvWithoutAddUsers")
+        rows = parse_migration_csv(changes.csv_data,
+                                   allow_unknown_columns=changes.allow_unknown_columns)
+        present = {address_key(u.email_address)
+                   for u in self._store.users.list(batch_id=batch.id)}
+        # "Only new entries in the CSV file are processed."
+        fresh = [row for row in rows if address_key(row.email_address) not in present]
+        target = self._store.endpoints.get_by_id(batch.target_endpoint_id)
+        active = BatchPhase(batch.status) is BatchPhase.Active
+        return self._user_specs(fresh, target, active, batch_name=batch.name)
+
+    def _sync_now(self, batch: BatchRow) -> None:
+        # "starts an immediate sync for users that have already reached Synced status, but
+        # doesn't resume any Failed users"
+        when = now()
+        for user in self._store.users.list(batch_id=batch.id):
+            if user.status in _SYNCED:
+                self._store.users.update(replace(user, next_sync_due_at=when))
+
+    # --- status changes ---------------------------------------------------------------------
+
+    def start(self, name: str | None) -> BatchInfo:
+        batch = self.resolve(name)
+        kind = check_start(derive_status(self._store, batch), batch.name)
+        when = now()
+        with self._store.transaction():
+            for user in self._store.users.list(batch_id=batch.id):
+                if _restarts(kind, U(user.status)):
+                    queue_user(self._store, user, when)
+            self._store.batches.update(replace(batch, status=str(BatchPhase.Active),
+                                               started_at=batch.started_at or when))
+        self._launch()
+        return self.info(self._store.batches.get_by_id(batch.id))
+
+    def stop(self, name: str | None) -> BatchInfo:
+        batch = self.resolve(name)
+        check_stop(derive_status(self._store, batch), batch.name)
+        running = users_being_synced(self._store)
+        with self._store.transaction():
+            for user in self._store.users.list(batch_id=batch.id):
+                if U(user.status) not in _FINISHED | _RETRYABLE | _RESUMABLE:
+                    stop_user(self._store, user, running)
+            self._store.batches.update(replace(batch, status=str(BatchPhase.Stopping)))
+        return self.info(self._store.batches.get_by_id(batch.id))
+
+    def complete(self, name: str | None) -> BatchInfo:
+        batch = self.resolve(name)
+        check_complete(derive_status(self._store, batch), batch.name)
+        when = now()
+        with self._store.transaction():
+            for user in self._store.users.list(batch_id=batch.id):
+                if U(user.status) not in _FINISHED:
+                    self._store.users.update(replace(user, next_sync_due_at=when,
+                                                     stop_requested=False))
+            self._store.batches.update(replace(batch, status=str(BatchPhase.Completing)))
+        self._launch()
+        return self.info(self._store.batches.get_by_id(batch.id))
+
+    def remove(self, name: str | None) -> BatchInfo | None:
+        """Delete the batch and its state now, or mark it Removing while a runner still holds
+        some of its users (the runner deletes it once they are released). Mail is never
+        touched."""
+        batch = self.resolve(name)
+        check_remove(derive_status(self._store, batch), batch.name)
+        running = users_being_synced(self._store)
+        users = self._store.users.list(batch_id=batch.id)
+        if not any(user.id in running for user in users):
+            self._store.batches.remove(batch.name)
+            return None
+        with self._store.transaction():
+            for user in users:
+                self._store.users.update(with_status(user, U.Removing, stop_requested=True,
+                                                     next_sync_due_at=None))
+            self._store.batches.update(replace(batch, status=str(BatchPhase.Removing)))
+        return self.info(self._store.batches.get_by_id(batch.id))
+
+    def wait(self, name: str, until: frozenset[BatchStatus], timeout: timedelta,
+             on_poll: Callable[[BatchInfo], None], interval: float = 1.0) -> BatchInfo:
+        """Poll until the batch reaches a status in ``until``; raise on Failed or timeout."""
+        deadline = time.monotonic() + timeout.total_seconds()
+        while True:
+            info = self.get(name)
+            on_poll(info)
+            if info.status in until:
+                return info
+            _check_waitable(info, until)
+            if time.monotonic() >= deadline:
+                raise ImshError(
+                    f'The migration batch "{info.name}" didn\'t reach {_either(until)} within '
+                    f"{int(timeout.total_seconds())} seconds (status {info.status}).",
+                    category=ErrorCategory.OperationTimeout, error_id="WaitTimedOut")
+            time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
+
+
+def _check_waitable(info: BatchInfo, until: frozenset[BatchStatus]) -> None:
+    if info.status is B.Failed:
+        raise InvalidStateError(
+            f'The migration batch "{info.name}" failed: all of its users failed. '
+            "Get-MigrationUserStatistics shows why.", error_id="BatchFailed")
+    if info.status is B.Created:
+        raise InvalidStateError(
+            f'The migration batch "{info.name}" hasn\'t been started; run Start-MigrationBatch '
+            "first.", error_id="BatchNotStarted")
+
+
+def _either(statuses: frozenset[BatchStatus]) -> str:
+    names = sorted(str(s) for s in statuses)
+    return names[0] if len(names) == 1 else "one of " + ", ".join(names)
+
+
+def _restarts(kind: StartKind, status: MigrationUserStatus) -> bool:
+    if kind is StartKind.Start:
+        return True
+    if status in _RETRYABLE:
+        return True
+    return kind is StartKind.Resume and status in _RESUMABLE
+
+
+def _user_spec(row: CsvUserRow, target: EndpointRow, due: datetime | None) -> MigrationUserSpec:
+    try:
+        plan_login(row.user_name, row.password_plaintext, row.user_root)
+    except ValidationError as exc:
+        raise ValidationError(f"Row {row.row_number}: {exc.message}",
+                              error_id=exc.error_id) from None
+    if target.kind == EndpointType.IMAP and target.password is None \
+            and row.target_user_name is None:
+        raise ValidationError(
+            f"Row {row.row_number} has no TargetUserName and TargetPassword, and the target "
+            f"endpoint '{target.name}' has no -Credentials to log in for it. Add the columns, "
+            "or give the endpoint administrator credentials, and re-submit the file.",
+            error_id="CsvTargetCredentialsRequired")
+    target_password = row.target_password_plaintext
+    return MigrationUserSpec(
+        email_address=row.email_address, user_name=row.user_name,
+        password=Secret(row.password_plaintext), user_root=row.user_root,
+        target_user_name=row.target_user_name,
+        target_password=Secret(target_password) if target_password is not None else None,
+        status=str(U.Queued), status_summary="Active", next_sync_due_at=due,
+        started_at=due,
+    )
+
+
+def _apply(batch: BatchRow, changes: BatchChanges) -> BatchRow:
+    updated = batch
+    if changes.notification_emails is not None:
+        _check_addresses(changes.notification_emails)
+        updated = replace(updated, notification_emails=tuple(changes.notification_emails))
+    if changes.report_interval is not None:
+        seconds = int(validate_report_interval(changes.report_interval).total_seconds())
+        updated = replace(updated, report_interval_seconds=seconds)
+    for field_name in ("bad_item_limit", "large_item_limit"):
+        value = getattr(changes, field_name)
+        if not isinstance(value, Unset):
+            _check_limit(field_name, value)
+            updated = replace(updated, **{field_name: value})
+    if changes.approve_skipped_items:
+        extra = {**updated.extra, "skipped_items_approved_at": now().isoformat()}
+        updated = replace(updated, extra=extra)
+    return updated
+
+
+def _check_addresses(addresses: Sequence[str]) -> None:
+    for address in addresses:
+        if not is_valid_address(address.strip()):
+            raise ValidationError(
+                f'The notification e-mail address "{address}" isn\'t valid. Enter an SMTP '
+                "address such as admin@contoso.com.", error_id="InvalidNotificationEmail")
+
+
+def _check_limit(parameter: str, value: int | None) -> None:
+    if value is not None and value < 0:
+        raise ValidationError(
+            f'The value "{value}" of parameter {parameter} isn\'t valid. Enter a non-negative '
+            "integer or the value Unlimited.", error_id="InvalidUnlimitedValue")
+
+
+def _batch_exists() -> AlreadyExistsError:
+    # Exchange's text (reference §B9).
+    return AlreadyExistsError("The migration batch already exists.",
+                              error_id="BatchAlreadyExists")

@@ -1,0 +1,118 @@
+"""What the service modules share: the running-user test, stopping one user, and the runner hook.
+
+A migration user is *being synced right now* exactly when a runner holds the lease
+``user:<id>`` (engine/store/leases.py). Stop and Remove act at once on users nobody holds,
+and only *ask* (``stop_requested``) for users a runner is syncing; the runner then finishes
+the change. This keeps every status truthful even when no runner exists yet: nothing here
+ever claims a sync happened.
+
+Contract with the runner (Step 4):
+
+* ``batches.status`` stores the batch's :class:`~engine.transitions.BatchPhase`, not the
+  derived status (that is computed by :func:`engine.service.batches.derive_status`);
+* a user is due for a pass when ``next_sync_due_at <= now`` and ``stop_requested`` is false;
+  Start sets ``next_sync_due_at`` to now, Stop and Remove clear it;
+* a user with ``stop_requested`` whose status is ``Stopping`` is to be stopped, one whose
+  status is ``Removing`` is to be deleted (with ``store.users.remove``) once released.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+
+from engine.model import MigrationUserStatus, status_summary
+from engine.store import Store, codec
+from engine.store.users import MigrationUserRow
+
+RunnerLauncher = Callable[[], None]
+"""Starts the background runner if none serves the state directory (injected by the shell)."""
+
+USER_LEASE_PREFIX = "user:"
+
+
+def now() -> datetime:
+    return codec.utc_now()
+
+
+def user_lease(user_id: int) -> str:
+    return f"{USER_LEASE_PREFIX}{user_id}"
+
+
+def users_being_synced(store: Store) -> set[int]:
+    """Ids of the users a runner holds a live lease on."""
+    return {
+        int(lease.resource.removeprefix(USER_LEASE_PREFIX))
+        for lease in store.leases.active(prefix=USER_LEASE_PREFIX)
+        if lease.resource.removeprefix(USER_LEASE_PREFIX).isdigit()
+    }
+
+
+def with_status(
+    user: MigrationUserRow, status: MigrationUserStatus, **changes: object
+) -> MigrationUserRow:
+    """``user`` with a new status, its summary derived from it, and other field changes."""
+    return replace(user, status=str(status), status_summary=str(status_summary(status)),
+                   **changes)  # type: ignore[arg-type]
+
+
+def stopped_status(user: MigrationUserRow) -> MigrationUserStatus:
+    """Stopped before the initial sync finished, IncrementalStopped after it."""
+    finished_initial = user.sync_kind == "incremental" or user.last_successful_sync_at is not None
+    return (MigrationUserStatus.IncrementalStopped if finished_initial
+            else MigrationUserStatus.Stopped)
+
+
+def stop_user(store: Store, user: MigrationUserRow, running: set[int]) -> MigrationUserRow:
+    """Stop one user now, or ask its runner to (status Stopping) when it is being synced."""
+    if user.id in running:
+        changed = with_status(user, MigrationUserStatus.Stopping, stop_requested=True)
+    else:
+        changed = with_status(user, stopped_status(user), stop_requested=True,
+                              next_sync_due_at=None)
+    return store.users.update(changed)
+
+
+def queue_user(store: Store, user: MigrationUserRow, when: datetime) -> MigrationUserRow:
+    """Put a user back in line for its next pass (a resumed or retried user)."""
+    return store.users.update(with_status(
+        user, MigrationUserStatus.Queued, stop_requested=False, error=None,
+        next_sync_due_at=when, started_at=user.started_at or when,
+    ))
+
+
+def user_statuses(users: list[MigrationUserRow]) -> list[MigrationUserStatus]:
+    return [MigrationUserStatus(u.status) for u in users]
+
+
+class Launcher:
+    """Calls the injected runner launcher after a commit that created due work."""
+
+    def __init__(self, launch: RunnerLauncher | None) -> None:
+        self._launch = launch
+
+    @property
+    def available(self) -> bool:
+        return self._launch is not None
+
+    def __call__(self) -> None:
+        if self._launch is not None:
+            self._launch()
+
+
+class Unset:
+    """The type of :data:`UNSET`: "leave this setting as it is" where ``None`` has a meaning."""
+
+    _instance: Unset | None = None
+
+    def __new__(cls) -> Unset:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET = Unset()

@@ -1,0 +1,312 @@
+"""Migration endpoints: create (verified unless skipped), list, change and remove.
+
+Rules, from reference/ms-cmdlets.md §A1-§A4 unless marked as imsh's:
+
+* ``-Port`` defaults to 993. ``-Security`` has no documented default; imsh uses ``Ssl`` on
+  port 993 and ``None`` on any other port (143 is "unencrypted or TLS"; Test-... Ex.1 gives
+  only ``-Port 143``).
+* ``MaxConcurrentMigrations``/``MaxConcurrentIncrementalSyncs`` default to 20 and 10
+  (engine/limits.py explains the choice); ``Unlimited`` means the documented maximum, 100.
+* ``-Authentication``: IMAP logins are Basic (LOGIN / SASL PLAIN); other methods are refused
+  as not supported.
+* Creating verifies the endpoint unless ``-SkipVerification``: IMAP connects with TLS as
+  configured and verified, reads CAPABILITY and logs in when credentials are given; Maildir
+  checks the path; EWS cannot be verified yet (refused without ``-SkipVerification``).
+* Connection settings can be changed only while no batch using the endpoint is running
+  (EXO-DOCS: "if none of the migration batches using the endpoint are currently running").
+* An endpoint a batch uses can't be removed (the store refuses it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from engine.errors import InvalidStateError, NotSupportedError, ValidationError
+from engine.limits import (
+    DEFAULT_IMAP_PORT,
+    DEFAULT_MAX_CONCURRENT_INCREMENTAL_SYNCS,
+    DEFAULT_MAX_CONCURRENT_MIGRATIONS,
+    MAX_CONCURRENT_MIGRATIONS_LIMIT,
+    validate_concurrency,
+    validate_port,
+)
+from engine.model import (
+    AuthenticationMethod,
+    BatchStatus,
+    EndpointType,
+    IMAPSecurityMechanism,
+    MigrationUserStatus,
+)
+from engine.secrets import Secret
+from engine.service.availability import (
+    EwsVerificationUnsupported,
+    imap_settings,
+    probe_imap,
+    probe_maildir,
+)
+from engine.service.batches import derive_status
+from engine.service.common import UNSET, Unset
+from engine.store import Store
+from engine.store.endpoints import EndpointRow, EndpointSpec
+
+_RUNNING_BATCH = frozenset({BatchStatus.Starting, BatchStatus.Syncing,
+                            BatchStatus.IncrementalSyncing, BatchStatus.Stopping,
+                            BatchStatus.Completing, BatchStatus.Removing})
+_ACTIVE_INITIAL = frozenset({MigrationUserStatus.Syncing, MigrationUserStatus.Starting})
+
+
+@dataclass(frozen=True)
+class Credentials:
+    user_name: str
+    password: Secret
+
+
+@dataclass(frozen=True)
+class EndpointRequest:
+    """New-MigrationEndpoint, one kind at a time."""
+
+    name: str
+    kind: EndpointType
+    remote_server: str | None = None
+    port: int | None = None
+    security: IMAPSecurityMechanism | None = None
+    authentication: AuthenticationMethod | None = None
+    path: str | None = None
+    url: str | None = None
+    impersonation: bool = False
+    credentials: Credentials | None = None
+    accept_untrusted_certificates: bool = False
+    max_concurrent_migrations: int | None = DEFAULT_MAX_CONCURRENT_MIGRATIONS  # None: Unlimited
+    max_concurrent_incremental_syncs: int | None = DEFAULT_MAX_CONCURRENT_INCREMENTAL_SYNCS
+    skip_verification: bool = False
+
+
+@dataclass(frozen=True)
+class EndpointChanges:
+    """Set-MigrationEndpoint: ``None`` leaves a setting as it is (for the two limits, ``UNSET``
+    does, and ``None`` means Unlimited)."""
+
+    remote_server: str | None = None
+    port: int | None = None
+    security: IMAPSecurityMechanism | None = None
+    authentication: AuthenticationMethod | None = None
+    credentials: Credentials | None = None
+    accept_untrusted_certificates: bool | None = None
+    max_concurrent_migrations: int | Unset | None = UNSET
+    max_concurrent_incremental_syncs: int | Unset | None = UNSET
+    skip_verification: bool = False
+
+
+@dataclass(frozen=True)
+class EndpointInfo:
+    """An endpoint as the cmdlets show it; the password is only known to exist."""
+
+    name: str
+    kind: EndpointType
+    remote_server: str | None
+    port: int | None
+    security: str | None
+    authentication: str | None
+    path: str | None
+    url: str | None
+    impersonation: bool
+    user_name: str | None
+    has_password: bool
+    accept_untrusted_certificates: bool
+    max_concurrent_migrations: int
+    max_concurrent_incremental_syncs: int
+    is_default_target: bool
+    created_at: datetime
+    active_migration_count: int
+    active_incremental_sync_count: int
+
+
+class EndpointService:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def create(self, request: EndpointRequest) -> EndpointInfo:
+        spec = _spec(request)
+        if not request.skip_verification:
+            verify(spec)
+        return self.info(self._store.endpoints.add(spec))
+
+    def list(self, name: str | None = None, kind: str | None = None) -> list[EndpointInfo]:
+        rows = [self._store.endpoints.get(name)] if name else self._store.endpoints.list()
+        if kind is not None:
+            rows = [row for row in rows if row.kind.casefold() == kind.casefold()]
+        return [self.info(row) for row in rows]
+
+    def change(self, name: str, changes: EndpointChanges) -> EndpointInfo:
+        current = self._store.endpoints.get(name)
+        updated = _apply(current, changes)
+        if _connection(updated) != _connection(current):
+            self._refuse_while_running(current)
+            if not changes.skip_verification:
+                verify(updated)
+        return self.info(self._store.endpoints.update(updated))
+
+    def remove(self, name: str) -> None:
+        self._store.endpoints.remove(name)
+
+    def get_row(self, name: str) -> EndpointRow:
+        return self._store.endpoints.get(name)
+
+    def info(self, row: EndpointRow) -> EndpointInfo:
+        initial, incremental = self._active_counts(row.id)
+        return EndpointInfo(
+            name=row.name, kind=EndpointType(row.kind), remote_server=row.remote_server,
+            port=row.port, security=row.security, authentication=row.authentication,
+            path=row.path, url=row.url, impersonation=row.impersonation,
+            user_name=row.username, has_password=row.password is not None,
+            accept_untrusted_certificates=row.accept_untrusted_certificates,
+            max_concurrent_migrations=row.max_concurrent_migrations,
+            max_concurrent_incremental_syncs=row.max_concurrent_incremental_syncs,
+            is_default_target=row.is_default_target, created_at=row.created_at,
+            active_migration_count=initial, active_incremental_sync_count=incremental,
+        )
+
+    def _active_counts(self, endpoint_id: int) -> tuple[int, int]:
+        initial = incremental = 0
+        for batch in self._store.batches.list(endpoint_id=endpoint_id):
+            for user in self._store.users.list(batch_id=batch.id):
+                if user.status == MigrationUserStatus.IncrementalSyncing:
+                    incremental += 1
+                elif user.status in _ACTIVE_INITIAL:
+                    initial += 1
+        return initial, incremental
+
+    def _refuse_while_running(self, endpoint: EndpointRow) -> None:
+        for batch in self._store.batches.list(endpoint_id=endpoint.id):
+            status = derive_status(self._store, batch)
+            if status in _RUNNING_BATCH:
+                raise InvalidStateError(
+                    f"The migration endpoint '{endpoint.name}' can't be changed while the "
+                    f"migration batch '{batch.name}' that uses it is running (status {status}). "
+                    "Stop the batch first.",
+                    error_id="EndpointInUse",
+                )
+
+
+def verify(spec: EndpointSpec) -> None:
+    """Reach the endpoint as configured; raise the engine's error when it can't be used."""
+    if spec.kind == EndpointType.Maildir:
+        probe_maildir(spec.path or "")
+    elif spec.kind == EndpointType.EWS:
+        raise EwsVerificationUnsupported()
+    else:
+        settings = imap_settings(spec.remote_server or "", spec.port or DEFAULT_IMAP_PORT,
+                                 IMAPSecurityMechanism(spec.security or "Ssl"),
+                                 spec.accept_untrusted_certificates)
+        probe_imap(settings, spec.username, spec.password)
+
+
+def default_security(port: int) -> IMAPSecurityMechanism:
+    return IMAPSecurityMechanism.Ssl if port == DEFAULT_IMAP_PORT else IMAPSecurityMechanism.NONE
+
+
+def _concurrency(value: int | None) -> int:
+    return MAX_CONCURRENT_MIGRATIONS_LIMIT if value is None else value
+
+
+def _spec(request: EndpointRequest) -> EndpointSpec:
+    _check_name(request.name)
+    _check_authentication(request.authentication)
+    migrations = _concurrency(request.max_concurrent_migrations)
+    incremental = _concurrency(request.max_concurrent_incremental_syncs)
+    validate_concurrency(migrations, incremental)
+    credentials = request.credentials
+    common: dict[str, Any] = {
+        "name": request.name.strip(), "kind": str(request.kind),
+        "username": credentials.user_name if credentials else None,
+        "password": credentials.password if credentials else None,
+        "max_concurrent_migrations": migrations,
+        "max_concurrent_incremental_syncs": incremental,
+    }
+    if request.kind == EndpointType.IMAP:
+        return EndpointSpec(**common, **_imap_settings(request))
+    if request.kind == EndpointType.Maildir:
+        if not request.path:
+            raise ValidationError("A Maildir endpoint needs -Path.", error_id="MaildirPathMissing")
+        return EndpointSpec(**common, path=request.path)
+    if not request.url or not request.url.casefold().startswith(("https://", "http://")):
+        raise ValidationError("An EWS endpoint needs -Url with an http(s):// address.",
+                              error_id="EwsUrlMissing")
+    if credentials is None:
+        raise ValidationError("An EWS endpoint needs -Credentials.", error_id="EwsCredentials")
+    return EndpointSpec(**common, url=request.url, impersonation=request.impersonation,
+                        accept_untrusted_certificates=request.accept_untrusted_certificates)
+
+
+def _imap_settings(request: EndpointRequest) -> dict[str, Any]:
+    server = (request.remote_server or "").strip()
+    if not server:
+        raise ValidationError("An IMAP endpoint needs -RemoteServer.",
+                              error_id="RemoteServerMissing")
+    port = validate_port(request.port if request.port is not None else DEFAULT_IMAP_PORT)
+    security = request.security or default_security(port)
+    return {
+        "remote_server": server, "port": port, "security": str(security),
+        "authentication": str(request.authentication or AuthenticationMethod.Basic),
+        "accept_untrusted_certificates": request.accept_untrusted_certificates,
+    }
+
+
+def _apply(row: EndpointRow, changes: EndpointChanges) -> EndpointRow:
+    _check_authentication(changes.authentication)
+    updated = row
+    if row.kind != EndpointType.IMAP and _touches_imap(changes):
+        raise ValidationError(
+            f"The migration endpoint '{row.name}' is a {row.kind} endpoint; -RemoteServer, "
+            "-Port, -Security and -Authentication apply to IMAP endpoints only.",
+            error_id="NotAnImapEndpoint")
+    if changes.remote_server is not None:
+        updated = replace(updated, remote_server=changes.remote_server.strip())
+    if changes.port is not None:
+        updated = replace(updated, port=validate_port(changes.port))
+    if changes.security is not None:
+        updated = replace(updated, security=str(changes.security))
+    if changes.authentication is not None:
+        updated = replace(updated, authentication=str(changes.authentication))
+    if changes.credentials is not None:
+        updated = replace(updated, username=changes.credentials.user_name,
+                          password=changes.credentials.password)
+    if changes.accept_untrusted_certificates is not None:
+        updated = replace(updated,
+                          accept_untrusted_certificates=changes.accept_untrusted_certificates)
+    return _apply_concurrency(updated, changes)
+
+
+def _apply_concurrency(row: EndpointRow, changes: EndpointChanges) -> EndpointRow:
+    migrations, incremental = row.max_concurrent_migrations, row.max_concurrent_incremental_syncs
+    if not isinstance(changes.max_concurrent_migrations, Unset):
+        migrations = _concurrency(changes.max_concurrent_migrations)
+    if not isinstance(changes.max_concurrent_incremental_syncs, Unset):
+        incremental = _concurrency(changes.max_concurrent_incremental_syncs)
+    validate_concurrency(migrations, incremental)
+    return replace(row, max_concurrent_migrations=migrations,
+                   max_concurrent_incremental_syncs=incremental)
+
+
+def _touches_imap(changes: EndpointChanges) -> bool:
+    return any(v is not None for v in (changes.remote_server, changes.port, changes.security,
+                                       changes.authentication))
+
+
+def _connection(row: EndpointSpec) -> tuple[object, ...]:
+    password = row.password.reveal() if row.password is not None else None
+    return (row.remote_server, row.port, row.security, row.path, row.url, row.username,
+            password, row.accept_untrusted_certificates)
+
+
+def _check_name(name: str) -> None:
+    if not name.strip():
+        raise ValidationError("The migration endpoint name can't be empty.",
+                              error_id="EndpointNameEmpty")
+
+
+def _check_authentication(method: AuthenticationMethod | None) -> None:
+    if method is not None and method is not AuthenticationMethod.Basic:
+        raise NotSupportedError(f"Authentication {method}")

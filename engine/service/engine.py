@@ -1,0 +1,172 @@
+"""The engine façade: the one object the migration cmdlets talk to.
+
+``Engine.open(paths, runner_launcher=...)`` opens the state store; every cmdlet operation is
+one method here, delegating to the noun's service module. Transactions and network
+connections are opened below this line, never in cmdlets. The façade is used from one thread
+(the store's rule); close it with :meth:`close` or a ``with`` block.
+
+``runner_launcher`` starts the background runner (``imsh service``) when work became due: it is
+called after Start-MigrationBatch, New-MigrationBatch -AutoStart, Start-MigrationUser,
+Complete-MigrationBatch and -SyncNow have committed. Without one, users stay Queued.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from types import TracebackType
+
+from engine.model import BatchStatus, IMAPSecurityMechanism
+from engine.model import MigrationUserStatus as UserStatus
+from engine.model import MigrationUserStatusSummary as UserStatusSummary
+from engine.paths import StatePaths
+from engine.service import availability, config, statistics
+from engine.service.availability import AvailabilityResult
+from engine.service.batches import SETTLED, BatchChanges, BatchInfo, BatchRequest, BatchService
+from engine.service.common import Launcher, RunnerLauncher
+from engine.service.config import ConfigChanges, MigrationConfig
+from engine.service.endpoints import (
+    EndpointChanges,
+    EndpointInfo,
+    EndpointRequest,
+    EndpointService,
+    default_security,
+)
+from engine.service.statistics import MigrationTotals, UserStatisticsInfo
+from engine.service.users import UserChanges, UserInfo, UserService
+from engine.store import Store
+
+IDENTITY_KINDS = ("batch", "endpoint", "user")
+
+
+class Engine:
+    def __init__(self, store: Store, runner_launcher: RunnerLauncher | None = None) -> None:
+        self.store = store
+        launcher = Launcher(runner_launcher)
+        self._endpoints = EndpointService(store)
+        self._batches = BatchService(store, launcher)
+        self._users = UserService(store, launcher)
+
+    @classmethod
+    def open(cls, paths: StatePaths, *,
+             runner_launcher: RunnerLauncher | None = None) -> Engine:
+        return cls(Store.open(paths), runner_launcher)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def identities(self, kind: str) -> list[str]:
+        """Names for tab completion: 'batch', 'endpoint' or 'user'."""
+        if kind == "batch":
+            return [row.name for row in self.store.batches.list()]
+        if kind == "endpoint":
+            return [row.name for row in self.store.endpoints.list()]
+        if kind == "user":
+            return [row.email_address for row in self.store.users.list()]
+        raise ValueError(f"unknown identity kind {kind!r}; expected one of {IDENTITY_KINDS}")
+
+    # --- endpoints ------------------------------------------------------------------------
+
+    def new_endpoint(self, request: EndpointRequest) -> EndpointInfo:
+        return self._endpoints.create(request)
+
+    def get_endpoints(self, identity: str | None = None,
+                      endpoint_type: str | None = None) -> list[EndpointInfo]:
+        return self._endpoints.list(identity, endpoint_type)
+
+    def set_endpoint(self, identity: str, changes: EndpointChanges) -> EndpointInfo:
+        return self._endpoints.change(identity, changes)
+
+    def remove_endpoint(self, identity: str) -> None:
+        self._endpoints.remove(identity)
+
+    def test_server(self, remote_server: str, port: int,
+                    security: IMAPSecurityMechanism | None,
+                    accept_untrusted: bool = False) -> AvailabilityResult:
+        return availability.test_settings(remote_server, port,
+                                          security or default_security(port), accept_untrusted)
+
+    def test_endpoint(self, identity: str) -> AvailabilityResult:
+        return availability.test_endpoint(self._endpoints.get_row(identity))
+
+    # --- batches --------------------------------------------------------------------------
+
+    def new_batch(self, request: BatchRequest) -> BatchInfo:
+        return self._batches.create(request)
+
+    def get_batches(self, identity: str | None = None, status: BatchStatus | None = None,
+                    endpoint: str | None = None, include_report: bool = False,
+                    result_size: int | None = None) -> list[BatchInfo]:
+        return self._batches.list(identity, status, endpoint, include_report, result_size)
+
+    def set_batch(self, identity: str, changes: BatchChanges) -> BatchInfo:
+        return self._batches.change(identity, changes)
+
+    def start_batch(self, identity: str | None) -> BatchInfo:
+        return self._batches.start(identity)
+
+    def stop_batch(self, identity: str | None) -> BatchInfo:
+        return self._batches.stop(identity)
+
+    def complete_batch(self, identity: str | None) -> BatchInfo:
+        return self._batches.complete(identity)
+
+    def remove_batch(self, identity: str | None) -> BatchInfo | None:
+        """None when the batch is gone; its info (status Removing) when a runner finishes it."""
+        return self._batches.remove(identity)
+
+    def resolve_batch_name(self, identity: str | None) -> str:
+        """The batch an optional -Identity means (for -WhatIf/-Confirm messages)."""
+        return self._batches.resolve(identity).name
+
+    def wait_batch(self, identity: str, until: frozenset[BatchStatus] | None,
+                   timeout: timedelta, on_poll: Callable[[BatchInfo], None],
+                   interval: float = 1.0) -> BatchInfo:
+        return self._batches.wait(identity, until or SETTLED, timeout, on_poll, interval)
+
+    # --- users and statistics -------------------------------------------------------------
+
+    def get_users(self, identity: str | None = None, batch: str | None = None,
+                  status: UserStatus | None = None,
+                  status_summary: UserStatusSummary | None = None,
+                  result_size: int | None = None) -> list[UserInfo]:
+        return self._users.list(identity, batch, status, status_summary, result_size)
+
+    def set_user(self, identity: str, changes: UserChanges) -> UserInfo:
+        return self._users.change(identity, changes)
+
+    def start_user(self, identity: str) -> UserInfo:
+        return self._users.start(identity)
+
+    def stop_user(self, identity: str) -> UserInfo:
+        return self._users.stop(identity)
+
+    def remove_user(self, identity: str) -> None:
+        self._users.remove(identity)
+
+    def get_user_statistics(self, identity: str, *, include_report: bool = False,
+                            include_skipped_items: bool = False,
+                            skipped_limit: int | None = None,
+                            diagnostic: bool = False) -> UserStatisticsInfo:
+        return statistics.user_statistics(
+            self.store, identity, include_report=include_report,
+            include_skipped_items=include_skipped_items, skipped_limit=skipped_limit,
+            diagnostic=diagnostic)
+
+    def get_statistics(self) -> MigrationTotals:
+        return statistics.migration_totals(self.store)
+
+    # --- configuration --------------------------------------------------------------------
+
+    def get_config(self) -> MigrationConfig:
+        return config.load_config(self.store)
+
+    def set_config(self, changes: ConfigChanges) -> MigrationConfig:
+        return config.change_config(self.store, changes)
