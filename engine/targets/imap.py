@@ -77,7 +77,6 @@ from engine.targets.base import (
 EARLIEST_DATE = datetime(1970, 1, 2, tzinfo=UTC)
 DEFAULT_WINDOW = 64
 _APPENDUID = re.compile(rb"\[APPENDUID (\d+) ([0-9:,]+)\]", re.IGNORECASE)
-_BARE_LF = re.compile(rb"(?<!\r)\n")
 _ATOM_SPECIALS = set('(){ %*"\\]') | {chr(c) for c in range(0x20)} | {"\x7f"}
 _MODES = ("auto", "multiappend", "literal-plus", "sequential")
 
@@ -257,8 +256,8 @@ class ImapTarget:
             when = max(message.internaldate, EARLIEST_DATE)
             date = datetime_to_INTERNALDATE(when).encode()
         raw = message.raw
-        if _BARE_LF.search(raw):
-            raw = _BARE_LF.sub(b"\r\n", raw)
+        if raw.count(b"\n") != raw.count(b"\r\n"):  # far cheaper than a regex search
+            raw = raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
         return _Prepared(raw, flag_list, date, tuple(dropped))
 
     def _append_args(self, p: _Prepared, plus: bool) -> bytes:

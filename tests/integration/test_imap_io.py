@@ -297,3 +297,18 @@ def test_certificates_are_verified_unless_untrusted_is_accepted(dovecot_tls: Ima
         session = open_session(trusted, user_plan(dovecot_tls, user))
         assert session.separator == "/"
         session.close()
+
+
+def test_keywords_a_folder_does_not_allow_are_reported() -> None:
+    from engine.targets.imap import _Selected
+
+    target = ImapTarget(ImapSettings("127.0.0.1", 1, Security.NONE))
+    limited = _Selected("INBOX", 1, any_keyword=False, keywords=frozenset({"$Forwarded"}))
+    message = OutgoingMessage(b"Subject: x\nX: y\n\nbody\n", ("\\Seen", "\\Recent"),
+                              ("$Forwarded", "Work", "bad word"), None)
+    prepared = target._prepare(message, limited)
+    assert prepared.flag_list == b"\\Seen $Forwarded"
+    assert prepared.dropped == ("Work", "bad word")
+    assert prepared.literal == b"Subject: x\r\nX: y\r\n\r\nbody\r\n"
+    open_folder = _Selected("INBOX", 1, any_keyword=True, keywords=frozenset())
+    assert target._prepare(message, open_folder).dropped == ("bad word",)
