@@ -38,6 +38,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from imapclient.datetime_util import datetime_to_INTERNALDATE
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
 from engine.errors import ErrorCategory, PermanentError
 from engine.folders import (
@@ -191,8 +192,9 @@ class ImapTarget:
                 try:
                     client.create_folder(name)
                     result.created.append(path)
-                except Exception as exc:
-                    if response_code(str(exc)) != "ALREADYEXISTS":
+                except IMAPClientError as exc:
+                    if isinstance(exc, IMAPClientAbortError) or (
+                            response_code(str(exc)) != "ALREADYEXISTS"):
                         raise
                     result.existing.append(path)
                 if self.session.has("IMAP4REV1"):

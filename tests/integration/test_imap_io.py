@@ -17,7 +17,14 @@ from engine.errors import PermanentError, TransientError
 from engine.folders import INBOX, SourceFolderName, map_folders
 from engine.imap.connection import ImapSettings, Security, SimpleLogin, open_session
 from engine.imap.source import ImapSource
-from engine.targets.base import Lookup, OutgoingMessage, Target, TargetMailbox, TargetRef
+from engine.targets.base import (
+    Lookup,
+    OutgoingMessage,
+    Rejected,
+    Target,
+    TargetMailbox,
+    TargetRef,
+)
 from engine.targets.imap import ImapTarget
 from engine.targets.maildir import MaildirTarget
 from scripts import compare, corpus
@@ -312,3 +319,17 @@ def test_keywords_a_folder_does_not_allow_are_reported() -> None:
     assert prepared.literal == b"Subject: x\r\nX: y\r\n\r\nbody\r\n"
     open_folder = _Selected("INBOX", 1, any_keyword=True, keywords=frozenset())
     assert target._prepare(message, open_folder).dropped == ("bad word",)
+
+
+@pytest.mark.parametrize("mode", ["multiappend", "literal-plus"])
+def test_one_refused_message_does_not_sink_its_batch(mode: str, cyrus: ImapServer) -> None:
+    target = imap_target(cyrus, append_mode=mode)
+    target.open_user(TargetMailbox(cyrus.fresh_user()))
+    good = b"Subject: a\r\n\r\nbody\r\n"
+    results = target.append_batch(INBOX, [OutgoingMessage(good),
+                                          OutgoingMessage(b"Subject: b\r\n\r\nNUL\0\r\n"),
+                                          OutgoingMessage(good, ("\\Seen",))])
+    target.close()
+    assert [type(r).__name__ for r in results] == ["TargetRef", "Rejected", "TargetRef"]
+    assert isinstance(results[1], Rejected) and "NUL" in results[1].reason
+    assert isinstance(results[2], TargetRef) and results[2].item_id
