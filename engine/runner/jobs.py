@@ -1,0 +1,125 @@
+"""The seam between the runner and the sync executor: one job, its outcome, its cancellation.
+
+The runner hands a :class:`UserSyncer` one :class:`SyncJob` at a time, in a worker thread, with
+a ``store_factory`` (the syncer opens its own :class:`~engine.store.Store`: one per thread) and a
+:class:`CancelToken`. The syncer copies the user's mailbox and returns a :class:`SyncOutcome`.
+
+Contract for syncers:
+
+- Poll ``token.cancelled`` between append batches (at least every few seconds) and, once it is
+  set, commit or roll back the step in hand and return :meth:`SyncOutcome.stopped`. The token is
+  set by Stop-/Remove-MigrationBatch, Stop-MigrationUser, a lost lease or the runner shutting
+  down (SIGTERM); ``token.reason`` says which, but the syncer need not care.
+- Report faults either as an outcome or by raising: :class:`~engine.errors.TransientError`
+  (connection drop, timeout, server busy) is retried with backoff, :class:`~engine.errors.
+  PermanentError` (bad password, mailbox missing) fails the user with the error's text, which
+  should be Exchange's wording where Exchange has one. ``OSError`` counts as transient; any
+  other exception fails the user (and is logged with its traceback).
+- Do not change the user's status, due time or lease: the runner owns those. Statistics
+  counters, report entries about items and the sync state are the syncer's.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from engine.store import Store
+
+StoreFactory = Callable[[], Store]
+
+
+class SyncKind(StrEnum):
+    """Which pass a job is: the first full copy, or a later pass over the changes."""
+
+    initial = "initial"
+    incremental = "incremental"
+
+
+@dataclass(frozen=True)
+class SyncJob:
+    """One pass for one migration user. ``attempt`` counts from 1 and grows with each retry of
+    a transient fault; ``final`` marks the last pass of a batch being completed."""
+
+    user_id: int
+    email_address: str
+    batch_id: int
+    kind: SyncKind
+    attempt: int = 1
+    final: bool = False
+
+
+class OutcomeKind(StrEnum):
+    ok = "ok"
+    failed = "failed"  # permanent: the user fails with ``message``
+    transient = "transient"  # retried after a backoff (or ``retry_after`` seconds)
+    stopped = "stopped"  # the token was cancelled and the syncer stopped at a safe point
+
+
+@dataclass(frozen=True)
+class SyncOutcome:
+    """How a job ended. Build it with the class methods."""
+
+    kind: OutcomeKind
+    message: str | None = None
+    retry_after: float | None = None
+
+    @classmethod
+    def ok(cls) -> SyncOutcome:
+        return cls(OutcomeKind.ok)
+
+    @classmethod
+    def failed(cls, message: str) -> SyncOutcome:
+        return cls(OutcomeKind.failed, message)
+
+    @classmethod
+    def transient(cls, message: str, retry_after: float | None = None) -> SyncOutcome:
+        return cls(OutcomeKind.transient, message, retry_after)
+
+    @classmethod
+    def stopped(cls) -> SyncOutcome:
+        return cls(OutcomeKind.stopped)
+
+
+class CancelReason(StrEnum):
+    stop_requested = "stop requested"  # Stop-MigrationBatch/-User, Complete, Remove
+    shutdown = "runner shutting down"  # SIGTERM/SIGINT: the user stays due for the next runner
+    lease_lost = "lease lost"  # another runner took the user over
+
+
+class CancelToken:
+    """A one-way switch the runner sets and the syncer polls; the first reason given wins."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._reason: CancelReason | None = None
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    @property
+    def reason(self) -> CancelReason | None:
+        return self._reason
+
+    def cancel(self, reason: CancelReason) -> None:
+        with self._lock:
+            if self._reason is None:
+                self._reason = reason
+        self._event.set()
+
+    def wait(self, timeout: float) -> bool:
+        """Sleep up to ``timeout`` seconds, waking early when cancelled; True if cancelled."""
+        return self._event.wait(timeout)
+
+
+class UserSyncer(Protocol):
+    """What the runner calls for each job (``engine.sync.executor.sync_user`` in production)."""
+
+    def __call__(
+        self, store_factory: StoreFactory, job: SyncJob, token: CancelToken
+    ) -> SyncOutcome: ...

@@ -1,0 +1,100 @@
+"""Pure scheduling decisions: who starts now, how long to back off, when the next pass is due.
+
+Concurrency is limited per *source* endpoint, as Exchange does: at most
+``MaxConcurrentMigrations`` users in their initial sync and at most
+``MaxConcurrentIncrementalSyncs`` in an incremental sync at once, counted over every runner
+sharing the state (the runner counts live user leases, not only its own threads).
+
+Retry backoff for transient faults (connection drop, timeout, server busy): attempt 1 failed →
+wait 30 s, then 1 min, 2 min, 4 min, 8 min, then 15 min (the cap) for every further attempt. A
+server's own hint ("retry after N s") is honoured when it is longer, up to one hour. After
+:data:`MAX_ATTEMPTS` attempts the fault is treated as permanent and the user fails with the last
+error text. Nothing here does I/O or reads the clock.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from engine.runner.jobs import SyncKind
+
+RETRY_BASE_SECONDS = 30.0
+RETRY_CAP_SECONDS = 15 * 60.0
+RETRY_HINT_CAP_SECONDS = 60 * 60.0
+MAX_ATTEMPTS = 10
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A due migration user, as far as scheduling cares."""
+
+    user_id: int
+    source_endpoint_id: int
+    kind: SyncKind
+
+
+@dataclass(frozen=True)
+class EndpointLimits:
+    """``MaxConcurrentMigrations`` and ``MaxConcurrentIncrementalSyncs`` of one endpoint."""
+
+    initial: int
+    incremental: int
+
+    def limit(self, kind: SyncKind) -> int:
+        return self.initial if kind is SyncKind.initial else self.incremental
+
+
+RunningCounts = Mapping[tuple[int, SyncKind], int]
+
+
+def count_running(running: Iterable[Candidate]) -> Counter[tuple[int, SyncKind]]:
+    """How many jobs of each kind run against each source endpoint."""
+    return Counter((c.source_endpoint_id, c.kind) for c in running)
+
+
+def pick_jobs(
+    due: Sequence[Candidate],
+    running: RunningCounts,
+    limits: Mapping[int, EndpointLimits],
+    free_workers: int,
+) -> list[Candidate]:
+    """The due users to start now, in the order given (oldest due first).
+
+    A user starts when its source endpoint has a free slot for its kind of pass and the runner
+    has a free worker. An endpoint without known limits starts nothing.
+    """
+    counts = Counter(running)
+    picked: list[Candidate] = []
+    for candidate in due:
+        if len(picked) >= free_workers:
+            break
+        key = (candidate.source_endpoint_id, candidate.kind)
+        endpoint = limits.get(candidate.source_endpoint_id)
+        if endpoint is None or counts[key] >= endpoint.limit(candidate.kind):
+            continue
+        counts[key] += 1
+        picked.append(candidate)
+    return picked
+
+
+def retry_delay(attempt: int, hint_seconds: float | None = None) -> timedelta:
+    """How long to wait after attempt number ``attempt`` (1-based) failed transiently."""
+    exponent = max(attempt, 1) - 1
+    seconds = min(RETRY_BASE_SECONDS * 2.0 ** min(exponent, 32), RETRY_CAP_SECONDS)
+    if hint_seconds is not None and hint_seconds > seconds:
+        seconds = min(hint_seconds, RETRY_HINT_CAP_SECONDS)
+    return timedelta(seconds=seconds)
+
+
+def gives_up(attempt: int) -> bool:
+    """True when a transient fault on attempt ``attempt`` should fail the user for good."""
+    return attempt >= MAX_ATTEMPTS
+
+
+def next_incremental_due(last_success: datetime, interval_seconds: int) -> datetime:
+    """When the next incremental sync is due: the last successful pass plus the batch's
+    ``IncrementalSyncInterval`` (24 h by default)."""
+    return last_success + timedelta(seconds=max(interval_seconds, 0))

@@ -1,0 +1,1 @@
+"""Tests of the runner: scheduling decisions, the runner loop on a real store."""
