@@ -146,13 +146,17 @@ _V1_SYNC_STATE = (
         source_highestmodseq INTEGER,
         target_uidvalidity INTEGER,
         excluded INTEGER NOT NULL DEFAULT 0,
+        created_by_migration INTEGER NOT NULL DEFAULT 0,
         last_synced_at TEXT,
         UNIQUE (user_id, source_name)
     )""",
     """CREATE TABLE message_states (
         id INTEGER PRIMARY KEY,
         folder_id INTEGER NOT NULL REFERENCES folder_states (id) ON DELETE CASCADE,
-        source_uid INTEGER NOT NULL,
+        -- NULL for a detached row (source message gone, target copy kept until the next
+        -- incremental pass) and for deleted tombstones: their UID may be reused after a
+        -- UIDVALIDITY change, and NULLs never collide under UNIQUE.
+        source_uid INTEGER,
         fingerprint TEXT NOT NULL,
         size INTEGER NOT NULL,
         internaldate TEXT,

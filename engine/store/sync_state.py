@@ -37,6 +37,7 @@ _FOLDER_COLUMNS = (
     "source_highestmodseq",
     "target_uidvalidity",
     "excluded",
+    "created_by_migration",
     "last_synced_at",
 )
 
@@ -53,6 +54,7 @@ class FolderState:
     source_highestmodseq: int | None = None  # only when the source has CONDSTORE
     target_uidvalidity: int | None = None
     excluded: bool = False
+    created_by_migration: bool = False  # only such target folders may ever be deleted
     last_synced_at: datetime | None = None
     id: int = 0
     user_id: int = 0
@@ -83,7 +85,7 @@ class CopiedMessage:
 class MessageState:
     id: int
     folder_id: int
-    source_uid: int
+    source_uid: int | None  # None: detached or deleted (see schema)
     fingerprint: str
     size: int
     internaldate: datetime | None
@@ -208,8 +210,42 @@ class MessageStateRepository:
             )
 
     def mark_deleted(self, folder_id: int, source_uids: Iterable[int]) -> None:
-        """Record that the target copies of vanished source messages were removed."""
-        self._set_state(folder_id, source_uids, "deleted")
+        """Record that the target copies of vanished source messages were removed.
+
+        The tombstone gives up its source UID so that a UID reused after a UIDVALIDITY
+        change can never collide with it.
+        """
+        now = codec.time_to_db(codec.utc_now())
+        with self._db.transaction():
+            self._db.execute_many(
+                "UPDATE message_states SET state = 'deleted', source_uid = NULL, updated_at = ? "
+                "WHERE folder_id = ? AND source_uid = ?",
+                [(now, folder_id, uid) for uid in source_uids],
+            )
+
+    def mark_deleted_rows(self, folder_id: int, row_ids: Iterable[int]) -> None:
+        """Like ``mark_deleted`` for rows that no longer have a source UID (detached)."""
+        now = codec.time_to_db(codec.utc_now())
+        with self._db.transaction():
+            self._db.execute_many(
+                "UPDATE message_states SET state = 'deleted', source_uid = NULL, updated_at = ? "
+                "WHERE folder_id = ? AND id = ?",
+                [(now, folder_id, row_id) for row_id in row_ids],
+            )
+
+    def detach(self, folder_id: int, source_uids: Iterable[int]) -> None:
+        """Keep the target copy of a vanished source message but release its source UID.
+
+        Used in the initial phase (which never deletes): the next incremental pass finds
+        the detached row by its target reference and deletes the copy.
+        """
+        now = codec.time_to_db(codec.utc_now())
+        with self._db.transaction():
+            self._db.execute_many(
+                "UPDATE message_states SET source_uid = NULL, updated_at = ? "
+                "WHERE folder_id = ? AND source_uid = ?",
+                [(now, folder_id, uid) for uid in source_uids],
+            )
 
     def forget(self, folder_id: int, source_uids: Iterable[int]) -> None:
         """Drop message rows entirely (e.g. a pending copy found never to have happened)."""
@@ -315,6 +351,7 @@ def _folder_values(folder: FolderState) -> tuple[Any, ...]:
         folder.source_highestmodseq,
         folder.target_uidvalidity,
         codec.bool_to_db(folder.excluded),
+        codec.bool_to_db(folder.created_by_migration),
         codec.time_to_db(folder.last_synced_at),
     )
 
@@ -331,6 +368,7 @@ def _folder(r: Row) -> FolderState:
         source_highestmodseq=r["source_highestmodseq"],
         target_uidvalidity=r["target_uidvalidity"],
         excluded=bool(r["excluded"]),
+        created_by_migration=bool(r["created_by_migration"]),
         last_synced_at=codec.time_from_db(r["last_synced_at"]),
     )
 
@@ -339,7 +377,7 @@ def _message(r: Row) -> MessageState:
     return MessageState(
         id=int(r["id"]),
         folder_id=int(r["folder_id"]),
-        source_uid=int(r["source_uid"]),
+        source_uid=None if r["source_uid"] is None else int(r["source_uid"]),
         fingerprint=r["fingerprint"],
         size=int(r["size"]),
         internaldate=codec.time_from_db(r["internaldate"]),
