@@ -362,19 +362,38 @@ def test_folder_and_message_state_follow_the_intent_rule(store: Store) -> None:
 def test_message_flags_deletion_skips_and_rekeying(store: Store) -> None:
     user = store.users.add(_batch(store).id, _user_spec())
     folder = store.folders.save(user.id, FolderState("Sent"))
-    store.messages.record_pending(folder.id, [PendingMessage(u, f"fp{u}", 10) for u in (1, 2)])
+    store.messages.record_pending(
+        folder.id, [PendingMessage(u, f"fp{u}", 10) for u in (1, 2, 4)]
+    )
     store.messages.update_flags(folder.id, {1: "\\Flagged"})
     store.messages.mark_deleted(folder.id, [2])
     store.messages.record_skipped(folder.id, [PendingMessage(3, "fp3", 10**9)])
-    store.messages.reassign_source_uids(
-        folder.id, {m.id: 3 - m.source_uid for m in store.messages.list(folder.id)[:2]}
-    )
+    # UIDs 1 and 4 swap places, as after a UIDVALIDITY change matched by fingerprint
+    live = [m for m in store.messages.list(folder.id) if m.source_uid in (1, 4)]
+    store.messages.reassign_source_uids(folder.id, {m.id: 5 - (m.source_uid or 0) for m in live})
     rows = {m.fingerprint: m for m in store.messages.list(folder.id)}
-    assert (rows["fp1"].source_uid, rows["fp1"].flags) == (2, "\\Flagged")
-    assert (rows["fp2"].source_uid, rows["fp2"].state) == (1, "deleted")
+    assert (rows["fp1"].source_uid, rows["fp1"].flags) == (4, "\\Flagged")
+    assert rows["fp4"].source_uid == 1
+    # a tombstone gives up its UID, so a reused UID 2 can be recorded again
+    assert (rows["fp2"].source_uid, rows["fp2"].state) == (None, "deleted")
+    store.messages.record_pending(folder.id, [PendingMessage(2, "fp2-new", 10)])
+    assert store.messages.get(folder.id, 2).fingerprint == "fp2-new"
     assert rows["fp3"].state == "skipped"
     store.messages.forget(folder.id, [3])
     assert len(store.messages.list(folder.id, state="skipped")) == 0
+
+
+def test_detached_row_keeps_its_target_copy_without_a_source_uid(store: Store) -> None:
+    user = store.users.add(_batch(store).id, _user_spec())
+    folder = store.folders.save(user.id, FolderState("INBOX", created_by_migration=True))
+    assert store.folders.get(user.id, "INBOX").created_by_migration is True
+    store.messages.record_pending(folder.id, [PendingMessage(7, "fp7", 10)])
+    store.messages.record_copied(folder.id, [CopiedMessage(7, "uid:70")])
+    store.messages.detach(folder.id, [7])
+    row = store.messages.find_by_target_ref(folder.id, "uid:70")
+    assert row is not None and (row.source_uid, row.state) == (None, "copied")
+    store.messages.mark_deleted_rows(folder.id, [row.id])
+    assert store.messages.find_by_target_ref(folder.id, "uid:70").state == "deleted"
 
 
 def test_statistics_reports_and_skipped_items(store: Store) -> None:
