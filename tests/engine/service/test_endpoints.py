@@ -81,8 +81,8 @@ def test_creating_an_imap_endpoint_connects_and_reads_capability(
 
 def test_an_unreachable_server_is_not_stored(engine: Engine) -> None:
     before = snapshot(engine)
-    with pytest.raises(TransientError, match="The connection to the server '127.0.0.1' could "
-                                             "not be completed"):
+    with pytest.raises(TransientError, match=r"The connection to the server '127\.0\.0\.1' could "
+                                             r"not be completed"):
         engine.new_endpoint(imap("Nowhere", free_port()))
     assert snapshot(engine) == before
     stored = engine.new_endpoint(imap("Nowhere", free_port(), skip_verification=True))
