@@ -121,5 +121,5 @@ class UserSyncer(Protocol):
     """What the runner calls for each job (``engine.sync.executor.sync_user`` in production)."""
 
     def __call__(
-        self, store_factory: StoreFactory, job: SyncJob, token: CancelToken
+        self, store_factory: StoreFactory, job: SyncJob, token: CancelToken, /
     ) -> SyncOutcome: ...

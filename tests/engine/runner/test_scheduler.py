@@ -65,9 +65,7 @@ def test_count_running_groups_by_endpoint_and_kind() -> None:
     ("attempt", "seconds"),
     [(1, 30), (2, 60), (3, 120), (4, 240), (5, 480), (6, 900), (7, 900), (100, 900), (0, 30)],
 )
-def test_retry_backoff_doubles_from_30_seconds_up_to_15_minutes(
-    attempt: int, seconds: int
-) -> None:
+def test_retry_backoff_doubles_from_30_seconds_up_to_15_minutes(attempt: int, seconds: int) -> None:
     assert retry_delay(attempt) == timedelta(seconds=seconds)
 
 

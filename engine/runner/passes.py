@@ -1,0 +1,245 @@
+"""One pass in the store: claiming a due user, marking it running, and recording how it ended.
+
+Every function here is one write transaction (``store.transaction()``), so a claim (lease taken,
+user re-read, status set) and an outcome (status, due time, statistics, report entry, batch
+times) are each all-or-nothing. The claim re-reads the user under the write lock after taking its
+lease: a user another runner finished a moment ago is no longer due and is left alone, which is
+what keeps two runners from syncing one user twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from engine.model import BatchStatus, MigrationUserStatus, status_summary
+from engine.runner.jobs import CancelReason, OutcomeKind, SyncJob, SyncKind, SyncOutcome
+from engine.runner.scheduler import gives_up, next_incremental_due, retry_delay
+from engine.runner.status import (
+    DUE_STATUSES,
+    RUNNABLE_PHASES,
+    batch_phase,
+    failed_status,
+    job_kind,
+    running_status,
+    stopped_status,
+    succeeded_status,
+)
+from engine.store import Store
+from engine.store.batches import BatchRow
+from engine.store.users import MigrationUserRow
+from engine.transitions import BatchPhase, batch_status_from_users
+
+log = logging.getLogger(__name__)
+
+_SETTLED = frozenset({BatchStatus.Synced, BatchStatus.SyncedWithErrors, BatchStatus.Failed})
+_FINISHED = frozenset({BatchStatus.Completed, BatchStatus.CompletedWithErrors})
+
+
+USER_PREFIX = "user:"
+
+
+def user_resource(user_id: int) -> str:
+    """The lease resource that gives one runner one migration user."""
+    return f"{USER_PREFIX}{user_id}"
+
+
+def claim_user(
+    store: Store, user_id: int, owner: str, ttl: timedelta, now: datetime, attempt: int
+) -> SyncJob | None:
+    """Take the user's lease and start its pass; None if it is not ours to sync now."""
+    with store.transaction():
+        if not store.leases.acquire(user_resource(user_id), owner, ttl, now):
+            return None
+        user = store.users.get_by_id(user_id)
+        batch = store.batches.get_by_id(user.batch_id)
+        if not _still_due(user, batch, now):
+            store.leases.release(user_resource(user_id), owner)
+            return None
+        job = SyncJob(
+            user_id=user.id,
+            email_address=user.email_address,
+            batch_id=batch.id,
+            kind=job_kind(user.sync_kind),
+            attempt=attempt,
+            final=batch_phase(batch.status) is BatchPhase.Completing,
+        )
+        _begin(store, user, job, now)
+    return job
+
+
+def _still_due(user: MigrationUserRow, batch: BatchRow, now: datetime) -> bool:
+    return (
+        user.status in DUE_STATUSES
+        and not user.stop_requested
+        and user.next_sync_due_at is not None
+        and user.next_sync_due_at <= now
+        and batch_phase(batch.status) in RUNNABLE_PHASES
+    )
+
+
+def _begin(store: Store, user: MigrationUserRow, job: SyncJob, now: datetime) -> None:
+    if user.status in (MigrationUserStatus.Syncing, MigrationUserStatus.IncrementalSyncing):
+        log.info("resuming the unfinished %s sync of %s", job.kind, user.email_address)
+    status = running_status(job)
+    store.users.update(
+        replace(
+            user,
+            status=status,
+            status_summary=status_summary(status),
+            started_at=user.started_at or now,
+        )
+    )
+
+
+def record_outcome(
+    store: Store,
+    job: SyncJob,
+    outcome: SyncOutcome,
+    reason: CancelReason | None,
+    now: datetime,
+    elapsed: float,
+) -> None:
+    """Write how the pass ended; ``reason`` is why its token was cancelled, if it was."""
+    with store.transaction():
+        user = store.users.get_by_id(job.user_id)
+        batch = store.batches.get_by_id(user.batch_id)
+        if outcome.kind is OutcomeKind.ok:
+            _succeeded(store, user, batch, job, now, elapsed)
+        elif outcome.kind is OutcomeKind.failed:
+            _failed(store, user, job, outcome.message or "The sync failed.", elapsed)
+        elif outcome.kind is OutcomeKind.transient:
+            _transient(store, user, job, outcome, now, elapsed)
+        else:
+            _stopped(store, user, reason, now, elapsed)
+        _touch_batch(store, batch, now, synced=outcome.kind is OutcomeKind.ok)
+
+
+def _succeeded(
+    store: Store,
+    user: MigrationUserRow,
+    batch: BatchRow,
+    job: SyncJob,
+    now: datetime,
+    elapsed: float,
+) -> None:
+    status = succeeded_status(job)
+    due: datetime | None = next_incremental_due(now, batch.incremental_sync_interval_seconds)
+    if job.final:
+        due = None
+    elif batch_phase(batch.status) is BatchPhase.Completing:
+        due = now  # Complete-MigrationBatch arrived during this pass: the final pass is next
+    store.users.update(
+        replace(
+            user,
+            status=status,
+            status_summary=status_summary(status),
+            error=None,
+            sync_kind=SyncKind.incremental.value,
+            last_successful_sync_at=now,
+            next_sync_due_at=due,
+        )
+    )
+    _record_time(store, user.id, elapsed, initial=job.kind is SyncKind.initial, error=None)
+    store.statistics.add_report_entry(user.id, "info", _success_text(job, elapsed))
+    log.info("%s: %s", user.email_address, _success_text(job, elapsed))
+
+
+def _success_text(job: SyncJob, elapsed: float) -> str:
+    what = "Final" if job.final else ("Initial" if job.kind is SyncKind.initial else "Incremental")
+    return f"{what} synchronization completed in {elapsed:.0f} s."
+
+
+def _failed(
+    store: Store, user: MigrationUserRow, job: SyncJob, message: str, elapsed: float
+) -> None:
+    status = failed_status(job)
+    store.users.update(
+        replace(
+            user,
+            status=status,
+            status_summary=status_summary(status),
+            error=message,
+            next_sync_due_at=None,
+        )
+    )
+    _record_time(store, user.id, elapsed, initial=False, error=message)
+    store.statistics.add_report_entry(user.id, "error", message)
+    log.warning("%s: %s failed: %s", user.email_address, job.kind, message)
+
+
+def _transient(
+    store: Store,
+    user: MigrationUserRow,
+    job: SyncJob,
+    outcome: SyncOutcome,
+    now: datetime,
+    elapsed: float,
+) -> None:
+    message = outcome.message or "A transient error occurred."
+    if gives_up(job.attempt):
+        _failed(store, user, job, f"{message} (gave up after {job.attempt} attempts)", elapsed)
+        return
+    delay = retry_delay(job.attempt, outcome.retry_after)
+    store.users.update(replace(user, next_sync_due_at=now + delay))
+    _record_time(store, user.id, elapsed, initial=False, error=message)
+    text = (
+        f"Transient error on attempt {job.attempt}: {message.rstrip('.')}. "
+        f"Retrying in {delay.total_seconds():.0f} s."
+    )
+    store.statistics.add_report_entry(user.id, "warning", text)
+    log.warning("%s: %s", user.email_address, text)
+
+
+def _stopped(
+    store: Store,
+    user: MigrationUserRow,
+    reason: CancelReason | None,
+    now: datetime,
+    elapsed: float,
+) -> None:
+    _record_time(store, user.id, elapsed, initial=False, error=None)
+    if reason is CancelReason.shutdown:
+        # Not the administrator's doing: the pass stays unfinished and due, for the next runner.
+        store.users.update(replace(user, next_sync_due_at=now))
+        store.statistics.add_report_entry(
+            user.id,
+            "info",
+            "The sync was interrupted because the runner stopped; it resumes "
+            "when a runner starts again.",
+        )
+        return
+    status = stopped_status(user.sync_kind)
+    store.users.set_status(user.id, status, status_summary(status), user.error)
+    store.statistics.add_report_entry(user.id, "info", "The sync was stopped.")
+    log.info("%s: stopped", user.email_address)
+
+
+def _record_time(
+    store: Store, user_id: int, elapsed: float, *, initial: bool, error: str | None
+) -> None:
+    stats = store.statistics.get(user_id)
+    store.statistics.save(
+        replace(
+            stats,
+            in_progress_seconds=stats.in_progress_seconds + elapsed,
+            last_sync_seconds=elapsed,
+            initial_sync_seconds=elapsed if initial else stats.initial_sync_seconds,
+            last_error=error,
+        )
+    )
+
+
+def _touch_batch(store: Store, batch: BatchRow, now: datetime, *, synced: bool) -> None:
+    """Stamp the batch's LastSyncedDateTime, InitialSyncDateTime and FinalizedDateTime."""
+    counts = store.users.count_by_status(batch.id)
+    statuses = [MigrationUserStatus(s) for s, n in counts.items() for _ in range(n)]
+    derived = batch_status_from_users(batch_phase(batch.status), statuses)
+    updated = replace(batch, last_synced_at=now) if synced else batch
+    if derived in _SETTLED and updated.initial_sync_completed_at is None:
+        updated = replace(updated, initial_sync_completed_at=now)
+    if derived in _FINISHED and updated.completed_at is None:
+        updated = replace(updated, completed_at=now)
+    if updated != batch:
+        store.batches.update(updated)

@@ -1,0 +1,315 @@
+"""The runner loop: claim due users through leases, sync them in worker threads, obey stops.
+
+One :class:`Runner` per process. :meth:`Runner.run` holds the lease ``runner:<owner>`` (which
+tells shells that a runner serves the state directory) and, every ``poll_interval`` seconds:
+
+1. renews its leases (every third of ``lease_ttl``); a user lease found lost — this runner
+   stalled past its expiry and another took the user over — cancels that job;
+2. collects finished jobs, records their outcome and releases the user's lease;
+3. cancels the jobs whose user or batch was asked to stop (or was removed);
+4. every few seconds settles stopped users and removed batches nobody syncs
+   (:mod:`engine.runner.housekeeping`);
+5. starts due users within the endpoints' limits (:func:`engine.runner.scheduler.pick_jobs`),
+   each claimed with the lease ``user:<id>`` first (:func:`engine.runner.passes.claim_user`).
+
+When ``stop`` is set (SIGTERM) it cancels every job, keeps renewing leases while the workers
+reach a safe point, records their outcomes and releases all its leases. With ``until_idle`` it
+returns once nothing runs here and no unfinished pass is waiting (a retry after a transient
+fault keeps it alive; the next day's incremental sync does not).
+
+Transient-fault attempt counts live in this runner's memory: a new runner starts counting again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from engine.errors import ImshError, NotFoundError, TransientError
+from engine.paths import StatePaths
+from engine.runner.housekeeping import settle_housekeeping
+from engine.runner.jobs import (
+    CancelReason,
+    CancelToken,
+    OutcomeKind,
+    SyncJob,
+    SyncOutcome,
+    UserSyncer,
+)
+from engine.runner.launcher import RUNNER_PREFIX
+from engine.runner.passes import USER_PREFIX, claim_user, record_outcome, user_resource
+from engine.runner.scheduler import Candidate, EndpointLimits, count_running, pick_jobs
+from engine.runner.status import (
+    DUE_STATUSES,
+    RUNNABLE_PHASES,
+    UNFINISHED_STATUSES,
+    batch_phase,
+    job_kind,
+)
+from engine.store import Store
+from engine.store.users import MigrationUserRow
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LEASE_TTL = 60.0
+DEFAULT_POLL_INTERVAL = 1.0
+DEFAULT_MAX_WORKERS = 32
+HOUSEKEEPING_INTERVAL = 5.0
+_FAR_FUTURE = timedelta(days=3650)
+
+
+def new_owner() -> str:
+    """A lease owner name unique to this process: host, pid and a random part."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class _Running:
+    job: SyncJob
+    candidate: Candidate
+    token: CancelToken
+    future: Future[SyncOutcome]
+    started: float = field(default_factory=time.monotonic)
+
+
+class Runner:
+    """Performs due syncs for one state directory until stopped or idle."""
+
+    def __init__(
+        self,
+        paths: StatePaths,
+        syncer: UserSyncer,
+        *,
+        owner: str | None = None,
+        clock: Callable[[], float] = time.time,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        lease_ttl: float = DEFAULT_LEASE_TTL,
+        max_workers: int = DEFAULT_MAX_WORKERS,
+        housekeeping_interval: float = HOUSEKEEPING_INTERVAL,
+    ) -> None:
+        self.paths = paths
+        self.owner = owner or new_owner()
+        self._syncer = syncer
+        self._clock = clock
+        self._poll = poll_interval
+        self._ttl = timedelta(seconds=lease_ttl)
+        self._max_workers = max(1, max_workers)
+        self._housekeeping_interval = housekeeping_interval
+        self._running: dict[int, _Running] = {}
+        self._attempts: dict[int, int] = {}
+        self._last_renewal = float("-inf")
+        self._last_housekeeping = float("-inf")
+
+    @property
+    def runner_resource(self) -> str:
+        return RUNNER_PREFIX + self.owner
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock(), UTC)
+
+    def run(self, until_idle: bool, stop: threading.Event) -> None:
+        """Work until ``stop`` is set, or (``until_idle``) until no work is left."""
+        with (
+            Store.open(self.paths) as store,
+            ThreadPoolExecutor(self._max_workers, thread_name_prefix="imsh-sync") as pool,
+        ):
+            log.info("runner %s started on %s", self.owner, self.paths.root)
+            try:
+                self._renew(store, force=True)
+                self._loop(store, pool, until_idle, stop)
+            finally:
+                self._shut_down(store)
+        log.info("runner %s stopped", self.owner)
+
+    def _loop(
+        self, store: Store, pool: ThreadPoolExecutor, until_idle: bool, stop: threading.Event
+    ) -> None:
+        while not stop.is_set():
+            try:
+                self._tick(store, pool)
+                if until_idle and self._idle(store):
+                    settle_housekeeping(store, self.now())  # settle the last stops first
+                    log.info("no work is due; the runner exits")
+                    return
+            except TransientError as exc:  # the state database is busy: try again next tick
+                log.warning("runner tick skipped: %s", exc)
+            stop.wait(self._poll)
+
+    def _tick(self, store: Store, pool: ThreadPoolExecutor) -> None:
+        self._renew(store)
+        self._collect(store)
+        self._observe_stops(store)
+        if time.monotonic() - self._last_housekeeping >= self._housekeeping_interval:
+            settle_housekeeping(store, self.now())
+            self._last_housekeeping = time.monotonic()
+        self._schedule(store, pool)
+
+    # --- leases ---------------------------------------------------------------------------
+
+    def _renew(self, store: Store, *, force: bool = False) -> None:
+        if not force and time.monotonic() - self._last_renewal < self._ttl.total_seconds() / 3:
+            return
+        now = self.now()
+        store.leases.acquire(self.runner_resource, self.owner, self._ttl, now)
+        for user_id, running in self._running.items():
+            if not store.leases.renew(user_resource(user_id), self.owner, self._ttl, now):
+                log.warning("lost the lease on %s; stopping its sync", running.job.email_address)
+                running.token.cancel(CancelReason.lease_lost)
+        self._last_renewal = time.monotonic()
+
+    # --- finished jobs --------------------------------------------------------------------
+
+    def _collect(self, store: Store) -> None:
+        for user_id in [uid for uid, r in self._running.items() if r.future.done()]:
+            self._finish(store, self._running.pop(user_id))
+
+    def _finish(self, store: Store, running: _Running) -> None:
+        job, reason = running.job, running.token.reason
+        outcome = running.future.result()
+        elapsed = time.monotonic() - running.started
+        self._count_attempt(job, outcome)
+        try:
+            if reason is not CancelReason.lease_lost:
+                record_outcome(store, job, outcome, reason, self.now(), elapsed)
+        except NotFoundError:
+            log.info("%s was removed while it was being synced", job.email_address)
+        finally:
+            store.leases.release(user_resource(job.user_id), self.owner)
+
+    def _count_attempt(self, job: SyncJob, outcome: SyncOutcome) -> None:
+        if outcome.kind is OutcomeKind.transient:
+            self._attempts[job.user_id] = job.attempt + 1
+        elif outcome.kind is not OutcomeKind.stopped:
+            self._attempts.pop(job.user_id, None)
+
+    # --- stop requests --------------------------------------------------------------------
+
+    def _observe_stops(self, store: Store) -> None:
+        for running in self._running.values():
+            if not running.token.cancelled and self._stop_wanted(store, running.job):
+                log.info("stopping the sync of %s as requested", running.job.email_address)
+                running.token.cancel(CancelReason.stop_requested)
+
+    def _stop_wanted(self, store: Store, job: SyncJob) -> bool:
+        try:
+            user = store.users.get_by_id(job.user_id)
+            batch = store.batches.get_by_id(user.batch_id)
+        except NotFoundError:
+            return True
+        return user.stop_requested or batch_phase(batch.status) not in RUNNABLE_PHASES
+
+    # --- starting jobs --------------------------------------------------------------------
+
+    def _schedule(self, store: Store, pool: ThreadPoolExecutor) -> None:
+        free = self._max_workers - len(self._running)
+        if free <= 0:
+            return
+        now = self.now()
+        busy = self._leased_users(store, now)
+        due = [u for u in store.users.list_due(now, DUE_STATUSES, limit=500) if u.id not in busy]
+        if not due:
+            return
+        candidates = {c.user_id: c for c in (self._candidate(store, u) for u in due) if c}
+        running = [c for c in (self._lease_candidate(store, uid) for uid in busy) if c]
+        limits = self._limits(store, {c.source_endpoint_id for c in candidates.values()})
+        for pick in pick_jobs(list(candidates.values()), count_running(running), limits, free):
+            self._start(store, pool, pick, now)
+
+    def _leased_users(self, store: Store, now: datetime) -> set[int]:
+        leases = store.leases.active(now, USER_PREFIX)
+        return {int(lease.resource[len(USER_PREFIX) :]) for lease in leases}
+
+    def _candidate(self, store: Store, user: MigrationUserRow) -> Candidate | None:
+        batch = store.batches.get_by_id(user.batch_id)
+        if batch_phase(batch.status) not in RUNNABLE_PHASES:
+            return None
+        return Candidate(user.id, batch.source_endpoint_id, job_kind(user.sync_kind))
+
+    def _lease_candidate(self, store: Store, user_id: int) -> Candidate | None:
+        if user_id in self._running:
+            return self._running[user_id].candidate
+        try:
+            user = store.users.get_by_id(user_id)
+            batch = store.batches.get_by_id(user.batch_id)
+        except NotFoundError:
+            return None
+        return Candidate(user.id, batch.source_endpoint_id, job_kind(user.sync_kind))
+
+    def _slot_free(self, store: Store, pick: Candidate, now: datetime) -> bool:
+        """Recount the endpoint's running jobs of every runner, as they are now."""
+        key = (pick.source_endpoint_id, pick.kind)
+        running = [self._lease_candidate(store, uid) for uid in self._leased_users(store, now)]
+        used = count_running(c for c in running if c)[key]
+        return used < self._limits(store, {pick.source_endpoint_id})[key[0]].limit(pick.kind)
+
+    def _limits(self, store: Store, endpoint_ids: set[int]) -> dict[int, EndpointLimits]:
+        limits = {}
+        for endpoint_id in endpoint_ids:
+            endpoint = store.endpoints.get_by_id(endpoint_id)
+            limits[endpoint_id] = EndpointLimits(
+                endpoint.max_concurrent_migrations, endpoint.max_concurrent_incremental_syncs
+            )
+        return limits
+
+    def _start(
+        self, store: Store, pool: ThreadPoolExecutor, pick: Candidate, now: datetime
+    ) -> None:
+        attempt = self._attempts.get(pick.user_id, 1)
+        try:
+            with store.transaction():  # under the write lock: no other runner fills the slot
+                if not self._slot_free(store, pick, now):
+                    return
+                job = claim_user(store, pick.user_id, self.owner, self._ttl, now, attempt)
+        except NotFoundError:
+            return
+        if job is None:
+            return
+        token = CancelToken()
+        log.info("starting the %s sync of %s (attempt %d)", job.kind, job.email_address, attempt)
+        future = pool.submit(self._work, job, token)
+        self._running[job.user_id] = _Running(job, pick, token, future)
+
+    def _work(self, job: SyncJob, token: CancelToken) -> SyncOutcome:
+        """Run the syncer in a worker thread; turn what it raises into an outcome."""
+        try:
+            return self._syncer(lambda: Store.open(self.paths), job, token)
+        except TransientError as exc:
+            return SyncOutcome.transient(exc.message, getattr(exc, "retry_after", None))
+        except ImshError as exc:  # PermanentError and the store's own errors
+            return SyncOutcome.failed(exc.message)
+        except OSError as exc:
+            return SyncOutcome.transient(f"{exc.strerror or exc}")
+        except Exception as exc:
+            log.exception("the sync of %s failed unexpectedly", job.email_address)
+            return SyncOutcome.failed(f"Internal error: {type(exc).__name__}: {exc}")
+
+    # --- idle and shutdown ----------------------------------------------------------------
+
+    def _idle(self, store: Store) -> bool:
+        """Nothing runs here and no unfinished pass waits (now or after a backoff)."""
+        if self._running:
+            return False
+        waiting = store.users.list_due(self.now() + _FAR_FUTURE, UNFINISHED_STATUSES, limit=100)
+        return all(self._candidate(store, user) is None for user in waiting)
+
+    def _shut_down(self, store: Store) -> None:
+        if self._running:
+            log.info("waiting for %d sync(s) to reach a safe point", len(self._running))
+        for running in self._running.values():
+            running.token.cancel(CancelReason.shutdown)
+        while self._running:
+            futures = [r.future for r in self._running.values()]
+            wait_futures(futures, timeout=self._ttl.total_seconds() / 3)
+            self._renew(store, force=True)
+            self._collect(store)
+        released = store.leases.release_all(self.owner)
+        log.debug("released %d lease(s)", released)
