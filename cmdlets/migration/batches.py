@@ -1,0 +1,351 @@
+"""New-/Get-/Set-/Start-/Stop-/Complete-/Remove-MigrationBatch and imsh's Wait-MigrationBatch.
+
+Only IMAP onboarding batches exist in imsh: ``-CSVData`` with a ``-SourceEndpoint`` that is an
+IMAP endpoint. Parameters of other migration kinds (remote moves, Google Workspace, public
+folders, ...) and the delayed-start/-complete parameters parse and are refused as not
+supported. Start/Stop/Complete/Remove without ``-Identity`` act on the only batch there is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from cmdlets.base import BoundArguments, Cmdlet, Context, Example, Parameter
+from cmdlets.base import ParamType as T
+from cmdlets.migration.common import (
+    ON_PREMISES,
+    identity,
+    optional,
+    strings,
+    unlimited,
+    unsupported,
+)
+from cmdlets.migration.records import batch_record
+from engine.limits import DEFAULT_REPORT_INTERVAL
+from engine.model import BatchStatus, parse_enum
+from engine.service.batches import BatchChanges, BatchInfo, BatchRequest
+from engine.service.common import UNSET
+
+_STATUSES = tuple(s.value for s in BatchStatus)
+_TYPE = "Microsoft.Exchange.Data.Storage.Management.MigrationBatch"
+_OTHER_KINDS = (
+    *unsupported(
+        "AdoptPreexisting", "AutoProvisioning", "AvoidMergeOverlap", "DataFusion",
+        "DisallowExistingUsers", "ExcludeDumpsters", "IncludeOtherContacts", "Local",
+        "MigrateTasks", "PrimaryOnly", "ArchiveOnly", "RemoveOnCopy", "RenamePrimaryCalendar",
+        "Restore", "SimplifiedSwitchOver", "SkipCalendar", "SkipContacts", "SkipDelegates",
+        "SkipMail", "SkipProvisioning", "SkipRules", "PublicFolderToUnifiedGroup",
+        "ManagedGmailTeams", "Analysis", switch=True),
+    *unsupported(
+        "AllowIncrementalSyncs", "ArchiveDomain", "AutoRetryCount", "CompleteAfter",
+        "ContentFilter", "ContentFilterLanguage", "ForwardingDisposition", "IncludeFolders",
+        "Locale", "MoveOptions", "SkipMerging", "SkipMoving", "SkipSteps",
+        "SourcePFPrimaryMailboxGuid", "SourcePublicFolderDatabase", "StartAfter",
+        "TargetArchiveDatabases", "TargetDatabases", "TargetDeliveryDomain", "TimeZone",
+        "UserIds", "Users", "WorkflowControlFlags", "XMLData", "ArchiveDatabases",
+        "TargetPFPrimaryMailboxGuid"),
+)
+_NOTIFY = Parameter("NotificationEmails", T.STRING_ARRAY,
+                    help="Addresses the status reports are sent to (none: no reports).")
+_REPORT_INTERVAL = Parameter("ReportInterval", T.TIMESPAN,
+                             help="How often reports are sent (default 1.00:00:00; 0 = never).")
+_ITEM_LIMITS = (
+    Parameter("BadItemLimit", T.UNLIMITED_INT,
+              help="Corrupt items allowed before a user fails (default Unlimited: skip them)."),
+    Parameter("LargeItemLimit", T.UNLIMITED_INT,
+              help="Too-large items allowed before a user fails (default Unlimited)."),
+)
+
+
+def _records(infos: Iterable[BatchInfo], include_report: bool = False) -> list[Any]:
+    return [batch_record(info, include_report) for info in infos]
+
+
+def _target(ctx: Context, args: BoundArguments) -> str:
+    return ctx.engine.resolve_batch_name(optional(args, "Identity"))
+
+
+class NewMigrationBatch(Cmdlet):
+    name = "New-MigrationBatch"
+    synopsis = "Creates an IMAP migration batch from CSV data."
+    description = (
+        "Creates a batch of migration users from -CSVData: the bytes of a CSV file with the "
+        "columns EmailAddress, UserName, Password and optionally UserRoot (and imsh's "
+        "TargetUserName, TargetPassword). UserName may use the administrator forms "
+        "user*admin (Dovecot), domain/admin/user (Exchange), #user@domain#admin# (Mirapoint) "
+        "or, with UserRoot, a Courier administrator. The file is checked first; on any error "
+        "nothing is created. -SourceEndpoint is the IMAP server; -TargetEndpoint defaults to "
+        "the configured default target (LocalMaildir on a fresh state). The batch waits for "
+        "Start-MigrationBatch unless -AutoStart is given.")
+    examples = (
+        Example('New-MigrationBatch -Name IMAPbatch1 -CSVData ([System.IO.File]::ReadAllBytes('
+                '"/srv/IMAPmigration_1.csv")) -SourceEndpoint IMAPEndpoint1 -ExcludeFolders '
+                '"Deleted Items","Junk Email"',
+                "Creates a batch that skips the Deleted Items and Junk Email folders."),
+        Example('New-MigrationBatch -Name IMAPBatch1 -SourceEndpoint IMAPEndpoint -CSVData '
+                '(Get-Content users.csv -AsByteStream) -AutoStart',
+                "Creates the batch and starts it at once."),
+    )
+    parameters = (
+        Parameter("Name", T.STRING, mandatory=True, help="A unique name, at most 64 characters."),
+        Parameter("CSVData", T.BYTES, mandatory=True, help="The CSV file's bytes."),
+        Parameter("SourceEndpoint", T.STRING, help="The IMAP endpoint of the source server."),
+        Parameter("TargetEndpoint", T.STRING,
+                  help="imsh: the target endpoint (default: the configured default target)."),
+        Parameter("ExcludeFolders", T.STRING_ARRAY,
+                  help="Source folders not to migrate: Name, Name/* (subtree), #WellKnown#."),
+        Parameter("AutoStart", T.SWITCH, help="Start the batch at once."),
+        Parameter("AutoComplete", T.SWITCH, help="Complete each user after its initial sync."),
+        Parameter("AllowUnknownColumnsInCsv", T.BOOL,
+                  help="$true ignores columns imsh does not know (default $false: refuse)."),
+        Parameter("SkipReports", T.SWITCH, help="Send no status reports."),
+        _NOTIFY, _REPORT_INTERVAL, *_ITEM_LIMITS, *_OTHER_KINDS, *ON_PREMISES,
+    )
+    supports_should_process = True
+    output_type = _TYPE
+
+    def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
+        interval = optional(args, "ReportInterval")
+        request = BatchRequest(
+            name=args["Name"], source_endpoint=optional(args, "SourceEndpoint"),
+            csv_data=bytes(args["CSVData"]), target_endpoint=optional(args, "TargetEndpoint"),
+            allow_unknown_columns=bool(optional(args, "AllowUnknownColumnsInCsv")),
+            exclude_folders=strings(args, "ExcludeFolders"),
+            auto_start=args.switch("AutoStart"), auto_complete=args.switch("AutoComplete"),
+            notification_emails=strings(args, "NotificationEmails"),
+            bad_item_limit=unlimited(args, "BadItemLimit") if "BadItemLimit" in args else None,
+            large_item_limit=(unlimited(args, "LargeItemLimit")
+                              if "LargeItemLimit" in args else None),
+            report_interval=(timedelta(0) if args.switch("SkipReports")
+                             else interval if interval is not None else DEFAULT_REPORT_INTERVAL),
+        )
+        if not ctx.should_process(request.name, "Create migration batch"):
+            return []
+        return [batch_record(ctx.engine.new_batch(request))]
+
+
+class GetMigrationBatch(Cmdlet):
+    name = "Get-MigrationBatch"
+    synopsis = "Lists migration batches with their status and user counts."
+    description = (
+        "Shows every batch, one batch (-Identity), the batches in one status (-Status) or the "
+        "batches using an endpoint (-Endpoint). The status is worked out from the users' "
+        "statuses each time. -IncludeReport adds the users' report entries in Report.")
+    examples = (
+        Example("Get-MigrationBatch -Identity IMAPBatch1 | Format-List", "All of a batch."),
+        Example("Get-MigrationBatch -Status Syncing", "The batches being synchronized."),
+        Example("Get-MigrationBatch -Endpoint IMAPEndpoint", "The batches using an endpoint."),
+    )
+    parameters = (
+        identity("migration batch", sets=("Identity",)),
+        Parameter("Status", T.STRING, choices=_STATUSES, sets=("Identity", "Status"),
+                  help="Only batches in this status."),
+        Parameter("Endpoint", T.STRING, sets=("Endpoint",),
+                  help="Only batches using this endpoint (source or target)."),
+        Parameter("IncludeReport", T.SWITCH, help="Fill the Report property."),
+        Parameter("ResultSize", T.UNLIMITED_INT, help="At most this many (default 1000)."),
+        *unsupported("Diagnostic", switch=True),
+        *unsupported("DiagnosticArgument", "DiagnosticInfo"), *ON_PREMISES,
+    )
+    default_parameter_set = "Identity"
+    output_type = _TYPE
+
+    def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
+        status = optional(args, "Status")
+        size = unlimited(args, "ResultSize") if "ResultSize" in args else 1000
+        found = ctx.engine.get_batches(
+            optional(args, "Identity"), parse_enum(BatchStatus, status) if status else None,
+            optional(args, "Endpoint"), args.switch("IncludeReport"), size)
+        return _records(found, args.switch("IncludeReport"))
+
+
+class SetMigrationBatch(Cmdlet):
+    name = "Set-MigrationBatch"
+    synopsis = "Changes a migration batch, adds users to it or syncs it now."
+    description = (
+        "Changes the report recipients and interval or the item limits; -AddUsers -CSVData adds "
+        "the users of a CSV file that are not in the batch yet; -SyncNow starts an immediate "
+        "incremental sync of the users that are Synced. IMAP migrations need no approval of "
+        "skipped items; -ApproveSkippedItems is accepted and recorded.")
+    examples = (
+        Example("Set-MigrationBatch -Identity MigrationBatch01 -AddUsers -CSVData "
+                "([System.IO.File]::ReadAllBytes('/srv/MigrationBatch01.csv'))",
+                "Adds the new users listed in the file."),
+        Example("Set-MigrationBatch -Identity IMAPBatch1 -SyncNow",
+                "Synchronizes the Synced users now instead of at the next daily pass."),
+    )
+    parameters = (
+        identity("migration batch", mandatory=True),
+        Parameter("AddUsers", T.SWITCH, help="Add the new users of -CSVData."),
+        Parameter("CSVData", T.BYTES, help="The CSV file's bytes (with -AddUsers)."),
+        Parameter("AllowUnknownColumnsInCsv", T.BOOL, help="$true ignores unknown columns."),
+        Parameter("SyncNow", T.SWITCH, help="Synchronize the Synced users now."),
+        Parameter("ApproveSkippedItems", T.SWITCH, help="Approve the skipped items so far."),
+        Parameter("Update", T.SWITCH, help="Reapply the endpoint's settings (always done)."),
+        Parameter("SkipReports", T.BOOL, help="$true sends no more reports."),
+        _NOTIFY, _REPORT_INTERVAL, *_ITEM_LIMITS,
+        *unsupported("AllowIncrementalSyncs", "AutoRetryCount", "CompleteAfter", "StartAfter",
+                     "MoveOptions", "SkipMerging", "SkipMoving", "SourcePublicFolderDatabase"),
+        *ON_PREMISES,
+    )
+    supports_should_process = True
+
+    def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
+        interval = optional(args, "ReportInterval")
+        if optional(args, "SkipReports"):
+            interval = timedelta(0)
+        changes = BatchChanges(
+            notification_emails=(strings(args, "NotificationEmails")
+                                 if "NotificationEmails" in args else None),
+            report_interval=interval,
+            bad_item_limit=unlimited(args, "BadItemLimit") if "BadItemLimit" in args else UNSET,
+            large_item_limit=(unlimited(args, "LargeItemLimit")
+                              if "LargeItemLimit" in args else UNSET),
+            csv_data=bytes(args["CSVData"]) if "CSVData" in args else None,
+            add_users=args.switch("AddUsers"),
+            allow_unknown_columns=bool(optional(args, "AllowUnknownColumnsInCsv")),
+            sync_now=args.switch("SyncNow"),
+            approve_skipped_items=args.switch("ApproveSkippedItems"),
+        )
+        if ctx.should_process(args["Identity"], "Change migration batch"):
+            ctx.engine.set_batch(args["Identity"], changes)
+        return []
+
+
+class StartMigrationBatch(Cmdlet):
+    name = "Start-MigrationBatch"
+    synopsis = "Starts a created batch, resumes a stopped one, or retries failed users."
+    description = (
+        "Queues the batch's users for synchronization and starts imsh's background runner "
+        "(imsh service) if none is running. A Stopped batch resumes; in a Failed, "
+        "SyncedWithErrors or CompletedWithErrors batch the failed users are retried.")
+    examples = (Example("Start-MigrationBatch -Identity IMAPBatch1", "Starts the batch."),)
+    parameters = (identity("migration batch"), *unsupported("Validate", switch=True),
+                  *ON_PREMISES)
+    supports_should_process = True
+
+    def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
+        if ctx.should_process(_target(ctx, args), "Start migration batch"):
+            ctx.engine.start_batch(optional(args, "Identity"))
+        return []
+
+
+class StopMigrationBatch(Cmdlet):
+    name = "Stop-MigrationBatch"
+    synopsis = "Stops a batch that is syncing, waiting to sync, or kept in sync."
+    description = (
+        "Users that are waiting stop at once; users being synchronized stop after the runner "
+        "finishes the message in hand. Mail already copied stays. Start-MigrationBatch "
+        "resumes the batch.")
+    examples = (Example("Stop-MigrationBatch -Identity IMAPBatch1 -Confirm:$false",
+                        "Stops the batch without asking."),)
+    parameters = (identity("migration batch"), *ON_PREMISES)
+    supports_should_process = True
+    confirm_impact = "High"
+
+    def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
+        if ctx.should_process(_target(ctx, args), "Stop migration batch"):
+            ctx.engine.stop_batch(optional(args, "Identity"))
+        return []
+
+
+class CompleteMigrationBatch(Cmdlet):
+    name = "Complete-MigrationBatch"
+    synopsis = "Finalizes a Synced batch: one last sync, then no more syncs."
+    description = (
+        "For a batch that is Synced or SyncedWithErrors: every user that has not failed gets "
+        "a final incremental sync and is then Completed; after that the batch is no longer "
+        "synchronized. (For IMAP migrations Exchange ends synchronization by removing the "
+        "batch; imsh offers both.)")
+    examples = (Example("Complete-MigrationBatch -Identity IMAPBatch1 -Confirm:$false",
+                        "Completes the batch without asking."),)
+    parameters = (
+        identity("migration batch"),
+        *unsupported("SyncAndComplete", "CompletePublicFolderMigrationWithDataLoss",
+                     switch=True),
+        *unsupported("NotificationEmails"), *ON_PREMISES,
+    )
+    supports_should_process = True
+    confirm_impact = "High"
+
+    def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
+        if ctx.should_process(_target(ctx, args), "Complete migration batch"):
+            ctx.engine.complete_batch(optional(args, "Identity"))
+        return []
+
+
+class RemoveMigrationBatch(Cmdlet):
+    name = "Remove-MigrationBatch"
+    synopsis = "Removes a batch and its users' migration state; mail is never touched."
+    description = (
+        "Deletes the batch, its users, their statistics and sync state. Neither the source "
+        "nor the target mailboxes are changed. A batch in its initial sync must be stopped "
+        "first. While a runner still holds one of its users the batch shows Removing until the "
+        "runner lets go.")
+    examples = (
+        Example("Remove-MigrationBatch -Identity IMAPBatch1 -Confirm:$false",
+                "Removes the batch without asking."),
+        Example("Get-MigrationBatch IMAPBatch1 | Remove-MigrationBatch -Force",
+                "Removes the batch from the pipeline without asking."),
+    )
+    parameters = (
+        identity("migration batch"),
+        Parameter("Force", T.SWITCH, help="Do not ask for confirmation."),
+        *ON_PREMISES,
+    )
+    supports_should_process = True
+    confirm_impact = "High"
+
+    def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
+        if ctx.should_process(_target(ctx, args), "Remove migration batch"):
+            ctx.engine.remove_batch(optional(args, "Identity"))
+        return []
+
+
+class WaitMigrationBatch(Cmdlet):
+    name = "Wait-MigrationBatch"
+    synopsis = "imsh: waits until a batch reaches a settled status, then returns it."
+    description = (
+        "Polls the batch until its status is -Status or, without -Status, a settled one "
+        "(Synced, SyncedWithErrors, Stopped, Completed, CompletedWithErrors). Shows progress "
+        "while waiting. Fails when the batch Failed, was never started, or the timeout "
+        "(-TimeoutSeconds, default 3600) passes.")
+    examples = (
+        Example("Start-MigrationBatch B1; Wait-MigrationBatch -Identity B1 -Status Synced",
+                "Starts a batch and waits for its initial sync."),
+    )
+    parameters = (
+        Parameter("Identity", T.STRING, mandatory=True, position=0, from_pipeline=True,
+                  from_pipeline_by_name=True, help="The migration batch."),
+        Parameter("Status", T.STRING_ARRAY, choices=_STATUSES,
+                  help="The status (or statuses) to wait for."),
+        Parameter("TimeoutSeconds", T.INT, help="Give up after this many seconds (3600)."),
+    )
+    output_type = _TYPE
+
+    def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
+        name = args["Identity"]
+        wanted = frozenset(parse_enum(BatchStatus, s) for s in strings(args, "Status"))
+        activity = f"Waiting for migration batch {name}"
+
+        def show(info: BatchInfo) -> None:
+            counts = info.counts
+            done = counts.synced + counts.finalized + counts.failed + counts.stopped
+            fraction = done / counts.total if counts.total else None
+            ctx.progress(activity, f"{info.status}: {done} of {counts.total} users settled",
+                         fraction)
+
+        timeout = timedelta(seconds=optional(args, "TimeoutSeconds") or 3600)
+        try:
+            info = ctx.engine.wait_batch(name, wanted or None, timeout, show)
+        finally:
+            ctx.progress_done(activity)
+        return [batch_record(info)]
+
+
+BATCH_CMDLETS: tuple[type[Cmdlet], ...] = (
+    NewMigrationBatch, GetMigrationBatch, SetMigrationBatch, StartMigrationBatch,
+    StopMigrationBatch, CompleteMigrationBatch, RemoveMigrationBatch, WaitMigrationBatch,
+)

@@ -1,0 +1,61 @@
+"""Parameter declarations and conversions the migration cmdlets share.
+
+Exchange marks ``-Identity`` as position 1 (the first positional parameter; imsh counts from
+0) and as taking pipeline input; imsh binds it by value (a record turns into its Identity) and
+by property name (``Get-MigrationUser | Get-MigrationUserStatistics``). Parameters that exist
+only on-premises or only for other migration kinds are declared ``unsupported``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cmdlets.base import BoundArguments, CmdletError, Parameter, PSCredential
+from cmdlets.base import ParamType as T
+from engine.limits import parse_unlimited
+from engine.secrets import Secret
+from engine.service.endpoints import Credentials
+
+
+def identity(noun: str, *, mandatory: bool = False, sets: tuple[str, ...] = ()) -> Parameter:
+    return Parameter("Identity", T.STRING, mandatory=mandatory, position=0, sets=sets,
+                     from_pipeline=True, from_pipeline_by_name=True,
+                     help=f"The {noun}: its name (the Identity property value).")
+
+
+def unsupported(*names: str, switch: bool = False) -> tuple[Parameter, ...]:
+    """Exchange parameters imsh accepts syntactically and refuses when given."""
+    kind = T.SWITCH if switch else T.OBJECT
+    return tuple(Parameter(name, kind, unsupported=True,
+                           help="Exchange parameter not supported by imsh.") for name in names)
+
+
+ON_PREMISES = unsupported("DomainController", "Partition")
+
+
+def optional(args: BoundArguments, name: str) -> Any:
+    return args.get(name)
+
+
+def strings(args: BoundArguments, name: str) -> tuple[str, ...]:
+    value = optional(args, name)
+    if value is None:
+        return ()
+    items = value if isinstance(value, list | tuple) else [value]
+    return tuple(str(item).strip() for item in items if str(item).strip())
+
+
+def unlimited(args: BoundArguments, name: str) -> int | None:
+    """An ``Unlimited<int>`` parameter that was given: the number, or None for Unlimited."""
+    return parse_unlimited(name, args[name])
+
+
+def credentials(args: BoundArguments, name: str = "Credentials") -> Credentials | None:
+    value = optional(args, name)
+    if value is None:
+        return None
+    if not isinstance(value, PSCredential) or not isinstance(value.password, Secret):
+        raise CmdletError(f"-{name} needs a PSCredential (Get-Credential or New-Object "
+                          "System.Management.Automation.PSCredential).", "InvalidArgument",
+                          "InvalidCredential")
+    return Credentials(value.user_name, value.password)

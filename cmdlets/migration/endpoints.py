@@ -1,0 +1,280 @@
+"""New-/Get-/Set-/Remove-MigrationEndpoint and Test-MigrationServerAvailability.
+
+Endpoint kinds: ``-IMAP`` (Exchange's; a source, or a target when given ``-Credentials``),
+and imsh's ``-Maildir -Path`` and ``-EWS -Url -Credentials [-Impersonation]``. The switches of
+the other Exchange migration kinds parse and are refused as not supported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from cmdlets.base import BoundArguments, Cmdlet, CmdletError, Context, Example, Parameter
+from cmdlets.base import ParamType as T
+from cmdlets.migration.common import (
+    ON_PREMISES,
+    credentials,
+    identity,
+    optional,
+    unlimited,
+    unsupported,
+)
+from cmdlets.migration.records import availability_record, endpoint_record
+from engine.model import (
+    AuthenticationMethod,
+    EndpointType,
+    IMAPSecurityMechanism,
+    MigrationType,
+    parse_enum,
+)
+from engine.service.common import UNSET
+from engine.service.endpoints import EndpointChanges, EndpointRequest
+
+_SECURITY = tuple(m.value for m in IMAPSecurityMechanism)
+_AUTHENTICATION = tuple(m.value for m in AuthenticationMethod)
+_OTHER_KINDS = unsupported(
+    "ExchangeRemoteMove", "ExchangeOutlookAnywhere", "Gmail", "PublicFolder", "Compliance",
+    "PSTImport", "GoogleMarketplaceApp", "MrsProxyPublicFolder",
+    "MrsProxyPublicFolderToUnifiedGroup", "LegacyPublicFolderToUnifiedGroup", "Autodiscover",
+    switch=True)
+_OTHER_SETTINGS = unsupported(
+    "ApplicationId", "AppSecretKeyVaultUrl", "EmailAddress", "ExchangeServer",
+    "MailboxPermission", "NspiServer", "PublicFolderDatabaseServerLegacyDN", "RemoteTenant",
+    "RpcProxyServer", "ServiceAccountKeyFileData", "SourceMailboxLegacyDN", "TestMailbox",
+    "TargetDatabase", "RedirectUrl")
+_LIMITS = (
+    Parameter("MaxConcurrentMigrations", T.UNLIMITED_INT,
+              help="Mailboxes migrated at once during initial sync (default 20; at most 100)."),
+    Parameter("MaxConcurrentIncrementalSyncs", T.UNLIMITED_INT,
+              help="Incremental syncs at once (default 10); at most MaxConcurrentMigrations."),
+)
+
+
+def _security(args: BoundArguments) -> IMAPSecurityMechanism | None:
+    value = optional(args, "Security")
+    return parse_enum(IMAPSecurityMechanism, value) if value else None
+
+
+def _authentication(args: BoundArguments) -> AuthenticationMethod | None:
+    value = optional(args, "Authentication")
+    return parse_enum(AuthenticationMethod, value) if value else None
+
+
+def _limit(args: BoundArguments, name: str, default: int) -> int | None:
+    return unlimited(args, name) if name in args else default
+
+
+class NewMigrationEndpoint(Cmdlet):
+    name = "New-MigrationEndpoint"
+    synopsis = "Creates a migration endpoint: the connection settings of a source or target."
+    description = (
+        "Stores the settings imsh uses to reach a mail server or store. -IMAP describes an IMAP "
+        "server (the source of a migration batch, or an IMAP target when -Credentials are "
+        "given). -Maildir -Path and -EWS -Url are imsh's targets. Unless -SkipVerification is "
+        "given, imsh first connects (with TLS as configured; certificates are verified unless "
+        "-AcceptUntrustedCertificates), reads the server's capabilities and, with -Credentials, "
+        "logs in. -Port defaults to 993; -Security defaults to Ssl on port 993 and None "
+        "elsewhere. Other Exchange endpoint kinds are not supported by imsh.")
+    examples = (
+        Example("New-MigrationEndpoint -IMAP -Name IMAPEndpoint -RemoteServer imap.contoso.com "
+                "-Port 993 -Security Ssl",
+                "Creates an IMAP endpoint that connects with SSL on port 993."),
+        Example("New-MigrationEndpoint -IMAP -Name IMAP_TLS_Endpoint -RemoteServer "
+                "imap.contoso.com -Port 143 -Security Tls -MaxConcurrentMigrations 50 "
+                "-MaxConcurrentIncrementalSyncs 10",
+                "Uses STARTTLS on port 143 and allows 50 migrations and 10 incremental syncs "
+                "at once."),
+        Example("New-MigrationEndpoint -Maildir -Name Archive -Path /srv/mail/archive",
+                "A local Maildir target: one Maildir++ tree per EmailAddress under the path."),
+    )
+    parameters = (
+        Parameter("Name", T.STRING, mandatory=True, help="The endpoint's unique name."),
+        Parameter("IMAP", T.SWITCH, help="An IMAP endpoint."),
+        Parameter("Maildir", T.SWITCH, help="imsh: a local Maildir target."),
+        Parameter("EWS", T.SWITCH, help="imsh: an Exchange Web Services target."),
+        Parameter("RemoteServer", T.STRING, help="The IMAP server's host name (FQDN)."),
+        Parameter("Port", T.INT, help="The TCP port (default 993)."),
+        Parameter("Security", T.STRING, choices=_SECURITY,
+                  help="None, Ssl (implicit TLS) or Tls (STARTTLS)."),
+        Parameter("Authentication", T.STRING, choices=_AUTHENTICATION,
+                  help="The login method; imsh supports Basic (the default)."),
+        Parameter("AcceptUntrustedCertificates", T.SWITCH,
+                  help="Do not verify the server's TLS certificate (not for production)."),
+        Parameter("Credentials", T.CREDENTIAL,
+                  help="Administrator credentials (IMAP target proxy login, EWS)."),
+        Parameter("Path", T.STRING, help="imsh: the Maildir root directory."),
+        Parameter("Url", T.STRING, help="imsh: the EWS URL."),
+        Parameter("Impersonation", T.SWITCH, help="imsh: EWS with impersonation."),
+        Parameter("SkipVerification", T.SWITCH, help="Store the endpoint without reaching it."),
+        *_LIMITS, *_OTHER_KINDS, *_OTHER_SETTINGS, *ON_PREMISES,
+    )
+    supports_should_process = True
+    output_type = "Microsoft.Exchange.Data.Storage.Management.MigrationEndpoint"
+
+    def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
+        request = EndpointRequest(
+            name=args["Name"], kind=_kind(args),
+            remote_server=optional(args, "RemoteServer"), port=optional(args, "Port"),
+            security=_security(args), authentication=_authentication(args),
+            path=str(ctx.resolve_path(args["Path"])) if "Path" in args else None,
+            url=optional(args, "Url"), impersonation=args.switch("Impersonation"),
+            credentials=credentials(args),
+            accept_untrusted_certificates=args.switch("AcceptUntrustedCertificates"),
+            max_concurrent_migrations=_limit(args, "MaxConcurrentMigrations", 20),
+            max_concurrent_incremental_syncs=_limit(args, "MaxConcurrentIncrementalSyncs", 10),
+            skip_verification=args.switch("SkipVerification"),
+        )
+        if not ctx.should_process(request.name, "Create migration endpoint"):
+            return []
+        return [endpoint_record(ctx.engine.new_endpoint(request))]
+
+
+def _kind(args: BoundArguments) -> EndpointType:
+    kinds = [kind for kind in EndpointType if args.switch(kind.value)]
+    if len(kinds) != 1:
+        raise CmdletError("Specify exactly one endpoint type: -IMAP, -Maildir or -EWS.",
+                          "InvalidArgument", "EndpointTypeRequired")
+    return kinds[0]
+
+
+class GetMigrationEndpoint(Cmdlet):
+    name = "Get-MigrationEndpoint"
+    synopsis = "Lists migration endpoints and their settings."
+    description = (
+        "Without -Identity, lists every endpoint (including imsh's default Maildir target "
+        "LocalMaildir). -Type filters by kind: IMAP, or imsh's Maildir and EWS. Passwords are "
+        "never shown; Password reads ******** when one is stored.")
+    examples = (
+        Example("Get-MigrationEndpoint -Identity IMAPEndpoint | Format-List EndpointType,"
+                "RemoteServer,Port,Security,Max*", "Shows an endpoint's connection settings."),
+        Example("Get-MigrationEndpoint -Type IMAP", "Lists the IMAP endpoints."),
+    )
+    parameters = (
+        identity("migration endpoint"),
+        Parameter("Type", T.STRING,
+                  choices=(*(m.value for m in MigrationType), "Maildir", "EWS"),
+                  help="Only endpoints of this kind."),
+        *unsupported("Diagnostic", switch=True),
+        *unsupported("DiagnosticArgument", "DiagnosticInfo", "ConnectionSettings"),
+        *ON_PREMISES,
+    )
+    output_type = "Microsoft.Exchange.Data.Storage.Management.MigrationEndpoint"
+
+    def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
+        found = ctx.engine.get_endpoints(optional(args, "Identity"), optional(args, "Type"))
+        return [endpoint_record(info) for info in found]
+
+
+class SetMigrationEndpoint(Cmdlet):
+    name = "Set-MigrationEndpoint"
+    synopsis = "Changes a migration endpoint's settings."
+    description = (
+        "Changes connection settings or limits. Connection settings can be changed only while "
+        "no batch using the endpoint is running; they are verified again unless "
+        "-SkipVerification is given. Changes take effect at the batch's next pass.")
+    examples = (
+        Example("Set-MigrationEndpoint -Identity IMAPEndpoint -MaxConcurrentMigrations 10",
+                "Allows at most 10 initial syncs at once through this endpoint."),
+    )
+    parameters = (
+        identity("migration endpoint", mandatory=True),
+        Parameter("RemoteServer", T.STRING, help="The IMAP server's host name."),
+        Parameter("Port", T.INT, help="The TCP port."),
+        Parameter("Security", T.STRING, choices=_SECURITY, help="None, Ssl or Tls."),
+        Parameter("Authentication", T.STRING, choices=_AUTHENTICATION,
+                  help="The login method (Basic)."),
+        Parameter("AcceptUntrustedCertificates", T.BOOL,
+                  help="$true to accept untrusted certificates, $false to verify them."),
+        Parameter("Credentials", T.CREDENTIAL, help="New administrator credentials."),
+        Parameter("SkipVerification", T.SWITCH, help="Do not reach the server first."),
+        *_LIMITS, *_OTHER_SETTINGS, *ON_PREMISES,
+    )
+    supports_should_process = True
+
+    def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
+        changes = EndpointChanges(
+            remote_server=optional(args, "RemoteServer"), port=optional(args, "Port"),
+            security=_security(args), authentication=_authentication(args),
+            credentials=credentials(args),
+            accept_untrusted_certificates=optional(args, "AcceptUntrustedCertificates"),
+            max_concurrent_migrations=(_limit(args, "MaxConcurrentMigrations", 0)
+                                       if "MaxConcurrentMigrations" in args else UNSET),
+            max_concurrent_incremental_syncs=(
+                _limit(args, "MaxConcurrentIncrementalSyncs", 0)
+                if "MaxConcurrentIncrementalSyncs" in args else UNSET),
+            skip_verification=args.switch("SkipVerification"),
+        )
+        if ctx.should_process(args["Identity"], "Change migration endpoint"):
+            ctx.engine.set_endpoint(args["Identity"], changes)
+        return []
+
+
+class RemoveMigrationEndpoint(Cmdlet):
+    name = "Remove-MigrationEndpoint"
+    synopsis = "Removes a migration endpoint that no batch uses."
+    description = ("Deletes the endpoint's settings (and its stored password). An endpoint "
+                   "that a migration batch uses can't be removed: remove the batch first.")
+    examples = (Example("Remove-MigrationEndpoint -Identity IMAPEndpoint -Confirm:$false",
+                        "Removes the endpoint without asking."),)
+    parameters = (identity("migration endpoint", mandatory=True), *ON_PREMISES)
+    supports_should_process = True
+    confirm_impact = "High"
+
+    def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
+        if ctx.should_process(args["Identity"], "Remove migration endpoint"):
+            ctx.engine.remove_endpoint(args["Identity"])
+        return []
+
+
+class TestMigrationServerAvailability(Cmdlet):
+    name = "Test-MigrationServerAvailability"
+    synopsis = "Tests whether imsh can reach an IMAP server or a migration endpoint."
+    description = (
+        "Connects for real: -Imap -RemoteServer -Port [-Security] tests a server, -Endpoint "
+        "tests a stored endpoint (with its credentials, if any). The result's Result is "
+        "Success, Warning (reachable, but a password would travel unencrypted) or Failed, with "
+        "Message and ErrorDetail. Connections time out after 15 seconds.")
+    examples = (
+        Example("Test-MigrationServerAvailability -Imap -RemoteServer imap.contoso.com -Port 143",
+                "Tests the connection to an IMAP server."),
+        Example("Test-MigrationServerAvailability -Endpoint IMAPEndpoint",
+                "Tests a stored endpoint's settings."),
+    )
+    parameters = (
+        Parameter("Imap", T.SWITCH, sets=("IMAP",), help="Test an IMAP server."),
+        Parameter("RemoteServer", T.STRING, mandatory=True, sets=("IMAP",),
+                  help="The server's host name."),
+        Parameter("Port", T.INT, mandatory=True, sets=("IMAP",),
+                  help="143 (None or Tls) or 993 (Ssl)."),
+        Parameter("Security", T.STRING, choices=_SECURITY, sets=("IMAP",),
+                  help="None, Ssl or Tls (default: Ssl on 993, else None)."),
+        Parameter("AcceptUntrustedCertificates", T.SWITCH, sets=("IMAP",),
+                  help="Do not verify the TLS certificate."),
+        Parameter("Authentication", T.STRING, choices=_AUTHENTICATION, sets=("IMAP",),
+                  help="Basic (the only method imsh uses)."),
+        Parameter("Endpoint", T.STRING, mandatory=True, sets=("TestEndpoint",),
+                  help="The migration endpoint to test."),
+        *unsupported("ExchangeRemoteMove", "ExchangeOutlookAnywhere", "Gmail", "PSTImport",
+                     "PublicFolder", "Compliance", "Autodiscover", switch=True),
+        *unsupported("Credentials", "EmailAddress", "ExchangeServer", "RPCProxyServer",
+                     "SourceMailboxLegacyDN", "MailboxPermission", "ServiceAccountKeyFileData",
+                     "TestMailbox", "Partition"),
+    )
+    default_parameter_set = "IMAP"
+    supports_should_process = True
+
+    def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
+        _authentication(args)
+        if "Endpoint" in args:
+            result = ctx.engine.test_endpoint(args["Endpoint"])
+        else:
+            result = ctx.engine.test_server(args["RemoteServer"], args["Port"], _security(args),
+                                            args.switch("AcceptUntrustedCertificates"))
+        return [availability_record(result)]
+
+
+ENDPOINT_CMDLETS: tuple[type[Cmdlet], ...] = (
+    NewMigrationEndpoint, GetMigrationEndpoint, SetMigrationEndpoint, RemoveMigrationEndpoint,
+    TestMigrationServerAvailability,
+)

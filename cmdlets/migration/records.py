@@ -1,0 +1,217 @@
+"""Engine results -> output records with Exchange's property and type names.
+
+Property names follow reference/ms-cmdlets.md (A3, A5, A8, A13, A15-A17); the default table
+columns are imsh's choice (Exchange's console views are not documented): batches
+``Identity Status Type TotalCount``, users ``Identity BatchId Status LastSuccessfulSyncTime``,
+statistics ``Identity BatchId Status SyncedItemCount SkippedItemCount``, endpoints
+``Identity EndpointType RemoteServer Port Security``.
+
+Passwords never reach a record. Where one is stored, the ``Password`` property holds a
+*redacted* :class:`~engine.secrets.Secret`: it prints ``********`` everywhere (tables,
+``Format-List *``, CSV, JSON) and cannot be revealed.
+"""
+
+from __future__ import annotations
+
+import pickle
+from datetime import datetime, timedelta
+from typing import Any
+
+from cmdlets.base import PSObject
+from engine.limits import format_unlimited
+from engine.secrets import Secret
+from engine.service.availability import AvailabilityResult
+from engine.service.batches import BatchInfo
+from engine.service.config import MigrationConfig
+from engine.service.endpoints import EndpointInfo
+from engine.service.statistics import MigrationTotals, UserStatisticsInfo
+from engine.service.users import UserInfo
+from engine.store.stats import ReportEntry, SkippedItem
+
+_NS = "Microsoft.Exchange.Data.Storage.Management."
+IMAP = "IMAP"
+# A Secret that crossed a pickle boundary is redacted: masked in every form, never revealable.
+MASKED: Secret = pickle.loads(pickle.dumps(Secret("")))
+
+
+def _record(type_name: str, properties: dict[str, Any], display: tuple[str, ...] = (),
+            view: str | None = "table") -> PSObject:
+    return PSObject(properties, (_NS + type_name, "System.Object"), display, view)
+
+
+def _local(value: datetime | None) -> datetime | None:
+    return value.astimezone() if value is not None else None
+
+
+def _times(name: str, value: datetime | None) -> dict[str, Any]:
+    """Exchange shows each time twice: local (``XDateTime``) and UTC (``XDateTimeUTC``)."""
+    return {f"{name}DateTime": _local(value), f"{name}DateTimeUTC": value}
+
+
+def endpoint_record(info: EndpointInfo) -> PSObject:
+    return _record("MigrationEndpoint", {
+        "Identity": info.name,
+        "EndpointType": str(info.kind),
+        "RemoteServer": info.remote_server,
+        "Port": info.port,
+        "Security": info.security,
+        "Authentication": info.authentication,
+        "AcceptUntrustedCertificates": info.accept_untrusted_certificates,
+        "MaxConcurrentMigrations": info.max_concurrent_migrations,
+        "MaxConcurrentIncrementalSyncs": info.max_concurrent_incremental_syncs,
+        "ActiveMigrationCount": info.active_migration_count,
+        "ActiveIncrementalSyncCount": info.active_incremental_sync_count,
+        "Username": info.user_name,
+        "Password": MASKED if info.has_password else None,
+        "Path": info.path,
+        "Url": info.url,
+        "Impersonation": info.impersonation,
+        "IsDefaultTarget": info.is_default_target,
+        "IsRemote": info.kind == IMAP,
+        **_times("Creation", info.created_at),
+    }, ("Identity", "EndpointType", "RemoteServer", "Port", "Security"))
+
+
+def batch_record(info: BatchInfo, include_report: bool = False) -> PSObject:
+    row, counts = info.row, info.counts
+    return _record("MigrationBatch", {
+        "Identity": row.name,
+        "Status": str(info.status),
+        "Type": IMAP,
+        "MigrationType": IMAP,
+        "BatchDirection": "Onboarding",
+        "TotalCount": counts.total,
+        "ActiveCount": counts.active,
+        "StoppedCount": counts.stopped,
+        "SyncedCount": counts.synced,
+        "FinalizedCount": counts.finalized,
+        "FailedCount": counts.failed,
+        "PendingCount": counts.pending,
+        "ProvisionedCount": 0,
+        "SourceEndpoint": row.source_endpoint,
+        "TargetEndpoint": row.target_endpoint,
+        "ExcludedFolders": list(row.exclude_folders),
+        "NotificationEmails": list(row.notification_emails),
+        "AutoStart": row.auto_start,
+        "AutoComplete": row.auto_complete,
+        "BadItemLimit": format_unlimited(row.bad_item_limit),
+        "LargeItemLimit": format_unlimited(row.large_item_limit),
+        "ReportInterval": info.report_interval,
+        **_times("Creation", row.created_at),
+        **_times("Start", row.started_at),
+        **_times("InitialSync", row.initial_sync_completed_at),
+        **_times("LastSynced", row.last_synced_at),
+        **_times("Finalized", row.completed_at),
+        "Message": row.error,
+        "Report": list(info.report) if include_report else None,
+    }, ("Identity", "Status", "Type", "TotalCount"))
+
+
+def _user_properties(info: UserInfo) -> dict[str, Any]:
+    stats = info.statistics
+    return {
+        "Identity": info.email_address,
+        "EmailAddress": info.email_address,
+        "BatchId": info.batch_name,
+        "Status": str(info.status),
+        "StatusSummary": str(info.status_summary),
+        "RecipientType": "Mailbox",
+        "SyncedItemCount": stats.synced_item_count,
+        "SkippedItemCount": stats.skipped_item_count,
+        "LastSuccessfulSyncTime": _local(info.last_successful_sync_at),
+        "ErrorSummary": info.error,
+        "UserName": info.user_name,
+        "Password": MASKED if info.has_password else None,
+        "UserRoot": info.user_root,
+        "TargetUserName": info.target_user_name,
+    }
+
+
+def user_record(info: UserInfo) -> PSObject:
+    return _record("MigrationUser", _user_properties(info),
+                   ("Identity", "BatchId", "Status", "LastSuccessfulSyncTime"))
+
+
+def _seconds(value: float | None) -> timedelta | None:
+    return timedelta(seconds=round(value)) if value is not None else None
+
+
+def user_statistics_record(info: UserStatisticsInfo) -> PSObject:
+    user, stats = info.user, info.user.statistics
+    properties = _user_properties(user)
+    properties.update({
+        "MigrationType": IMAP,
+        "TotalItemsInSourceMailboxCount": stats.total_items_in_source,
+        "BytesTransferred": stats.bytes_transferred,
+        "EstimatedTotalTransferSize": stats.total_bytes,
+        "PercentageComplete": stats.percentage_complete,
+        "TotalQueuedDuration": _seconds(stats.queued_seconds),
+        "TotalInProgressDuration": _seconds(stats.in_progress_seconds),
+        "InitialSyncDuration": _seconds(stats.initial_sync_seconds),
+        "LastSyncDuration": _seconds(stats.last_sync_seconds),
+        "Error": user.error or stats.last_error,
+        "Report": [_report_line(e) for e in info.report] if info.report is not None else None,
+        "SkippedItems": ([_skipped_record(s) for s in info.skipped_items]
+                         if info.skipped_items is not None else None),
+        "DiagnosticInfo": info.diagnostic,
+    })
+    return _record("MigrationUserStatistics", properties,
+                   ("Identity", "BatchId", "Status", "SyncedItemCount", "SkippedItemCount"))
+
+
+def _report_line(entry: ReportEntry) -> str:
+    where = f" ({entry.folder})" if entry.folder else ""
+    return f"{entry.created_at:%m/%d/%Y %H:%M:%S} [{entry.kind}] {entry.message}{where}"
+
+
+def _skipped_record(item: SkippedItem) -> PSObject:
+    return _record("MigrationUserSkippedItem", {
+        "Kind": "LargeItem" if item.kind == "large" else "CorruptItem",
+        "FolderName": item.folder,
+        "Subject": item.subject,
+        "Sender": None,
+        "DateSent": None,
+        "DateReceived": _local(item.item_date),
+        "MessageSize": item.size,
+        "Failure": item.reason,
+        "ScoringClassifications": None,
+    }, ("DateReceived", "Subject", "FolderName", "Kind"))
+
+
+def statistics_record(totals: MigrationTotals) -> PSObject:
+    counts = totals.counts
+    return _record("MigrationStatistics", {
+        "Identity": "MigrationStatistics",
+        "TotalCount": counts.total,
+        "ActiveCount": counts.active,
+        "StoppedCount": counts.stopped,
+        "SyncedCount": counts.synced,
+        "FinalizedCount": counts.finalized,
+        "FailedCount": counts.failed,
+        "PendingCount": counts.pending,
+        "ProvisionedCount": 0,
+        "BatchCount": totals.batch_count,
+        "MigrationType": IMAP,
+    }, view="list")
+
+
+def config_record(config: MigrationConfig) -> PSObject:
+    return _record("MigrationConfig", {
+        "Identity": "MigrationConfig",
+        "MaxNumberOfBatches": config.max_number_of_batches,
+        "MaxConcurrentMigrations": format_unlimited(config.max_concurrent_migrations),
+        "Features": config.features,
+        "CanSubmitNewBatch": config.can_submit_new_batch,
+        "SupportsCutover": False,
+        "DefaultTargetEndpoint": config.default_target_endpoint,
+    }, view="list")
+
+
+def availability_record(result: AvailabilityResult) -> PSObject:
+    return _record("TestMigrationServerAvailabilityOutcome", {
+        "Result": str(result.result),
+        "Message": result.message,
+        "ErrorDetail": result.error_detail,
+        "ConnectionSettings": result.connection_settings,
+        "SupportsCutover": False,
+    }, ("Result", "Message", "ErrorDetail"), view="list")
