@@ -1,0 +1,133 @@
+"""The SMTP settings notification mail is sent with, as stored by Set-MigrationConfig.
+
+Set-MigrationConfig (``-SmtpServer -SmtpPort -SmtpSecurity -SmtpCredentials -SmtpFrom``) writes
+them to ``store.config`` under the keys below; :meth:`SmtpSettings.from_config` reads them back
+each time mail is to go out, so a change takes effect without restarting the service.
+
+- ``SmtpServer``: host name or address; without it no mail is sent.
+- ``SmtpPort``: 1-65535; when not set, 25 for ``None``, 465 for ``Ssl``, 587 for ``Tls``.
+- ``SmtpSecurity``: ``None`` (plain SMTP), ``Ssl`` (SMTPS, TLS from the first byte) or ``Tls``
+  (STARTTLS, never falling back to plain); the words of an IMAP endpoint's ``-Security``.
+- ``SmtpCredentials``: stored as ``SmtpUserName`` (plain) and ``SmtpPassword`` (sealed); when
+  set, the sender logs in.
+- ``SmtpFrom``: the From address; default ``imsh@<host name>``.
+- ``SmtpCaFile``: a PEM file of extra trusted CA certificates (tests, private CAs). TLS
+  certificates are always verified, against the system's CAs and this file.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from enum import StrEnum
+
+from engine.errors import ValidationError
+from engine.model import parse_enum
+from engine.secrets import Secret
+from engine.store.config import ConfigRepository
+
+SMTP_SERVER = "SmtpServer"
+SMTP_PORT = "SmtpPort"
+SMTP_SECURITY = "SmtpSecurity"
+SMTP_USER_NAME = "SmtpUserName"
+SMTP_PASSWORD = "SmtpPassword"  # sealed: write with config.set_secret
+SMTP_FROM = "SmtpFrom"
+SMTP_CA_FILE = "SmtpCaFile"
+
+SMTP_KEYS = (SMTP_SERVER, SMTP_PORT, SMTP_SECURITY, SMTP_USER_NAME, SMTP_PASSWORD, SMTP_FROM,
+             SMTP_CA_FILE)
+
+DEFAULT_TIMEOUT_SECONDS = 30.0
+
+
+class SmtpSecurity(StrEnum):
+    """``-SmtpSecurity``: the same three words as an IMAP endpoint's ``-Security``."""
+
+    NONE = "None"
+    Ssl = "Ssl"
+    Tls = "Tls"
+
+
+DEFAULT_PORTS = {SmtpSecurity.NONE: 25, SmtpSecurity.Ssl: 465, SmtpSecurity.Tls: 587}
+
+
+@dataclass(frozen=True)
+class SmtpCredentials:
+    user_name: str
+    password: Secret
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where and how notification mail is sent."""
+
+    server: str
+    port: int = 25
+    security: SmtpSecurity = SmtpSecurity.NONE
+    credentials: SmtpCredentials | None = None
+    sender: str = ""  # the From address; "" means default_sender()
+    ca_file: str | None = None
+    timeout: float = DEFAULT_TIMEOUT_SECONDS
+
+    @property
+    def from_address(self) -> str:
+        return self.sender or default_sender()
+
+    @classmethod
+    def from_config(cls, config: ConfigRepository) -> SmtpSettings | None:
+        """The stored settings; None when no ``SmtpServer`` is set (mail is then not sent)."""
+        server = config.get(SMTP_SERVER)
+        if not server:
+            return None
+        security = parse_security(str(config.get(SMTP_SECURITY, SmtpSecurity.NONE.value)))
+        port = config.get(SMTP_PORT)
+        return cls(
+            server=str(server),
+            port=validate_port(int(port)) if port is not None else DEFAULT_PORTS[security],
+            security=security,
+            credentials=_credentials(config),
+            sender=str(config.get(SMTP_FROM) or ""),
+            ca_file=config.get(SMTP_CA_FILE),
+        )
+
+    def save(self, config: ConfigRepository) -> None:
+        """Store every setting (what a full Set-MigrationConfig -Smtp... call would do)."""
+        config.set(SMTP_SERVER, self.server)
+        config.set(SMTP_PORT, validate_port(self.port))
+        config.set(SMTP_SECURITY, self.security.value)
+        config.set(SMTP_USER_NAME, self.credentials.user_name if self.credentials else None)
+        config.set_secret(SMTP_PASSWORD, self.credentials.password if self.credentials else None)
+        config.set(SMTP_FROM, self.sender or None)
+        config.set(SMTP_CA_FILE, self.ca_file)
+
+
+def parse_security(text: str) -> SmtpSecurity:
+    """Bind ``-SmtpSecurity`` as PowerShell binds an enum (case-insensitive)."""
+    return parse_enum(SmtpSecurity, text)
+
+
+def validate_port(port: int) -> int:
+    if not 1 <= port <= 65535:
+        raise ValidationError(
+            f"The SMTP port {port} isn't valid. Enter a port number from 1 to 65535.",
+            error_id="InvalidSmtpPort",
+        )
+    return port
+
+
+def default_sender() -> str:
+    return f"imsh@{socket.gethostname() or 'localhost'}"
+
+
+def _credentials(config: ConfigRepository) -> SmtpCredentials | None:
+    user_name = config.get(SMTP_USER_NAME)
+    if not user_name:
+        return None
+    password = config.get_secret(SMTP_PASSWORD)
+    if password is None:
+        raise ValidationError(
+            f"The SMTP credentials for user '{user_name}' have no password. Set them again "
+            "with Set-MigrationConfig -SmtpCredentials.",
+            error_id="SmtpPasswordMissing",
+        )
+    return SmtpCredentials(str(user_name), password)

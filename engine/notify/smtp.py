@@ -1,0 +1,124 @@
+"""Sending one message over SMTP with smtplib, the errors turned into engine errors.
+
+``SmtpSecurity.NONE`` is plain SMTP, ``Ssl`` is SMTPS (TLS from the first byte), ``Tls`` is
+STARTTLS — refused, never downgraded, when the server does not offer it. TLS certificates are
+verified (system CAs plus ``SmtpCaFile``) and the host name checked. With credentials the
+sender logs in; this is the one place the SMTP password is revealed.
+
+Every failure is an :class:`~engine.errors.ImshError`, so a caller (the runner) never sees an
+smtplib or socket exception:
+
+- :class:`TransientError` — the server cannot be reached, the connection dropped or timed out,
+  or it answered with a 4xx code: worth trying again later.
+- :class:`PermanentError` — the certificate is not trusted, login was refused, STARTTLS or AUTH
+  is not offered, every recipient or the sender was refused, or a 5xx answer: retrying the same
+  settings will not help until the administrator changes them.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import socket
+import ssl
+from email.message import EmailMessage
+
+from engine.errors import ErrorCategory, PermanentError, TransientError
+from engine.notify.settings import SmtpSecurity, SmtpSettings
+
+log = logging.getLogger(__name__)
+
+
+def send_message(settings: SmtpSettings, message: EmailMessage) -> None:
+    """Deliver ``message`` to the SMTP server in ``settings`` (to its To recipients)."""
+    where = f"{settings.server}:{settings.port}"
+    try:
+        refused = _deliver(settings, message)
+    except ssl.SSLCertVerificationError as exc:
+        raise PermanentError(
+            f"The certificate of the SMTP server {where} isn't trusted: {exc.verify_message}.",
+            category=ErrorCategory.AuthenticationError,
+            error_id="SmtpCertificateUntrusted",
+        ) from None
+    except smtplib.SMTPAuthenticationError as exc:
+        raise PermanentError(
+            f"The SMTP server {where} refused the login: {_reply(exc)}",
+            category=ErrorCategory.AuthenticationError,
+            error_id="SmtpAuthenticationFailed",
+        ) from None
+    except smtplib.SMTPNotSupportedError as exc:
+        raise PermanentError(
+            f"The SMTP server {where} doesn't support what the settings need: {exc}",
+            error_id="SmtpNotSupported",
+        ) from None
+    except smtplib.SMTPRecipientsRefused as exc:
+        raise PermanentError(
+            f"The SMTP server {where} refused every recipient: {', '.join(exc.recipients)}",
+            error_id="SmtpRecipientsRefused",
+        ) from None
+    except smtplib.SMTPResponseException as exc:
+        raise _answer_error(where, exc) from None
+    except (smtplib.SMTPException, OSError) as exc:
+        raise TransientError(
+            f"Cannot send mail through the SMTP server {where}: {exc or type(exc).__name__}",
+            error_id="SmtpUnavailable",
+        ) from None
+    if refused:
+        log.warning("the SMTP server %s refused some recipients: %s", where, ", ".join(refused))
+
+
+def tls_context(settings: SmtpSettings) -> ssl.SSLContext:
+    """A verifying client context: system CAs, plus ``ca_file`` when given."""
+    context = ssl.create_default_context()
+    if settings.ca_file:
+        try:
+            context.load_verify_locations(cafile=settings.ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise PermanentError(
+                f"The SMTP CA file {settings.ca_file} can't be read: {exc}",
+                category=ErrorCategory.ReadError,
+                error_id="SmtpCaFileUnreadable",
+            ) from None
+    return context
+
+
+def _deliver(settings: SmtpSettings, message: EmailMessage) -> dict[str, tuple[int, bytes]]:
+    with _connect(settings) as client:
+        client.ehlo_or_helo_if_needed()
+        if settings.security is SmtpSecurity.Tls:
+            client.starttls(context=tls_context(settings))
+            client.ehlo()
+        if settings.credentials is not None:
+            client.login(
+                settings.credentials.user_name, settings.credentials.password.reveal()
+            )
+        return client.send_message(message, from_addr=settings.from_address)
+
+
+def _connect(settings: SmtpSettings) -> smtplib.SMTP:
+    # gethostname(): smtplib's default (getfqdn) can wait seconds on reverse DNS.
+    helo = socket.gethostname() or "localhost"
+    if settings.security is SmtpSecurity.Ssl:
+        return smtplib.SMTP_SSL(
+            settings.server,
+            settings.port,
+            local_hostname=helo,
+            timeout=settings.timeout,
+            context=tls_context(settings),
+        )
+    return smtplib.SMTP(
+        settings.server, settings.port, local_hostname=helo, timeout=settings.timeout
+    )
+
+
+def _answer_error(where: str, exc: smtplib.SMTPResponseException) -> Exception:
+    text = f"The SMTP server {where} answered {_reply(exc)}"
+    if 400 <= exc.smtp_code < 500:
+        return TransientError(text, error_id="SmtpTemporaryFailure")
+    return PermanentError(text, error_id="SmtpRejected")
+
+
+def _reply(exc: smtplib.SMTPResponseException) -> str:
+    error = exc.smtp_error
+    text = error.decode("utf-8", "replace") if isinstance(error, bytes) else str(error)
+    return f"{exc.smtp_code} {text}".strip()
