@@ -1,0 +1,405 @@
+"""Value conversion: parameter arguments to their ``ParamType``, casts, type names.
+
+Binding rules (PowerShell's, with the imsh additions written down):
+
+* a bareword number keeps its source text for ``string`` parameters (``-Name 007`` is
+  ``"007"``); for ``int`` it is the number;
+* ``Unlimited<int>`` accepts a whole number or the word ``Unlimited`` (any case), bound as the
+  string ``"Unlimited"``;
+* ``string[]`` takes an array or a single value; ``byte[]`` takes bytes or a list of 0..255;
+* ``bool`` takes ``$true``/``$false``, numbers, and (leniently) the words true/false;
+* ``SecureString`` and ``PSCredential`` only pass through values of those types;
+* ``datetime`` parses ISO 8601 and ``MM/dd/yyyy [HH:mm[:ss]]``; ``timespan`` parses
+  ``[d.]hh:mm[:ss]`` (an integer is a count of 100 ns ticks, as in .NET).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from cmdlets.base import ParamType, PSCredential, PSObject
+from shell.lang.operators import truthy
+from shell.lang.values import ScriptBlock, TypeRef
+from shell.objects import Hashtable, is_enumerable, to_text
+
+
+class ConversionError(Exception):
+    def __init__(self, message: str, error_id: str = "InvalidCastFromStringToInteger") -> None:
+        super().__init__(message)
+        self.message = message
+        self.error_id = error_id
+
+
+NET_NAMES: dict[ParamType, str] = {
+    ParamType.STRING: "System.String",
+    ParamType.STRING_ARRAY: "System.String[]",
+    ParamType.INT: "System.Int32",
+    ParamType.UNLIMITED_INT: "Unlimited",
+    ParamType.BOOL: "System.Boolean",
+    ParamType.SWITCH: "System.Management.Automation.SwitchParameter",
+    ParamType.OBJECT: "System.Object",
+    ParamType.OBJECT_ARRAY: "System.Object[]",
+    ParamType.SCRIPTBLOCK: "System.Management.Automation.ScriptBlock",
+    ParamType.BYTES: "System.Byte[]",
+    ParamType.CREDENTIAL: "System.Management.Automation.PSCredential",
+    ParamType.SECURESTRING: "System.Security.SecureString",
+    ParamType.DATETIME: "System.DateTime",
+    ParamType.TIMESPAN: "System.TimeSpan",
+    ParamType.HASHTABLE: "System.Collections.Hashtable",
+}
+
+# Casts the language knows: lower-case alias -> .NET full name.
+TYPE_ALIASES: dict[str, str] = {
+    "string": "System.String", "int": "System.Int32", "int32": "System.Int32",
+    "long": "System.Int64", "int64": "System.Int64", "double": "System.Double",
+    "float": "System.Single", "single": "System.Single", "decimal": "System.Decimal",
+    "bool": "System.Boolean", "boolean": "System.Boolean", "char": "System.Char",
+    "byte": "System.Byte", "byte[]": "System.Byte[]", "datetime": "System.DateTime",
+    "timespan": "System.TimeSpan", "array": "System.Array", "object[]": "System.Object[]",
+    "string[]": "System.String[]", "int[]": "System.Int32[]", "object": "System.Object",
+    "hashtable": "System.Collections.Hashtable",
+    "ordered": "System.Collections.Specialized.OrderedDictionary",
+    "pscustomobject": "System.Management.Automation.PSCustomObject",
+    "psobject": "System.Management.Automation.PSObject",
+    "scriptblock": "System.Management.Automation.ScriptBlock",
+    "securestring": "System.Security.SecureString",
+    "pscredential": "System.Management.Automation.PSCredential",
+    "management.automation.pscredential": "System.Management.Automation.PSCredential",
+    "regex": "System.Text.RegularExpressions.Regex", "void": "System.Void",
+    "errorrecord": "System.Management.Automation.ErrorRecord",
+    "management.automation.errorrecord": "System.Management.Automation.ErrorRecord",
+    "exception": "System.Exception", "valuetype": "System.ValueType",
+    "collections.hashtable": "System.Collections.Hashtable",
+    "management.automation.pscustomobject": "System.Management.Automation.PSCustomObject",
+}
+
+
+def canonical_type(name: str) -> str | None:
+    """The .NET full name for a type literal, or None when the language has no such type."""
+    key = name.lower()
+    if key.startswith("system."):
+        key = key[len("system."):]
+    if key in TYPE_ALIASES:
+        return TYPE_ALIASES[key]
+    for full in TYPE_ALIASES.values():
+        if full.lower() == "system." + key:
+            return full
+    return None
+
+
+def type_name_of(value: Any) -> str:
+    """The .NET-style full type name of a value (``GetType().FullName``)."""
+    from shell.lang.errors import ErrorRecord
+
+    if isinstance(value, bool):
+        return "System.Boolean"
+    if isinstance(value, int):
+        return "System.Int32" if -(2**31) <= value < 2**31 else "System.Int64"
+    simple = {float: "System.Double", str: "System.String", dt.datetime: "System.DateTime",
+              dt.timedelta: "System.TimeSpan", bytes: "System.Byte[]",
+              bytearray: "System.Byte[]", Hashtable: "System.Collections.Hashtable",
+              ScriptBlock: "System.Management.Automation.ScriptBlock",
+              PSCredential: "System.Management.Automation.PSCredential",
+              ErrorRecord: "System.Management.Automation.ErrorRecord",
+              TypeRef: "System.RuntimeType"}
+    for cls, name in simple.items():
+        if isinstance(value, cls):
+            return name
+    if isinstance(value, PSObject):
+        return value.type_name
+    if isinstance(value, list | tuple):
+        return "System.Object[]"
+    if _is_secret(value):
+        return "System.Security.SecureString"
+    return type(value).__name__
+
+
+def short_type_name(full: str) -> str:
+    return full.rsplit(".", 1)[-1]
+
+
+def is_instance(value: Any, type_name: str) -> bool:
+    """``value -is [type_name]``."""
+    full = canonical_type(type_name)
+    if value is None:
+        return False
+    if full is None:
+        if isinstance(value, PSObject):
+            return any(n.lower() == type_name.lower() for n in value.type_names)
+        return type_name_of(value).lower() == type_name.lower()
+    checks = {
+        "System.Object": lambda v: True,
+        "System.Array": lambda v: isinstance(v, list | tuple),
+        "System.Object[]": lambda v: isinstance(v, list | tuple),
+        "System.ValueType": lambda v: isinstance(v, int | float | bool | dt.datetime
+                                                 | dt.timedelta),
+        "System.Int32": lambda v: isinstance(v, int) and not isinstance(v, bool),
+        "System.Int64": lambda v: isinstance(v, int) and not isinstance(v, bool),
+        "System.Double": lambda v: isinstance(v, float),
+        "System.Collections.Hashtable": lambda v: isinstance(v, Mapping),
+        "System.Management.Automation.PSObject": lambda v: True,
+        "System.Management.Automation.PSCustomObject": lambda v: isinstance(v, PSObject),
+        "System.Exception": lambda v: hasattr(v, "Message"),
+    }
+    check = checks.get(full)
+    if check is not None:
+        return bool(check(value))
+    return type_name_of(value) == full
+
+
+def _is_secret(value: Any) -> bool:
+    return type(value).__name__ == "Secret" and hasattr(value, "reveal")
+
+
+# -- parsing ---------------------------------------------------------------------------------
+
+_DATE_FORMATS = ("%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y %I:%M:%S %p",
+                 "%m/%d/%Y %I:%M %p", "%m/%d/%Y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M",
+                 "%Y-%m-%d", "%d %B %Y", "%B %d, %Y", "%d %b %Y")
+_TIMESPAN = re.compile(r"(-)?(?:(\d+)\.)?(\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:\.(\d{1,7}))?)?")
+
+
+def parse_datetime(text: str) -> dt.datetime | None:
+    text = text.strip()
+    try:
+        return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        pass
+    for fmt in _DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    return None
+
+
+def parse_timespan(text: str) -> dt.timedelta | None:
+    text = text.strip()
+    if re.fullmatch(r"-?\d+", text):
+        return dt.timedelta(days=int(text))
+    match = _TIMESPAN.fullmatch(text)
+    if not match:
+        return None
+    sign, days, hours, minutes, seconds, fraction = match.groups()
+    span = dt.timedelta(days=int(days or 0), hours=int(hours), minutes=int(minutes),
+                        seconds=int(seconds or 0),
+                        microseconds=int((fraction or "0").ljust(7, "0")[:6]))
+    return -span if sign else span
+
+
+# -- conversions -----------------------------------------------------------------------------
+
+
+def _cannot(value: Any, target: str) -> ConversionError:
+    if isinstance(value, str):
+        return ConversionError(f'Cannot convert value "{value}" to type "{target}". '
+                               'Error: "Input string was not in a correct format."')
+    return ConversionError(f'Cannot convert the "{to_text(value)}" value of type '
+                           f'"{type_name_of(value)}" to type "{target}".',
+                           "ConvertToFinalInvalidCastException")
+
+
+def to_int(value: Any, target: str = "System.Int32") -> int:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return round(value)  # .NET rounds half to even, as Python does
+    if isinstance(value, str):
+        from shell.lang.lexer import parse_number
+
+        text = value.strip()
+        number = parse_number(text.lstrip("+-")) if text else None
+        if number is not None:
+            return to_int(-number if text.startswith("-") else number, target)
+    if isinstance(value, list | tuple) and len(value) == 1:
+        return to_int(value[0], target)
+    raise _cannot(value, target)
+
+
+def to_float(value: Any) -> float:
+    if isinstance(value, int | float):
+        return float(value)
+    try:
+        return float(to_text(value).strip())
+    except ValueError:
+        raise _cannot(value, "System.Double") from None
+
+
+def to_bool_argument(value: Any) -> bool:
+    if isinstance(value, bool | int | float):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false", "$true", "$false"):
+        return value.strip().lower().lstrip("$") == "true"
+    raise ConversionError(f'Cannot convert value "{type_name_of(value)}" to type '
+                          '"System.Boolean". Boolean parameters accept only Boolean values and '
+                          "numbers, such as $True, $False, 1 or 0.",
+                          "ParameterArgumentTransformationError")
+
+
+def to_bytes(value: Any) -> bytes:
+    if isinstance(value, bytes | bytearray):
+        return bytes(value)
+    items = list(value) if isinstance(value, list | tuple) else [value]
+    try:
+        return bytes(to_int(item, "System.Byte") for item in items)
+    except (ValueError, ConversionError):
+        raise _cannot(value, "System.Byte[]") from None
+
+
+def to_datetime(value: Any) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str):
+        parsed = parse_datetime(value)
+        if parsed is not None:
+            return parsed
+    raise _cannot(value, "System.DateTime")
+
+
+def to_timespan(value: Any) -> dt.timedelta:
+    if isinstance(value, dt.timedelta):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return dt.timedelta(microseconds=value / 10)
+    if isinstance(value, str):
+        parsed = parse_timespan(value)
+        if parsed is not None:
+            return parsed
+    raise _cannot(value, "System.TimeSpan")
+
+
+def to_string(value: Any, literal: str | None = None) -> str:
+    if literal is not None:
+        return literal
+    return to_text(value)
+
+
+def convert_argument(value: Any, ptype: ParamType, literal: str | None = None) -> Any:
+    """Convert a bound argument to ``ptype``; ``literal`` is a bareword's source text."""
+    if ptype is ParamType.STRING:
+        return to_string(value, literal)
+    if ptype is ParamType.STRING_ARRAY:
+        if isinstance(value, list | tuple):
+            return [to_text(item) for item in value]
+        return [to_string(value, literal)]
+    if ptype is ParamType.INT:
+        return to_int(value)
+    if ptype is ParamType.UNLIMITED_INT:
+        if isinstance(value, str) and value.strip().lower() == "unlimited":
+            return "Unlimited"
+        try:
+            return to_int(value)
+        except ConversionError:
+            raise ConversionError(f'Cannot convert value "{to_text(value)}" to type '
+                                  '"Unlimited". Use a whole number or Unlimited.') from None
+    if ptype in (ParamType.BOOL, ParamType.SWITCH):
+        return to_bool_argument(value)
+    if ptype is ParamType.OBJECT:
+        return value
+    if ptype is ParamType.OBJECT_ARRAY:
+        return list(value) if isinstance(value, list | tuple) else [value]
+    return _convert_special(value, ptype)
+
+
+def _convert_special(value: Any, ptype: ParamType) -> Any:
+    target = NET_NAMES[ptype]
+    if ptype is ParamType.SCRIPTBLOCK:
+        if isinstance(value, ScriptBlock):
+            return value
+        raise _cannot_type(value, target)
+    if ptype is ParamType.BYTES:
+        return to_bytes(value)
+    if ptype is ParamType.CREDENTIAL:
+        if isinstance(value, PSCredential):
+            return value
+        raise _cannot_type(value, target)
+    if ptype is ParamType.SECURESTRING:
+        if _is_secret(value):
+            return value
+        raise _cannot_type(value, target)
+    if ptype is ParamType.DATETIME:
+        return to_datetime(value)
+    if ptype is ParamType.TIMESPAN:
+        return to_timespan(value)
+    if ptype is ParamType.HASHTABLE:
+        if isinstance(value, Mapping):
+            return value if isinstance(value, Hashtable) else Hashtable(value)
+        raise _cannot_type(value, target)
+    return value
+
+
+def _cannot_type(value: Any, target: str) -> ConversionError:
+    return ConversionError(f'Cannot convert the "{to_text(value)}" value of type '
+                           f'"{type_name_of(value)}" to type "{target}".',
+                           "ConvertToFinalInvalidCastException")
+
+
+# -- casts -----------------------------------------------------------------------------------
+
+
+def cast(value: Any, type_name: str) -> Any:
+    """``[type_name]value``; raises ConversionError, or KeyError for an unknown type."""
+    full = canonical_type(type_name)
+    if full is None:
+        raise KeyError(type_name)
+    caster = _CASTS.get(full)
+    if caster is None:
+        if is_instance(value, full):
+            return value
+        raise _cannot_type(value, full)
+    return caster(value)
+
+
+def _to_array(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, list | tuple) or (is_enumerable(value) and not isinstance(value, dict)):
+        return list(value)
+    return [value]
+
+
+def _to_custom_object(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return PSObject({to_text(k): v for k, v in value.items()})
+    return value
+
+
+def _to_char(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return chr(value)
+    text = to_text(value)
+    if len(text) != 1:
+        raise _cannot(value, "System.Char")
+    return text
+
+
+_CASTS: dict[str, Any] = {
+    "System.String": lambda v: to_text(v),
+    "System.Int32": to_int,
+    "System.Int64": to_int,
+    "System.Byte": lambda v: to_int(v, "System.Byte") & 0xFF,
+    "System.Double": to_float,
+    "System.Single": to_float,
+    "System.Decimal": to_float,
+    "System.Boolean": truthy,
+    "System.Char": _to_char,
+    "System.DateTime": to_datetime,
+    "System.TimeSpan": to_timespan,
+    "System.Array": _to_array,
+    "System.Object[]": _to_array,
+    "System.String[]": lambda v: [to_text(x) for x in _to_array(v)],
+    "System.Int32[]": lambda v: [to_int(x) for x in _to_array(v)],
+    "System.Byte[]": to_bytes,
+    "System.Object": lambda v: v,
+    "System.Management.Automation.PSObject": lambda v: v,
+    "System.Void": lambda v: None,
+    "System.Collections.Hashtable": lambda v: _convert_special(v, ParamType.HASHTABLE),
+    "System.Management.Automation.PSCustomObject": _to_custom_object,
+    "System.Management.Automation.ScriptBlock": lambda v: _convert_special(
+        v, ParamType.SCRIPTBLOCK),
+}

@@ -1,0 +1,150 @@
+"""Error records and the exceptions that carry them through the language runtime.
+
+PowerShell distinguishes three kinds of error, and so do we:
+
+* **non-terminating** — a cmdlet reports it (``ctx.write_error``); the pipeline goes on;
+* **statement-terminating** — a cmdlet raises, the binder fails, a command is unknown, an
+  expression fails at runtime: the statement stops, the script goes on, ``try`` catches it;
+* **script-terminating** — ``throw``, ``-ErrorAction Stop``, ``$ErrorActionPreference =
+  'Stop'``, parse errors: the script stops unless ``try``/``catch`` handles it.
+
+``ErrorRecord`` is what ``$Error``, ``$_`` in ``catch`` and the display (``errorview``) see.
+Its attributes are named so the language can read them (``$_.Exception.Message``,
+``$_.CategoryInfo``, ``$_.FullyQualifiedErrorId``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from shell.lang.tokens import Extent
+
+
+class ParseError(Exception):
+    """A syntax error; ``error_id`` is PowerShell's parser error id."""
+
+    def __init__(self, message: str, error_id: str, extent: Extent | None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.error_id = error_id
+        self.extent = extent
+        # True when more input could complete the text (open string, brace, trailing pipe).
+        self.incomplete = False
+
+
+@dataclass
+class ExceptionInfo:
+    """``$_.Exception``: the message and a .NET-like type name."""
+
+    Message: str
+    TypeName: str = "System.Management.Automation.RuntimeException"
+
+    def __str__(self) -> str:
+        return self.Message
+
+
+@dataclass
+class CategoryInfo:
+    Category: str
+    Activity: str
+    Reason: str
+    TargetName: str
+    TargetType: str
+
+    def __str__(self) -> str:
+        return (f"{self.Category}: ({self.TargetName}:{self.TargetType}) "
+                f"[{self.Activity}], {self.Reason}")
+
+
+class ErrorRecord:
+    """One error as PowerShell keeps it (``$Error[0]``).
+
+    ``command`` prefixes the display (``Get-Foo : message``); ``activity`` is the bracketed
+    part of CategoryInfo (defaults to ``command``); the FullyQualifiedErrorId is
+    ``error_id,command`` for errors a command raised, bare ``error_id`` otherwise.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        category: str = "NotSpecified",
+        error_id: str = "",
+        command: str = "",
+        activity: str | None = None,
+        reason: str = "RuntimeException",
+        target: Any = None,
+        extent: Extent | None = None,
+        parse_error: bool = False,
+        qualified: bool = True,
+    ) -> None:
+        error_id = error_id or category
+        self.Exception = ExceptionInfo(message, reason)
+        self.FullyQualifiedErrorId = f"{error_id},{command}" if command and qualified else error_id
+        self.CategoryInfo = CategoryInfo(category, command if activity is None else activity,
+                                         reason, _target_text(target), _target_type(target))
+        self.TargetObject = target
+        self.extent = extent
+        self.command = command
+        self.parse_error = parse_error
+
+    @property
+    def message(self) -> str:
+        return self.Exception.Message
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"ErrorRecord({self.message!r})"
+
+
+def _target_text(target: Any) -> str:
+    if target is None:
+        return ""
+    text = str(target)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _target_type(target: Any) -> str:
+    if target is None:
+        return ""
+    names = {str: "String", int: "Int32", float: "Double", bool: "Boolean"}
+    return names.get(type(target), type(target).__name__)
+
+
+class PSRuntimeError(Exception):
+    """A terminating error carrying its ``ErrorRecord``.
+
+    ``script_terminating`` is False for statement-terminating errors (the script goes on
+    after reporting it unless a ``try`` is active).
+    """
+
+    def __init__(self, record: ErrorRecord, *, script_terminating: bool = False) -> None:
+        super().__init__(record.message)
+        self.record = record
+        self.script_terminating = script_terminating
+        self.reported = False
+
+
+class StopUpstream(Exception):
+    """Raised by a cmdlet (``Select-Object -First``) to stop the commands feeding it.
+
+    Raise it from ``process`` after yielding the last object wanted; the shell closes the
+    upstream commands and then calls the cmdlet's ``end`` as usual.
+    """
+
+
+def runtime_error(
+    message: str,
+    error_id: str,
+    extent: Extent | None,
+    *,
+    category: str = "InvalidOperation",
+    target: Any = None,
+) -> PSRuntimeError:
+    """A statement-terminating runtime error of an expression (PowerShell's RuntimeException)."""
+    record = ErrorRecord(message, category=category, error_id=error_id, target=target,
+                         extent=extent, reason="RuntimeException")
+    return PSRuntimeError(record)

@@ -1,0 +1,492 @@
+"""Statement-level parsing: statement lists, keywords, pipelines, commands, redirections.
+
+Entry points: ``parse(text, source_name) -> ast.StatementList`` (raises ``ParseError``),
+``needs_more(text) -> bool`` (the host's continuation check: an open quote, brace or paren,
+a trailing ``|``, binary operator or backtick), and ``tokenize(text)`` (the tokens the
+parser consumed, in order, each scanned in the mode PowerShell would use).
+
+A pipeline element starting with a letter (or ``?``, ``%``, ``&``, ``.\\``) is a command, and
+its arguments are scanned in argument mode; anything else is an expression.
+"""
+
+from __future__ import annotations
+
+import re
+
+from shell.lang import ast
+from shell.lang.errors import ParseError
+from shell.lang.lexer import ARG, EXPR
+from shell.lang.parse_expr import ExpressionParser, split_variable
+from shell.lang.tokens import Kind, Source, Token
+
+_KEYWORD = re.compile(
+    r"(if|elseif|else|foreach|while|do|for|try|catch|finally|throw|return|exit|break|"
+    r"continue|function|filter|until)(?![\w\-.:\\/])", re.IGNORECASE)
+_COMMAND_START = re.compile(r"[A-Za-z_?%\\~]|\.[\\/]|\.\.[\\/]")
+_CLOSERS = ("", "\n", ";", "|", ")", "}")
+
+
+class Parser(ExpressionParser):
+    """Parses one source text into a statement list."""
+
+    def parse_script(self) -> ast.StatementList:
+        return self.statement_list(None)
+
+    # -- statement lists -------------------------------------------------------------------
+
+    def statement_list(self, closer: Kind | None, open_token: Token | None = None
+                       ) -> ast.StatementList:
+        start = self.lx.pos
+        statements: list[ast.Statement] = []
+        close_char = {Kind.RBRACE: "}", Kind.RPAREN: ")"}.get(closer) if closer else None
+        while True:
+            self._skip_separators()
+            ch = self.char()
+            if ch == "":
+                if closer is None:
+                    break
+                raise self._missing_closer(closer, open_token)
+            if ch == close_char:
+                self.next()
+                break
+            if (ch in (")", "}") and closer is None) or (ch in (")", "}") and ch != close_char):
+                raise self.unexpected(self.next(ARG))
+            statements.append(self.statement())
+            ch = self.char()
+            if ch not in ("", "\n", ";") and ch != close_char:
+                raise self.unexpected(self.peek(ARG))
+        return ast.StatementList(statements=statements, extent=self.extent(start))
+
+    def _missing_closer(self, closer: Kind, open_token: Token | None) -> ParseError:
+        at = open_token.start if open_token else self.lx.pos
+        if closer is Kind.RBRACE:
+            return self.error("Missing closing '}' in statement block or type definition.",
+                              "MissingEndCurlyBrace", at, self.lx.pos, incomplete=True)
+        return self.error("Missing closing ')' in subexpression.",
+                          "MissingEndParenthesisInSubexpression", at, self.lx.pos,
+                          incomplete=True)
+
+    def _skip_separators(self) -> None:
+        while True:
+            self.lx.skip_newlines()
+            if self.char() == ";":
+                self.take(Kind.SEMI)
+            else:
+                return
+
+    # -- statements --------------------------------------------------------------------------
+
+    def statement(self) -> ast.Statement:
+        self.lx.skip_space()
+        match = _KEYWORD.match(self.lx.text, self.lx.pos)
+        if match:
+            keyword = match.group(1).lower()
+            handler = getattr(self, "_kw_" + keyword, None)
+            if handler is None:
+                raise self.error(f"Unexpected token '{match.group(1)}' in expression or "
+                                 "statement.", "UnexpectedToken", match.start(), match.end())
+            token = self.next(EXPR)
+            return handler(token)
+        assignment = self._try_assignment()
+        if assignment is not None:
+            return assignment
+        return self.pipeline()
+
+    def _try_assignment(self) -> ast.Statement | None:
+        if self.char() not in ("$", "["):
+            return None
+        saved, saved_tokens = self.lx.pos, len(self.tokens)
+        try:
+            target = self.unary()
+            token = self.peek() if not self.at_end_of_expression() else None
+        except ParseError:
+            token = None
+            target = None
+        if token is None or token.kind is not Kind.ASSIGN or target is None:
+            self.lx.pos = saved
+            del self.tokens[saved_tokens:]
+            return None
+        self.next()
+        if not isinstance(target, ast.Variable | ast.Member | ast.Index | ast.Cast):
+            raise self.error("The assignment expression is not valid. The input to an assignment "
+                             "operator must be an object that is able to accept assignments, "
+                             "such as a variable or a property.", "InvalidLeftHandSide",
+                             target.extent.start, target.extent.end)
+        self.lx.skip_newlines()
+        if self.char() in _CLOSERS:
+            raise self.error(f"You must provide a value expression following the '{token.text}' "
+                             "operator.", "ExpectedValueExpression", token.end,
+                             incomplete=self.char() == "")
+        value = self.statement()
+        return ast.Assignment(target=target, op=token.value, value=value,
+                              extent=target.extent.to(value.extent))
+
+    # -- pipelines ---------------------------------------------------------------------------
+
+    def pipeline(self) -> ast.Pipeline:
+        start = self.lx.pos
+        elements: list[ast.Command | ast.Expr] = [self._pipeline_element(first=True)]
+        redirections: list[ast.Redirection] = []
+        while True:
+            ch, nxt = self.char(), self.lx.char(1)
+            if ch == ">" or (ch in "123456*" and nxt == ">"):
+                redirections.append(self._redirection())
+                continue
+            if ch != "|":
+                break
+            pipe = self.next()
+            self.lx.skip_newlines()
+            if self.char() in _CLOSERS:
+                raise self.error("An empty pipe element is not allowed.", "EmptyPipeElement",
+                                 pipe.start, pipe.end, incomplete=self.char() == "")
+            elements.append(self._pipeline_element(first=False))
+        return ast.Pipeline(elements=elements, redirections=redirections,
+                            extent=self.extent(start))
+
+    def _pipeline_element(self, *, first: bool) -> ast.Command | ast.Expr:
+        lx = self.lx
+        lx.skip_space()
+        start = lx.pos
+        if lx.char() == "&":
+            self.next(ARG)
+            name = self.postfix(self.primary())
+            return self._command(name, start, call_operator=True)
+        if lx.char() == "." and lx.char(1) in (" ", "\t"):
+            self.next(ARG)  # dot-sourcing runs like the call operator here
+            name = self.postfix(self.primary()) if self.char() in "'\"$({" else self._word()
+            return self._command(name, start, call_operator=True)
+        if _COMMAND_START.match(lx.text, start) and not lx.text.startswith("--", start):
+            return self._command(self._word(), start, call_operator=False)
+        if not first:
+            expr = self.expression()
+            raise self.error("Expressions are only allowed as the first element of a pipeline.",
+                             "ExpressionsMustBeFirstInPipeline", expr.extent.start,
+                             expr.extent.end)
+        return self.expression()
+
+    def _word(self) -> ast.Expr:
+        token = self.next(ARG)
+        if token.kind is Kind.GENERIC and isinstance(token.value, str):
+            return ast.Constant(value=token.value, bareword=True, extent=token.extent)
+        if token.kind is Kind.GENERIC:
+            return self.expandable(token.value, token.extent)
+        raise self.unexpected(token)
+
+    def _redirection(self) -> ast.Redirection:
+        token = self.next(ARG)
+        text: str = token.value
+        stream = text[0] if text[0] in "123456*" else "1"
+        if text.endswith("&1") or text.endswith("&2"):
+            return ast.Redirection(stream=stream, merge=True, extent=token.extent)
+        if self.char() in _CLOSERS:
+            raise self.error("Missing file specification after redirection operator.",
+                             "MissingFileSpecification", token.end)
+        target = self._argument_element()
+        return ast.Redirection(stream=stream, append=text.endswith(">>"), target=target,
+                               extent=token.extent.to(target.extent))
+
+    # -- commands ----------------------------------------------------------------------------
+
+    def _command(self, name: ast.Expr, start: int, *, call_operator: bool) -> ast.Command:
+        elements: list[ast.CommandParameter | ast.CommandArgument] = []
+        lx = self.lx
+        while True:
+            ch = self.char()
+            if ch in _CLOSERS or ch == ">" or (ch in "123456*" and lx.char(1) == ">"):
+                break
+            if ch in "-–—―":
+                saved = lx.pos
+                token = self.next(ARG)
+                if token.kind is Kind.PARAMETER:
+                    elements.append(self._parameter(token))
+                    continue
+                if token.kind is Kind.STOP_PARSING:
+                    elements.extend(self._stop_parsing())
+                    break
+                lx.pos = saved
+                self.tokens.pop()
+            if ch == "@" and re.match(r"\w", lx.char(1)):
+                token = self.next(ARG)
+                scope, var = split_variable(token.value)
+                value: ast.Expr = ast.Variable(name=var, scope=scope, splat=True,
+                                               extent=token.extent)
+            else:
+                value = self.argument_value()
+            elements.append(ast.CommandArgument(value=value, extent=value.extent))
+        return ast.Command(name=name, elements=elements, call_operator=call_operator,
+                           extent=self.extent(start))
+
+    def _parameter(self, token: Token) -> ast.CommandParameter:
+        colon = token.text.endswith(":")
+        value = None
+        if colon:
+            if self.char() in _CLOSERS:
+                raise self.error(f"Missing an argument for parameter '{token.value}'.",
+                                 "MissingArgument", token.start, token.end)
+            value = self.argument_value()
+        end = value.extent if value is not None else token.extent
+        return ast.CommandParameter(name=token.value, value=value, colon=colon,
+                                    extent=token.extent.to(end))
+
+    def _stop_parsing(self) -> list[ast.CommandParameter | ast.CommandArgument]:
+        lx, out = self.lx, []
+        line_end = lx.text.find("\n", lx.pos)
+        line_end = len(lx.text) if line_end < 0 else line_end
+        for match in re.finditer(r"\S+", lx.text[lx.pos : line_end]):
+            extent = self.extent(lx.pos + match.start(), lx.pos + match.end())
+            value = ast.Constant(value=match.group(0), bareword=True, extent=extent)
+            out.append(ast.CommandArgument(value=value, extent=extent))
+        lx.pos = line_end
+        return out  # type: ignore[return-value]
+
+    def argument_value(self) -> ast.Expr:
+        """One argument: an element, or elements joined by commas into an array."""
+        first = self._argument_element()
+        if self.char() != ",":
+            return first
+        items = [first]
+        while self.char() == ",":
+            comma = self.next(ARG)
+            self.lx.skip_newlines()
+            if self.char() in _CLOSERS:
+                raise self.error("Missing argument in parameter list.", "MissingArgument",
+                                 comma.end, incomplete=self.char() == "")
+            items.append(self._argument_element())
+        return ast.ArrayLiteral(items=items, extent=first.extent.to(items[-1].extent))
+
+    def _argument_element(self) -> ast.Expr:
+        lx = self.lx
+        ch = self.char()
+        if (ch and ch in "$({'\"‘’“”") or (ch == "@" and lx.char(1) in "({'\""):
+            saved, self.comma_ok = self.comma_ok, False
+            try:
+                expr = self.postfix(self.primary())
+            finally:
+                self.comma_ok = saved
+            return expr
+        token = self.next(ARG)
+        if token.kind is Kind.NUMBER:
+            return ast.Constant(value=token.value, bareword=True, extent=token.extent)
+        if token.kind is Kind.GENERIC:
+            if isinstance(token.value, str):
+                return ast.Constant(value=token.value, bareword=True, extent=token.extent)
+            return self.expandable(token.value, token.extent)
+        raise self.unexpected(token)
+
+    # -- keywords ----------------------------------------------------------------------------
+
+    def _paren_condition(self, keyword: Token) -> ast.Statement:
+        if self.char() != "(":
+            raise self.error(f"Missing '(' after '{keyword.text}' in {keyword.text} statement.",
+                             "MissingOpenParenthesisInIfStatement" if keyword.value.lower()
+                             in ("if", "elseif") else "MissingOpenParenthesisAfterKeyword",
+                             keyword.end, incomplete=self.char() == "")
+        open_token = self.next()
+        self.lx.skip_newlines()
+        if self.char() in (")", ""):
+            raise self.error(f"Missing condition in {keyword.text} statement after "
+                             f"'{keyword.text} ('.", "IfStatementMissingCondition",
+                             open_token.end, incomplete=self.char() == "")
+        condition = self.grouped(self.statement)
+        self.lx.skip_newlines()
+        if self.char() != ")":
+            raise self.error(f"Missing closing ')' after expression in '{keyword.text}' "
+                             "statement.", "MissingEndParenthesisAfterStatement", self.lx.pos,
+                             incomplete=self.char() == "")
+        self.next()
+        return condition
+
+    def _block(self, after: Token, what: str) -> ast.StatementList:
+        self.lx.skip_newlines()
+        if self.char() != "{":
+            raise self.error(f"Missing statement block {what}.", "MissingStatementBlock",
+                             after.end, incomplete=self.char() == "")
+        open_token = self.next()
+        return self.grouped(
+            lambda: self.statement_list(Kind.RBRACE, open_token))
+
+    def _kw_if(self, keyword: Token) -> ast.Statement:
+        clauses = [(self._paren_condition(keyword), self._block(keyword, "after if ( condition )"))]
+        else_body = None
+        while True:
+            saved = self.lx.pos
+            self.lx.skip_newlines()
+            match = _KEYWORD.match(self.lx.text, self.lx.pos)
+            word = match.group(1).lower() if match else ""
+            if word == "elseif":
+                token = self.next()
+                clauses.append((self._paren_condition(token),
+                                self._block(token, "after elseif ( condition )")))
+            elif word == "else":
+                token = self.next()
+                else_body = self._block(token, "after 'else' keyword")
+                break
+            else:
+                self.lx.pos = saved
+                break
+        return ast.If(clauses=clauses, else_body=else_body, extent=self.extent(keyword.start))
+
+    def _kw_foreach(self, keyword: Token) -> ast.Statement:
+        if self.char() != "(":
+            raise self.error("Missing opening '(' after keyword 'foreach'.",
+                             "MissingOpenParenthesisAfterKeyword", keyword.end,
+                             incomplete=self.char() == "")
+        self.next()
+        self.lx.skip_newlines()
+        token = self.next()
+        if token.kind is not Kind.VARIABLE:
+            raise self.error("Missing variable name after foreach.",
+                             "MissingVariableNameAfterForeach", token.start, token.end,
+                             incomplete=token.kind is Kind.EOF)
+        scope, name = split_variable(token.value)
+        variable = ast.Variable(name=name, scope=scope, extent=token.extent)
+        self.lx.skip_newlines()
+        word = self.peek()
+        if not (word.kind is Kind.IDENT and word.value.lower() == "in"):
+            raise self.error("Missing 'in' after variable in foreach loop.",
+                             "MissingInInForeach", token.end, incomplete=word.kind is Kind.EOF)
+        self.next()
+        self.lx.skip_newlines()
+        iterable = self.grouped(self.statement)
+        self.lx.skip_newlines()
+        if self.char() != ")":
+            raise self.error("Missing closing ')' after expression in 'foreach' statement.",
+                             "MissingEndParenthesisAfterForeach", self.lx.pos,
+                             incomplete=self.char() == "")
+        self.next()
+        body = self._block(keyword, "in foreach loop")
+        return ast.Foreach(variable=variable, iterable=iterable, body=body,
+                           extent=self.extent(keyword.start))
+
+    def _kw_while(self, keyword: Token) -> ast.Statement:
+        condition = self._paren_condition(keyword)
+        body = self._block(keyword, "in while loop")
+        return ast.While(condition=condition, body=body, extent=self.extent(keyword.start))
+
+    def _kw_do(self, keyword: Token) -> ast.Statement:
+        body = self._block(keyword, "in do loop")
+        self.lx.skip_newlines()
+        match = _KEYWORD.match(self.lx.text, self.lx.pos)
+        word = match.group(1).lower() if match else ""
+        if word not in ("while", "until"):
+            raise self.error("Missing while or until in do loop.", "MissingWhileOrUntilInDoWhile",
+                             self.lx.pos, incomplete=self.char() == "")
+        token = self.next()
+        condition = self._paren_condition(token)
+        return ast.While(condition=condition, body=body, do=True, until=word == "until",
+                         extent=self.extent(keyword.start))
+
+    def _kw_for(self, keyword: Token) -> ast.Statement:
+        if self.char() != "(":
+            raise self.error("Missing opening '(' after keyword 'for'.",
+                             "MissingOpenParenthesisAfterKeyword", keyword.end,
+                             incomplete=self.char() == "")
+        self.next()
+        parts: list[ast.Statement | None] = []
+        for closer in (";", ";", ")"):
+            self.lx.skip_newlines()
+            part = None if self.char() == closer else self.grouped(self.statement)
+            self.lx.skip_newlines()
+            if self.char() != closer:
+                raise self.error(f"Missing closing '{closer}' in for loop.", "MissingForClause",
+                                 self.lx.pos, incomplete=self.char() == "")
+            self.next()
+            parts.append(part)
+        body = self._block(keyword, "in for loop")
+        return ast.For(init=parts[0], condition=parts[1], step=parts[2], body=body,
+                       extent=self.extent(keyword.start))
+
+    def _kw_try(self, keyword: Token) -> ast.Statement:
+        body = self._block(keyword, "after 'try'")
+        catches: list[ast.CatchClause] = []
+        finally_body = None
+        while True:
+            saved = self.lx.pos
+            self.lx.skip_newlines()
+            match = _KEYWORD.match(self.lx.text, self.lx.pos)
+            word = match.group(1).lower() if match else ""
+            if word == "catch" and finally_body is None:
+                token = self.next()
+                types: list[str] = []
+                while self.char() == "[":
+                    type_token = self.next()
+                    if type_token.kind is not Kind.TYPE:
+                        raise self.unexpected(type_token)
+                    types.append(type_token.value)
+                    if self.char() == ",":
+                        self.next()
+                clause_body = self._block(token, "in catch clause")
+                catches.append(ast.CatchClause(types=types, body=clause_body,
+                                               extent=self.extent(token.start)))
+            elif word == "finally" and finally_body is None:
+                token = self.next()
+                finally_body = self._block(token, "after 'finally'")
+            else:
+                self.lx.pos = saved
+                break
+        if not catches and finally_body is None:
+            raise self.error("The Try statement is missing its Catch or Finally block.",
+                             "MissingCatchOrFinally", self.lx.pos,
+                             incomplete=self.char() == "")
+        return ast.Try(body=body, catches=catches, finally_body=finally_body,
+                       extent=self.extent(keyword.start))
+
+    def _flow(self, keyword: Token) -> ast.Statement:
+        value = None
+        if self.char() not in _CLOSERS:
+            value = self.statement()
+        return ast.Flow(keyword=keyword.value.lower(), value=value,
+                        extent=self.extent(keyword.start))
+
+    _kw_throw = _kw_return = _kw_exit = _flow
+
+    def _kw_break(self, keyword: Token) -> ast.Statement:
+        return ast.Flow(keyword=keyword.value.lower(), extent=keyword.extent)
+
+    _kw_continue = _kw_break
+
+    def _kw_function(self, keyword: Token) -> ast.Statement:
+        name = self.next(ARG)
+        if name.kind is not Kind.GENERIC or not isinstance(name.value, str):
+            raise self.error("Missing name after function keyword.", "MissingNameAfterKeyword",
+                             keyword.end, incomplete=name.kind is Kind.EOF)
+        params: list[ast.Variable] = []
+        if self.char() == "(":
+            params = self._param_block()
+        self.lx.skip_newlines()
+        if self.char() != "{":
+            raise self.error("Missing function body in function declaration.",
+                             "MissingFunctionBody", self.lx.pos, incomplete=self.char() == "")
+        block = self.script_block(self.next())
+        if params:
+            block.params = params + block.params
+        return ast.FunctionDef(name=name.value, body=block, extent=self.extent(keyword.start))
+
+    _kw_filter = _kw_function
+
+
+def parse(text: str, source_name: str = "<stdin>") -> ast.StatementList:
+    """Parse a whole chunk of program text; raises ``ParseError``."""
+    return Parser(Source(text, source_name)).parse_script()
+
+
+def parse_source(source: Source) -> ast.StatementList:
+    return Parser(source).parse_script()
+
+
+def needs_more(text: str) -> bool:
+    """True when ``text`` is an unfinished statement that more lines could complete."""
+    if text.rstrip(" \t\r\n").endswith("`") and not text.rstrip(" \t\r\n").endswith("``"):
+        return True
+    try:
+        parse(text)
+    except ParseError as err:
+        return err.incomplete
+    return False
+
+
+def tokenize(text: str) -> list[Token]:
+    """The tokens of ``text`` in the order the parser consumed them (for tests and tools)."""
+    parser = Parser(Source(text))
+    parser.parse_script()
+    return [t for t in parser.tokens if t.kind is not Kind.EOF]

@@ -1,0 +1,248 @@
+"""A language session: variables, the runtime, output and errors for one imsh process.
+
+The console host calls ``run(chunk)`` for each complete statement chunk, ``imsh -c`` calls it
+once, the script runner calls ``run_file``.  Output that reaches the end of a top-level
+statement goes through Out-Default: it is rendered (``shell.format.render``) to stdout once
+the statement finishes (earlier when an error or host message must appear after it).  Errors
+go to stderr in PowerShell's NormalView layout; no Python traceback ever reaches the user.
+
+Exit status (``exit_code``): ``exit N`` wins; otherwise 0 when no terminating error
+occurred and no command reported an error, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from cmdlets.registry import Registry
+from shell.lang.errors import ErrorRecord, ParseError, PSRuntimeError
+from shell.lang.errorview import format_record
+from shell.lang.evaluator import Runtime
+from shell.lang.flow import BreakSignal, ContinueSignal, ExitSignal, ReturnSignal
+from shell.lang.parser import parse_source
+from shell.lang.scope import Variables
+from shell.lang.tokens import Source
+from shell.lang.values import PathInfo
+from shell.objects import Hashtable, to_text
+
+
+@dataclass(frozen=True)
+class RunResult:
+    ok: bool  # no terminating error
+    had_errors: bool  # some error (terminating or not) was reported during this run
+    exit_requested: int | None = None
+
+
+class Session:
+    """One interpreter with its variables, bound to stdout/stderr/stdin."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        *,
+        engine_factory: Callable[[], Any],
+        stdout: TextIO,
+        stderr: TextIO,
+        stdin: TextIO | None = None,
+        cwd: Path | None = None,
+        interactive: bool = False,
+        width: int = 120,
+    ) -> None:
+        self.registry = registry
+        self.stdout = stdout
+        self.stderr = stderr
+        self.stdin = stdin
+        self.interactive = interactive
+        self.width = width
+        self._cwd = (cwd or Path.cwd()).resolve()
+        self._engine_factory = engine_factory
+        self._engine: Any = None
+        self._pending: list[Any] = []
+        self._terminated = False
+        self._exit_requested: int | None = None
+        self._progress_shown: dict[str, str] = {}
+        self.variables = Variables({
+            "?": lambda: self.runtime.last_ok,
+            "pwd": lambda: PathInfo.of(self._cwd),
+            "home": lambda: str(Path.home()),
+            "error": lambda: self.runtime.errors,
+            "pid": os.getpid,
+        })
+        self.runtime = Runtime(self, self.variables)
+        self._set_preferences()
+
+    def _set_preferences(self) -> None:
+        defaults = {"ErrorActionPreference": "Continue", "WarningPreference": "Continue",
+                    "VerbosePreference": "SilentlyContinue", "WhatIfPreference": False,
+                    "ConfirmPreference": "High", "LASTEXITCODE": 0, "IsLinux": True,
+                    "IsWindows": False, "PSVersionTable": Hashtable(
+                        {"PSVersion": "5.1", "PSEdition": "imsh"})}
+        for name, value in defaults.items():
+            self.variables.set(name, value)
+
+    # -- running -----------------------------------------------------------------------------
+
+    def run(self, text: str, *, source: str = "<stdin>") -> RunResult:
+        """Parse and run one chunk of program text."""
+        errors_before = self.runtime.had_errors
+        self.runtime.had_errors = False
+        ok, exit_requested = True, None
+        try:
+            tree = parse_source(Source(text, source))
+        except ParseError as err:
+            self._report_parse_error(err)
+            return self._finish(False, errors_before)
+        try:
+            self.runtime.run_statements(tree.statements, self._pending.append,
+                                        after_each=self.flush_output)
+        except PSRuntimeError as err:
+            ok = False
+            if not err.reported:
+                self.runtime.report(err.record)
+        except ExitSignal as signal:
+            exit_requested = signal.code
+            self._exit_requested = signal.code
+        except (ReturnSignal, BreakSignal, ContinueSignal):
+            pass
+        except KeyboardInterrupt:
+            ok = False
+            self.runtime.report(ErrorRecord("The pipeline has been stopped.",
+                                            category="OperationStopped",
+                                            error_id="PipelineStopped",
+                                            reason="PipelineStoppedException"))
+        finally:
+            self.flush_output()
+        return self._finish(ok, errors_before, exit_requested)
+
+    def _finish(self, ok: bool, errors_before: bool, exit_requested: int | None = None
+                ) -> RunResult:
+        had_errors = self.runtime.had_errors or not ok
+        self.runtime.had_errors = errors_before or had_errors
+        if not ok:
+            self._terminated = True
+        return RunResult(ok=ok, had_errors=had_errors, exit_requested=exit_requested)
+
+    def _report_parse_error(self, err: ParseError) -> None:
+        record = ErrorRecord(err.message, category="ParserError", error_id=err.error_id,
+                             reason="ParentContainsErrorRecordException", extent=err.extent,
+                             parse_error=True)
+        self.runtime.report(record)
+
+    def run_file(self, path: Path, args: list[str] | None = None) -> int:
+        """Run a script file with ``$args``; return the process exit status."""
+        path = self.resolve_path(str(path))
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except OSError as err:
+            self.runtime.report(ErrorRecord(
+                f"The script file '{path}' cannot be read: {err.strerror}.",
+                category="ObjectNotFound", error_id="ScriptFileNotFound",
+                reason="CommandNotFoundException", target=str(path)))
+            self._terminated = True
+            return self.exit_code
+        self.variables.set("args", list(args or []))
+        self.variables.set("PSScriptRoot", str(path.parent))
+        self.variables.set("PSCommandPath", str(path))
+        self.run(text, source=str(path))
+        return self.exit_code
+
+    @property
+    def exit_code(self) -> int:
+        if self._exit_requested is not None:
+            return self._exit_requested
+        return 1 if self._terminated or self.runtime.had_errors else 0
+
+    def close(self) -> None:
+        engine, self._engine = self._engine, None
+        close = getattr(engine, "close", None)
+        if callable(close):
+            close()
+
+    # -- the runtime's host ------------------------------------------------------------------
+
+    @property
+    def engine(self) -> Any:
+        if self._engine is None:
+            self._engine = self._engine_factory()
+        return self._engine
+
+    @property
+    def cwd(self) -> Path:
+        return self._cwd
+
+    @cwd.setter
+    def cwd(self, path: Path) -> None:
+        self._cwd = path
+
+    def resolve_path(self, path: str) -> Path:
+        candidate = Path(os.path.expanduser(path))
+        return candidate if candidate.is_absolute() else self._cwd / candidate
+
+    def write_out(self, text: str) -> None:
+        self.stdout.write(text)
+        self.stdout.flush()
+
+    def write_err(self, text: str) -> None:
+        self.stdout.flush()
+        self.stderr.write(text)
+        self.stderr.flush()
+
+    def read_line(self, prompt: str) -> str | None:
+        self.write_out(prompt)
+        if self.stdin is None:
+            return None
+        line = self.stdin.readline()
+        if line == "":
+            return None
+        return line.rstrip("\r\n")
+
+    def render(self, objects: list[Any]) -> str:
+        return render_objects(objects, self.width)
+
+    def flush_output(self) -> None:
+        if not self._pending:
+            return
+        objects, self._pending = self._pending, []
+        text = self.render(objects)
+        if text:
+            self.write_out(text if text.endswith("\n") else text + "\n")
+
+    def progress(self, activity: str, status: str, fraction: float | None) -> None:
+        percent = f" {int(fraction * 100)}%" if fraction is not None else ""
+        line = f"{activity}: {status}{percent}"
+        if self.interactive:
+            self.stderr.write("\r\x1b[K" + line[: self.width - 1])
+            self.stderr.flush()
+        elif self._progress_shown.get(activity) != line:
+            self._progress_shown[activity] = line
+            self.write_err(line + "\n")
+
+    def progress_done(self, activity: str) -> None:
+        self._progress_shown.pop(activity, None)
+        if self.interactive:
+            self.stderr.write("\r\x1b[K")
+            self.stderr.flush()
+
+
+def render_objects(objects: list[Any], width: int) -> str:
+    """Out-Default: ``shell.format.render`` when it is available, else one value per line."""
+    try:
+        from shell.format import render
+    except ImportError:  # the formatter is optional while the shell is being assembled
+        return _plain(objects)
+    return render(objects, width)
+
+
+def _plain(objects: list[Any]) -> str:
+    lines = []
+    for obj in objects:
+        if isinstance(obj, ErrorRecord):
+            lines.append(format_record(obj))
+        else:
+            lines.append(to_text(obj))
+    return "\n".join(lines) + ("\n" if lines else "")
+
