@@ -1,0 +1,461 @@
+"""Carrying out one folder's plan on the target and in the store, crash-safely.
+
+One :class:`FolderApplier` works on one folder with its own source session, target object and
+store (a folder worker's). The invariants it keeps (DESIGN.md §4, docs/state.md):
+
+- **Intent first.** A copy batch is fetched from the source, then its ``pending`` rows are
+  committed, then it is appended, then the target references and the counters are committed in
+  one transaction. A crash between the commits leaves ``pending`` rows, which
+  :meth:`FolderApplier.resolve_pending` looks up on the target before anything is appended
+  again: found copies are recorded, the others forgotten (and planned again).
+- Flag changes and deletions are recorded after the target confirmed them; repeating one after
+  a crash is harmless.
+- Re-keying after a UIDVALIDITY change (Rematch) and detaching are one transaction together
+  with the folder's new UIDVALIDITY.
+- The folder's UIDNEXT/HIGHESTMODSEQ is saved only after every action is recorded.
+
+Memory is bounded by the copy batch (``batch_bytes``, or one larger message).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from email.header import decode_header, make_header
+from email.utils import parsedate_to_datetime
+from typing import Protocol
+
+from engine.errors import ErrorCategory, PermanentError, TransientError
+from engine.folders import FolderPath, display_name
+from engine.imap.source import HEADER_ITEM, ImapSource, byte_chunks, fetch, uid_set
+from engine.store import Store
+from engine.store.codec import utc_now
+from engine.store.sync_state import CopiedMessage, PendingMessage
+from engine.store.sync_state import FolderState as FolderRow
+from engine.store.sync_state import MessageState as MessageRow
+from engine.sync import faults
+from engine.sync.faults import StepHook
+from engine.sync.model import (
+    Copy,
+    DeleteOnTarget,
+    Detach,
+    FolderPlan,
+    FolderStatus,
+    Forget,
+    Rematch,
+    Skip,
+    UpdateFlags,
+)
+from engine.sync.state import fingerprint_from_key, flags_text, split_flags
+from engine.targets.base import Lookup, OutgoingMessage, Rejected, Target, TargetRef
+
+DEFAULT_BATCH_BYTES = 8 * 1024 * 1024
+DEFAULT_BATCH_COUNT = 200
+FLAG_RECORD_EVERY = 200
+_GONE_IDS = ("StaleTargetReference", "MessageNotFound")
+
+
+class Cancellation(Protocol):
+    @property
+    def cancelled(self) -> bool: ...
+
+
+class Stopped(Exception):
+    """The cancel token was set; the folder stopped at a safe point."""
+
+
+def too_many_items_error(kind: str, found: int, limit: int) -> PermanentError:
+    """Exchange fails the request when more bad/large items appear than its limit allows."""
+    parameter = "BadItemLimit" if kind == "bad" else "LargeItemLimit"
+    noun = "bad items" if kind == "bad" else "large items"
+    return PermanentError(
+        f"The migration encountered too many {noun} ({found}); {parameter} allows {limit}. "
+        f"Review the skipped items with Get-MigrationUserStatistics -IncludeSkippedItems, or "
+        f"raise {parameter} with Set-MigrationUser and start the migration again.",
+        category=ErrorCategory.LimitsExceeded,
+        error_id="TooManyBadItems" if kind == "bad" else "TooManyLargeItems")
+
+
+@dataclass
+class ItemLimits:
+    """BadItemLimit / LargeItemLimit over a whole pass, shared by the folder workers."""
+
+    bad_limit: int | None
+    large_limit: int | None
+    bad: int = 0
+    large: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, kind: str, count: int = 1) -> None:
+        """Count skipped items; raise once a limit is exceeded (None = Unlimited)."""
+        with self._lock:
+            if kind == "bad":
+                self.bad += count
+                found, limit = self.bad, self.bad_limit
+            else:
+                self.large += count
+                found, limit = self.large, self.large_limit
+        if limit is not None and found > limit:
+            raise too_many_items_error(kind, found, limit)
+
+
+@dataclass
+class FolderContext:
+    """Everything one folder's work needs; ``source`` is None for a folder the source lost."""
+
+    store: Store
+    user_id: int
+    row: FolderRow
+    target_path: FolderPath
+    target: Target
+    source: ImapSource | None
+    limits: ItemLimits
+    hook: StepHook = faults.no_hook
+    token: Cancellation | None = None
+    batch_bytes: int = DEFAULT_BATCH_BYTES
+    batch_count: int = DEFAULT_BATCH_COUNT
+
+    @property
+    def folder_id(self) -> int:
+        return self.row.id
+
+    @property
+    def display(self) -> str:
+        return display_name(self.target_path)
+
+
+class FolderApplier:
+    """Applies the message actions of one folder."""
+
+    def __init__(self, ctx: FolderContext) -> None:
+        self.ctx = ctx
+        self._reload_rows()
+
+    def _reload_rows(self) -> None:
+        rows = [r for r in self.ctx.store.messages.list(self.ctx.folder_id)
+                if r.state != "deleted"]
+        self.by_uid: dict[int, MessageRow] = {
+            r.source_uid: r for r in rows if r.source_uid is not None}
+        self.by_ref: dict[str, MessageRow] = {r.target_ref: r for r in rows if r.target_ref}
+
+    def source_key(self, uid: int) -> str:
+        """Stable across runs for one source message (Maildir finds a copy by it)."""
+        row = self.ctx.row
+        return f"imsh:{self.ctx.user_id}:{row.id}:{row.source_uidvalidity or 0}:{uid}"
+
+    def _check_cancel(self) -> None:
+        token = self.ctx.token
+        if token is not None and token.cancelled:
+            raise Stopped
+
+    # --- resume ----------------------------------------------------------------------------------
+
+    def resolve_pending(self) -> tuple[int, int]:
+        """Look every pending row up on the target: record found copies, forget the rest.
+
+        Returns (found, forgotten). Copies other rows hold are never claimed twice.
+        """
+        ctx = self.ctx
+        claimed = {ref for ref, r in self.by_ref.items() if r.state == "copied"}
+        found: list[tuple[int, MessageRow, TargetRef]] = []
+        lost: list[int] = []
+        for uid, row in self.by_uid.items():
+            if row.state != "pending":
+                continue
+            ref = self._find(uid, row, frozenset(claimed))
+            if ref is None or not ref.item_id:
+                lost.append(uid)
+            else:
+                claimed.add(ref.item_id)
+                found.append((uid, row, ref))
+        with ctx.store.transaction():
+            ctx.store.messages.record_copied(ctx.folder_id, [
+                CopiedMessage(uid, ref.item_id or "", None, row.flags)
+                for uid, row, ref in found])
+            ctx.store.messages.forget(ctx.folder_id, lost)
+            if found:
+                ctx.store.statistics.add_counts(
+                    ctx.user_id, synced=len(found),
+                    bytes_transferred=sum(row.size for _, row, _ in found))
+        if found or lost:
+            ctx.hook(faults.AFTER_RESOLVE)
+        self._reload_rows()
+        return len(found), len(lost)
+
+    def _find(self, uid: int, row: MessageRow, claimed: frozenset[str]) -> TargetRef | None:
+        lookup = Lookup(source_key=self.source_key(uid),
+                        fingerprint=fingerprint_from_key(row.fingerprint),
+                        item_id=row.target_ref, exclude_ids=claimed)
+        try:
+            return self.ctx.target.find_existing(self.ctx.target_path, lookup)
+        except PermanentError as exc:
+            if exc.error_id == "FolderNotFound":
+                return None  # the target folder is gone, so the copy is too
+            raise
+
+    # --- a plan ----------------------------------------------------------------------------------
+
+    def apply(self, plan: FolderPlan) -> None:
+        """Every message action of ``plan``, then the folder's new status."""
+        actions = plan.actions
+        if plan.uidvalidity_changed or any(isinstance(a, (Forget, Detach, Rematch))
+                                           for a in actions):
+            self._rekey(plan)
+        self.delete([a for a in actions if isinstance(a, DeleteOnTarget)])
+        self._update_flags([a for a in actions if isinstance(a, UpdateFlags)])
+        self._skip([a for a in actions if isinstance(a, Skip)])
+        self.copy([a for a in actions if isinstance(a, Copy)], plan.status)
+        if plan.status is not None:
+            self.save_status(plan.status)
+
+    def save_status(self, status: FolderStatus) -> None:
+        ctx = self.ctx
+        ctx.row = ctx.store.folders.save(ctx.user_id, replace(
+            ctx.row, source_uidvalidity=status.uidvalidity, source_uidnext=status.uidnext,
+            source_highestmodseq=status.highestmodseq, last_synced_at=utc_now()))
+        ctx.hook(faults.AFTER_FOLDER_STATE)
+
+    def _row(self, uid: int | None, target_ref: str | None) -> MessageRow | None:
+        if uid is not None and uid in self.by_uid:
+            return self.by_uid[uid]
+        return self.by_ref.get(target_ref) if target_ref else None
+
+    def _rekey(self, plan: FolderPlan) -> None:
+        """Forget, Detach and Rematch (and a new UIDVALIDITY) in one transaction."""
+        ctx = self.ctx
+        forget: list[int] = []
+        tombstones: list[int] = []
+        detach: list[int] = []
+        new_uid: dict[int, int] = {}
+        for action in plan.actions:
+            if not isinstance(action, Forget | Detach | Rematch):
+                continue
+            uid = action.old_uid if isinstance(action, Rematch) else action.source_uid
+            row = self._row(uid, action.target_ref)
+            if row is None:
+                continue
+            if isinstance(action, Rematch):
+                new_uid[row.id] = action.new_uid
+            elif row.source_uid is None:
+                tombstones.append(row.id)  # a detached row: no UID to forget it by
+            elif isinstance(action, Forget):
+                forget.append(row.source_uid)
+            else:
+                detach.append(row.source_uid)
+        with ctx.store.transaction():
+            ctx.store.messages.forget(ctx.folder_id, forget)
+            ctx.store.messages.mark_deleted_rows(ctx.folder_id, tombstones)
+            ctx.store.messages.detach(ctx.folder_id, detach)
+            if new_uid:
+                ctx.store.messages.reassign_source_uids(ctx.folder_id, new_uid)
+            if plan.status is not None and plan.uidvalidity_changed:
+                ctx.row = ctx.store.folders.save(ctx.user_id, replace(
+                    ctx.row, source_uidvalidity=plan.status.uidvalidity, source_uidnext=None,
+                    source_highestmodseq=None))
+        ctx.hook(faults.AFTER_FORGET)
+        self._reload_rows()
+
+    def delete(self, actions: Sequence[DeleteOnTarget]) -> None:
+        if not actions:
+            return
+        ctx = self.ctx
+        refs = [TargetRef(ctx.target_path, a.target_ref) for a in actions if a.target_ref]
+        if refs:
+            ctx.target.delete(ctx.target_path, refs)
+            ctx.hook(faults.AFTER_DELETE)
+        rows = [r for r in (self._row(a.source_uid, a.target_ref) for a in actions) if r]
+        with ctx.store.transaction():
+            ctx.store.messages.mark_deleted(
+                ctx.folder_id, [r.source_uid for r in rows if r.source_uid is not None])
+            ctx.store.messages.mark_deleted_rows(
+                ctx.folder_id, [r.id for r in rows if r.source_uid is None])
+        ctx.hook(faults.AFTER_FORGET)
+        self._reload_rows()
+
+    def _update_flags(self, actions: Sequence[UpdateFlags]) -> None:
+        ctx = self.ctx
+        done: dict[int, str] = {}
+        gone: list[int] = []
+        for action in actions:
+            if action.target_ref is None:
+                gone.append(action.source_uid)
+                continue
+            system, keywords = split_flags(action.flags)
+            try:
+                ctx.target.set_flags(ctx.target_path, TargetRef(ctx.target_path,
+                                                                action.target_ref),
+                                     system, keywords)
+            except PermanentError as exc:
+                if exc.error_id not in _GONE_IDS:
+                    raise
+                gone.append(action.source_uid)  # planned again next pass: copied anew
+                continue
+            ctx.hook(faults.AFTER_FLAGS)
+            done[action.source_uid] = flags_text(action.flags)
+            if len(done) >= FLAG_RECORD_EVERY:
+                self._record_flags(done)
+                done = {}
+        self._record_flags(done)
+        if gone:
+            ctx.store.messages.forget(ctx.folder_id, gone)
+            ctx.store.statistics.add_report_entry(
+                ctx.user_id, "warning", f"{len(gone)} copied messages were no longer on the "
+                "target; they will be copied again.", ctx.display)
+
+    def _record_flags(self, done: dict[int, str]) -> None:
+        if done:
+            self.ctx.store.messages.update_flags(self.ctx.folder_id, done)
+            self.ctx.hook(faults.AFTER_FLAGS_RECORD)
+
+    # --- skips -----------------------------------------------------------------------------------
+
+    def _skip(self, actions: Sequence[Skip]) -> None:
+        if not actions:
+            return
+        ctx = self.ctx
+        headers = self._headers([a.uid for a in actions])
+        with ctx.store.transaction():
+            ctx.store.messages.record_skipped(ctx.folder_id, [
+                PendingMessage(a.uid, a.fingerprint, a.size) for a in actions])
+            for action in actions:
+                subject, date = headers.get(action.uid, (None, None))
+                ctx.store.statistics.add_skipped_item(
+                    ctx.user_id, ctx.display, "large",
+                    f"The message is larger than the maximum message size "
+                    f"({action.size} bytes).", subject, date, action.size)
+            ctx.store.statistics.add_counts(ctx.user_id, skipped=len(actions))
+        ctx.hook(faults.AFTER_SKIP)
+        ctx.limits.add("large", len(actions))
+
+    def _headers(self, uids: Sequence[int]) -> dict[int, tuple[str | None, datetime | None]]:
+        source = self.ctx.source
+        if source is None or not uids:
+            return {}
+        try:
+            rows = fetch(source.session.client, uid_set(uids), [HEADER_ITEM])
+        except Exception:  # only for the report: a missing subject must not fail the pass
+            return {}
+        result: dict[int, tuple[str | None, datetime | None]] = {}
+        for uid, row in rows.items():
+            block = next((v for k, v in row.items() if k.upper().startswith(b"BODY[HEADER")),
+                         b"")
+            result[uid] = _subject_and_date(block)
+        return result
+
+    # --- copies ----------------------------------------------------------------------------------
+
+    def copy(self, copies: Sequence[Copy], status: FolderStatus | None) -> None:
+        """Fetch, intend, append and record ``copies`` batch by batch."""
+        if not copies:
+            return
+        source = self.ctx.source
+        if source is None:
+            raise TransientError("The source folder is not open.", error_id="SourceNotOpen")
+        self._check_source(source, status)
+        by_uid = {c.uid: c for c in copies}
+        sizes = {c.uid: c.size for c in copies}
+        for chunk in byte_chunks(list(by_uid), sizes, self.ctx.batch_bytes,
+                                 self.ctx.batch_count):
+            self._check_cancel()
+            bodies = dict(source.fetch_bodies(chunk, self.ctx.batch_bytes, sizes))
+            batch = [(by_uid[uid], bodies[uid]) for uid in chunk if uid in bodies]
+            if batch:
+                self._copy_batch(batch)
+
+    def _check_source(self, source: ImapSource, status: FolderStatus | None) -> None:
+        current = source.select(self.ctx.row.source_name)
+        if status is not None and current.uidvalidity != status.uidvalidity:
+            raise TransientError(
+                f"The folder '{self.ctx.display}' changed on the source during the sync "
+                "(UIDVALIDITY); it will be synchronized again.", error_id="SourceFolderReset")
+
+    def _copy_batch(self, batch: Sequence[tuple[Copy, bytes]]) -> None:
+        ctx = self.ctx
+        ctx.store.messages.record_pending(ctx.folder_id, [
+            PendingMessage(c.uid, c.fingerprint, c.size, c.internaldate, flags_text(c.flags))
+            for c, _ in batch])
+        ctx.hook(faults.BEFORE_APPEND)
+        outgoing = [self._outgoing(c, raw) for c, raw in batch]
+        results = ctx.target.append_batch(ctx.target_path, outgoing)
+        ctx.hook(faults.AFTER_APPEND)
+        copied: list[CopiedMessage] = []
+        dropped: list[str] = []
+        rejected: list[tuple[Copy, Rejected]] = []
+        for (c, _raw), result in zip(batch, results, strict=True):
+            if isinstance(result, Rejected):
+                rejected.append((c, result))
+                continue
+            copied.append(CopiedMessage(c.uid, result.item_id or "", None, flags_text(c.flags)))
+            dropped.extend(result.dropped_keywords)
+        size = sum(len(raw) for c, raw in batch if c.uid in {m.source_uid for m in copied})
+        bad = [(c, r) for c, r in rejected if r.permanent]
+        with ctx.store.transaction():
+            ctx.store.messages.record_copied(ctx.folder_id, copied)
+            ctx.store.messages.forget(ctx.folder_id, [c.uid for c, r in rejected
+                                                      if not r.permanent])
+            self._record_bad(bad, batch)
+            ctx.store.statistics.add_counts(ctx.user_id, synced=len(copied), skipped=len(bad),
+                                            bytes_transferred=size)
+            if dropped:
+                ctx.store.statistics.add_report_entry(
+                    ctx.user_id, "warning", "The target could not store the keywords "
+                    f"{', '.join(sorted(set(dropped)))}.", ctx.display)
+        ctx.hook(faults.AFTER_RECORD)
+        if bad:
+            ctx.limits.add("bad", len(bad))
+
+    def _record_bad(self, bad: Sequence[tuple[Copy, Rejected]],
+                    batch: Sequence[tuple[Copy, bytes]]) -> None:
+        if not bad:
+            return
+        ctx = self.ctx
+        raws = {c.uid: raw for c, raw in batch}
+        ctx.store.messages.record_skipped(ctx.folder_id, [
+            PendingMessage(c.uid, c.fingerprint, c.size, c.internaldate) for c, _ in bad])
+        for c, rejected in bad:
+            subject, date = _subject_and_date(raws.get(c.uid, b""))
+            ctx.store.statistics.add_skipped_item(ctx.user_id, ctx.display, "bad",
+                                                  rejected.reason, subject,
+                                                  date or c.internaldate, c.size)
+
+    def _outgoing(self, copy: Copy, raw: bytes) -> OutgoingMessage:
+        system, keywords = split_flags(copy.flags)
+        return OutgoingMessage(raw, system, keywords, copy.internaldate,
+                               self.source_key(copy.uid))
+
+
+def _subject_and_date(raw: bytes) -> tuple[str | None, datetime | None]:
+    """Subject (decoded) and Date of a message or header block, for skipped-item reports."""
+    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    subject: str | None = None
+    date: datetime | None = None
+    text = head.decode("utf-8", "replace").replace("\r\n ", " ").replace("\r\n\t", " ")
+    for line in text.splitlines():
+        name, colon, value = line.partition(":")
+        if not colon:
+            continue
+        key = name.strip().lower()
+        if key == "subject" and subject is None:
+            subject = _decoded(value.strip())
+        elif key == "date" and date is None:
+            date = _parsed_date(value.strip())
+    return subject, date
+
+
+def _decoded(value: str) -> str:
+    try:
+        return str(make_header(decode_header(value)))
+    except (ValueError, LookupError):
+        return value
+
+
+def _parsed_date(value: str) -> datetime | None:
+    try:
+        return parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+__all__ = ["FolderApplier", "FolderContext", "ItemLimits", "Stopped"]

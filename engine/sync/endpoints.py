@@ -1,0 +1,107 @@
+"""From stored rows to live endpoints: the source session settings and login of a migration
+user, and a factory of target objects for the batch's target endpoint.
+
+- Source: the IMAP endpoint gives host, port, ``-Security`` and ``-AcceptUntrustedCertificates``;
+  the user's CSV row gives UserName/Password/UserRoot, turned into a login plan by
+  :func:`engine.adminlogin.plan_login` (admin formats included).
+- IMAP target: per-user login with the CSV's TargetUserName/TargetPassword when present, else
+  SASL PLAIN proxy authorization with the endpoint's admin credentials (authzid = EmailAddress);
+  the endpoint's ``extra["TargetProxy"] = "master-user"`` selects Dovecot's ``user*admin`` form.
+- Maildir target: the tree ``<endpoint path>/<email address>``.
+
+Each call of :attr:`Endpoints.new_target` gives a fresh target object (its own connection), so
+parallel folder workers never share one. Passwords are revealed only here, right before use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from engine.adminlogin import LoginPlan, plan_login
+from engine.errors import ErrorCategory, PermanentError
+from engine.imap.connection import ImapSettings, Security, SimpleLogin
+from engine.limits import CONNECTION_TIMEOUT, DEFAULT_IMAP_PORT, PLAIN_OR_STARTTLS_PORT
+from engine.store.endpoints import EndpointRow
+from engine.store.users import MigrationUserRow
+from engine.targets.base import Target, TargetMailbox
+from engine.targets.imap import ImapTarget
+from engine.targets.maildir import MaildirTarget
+
+# The source may be slow on a big FETCH; Exchange's 15 s is for connecting, not for each reply.
+SESSION_TIMEOUT = max(CONNECTION_TIMEOUT.total_seconds(), 120.0)
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """What one sync pass connects to."""
+
+    source: ImapSettings
+    login: LoginPlan
+    mailbox: TargetMailbox
+    new_target: Callable[[], Target]
+    target_kind: str
+
+
+def resolve(user: MigrationUserRow, source: EndpointRow, target: EndpointRow, *,
+            maildir_fsync: bool = True) -> Endpoints:
+    """The live settings for ``user`` of a batch from ``source`` into ``target``."""
+    if source.kind != "IMAP":
+        raise PermanentError(f"The source endpoint '{source.name}' is not an IMAP endpoint.",
+                             category=ErrorCategory.InvalidArgument,
+                             error_id="SourceNotImap")
+    return Endpoints(
+        source=imap_settings(source),
+        login=source_login(user),
+        mailbox=target_mailbox(user),
+        new_target=target_factory(target, maildir_fsync=maildir_fsync),
+        target_kind=target.kind,
+    )
+
+
+def imap_settings(endpoint: EndpointRow) -> ImapSettings:
+    security = Security(endpoint.security or Security.SSL.value)
+    default = DEFAULT_IMAP_PORT if security is Security.SSL else PLAIN_OR_STARTTLS_PORT
+    if not endpoint.remote_server:
+        raise PermanentError(f"The endpoint '{endpoint.name}' has no RemoteServer.",
+                             category=ErrorCategory.InvalidArgument,
+                             error_id="EndpointWithoutServer")
+    return ImapSettings(endpoint.remote_server, endpoint.port or default, security,
+                        accept_untrusted=endpoint.accept_untrusted_certificates,
+                        timeout=SESSION_TIMEOUT)
+
+
+def source_login(user: MigrationUserRow) -> LoginPlan:
+    if user.password is None:
+        raise PermanentError(
+            f"No source password is stored for '{user.email_address}'.",
+            category=ErrorCategory.AuthenticationError, error_id="SourcePasswordMissing")
+    return plan_login(user.user_name, user.password.reveal(), user.user_root)
+
+
+def target_mailbox(user: MigrationUserRow) -> TargetMailbox:
+    login = None
+    if user.target_user_name and user.target_password is not None:
+        login = SimpleLogin(user.target_user_name, user.target_password)
+    return TargetMailbox(user.email_address, login)
+
+
+def target_factory(endpoint: EndpointRow, *, maildir_fsync: bool = True
+                   ) -> Callable[[], Target]:
+    if endpoint.kind == "Maildir":
+        if not endpoint.path:
+            raise PermanentError(f"The Maildir endpoint '{endpoint.name}' has no path.",
+                                 category=ErrorCategory.InvalidArgument,
+                                 error_id="MaildirPathMissing")
+        root = endpoint.path
+        return lambda: MaildirTarget(root, fsync=maildir_fsync)
+    if endpoint.kind == "IMAP":
+        settings = imap_settings(endpoint)
+        admin = None
+        if endpoint.username and endpoint.password is not None:
+            admin = SimpleLogin(endpoint.username, endpoint.password)
+        proxy = str(endpoint.extra.get("TargetProxy", "authzid"))
+        return lambda: ImapTarget(settings, admin, proxy=proxy)
+    raise PermanentError(f"imsh cannot sync into a {endpoint.kind} endpoint yet "
+                         f"('{endpoint.name}').", category=ErrorCategory.NotImplemented,
+                         error_id="TargetKindNotSupported")

@@ -1,0 +1,436 @@
+"""The sync executor: one pass (initial or incremental) over one migration user's mailbox.
+
+``sync_user`` is what the runner calls (:class:`engine.runner.jobs.UserSyncer`). One pass:
+
+1. connect to the source (the CSV login plan, admin formats included) and open the target
+   mailbox; LIST the source, drop ``-ExcludeFolders``, map names to the target;
+2. resolve every ``pending`` row left by an interrupted pass on the target (never append again
+   before looking);
+3. snapshot every folder (cheap STATUS-like facts first, listing only when needed) and plan the
+   whole mailbox with the pure planner (:func:`engine.sync.planner.plan_account`);
+4. rename folders, then create ALL target folders up front on one connection (Dovecot may
+   crash when one session CREATEs while another APPENDs), then carry out moves;
+5. apply the folder plans in parallel: a small pool of workers, each with its own source
+   session, target object and store, takes the folders largest first;
+6. handle folders the source lost (incremental only: delete copies, empty folders, state);
+7. write the statistics of the pass.
+
+Faults come back as a :class:`SyncOutcome`: ``failed`` for permanent ones (Exchange's wording),
+``transient`` for ones worth a retry, ``stopped`` when the cancel token was set (checked between
+append batches). The step hook (:mod:`engine.sync.faults`) lets tests stop the pass after any
+side-effecting step. docs/sync-executor.md describes the pass and its crash-safety argument.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from engine.errors import PermanentError, TransientError
+from engine.excludes import SourceFolder as ExcludeFolder
+from engine.excludes import filter_folders, parse_exclude_folders
+from engine.folders import FolderPath, SourceFolderName, map_folders, with_parents
+from engine.imap.source import ImapSource, SourceFolder
+from engine.limits import MAX_MESSAGE_SIZE_BYTES
+from engine.runner.jobs import CancelToken, StoreFactory, SyncJob, SyncKind, SyncOutcome
+from engine.store import Store
+from engine.store.batches import BatchRow
+from engine.store.sync_state import CopiedMessage, PendingMessage
+from engine.store.sync_state import FolderState as FolderRow
+from engine.sync import faults
+from engine.sync.apply import (
+    DEFAULT_BATCH_BYTES,
+    DEFAULT_BATCH_COUNT,
+    FolderApplier,
+    FolderContext,
+    ItemLimits,
+    Stopped,
+)
+from engine.sync.endpoints import Endpoints, resolve
+from engine.sync.faults import StepHook
+from engine.sync.folderops import delete_folder_if_empty, rename_folder, reopen
+from engine.sync.model import (
+    AccountPlan,
+    Copy,
+    DeleteFolderIfEmpty,
+    DeleteOnTarget,
+    FolderPlan,
+    FolderSnapshot,
+    FolderState,
+    ForgetFolder,
+    Limits,
+    MoveOnTarget,
+    Phase,
+    RenameOnTarget,
+)
+from engine.sync.planner import plan_account
+from engine.sync.progress import record_finish, record_totals
+from engine.sync.snapshot import snapshot_folder
+from engine.sync.state import decode_target_path, encode_target_path, known_folder
+from engine.targets.base import Target
+
+DEFAULT_WORKERS = 4
+_PLACEHOLDER_UID = 1 << 32  # above every IMAP UID (32-bit)
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    """Tuning and test knobs of a pass (the defaults are production's)."""
+
+    workers: int = DEFAULT_WORKERS
+    batch_bytes: int = DEFAULT_BATCH_BYTES
+    batch_count: int = DEFAULT_BATCH_COUNT
+    max_message_size: int | None = MAX_MESSAGE_SIZE_BYTES
+    maildir_fsync: bool = True
+    hook: StepHook = faults.no_hook
+
+
+def sync_user(store_factory: StoreFactory, job: SyncJob, token: CancelToken, *,
+              options: SyncOptions | None = None) -> SyncOutcome:
+    """One pass for ``job``'s user; see the module docstring."""
+    store = store_factory()
+    try:
+        return _guarded(store, store_factory, job, token, options or SyncOptions())
+    finally:
+        store.close()
+
+
+def _guarded(store: Store, store_factory: StoreFactory, job: SyncJob, token: CancelToken,
+             options: SyncOptions) -> SyncOutcome:
+    try:
+        _Pass(store, store_factory, job, token, options).run()
+    except Stopped:
+        return SyncOutcome.stopped()
+    except PermanentError as exc:
+        store.statistics.add_report_entry(job.user_id, "error", exc.message)
+        record_finish(store, job.user_id, error=exc.message)
+        return SyncOutcome.failed(exc.message)
+    except TransientError as exc:
+        store.statistics.add_report_entry(job.user_id, "warning", exc.message)
+        return SyncOutcome.transient(exc.message)
+    return SyncOutcome.ok()
+
+
+class _Pass:
+    """The state of one pass over one user's mailbox."""
+
+    def __init__(self, store: Store, store_factory: StoreFactory, job: SyncJob,
+                 token: CancelToken, options: SyncOptions) -> None:
+        self.store = store
+        self.store_factory = store_factory
+        self.job = job
+        self.token = token
+        self.options = options
+        self.hook = options.hook
+        user = store.users.get_by_id(job.user_id)
+        self.batch: BatchRow = store.batches.get_by_id(user.batch_id)
+        self.endpoints: Endpoints = resolve(
+            user, store.endpoints.get_by_id(self.batch.source_endpoint_id),
+            store.endpoints.get_by_id(self.batch.target_endpoint_id),
+            maildir_fsync=options.maildir_fsync)
+        self.phase = Phase.INCREMENTAL if job.kind == SyncKind.incremental else Phase.INITIAL
+        self.limits = _item_limits(store, job.user_id, self.batch)
+        self.rows: dict[str, FolderRow] = {}
+        self.mapping: dict[str, FolderPath] = {}
+        self.listed: dict[str, SourceFolder] = {}
+        self.snapshots: dict[str, FolderSnapshot] = {}
+
+    @property
+    def user_id(self) -> int:
+        return self.job.user_id
+
+    def run(self) -> None:
+        started = time.monotonic()
+        self.source = ImapSource.open(self.endpoints.source, self.endpoints.login)
+        try:
+            self.target = self._open_target()
+            try:
+                self._run()
+            finally:
+                self.target.close()
+        finally:
+            self.source.close()
+        record_finish(self.store, self.user_id, seconds=time.monotonic() - started,
+                      initial=self.phase is Phase.INITIAL)
+
+    def _run(self) -> None:
+        included, excluded = self._list()
+        self._load_rows()
+        self._resolve_pending()
+        known = self._known()
+        snapshots = [snapshot_folder(self.source, f, known.get(f.name),
+                                     _fingerprints(known.get(f.name)))
+                     for f in included if f.selectable]
+        self.snapshots = {s.name: s for s in snapshots}
+        plan = plan_account(snapshots, known.values(), phase=self.phase,
+                            limits=Limits(self.options.max_message_size),
+                            excluded=excluded)
+        record_totals(self.store, self.user_id, snapshots, self.known_bytes)
+        self._renames(plan.renames)
+        self._prepare_folders(plan, included)
+        self._moves(plan.moves)
+        self._apply_folders([p for p in plan.folders if p.status is not None])
+        self._vanished([p for p in plan.folders if p.status is None and p.actions])
+
+    # --- connections -----------------------------------------------------------------------------
+
+    def _open_target(self) -> Target:
+        target = self.endpoints.new_target()
+        try:
+            target.open_user(self.endpoints.mailbox)
+        except BaseException:
+            target.close()
+            raise
+        return target
+
+    def _open_source(self) -> ImapSource:
+        return ImapSource.open(self.endpoints.source, self.endpoints.login)
+
+    # --- folders and state -----------------------------------------------------------------------
+
+    def _list(self) -> tuple[list[SourceFolder], set[str]]:
+        """Source folders to sync (order kept) and the raw names excluded by the batch."""
+        folders = self.source.list_folders()
+        patterns = parse_exclude_folders(self.batch.exclude_folders)
+        separator = next((f.separator for f in folders if f.separator), "/")
+        kept = filter_folders([ExcludeFolder(f.path, frozenset(f.flags)) for f in folders],
+                              patterns, separator=separator)
+        kept_paths = {k.path for k in kept}
+        included = [f for f in folders if f.path in kept_paths]
+        mapping = map_folders([SourceFolderName(f.path, f.role) for f in included],
+                              self.target.naming)
+        self.listed = {f.name: f for f in included}
+        self.mapping = {f.name: mapping[f.path] for f in included}
+        return included, {f.name for f in folders if f.path not in kept_paths}
+
+    def _load_rows(self) -> None:
+        self.rows = {row.source_name: row for row in self.store.folders.list(self.user_id)}
+
+    def _known(self) -> dict[str, FolderState]:
+        known: dict[str, FolderState] = {}
+        self.known_bytes: dict[str, int] = {}
+        for name, row in self.rows.items():
+            messages = self.store.messages.list(row.id)
+            known[name] = known_folder(row, messages)
+            self.known_bytes[name] = sum(m.size for m in messages if m.state != "deleted")
+        return known
+
+    def target_path(self, name: str) -> FolderPath:
+        row = self.rows.get(name)
+        stored = decode_target_path(row.target_name) if row is not None else None
+        if stored is not None:
+            return stored
+        return self.mapping[name]
+
+    def _context(self, row: FolderRow, source: ImapSource | None, target: Target,
+                 store: Store | None = None, token: object | None = None) -> FolderContext:
+        return FolderContext(
+            store=store or self.store, user_id=self.user_id, row=row,
+            target_path=self.target_path(row.source_name), target=target, source=source,
+            limits=self.limits, hook=self.hook, token=token or self.token,  # type: ignore[arg-type]
+            batch_bytes=self.options.batch_bytes, batch_count=self.options.batch_count)
+
+    def _resolve_pending(self) -> None:
+        """Pending rows of an interrupted pass: look on the target before anything else."""
+        for row in list(self.rows.values()):
+            if self.store.messages.list(row.id, "pending"):
+                FolderApplier(self._context(row, None, self.target)).resolve_pending()
+
+    def _renames(self, renames: Sequence[RenameOnTarget]) -> None:
+        if not renames:
+            return
+        for rename in renames:
+            old_row = self.rows[rename.old_name]
+            old_path = self.target_path(rename.old_name)
+            new_path = self.mapping[rename.new_name]
+            if not rename_folder(self.target, old_path, new_path):
+                self.store.statistics.add_report_entry(
+                    self.user_id, "warning", f"The target folder '{'/'.join(old_path)}' could "
+                    "not be renamed; its messages will be copied again.", '/'.join(new_path))
+            self.hook(faults.AFTER_FOLDER_OP)
+            self._move_state(old_row, rename.new_name, new_path)
+            self.hook(faults.AFTER_FOLDER_STATE)
+        reopen(self.target, self.endpoints.mailbox)
+        self._load_rows()
+
+    def _move_state(self, old: FolderRow, new_name: str, new_path: FolderPath) -> None:
+        """Re-file a renamed folder's rows under its new name, in one transaction.
+
+        A detached row (no source UID) passes through a placeholder UID above the IMAP UID
+        range and is detached again; tombstones are not carried over.
+        """
+        rows = [r for r in self.store.messages.list(old.id) if r.state != "deleted"]
+        uids = {r.id: r.source_uid if r.source_uid is not None else _PLACEHOLDER_UID + r.id
+                for r in rows}
+        separator = self.listed[new_name].separator
+        with self.store.transaction():
+            self.store.folders.remove(old.id)
+            new = self.store.folders.save(self.user_id, replace(
+                old, id=0, source_name=new_name, source_separator=separator,
+                target_name=encode_target_path(new_path)))
+            self.store.messages.record_pending(new.id, [
+                PendingMessage(uids[r.id], r.fingerprint, r.size, r.internaldate, r.flags)
+                for r in rows])
+            self.store.messages.record_copied(new.id, [
+                CopiedMessage(uids[r.id], r.target_ref or "", r.target_uidvalidity, r.flags)
+                for r in rows if r.state == "copied"])
+            self.store.messages.record_skipped(new.id, [
+                PendingMessage(uids[r.id], r.fingerprint, r.size, r.internaldate, r.flags)
+                for r in rows if r.state == "skipped"])
+            self.store.messages.detach(new.id, [uids[r.id] for r in rows
+                                                if r.source_uid is None])
+
+    def _prepare_folders(self, plan: AccountPlan, included: Sequence[SourceFolder]) -> None:
+        """Every target folder, up front on one connection; then a folder row (with its
+        UIDVALIDITY, before any message row) for every folder to sync."""
+        paths = {self.target_path(f.name) for f in included}
+        result = self.target.ensure_folders(with_parents(sorted(paths)))
+        if result.created:
+            self.hook(faults.AFTER_FOLDER_OP)
+        created = set(result.created)
+        for folder_plan in plan.folders:
+            name, status = folder_plan.folder, folder_plan.status
+            if status is None or name in self.rows:
+                continue
+            self.rows[name] = self.store.folders.save(self.user_id, FolderRow(
+                source_name=name, source_separator=self.listed[name].separator,
+                target_name=encode_target_path(self.mapping[name]),
+                source_uidvalidity=status.uidvalidity,
+                created_by_migration=self.mapping[name] in created))
+
+    # --- moves -----------------------------------------------------------------------------------
+
+    def _moves(self, moves: Sequence[MoveOnTarget]) -> None:
+        """A message re-filed on the source: copy it into its new folder (intent first), then
+        delete the old copy. The target ends with one copy, in the right folder."""
+        groups: dict[tuple[str, str], list[MoveOnTarget]] = defaultdict(list)
+        for move in moves:
+            groups[(move.from_folder, move.to_folder)].append(move)
+        for (from_name, to_name), group in groups.items():
+            to_ctx = self._context(self.rows[to_name], self.source, self.target)
+            copies = [Copy(m.to_uid, m.fingerprint, m.size, m.flags, m.internaldate)
+                      for m in group]
+            FolderApplier(to_ctx).copy(copies, self.snapshots[to_name].status)
+            from_ctx = self._context(self.rows[from_name], None, self.target)
+            FolderApplier(from_ctx).delete([
+                DeleteOnTarget(m.from_uid, m.target_ref, m.fingerprint, m.old_flags)
+                for m in group])
+
+    # --- folder plans ----------------------------------------------------------------------------
+
+    def _apply_folders(self, plans: Sequence[FolderPlan]) -> None:
+        busy = [p for p in plans if p.actions]
+        for plan in plans:
+            if not plan.actions and plan.status is not None:
+                self._save_if_changed(plan)
+        busy.sort(key=lambda p: -sum(getattr(a, "size", 0) for a in p.actions))
+        workers = min(self.options.workers, len(busy))
+        if workers <= 1:
+            for plan in busy:
+                self._check_cancel()
+                row = self.store.folders.get(self.user_id, plan.folder)
+                FolderApplier(self._context(row, self.source, self.target)).apply(plan)
+            return
+        _Pool(self, busy, workers).run()
+
+    def _save_if_changed(self, plan: FolderPlan) -> None:
+        row = self.rows[plan.folder]
+        status = plan.status
+        assert status is not None
+        if (row.source_uidvalidity, row.source_uidnext, row.source_highestmodseq) != (
+                status.uidvalidity, status.uidnext, status.highestmodseq):
+            FolderApplier(self._context(row, None, self.target)).save_status(status)
+
+    def _vanished(self, plans: Sequence[FolderPlan]) -> None:
+        """Folders the source no longer lists (incremental): copies, empty folder, state."""
+        for plan in plans:
+            row = self.rows.get(plan.folder)
+            if row is None:
+                continue
+            ctx = self._context(row, None, self.target)
+            FolderApplier(ctx).apply(plan)
+            for action in plan.actions:
+                if isinstance(action, DeleteFolderIfEmpty):
+                    delete_folder_if_empty(self.target, ctx.target_path)
+                    self.hook(faults.AFTER_FOLDER_OP)
+                elif isinstance(action, ForgetFolder):
+                    self.store.folders.remove(row.id)
+                    self.hook(faults.AFTER_FOLDER_STATE)
+
+    def _check_cancel(self) -> None:
+        if self.token.cancelled:
+            raise Stopped
+
+
+class _Pool:
+    """Folder workers: each opens its own source session, target and store, and takes the
+    next folder until none is left or one of them failed (the first failure is re-raised)."""
+
+    def __init__(self, owner: _Pass, plans: Sequence[FolderPlan], workers: int) -> None:
+        self.owner = owner
+        self.queue = deque(plans)
+        self.workers = workers
+        self.lock = threading.Lock()
+        self.errors: list[BaseException] = []
+        self.abort = threading.Event()
+
+    @property
+    def cancelled(self) -> bool:
+        return self.abort.is_set() or self.owner.token.cancelled
+
+    def run(self) -> None:
+        threads = [threading.Thread(target=self._work, name=f"imsh-folder-{i}", daemon=True)
+                   for i in range(self.workers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if self.errors:
+            raise self.errors[0]
+        if self.owner.token.cancelled:
+            raise Stopped
+
+    def _next(self) -> FolderPlan | None:
+        with self.lock:
+            return self.queue.popleft() if self.queue and not self.cancelled else None
+
+    def _work(self) -> None:
+        owner = self.owner
+        store: Store | None = None
+        source: ImapSource | None = None
+        target: Target | None = None
+        try:
+            while (plan := self._next()) is not None:
+                if store is None:
+                    store = owner.store_factory()
+                    source = owner._open_source()
+                    target = owner._open_target()
+                assert source is not None and target is not None
+                row = store.folders.get(owner.user_id, plan.folder)
+                ctx = owner._context(row, source, target, store, self)
+                FolderApplier(ctx).apply(plan)
+        except BaseException as exc:
+            with self.lock:
+                if not isinstance(exc, Stopped) or not self.errors:
+                    self.errors.append(exc)
+            self.abort.set()
+        finally:
+            for closable in (target, source, store):
+                if closable is not None:
+                    closable.close()
+
+
+def _fingerprints(known: FolderState | None) -> dict[int, str]:
+    if known is None:
+        return {}
+    return {m.source_uid: m.fingerprint for m in known.messages if m.source_uid is not None}
+
+
+def _item_limits(store: Store, user_id: int, batch: BatchRow) -> ItemLimits:
+    skipped = store.statistics.skipped_items(user_id)
+    return ItemLimits(batch.bad_item_limit, batch.large_item_limit,
+                      bad=sum(1 for s in skipped if s.kind == "bad"),
+                      large=sum(1 for s in skipped if s.kind == "large"))

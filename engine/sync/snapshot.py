@@ -1,0 +1,70 @@
+"""Reading one source folder into the planner's :class:`~engine.sync.model.FolderSnapshot`.
+
+The cheap path first: EXAMINE gives UIDVALIDITY, UIDNEXT, EXISTS and (CONDSTORE) HIGHESTMODSEQ;
+when they equal what the last completed pass recorded (:func:`engine.sync.planner.
+needs_listing`), the folder is not listed at all. Otherwise UID/FLAGS/SIZE/INTERNALDATE are
+listed, and header fields for the fingerprint are fetched only for messages the store does not
+already know under the same UIDVALIDITY (a UID never names another message while UIDVALIDITY
+holds, so the stored fingerprint is still right).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from engine.imap.source import (
+    HEADER_ITEM,
+    ImapSource,
+    SourceFolder,
+    fetch,
+    fingerprint_of,
+    uid_set,
+)
+from engine.imap.source import SourceMessage as ListedMessage
+from engine.sync.model import FolderSnapshot, FolderState, FolderStatus, SourceMessage
+from engine.sync.planner import needs_listing
+
+
+def snapshot_folder(source: ImapSource, folder: SourceFolder, known: FolderState | None,
+                    fingerprints: Mapping[int, str]) -> FolderSnapshot:
+    """The folder as the source shows it now. ``fingerprints``: the stored fingerprint of each
+    source UID the store knows for this folder (under ``known``'s UIDVALIDITY)."""
+    examined = source.select(folder)
+    status = FolderStatus(examined.uidvalidity, examined.uidnext, examined.highestmodseq,
+                          examined.exists)
+    if not needs_listing(status, known):
+        return FolderSnapshot(folder.name, status, None)
+    same_validity = known is not None and known.status.uidvalidity == status.uidvalidity
+    reusable = fingerprints if same_validity else {}
+    first_unknown = 1
+    if reusable and known is not None and known.status.uidnext:
+        first_unknown = known.status.uidnext
+    listed = source.listing(folder, fingerprints_from_uid=first_unknown)
+    missing = [m.uid for m in listed if m.fingerprint is None and m.uid not in reusable]
+    fetched = _fingerprints(source, listed, missing) if missing else {}
+    messages = tuple(
+        SourceMessage(m.uid, _fingerprint(m, reusable, fetched), m.size,
+                      frozenset((*m.flags, *m.keywords)), m.internaldate)
+        for m in listed)
+    return FolderSnapshot(folder.name, status, messages)
+
+
+def _fingerprint(message: ListedMessage, reusable: Mapping[int, str],
+                 fetched: Mapping[int, str]) -> str:
+    if message.fingerprint is not None:
+        return message.fingerprint.key
+    return reusable.get(message.uid) or fetched[message.uid]
+
+
+def _fingerprints(source: ImapSource, listed: list[ListedMessage], uids: list[int]
+                  ) -> dict[int, str]:
+    """Fingerprint keys for ``uids`` of the selected folder (header fields fetched now)."""
+    by_uid = {m.uid: m for m in listed}
+    rows = fetch(source.session.client, uid_set(uids), [HEADER_ITEM])
+    result: dict[int, str] = {}
+    for uid in uids:
+        row = rows.get(uid, {})
+        header = next((v for k, v in row.items() if k.upper().startswith(b"BODY[HEADER")), b"")
+        message = by_uid[uid]
+        result[uid] = fingerprint_of(header, message.size, message.internaldate).key
+    return result

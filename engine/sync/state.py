@@ -1,0 +1,84 @@
+"""Adapters between the store's sync-state rows and the planner's frozen inputs.
+
+Conventions the executor keeps in the store (the schema predates them; see docs/sync-executor.md):
+
+- ``message_states.fingerprint`` holds :attr:`engine.imap.source.Fingerprint.key`
+  (``message-id|size|unix time|header hash``): the planner compares it as an opaque string and
+  :func:`fingerprint_from_key` rebuilds the :class:`Fingerprint` a target lookup needs.
+- ``message_states.flags`` is the flag set, space-separated and sorted (keywords included).
+- A *detached* row (its source message vanished during an initial pass) and a tombstone
+  (``deleted``) have no source UID; a detached row is found by its target reference.
+- ``folder_states.target_name`` is the target folder path as a JSON list of parts (exact for
+  any part, unlike a joined name); ``source_uidnext`` stays NULL until a pass over the folder
+  completed, so such a folder is always listed again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from engine.folders import FolderPath
+from engine.imap.source import Fingerprint
+from engine.store.sync_state import FolderState as FolderRow
+from engine.store.sync_state import MessageState as MessageRow
+from engine.sync.flags import normalize_flags
+from engine.sync.model import FolderState, FolderStatus, KnownMessage, MessageState
+
+
+def flags_text(flags: Iterable[str]) -> str:
+    return " ".join(sorted(normalize_flags(flags)))
+
+
+def parse_flags(text: str | None) -> frozenset[str]:
+    return normalize_flags((text or "").split())
+
+
+def split_flags(flags: Iterable[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(system flags, keywords) as a target wants them."""
+    system = sorted(f for f in flags if f.startswith("\\"))
+    keywords = sorted(f for f in flags if not f.startswith("\\"))
+    return tuple(system), tuple(keywords)
+
+
+def fingerprint_from_key(key: str) -> Fingerprint | None:
+    """The fingerprint a key was made from; None for a key of another shape."""
+    parts = key.rsplit("|", 3)
+    if len(parts) != 4 or not parts[1].isdigit() or not parts[2].lstrip("-").isdigit():
+        return None
+    message_id, size, stamp, header_hash = parts
+    when = datetime.fromtimestamp(int(stamp), UTC)
+    return Fingerprint(message_id or None, int(size), when, header_hash)
+
+
+def encode_target_path(path: FolderPath) -> str:
+    return json.dumps(list(path), ensure_ascii=False)
+
+
+def decode_target_path(text: str | None) -> FolderPath | None:
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    if isinstance(value, list) and value and all(isinstance(p, str) for p in value):
+        return tuple(value)
+    return None
+
+
+def known_message(row: MessageRow) -> KnownMessage:
+    return KnownMessage(row.source_uid, row.fingerprint, MessageState(row.state),
+                        row.target_ref, parse_flags(row.flags))
+
+
+def folder_status(row: FolderRow) -> FolderStatus:
+    return FolderStatus(row.source_uidvalidity or 0, row.source_uidnext or 0,
+                        row.source_highestmodseq)
+
+
+def known_folder(row: FolderRow, messages: Iterable[MessageRow]) -> FolderState:
+    return FolderState(row.source_name, folder_status(row),
+                       tuple(known_message(m) for m in messages if m.state != "deleted"),
+                       created_by_migration=row.created_by_migration)
