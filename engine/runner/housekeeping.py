@@ -4,13 +4,15 @@ Stop-MigrationBatch, Stop-MigrationUser and Remove-MigrationBatch only record a 
 batch phase, the user's ``stop_requested``). A user being synced is stopped by the runner that
 holds its lease (through its cancel token); the functions here settle the rest — users waiting
 or left half done by a dead runner — so a batch reaches Stopped, and a batch being removed is
-deleted once no runner holds any of its users. Each decision checks the user's lease inside the
+deleted once no runner holds any of its users, and so is a user Remove-MigrationUser marked
+Removing. Each decision checks the user's lease inside the
 same write transaction as the change, so it never races a runner claiming that user.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime
 
 from engine.errors import NotFoundError
@@ -33,6 +35,7 @@ _RUNNING_OR_WAITING = frozenset({U.Queued, U.Starting, U.Syncing, U.IncrementalS
 def settle_housekeeping(store: Store, now: datetime) -> None:
     """Run every settling step once."""
     settle_stops(store, now)
+    remove_released_users(store, now)
     finish_removals(store, now)
 
 
@@ -57,9 +60,29 @@ def _stop_unleased(store: Store, user: MigrationUserRow, now: datetime) -> bool:
         if _leased(store, user.id, now):
             return False
         status = stopped_status(user.sync_kind)
-        store.users.set_status(user.id, status, status_summary(status), user.error)
+        store.users.update(
+            replace(
+                user, status=status, status_summary=status_summary(status), next_sync_due_at=None
+            )
+        )
     log.info("%s: stopped (it was not being synced)", user.email_address)
     return True
+
+
+def remove_released_users(store: Store, now: datetime) -> int:
+    """Delete the users Remove-MigrationUser marked Removing, once no runner holds them."""
+    removed = 0
+    for user in store.users.list(status=U.Removing):
+        with store.transaction():
+            if _leased(store, user.id, now):
+                continue
+            try:
+                store.users.remove(user.email_address)
+            except NotFoundError:
+                continue
+        log.info("migration user %s removed", user.email_address)
+        removed += 1
+    return removed
 
 
 def finish_removals(store: Store, now: datetime) -> int:

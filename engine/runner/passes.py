@@ -17,11 +17,10 @@ from engine.model import BatchStatus, MigrationUserStatus, status_summary
 from engine.runner.jobs import CancelReason, OutcomeKind, SyncJob, SyncKind, SyncOutcome
 from engine.runner.scheduler import gives_up, next_incremental_due, retry_delay
 from engine.runner.status import (
-    DUE_STATUSES,
-    RUNNABLE_PHASES,
     batch_phase,
     failed_status,
     job_kind,
+    runnable,
     running_status,
     stopped_status,
     succeeded_status,
@@ -71,11 +70,10 @@ def claim_user(
 
 def _still_due(user: MigrationUserRow, batch: BatchRow, now: datetime) -> bool:
     return (
-        user.status in DUE_STATUSES
+        runnable(user.status, batch_phase(batch.status))
         and not user.stop_requested
         and user.next_sync_due_at is not None
         and user.next_sync_due_at <= now
-        and batch_phase(batch.status) in RUNNABLE_PHASES
     )
 
 
@@ -105,6 +103,8 @@ def record_outcome(
     with store.transaction():
         user = store.users.get_by_id(job.user_id)
         batch = store.batches.get_by_id(user.batch_id)
+        if user.status == MigrationUserStatus.Removing:
+            return  # Remove-MigrationUser: housekeeping deletes the user once it is released
         if outcome.kind is OutcomeKind.ok:
             _succeeded(store, user, batch, job, now, elapsed)
         elif outcome.kind is OutcomeKind.failed:
@@ -211,7 +211,9 @@ def _stopped(
         )
         return
     status = stopped_status(user.sync_kind)
-    store.users.set_status(user.id, status, status_summary(status), user.error)
+    store.users.update(
+        replace(user, status=status, status_summary=status_summary(status), next_sync_due_at=None)
+    )
     store.statistics.add_report_entry(user.id, "info", "The sync was stopped.")
     log.info("%s: stopped", user.email_address)
 

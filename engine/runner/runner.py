@@ -54,6 +54,7 @@ from engine.runner.status import (
     UNFINISHED_STATUSES,
     batch_phase,
     job_kind,
+    runnable,
 )
 from engine.store import Store
 from engine.store.users import MigrationUserRow
@@ -230,7 +231,7 @@ class Runner:
 
     def _candidate(self, store: Store, user: MigrationUserRow) -> Candidate | None:
         batch = store.batches.get_by_id(user.batch_id)
-        if batch_phase(batch.status) not in RUNNABLE_PHASES:
+        if not runnable(user.status, batch_phase(batch.status)):
             return None
         return Candidate(user.id, batch.source_endpoint_id, job_kind(user.sync_kind))
 

@@ -19,9 +19,12 @@ from engine.transitions import BatchPhase
 
 U = MigrationUserStatus
 
-# A user in one of these statuses whose next sync is due gets a pass. Syncing,
-# IncrementalSyncing and Completing are here so that a pass a dead runner left half done is
-# resumed (its lease tells whether somebody still works on it).
+STOPPED_STATUSES: frozenset[str] = frozenset({U.Stopped, U.IncrementalStopped})
+
+# A user in one of these statuses whose next sync is due gets a pass (see :func:`runnable`).
+# Syncing, IncrementalSyncing and Completing are here so that a pass a dead runner left half
+# done is resumed (its lease tells whether somebody still works on it). Stopped users are here
+# for Complete-MigrationBatch, which makes them due for the final pass.
 DUE_STATUSES: tuple[str, ...] = (
     U.Queued,
     U.Starting,
@@ -30,16 +33,20 @@ DUE_STATUSES: tuple[str, ...] = (
     U.IncrementalSyncing,
     U.IncrementalSynced,
     U.Completing,
+    U.Stopped,
+    U.IncrementalStopped,
 )
 
 # Users in these statuses have a pass under way or waiting: ``--until-idle`` does not exit
-# while one of them has a due time (a retry after a transient fault, say).
+# while one of them is runnable and has a due time (a retry after a transient fault, say).
 UNFINISHED_STATUSES: tuple[str, ...] = (
     U.Queued,
     U.Starting,
     U.Syncing,
     U.IncrementalSyncing,
     U.Completing,
+    U.Stopped,
+    U.IncrementalStopped,
 )
 
 # What a stop (batch Stopping, or Stop-MigrationUser) turns these users into when nobody is
@@ -67,6 +74,14 @@ _PHASE_OF_STATUS: dict[str, BatchPhase] = {
     BatchStatus.Completed: BatchPhase.Completing,
     BatchStatus.CompletedWithErrors: BatchPhase.Completing,
 }
+
+
+def runnable(status: str, phase: BatchPhase) -> bool:
+    """May a due user in ``status`` get a pass while its batch is in ``phase``? A stopped user
+    only for the final pass of a batch being completed; Start-MigrationUser queues it again."""
+    if status in STOPPED_STATUSES:
+        return phase is BatchPhase.Completing
+    return status in DUE_STATUSES and phase in RUNNABLE_PHASES
 
 
 def batch_phase(stored: str) -> BatchPhase:
