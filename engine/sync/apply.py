@@ -131,6 +131,7 @@ class FolderApplier:
 
     def __init__(self, ctx: FolderContext) -> None:
         self.ctx = ctx
+        self._examined: str | None = None
         self._reload_rows()
 
     def _reload_rows(self) -> None:
@@ -204,6 +205,8 @@ class FolderApplier:
                                            for a in actions):
             self._rekey(plan)
         self.delete([a for a in actions if isinstance(a, DeleteOnTarget)])
+        if self.ctx.source is not None and any(isinstance(a, Skip | Copy) for a in actions):
+            self._check_source(self.ctx.source, plan.status)
         self._update_flags([a for a in actions if isinstance(a, UpdateFlags)])
         self._skip([a for a in actions if isinstance(a, Skip)])
         self.copy([a for a in actions if isinstance(a, Copy)], plan.status)
@@ -353,7 +356,8 @@ class FolderApplier:
         source = self.ctx.source
         if source is None:
             raise TransientError("The source folder is not open.", error_id="SourceNotOpen")
-        self._check_source(source, status)
+        if self._examined != self.ctx.row.source_name:
+            self._check_source(source, status)
         by_uid = {c.uid: c for c in copies}
         sizes = {c.uid: c.size for c in copies}
         for chunk in byte_chunks(list(by_uid), sizes, self.ctx.batch_bytes,
@@ -365,7 +369,9 @@ class FolderApplier:
                 self._copy_batch(batch)
 
     def _check_source(self, source: ImapSource, status: FolderStatus | None) -> None:
+        """EXAMINE the folder on this session; its UIDVALIDITY must be the planned one."""
         current = source.select(self.ctx.row.source_name)
+        self._examined = self.ctx.row.source_name
         if status is not None and current.uidvalidity != status.uidvalidity:
             raise TransientError(
                 f"The folder '{self.ctx.display}' changed on the source during the sync "
