@@ -218,8 +218,9 @@ def _choose_set(cls: type[Cmdlet], named: dict[str, tuple[Parameter, ArgItem]],
     if not candidates:
         raise BindingError("Parameter set cannot be resolved using the specified named "
                            "parameters.", "AmbiguousParameterSet")
-    fits: list[tuple[str, list[tuple[Parameter, ArgItem]], bool]] = []
+    fits: list[tuple[str, list[tuple[Parameter, ArgItem]], bool, int]] = []
     first_failure: ArgItem | None = None
+    conversion_failure: BindingError | None = None
     for set_name in candidates:
         slots = sorted((p for p in cls.parameters if p.position is not None and p.in_set(set_name)
                         and p.name not in named), key=lambda p: p.position or 0)
@@ -227,16 +228,30 @@ def _choose_set(cls: type[Cmdlet], named: dict[str, tuple[Parameter, ArgItem]],
             first_failure = first_failure or positional[len(slots)]
             continue
         assigned = list(zip(slots, positional, strict=False))
+        try:
+            for param, item in assigned:
+                _convert(param, item.value, item.literal, item.extent)
+        except BindingError as err:
+            conversion_failure = conversion_failure or err
+            continue
         bound = set(named) | {p.name for p, _ in assigned}
         complete = not _missing(cls, set_name, bound, pipeline_input)
-        fits.append((set_name, assigned, complete))
+        # Sets whose positional parameters take the arguments as they are win over sets that
+        # would convert them ({ script block } is a FilterScript, not a -Property string).
+        native = sum(1 for p, item in assigned if p.type is not ParamType.OBJECT
+                     and _NATIVE.get(p.type, lambda v: False)(item.value))
+        fits.append((set_name, assigned, complete, native))
     if not fits:
+        if conversion_failure is not None and first_failure is None:
+            raise conversion_failure
         assert first_failure is not None
         raise BindingError("A positional parameter cannot be found that accepts argument "
                            f"'{_arg_text(first_failure)}'.", "PositionalParameterNotFound",
                            target=_arg_text(first_failure), extent=first_failure.extent)
     pool = [f for f in fits if f[2]] or fits
-    for set_name, assigned, _ in pool:
+    best = max(f[3] for f in pool)
+    pool = [f for f in pool if f[3] == best]
+    for set_name, assigned, _, _ in pool:
         if set_name == cls.default_parameter_set:
             return set_name, assigned
     return pool[0][0], pool[0][1]

@@ -121,12 +121,25 @@ class Parser(ExpressionParser):
         return ast.Assignment(target=target, op=token.value, value=value,
                               extent=target.extent.to(value.extent))
 
+    def _reject_assignment(self, target: ast.Expr) -> None:
+        try:
+            token = self.peek()
+        except ParseError:
+            return
+        if token.kind is Kind.ASSIGN:
+            raise self.error("The assignment expression is not valid. The input to an assignment "
+                             "operator must be an object that is able to accept assignments, "
+                             "such as a variable or a property.", "InvalidLeftHandSide",
+                             target.extent.start, target.extent.end)
+
     # -- pipelines ---------------------------------------------------------------------------
 
     def pipeline(self) -> ast.Pipeline:
         start = self.lx.pos
         elements: list[ast.Command | ast.Expr] = [self._pipeline_element(first=True)]
         redirections: list[ast.Redirection] = []
+        if isinstance(elements[0], ast.Expr) and self.char() in ("=", "+", "-", "*", "/", "%"):
+            self._reject_assignment(elements[0])
         while True:
             ch, nxt = self.char(), self.lx.char(1)
             if ch == ">" or (ch in "123456*" and nxt == ">"):
