@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (the scripts below keep the reference examples on one line each)
 """Step 3, end to end: ``.imsh`` scripts run by the real ``imsh`` console script against a real
 Dovecot (plain port with STARTTLS, implicit TLS port with a self-signed CA).
 
@@ -70,6 +71,7 @@ def snapshot(state: Path) -> dict[str, list[tuple[object, ...]]]:
 
 def test_the_whole_flow_runs_from_a_script(imsh: Imsh) -> None:
     server = imsh.server
+    assert server.admin_user and server.admin_password
     ann, bob = server.fresh_user(), server.fresh_user()
     users = imsh.csv_file("users.csv", (
         "EmailAddress,UserName,Password\n"
