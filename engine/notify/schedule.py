@@ -30,9 +30,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from enum import Enum
 from typing import Any
 
-from engine.errors import ImshError, PermanentError
+from engine.errors import ImshError, PermanentError, TransientError
 from engine.model import BatchStatus, MigrationUserStatus
 from engine.notify.compose import (
     BatchSummary,
@@ -166,54 +167,79 @@ def run_due_notifications(store: Store, now: datetime, sender: Sender = send_mes
         return 0
     sent = 0
     for batch in batches:
-        if batch.notification_emails:
-            sent += _notify_batch(store, batch.id, now, sender)
+        # A cheap, read-only look first: the lease and the full re-check only when mail is due.
+        if not batch.notification_emails or _due(store, batch, now) is None:
+            continue
+        outcome = _notify_batch(store, batch.id, now, sender)
+        if outcome is _Outcome.sent:
+            sent += 1
+        if outcome is _Outcome.unreachable:
+            # One timeout per call at most: the runner's loop waits for this call.
+            log.info("notification mail: SMTP server unavailable, the rest wait for next time")
+            break
     return sent
 
 
-def _notify_batch(store: Store, batch_id: int, now: datetime, sender: Sender) -> int:
+def _due(store: Store, batch: BatchRow, now: datetime) -> NotificationKind | None:
+    try:
+        return due_notification(facts_of(batch, batch_status(store, batch)), now)
+    except ImshError as exc:
+        log.warning("notification mail for batch %s: %s", batch.name, exc)
+        return None
+
+
+class _Outcome(Enum):
+    sent = "sent"
+    nothing = "nothing"  # not due after all, or another process holds the batch
+    failed = "failed"
+    unreachable = "unreachable"  # a transient failure: the server is down or slow
+
+
+def _notify_batch(store: Store, batch_id: int, now: datetime, sender: Sender) -> _Outcome:
     resource, owner = f"{LEASE_PREFIX}{batch_id}", uuid.uuid4().hex
     try:
         if not store.leases.acquire(resource, owner, LEASE_TTL, now):
-            return 0
+            return _Outcome.nothing
         try:
             return _send_due(store, batch_id, now, sender)
         finally:
             store.leases.release(resource, owner)
     except ImshError as exc:
         log.warning("notification mail for batch id %s: %s", batch_id, exc)
-        return 0
+        return _Outcome.failed
 
 
-def _send_due(store: Store, batch_id: int, now: datetime, sender: Sender) -> int:
+def _send_due(store: Store, batch_id: int, now: datetime, sender: Sender) -> _Outcome:
     batch = store.batches.get_by_id(batch_id)  # re-read under the lease
-    users = store.users.list(batch_id=batch.id)
-    facts = facts_of(batch, derive_status(batch, users))
+    facts = facts_of(batch, batch_status(store, batch))
     kind = due_notification(facts, now)
     if kind is None:
-        return 0
+        return _Outcome.nothing
     try:
         settings = _settings(store)
-        sender(settings, _message(store, batch, users, facts, kind, now, settings))
+        sender(settings, _message(store, batch, facts, kind, now, settings))
     except ImshError as exc:
         _record_failure(store, batch_id, now, exc)
-        return 0
+        return _Outcome.unreachable if isinstance(exc, TransientError) else _Outcome.failed
     except Exception as exc:  # a bug here must not stop the runner's syncs
         log.exception("notification mail for batch %s failed unexpectedly", batch.name)
         _record_failure(store, batch_id, now, ImshError(f"Unexpected error: {exc!r}"))
-        return 0
+        return _Outcome.failed
     _record_sent(store, batch_id, kind, now)
     log.info("sent the %s mail of batch %s to %s", kind, batch.name,
              ", ".join(batch.notification_emails))
-    return 1
+    return _Outcome.sent
 
 
-def derive_status(batch: BatchRow, users: list[MigrationUserRow]) -> BatchStatus:
+def batch_status(store: Store, batch: BatchRow) -> BatchStatus:
+    """The derived batch status (docs/status-model.md), from counts: no passwords unsealed."""
     try:
         phase = BatchPhase(batch.status)
     except ValueError:  # the store holds a phase; an older status word counts as active
         phase = BatchPhase.Active
-    return batch_status_from_users(phase, (MigrationUserStatus(u.status) for u in users))
+    counts = store.users.count_by_status(batch.id)
+    statuses = [MigrationUserStatus(s) for s, n in counts.items() for _ in range(n)]
+    return batch_status_from_users(phase, statuses)
 
 
 def _settings(store: Store) -> SmtpSettings:
@@ -230,12 +256,12 @@ def _settings(store: Store) -> SmtpSettings:
 def _message(
     store: Store,
     batch: BatchRow,
-    users: list[MigrationUserRow],
     facts: NotifyFacts,
     kind: NotificationKind,
     now: datetime,
     settings: SmtpSettings,
 ) -> EmailMessage:
+    users = store.users.list(batch_id=batch.id)
     summary = BatchSummary(batch.name, facts.status.value, _results(store, users))
     envelope = Envelope(
         sender=settings.from_address,

@@ -254,6 +254,20 @@ def test_smtp_down_is_recorded_and_retried_later_without_raising(
     assert entry.initial_sent_at == later
 
 
+def test_an_unreachable_server_costs_one_attempt_per_call(store: Store) -> None:
+    first = add_batch(store, "Down1", MIXED[:1], initial_sync_completed_at=T0)
+    second = add_batch(store, "Down2", [replace(MIXED[0], address="zed@example.org")],
+                       initial_sync_completed_at=T0)
+    SmtpSettings(server="127.0.0.1", port=free_port()).save(store.config)
+    now = T0 + timedelta(minutes=1)
+
+    assert run_due_notifications(store, now) == 0
+    assert notification_log(store.batches.get_by_id(first.id)).failures == 1
+    assert notification_log(store.batches.get_by_id(second.id)).failures == 0  # not tried yet
+    assert run_due_notifications(store, now) == 0  # the first waits; the second is tried
+    assert notification_log(store.batches.get_by_id(second.id)).failures == 1
+
+
 def test_without_an_smtp_server_configured_the_batch_records_why(
     store: Store, smtp_sink: SmtpSink
 ) -> None:
