@@ -1,0 +1,169 @@
+"""``imsh service [--until-idle]``: run the runner in the foreground, with logging and signals.
+
+Logging goes to stderr and to ``<state>/logs/imsh-service.log`` (rotated at 5 MB, 5 kept,
+mode 0600). SIGTERM and SIGINT ask for a clean stop: running syncs stop at a safe point, their
+leases are released, and the exit status is 0.
+
+Environment (mainly for tests and diagnosis; docs/service.md):
+
+- ``IMSH_LEASE_TTL`` — lease time-to-live in seconds (default 60); a killed runner's users are
+  taken over this long after it died.
+- ``IMSH_POLL_INTERVAL`` — seconds between the runner's looks at the store (default 1).
+- ``IMSH_SERVICE_SYNCER`` — ``module:function`` of the syncer to run instead of
+  ``engine.sync.executor:sync_user``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Mapping
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
+from types import FrameType
+from typing import Any, cast
+
+from engine.errors import ImshError, PermanentError
+from engine.paths import StatePaths, ensure_private_dir, ensure_state_dir, resolve_state_paths
+from engine.runner import CancelToken, Runner, StoreFactory, SyncJob, SyncOutcome, UserSyncer
+
+LOG_NAME = "imsh-service.log"
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s"
+LOG_MAX_BYTES = 5 * 1024 * 1024
+LOG_BACKUPS = 5
+EXECUTOR_MODULE = "engine.sync.executor"
+EXECUTOR_FUNCTION = "sync_user"
+ENV_LEASE_TTL = "IMSH_LEASE_TTL"
+ENV_POLL_INTERVAL = "IMSH_POLL_INTERVAL"
+ENV_SYNCER = "IMSH_SERVICE_SYNCER"
+
+log = logging.getLogger("imsh.service")
+
+
+def run_service(state: str | None, until_idle: bool) -> int:
+    """Run the runner on the state directory until stopped (or idle); the exit status."""
+    try:
+        paths = ensure_state_dir(resolve_state_paths(state))
+        handlers = configure_logging(paths)
+    except (ImshError, OSError) as exc:
+        print(f"imsh service: {exc}", file=sys.stderr)
+        return 1
+    try:
+        return _serve(paths, until_idle, os.environ)
+    finally:
+        for handler in handlers:
+            logging.getLogger().removeHandler(handler)
+            handler.close()
+
+
+def _serve(paths: StatePaths, until_idle: bool, env: Mapping[str, str]) -> int:
+    stop = threading.Event()
+    previous = install_stop_handlers(stop)
+    try:
+        runner = Runner(
+            paths,
+            load_syncer(env.get(ENV_SYNCER)),
+            lease_ttl=_seconds(env, ENV_LEASE_TTL, 60.0),
+            poll_interval=_seconds(env, ENV_POLL_INTERVAL, 1.0),
+        )
+        runner.run(until_idle, stop)
+    except ImshError as exc:
+        log.error("the runner stopped: %s", exc)
+        return 1
+    finally:
+        restore_handlers(previous)
+    return 0
+
+
+def configure_logging(paths: StatePaths) -> list[logging.Handler]:
+    """Log INFO and up to stderr and to the rotating file; returns the handlers added."""
+    ensure_private_dir(paths.log_dir)
+    formatter = logging.Formatter(LOG_FORMAT)
+    handlers: list[logging.Handler] = [
+        logging.StreamHandler(sys.stderr),
+        PrivateRotatingFileHandler(paths.log_dir / LOG_NAME),
+    ]
+    root = logging.getLogger()
+    root.setLevel(logging.INFO)
+    for handler in handlers:
+        handler.setFormatter(formatter)
+        root.addHandler(handler)
+    return handlers
+
+
+class PrivateRotatingFileHandler(RotatingFileHandler):
+    """A rotating log file created (and re-created on rotation) with mode 0600."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, maxBytes=LOG_MAX_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8")
+        os.chmod(path, 0o600)
+
+    def _open(self) -> io.TextIOWrapper:
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        return open(fd, "a", encoding=self.encoding, errors=self.errors)
+
+
+_Handler = Callable[[int, FrameType | None], Any] | int | None
+
+
+def install_stop_handlers(stop: threading.Event) -> dict[int, _Handler]:
+    """SIGTERM and SIGINT set ``stop``; returns the previous handlers."""
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        log.info("%s received; stopping cleanly", signal.Signals(signum).name)
+        stop.set()
+
+    previous: dict[int, _Handler] = {}
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        previous[signum] = signal.signal(signum, request_stop)
+    return previous
+
+
+def restore_handlers(previous: dict[int, _Handler]) -> None:
+    for signum, handler in previous.items():
+        signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+
+
+def load_syncer(spec: str | None = None) -> UserSyncer:
+    """The syncer named ``module:function``, else the sync executor's, else one that fails every
+    job with "the sync engine is not installed" (never a faked success)."""
+    module_name, _, function = (spec or f"{EXECUTOR_MODULE}:{EXECUTOR_FUNCTION}").partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if spec is None and exc.name == module_name:
+            log.warning("the sync engine (%s) is not installed; syncs will fail", module_name)
+            return sync_engine_missing
+        raise ImshError(f"cannot load the syncer {module_name}: {exc}") from exc
+    syncer = getattr(module, function or EXECUTOR_FUNCTION, None)
+    if not callable(syncer):
+        raise ImshError(f"{module_name} has no syncer function {function or EXECUTOR_FUNCTION!r}")
+    return cast(UserSyncer, syncer)
+
+
+def sync_engine_missing(
+    store_factory: StoreFactory, job: SyncJob, token: CancelToken
+) -> SyncOutcome:
+    raise PermanentError(
+        f"The sync engine is not installed ({EXECUTOR_MODULE} is missing), so the mailbox of "
+        f"{job.email_address} cannot be migrated.",
+        error_id="SyncEngineMissing",
+    )
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise ImshError(f"{name} must be a positive number of seconds, not {text!r}")
+    return value

@@ -1,0 +1,68 @@
+"""``imsh service`` plumbing in process: which syncer runs, settings from the environment, log."""
+
+from __future__ import annotations
+
+import logging
+import stat
+from pathlib import Path
+
+import pytest
+
+from engine.errors import ImshError, PermanentError
+from engine.paths import ensure_state_dir, resolve_state_paths
+from engine.runner import CancelToken, SyncJob, SyncKind
+from shell import service_main
+from shell.launch import runner_command
+from tests.integration import service_syncers
+
+
+def test_the_sync_executor_is_the_default_syncer() -> None:
+    from engine.sync.executor import sync_user
+
+    assert service_main.load_syncer(None) is sync_user
+
+
+def test_a_named_syncer_is_loaded() -> None:
+    syncer = service_main.load_syncer("tests.integration.service_syncers:quick")
+    assert syncer is service_syncers.quick
+
+
+@pytest.mark.parametrize("spec", ["no.such.module:f", "tests.integration.service_syncers:nope"])
+def test_a_bad_syncer_name_is_a_clear_error(spec: str) -> None:
+    with pytest.raises(ImshError, match="syncer"):
+        service_main.load_syncer(spec)
+
+
+def test_missing_sync_engine_fails_the_job_instead_of_faking_success() -> None:
+    job = SyncJob(1, "ann@contoso.com", 1, SyncKind.initial)
+    with pytest.raises(PermanentError, match="sync engine is not installed"):
+        service_main.sync_engine_missing(lambda: None, job, CancelToken())  # type: ignore[arg-type, return-value]
+
+
+@pytest.mark.parametrize("text", ["0", "-1", "soon"])
+def test_lease_ttl_must_be_a_positive_number(text: str) -> None:
+    with pytest.raises(ImshError, match="IMSH_LEASE_TTL must be a positive number"):
+        service_main._seconds({"IMSH_LEASE_TTL": text}, "IMSH_LEASE_TTL", 60.0)
+    assert service_main._seconds({}, "IMSH_LEASE_TTL", 60.0) == 60.0
+    assert service_main._seconds({"IMSH_LEASE_TTL": "2.5"}, "IMSH_LEASE_TTL", 60.0) == 2.5
+
+
+def test_log_file_is_private_and_receives_records(tmp_path: Path) -> None:
+    paths = ensure_state_dir(resolve_state_paths(tmp_path / "state", env={}))
+    level = logging.getLogger().level
+    handlers = service_main.configure_logging(paths)
+    try:
+        logging.getLogger("engine.runner.test").info("hello from the runner")
+    finally:
+        for handler in handlers:
+            logging.getLogger().removeHandler(handler)
+            handler.close()
+        logging.getLogger().setLevel(level)
+    log_file = paths.log_dir / service_main.LOG_NAME
+    assert stat.S_IMODE(log_file.stat().st_mode) == 0o600
+    assert "hello from the runner" in log_file.read_text()
+
+
+def test_runner_command_reads_service_until_idle(tmp_path: Path) -> None:
+    command = runner_command(tmp_path)
+    assert " ".join(command).endswith(f"-m shell.main --state {tmp_path} service --until-idle")
