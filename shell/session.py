@@ -206,7 +206,8 @@ class Session:
     def flush_output(self) -> None:
         if not self._pending:
             return
-        objects, self._pending = self._pending, []
+        objects = list(self._pending)
+        self._pending.clear()  # cleared in place: the runtime's emit holds this list
         text = self.render(objects)
         if text:
             self.write_out(text if text.endswith("\n") else text + "\n")
