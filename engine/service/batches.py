@@ -36,6 +36,7 @@ from engine.errors import (
     ErrorCategory,
     ImshError,
     InvalidStateError,
+    NotFoundError,
     ValidationError,
 )
 from engine.excludes import parse_exclude_folders
@@ -180,6 +181,8 @@ class BatchService:
         rows = self._store.batches.list()
         if len(rows) == 1:
             return rows[0]
+        if not rows:
+            raise NotFoundError("There is no migration batch.", error_id="BatchNotFound")
         raise ValidationError(
             f"There are {len(rows)} migration batches; use -Identity to name one.",
             error_id="BatchIdentityRequired")
