@@ -31,8 +31,11 @@ def engine_factory(state: str | None) -> Callable[[], Any]:
     def open_engine() -> Any:
         from engine.paths import resolve_state_paths
         from engine.service import Engine
+        from shell.launch import make_runner_launcher
 
-        return Engine.open(resolve_state_paths(state))
+        return Engine.open(
+            resolve_state_paths(state), runner_launcher=make_runner_launcher(state)
+        )
 
     return open_engine
 
