@@ -18,7 +18,7 @@
 Faults come back as a :class:`SyncOutcome`: ``failed`` for permanent ones (Exchange's wording),
 ``transient`` for ones worth a retry, ``stopped`` when the cancel token was set (checked between
 append batches). The step hook (:mod:`engine.sync.faults`) lets tests stop the pass after any
-side-effecting step. docs/sync-executor.md describes the pass and its crash-safety argument.
+side-effecting step. engine/sync/apply.py states the crash-safety argument per action.
 """
 
 from __future__ import annotations
@@ -356,6 +356,7 @@ class _Pass:
                 if isinstance(action, DeleteFolderIfEmpty):
                     delete_folder_if_empty(self.target, ctx.target_path)
                     self.hook(faults.AFTER_FOLDER_OP)
+                    reopen(self.target, self.endpoints.mailbox)  # its selection is gone
                 elif isinstance(action, ForgetFolder):
                     self.store.folders.remove(row.id)
                     self.hook(faults.AFTER_FOLDER_STATE)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from contextlib import suppress
 from pathlib import Path
 
 from engine.folders import INBOX, FolderPath, display_name
@@ -83,6 +84,8 @@ def _delete_imap(target: ImapTarget, path: FolderPath) -> bool:
             return False
         if int(client.folder_status(name, [b"MESSAGES"])[b"MESSAGES"]) != 0:
             return False
+        with suppress(Exception):  # Dovecot drops a session whose selected folder is deleted
+            client.close_folder()
         try:
             client.unsubscribe_folder(name)
         except Exception as exc:  # not subscribed is fine

@@ -1,6 +1,6 @@
 """Adapters between the store's sync-state rows and the planner's frozen inputs.
 
-Conventions the executor keeps in the store (the schema predates them; see docs/sync-executor.md):
+Conventions the executor keeps in the store (within what docs/state.md defines):
 
 - ``message_states.fingerprint`` holds :attr:`engine.imap.source.Fingerprint.key`
   (``message-id|size|unix time|header hash``): the planner compares it as an opaque string and
