@@ -99,7 +99,9 @@ def _parameter_named(cmdlet: type[Cmdlet], typed: str) -> Parameter | None:
         or any(alias.casefold() == folded for alias in p.aliases)
     ]
     exact = [p for p in matches if p.name.casefold() == folded]
-    return (exact or matches or [None])[0] if len(matches) == 1 or exact else None
+    if exact:
+        return exact[0]
+    return matches[0] if len(matches) == 1 else None
 
 
 def _prefixed(values: list[str], text: str) -> list[str]:

@@ -65,17 +65,8 @@ class LanguageStatementParser(StatementParser):
 class ImshShell(cmd2.Cmd):
     """The interactive shell: ``PS state>`` prompt, history, completion, colour."""
 
-    # cmd2 commands that would escape the language are made unreachable.
-    do_shell = None
-    do_edit = None
-    do_run_pyscript = None
-    do_run_script = None
-    do__relative_run_script = None
-    do_shortcuts = None
-    do_alias = None
-    do_macro = None
-    do_set = None
-    do_help = None
+    # cmd2's own commands (shell, edit, run_script, alias, macro, set ...) are unreachable:
+    # the statement parser routes every line but `history` and `quit` to the language.
 
     def __init__(self, session: Session, *, history_file: Path | None = None, **kwargs: Any):
         super().__init__(
@@ -109,7 +100,7 @@ class ImshShell(cmd2.Cmd):
         if session is not None:
             session.lexer = PygmentsLexer(PowerShellLexer)
 
-    def default(self, statement: Statement) -> bool | None:  # type: ignore[override]
+    def default(self, statement: Statement) -> bool | None:
         """Run one complete chunk of language text."""
         self.history.append(statement)
         result = self.session.run(statement.raw, source="<console>")
@@ -119,7 +110,7 @@ class ImshShell(cmd2.Cmd):
             return True
         return None
 
-    def complete(  # type: ignore[override]
+    def complete(
         self,
         text: str,
         line: str,
