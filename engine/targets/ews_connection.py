@@ -27,6 +27,7 @@ exceptions to the engine's (Exchange-style texts, no secrets).
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -54,6 +55,8 @@ from engine.secrets import Secret
 AUTH_TYPES = {"basic": BASIC, "ntlm": NTLM, "oauth": OAUTH2}
 DEFAULT_MAX_WAIT = 1800.0
 _TLS_MARKERS = ("CERTIFICATE_VERIFY_FAILED", "certificate verify failed")
+_CONNECTION_MARKERS = ("Connection refused", "NewConnectionError", "Max retries exceeded",
+                       "Name or service not known", "timed out", "Connection reset")
 TRANSIENT_ITEM_ERRORS: tuple[type[Exception], ...] = (
     ewserr.ErrorServerBusy, ewserr.ErrorTooManyObjectsOpened, ewserr.ErrorTimeoutExpired,
     ewserr.ErrorInternalServerTransientError, ewserr.ErrorMailboxStoreUnavailable,
@@ -154,9 +157,16 @@ class _ProfiledOAuth2Credentials(OAuth2Credentials):
 
 
 def configuration(settings: EwsSettings, *, patient: bool) -> Configuration:
-    """The exchangelib Configuration for the endpoint; its protocol is created and cached."""
+    """The exchangelib Configuration for the endpoint; its protocol is created and cached.
+
+    A fail-fast (verification) configuration gets a protocol of its own, so that it really
+    talks to the server instead of reusing a cached version and session; :func:`release`
+    drops it afterwards.
+    """
     policy = MigrationRetryPolicy(settings.max_wait) if patient else FailFast()
     profile = f"trust={settings.accept_untrusted}|patient={patient}|wait={settings.max_wait}"
+    if not patient:
+        profile += f"|probe={uuid.uuid4()}"
     config = Configuration(credentials=_credentials(settings, profile),
                            service_endpoint=settings.url, auth_type=settings.auth_type,
                            retry_policy=policy)
@@ -181,9 +191,18 @@ def _credentials(settings: EwsSettings, profile: str) -> Any:
     return _ProfiledCredentials(settings.username, settings.password.reveal(), profile)
 
 
-def connect(settings: EwsSettings, address: str, *, patient: bool = True) -> Account:
+def release(config: Configuration) -> None:
+    """Close a configuration's protocol and forget it (verification probes)."""
+    with contextlib.suppress(KeyError):
+        protocol = Protocol[config][0]
+        del Protocol[config]
+        protocol.close()
+
+
+def connect(settings: EwsSettings, address: str, *, patient: bool = True,
+            config: Configuration | None = None) -> Account:
     """The exchangelib Account of one mailbox (no request is sent yet)."""
-    config = configuration(settings, patient=patient)
+    config = config or configuration(settings, patient=patient)
     access = IMPERSONATION if settings.impersonation else DELEGATE
     with ews_errors(settings, f"open the mailbox '{address}'", mailbox=address):
         return Account(primary_smtp_address=address, config=config, autodiscover=False,
@@ -246,7 +265,7 @@ def _transport_error(exc: Exception, settings: EwsSettings, action: str) -> Imsh
             "-AcceptUntrustedCertificates to connect anyway.",
             category=ErrorCategory.ConnectionError, error_id="CertificateNotTrusted")
     if isinstance(exc, (ewserr.ErrorTimeoutExpired, requests.ConnectionError, requests.Timeout,
-                        *TRANSIENT_ITEM_ERRORS)):
+                        *TRANSIENT_ITEM_ERRORS)) or any(m in text for m in _CONNECTION_MARKERS):
         return TransientError(f"The connection to the server '{host}' could not be completed "
                               f"({action}: {type(exc).__name__}).",
                               category=ErrorCategory.ConnectionError, error_id="ConnectionFailed")
@@ -254,7 +273,8 @@ def _transport_error(exc: Exception, settings: EwsSettings, action: str) -> Imsh
         return PermanentError(f"The server '{host}' redirected the request to '{exc.url}'. Use "
                               "that address as the endpoint URL.",
                               category=ErrorCategory.InvalidArgument, error_id="EwsRedirected")
-    if isinstance(exc, ewserr.MalformedResponseError | ewserr.SOAPError):
+    if isinstance(exc, ewserr.TransportError) and not isinstance(
+            exc, ewserr.ResponseMessageError):
         return PermanentError(f"The server '{host}' did not answer as an Exchange Web Services "
                               f"endpoint at '{settings.url}' (could not {action}).",
                               category=ErrorCategory.InvalidData, error_id="EwsEndpointInvalid")
