@@ -96,6 +96,15 @@ class Session:
         except ParseError as err:
             self._report_parse_error(err)
             return self._finish(False, errors_before)
+        except RecursionError:
+            self._report_parse_error(ParseError(
+                "The script is nested too deeply to parse.", "ScriptTooComplex", None))
+            return self._finish(False, errors_before)
+        except Exception as exc:  # a parser defect must still not show a traceback
+            self._report_parse_error(ParseError(
+                f"An internal error occurred while parsing: {type(exc).__name__}: {exc}",
+                "InternalParserError", None))
+            return self._finish(False, errors_before)
         try:
             self.runtime.run_statements(tree.statements, self._pending.append,
                                         after_each=self.flush_output)

@@ -405,7 +405,7 @@ class Lexer:
         if nxt == "{":
             self.pos = start + 2
             return self.make(Kind.HASH, start)
-        if nxt in _QUOTE_SINGLE or nxt in _QUOTE_DOUBLE:
+        if nxt and (nxt in _QUOTE_SINGLE or nxt in _QUOTE_DOUBLE):
             return self._here_string(start)
         match = re.compile(r"\w+").match(self.text, start + 1)
         if match:
@@ -557,7 +557,7 @@ class Lexer:
         if nxt == "=":
             self.pos = start + 2
             return self.make(Kind.ASSIGN, start, "-=")
-        if nxt in _DASHES:
+        if nxt and nxt in _DASHES:
             self.pos = start + 2
             return self.make(Kind.OPERATOR, start, "--")
         match = re.compile(r"[A-Za-z]+").match(text, start + 1)

@@ -166,7 +166,8 @@ class Parser(ExpressionParser):
             return self._command(name, start, call_operator=True)
         if lx.char() == "." and lx.char(1) in (" ", "\t"):
             self.next(ARG)  # dot-sourcing runs like the call operator here
-            name = self.postfix(self.primary()) if self.char() in "'\"$({" else self._word()
+            quoted = self.char() and self.char() in "'\"$({"
+            name = self.postfix(self.primary()) if quoted else self._word()
             return self._command(name, start, call_operator=True)
         if _COMMAND_START.match(lx.text, start) and not lx.text.startswith("--", start):
             return self._command(self._word(), start, call_operator=False)
@@ -270,7 +271,7 @@ class Parser(ExpressionParser):
     def _argument_element(self) -> ast.Expr:
         lx = self.lx
         ch = self.char()
-        if (ch and ch in "$({'\"‘’“”") or (ch == "@" and lx.char(1) in "({'\""):
+        if (ch and ch in "$({'\"‘’“”") or (ch == "@" and lx.char(1) and lx.char(1) in "({'\""):
             saved, self.comma_ok = self.comma_ok, False
             try:
                 expr = self.postfix(self.primary())
@@ -495,6 +496,8 @@ def needs_more(text: str) -> bool:
         parse(text)
     except ParseError as err:
         return err.incomplete
+    except Exception:  # a parser defect: let the session report it instead of looping
+        return False
     return False
 
 

@@ -7,8 +7,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from cmdlets.base import BoundArguments, Cmdlet, CmdletError, Context, Parameter, ParamType
-from cmdlets.base import PSObject
+from cmdlets.base import (
+    BoundArguments,
+    Cmdlet,
+    CmdletError,
+    Context,
+    Parameter,
+    ParamType,
+    PSObject,
+)
 from cmdlets.registry import Registry
 from shell.lang.errors import StopUpstream
 from shell.lang.operators import truthy

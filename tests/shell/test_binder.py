@@ -61,9 +61,9 @@ def pos(value: object, literal: str | None = None) -> ArgItem:
     return ArgItem(None, value, True, literal)
 
 
-def error_of(cls: type[Cmdlet], items: list[ArgItem], **kwargs: bool) -> BindingError:
+def error_of(cls: type[Cmdlet], items: list[ArgItem]) -> BindingError:
     with pytest.raises(BindingError) as info:
-        bind(cls, items, **kwargs)
+        bind(cls, items)
     return info.value
 
 

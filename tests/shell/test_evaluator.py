@@ -10,11 +10,11 @@ import pytest
 
 from cmdlets.base import PSObject
 from shell.objects import Hashtable
-from tests.shell.lang_helpers import GetCounter, make_shell
+from tests.shell.lang_helpers import GetCounter, Shell, make_shell
 
 
 @pytest.fixture
-def sh():  # type: ignore[no-untyped-def]
+def sh() -> Shell:
     return make_shell()
 
 
@@ -67,11 +67,11 @@ def sh():  # type: ignore[no-untyped-def]
     ("0x10 + 1kb", 1040),
     ("'abc' -replace 'b','X'", "aXc"),
 ])
-def test_expression_values(sh, expression: str, value: object) -> None:  # type: ignore[no-untyped-def]
+def test_expression_values(sh: Shell, expression: str, value: object) -> None:
     assert sh.value(expression) == value
 
 
-def test_hashtables_are_case_insensitive_and_ordered(sh) -> None:  # type: ignore[no-untyped-def]
+def test_hashtables_are_case_insensitive_and_ordered(sh: Shell) -> None:
     table = sh.value("@{ Name = 'b1'; Count = 2; }")
     assert isinstance(table, Hashtable)
     assert list(table.items()) == [("Name", "b1"), ("Count", 2)]
@@ -80,33 +80,33 @@ def test_hashtables_are_case_insensitive_and_ordered(sh) -> None:  # type: ignor
     assert sh.value("$t['COUNT']") == 2
 
 
-def test_pscustomobject_cast(sh) -> None:  # type: ignore[no-untyped-def]
+def test_pscustomobject_cast(sh: Shell) -> None:
     record = sh.value("[pscustomobject]@{ Identity = 'u1'; Count = 3 }")
     assert isinstance(record, PSObject)
     assert record.properties == {"Identity": "u1", "Count": 3}
 
 
-def test_variables_assignment_ops_and_interpolation(sh) -> None:  # type: ignore[no-untyped-def]
+def test_variables_assignment_ops_and_interpolation(sh: Shell) -> None:
     sh.run("$n = 5; $n += 2; $n *= 3; $s = 'a'; $s += 'b'; $list = @(); $list += 1; $list += 2")
     assert sh.value("$n") == 21
     assert sh.value('"s=$s n=$($n + 1) list=$list"') == "s=ab n=22 list=1 2"
     assert sh.value("$LIST") == [1, 2]
 
 
-def test_member_access_enumeration(sh) -> None:  # type: ignore[no-untyped-def]
+def test_member_access_enumeration(sh: Shell) -> None:
     sh.run("$b = (Get-Batch a), (Get-Batch b)")
     assert sh.value("$b.Identity") == ["a", "b"]
     assert sh.value("(Get-Batch x).Status") == "Synced"
     assert sh.value("$b[1].TotalCount") == 2
 
 
-def test_property_assignment(sh) -> None:  # type: ignore[no-untyped-def]
+def test_property_assignment(sh: Shell) -> None:
     sh.run("$r = [pscustomobject]@{ A = 1 }; $r.A = 5; $h = @{}; $h.k = 'v'; $h['z'] = 1")
     assert sh.value("$r.A") == 5
     assert sh.value("$h.k + $h.z") == "v1"
 
 
-def test_scopes(sh) -> None:  # type: ignore[no-untyped-def]
+def test_scopes(sh: Shell) -> None:
     sh.run("$count = 0; 1..3 | ForEach-Object { $count++ }")
     assert sh.value("$count") == 3  # ForEach-Object runs in the caller's scope
     sh.run("$x = 1; & { $x = 2; $global:y = 3 }")
@@ -114,7 +114,7 @@ def test_scopes(sh) -> None:  # type: ignore[no-untyped-def]
     assert sh.value("$y") == 3
 
 
-def test_script_block_param_and_args(sh) -> None:  # type: ignore[no-untyped-def]
+def test_script_block_param_and_args(sh: Shell) -> None:
     assert sh.value("& { param($a, $b) $a + $b } 2 3") == 5
     assert sh.value("& { $args[1] } x y") == "y"
     sh.run("function Add-Two { param($n) $n + 2 }")
@@ -122,13 +122,13 @@ def test_script_block_param_and_args(sh) -> None:  # type: ignore[no-untyped-def
     assert sh.value("Add-Two -n 1") == 3
 
 
-def test_match_sets_matches(sh) -> None:  # type: ignore[no-untyped-def]
+def test_match_sets_matches(sh: Shell) -> None:
     sh.run("$null = 'user@contoso.com' -match '^(?<user>[^@]+)@'")
     assert sh.value("$Matches.user") == "user"
     assert sh.value("$Matches[0]") == "user@"
 
 
-def test_control_flow(sh) -> None:  # type: ignore[no-untyped-def]
+def test_control_flow(sh: Shell) -> None:
     out = sh.output("foreach ($i in 1..5) { if ($i -eq 2) { continue } elseif ($i -gt 3) "
                     "{ break } else { $i } }")
     assert out == "1\n3\n"
@@ -137,32 +137,32 @@ def test_control_flow(sh) -> None:  # type: ignore[no-untyped-def]
     assert sh.value("$(do { 'x' } until ($true))") == "x"
 
 
-def test_cast_binds_looser_than_member_access(sh) -> None:  # type: ignore[no-untyped-def]
+def test_cast_binds_looser_than_member_access(sh: Shell) -> None:
     result = sh.run("[datetime]'2024-01-31'.AddDays(1)")
     assert result.had_errors
     assert "[System.String] does not contain a method named 'AddDays'" in sh.err.getvalue()
 
 
-def test_pipeline_streams_and_filters(sh) -> None:  # type: ignore[no-untyped-def]
+def test_pipeline_streams_and_filters(sh: Shell) -> None:
     assert sh.value("1..6 | Where-Object { $_ % 2 -eq 0 } | ForEach-Object { $_ * 10 }") == [
         20, 40, 60]
     assert sh.value("'b1' | Get-Batch | ForEach-Object { $_.Identity }") == "b1"
     assert sh.value("Get-Batch q | Get-Batch | % { $PSItem.Identity }") == "q"
 
 
-def test_select_first_stops_upstream_early(sh) -> None:  # type: ignore[no-untyped-def]
+def test_select_first_stops_upstream_early(sh: Shell) -> None:
     GetCounter.produced.clear()
     assert sh.value("Get-Counter | Select-First 3") == [1, 2, 3]
     assert len(GetCounter.produced) == 3
 
 
-def test_splatting(sh) -> None:  # type: ignore[no-untyped-def]
+def test_splatting(sh: Shell) -> None:
     sh.run("$p = @{ Identity = 'splat1' }; $a = @('pos1')")
     assert sh.value("(Get-Batch @p).Identity") == "splat1"
     assert sh.value("(Get-Batch @a).Identity") == "pos1"
 
 
-def test_get_prefix_is_tried_for_bare_names(sh) -> None:  # type: ignore[no-untyped-def]
+def test_get_prefix_is_tried_for_bare_names(sh: Shell) -> None:
     assert sh.value("(Batch z).Identity") == "z"
 
 
@@ -184,7 +184,7 @@ def test_output_redirection_writes_rendered_text(tmp_path: Path) -> None:
     assert (tmp_path / "log.txt").read_text() == "one\ntwo\n"
 
 
-def test_env_and_automatic_variables(sh, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_env_and_automatic_variables(sh: Shell, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("IMSH_TEST_VAR", "v1")
     assert sh.value("$env:IMSH_TEST_VAR") == "v1"
     assert sh.value("$HOME") == str(Path.home())
@@ -192,7 +192,7 @@ def test_env_and_automatic_variables(sh, monkeypatch) -> None:  # type: ignore[n
     assert sh.value("$ErrorActionPreference") == "Continue"
 
 
-def test_where_object_over_ten_thousand_objects_is_fast(sh) -> None:  # type: ignore[no-untyped-def]
+def test_where_object_over_ten_thousand_objects_is_fast(sh: Shell) -> None:
     started = time.perf_counter()
     count = sh.value("(1..10000 | Where-Object { $_ % 3 -eq 0 }).Count")
     elapsed = time.perf_counter() - started

@@ -12,7 +12,7 @@ from shell.lang.tokens import Kind, Source
 
 def scan(text: str, mode: str) -> list[tuple[str, object]]:
     lexer = Lexer(Source(text))
-    out = []
+    out: list[tuple[str, object]] = []
     while True:
         token = lexer.next(mode)
         if token.kind is Kind.EOF:

@@ -111,7 +111,7 @@ def test_arithmetic_follows_the_left_operand() -> None:
 
 
 def test_arithmetic_errors_have_powershell_messages() -> None:
-    with pytest.raises(OperatorError, match="Attempted to divide by zero."):
+    with pytest.raises(OperatorError, match=r"Attempted to divide by zero\."):
         divide(1, 0)
     with pytest.raises(OperatorError) as info:
         add(1, "abc")

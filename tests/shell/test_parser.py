@@ -43,7 +43,8 @@ def test_expressions(text: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("Get-Foo -Name x -Port 993 a,b", "{(cmd 'Get-Foo' -Name 'x' -Port 993 (ArrayLiteral ['a' 'b']))}"),
+    ("Get-Foo -Name x -Port 993 a,b",
+     "{(cmd 'Get-Foo' -Name 'x' -Port 993 (ArrayLiteral ['a' 'b']))}"),
     ("Get-X -Confirm:$false -wi", "{(cmd 'Get-X' -Confirm:$false -wi)}"),
     ("gci | ? { $_.x -gt 1 } | % Name",
      "{(Pipeline [(cmd 'gci') (cmd '?' (ScriptBlockExpr {(gt (Member $_ 'x' False) 1)} []))"
@@ -51,7 +52,8 @@ def test_expressions(text: str, expected: str) -> None:
     ("New-MigrationBatch @params", "{(cmd 'New-MigrationBatch' $params)}"),
     ("Write-Output (2+2) 2+2", "{(cmd 'Write-Output' (ParenExpr (+ 2 2)) '2+2')}"),
     ("& $sb 1", "{(cmd $sb 1)}"),
-    ("Get-Date > out.txt", "{(Pipeline [(cmd 'Get-Date')] [(Redirection '1' False 'out.txt' False)])}"),
+    ("Get-Date > out.txt",
+     "{(Pipeline [(cmd 'Get-Date')] [(Redirection '1' False 'out.txt' False)])}"),
     ("x 2>&1", "{(Pipeline [(cmd 'x')] [(Redirection '2' False None True)])}"),
     ("a `\n -b", "{(cmd 'a' -b)}"),
     ("a |\n b", "{(Pipeline [(cmd 'a') (cmd 'b')] [])}"),
@@ -68,7 +70,8 @@ def test_commands(text: str, expected: str) -> None:
      "{(Try {(Flow 'throw' 'x')} [(CatchClause [] {$_})] {2})}"),
     ("while ($i -lt 3) { $i++ }", "{(While (lt $i 3) {(p++ $i)} False False)}"),
     ("exit 3", "{(Flow 'exit' 3)}"),
-    ("$h = @{\n a = 1\n b = 'x' }", "{(Assignment $h '=' (HashLiteral [('a' 1) ('b' 'x')] False))}"),
+    ("$h = @{\n a = 1\n b = 'x' }",
+     "{(Assignment $h '=' (HashLiteral [('a' 1) ('b' 'x')] False))}"),
 ])
 def test_statements(text: str, expected: str) -> None:
     assert tree(text) == expected
