@@ -43,6 +43,7 @@ from exchangelib import Account, Folder, Message
 from exchangelib import errors as ewserr
 from exchangelib.items import ALWAYS_OVERWRITE, SAVE_ONLY, SEND_TO_NONE, SOFT_DELETE
 from exchangelib.services import CreateItem
+from exchangelib.transport import OAUTH2
 
 from engine.errors import ErrorCategory, PermanentError
 from engine.folders import INBOX, FolderPath, TargetNaming, display_name, with_parents
@@ -125,10 +126,11 @@ class EwsTarget:
             password = mailbox.login.password
             secret = password if isinstance(password, Secret) else Secret(
                 password if isinstance(password, str) else password.reveal())
+            # the user's own password: Basic/NTLM as configured (asked of the server when
+            # the endpoint itself uses OAuth), delegate access to their own mailbox
+            auth = None if settings.auth_type == OAUTH2 else settings.authentication
             settings = replace(settings, username=mailbox.login.authcid, password=secret,
-                               authentication=settings.authentication
-                               if settings.auth_type != "OAuth 2.0" else None,
-                               impersonation=False)
+                               authentication=auth, impersonation=False)
         self._user_settings = settings
         self._account = connect(settings, mailbox.address)
         with self._call(f"open the mailbox '{mailbox.address}'"):
