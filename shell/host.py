@@ -81,6 +81,9 @@ class ImshShell(cmd2.Cmd):
         self.completer = Completer(session)
         self.statement_parser = LanguageStatementParser()
         self.continuation_prompt = ">> "
+        # the terminal session captured cmd2's default continuation prompt when it was built
+        if getattr(self, "main_session", None) is not None:
+            self.main_session.prompt_continuation = self.continuation_prompt
         self.default_error = "{}"
         self._set_prompt()
         self._install_highlighting()
