@@ -160,6 +160,10 @@ class Context(Protocol):
         """The engine façade (``engine.service.Engine``), opened on first use."""
 
     @property
+    def registry(self) -> Any:
+        """The session's ``cmdlets.registry.Registry`` (Get-Command, Get-Help)."""
+
+    @property
     def cwd(self) -> Path:
         """The session's current directory; relative paths resolve against it."""
 

@@ -42,10 +42,7 @@ def _version() -> str:
 
 
 def registry_of(ctx: Context) -> Registry:
-    registry: Registry | None = getattr(ctx, "registry", None)
-    if registry is None:
-        raise CmdletError("The command list is not available in this session.",
-                          "InvalidOperation", "NoRegistry")
+    registry: Registry = ctx.registry
     return registry
 
 
