@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from cmdlets.base import BoundArguments, Cmdlet, CmdletError, Context, Example, Parameter, PSObject
@@ -19,6 +19,7 @@ from shell.builtins.compare import compare, order, outputs_truthy, truthy
 from shell.format import select as sel
 from shell.format.values import is_number, type_name_of
 from shell.format.wildcard import wildcard_match
+from shell.lang.errors import StopUpstream
 from shell.objects import Hashtable, enumerate_value, get_property, property_names, to_text
 
 # (switch, parameter set, operator, case-sensitive)
@@ -188,20 +189,23 @@ class SelectObject(Cmdlet):
         self._emitted = 0
         self._held: list[Any] = []
 
-    def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
+    def process(self, ctx: Context, args: BoundArguments) -> Iterator[Any]:
         if not has_input(args):
-            return ()
+            return
         self._seen += 1
         if self._seen <= (args.get("Skip") or 0):
-            return ()
+            return
         if "Last" in args or args.switch("Unique"):
             self._held.append(args["InputObject"])
-            return ()
+            return
         first = args.get("First")
         if first is not None and self._emitted >= first:
-            return ()
+            raise StopUpstream()  # -First 0
         self._emitted += 1
-        return self._project(ctx, args, args["InputObject"])
+        yield from self._project(ctx, args, args["InputObject"])
+        if first is not None and self._emitted >= first:
+            # PowerShell's StopUpstreamCommandsException: nothing upstream runs any more.
+            raise StopUpstream()
 
     def end(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
         if not self._held:

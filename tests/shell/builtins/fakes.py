@@ -1,7 +1,8 @@
 """A small stand-in for the session: enough Context for calling cmdlet classes directly.
 
 Script blocks are ``Block`` objects wrapping a Python function of ``$_``; ``run`` drives a
-cmdlet through begin/process/end the way the shell does, one process call per input.
+cmdlet through begin/process/end the way the shell does, one process call per input,
+stopping the input early when the cmdlet raises StopUpstream.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from cmdlets.base import BoundArguments, Cmdlet
 from cmdlets.registry import Registry
 from shell.builtins import BUILTIN_CMDLETS
 from shell.format import render
+from shell.lang.errors import StopUpstream
 
 _NO_INPUT = object()
 
@@ -87,9 +89,13 @@ def run(
     if inputs is None:
         out.extend(cmdlet.process(ctx, base))
     else:
-        for item in inputs:
-            args = base.copy()
-            args["InputObject"] = item
-            out.extend(cmdlet.process(ctx, args))
+        try:
+            for item in inputs:
+                args = base.copy()
+                args["InputObject"] = item
+                for value in cmdlet.process(ctx, args):
+                    out.append(value)
+        except StopUpstream:  # as the shell does: no more input, but ``end`` still runs
+            pass
     out.extend(cmdlet.end(ctx, base))
     return out

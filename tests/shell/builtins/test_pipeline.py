@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import io
+import time
+from collections.abc import Iterator
+
 import pytest
 
 from cmdlets.base import CmdletError, PSObject
+from cmdlets.registry import Registry
+from shell.builtins import BUILTIN_CMDLETS
 from shell.builtins.pipeline import (
     ForEachObject,
     GroupObject,
@@ -15,7 +21,9 @@ from shell.builtins.pipeline import (
 )
 from shell.format import render
 from shell.objects import Hashtable
+from shell.session import Session
 from tests.shell.builtins.fakes import Block, FakeContext, run
+from tests.shell.lang_helpers import GetCounter
 
 USERS = [
     PSObject({"Identity": "c@x.com", "Status": "Failed", "Items": 10}, ("Imsh.MigrationUser",)),
@@ -72,6 +80,33 @@ def test_select_properties_first_last_skip_unique() -> None:
     assert ids(run(SelectObject, ctx, USERS, Skip=1, First=1)) == ["a@x.com"]
     assert run(SelectObject, ctx, [1, 1, 2, 1], Unique=True) == [1, 2]
 
+
+
+def test_select_first_stops_after_the_last_wanted_object() -> None:
+    produced: list[int] = []
+
+    def counting() -> Iterator[int]:
+        for n in range(1, 1_000_000):
+            produced.append(n)
+            yield n
+
+    assert run(SelectObject, FakeContext(), counting(), First=2) == [1, 2]
+    assert produced == [1, 2]
+    assert run(SelectObject, FakeContext(), counting(), First=0) == []
+
+
+def test_select_first_stops_upstream_in_the_real_session() -> None:
+    GetCounter.produced.clear()
+    out, err = io.StringIO(), io.StringIO()
+    session = Session(Registry((*BUILTIN_CMDLETS, GetCounter)), engine_factory=lambda: None,
+                      stdout=out, stderr=err)
+    started = time.monotonic()
+    session.run("1..1000000 | Select-Object -First 2; Get-Counter | Select-Object -First 3 | "
+                "Sort-Object -Descending; $n = 0; 1..1000000 | % { $n++; $_ } | select -f 1; $n")
+    assert time.monotonic() - started < 2  # the million are never enumerated
+    assert err.getvalue() == ""
+    assert out.getvalue().split() == ["1", "2", "3", "2", "1", "1", "1"]
+    assert GetCounter.produced == [1, 2, 3]  # the upstream cmdlet was closed, end still ran
 
 def test_select_exclude_and_expand_property() -> None:
     ctx = FakeContext()
