@@ -51,7 +51,7 @@ from engine.sync.model import (
 from engine.sync.state import fingerprint_from_key, flags_text, split_flags
 from engine.targets.base import Lookup, OutgoingMessage, Rejected, Target, TargetRef
 
-DEFAULT_BATCH_BYTES = 8 * 1024 * 1024
+DEFAULT_BATCH_BYTES = 4 * 1024 * 1024  # per folder worker: 4 workers stay well under 150 MB
 DEFAULT_BATCH_COUNT = 200
 FLAG_RECORD_EVERY = 200
 _GONE_IDS = ("StaleTargetReference", "MessageNotFound")

@@ -29,7 +29,7 @@ from collections import defaultdict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from engine.errors import PermanentError, TransientError
+from engine.errors import ErrorCategory, PermanentError, TransientError
 from engine.excludes import SourceFolder as ExcludeFolder
 from engine.excludes import filter_folders, parse_exclude_folders
 from engine.folders import FolderPath, SourceFolderName, map_folders, with_parents
@@ -181,6 +181,11 @@ class _Pass:
         target = self.endpoints.new_target()
         try:
             target.open_user(self.endpoints.mailbox)
+        except PermanentError as exc:
+            target.close()
+            if exc.error_id == "AuthenticationFailed":
+                raise _recipient_not_found(self.endpoints.mailbox.address) from None
+            raise
         except BaseException:
             target.close()
             raise
@@ -422,6 +427,14 @@ class _Pool:
             for closable in (target, source, store):
                 if closable is not None:
                     closable.close()
+
+
+def _recipient_not_found(address: str) -> PermanentError:
+    """Exchange's text when the target has no mailbox for the user (ms-cmdlets.md §B9)."""
+    return PermanentError(
+        f"A recipient wasn't found for {address} on the target. Create a recipient of the "
+        "appropriate type for this migration on the target and try again.",
+        category=ErrorCategory.ObjectNotFound, error_id="RecipientNotFound")
 
 
 def _fingerprints(known: FolderState | None) -> dict[int, str]:

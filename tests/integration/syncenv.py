@@ -68,10 +68,11 @@ class SyncEnv:
     def open_store(self) -> Store:
         return Store.open(self.paths)
 
-    def run(self, kind: SyncKind = SyncKind.initial, **options: object) -> SyncOutcome:
+    def run(self, kind: SyncKind = SyncKind.initial, token: CancelToken | None = None,
+            **options: object) -> SyncOutcome:
         opts = SyncOptions(maildir_fsync=False, **options)  # type: ignore[arg-type]
         job = SyncJob(self.user_id, self.address, 1, kind)
-        return sync_user(self.open_store, job, CancelToken(), options=opts)
+        return sync_user(self.open_store, job, token or CancelToken(), options=opts)
 
     def source_mailbox(self) -> MailboxSource:
         return CompareImap(ImapSpec(self.source.host, self.source.port, self.source_user,

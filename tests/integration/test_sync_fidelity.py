@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.runner.jobs import OutcomeKind
+from engine.runner.jobs import CancelReason, CancelToken, OutcomeKind
 from scripts.corpus import MIN_FULL_COUNT, ImapParams, generate, load_imap
 from tests.integration.syncenv import SyncEnv
 from tests.support.servers import ImapServer
@@ -149,3 +149,38 @@ def test_bad_source_password_fails_with_exchange_text(dovecot: ImapServer,
     assert outcome.message == ("We had trouble signing in to this account. Confirm that "
                                "you're using the correct user name and password.")
     assert not Path(env.maildir_root).exists() or not any(env.maildir_root.iterdir())
+
+
+def test_missing_target_mailbox_fails_with_exchange_text(dovecot: ImapServer,
+                                                         dovecot_target: ImapServer,
+                                                         env_factory: list[SyncEnv]) -> None:
+    env = SyncEnv(dovecot, dovecot.fresh_user(), dovecot_target, "nobody-here")
+    env_factory.append(env)
+    outcome = env.run()
+    assert outcome.kind is OutcomeKind.failed
+    assert outcome.message == ("A recipient wasn't found for nobody-here on the target. Create "
+                               "a recipient of the appropriate type for this migration on the "
+                               "target and try again.")
+
+
+def test_cancel_stops_between_batches_and_a_later_pass_completes(
+        loaded: dict[str, str], request: pytest.FixtureRequest,
+        env_factory: list[SyncEnv]) -> None:
+    source, user = loaded_source("dovecot", request, loaded)
+    env = SyncEnv(source, user)
+    env_factory.append(env)
+    token = CancelToken()
+
+    def cancel_after_first_batch(step: str) -> None:
+        if step == "after_record":
+            token.cancel(CancelReason.stop_requested)
+
+    stopped = env.run(token=token, hook=cancel_after_first_batch, batch_count=5)
+    assert stopped.kind is OutcomeKind.stopped
+    with env.open_store() as store:
+        partial = store.statistics.get(env.user_id).synced_item_count
+        assert store.messages.count_by_state(env.user_id).get("pending", 0) == 0
+    assert 0 < partial < len(CORPUS)
+    assert env.run().kind is OutcomeKind.ok
+    difference = env.compare()
+    assert difference is None, difference
