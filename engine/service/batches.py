@@ -13,6 +13,10 @@
   users simply stay Queued. Stop and Remove act at once on users no runner holds and ask the
   runner (``stop_requested``) for the others (engine/service/common.py).
 * Remove deletes state only; it never touches a mailbox on the source or the target.
+* **No lost stamps.** The runner and the notification sender stamp batch rows too (times,
+  ``extra.notifications``). Every change here writes the whole row, so it re-reads the batch
+  inside its write transaction (:meth:`BatchService._rewrite`) instead of writing back a copy
+  read before the lock was taken.
 """
 
 from __future__ import annotations
@@ -284,10 +288,10 @@ class BatchService:
         check_set(status, batch.name)
         if changes.sync_now:
             check_sync_now(status, batch.name)
-        updated = _apply(batch, changes)
+        _apply(batch, changes)  # validate before anything is written
         new_users = self._added_users(batch, status, changes)
         with self._store.transaction():
-            self._store.batches.update(updated)
+            self._rewrite(batch.id, lambda fresh: _apply(fresh, changes))
             if new_users:
                 self._store.users.add_many(batch.id, new_users)
             if changes.sync_now:
@@ -295,6 +299,13 @@ class BatchService:
         if changes.sync_now or (new_users and BatchPhase(batch.status) is BatchPhase.Active):
             self._launch()
         return self.info(self._store.batches.get_by_id(batch.id))
+
+    def _rewrite(self, batch_id: int, change: Callable[[BatchRow], BatchRow]) -> None:
+        """Write ``change`` of the batch as it is now; call inside ``store.transaction()``.
+
+        The whole row is written back, so it is re-read under the write lock: a stamp the
+        runner or the notification sender committed since the caller's read is kept."""
+        self._store.batches.update(change(self._store.batches.get_by_id(batch_id)))
 
     def _added_users(self, batch: BatchRow, status: BatchStatus,
                      changes: BatchChanges) -> builtins.list[MigrationUserSpec]:
@@ -335,8 +346,8 @@ class BatchService:
             for user in self._store.users.list(batch_id=batch.id):
                 if _restarts(kind, U(user.status)):
                     queue_user(self._store, user, when)
-            self._store.batches.update(replace(batch, status=str(BatchPhase.Active),
-                                               started_at=batch.started_at or when))
+            self._rewrite(batch.id, lambda fresh: replace(
+                fresh, status=str(BatchPhase.Active), started_at=fresh.started_at or when))
         self._launch()
         return self.info(self._store.batches.get_by_id(batch.id))
 
@@ -348,7 +359,8 @@ class BatchService:
             for user in self._store.users.list(batch_id=batch.id):
                 if U(user.status) not in _FINISHED | _RETRYABLE | _RESUMABLE:
                     stop_user(self._store, user, running)
-            self._store.batches.update(replace(batch, status=str(BatchPhase.Stopping)))
+            self._rewrite(batch.id, lambda fresh: replace(fresh,
+                                                          status=str(BatchPhase.Stopping)))
         return self.info(self._store.batches.get_by_id(batch.id))
 
     def complete(self, name: str | None) -> BatchInfo:
@@ -360,7 +372,8 @@ class BatchService:
                 if U(user.status) not in _FINISHED:
                     self._store.users.update(replace(user, next_sync_due_at=when,
                                                      stop_requested=False))
-            self._store.batches.update(replace(batch, status=str(BatchPhase.Completing)))
+            self._rewrite(batch.id, lambda fresh: replace(fresh,
+                                                          status=str(BatchPhase.Completing)))
         self._launch()
         return self.info(self._store.batches.get_by_id(batch.id))
 
@@ -379,7 +392,8 @@ class BatchService:
             for user in users:
                 self._store.users.update(with_status(user, U.Removing, stop_requested=True,
                                                      next_sync_due_at=None))
-            self._store.batches.update(replace(batch, status=str(BatchPhase.Removing)))
+            self._rewrite(batch.id, lambda fresh: replace(fresh,
+                                                          status=str(BatchPhase.Removing)))
         return self.info(self._store.batches.get_by_id(batch.id))
 
     def wait(self, name: str, until: frozenset[BatchStatus], timeout: timedelta,
