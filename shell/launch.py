@@ -3,7 +3,8 @@
 ``make_runner_launcher(state)`` returns the callable ``Engine.open(paths, runner_launcher=...)``
 takes. Called after Start-MigrationBatch (or Start-MigrationUser) made users due, it does
 nothing when a runner already holds the state directory; otherwise it takes the short
-``launch`` lease (so two shells starting batches at once launch one runner) and starts::
+``launch`` lease (so two shells starting batches at once launch one runner; the runner
+releases it once it holds its own lease) and starts::
 
     python -m shell.main --state DIR service --until-idle
 
@@ -26,6 +27,7 @@ from engine.runner.runner import new_owner
 from engine.store import Store
 
 OUTPUT_NAME = "imsh-runner.out"
+LAUNCH_OWNER_ENV = "IMSH_LAUNCH_OWNER"  # the child releases our launch lease once it runs
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +50,15 @@ def make_runner_launcher(state: str | None) -> Callable[[], None]:
     paths = resolve_state_paths(state)
 
     def launch_runner_if_needed() -> None:
+        owner = new_owner()
         with Store.open(paths) as store:
-            if runner_is_active(store) or not claim_launch(store, new_owner()):
+            if runner_is_active(store) or not claim_launch(store, owner):
                 return
         ensure_private_dir(paths.log_dir)
         launch_detached(
             runner_command(paths.root),
             paths.log_dir / OUTPUT_NAME,
-            env=_child_environment(),
+            env={**_child_environment(), LAUNCH_OWNER_ENV: owner},
             cwd=paths.root,
         )
 

@@ -11,6 +11,8 @@ Environment (mainly for tests and diagnosis; docs/service.md):
 - ``IMSH_POLL_INTERVAL`` — seconds between the runner's looks at the store (default 1).
 - ``IMSH_SERVICE_SYNCER`` — ``module:function`` of the syncer to run instead of
   ``engine.sync.executor:sync_user``.
+- ``IMSH_LAUNCH_OWNER`` — set by the launcher (shell/launch.py): the owner of the ``launch``
+  lease this runner releases once it holds its own ``runner:`` lease.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import Any, cast
 from engine.errors import ImshError, PermanentError
 from engine.paths import StatePaths, ensure_private_dir, ensure_state_dir, resolve_state_paths
 from engine.runner import CancelToken, Runner, StoreFactory, SyncJob, SyncOutcome, UserSyncer
+from engine.runner.launcher import LAUNCH_RESOURCE
 
 LOG_NAME = "imsh-service.log"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s"
@@ -41,6 +44,7 @@ EXECUTOR_FUNCTION = "sync_user"
 ENV_LEASE_TTL = "IMSH_LEASE_TTL"
 ENV_POLL_INTERVAL = "IMSH_POLL_INTERVAL"
 ENV_SYNCER = "IMSH_SERVICE_SYNCER"
+ENV_LAUNCH_OWNER = "IMSH_LAUNCH_OWNER"
 
 log = logging.getLogger("imsh.service")
 
@@ -70,6 +74,7 @@ def _serve(paths: StatePaths, until_idle: bool, env: Mapping[str, str]) -> int:
             load_syncer(env.get(ENV_SYNCER)),
             lease_ttl=_seconds(env, ENV_LEASE_TTL, 60.0),
             poll_interval=_seconds(env, ENV_POLL_INTERVAL, 1.0),
+            handover=_launch_handover(env),
         )
         runner.run(until_idle, stop)
     except ImshError as exc:
@@ -154,6 +159,12 @@ def sync_engine_missing(
         f"{job.email_address} cannot be migrated.",
         error_id="SyncEngineMissing",
     )
+
+
+def _launch_handover(env: Mapping[str, str]) -> tuple[str, str] | None:
+    """The launch lease of the shell that started this runner, set by shell/launch.py."""
+    owner = env.get(ENV_LAUNCH_OWNER)
+    return (LAUNCH_RESOURCE, owner) if owner else None
 
 
 def _seconds(env: Mapping[str, str], name: str, default: float) -> float:

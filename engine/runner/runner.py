@@ -96,7 +96,10 @@ class Runner:
         lease_ttl: float = DEFAULT_LEASE_TTL,
         max_workers: int = DEFAULT_MAX_WORKERS,
         housekeeping_interval: float = HOUSEKEEPING_INTERVAL,
+        handover: tuple[str, str] | None = None,
     ) -> None:
+        """``handover`` is a (resource, owner) lease to release once this runner's own lease
+        is held: the ``launch`` lease of the shell that started this runner."""
         self.paths = paths
         self.owner = owner or new_owner()
         self._syncer = syncer
@@ -105,6 +108,7 @@ class Runner:
         self._ttl = timedelta(seconds=lease_ttl)
         self._max_workers = max(1, max_workers)
         self._housekeeping_interval = housekeeping_interval
+        self._handover = handover
         self._running: dict[int, _Running] = {}
         self._attempts: dict[int, int] = {}
         self._last_renewal = float("-inf")
@@ -126,6 +130,8 @@ class Runner:
             log.info("runner %s started on %s", self.owner, self.paths.root)
             try:
                 self._renew(store, force=True)
+                if self._handover is not None:
+                    store.leases.release(*self._handover)
                 self._loop(store, pool, until_idle, stop)
             finally:
                 self._shut_down(store)
