@@ -15,7 +15,7 @@ from typing import Any
 
 from cmdlets.base import BoundArguments, Cmdlet, CmdletError, Context, Example, Parameter
 from cmdlets.base import ParamType as T
-from shell.builtins.common import INPUT_OBJECT, as_list, has_input
+from shell.builtins.common import INPUT_OBJECT, Collecting, as_list, has_input
 from shell.builtins.files import ENCODING_CHOICES, read_text, write_text
 from shell.format.csvtext import (
     QUOTE_MODES,
@@ -55,17 +55,7 @@ def _writer(args: BoundArguments, header: list[str] | None = None) -> CsvWriter:
     )
 
 
-class _Collecting(Cmdlet):
-    def __init__(self) -> None:
-        self._items: list[Any] = []
-
-    def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
-        if has_input(args) and args["InputObject"] is not None:
-            self._items.append(args["InputObject"])
-        return ()
-
-
-class ExportCsv(_Collecting):
+class ExportCsv(Collecting):
     name = "Export-Csv"
     aliases = ("epcsv",)
     synopsis = "Writes objects to a CSV file."
@@ -225,7 +215,7 @@ class ConvertFromCsv(Cmdlet):
         return parse_csv("\n".join(self._lines), delimiter=_delimiter(args), header=header)
 
 
-class ConvertToJson(_Collecting):
+class ConvertToJson(Collecting):
     name = "ConvertTo-Json"
     synopsis = "Converts objects to JSON text."
     description = ("Outputs one JSON string (an array when several objects arrive); levels "
@@ -240,11 +230,7 @@ class ConvertToJson(_Collecting):
         Parameter("EnumsAsStrings", T.SWITCH, help="Write enum values as names."),
         Parameter("AsArray", T.SWITCH, help="Always write a JSON array."),
     )
-
-    def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
-        if has_input(args):
-            self._items.append(args["InputObject"])
-        return ()
+    keeps_null = True
 
     def end(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
         depth = args.get("Depth")

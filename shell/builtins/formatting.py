@@ -13,25 +13,13 @@ from typing import Any
 
 from cmdlets.base import BoundArguments, Cmdlet, CmdletError, Context, Example, Parameter, PSObject
 from cmdlets.base import ParamType as T
-from shell.builtins.common import INPUT_OBJECT, as_list, has_input
+from shell.builtins.common import INPUT_OBJECT, Collecting, as_list
 from shell.builtins.files import ENCODING_CHOICES, write_text
 from shell.format import render
 from shell.format import select as sel
 from shell.format.formatted import FormattedList, FormattedTable, TextBlock
 from shell.format.table import Column
 from shell.objects import display_properties, property_names, to_text
-
-
-class _Collecting(Cmdlet):
-    """Collects every input object; subclasses emit in ``end``."""
-
-    def __init__(self) -> None:
-        self._items: list[Any] = []
-
-    def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
-        if has_input(args) and args["InputObject"] is not None:
-            self._items.append(args["InputObject"])
-        return ()
 
 
 def _is_record(obj: Any) -> bool:
@@ -46,7 +34,7 @@ def _specs_for(obj: Any, args: BoundArguments, *, all_by_default: bool) -> list[
     return sel.resolve(obj, sel.parse_specs(given, sel.FORMAT_KEYS))
 
 
-class FormatTable(_Collecting):
+class FormatTable(Collecting):
     name = "Format-Table"
     aliases = ("ft",)
     synopsis = "Formats the output as a table."
@@ -89,7 +77,7 @@ def _column(spec: sel.PropertySpec) -> Column:
                   int(width) if width else None)
 
 
-class FormatList(_Collecting):
+class FormatList(Collecting):
     name = "Format-List"
     aliases = ("fl",)
     synopsis = "Formats the output as a list of properties, one per line."
@@ -118,7 +106,7 @@ class FormatList(_Collecting):
         return out
 
 
-class OutString(_Collecting):
+class OutString(Collecting):
     name = "Out-String"
     synopsis = "Turns objects into the text the console would show."
     description = "Outputs one string holding the formatted text, or one per line with -Stream."
@@ -138,7 +126,7 @@ class OutString(_Collecting):
         return (text,)
 
 
-class OutFile(_Collecting):
+class OutFile(Collecting):
     name = "Out-File"
     synopsis = "Writes the formatted output to a file."
     description = ("Writes the text the console would show into a file (utf8NoBOM, LF line "

@@ -26,7 +26,7 @@ from cmdlets.base import (
 from cmdlets.base import ParamType as T
 from cmdlets.registry import Registry
 from shell.builtins.common import as_list
-from shell.format.wildcard import has_wildcards, wildcard_match
+from shell.wildcard import has_wildcards, wildcard_match
 
 COMMAND_INFO = "System.Management.Automation.CmdletInfo"
 ALIAS_INFO = "System.Management.Automation.AliasInfo"

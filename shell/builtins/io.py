@@ -18,6 +18,7 @@ from cmdlets.base import ParamType as T
 from shell.builtins.common import as_list, has_input
 from shell.builtins.datefmt import dotnet_format, unix_format
 from shell.builtins.files import ENCODING_CHOICES, read_bytes, read_text, write_text
+from shell.lang.convert import parse_datetime
 from shell.objects import enumerate_value, to_text
 
 
@@ -200,24 +201,14 @@ class WriteError(Cmdlet):
         return ()
 
 
-_DATE_INPUT_FORMATS = ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d", "%m/%d/%Y %H:%M:%S",
-                       "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y")
-
-
 def to_datetime(value: Any) -> dt.datetime:
-    """A -Date argument as a datetime (dates and the common text forms)."""
+    """A -Date argument as a datetime (dates and the text forms the language's casts read)."""
     if isinstance(value, dt.datetime):
         return value
     text = to_text(value).strip()
-    try:
-        return dt.datetime.fromisoformat(text)
-    except ValueError:
-        pass
-    for pattern in _DATE_INPUT_FORMATS:
-        try:
-            return dt.datetime.strptime(text, pattern)
-        except ValueError:
-            continue
+    parsed = parse_datetime(text)
+    if parsed is not None:
+        return parsed
     raise CmdletError(f"Cannot bind parameter 'Date'. Cannot convert value \"{text}\" to type "
                       '"System.DateTime".', "InvalidArgument", "CannotConvertArgumentNoMessage")
 

@@ -14,13 +14,13 @@ from typing import Any
 
 from cmdlets.base import BoundArguments, Cmdlet, CmdletError, Context, Example, Parameter, PSObject
 from cmdlets.base import ParamType as T
-from shell.builtins.common import INPUT_OBJECT, as_list, has_input
-from shell.builtins.compare import compare, order, outputs_truthy, truthy
+from shell.builtins.common import INPUT_OBJECT, Collecting, as_list, has_input
 from shell.format import select as sel
 from shell.format.values import is_number, type_name_of
-from shell.format.wildcard import wildcard_match
 from shell.lang.errors import StopUpstream
+from shell.lang.operators import compare, sort_order, truthy
 from shell.objects import Hashtable, enumerate_value, get_property, property_names, to_text
+from shell.wildcard import wildcard_match
 
 # (switch, parameter set, operator, case-sensitive)
 _BASE_OPERATORS = ("EQ", "NE", "GT", "GE", "LT", "LE", "Like", "NotLike", "Match", "NotMatch",
@@ -78,16 +78,22 @@ class WhereObject(Cmdlet):
         if block is None and sel.is_script_block(args.get("Property")):
             block = args["Property"]  # tolerate a binder that chose the simplified set
         if block is not None:
-            return outputs_truthy(ctx.invoke(block, obj))
+            return truthy(ctx.invoke(block, obj))
         value = get_property(obj, str(args["Property"]))
         if args.switch("Not"):
             return not truthy(value)
         for switch, _, op, case_sensitive in OPERATORS:
             if args.switch(switch):
-                return compare(op, value, args.get("Value"), case_sensitive=case_sensitive)
+                return _compares(op, case_sensitive, value, args.get("Value"))
         if "Value" in args:
-            return compare("eq", value, args["Value"])
+            return _compares("eq", False, value, args["Value"])
         return truthy(value)
+
+
+def _compares(op: str, case_sensitive: bool, value: Any, operand: Any) -> bool:
+    """``value -op operand`` as the language evaluates it (a collection value filters)."""
+    result, _ = compare(("c" if case_sensitive else "") + op, value, operand)
+    return truthy(result)
 
 
 class ForEachObject(Cmdlet):
@@ -287,7 +293,7 @@ def _distinct(objects: list[Any], case_sensitive: bool = True) -> list[Any]:
     return kept
 
 
-class SortObject(Cmdlet):
+class SortObject(Collecting):
     name = "Sort-Object"
     aliases = ("sort",)
     synopsis = "Sorts objects by property values."
@@ -308,13 +314,7 @@ class SortObject(Cmdlet):
         Parameter("Stable", T.SWITCH, help="Accepted: sorting is always stable."),
     )
 
-    def __init__(self) -> None:
-        self._items: list[Any] = []
-
-    def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
-        if has_input(args):
-            self._items.append(args["InputObject"])
-        return ()
+    keeps_null = True
 
     def end(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
         if not self._items:
@@ -325,7 +325,7 @@ class SortObject(Cmdlet):
 
         def by_keys(a: int, b: int) -> int:
             for left, right, descending in zip(keys[a], keys[b], directions, strict=True):
-                result = order(left, right, case_sensitive=cs)
+                result = sort_order(left, right, cs)
                 if result:
                     return -result if descending else result
             return 0
@@ -370,7 +370,7 @@ class SortObject(Cmdlet):
 GROUP_INFO = "Microsoft.PowerShell.Commands.GroupInfo"
 
 
-class GroupObject(Cmdlet):
+class GroupObject(Collecting):
     name = "Group-Object"
     aliases = ("group",)
     synopsis = "Groups objects that have the same value for the given properties."
@@ -388,13 +388,7 @@ class GroupObject(Cmdlet):
         Parameter("CaseSensitive", T.SWITCH, help="Group strings case-sensitively."),
     )
 
-    def __init__(self) -> None:
-        self._items: list[Any] = []
-
-    def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
-        if has_input(args):
-            self._items.append(args["InputObject"])
-        return ()
+    keeps_null = True
 
     def end(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
         if not self._items:
@@ -438,7 +432,7 @@ MEASURE_FIELDS = ("Count", "Average", "Sum", "Maximum", "Minimum", "StandardDevi
                   "Property")
 
 
-class MeasureObject(Cmdlet):
+class MeasureObject(Collecting):
     name = "Measure-Object"
     aliases = ("measure",)
     synopsis = "Counts objects and computes sum, average, maximum and minimum of properties."
@@ -457,13 +451,6 @@ class MeasureObject(Cmdlet):
         Parameter("AllStats", T.SWITCH, help="Compute every statistic."),
     )
 
-    def __init__(self) -> None:
-        self._items: list[Any] = []
-
-    def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
-        if has_input(args) and args["InputObject"] is not None:
-            self._items.append(args["InputObject"])
-        return ()
 
     def end(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
         names = as_list(args.get("Property"))
@@ -535,7 +522,7 @@ def _extremes(values: list[Any], wanted: dict[str, bool]) -> tuple[Any, Any]:
         keyed = [_number(v) for v in values]
     except CmdletError:
         keyed = list(values)
-    ranked = sorted(keyed, key=functools.cmp_to_key(order))
+    ranked = sorted(keyed, key=functools.cmp_to_key(sort_order))
     return (ranked[-1] if wanted["Maximum"] else None, ranked[0] if wanted["Minimum"] else None)
 
 

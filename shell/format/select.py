@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from cmdlets.base import CmdletError, Context, PSObject
-from shell.format.wildcard import has_wildcards, wildcard_match
 from shell.objects import get_property, property_names
+from shell.wildcard import has_wildcards, wildcard_match
 
 NAME_KEYS = ("Name", "Label")
 SELECT_KEYS = (*NAME_KEYS, "Expression")

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from shell.objects import Hashtable, is_enumerable, to_text
+from shell.wildcard import wildcard_match
 
 
 class OperatorError(Exception):
@@ -145,37 +146,20 @@ def _order(left: Any, right: Any, case: bool) -> int:
                             "NotIcomparable") from None
 
 
-@functools.lru_cache(maxsize=256)
-def wildcard_regex(pattern: str, case: bool) -> re.Pattern[str]:
-    """Compile a ``-like`` wildcard (``* ? [a-z]``, backtick escapes) to an anchored regex."""
-    out, i = [], 0
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "`" and i + 1 < len(pattern):
-            out.append(re.escape(pattern[i + 1]))
-            i += 2
-            continue
-        if ch == "*":
-            out.append(".*")
-        elif ch == "?":
-            out.append(".")
-        elif ch == "[":
-            end = pattern.find("]", i + 1)
-            if end < 0:
-                out.append(re.escape(ch))
-            else:
-                body = pattern[i + 1 : end].replace("\\", "\\\\")
-                out.append("[" + body + "]")
-                i = end
-        else:
-            out.append(re.escape(ch))
-        i += 1
-    flags = re.DOTALL | (0 if case else re.IGNORECASE)
-    return re.compile("".join(out) + r"\Z", flags)
+def sort_order(left: Any, right: Any, case: bool = False) -> int:
+    """-1, 0 or 1 for Sort-Object and Measure-Object: ``$null`` first, then PowerShell's
+    comparison; values it cannot compare are ordered by their text (as Sort-Object does)."""
+    try:
+        return _order(left, right, case)
+    except OperatorError:
+        a, b = to_text(left), to_text(right)
+        if not case:
+            a, b = a.casefold(), b.casefold()
+        return (a > b) - (a < b)
 
 
 def like(value: Any, pattern: Any, case: bool = False) -> bool:
-    return wildcard_regex(to_text(pattern), case).match(to_text(value)) is not None
+    return wildcard_match(to_text(pattern), to_text(value), case_sensitive=case)
 
 
 _NET_NAMED_GROUP = re.compile(r"\(\?<(?![=!])(\w+)>")

@@ -15,6 +15,7 @@ from shell.lang.operators import (
     modulo,
     multiply,
     range_values,
+    sort_order,
     subtract,
     truthy,
 )
@@ -73,6 +74,16 @@ def test_containment_always_returns_bool() -> None:
 def test_wildcards(value: str, pattern: str, result: bool) -> None:
     assert like(value, pattern) is result
 
+
+
+def test_sort_order_follows_comparison_and_never_fails() -> None:
+    assert sort_order(None, 0) == -1 and sort_order(0, None) == 1  # $null sorts first
+    assert sort_order(3, "10") == -1  # the right side becomes a number
+    assert sort_order("10", 9) == -1  # ... or a string, by the left side
+    assert sort_order("b", "A") == 1 and sort_order("b", "A", case=True) == 1
+    assert sort_order("a", "A") == 0
+    assert sort_order(1, "abc") == -1  # not comparable as numbers: ordered by text
+    assert sort_order(dt.datetime(2026, 1, 2), "2026-01-01") == 1
 
 def test_match_sets_groups_for_scalar_only() -> None:
     found, matches = compare("match", "user@contoso.com", r"^(?<user>[^@]+)@(.+)$")

@@ -6,8 +6,8 @@ import pytest
 
 from cmdlets.base import CmdletError, PSObject
 from shell.format.select import parse_specs, resolve, select_record
-from shell.format.wildcard import has_wildcards, wildcard_match
 from shell.objects import Hashtable
+from shell.wildcard import has_wildcards, wildcard_match
 from tests.shell.builtins.fakes import Block, FakeContext
 
 STATS = PSObject({"Identity": "u1", "LastSuccessfulSyncTimestamp": "t1",

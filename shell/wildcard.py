@@ -1,7 +1,8 @@
 """PowerShell wildcard patterns (``about_Wildcards``): ``*``, ``?``, ``[a-z]``, backtick escape.
 
-Matching is case-insensitive, as for ``-like``, ``Select-Object -Property Max*`` and
-``Get-Command *-Migration*``.  Patterns are compiled to anchored regular expressions once.
+One implementation for the language (``-like``) and the cmdlets (``Select-Object -Property
+Max*``, ``Get-Command *-Migration*``).  Matching ignores case unless asked; patterns are
+compiled to anchored regular expressions once.
 """
 
 from __future__ import annotations
