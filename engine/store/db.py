@@ -154,16 +154,24 @@ class IntegrityError(StateStoreError):
 
 
 def _create_private_file(path: Path) -> None:
+    """Create the database file with mode 0600, or leave an existing one untouched.
+
+    An existing file must never be opened and closed here: closing any descriptor of a
+    file drops every POSIX lock this process holds on it, so a process with a live SQLite
+    connection would lose its locks and another process could checkpoint and delete the
+    WAL underneath it.
+    """
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
-        os.close(fd)
-        os.chmod(path, FILE_MODE)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    except FileExistsError:
+        return
     except OSError as exc:
         raise StateStoreError(
             f"cannot create the state database {path}: {exc.strerror or exc}",
             category=ErrorCategory.WriteError,
             error_id="StateDatabaseUnwritable",
         ) from exc
+    os.close(fd)  # a brand-new file: no connection of ours can hold locks on it yet
 
 
 def _store_error(exc: sqlite3.Error, path: Path) -> StateStoreError | TransientError:

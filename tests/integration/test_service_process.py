@@ -124,12 +124,6 @@ def test_start_launches_a_detached_runner_that_exits_when_idle(
     assert (paths.log_dir / "imsh-runner.out").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine/store/db.py _create_private_file opens and closes state.db in a process "
-    "that already has connections, which drops its POSIX locks: the exiting runner then "
-    "deletes the WAL under the shell and the shell's next Store.open fails (disk I/O error)",
-)
 def test_work_made_due_after_the_runner_exited_launches_a_new_one(
     engine: Engine, paths: StatePaths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
