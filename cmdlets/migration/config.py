@@ -1,4 +1,10 @@
-"""Get-/Set-MigrationConfig: organisation-wide migration settings."""
+"""Get-/Set-MigrationConfig: organisation-wide migration settings.
+
+imsh adds ``-DefaultTargetEndpoint`` and the SMTP settings of notification mail
+(``-SmtpServer -SmtpPort -SmtpSecurity -SmtpCredentials -SmtpFrom``). A parameter that isn't
+given leaves its setting as it is; ``-SmtpServer ''`` and ``-SmtpCredentials $null`` remove
+theirs.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +13,14 @@ from typing import Any
 
 from cmdlets.base import BoundArguments, Cmdlet, Context, Example, Parameter
 from cmdlets.base import ParamType as T
-from cmdlets.migration.common import ON_PREMISES, optional, unlimited, unsupported
+from cmdlets.migration.common import ON_PREMISES, credentials, optional, unlimited, unsupported
 from cmdlets.migration.records import config_record
-from engine.service.common import UNSET
+from engine.notify.settings import SmtpSecurity
+from engine.service.common import UNSET, Unset
 from engine.service.config import FEATURE_NAMES, ConfigChanges
+from engine.service.smtp_config import SmtpChanges, SmtpLogin
+
+_SMTP_SECURITY = tuple(m.value for m in SmtpSecurity)
 
 
 class GetMigrationConfig(Cmdlet):
@@ -19,8 +29,13 @@ class GetMigrationConfig(Cmdlet):
     description = (
         "MaxNumberOfBatches (default 100), MaxConcurrentMigrations over all endpoints (default "
         "Unlimited), Features, CanSubmitNewBatch and imsh's DefaultTargetEndpoint, the target "
-        "of batches created without -TargetEndpoint.")
-    examples = (Example("Get-MigrationConfig", "Shows the settings."),)
+        "of batches created without -TargetEndpoint. The SMTP settings of notification mail "
+        "are shown as well; SmtpCredentials shows only the user name, never the password.")
+    examples = (
+        Example("Get-MigrationConfig", "Shows the settings."),
+        Example("Get-MigrationConfig | Format-List Smtp*",
+                "Shows how notification mail is sent."),
+    )
     parameters = (*unsupported("AllPartitions", "IncludeSimplifiedGmailMigrationData",
                                switch=True), *ON_PREMISES)
     output_type = "Microsoft.Exchange.Data.Storage.Management.MigrationConfig"
@@ -35,11 +50,19 @@ class SetMigrationConfig(Cmdlet):
     description = (
         "Sets the most batches that may exist, the most users synchronized at once over all "
         "endpoints (a number or Unlimited), the Features value, and imsh's "
-        "-DefaultTargetEndpoint.")
+        "-DefaultTargetEndpoint. imsh's -Smtp* parameters set how notification mail "
+        "(New-MigrationBatch -NotificationEmails) is sent: the server, its port (default 25 for "
+        "None, 465 for Ssl, 587 for Tls), the security (None, Ssl = SMTPS, Tls = STARTTLS; "
+        "certificates are always verified), the login and the From address. The password is "
+        "stored sealed. Mail that failed to go out is retried at once after a change. "
+        "-SmtpServer '' stops notification mail; -SmtpCredentials $null removes the login.")
     examples = (
         Example("Set-MigrationConfig -MaxNumberOfBatches 50", "At most 50 batches."),
         Example("Set-MigrationConfig -MaxConcurrentMigrations 100",
                 "At most 100 users synchronized at once."),
+        Example("Set-MigrationConfig -SmtpServer smtp.contoso.com -SmtpPort 587 -SmtpSecurity "
+                "Tls -SmtpCredentials $cred -SmtpFrom migration@contoso.com",
+                "Sends notification mail through smtp.contoso.com with STARTTLS and a login."),
     )
     parameters = (
         Parameter("MaxNumberOfBatches", T.INT, help="The most batches that may exist."),
@@ -48,6 +71,14 @@ class SetMigrationConfig(Cmdlet):
         Parameter("Features", T.STRING, choices=FEATURE_NAMES, help="Migration features."),
         Parameter("DefaultTargetEndpoint", T.STRING,
                   help="imsh: the target of batches created without -TargetEndpoint."),
+        Parameter("SmtpServer", T.STRING,
+                  help="imsh: the SMTP server notification mail goes through ('' = no mail)."),
+        Parameter("SmtpPort", T.INT, help="imsh: the SMTP port (1-65535)."),
+        Parameter("SmtpSecurity", T.STRING, choices=_SMTP_SECURITY,
+                  help="imsh: None, Ssl (SMTPS) or Tls (STARTTLS)."),
+        Parameter("SmtpCredentials", T.OBJECT,  # OBJECT, so that $null can remove the login
+                  help="imsh: the SMTP login, a PSCredential ($null = none); stored sealed."),
+        Parameter("SmtpFrom", T.STRING, help="imsh: the From address of notification mail."),
         *ON_PREMISES,
     )
     supports_should_process = True
@@ -59,10 +90,26 @@ class SetMigrationConfig(Cmdlet):
                                        if "MaxConcurrentMigrations" in args else UNSET),
             features=optional(args, "Features"),
             default_target_endpoint=optional(args, "DefaultTargetEndpoint"),
+            smtp=_smtp(args),
         )
         if ctx.should_process("MigrationConfig", "Change migration configuration"):
             ctx.engine.set_config(changes)
         return []
+
+
+def _smtp(args: BoundArguments) -> SmtpChanges:
+    login: SmtpLogin | Unset | None = UNSET
+    if "SmtpCredentials" in args:
+        found = credentials(args, "SmtpCredentials")
+        login = SmtpLogin(found.user_name, found.password) if found is not None else None
+    return SmtpChanges(server=_given(args, "SmtpServer"), port=_given(args, "SmtpPort"),
+                       security=_given(args, "SmtpSecurity"), credentials=login,
+                       sender=_given(args, "SmtpFrom"))
+
+
+def _given(args: BoundArguments, name: str) -> Any:
+    """The bound value (None included), or UNSET when the parameter wasn't given."""
+    return args.get(name, UNSET)
 
 
 CONFIG_CMDLETS: tuple[type[Cmdlet], ...] = (GetMigrationConfig, SetMigrationConfig)

@@ -196,6 +196,7 @@ def statistics_record(totals: MigrationTotals) -> PSObject:
 
 
 def config_record(config: MigrationConfig) -> PSObject:
+    smtp = config.smtp
     return _record("MigrationConfig", {
         "Identity": "MigrationConfig",
         "MaxNumberOfBatches": config.max_number_of_batches,
@@ -204,6 +205,11 @@ def config_record(config: MigrationConfig) -> PSObject:
         "CanSubmitNewBatch": config.can_submit_new_batch,
         "SupportsCutover": False,
         "DefaultTargetEndpoint": config.default_target_endpoint,
+        "SmtpServer": smtp.server,
+        "SmtpPort": smtp.port,
+        "SmtpSecurity": smtp.security,
+        "SmtpCredentials": smtp.user_name,  # the user name only; the password is never shown
+        "SmtpFrom": smtp.sender,
     }, view="list")
 
 

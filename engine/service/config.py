@@ -4,7 +4,8 @@ The store keeps only values an administrator set (``store.config``); the default
 (reference/ms-cmdlets.md §A17, Exchange 2013's MigrationConfig): ``MaxNumberOfBatches`` 100,
 ``MaxConcurrentMigrations`` Unlimited, ``Features`` None. imsh adds ``DefaultTargetEndpoint``,
 the target of batches created without ``-TargetEndpoint`` (stored as the endpoint's
-``is_default_target`` flag, the single source of truth).
+``is_default_target`` flag, the single source of truth), and the SMTP settings of
+notification mail (engine/service/smtp_config.py).
 
 The runner reads :func:`load_config` too: ``max_concurrent_migrations`` caps the users synced
 at once across all endpoints (``None``: no cap beyond each endpoint's own limits).
@@ -12,10 +13,11 @@ at once across all endpoints (``None``: no cap beyond each endpoint's own limits
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from engine.errors import ValidationError
 from engine.service.common import UNSET, Unset
+from engine.service.smtp_config import SmtpChanges, SmtpConfig, check_smtp, load_smtp, store_smtp
 from engine.store import Store
 
 MAX_NUMBER_OF_BATCHES = "MaxNumberOfBatches"
@@ -33,6 +35,7 @@ class MigrationConfig:
     features: str
     default_target_endpoint: str | None
     batch_count: int
+    smtp: SmtpConfig
 
     @property
     def can_submit_new_batch(self) -> bool:
@@ -45,6 +48,7 @@ class ConfigChanges:
     max_concurrent_migrations: int | Unset | None = UNSET  # None: Unlimited
     features: str | None = None
     default_target_endpoint: str | None = None
+    smtp: SmtpChanges = field(default_factory=SmtpChanges)
 
 
 def load_config(store: Store) -> MigrationConfig:
@@ -56,6 +60,7 @@ def load_config(store: Store) -> MigrationConfig:
         features=str(store.config.get(FEATURES, "None")),
         default_target_endpoint=target.name if target is not None else None,
         batch_count=store.batches.count(),
+        smtp=load_smtp(store),
     )
 
 
@@ -72,6 +77,7 @@ def change_config(store: Store, changes: ConfigChanges) -> MigrationConfig:
         if changes.default_target_endpoint is not None:
             store.endpoints.set_default_target(
                 store.endpoints.get(changes.default_target_endpoint).name)
+        store_smtp(store, changes.smtp)
     return load_config(store)
 
 
@@ -85,6 +91,7 @@ def _check(changes: ConfigChanges) -> None:
         raise ValidationError(
             f'The value "{limit}" of parameter MaxConcurrentMigrations isn\'t valid. Enter a '
             "positive number or Unlimited.", error_id="InvalidConcurrency")
+    check_smtp(changes.smtp)
 
 
 def _feature(text: str) -> str:

@@ -3,51 +3,13 @@
 from __future__ import annotations
 
 import csv
-import io
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from cmdlets.base import Cmdlet
 from cmdlets.catalog import MIGRATION_CMDLETS
-from shell.session import Session
-from shell.wiring import build_session
-
-CSV = ("EmailAddress,UserName,Password\nann@contoso.com,ann,Secr3tPw\n"
-       "bob@contoso.com,bob*admin,Adm1nPw\n")
-
-
-@dataclass
-class Shell:
-    session: Session
-    out: io.StringIO
-    err: io.StringIO
-    tmp: Path
-
-    def run(self, text: str) -> tuple[str, str]:
-        """Run one statement; return what it wrote to stdout and stderr."""
-        out_at, err_at = self.out.tell(), self.err.tell()
-        self.session.run(text)
-        return self.out.getvalue()[out_at:], self.err.getvalue()[err_at:]
-
-    def ok(self, text: str) -> str:
-        out, err = self.run(text)
-        assert err == "", err
-        return out
-
-
-@pytest.fixture
-def shell(tmp_path: Path) -> Iterator[Shell]:
-    out, err = io.StringIO(), io.StringIO()
-    session = build_session(str(tmp_path / "state"), interactive=False, stdout=out, stderr=err)
-    (tmp_path / "users.csv").write_text(CSV, encoding="utf-8")
-    try:
-        yield Shell(session, out, err, tmp_path)
-    finally:
-        session.close()
+from tests.cmdlets.conftest import Shell
 
 
 @pytest.fixture
