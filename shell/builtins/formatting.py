@@ -1,4 +1,4 @@
-"""Format-Table, Format-List, Out-String and Out-File.
+"""Format-Table, Format-List, Out-String, Out-File, Out-Host and Out-Null.
 
 Format-* collect their input and emit one format object (``shell.format.formatted``) that
 the console prints as is; like PowerShell's, those objects belong at the end of a pipeline.
@@ -163,4 +163,36 @@ class OutFile(Collecting):
         return ()
 
 
-FORMATTING_CMDLETS: tuple[type[Cmdlet], ...] = (FormatTable, FormatList, OutString, OutFile)
+class OutHost(Collecting):
+    name = "Out-Host"
+    aliases = ("oh",)
+    synopsis = "Shows the output on the console."
+    description = ("Writes the formatted text to the console at once, so nothing reaches the "
+                   "rest of the pipeline or a variable.")
+    examples = (Example("Get-MigrationBatch | Out-Host", "Shows the batches."),)
+    parameters = (
+        INPUT_OBJECT,
+        Parameter("Paging", T.SWITCH, help="Accepted; imsh does not page."),
+    )
+
+    def end(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
+        if self._items:
+            ctx.write_host(ctx.render(self._items), newline=False)
+        return ()
+
+
+class OutNull(Cmdlet):
+    name = "Out-Null"
+    synopsis = "Discards the output."
+    description = "Drops every input object; use it to hide output you do not need."
+    examples = (Example("New-MigrationEndpoint -Maildir -Name M -Path /srv/mail | Out-Null",
+                        "Creates the endpoint without showing it."),)
+    parameters = (INPUT_OBJECT,)
+
+    def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
+        return ()
+
+
+FORMATTING_CMDLETS: tuple[type[Cmdlet], ...] = (
+    FormatTable, FormatList, OutString, OutFile, OutHost, OutNull,
+)

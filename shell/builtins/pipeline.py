@@ -18,6 +18,7 @@ from shell.builtins.common import INPUT_OBJECT, Collecting, as_list, has_input
 from shell.format import select as sel
 from shell.format.values import is_number, type_name_of
 from shell.lang.errors import StopUpstream
+from shell.lang.members import MemberError, call_method, get_member
 from shell.lang.operators import compare, sort_order, truthy
 from shell.objects import Hashtable, enumerate_value, get_property, property_names, to_text
 from shell.wildcard import wildcard_match
@@ -136,33 +137,26 @@ class ForEachObject(Cmdlet):
             return ctx.invoke(block, obj)
         if member is None or not has_input(args):
             return ()
-        return list(enumerate_value(_member(obj, str(member), as_list(args.get("ArgumentList")))))
+        return list(enumerate_value(
+            _member(ctx, obj, str(member), as_list(args.get("ArgumentList")))))
 
     def end(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
         block = args.get("End")
         return ctx.invoke(block, None) if block is not None else ()
 
 
-_STRING_METHODS = {
-    "toupper": lambda s, a: s.upper(),
-    "tolower": lambda s, a: s.lower(),
-    "trim": lambda s, a: s.strip(*a[:1]),
-    "trimstart": lambda s, a: s.lstrip(*a[:1]),
-    "trimend": lambda s, a: s.rstrip(*a[:1]),
-    "tostring": lambda s, a: s,
-    "split": lambda s, a: s.split(str(a[0])) if a else s.split(),
-    "replace": lambda s, a: s.replace(str(a[0]), str(a[1])),
-}
-
-
-def _member(obj: Any, member: str, arguments: list[Any]) -> Any:
-    """``$obj.member`` or ``$obj.member(args)`` for ForEach-Object -MemberName."""
-    method = _STRING_METHODS.get(member.casefold())
-    if method is not None and isinstance(obj, str):
-        return method(obj, arguments)
-    if member.casefold() == "tostring":
-        return to_text(obj)
-    return get_property(obj, member)
+def _member(ctx: Context, obj: Any, member: str, arguments: list[Any]) -> Any:
+    """``$obj.member`` or ``$obj.member(args)`` for ForEach-Object -MemberName, as the
+    language evaluates them; a name that is neither gives nothing."""
+    value = get_member(obj, member)
+    if value is not None and not arguments:
+        return value
+    try:
+        return call_method(obj, member, arguments, ctx.invoke)
+    except MemberError as err:
+        if err.error_id in ("MethodNotFound", "InvokeMethodOnNull"):
+            return value
+        raise CmdletError(err.message, err.category, err.error_id, target=obj) from None
 
 
 class SelectObject(Cmdlet):

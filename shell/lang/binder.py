@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from cmdlets.base import BoundArguments, Cmdlet, Parameter, ParamType, PSCredential
 from shell.lang.convert import NET_NAMES, ConversionError, convert_argument
@@ -55,6 +55,13 @@ class BindingError(Exception):
         self.category = category
         self.target = target
         self.extent = extent
+
+
+class RemainingArguments:
+    """Marks a cmdlet whose ``remaining_parameter`` takes every positional argument left
+    over as one list (PowerShell's ValueFromRemainingArguments): ``Write-Host 'Batch' $b``."""
+
+    remaining_parameter: ClassVar[str]
 
 
 @dataclass
@@ -168,6 +175,7 @@ def bind(cls: type[Cmdlet], items: list[ArgItem], *, pipeline_input: bool = Fals
                                extent=item.extent)
         named[param.name] = (param, item)
     common = _common(named)
+    positional = _gather_remaining(cls, named, positional)
     declared = {name: pair for name, pair in named.items() if name not in COMMON_NAMES
                 or any(p.name == name for p in cls.parameters)}
     set_name, assigned = _choose_set(cls, declared, positional, pipeline_input)
@@ -180,6 +188,19 @@ def bind(cls: type[Cmdlet], items: list[ArgItem], *, pipeline_input: bool = Fals
     binding = Binding(cls, set_name, values, common)
     _check_mandatory(binding, pipeline_input, prompt)
     return binding
+
+
+def _gather_remaining(cls: type[Cmdlet], named: dict[str, tuple[Parameter, ArgItem]],
+                      positional: list[ArgItem]) -> list[ArgItem]:
+    if not issubclass(cls, RemainingArguments) or cls.remaining_parameter in named:
+        return positional
+    param = next(p for p in cls.parameters if p.name == cls.remaining_parameter)
+    start = param.position or 0
+    if len(positional) <= start + 1:
+        return positional
+    rest = positional[start:]
+    gathered = ArgItem(None, [item.value for item in rest], True, None, rest[0].extent)
+    return [*positional[:start], gathered]
 
 
 def _common(named: dict[str, tuple[Parameter, ArgItem]]) -> Common:

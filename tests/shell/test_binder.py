@@ -8,7 +8,7 @@ from typing import ClassVar
 import pytest
 
 from cmdlets.base import Cmdlet, Parameter, ParamType, PSObject
-from shell.lang.binder import ArgItem, BindingError, bind, bind_pipeline
+from shell.lang.binder import ArgItem, BindingError, RemainingArguments, bind, bind_pipeline
 
 T = ParamType
 
@@ -71,6 +71,20 @@ def test_names_are_case_insensitive_and_prefixes_bind() -> None:
     binding = bind(GetThing, [flag("identity"), pos("b1"), flag("stat"), pos("failed")])
     assert binding.values == {"Identity": "b1", "Status": "Failed"}
 
+
+
+def test_remaining_arguments_gather_into_one_list() -> None:
+    class WriteThing(RemainingArguments, Cmdlet):
+        name = "Write-Thing"
+        remaining_parameter = "Object"
+        parameters: ClassVar = (Parameter("Object", T.OBJECT, position=0),
+                                Parameter("Separator"))
+
+    assert bind(WriteThing, [pos("a"), pos(2), flag("Sep"), pos("-"), pos("c")]).values == \
+        {"Object": ["a", 2, "c"], "Separator": "-"}
+    assert bind(WriteThing, [pos("a")]).values == {"Object": "a"}
+    assert error_of(WriteThing, [named("Object", "a"), pos("b")]).error_id == \
+        "PositionalParameterNotFound"
 
 def test_exact_name_wins_over_longer_names() -> None:
     class Two(Cmdlet):
