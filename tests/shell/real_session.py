@@ -2,7 +2,7 @@
 
 ``RealShell.run`` returns what one chunk printed on stdout and fails the test when the chunk
 reported an error; ``run_failing`` returns stdout, stderr and the result for error cases.
-Relative paths in scripts resolve against ``workdir``.
+Relative paths in scripts resolve against ``workdir``; the store lives in ``state_dir``.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ class RealShell:
     out: io.StringIO
     err: io.StringIO
     workdir: Path
+    state_dir: Path
 
     def run_failing(self, text: str) -> tuple[str, str, RunResult]:
         out_start, err_start = len(self.out.getvalue()), len(self.err.getvalue())
@@ -41,4 +42,4 @@ def real_shell(state_dir: Path, workdir: Path, stdin: str = "") -> RealShell:
     session = build_session(str(state_dir), interactive=False, stdin=io.StringIO(stdin),
                             stdout=out, stderr=err)
     session.cwd = workdir
-    return RealShell(session, out, err, workdir)
+    return RealShell(session, out, err, workdir, state_dir)
