@@ -75,6 +75,9 @@ class ImshShell(cmd2.Cmd):
             terminators=[],
             shortcuts={},
             persistent_history_file=str(history_file) if history_file else "",
+            # identities come from the session's state store, whose connection belongs to
+            # the main thread: completing in prompt_toolkit's worker thread would fail
+            complete_in_thread=False,
             **kwargs,
         )
         self.session = session
