@@ -7,11 +7,13 @@ the statement finishes (earlier when an error or host message must appear after 
 go to stderr in PowerShell's NormalView layout; no Python traceback ever reaches the user.
 
 Exit status (``exit_code``): ``exit N`` wins; otherwise 0 when no terminating error
-occurred and no command reported an error, 1 otherwise.
+occurred and no command reported an error, 1 otherwise.  When the reader of stdout goes
+away (``imsh -c ... | head -1``) the run stops quietly, as a program killed by SIGPIPE.
 """
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +30,13 @@ from shell.lang.scope import Variables
 from shell.lang.tokens import Source
 from shell.lang.values import PathInfo
 from shell.objects import Hashtable, to_text
+
+
+class OutputClosed(BaseException):
+    """stdout's reader has gone: nothing more can be shown, so the run ends.
+
+    A BaseException so that no cmdlet or ``try`` turns it into an error record.
+    """
 
 
 @dataclass(frozen=True)
@@ -65,6 +74,7 @@ class Session:
         self._terminated = False
         self._exit_requested: int | None = None
         self._progress_shown: dict[str, str] = {}
+        self._output_closed = False
         self.variables = Variables({
             "?": lambda: self.runtime.last_ok,
             "pwd": lambda: PathInfo.of(self._cwd),
@@ -117,14 +127,18 @@ class Session:
             self._exit_requested = signal.code
         except (ReturnSignal, BreakSignal, ContinueSignal):
             pass
+        except OutputClosed:
+            ok = False
         except KeyboardInterrupt:
             ok = False
             self.runtime.report(ErrorRecord("The pipeline has been stopped.",
                                             category="OperationStopped",
                                             error_id="PipelineStopped",
                                             reason="PipelineStoppedException"))
-        finally:
+        try:
             self.flush_output()
+        except OutputClosed:
+            ok = False
         return self._finish(ok, errors_before, exit_requested)
 
     def _finish(self, ok: bool, errors_before: bool, exit_requested: int | None = None
@@ -147,16 +161,22 @@ class Session:
         try:
             text = path.read_text(encoding="utf-8-sig")
         except OSError as err:
-            self.runtime.report(ErrorRecord(
-                f"The script file '{path}' cannot be read: {err.strerror}.",
-                category="ObjectNotFound", error_id="ScriptFileNotFound",
-                reason="CommandNotFoundException", target=str(path)))
-            self._terminated = True
-            return self.exit_code
+            return self._unreadable_script(path, f"{err.strerror}.", "ScriptFileNotFound")
+        except UnicodeDecodeError as err:
+            return self._unreadable_script(
+                path, f"it is not UTF-8 text (byte 0x{err.object[err.start]:02x} at offset "
+                f"{err.start}); save it as UTF-8.", "ScriptFileNotUtf8")
         self.variables.set("args", list(args or []))
         self.variables.set("PSScriptRoot", str(path.parent))
         self.variables.set("PSCommandPath", str(path))
         self.run(text, source=str(path))
+        return self.exit_code
+
+    def _unreadable_script(self, path: Path, why: str, error_id: str) -> int:
+        self.runtime.report(ErrorRecord(
+            f"The script file '{path}' cannot be read: {why}", category="ObjectNotFound",
+            error_id=error_id, reason="CommandNotFoundException", target=str(path)))
+        self._terminated = True
         return self.exit_code
 
     @property
@@ -192,13 +212,36 @@ class Session:
         return candidate if candidate.is_absolute() else self._cwd / candidate
 
     def write_out(self, text: str) -> None:
-        self.stdout.write(text)
-        self.stdout.flush()
+        if self._output_closed:
+            return
+        try:
+            self.stdout.write(text)
+            self.stdout.flush()
+        except BrokenPipeError:
+            self._close_output()
+            raise OutputClosed() from None
 
     def write_err(self, text: str) -> None:
-        self.stdout.flush()
-        self.stderr.write(text)
-        self.stderr.flush()
+        try:
+            if not self._output_closed:
+                self.stdout.flush()  # errors appear after the output before them
+        except BrokenPipeError:
+            self._close_output()
+        try:
+            self.stderr.write(text)
+            self.stderr.flush()
+        except BrokenPipeError:
+            pass  # nobody reads the errors either; the exit status still tells
+
+    def _close_output(self) -> None:
+        """Point the closed stdout at /dev/null, so that the final flush at exit is quiet."""
+        self._output_closed = True
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.stdout.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, io.UnsupportedOperation):
+            pass
 
     def read_line(self, prompt: str) -> str | None:
         self.write_out(prompt)
@@ -214,6 +257,9 @@ class Session:
 
     def flush_output(self) -> None:
         if not self._pending:
+            return
+        if self._output_closed:
+            self._pending.clear()
             return
         objects = list(self._pending)
         self._pending.clear()  # cleared in place: the runtime's emit holds this list
