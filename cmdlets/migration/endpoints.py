@@ -1,8 +1,9 @@
 """New-/Get-/Set-/Remove-MigrationEndpoint and Test-MigrationServerAvailability.
 
 Endpoint kinds: ``-IMAP`` (Exchange's; a source, or a target when given ``-Credentials``),
-and imsh's ``-Maildir -Path`` and ``-EWS -Url -Credentials [-Impersonation]``. The switches of
-the other Exchange migration kinds parse and are refused as not supported.
+and imsh's ``-Maildir -Path`` and ``-EWS -Url (-Credentials | -Authentication OAuth -TenantId
+-ClientId -ClientSecret) [-Impersonation]``. The switches of the other Exchange migration kinds
+parse and are refused as not supported.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from engine.model import (
     MigrationType,
     parse_enum,
 )
+from engine.secrets import Secret
 from engine.service.common import UNSET
 from engine.service.endpoints import EndpointChanges, EndpointRequest
 
@@ -61,6 +63,19 @@ def _authentication(args: BoundArguments) -> AuthenticationMethod | None:
     return parse_enum(AuthenticationMethod, value) if value else None
 
 
+_OAUTH = (
+    Parameter("TenantId", T.STRING, help="imsh: EWS with OAuth: the tenant (directory) id."),
+    Parameter("ClientId", T.STRING, help="imsh: EWS with OAuth: the application (client) id."),
+    Parameter("ClientSecret", T.SECURESTRING,
+              help="imsh: EWS with OAuth: the application's client secret (stored sealed)."),
+)
+
+
+def _client_secret(args: BoundArguments) -> Secret | None:
+    value = optional(args, "ClientSecret")
+    return value if isinstance(value, Secret) else None
+
+
 def _limit(args: BoundArguments, name: str, default: int) -> int | None:
     return unlimited(args, name) if name in args else default
 
@@ -73,9 +88,13 @@ class NewMigrationEndpoint(Cmdlet):
         "server (the source of a migration batch, or an IMAP target when -Credentials are "
         "given). -Maildir -Path and -EWS -Url are imsh's targets. Unless -SkipVerification is "
         "given, imsh first connects (with TLS as configured; certificates are verified unless "
-        "-AcceptUntrustedCertificates), reads the server's capabilities and, with -Credentials, "
-        "logs in. -Port defaults to 993; -Security defaults to Ssl on port 993 and None "
-        "elsewhere. Other Exchange endpoint kinds are not supported by imsh.")
+        "-AcceptUntrustedCertificates): an IMAP server's capabilities are read and, with "
+        "-Credentials, imsh logs in; an EWS endpoint is signed in to at the -Url as given (no "
+        "autodiscover) with -Credentials (-Authentication Basic or NTLM, or asked of the "
+        "server) or, with -Authentication OAuth, as the application -ClientId with "
+        "-ClientSecret in -TenantId. A failed verification stores nothing. -Port defaults to "
+        "993; -Security defaults to Ssl on port 993 and None elsewhere. Other Exchange "
+        "endpoint kinds are not supported by imsh.")
     examples = (
         Example("New-MigrationEndpoint -IMAP -Name IMAPEndpoint -RemoteServer imap.contoso.com "
                 "-Port 993 -Security Ssl",
@@ -87,6 +106,13 @@ class NewMigrationEndpoint(Cmdlet):
                 "at once."),
         Example("New-MigrationEndpoint -Maildir -Name Archive -Path /srv/mail/archive",
                 "A local Maildir target: one Maildir++ tree per EmailAddress under the path."),
+        Example("New-MigrationEndpoint -EWS -Name Exchange -Url "
+                "https://mail.contoso.com/EWS/Exchange.asmx -Credentials $cred -Impersonation",
+                "An Exchange target; the service account impersonates each target mailbox."),
+        Example("New-MigrationEndpoint -EWS -Name Online -Url "
+                "https://outlook.office365.com/EWS/Exchange.asmx -Authentication OAuth "
+                "-TenantId $tenant -ClientId $app -ClientSecret $secret -Impersonation",
+                "Exchange Online with an app registration (full_access_as_app)."),
     )
     parameters = (
         Parameter("Name", T.STRING, mandatory=True, help="The endpoint's unique name."),
@@ -98,7 +124,7 @@ class NewMigrationEndpoint(Cmdlet):
         Parameter("Security", T.STRING, choices=_SECURITY,
                   help="None, Ssl (implicit TLS) or Tls (STARTTLS)."),
         Parameter("Authentication", T.STRING, choices=_AUTHENTICATION,
-                  help="The login method; imsh supports Basic (the default)."),
+                  help="The login method: Basic (IMAP's only one); EWS also NTLM and OAuth."),
         Parameter("AcceptUntrustedCertificates", T.SWITCH,
                   help="Do not verify the server's TLS certificate (not for production)."),
         Parameter("Credentials", T.CREDENTIAL,
@@ -106,6 +132,7 @@ class NewMigrationEndpoint(Cmdlet):
         Parameter("Path", T.STRING, help="imsh: the Maildir root directory."),
         Parameter("Url", T.STRING, help="imsh: the EWS URL."),
         Parameter("Impersonation", T.SWITCH, help="imsh: EWS with impersonation."),
+        *_OAUTH,
         Parameter("SkipVerification", T.SWITCH, help="Store the endpoint without reaching it."),
         *_LIMITS, *_OTHER_KINDS, *_OTHER_SETTINGS, *ON_PREMISES,
     )
@@ -119,7 +146,8 @@ class NewMigrationEndpoint(Cmdlet):
             security=_security(args), authentication=_authentication(args),
             path=str(ctx.resolve_path(args["Path"])) if "Path" in args else None,
             url=optional(args, "Url"), impersonation=args.switch("Impersonation"),
-            credentials=credentials(args),
+            credentials=credentials(args), tenant_id=optional(args, "TenantId"),
+            client_id=optional(args, "ClientId"), client_secret=_client_secret(args),
             accept_untrusted_certificates=args.switch("AcceptUntrustedCertificates"),
             max_concurrent_migrations=_limit(args, "MaxConcurrentMigrations", 20),
             max_concurrent_incremental_syncs=_limit(args, "MaxConcurrentIncrementalSyncs", 10),
@@ -176,6 +204,8 @@ class SetMigrationEndpoint(Cmdlet):
     examples = (
         Example("Set-MigrationEndpoint -Identity IMAPEndpoint -MaxConcurrentMigrations 10",
                 "Allows at most 10 initial syncs at once through this endpoint."),
+        Example("Set-MigrationEndpoint -Identity Exchange -Credentials $cred",
+                "New EWS credentials, verified before they are stored."),
     )
     parameters = (
         identity("migration endpoint", mandatory=True),
@@ -183,7 +213,11 @@ class SetMigrationEndpoint(Cmdlet):
         Parameter("Port", T.INT, help="The TCP port."),
         Parameter("Security", T.STRING, choices=_SECURITY, help="None, Ssl or Tls."),
         Parameter("Authentication", T.STRING, choices=_AUTHENTICATION,
-                  help="The login method (Basic)."),
+                  help="The login method (Basic; EWS also NTLM and OAuth)."),
+        Parameter("Url", T.STRING, help="imsh: the EWS URL."),
+        Parameter("Impersonation", T.BOOL,
+                  help="imsh: $true for EWS impersonation, $false for delegate access."),
+        *_OAUTH,
         Parameter("AcceptUntrustedCertificates", T.BOOL,
                   help="$true to accept untrusted certificates, $false to verify them."),
         Parameter("Credentials", T.CREDENTIAL, help="New administrator credentials."),
@@ -196,7 +230,9 @@ class SetMigrationEndpoint(Cmdlet):
         changes = EndpointChanges(
             remote_server=optional(args, "RemoteServer"), port=optional(args, "Port"),
             security=_security(args), authentication=_authentication(args),
-            credentials=credentials(args),
+            credentials=credentials(args), url=optional(args, "Url"),
+            impersonation=optional(args, "Impersonation"), tenant_id=optional(args, "TenantId"),
+            client_id=optional(args, "ClientId"), client_secret=_client_secret(args),
             accept_untrusted_certificates=optional(args, "AcceptUntrustedCertificates"),
             max_concurrent_migrations=(_limit(args, "MaxConcurrentMigrations", 0)
                                        if "MaxConcurrentMigrations" in args else UNSET),
@@ -232,9 +268,10 @@ class TestMigrationServerAvailability(Cmdlet):
     synopsis = "Tests whether imsh can reach an IMAP server or a migration endpoint."
     description = (
         "Connects for real: -Imap -RemoteServer -Port [-Security] tests a server, -Endpoint "
-        "tests a stored endpoint (with its credentials, if any). The result's Result is "
-        "Success, Warning (reachable, but a password would travel unencrypted) or Failed, with "
-        "Message and ErrorDetail. Connections time out after 15 seconds.")
+        "tests a stored endpoint (with its credentials, if any; an EWS endpoint is signed in "
+        "to at its URL, never through autodiscover). The result's Result is Success, Warning "
+        "(reachable, but a password would travel unencrypted) or Failed, with Message and "
+        "ErrorDetail. IMAP connections time out after 15 seconds.")
     examples = (
         Example("Test-MigrationServerAvailability -Imap -RemoteServer imap.contoso.com -Port 143",
                 "Tests the connection to an IMAP server."),

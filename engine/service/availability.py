@@ -10,7 +10,10 @@ that a Maildir root is, or can become, a writable directory.
 return an :class:`AvailabilityResult` (Result ``Success``/``Warning``/``Failed``, Message,
 ErrorDetail), as Exchange's TestMigrationServerAvailabilityOutcome does. ``Warning`` is imsh's
 use of that value: the server answered, but a password would travel unencrypted or the server
-refuses plaintext logins (LOGINDISABLED).
+refuses plaintext logins (LOGINDISABLED), or an EWS URL is plain http.
+
+EWS endpoints are tested by engine/targets/ews_verify.py with the settings
+:func:`~engine.service.ews_settings.ews_settings_from_row` builds.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from engine.errors import ErrorCategory, ImshError, NotSupportedError, ValidationError
+from engine.errors import ErrorCategory, ImshError, ValidationError
 from engine.imap.connection import (
     ImapSettings,
     Security,
@@ -32,7 +35,9 @@ from engine.imap.connection import (
 from engine.limits import CONNECTION_TIMEOUT, validate_port
 from engine.model import EndpointType, IMAPSecurityMechanism
 from engine.secrets import Secret
+from engine.service.ews_settings import ews_settings_from_row
 from engine.store.endpoints import EndpointRow
+from engine.targets.ews_verify import test_availability
 
 CONNECTION_TIMEOUT_SECONDS = CONNECTION_TIMEOUT.total_seconds()
 
@@ -61,18 +66,6 @@ class ImapProbe:
 
     capabilities: frozenset[str]
     warning: str | None
-
-
-class EwsVerificationUnsupported(NotSupportedError):
-    """EWS endpoints can be stored (-SkipVerification) but not yet verified."""
-
-    def __init__(self) -> None:
-        ImshError.__init__(
-            self,
-            "EWS endpoint verification is not supported by imsh yet; use -SkipVerification "
-            "to store the endpoint without verifying it",
-            error_id="EwsVerificationNotSupported",
-        )
 
 
 def imap_settings(host: str, port: int, security: IMAPSecurityMechanism,
@@ -157,7 +150,7 @@ def test_endpoint(endpoint: EndpointRow) -> AvailabilityResult:
         return AvailabilityResult(TestResult.Success, f"The Maildir '{endpoint.path}' is usable.",
                                   None, described)
     if endpoint.kind == EndpointType.EWS:
-        return _failed(EwsVerificationUnsupported(), f"EWS {endpoint.url}")
+        return test_ews_endpoint(endpoint)
     security = IMAPSecurityMechanism(endpoint.security or "Ssl")
     port = endpoint.port or 993
     described = _describe(endpoint.remote_server or "", port, security)
@@ -168,6 +161,15 @@ def test_endpoint(endpoint: EndpointRow) -> AvailabilityResult:
     except ImshError as exc:
         return _failed(exc, described)
     return _answered(probe, described)
+
+
+def test_ews_endpoint(endpoint: EndpointRow) -> AvailabilityResult:
+    """Sign in at the EWS URL as given (no autodiscover); never raise."""
+    settings = ews_settings_from_row(endpoint)
+    result, message, detail = test_availability(settings)
+    return AvailabilityResult(TestResult(result), message, detail,
+                              f"EWS {settings.url} Authentication="
+                              f"{settings.authentication or 'Negotiated'}")
 
 
 def _describe(host: str, port: int, security: IMAPSecurityMechanism) -> str:

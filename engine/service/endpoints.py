@@ -7,11 +7,13 @@ Rules, from reference/ms-cmdlets.md §A1-§A4 unless marked as imsh's:
   only ``-Port 143``).
 * ``MaxConcurrentMigrations``/``MaxConcurrentIncrementalSyncs`` default to 20 and 10
   (engine/limits.py explains the choice); ``Unlimited`` means the documented maximum, 100.
-* ``-Authentication``: IMAP logins are Basic (LOGIN / SASL PLAIN); other methods are refused
-  as not supported.
+* ``-Authentication``: IMAP logins are Basic (LOGIN / SASL PLAIN); EWS endpoints take Basic,
+  NTLM or OAuth (engine/service/ews_settings.py: how each is stored); other methods are
+  refused as not supported.
 * Creating verifies the endpoint unless ``-SkipVerification``: IMAP connects with TLS as
   configured and verified, reads CAPABILITY and logs in when credentials are given; Maildir
-  checks the path; EWS cannot be verified yet (refused without ``-SkipVerification``).
+  checks the path; EWS signs in at the URL as given (no autodiscover) and reads the server
+  version (engine/targets/ews_verify.py). A failed verification stores nothing.
 * Connection settings can be changed only while no batch using the endpoint is running
   (EXO-DOCS: "if none of the migration batches using the endpoint are currently running").
 * An endpoint a batch uses can't be removed (the store refuses it).
@@ -40,16 +42,20 @@ from engine.model import (
     MigrationUserStatus,
 )
 from engine.secrets import Secret
-from engine.service.availability import (
-    EwsVerificationUnsupported,
-    imap_settings,
-    probe_imap,
-    probe_maildir,
-)
+from engine.service.availability import imap_settings, probe_imap, probe_maildir
 from engine.service.batches import derive_status
 from engine.service.common import UNSET, Unset
+from engine.service.ews_settings import (
+    EwsLogin,
+    changed_login,
+    ews_authentication,
+    ews_settings_from_row,
+    login_columns,
+    login_of,
+)
 from engine.store import Store
 from engine.store.endpoints import EndpointRow, EndpointSpec
+from engine.targets.ews_verify import check_url, verify_ews_endpoint
 
 _RUNNING_BATCH = frozenset({BatchStatus.Starting, BatchStatus.Syncing,
                             BatchStatus.IncrementalSyncing, BatchStatus.Stopping,
@@ -77,6 +83,9 @@ class EndpointRequest:
     url: str | None = None
     impersonation: bool = False
     credentials: Credentials | None = None
+    tenant_id: str | None = None  # EWS OAuth
+    client_id: str | None = None  # EWS OAuth
+    client_secret: Secret | None = None  # EWS OAuth
     accept_untrusted_certificates: bool = False
     max_concurrent_migrations: int | None = DEFAULT_MAX_CONCURRENT_MIGRATIONS  # None: Unlimited
     max_concurrent_incremental_syncs: int | None = DEFAULT_MAX_CONCURRENT_INCREMENTAL_SYNCS
@@ -93,6 +102,11 @@ class EndpointChanges:
     security: IMAPSecurityMechanism | None = None
     authentication: AuthenticationMethod | None = None
     credentials: Credentials | None = None
+    url: str | None = None  # EWS
+    impersonation: bool | None = None  # EWS
+    tenant_id: str | None = None  # EWS OAuth
+    client_id: str | None = None  # EWS OAuth
+    client_secret: Secret | None = None  # EWS OAuth
     accept_untrusted_certificates: bool | None = None
     max_concurrent_migrations: int | Unset | None = UNSET
     max_concurrent_incremental_syncs: int | Unset | None = UNSET
@@ -112,8 +126,10 @@ class EndpointInfo:
     path: str | None
     url: str | None
     impersonation: bool
-    user_name: str | None
-    has_password: bool
+    user_name: str | None  # None for OAuth, which signs in as client_id
+    has_password: bool  # the password, or OAuth's client secret
+    tenant_id: str | None
+    client_id: str | None
     accept_untrusted_certificates: bool
     max_concurrent_migrations: int
     max_concurrent_incremental_syncs: int
@@ -156,11 +172,14 @@ class EndpointService:
 
     def info(self, row: EndpointRow) -> EndpointInfo:
         initial, incremental = self._active_counts(row.id)
+        login = login_of(row) if row.kind == EndpointType.EWS else EwsLogin(
+            user_name=row.username)
         return EndpointInfo(
             name=row.name, kind=EndpointType(row.kind), remote_server=row.remote_server,
             port=row.port, security=row.security, authentication=row.authentication,
             path=row.path, url=row.url, impersonation=row.impersonation,
-            user_name=row.username, has_password=row.password is not None,
+            user_name=login.user_name, has_password=row.password is not None,
+            tenant_id=login.tenant_id, client_id=login.client_id,
             accept_untrusted_certificates=row.accept_untrusted_certificates,
             max_concurrent_migrations=row.max_concurrent_migrations,
             max_concurrent_incremental_syncs=row.max_concurrent_incremental_syncs,
@@ -195,7 +214,7 @@ def verify(spec: EndpointSpec) -> None:
     if spec.kind == EndpointType.Maildir:
         probe_maildir(spec.path or "")
     elif spec.kind == EndpointType.EWS:
-        raise EwsVerificationUnsupported()
+        verify_ews_endpoint(ews_settings_from_row(spec))
     else:
         settings = imap_settings(spec.remote_server or "", spec.port or DEFAULT_IMAP_PORT,
                                  IMAPSecurityMechanism(spec.security or "Ssl"),
@@ -213,31 +232,42 @@ def _concurrency(value: int | None) -> int:
 
 def _spec(request: EndpointRequest) -> EndpointSpec:
     _check_name(request.name)
-    _check_authentication(request.authentication)
     migrations = _concurrency(request.max_concurrent_migrations)
     incremental = _concurrency(request.max_concurrent_incremental_syncs)
     validate_concurrency(migrations, incremental)
     credentials = request.credentials
     common: dict[str, Any] = {
         "name": request.name.strip(), "kind": str(request.kind),
-        "username": credentials.user_name if credentials else None,
-        "password": credentials.password if credentials else None,
         "max_concurrent_migrations": migrations,
         "max_concurrent_incremental_syncs": incremental,
     }
+    if request.kind == EndpointType.EWS:
+        return EndpointSpec(**common, **_ews_settings(request))
+    _check_imap_authentication(request.authentication)
+    if credentials is not None:
+        common.update(username=credentials.user_name, password=credentials.password)
     if request.kind == EndpointType.IMAP:
         return EndpointSpec(**common, **_imap_settings(request))
-    if request.kind == EndpointType.Maildir:
-        if not request.path:
-            raise ValidationError("A Maildir endpoint needs -Path.", error_id="MaildirPathMissing")
-        return EndpointSpec(**common, path=request.path)
-    if not request.url or not request.url.casefold().startswith(("https://", "http://")):
-        raise ValidationError("An EWS endpoint needs -Url with an http(s):// address.",
+    if not request.path:
+        raise ValidationError("A Maildir endpoint needs -Path.", error_id="MaildirPathMissing")
+    return EndpointSpec(**common, path=request.path)
+
+
+def _ews_settings(request: EndpointRequest) -> dict[str, Any]:
+    if not request.url:
+        raise ValidationError("An EWS endpoint needs -Url, for example "
+                              "https://mail.contoso.com/EWS/Exchange.asmx.",
                               error_id="EwsUrlMissing")
-    if credentials is None:
-        raise ValidationError("An EWS endpoint needs -Credentials.", error_id="EwsCredentials")
-    return EndpointSpec(**common, url=request.url, impersonation=request.impersonation,
-                        accept_untrusted_certificates=request.accept_untrusted_certificates)
+    check_url(request.url.strip())
+    credentials = request.credentials
+    login = EwsLogin(ews_authentication(request.authentication),
+                     user_name=credentials.user_name if credentials else None,
+                     password=credentials.password if credentials else None,
+                     tenant_id=request.tenant_id, client_id=request.client_id,
+                     client_secret=request.client_secret)
+    return {**login_columns(login, {}), "url": request.url.strip(),
+            "impersonation": request.impersonation,
+            "accept_untrusted_certificates": request.accept_untrusted_certificates}
 
 
 def _imap_settings(request: EndpointRequest) -> dict[str, Any]:
@@ -255,7 +285,19 @@ def _imap_settings(request: EndpointRequest) -> dict[str, Any]:
 
 
 def _apply(row: EndpointRow, changes: EndpointChanges) -> EndpointRow:
-    _check_authentication(changes.authentication)
+    if row.kind == EndpointType.EWS:
+        updated = _apply_ews(row, changes)
+    else:
+        _refuse_ews_changes(row, changes)
+        updated = _apply_imap(row, changes)
+    if changes.accept_untrusted_certificates is not None:
+        updated = replace(updated,
+                          accept_untrusted_certificates=changes.accept_untrusted_certificates)
+    return _apply_concurrency(updated, changes)
+
+
+def _apply_imap(row: EndpointRow, changes: EndpointChanges) -> EndpointRow:
+    _check_imap_authentication(changes.authentication)
     updated = row
     if row.kind != EndpointType.IMAP and _touches_imap(changes):
         raise ValidationError(
@@ -273,10 +315,37 @@ def _apply(row: EndpointRow, changes: EndpointChanges) -> EndpointRow:
     if changes.credentials is not None:
         updated = replace(updated, username=changes.credentials.user_name,
                           password=changes.credentials.password)
-    if changes.accept_untrusted_certificates is not None:
-        updated = replace(updated,
-                          accept_untrusted_certificates=changes.accept_untrusted_certificates)
-    return _apply_concurrency(updated, changes)
+    return updated
+
+
+def _apply_ews(row: EndpointRow, changes: EndpointChanges) -> EndpointRow:
+    if any(v is not None for v in (changes.remote_server, changes.port, changes.security)):
+        raise ValidationError(
+            f"The migration endpoint '{row.name}' is an EWS endpoint; -RemoteServer, -Port and "
+            "-Security apply to IMAP endpoints only. Use -Url.", error_id="NotAnImapEndpoint")
+    credentials = changes.credentials
+    given = EwsLogin(ews_authentication(changes.authentication),
+                     user_name=credentials.user_name if credentials else None,
+                     password=credentials.password if credentials else None,
+                     tenant_id=changes.tenant_id, client_id=changes.client_id,
+                     client_secret=changes.client_secret)
+    updated = replace(row, **login_columns(changed_login(login_of(row), given), row.extra))
+    if changes.url is not None:
+        check_url(changes.url.strip())
+        updated = replace(updated, url=changes.url.strip())
+    if changes.impersonation is not None:
+        updated = replace(updated, impersonation=changes.impersonation)
+    return updated
+
+
+def _refuse_ews_changes(row: EndpointRow, changes: EndpointChanges) -> None:
+    given = (changes.url, changes.impersonation, changes.tenant_id, changes.client_id,
+             changes.client_secret)
+    if any(value is not None for value in given):
+        raise ValidationError(
+            f"The migration endpoint '{row.name}' is a {row.kind} endpoint; -Url, "
+            "-Impersonation, -TenantId, -ClientId and -ClientSecret apply to EWS endpoints "
+            "only.", error_id="NotAnEwsEndpoint")
 
 
 def _apply_concurrency(row: EndpointRow, changes: EndpointChanges) -> EndpointRow:
@@ -296,9 +365,11 @@ def _touches_imap(changes: EndpointChanges) -> bool:
 
 
 def _connection(row: EndpointSpec) -> tuple[object, ...]:
+    """Everything that decides whether the endpoint can be reached and signed in to."""
     password = row.password.reveal() if row.password is not None else None
-    return (row.remote_server, row.port, row.security, row.path, row.url, row.username,
-            password, row.accept_untrusted_certificates)
+    return (row.remote_server, row.port, row.security, row.authentication, row.path, row.url,
+            row.impersonation, row.extra.get("tenant_id"), row.username, password,
+            row.accept_untrusted_certificates)
 
 
 def _check_name(name: str) -> None:
@@ -307,6 +378,6 @@ def _check_name(name: str) -> None:
                               error_id="EndpointNameEmpty")
 
 
-def _check_authentication(method: AuthenticationMethod | None) -> None:
+def _check_imap_authentication(method: AuthenticationMethod | None) -> None:
     if method is not None and method is not AuthenticationMethod.Basic:
         raise NotSupportedError(f"Authentication {method}")

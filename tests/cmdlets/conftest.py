@@ -44,3 +44,9 @@ def shell(tmp_path: Path) -> Iterator[Shell]:
         yield Shell(session, out, err, tmp_path)
     finally:
         session.close()
+
+
+def credential(variable: str, user: str, password: str) -> str:
+    """The line that puts a PSCredential into ``$variable``."""
+    return (f"${variable} = New-Object System.Management.Automation.PSCredential('{user}', "
+            f"(ConvertTo-SecureString '{password}' -AsPlainText -Force))")

@@ -148,19 +148,6 @@ def test_maildir_paths_are_checked(engine: Engine, tmp_path: Path) -> None:
     assert info.path == str(tmp_path / "new" / "maildir")
 
 
-def test_ews_is_stored_only_without_verification(engine: Engine) -> None:
-    request = EndpointRequest(name="Ews", kind=EndpointType.EWS,
-                              url="https://mail.contoso.com/EWS/Exchange.asmx",
-                              credentials=Credentials("admin@contoso.com", Secret("pw")),
-                              impersonation=True)
-    with pytest.raises(NotSupportedError, match="EWS endpoint verification is not supported"):
-        engine.new_endpoint(request)
-    from dataclasses import replace
-
-    info = engine.new_endpoint(replace(request, skip_verification=True))
-    assert (info.kind, info.impersonation, info.has_password) == (EndpointType.EWS, True, True)
-
-
 def test_an_endpoint_in_use_cannot_be_removed(engine: Engine) -> None:
     engine.new_endpoint(imap("Src", 143, skip_verification=True))
     engine.new_batch(BatchRequest(name="B", source_endpoint="Src",
