@@ -62,7 +62,11 @@ def _stop_unleased(store: Store, user: MigrationUserRow, now: datetime) -> bool:
         status = stopped_status(user.sync_kind)
         store.users.update(
             replace(
-                user, status=status, status_summary=status_summary(status), next_sync_due_at=None
+                user,
+                status=status,
+                status_summary=status_summary(status),
+                next_sync_due_at=None,
+                sync_attempt=0,
             )
         )
     log.info("%s: stopped (it was not being synced)", user.email_address)

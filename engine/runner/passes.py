@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from engine.model import BatchStatus, MigrationUserStatus, status_summary
+from engine.runner.intervals import batch_interval
 from engine.runner.jobs import CancelReason, OutcomeKind, SyncJob, SyncKind, SyncOutcome
 from engine.runner.scheduler import gives_up, next_incremental_due, retry_delay
 from engine.runner.status import (
@@ -45,9 +46,12 @@ def user_resource(user_id: int) -> str:
 
 
 def claim_user(
-    store: Store, user_id: int, owner: str, ttl: timedelta, now: datetime, attempt: int
+    store: Store, user_id: int, owner: str, ttl: timedelta, now: datetime
 ) -> SyncJob | None:
-    """Take the user's lease and start its pass; None if it is not ours to sync now."""
+    """Take the user's lease and start its pass; None if it is not ours to sync now.
+
+    The job's attempt number follows the user's stored ``sync_attempt`` (transient failures in
+    a row), so a restarted runner keeps counting toward giving up."""
     with store.transaction():
         if not store.leases.acquire(user_resource(user_id), owner, ttl, now):
             return None
@@ -61,7 +65,7 @@ def claim_user(
             email_address=user.email_address,
             batch_id=batch.id,
             kind=job_kind(user.sync_kind),
-            attempt=attempt,
+            attempt=user.sync_attempt + 1,
             final=batch_phase(batch.status) is BatchPhase.Completing,
         )
         _begin(store, user, job, now)
@@ -125,7 +129,8 @@ def _succeeded(
     elapsed: float,
 ) -> None:
     status = succeeded_status(job)
-    due: datetime | None = next_incremental_due(now, batch.incremental_sync_interval_seconds)
+    interval = int(batch_interval(store, batch).total_seconds())
+    due: datetime | None = next_incremental_due(now, interval)
     if job.final:
         due = None
     elif batch_phase(batch.status) is BatchPhase.Completing:
@@ -139,6 +144,7 @@ def _succeeded(
             sync_kind=SyncKind.incremental.value,
             last_successful_sync_at=now,
             next_sync_due_at=due,
+            sync_attempt=0,
         )
     )
     _record_time(store, user.id, elapsed, initial=job.kind is SyncKind.initial, error=None)
@@ -162,6 +168,7 @@ def _failed(
             status_summary=status_summary(status),
             error=message,
             next_sync_due_at=None,
+            sync_attempt=0,
         )
     )
     _record_time(store, user.id, elapsed, initial=False, error=message)
@@ -182,7 +189,7 @@ def _transient(
         _failed(store, user, job, f"{message} (gave up after {job.attempt} attempts)", elapsed)
         return
     delay = retry_delay(job.attempt, outcome.retry_after)
-    store.users.update(replace(user, next_sync_due_at=now + delay))
+    store.users.update(replace(user, next_sync_due_at=now + delay, sync_attempt=job.attempt))
     _record_time(store, user.id, elapsed, initial=False, error=message)
     text = (
         f"Transient error on attempt {job.attempt}: {message.rstrip('.')}. "
@@ -211,8 +218,15 @@ def _stopped(
         )
         return
     status = stopped_status(user.sync_kind)
+    # Stopped by the administrator: a later Start is a fresh start, with a fresh attempt count.
     store.users.update(
-        replace(user, status=status, status_summary=status_summary(status), next_sync_due_at=None)
+        replace(
+            user,
+            status=status,
+            status_summary=status_summary(status),
+            next_sync_due_at=None,
+            sync_attempt=0,
+        )
     )
     store.statistics.add_report_entry(user.id, "info", "The sync was stopped.")
     log.info("%s: stopped", user.email_address)
@@ -241,7 +255,15 @@ def _touch_batch(store: Store, batch: BatchRow, now: datetime, *, synced: bool) 
     updated = replace(batch, last_synced_at=now) if synced else batch
     if derived in _SETTLED and updated.initial_sync_completed_at is None:
         updated = replace(updated, initial_sync_completed_at=now)
-    if derived in _FINISHED and updated.completed_at is None:
+    if _finalized(batch, derived) and updated.completed_at is None:
         updated = replace(updated, completed_at=now)
     if updated != batch:
         store.batches.update(updated)
+
+
+def _finalized(batch: BatchRow, derived: BatchStatus) -> bool:
+    """Complete-MigrationBatch is over: Completed, CompletedWithErrors, or Failed because every
+    user failed its final pass (stamped too, so the completion mail still goes out)."""
+    if derived in _FINISHED:
+        return True
+    return derived is BatchStatus.Failed and batch_phase(batch.status) is BatchPhase.Completing

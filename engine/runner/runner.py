@@ -8,16 +8,20 @@ tells shells that a runner serves the state directory) and, every ``poll_interva
 2. collects finished jobs, records their outcome and releases the user's lease;
 3. cancels the jobs whose user or batch was asked to stop (or was removed);
 4. every few seconds settles stopped users and removed batches nobody syncs
-   (:mod:`engine.runner.housekeeping`);
+   (:mod:`engine.runner.housekeeping`) and starts a round of notification mail in a thread of
+   its own (:mod:`engine.runner.notifications`: a round may wait 20 s for a dead SMTP server,
+   and leases must be renewed meanwhile); a finished pass starts a round too;
 5. starts due users within the endpoints' limits (:func:`engine.runner.scheduler.pick_jobs`),
    each claimed with the lease ``user:<id>`` first (:func:`engine.runner.passes.claim_user`).
 
 When ``stop`` is set (SIGTERM) it cancels every job, keeps renewing leases while the workers
-reach a safe point, records their outcomes and releases all its leases. With ``until_idle`` it
-returns once nothing runs here and no unfinished pass is waiting (a retry after a transient
-fault keeps it alive; the next day's incremental sync does not).
+reach a safe point, records their outcomes, lets a notification round under way finish and
+releases all its leases. With ``until_idle`` it returns once nothing runs here and no
+unfinished pass is waiting (a retry after a transient fault keeps it alive; the next day's
+incremental sync does not), after sending the mail that is due.
 
-Transient-fault attempt counts live in this runner's memory: a new runner starts counting again.
+Transient-fault attempt counts are stored with the user (``sync_attempt``), so a restarted
+runner keeps counting toward giving up.
 """
 
 from __future__ import annotations
@@ -35,17 +39,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from engine.errors import ImshError, NotFoundError, TransientError
+from engine.notify.schedule import Sender
+from engine.notify.smtp import send_message
 from engine.paths import StatePaths
 from engine.runner.housekeeping import settle_housekeeping
 from engine.runner.jobs import (
     CancelReason,
     CancelToken,
-    OutcomeKind,
     SyncJob,
     SyncOutcome,
     UserSyncer,
 )
 from engine.runner.launcher import RUNNER_PREFIX
+from engine.runner.notifications import Notifier
 from engine.runner.passes import USER_PREFIX, claim_user, record_outcome, user_resource
 from engine.runner.scheduler import Candidate, EndpointLimits, count_running, pick_jobs
 from engine.runner.status import (
@@ -97,9 +103,11 @@ class Runner:
         max_workers: int = DEFAULT_MAX_WORKERS,
         housekeeping_interval: float = HOUSEKEEPING_INTERVAL,
         handover: tuple[str, str] | None = None,
+        sender: Sender = send_message,
     ) -> None:
         """``handover`` is a (resource, owner) lease to release once this runner's own lease
-        is held: the ``launch`` lease of the shell that started this runner."""
+        is held: the ``launch`` lease of the shell that started this runner. ``sender`` sends
+        notification mail (tests may count instead)."""
         self.paths = paths
         self.owner = owner or new_owner()
         self._syncer = syncer
@@ -110,7 +118,7 @@ class Runner:
         self._housekeeping_interval = housekeeping_interval
         self._handover = handover
         self._running: dict[int, _Running] = {}
-        self._attempts: dict[int, int] = {}
+        self._notifier = Notifier(paths, self.now, sender)
         self._last_renewal = float("-inf")
         self._last_housekeeping = float("-inf")
 
@@ -145,6 +153,7 @@ class Runner:
                 self._tick(store, pool)
                 if until_idle and self._idle(store):
                     settle_housekeeping(store, self.now())  # settle the last stops first
+                    self._notifier.run_now()  # e.g. "has finished", due since the last pass
                     log.info("no work is due; the runner exits")
                     return
             except TransientError as exc:  # the state database is busy: try again next tick
@@ -153,10 +162,12 @@ class Runner:
 
     def _tick(self, store: Store, pool: ThreadPoolExecutor) -> None:
         self._renew(store)
-        self._collect(store)
+        if self._collect(store):
+            self._notifier.kick()  # a finished pass may have made mail due
         self._observe_stops(store)
         if time.monotonic() - self._last_housekeeping >= self._housekeeping_interval:
             settle_housekeeping(store, self.now())
+            self._notifier.kick()
             self._last_housekeeping = time.monotonic()
         self._schedule(store, pool)
 
@@ -175,15 +186,17 @@ class Runner:
 
     # --- finished jobs --------------------------------------------------------------------
 
-    def _collect(self, store: Store) -> None:
-        for user_id in [uid for uid, r in self._running.items() if r.future.done()]:
+    def _collect(self, store: Store) -> int:
+        """Record the outcome of every finished job; how many there were."""
+        done = [uid for uid, r in self._running.items() if r.future.done()]
+        for user_id in done:
             self._finish(store, self._running.pop(user_id))
+        return len(done)
 
     def _finish(self, store: Store, running: _Running) -> None:
         job, reason = running.job, running.token.reason
         outcome = running.future.result()
         elapsed = time.monotonic() - running.started
-        self._count_attempt(job, outcome)
         try:
             if reason is not CancelReason.lease_lost:
                 record_outcome(store, job, outcome, reason, self.now(), elapsed)
@@ -191,12 +204,6 @@ class Runner:
             log.info("%s was removed while it was being synced", job.email_address)
         finally:
             store.leases.release(user_resource(job.user_id), self.owner)
-
-    def _count_attempt(self, job: SyncJob, outcome: SyncOutcome) -> None:
-        if outcome.kind is OutcomeKind.transient:
-            self._attempts[job.user_id] = job.attempt + 1
-        elif outcome.kind is not OutcomeKind.stopped:
-            self._attempts.pop(job.user_id, None)
 
     # --- stop requests --------------------------------------------------------------------
 
@@ -270,18 +277,19 @@ class Runner:
     def _start(
         self, store: Store, pool: ThreadPoolExecutor, pick: Candidate, now: datetime
     ) -> None:
-        attempt = self._attempts.get(pick.user_id, 1)
         try:
             with store.transaction():  # under the write lock: no other runner fills the slot
                 if not self._slot_free(store, pick, now):
                     return
-                job = claim_user(store, pick.user_id, self.owner, self._ttl, now, attempt)
+                job = claim_user(store, pick.user_id, self.owner, self._ttl, now)
         except NotFoundError:
             return
         if job is None:
             return
         token = CancelToken()
-        log.info("starting the %s sync of %s (attempt %d)", job.kind, job.email_address, attempt)
+        log.info(
+            "starting the %s sync of %s (attempt %d)", job.kind, job.email_address, job.attempt
+        )
         future = pool.submit(self._work, job, token)
         self._running[job.user_id] = _Running(job, pick, token, future)
 
@@ -318,5 +326,6 @@ class Runner:
             wait_futures(futures, timeout=self._ttl.total_seconds() / 3)
             self._renew(store, force=True)
             self._collect(store)
+        self._notifier.wait()
         released = store.leases.release_all(self.owner)
         log.debug("released %d lease(s)", released)

@@ -67,7 +67,7 @@ class BatchSpec:
     bad_item_limit: int | None = None  # None = Unlimited
     large_item_limit: int | None = None  # None = Unlimited
     report_interval_seconds: int = 86400
-    incremental_sync_interval_seconds: int = 86400
+    incremental_sync_interval_seconds: int | None = None  # None: the configured default
     csv_row_count: int = 0
     csv_bytes: int = 0
     started_at: datetime | None = None
@@ -219,6 +219,10 @@ def _values(spec: BatchSpec) -> tuple[Any, ...]:
     )
 
 
+def _optional_int(value: Any) -> int | None:
+    return int(value) if value is not None else None
+
+
 def _row(r: Row) -> BatchRow:
     t = codec.time_from_db
     return BatchRow(
@@ -238,7 +242,7 @@ def _row(r: Row) -> BatchRow:
         bad_item_limit=r["bad_item_limit"],
         large_item_limit=r["large_item_limit"],
         report_interval_seconds=int(r["report_interval_seconds"]),
-        incremental_sync_interval_seconds=int(r["incremental_sync_interval_seconds"]),
+        incremental_sync_interval_seconds=_optional_int(r["incremental_sync_interval_seconds"]),
         csv_row_count=int(r["csv_row_count"]),
         csv_bytes=int(r["csv_bytes"]),
         created_at=codec.required_time(r["created_at"]),

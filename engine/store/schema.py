@@ -93,7 +93,8 @@ _V1_BATCHES = (
         bad_item_limit INTEGER,
         large_item_limit INTEGER,
         report_interval_seconds INTEGER NOT NULL DEFAULT 86400,
-        incremental_sync_interval_seconds INTEGER NOT NULL DEFAULT 86400,
+        -- NULL: the configured IncrementalSyncInterval (Set-MigrationConfig), else 24 h
+        incremental_sync_interval_seconds INTEGER,
         csv_row_count INTEGER NOT NULL DEFAULT 0,
         csv_bytes INTEGER NOT NULL DEFAULT 0,
         created_at TEXT NOT NULL,
@@ -128,7 +129,9 @@ _V1_USERS = (
         created_at TEXT NOT NULL,
         started_at TEXT,
         last_successful_sync_at TEXT,
-        next_sync_due_at TEXT
+        next_sync_due_at TEXT,
+        -- attempts of the current pass that failed transiently in a row (runner retries)
+        sync_attempt INTEGER NOT NULL DEFAULT 0
     )""",
     "CREATE INDEX migration_users_batch ON migration_users (batch_id)",
     "CREATE INDEX migration_users_next_sync_due ON migration_users (next_sync_due_at)",

@@ -36,6 +36,7 @@ _COLUMNS = (
     "started_at",
     "last_successful_sync_at",
     "next_sync_due_at",
+    "sync_attempt",
 )
 
 _SELECT = (
@@ -61,6 +62,7 @@ class MigrationUserSpec:
     started_at: datetime | None = None
     last_successful_sync_at: datetime | None = None
     next_sync_due_at: datetime | None = None
+    sync_attempt: int = 0  # transient failures of the current pass in a row (the runner's)
 
 
 @dataclass(frozen=True)
@@ -221,6 +223,7 @@ class MigrationUserRepository:
             t(spec.started_at),
             t(spec.last_successful_sync_at),
             t(spec.next_sync_due_at),
+            spec.sync_attempt,
         )
 
     def _row(self, r: Row) -> MigrationUserRow:
@@ -244,6 +247,7 @@ class MigrationUserRepository:
             started_at=t(r["started_at"]),
             last_successful_sync_at=t(r["last_successful_sync_at"]),
             next_sync_due_at=t(r["next_sync_due_at"]),
+            sync_attempt=int(r["sync_attempt"]),
         )
 
 

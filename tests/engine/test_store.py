@@ -271,7 +271,7 @@ def test_batch_crud_and_names(store: Store) -> None:
         "Source",
         DEFAULT_TARGET_NAME,
     )
-    assert batch.incremental_sync_interval_seconds == 86400
+    assert batch.incremental_sync_interval_seconds is None  # the configured default
     with pytest.raises(AlreadyExistsError):
         _batch(store, "BATCH1")
     with pytest.raises(ValidationError):
@@ -289,6 +289,10 @@ def test_batch_crud_and_names(store: Store) -> None:
     assert updated.notification_emails == ("admin@example.org",)
     assert (updated.bad_item_limit, updated.large_item_limit) == (10, None)
     assert updated.started_at == T0
+    interval = store.batches.update(
+        dataclasses.replace(updated, incremental_sync_interval_seconds=3600)
+    )
+    assert interval.incremental_sync_interval_seconds == 3600
     store.batches.set_status(batch.id, "Syncing")
     assert [b.name for b in store.batches.list(status="Syncing")] == ["Batch1"]
     assert store.batches.list(status="Stopped") == []
@@ -316,7 +320,11 @@ def test_user_crud_status_and_due_list(store: Store) -> None:
         "initial",
         "Batch1",
     )
-    store.users.update(dataclasses.replace(ann, next_sync_due_at=T0, user_root="/root"))
+    assert ann.sync_attempt == 0
+    store.users.update(
+        dataclasses.replace(ann, next_sync_due_at=T0, user_root="/root", sync_attempt=3)
+    )
+    assert store.users.get("ann@example.org").sync_attempt == 3  # kept across runners
     store.users.update(dataclasses.replace(bob, next_sync_due_at=T0 + timedelta(hours=1)))
     due = store.users.list_due(T0 + timedelta(minutes=1), ["Queued"])
     assert [u.email_address for u in due] == ["ann@example.org"]
@@ -377,7 +385,8 @@ def test_message_flags_deletion_skips_and_rekeying(store: Store) -> None:
     # a tombstone gives up its UID, so a reused UID 2 can be recorded again
     assert (rows["fp2"].source_uid, rows["fp2"].state) == (None, "deleted")
     store.messages.record_pending(folder.id, [PendingMessage(2, "fp2-new", 10)])
-    assert store.messages.get(folder.id, 2).fingerprint == "fp2-new"
+    reused = store.messages.get(folder.id, 2)
+    assert reused is not None and reused.fingerprint == "fp2-new"
     assert rows["fp3"].state == "skipped"
     store.messages.forget(folder.id, [3])
     assert len(store.messages.list(folder.id, state="skipped")) == 0
@@ -393,7 +402,8 @@ def test_detached_row_keeps_its_target_copy_without_a_source_uid(store: Store) -
     row = store.messages.find_by_target_ref(folder.id, "uid:70")
     assert row is not None and (row.source_uid, row.state) == (None, "copied")
     store.messages.mark_deleted_rows(folder.id, [row.id])
-    assert store.messages.find_by_target_ref(folder.id, "uid:70").state == "deleted"
+    tombstone = store.messages.find_by_target_ref(folder.id, "uid:70")
+    assert tombstone is not None and tombstone.state == "deleted"
 
 
 def test_statistics_reports_and_skipped_items(store: Store) -> None:
