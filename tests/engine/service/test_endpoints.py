@@ -1,5 +1,5 @@
 """Endpoints: verification against a real Dovecot (plain, TLS verified, login), Maildir path
-checks, EWS storage, Set/Remove rules, and Test-MigrationServerAvailability."""
+checks, Set/Remove rules, and Test-MigrationServerAvailability (EWS: test_ews_endpoints.py)."""
 
 from __future__ import annotations
 
