@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from cmdlets.base import ParamType, PSCredential, PSObject
+from shell.lang.numbers import parse_number
 from shell.lang.operators import truthy
 from shell.lang.values import ScriptBlock, TypeRef
 from shell.objects import Hashtable, is_enumerable, to_text
@@ -210,8 +211,6 @@ def to_int(value: Any, target: str = "System.Int32") -> int:
     if isinstance(value, float):
         return round(value)  # .NET rounds half to even, as Python does
     if isinstance(value, str):
-        from shell.lang.lexer import parse_number
-
         text = value.strip()
         number = parse_number(text.lstrip("+-")) if text else None
         if number is not None:

@@ -7,17 +7,17 @@ the lexer is a cursor the parser drives: ``next(mode)`` scans one token at the c
 Whitespace, backtick line continuations and comments (``#`` and ``<# #>``) are skipped;
 newlines are tokens because they end statements.
 
-Expandable strings (``"..."``, ``@"..."@``, barewords with ``$var``) become a list of parts:
-literal ``str`` pieces (escapes applied), ``VarPart`` and ``SubPart`` (the offsets of a
-``$( )`` subexpression, parsed later by the parser on the same source).
+Strings and barewords are scanned by ``strings.StringScanner`` (a mixin of the lexer);
+numbers by ``numbers.parse_number``.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from shell.lang.errors import ParseError
+from shell.lang.numbers import parse_number
+from shell.lang.strings import ARG_END, QUOTE_DOUBLE, QUOTE_SINGLE, StringScanner
 from shell.lang.tokens import Extent, Kind, Source, Token
 
 EXPR = "expr"
@@ -33,75 +33,14 @@ _CASE_OPERATORS = {"eq", "ne", "gt", "ge", "lt", "le", "like", "notlike", "match
                    "contains", "notcontains", "in", "notin", "replace", "split"}
 OPERATOR_NAMES = _DASH_OPERATORS | {p + o for o in _CASE_OPERATORS for p in ("c", "i")}
 
-_QUOTE_SINGLE = "'‘’‚‛"
-_QUOTE_DOUBLE = '"“”„'
 _DASHES = "-–—―"
-_ARG_END = set(" \t\r\n;|&(){},")
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "a": "\a", "b": "\b", "f": "\f",
-            "v": "\v", "e": "\x1b"}
-_NUMBER = re.compile(
-    r"(?:0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)([lLdD]?)(kb|mb|gb|tb|pb)?",
-    re.IGNORECASE,
-)
-_MULTIPLIERS = {"kb": 1 << 10, "mb": 1 << 20, "gb": 1 << 30, "tb": 1 << 40, "pb": 1 << 50}
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _TYPE = re.compile(r"\[\s*([A-Za-z_][\w.`+]*(?:\[\s*\])?)\s*\]")
-_VAR_NAME = re.compile(r"(?:(?:global|script|local|private|env|variable|using):)?\w+",
-                       re.IGNORECASE)
 _SCOPED = re.compile(r"(global|script|local|private|env|variable|using):", re.IGNORECASE)
 _PARAM = re.compile(r"[A-Za-z_?][\w\-]*")
 
 
-@dataclass(frozen=True)
-class VarPart:
-    """``$name`` inside an expandable string or bareword."""
-
-    name: str
-    start: int
-    end: int
-
-
-@dataclass(frozen=True)
-class SubPart:
-    """``$( ... )`` inside an expandable string: offsets of the inner statements."""
-
-    start: int
-    end: int
-
-
-StringPart = str | VarPart | SubPart
-
-
-def parse_number(text: str) -> int | float | None:
-    """The value of a PowerShell numeric literal, or None when ``text`` is not one."""
-    match = _NUMBER.fullmatch(text)
-    if not match:
-        return None
-    body = text[: match.start(1)] if match.group(1) or match.group(2) else text
-    if match.group(2):
-        body = text[: match.start(2)]
-        if match.group(1):
-            body = body[:-1]
-    elif match.group(1):
-        body = text[:-1]
-    suffix = (match.group(1) or "").lower()
-    multiplier = _MULTIPLIERS.get((match.group(2) or "").lower(), 1)
-    value: int | float
-    if body[:2].lower() == "0x":
-        value = int(body, 16)
-    elif suffix == "d" or any(c in body for c in ".eE"):
-        value = float(body)
-        if suffix != "d" and value.is_integer() and "." not in body and "e" not in body.lower():
-            value = int(value)
-    else:
-        value = int(body)
-    value = value * multiplier
-    if isinstance(value, float) and multiplier > 1 and value.is_integer():
-        value = int(value)
-    return value
-
-
-class Lexer:
+class Lexer(StringScanner):
     """A cursor over ``source`` scanning one token at a time in a given mode."""
 
     def __init__(self, source: Source) -> None:
@@ -175,10 +114,10 @@ class Lexer:
         simple = self._simple(ch, start)
         if simple is not None:
             return simple
-        if ch in _QUOTE_SINGLE:
-            return self._verbatim_string(start)
-        if ch in _QUOTE_DOUBLE:
-            return self._expandable_string(start)
+        if ch in QUOTE_SINGLE:
+            return self.verbatim_string(start)
+        if ch in QUOTE_DOUBLE:
+            return self.expandable_string(start)
         if ch == "$":
             return self._dollar(start)
         if ch == "@":
@@ -227,121 +166,6 @@ class Lexer:
 
     # -- strings -----------------------------------------------------------------------------
 
-    def _verbatim_string(self, start: int) -> Token:
-        text, i, out = self.text, start + 1, []
-        while True:
-            if i >= len(text):
-                raise self.error("The string is missing the terminator: '.",
-                                 "TerminatorExpectedAtEndOfString", start, len(text),
-                                 incomplete=True)
-            ch = text[i]
-            if ch in _QUOTE_SINGLE:
-                if i + 1 < len(text) and text[i + 1] in _QUOTE_SINGLE:
-                    out.append("'")
-                    i += 2
-                    continue
-                break
-            out.append(ch)
-            i += 1
-        self.pos = i + 1
-        return self.make(Kind.STRING, start, "".join(out))
-
-    def _expandable_string(self, start: int) -> Token:
-        parts, end = self.scan_expandable(start + 1, _QUOTE_DOUBLE, start)
-        self.pos = end
-        return self.make(Kind.XSTRING, start, parts)
-
-    def scan_expandable(self, i: int, terminators: str, start: int) -> tuple[list[StringPart], int]:
-        """Scan expandable text from ``i`` up to an unescaped terminator; return parts and end.
-
-        With ``terminators`` empty, scan to the end of the text (here-string bodies).
-        """
-        text = self.text
-        parts: list[StringPart] = []
-        buf: list[str] = []
-        while True:
-            if i >= len(text):
-                if not terminators:
-                    break
-                raise self.error('The string is missing the terminator: ".',
-                                 "TerminatorExpectedAtEndOfString", start, len(text),
-                                 incomplete=True)
-            ch = text[i]
-            if ch in terminators and terminators:
-                if i + 1 < len(text) and text[i + 1] in _QUOTE_DOUBLE:
-                    buf.append('"')
-                    i += 2
-                    continue
-                i += 1
-                break
-            if ch == "`" and i + 1 < len(text):
-                nxt = text[i + 1]
-                buf.append(_ESCAPES.get(nxt, nxt))
-                i += 2
-                continue
-            if ch == "$":
-                part, i2 = self._string_dollar(i)
-                if part is not None:
-                    if buf:
-                        parts.append("".join(buf))
-                        buf = []
-                    parts.append(part)
-                    i = i2
-                    continue
-            buf.append(ch)
-            i += 1
-        if buf:
-            parts.append("".join(buf))
-        return parts, i
-
-    def _string_dollar(self, i: int) -> tuple[StringPart | None, int]:
-        text = self.text
-        nxt = text[i + 1 : i + 2]
-        if nxt == "(":
-            end = self.matching_paren(i + 1)
-            return SubPart(i + 2, end), end + 1
-        if nxt == "{":
-            close = text.find("}", i + 2)
-            if close < 0:
-                raise self.error("Missing closing '}' in variable reference.",
-                                 "MissingEndCurlyBrace", i, len(text), incomplete=True)
-            return VarPart(text[i + 2 : close], i, close + 1), close + 1
-        if nxt in ("?", "$", "^"):
-            return VarPart(nxt, i, i + 2), i + 2
-        match = _VAR_NAME.match(text, i + 1)
-        if match:
-            return VarPart(match.group(0), i, match.end()), match.end()
-        return None, i
-
-    def matching_paren(self, open_at: int) -> int:
-        """Offset of the ``)`` closing the ``(`` at ``open_at``, skipping nested strings."""
-        text, depth, i = self.text, 0, open_at
-        while i < len(text):
-            ch = text[i]
-            if ch == "(":
-                depth += 1
-            elif ch == ")":
-                depth -= 1
-                if depth == 0:
-                    return i
-            elif ch in _QUOTE_SINGLE:
-                saved = self.pos
-                self.pos = i
-                self._verbatim_string(i)
-                i, self.pos = self.pos - 1, saved
-            elif ch in _QUOTE_DOUBLE:
-                _, end = self.scan_expandable(i + 1, _QUOTE_DOUBLE, i)
-                i = end - 1
-            elif ch == "`":
-                i += 1
-            elif ch == "#" and (i == 0 or text[i - 1] in " \t\n("):
-                nl = text.find("\n", i)
-                i = len(text) if nl < 0 else nl - 1
-            i += 1
-        raise self.error("Missing closing ')' in subexpression.",
-                         "MissingEndParenthesisInSubexpression",
-                         open_at, len(text), incomplete=True)
-
     def _here_string(self, start: int) -> Token:
         quote = self.text[start + 1]
         nl = start + 2
@@ -351,16 +175,16 @@ class Lexer:
             raise self.error("No characters are allowed after a here-string header but before "
                              "the end of the line.", "UnexpectedCharactersAfterHereStringHeader",
                              start, nl, incomplete=nl >= len(self.text))
-        closing = re.compile(r"\r?\n" + ("'@" if quote in _QUOTE_SINGLE else '"@'))
+        closing = re.compile(r"\r?\n" + ("'@" if quote in QUOTE_SINGLE else '"@'))
         match = closing.search(self.text, nl)
         if match is None:
-            term = "'@" if quote in _QUOTE_SINGLE else '"@'
+            term = "'@" if quote in QUOTE_SINGLE else '"@'
             raise self.error(f"The string is missing the terminator: {term}.",
                              "TerminatorExpectedAtEndOfString", start, len(self.text),
                              incomplete=True)
         body_start, body_end = nl + 1, match.start()
         self.pos = match.end()
-        if quote in _QUOTE_SINGLE:
+        if quote in QUOTE_SINGLE:
             return self.make(Kind.STRING, start, self.text[body_start:body_end])
         sub = Lexer(Source(self.text[:body_end], self.source.name))
         sub.source = self.source
@@ -405,7 +229,7 @@ class Lexer:
         if nxt == "{":
             self.pos = start + 2
             return self.make(Kind.HASH, start)
-        if nxt and (nxt in _QUOTE_SINGLE or nxt in _QUOTE_DOUBLE):
+        if nxt and (nxt in QUOTE_SINGLE or nxt in QUOTE_DOUBLE):
             return self._here_string(start)
         match = re.compile(r"\w+").match(self.text, start + 1)
         if match:
@@ -438,50 +262,10 @@ class Lexer:
         end = match.end()
         colon = text[end : end + 1] == ":"
         after = text[end + 1 if colon else end : (end + 2 if colon else end + 1)]
-        if not colon and after and after not in _ARG_END and after not in "`":
+        if not colon and after and after not in ARG_END and after not in "`":
             return None
         self.pos = end + 1 if colon else end
         return self.make(Kind.PARAMETER, start, match.group(0))
-
-    def bareword(self, start: int) -> Token:
-        """A generic token: characters up to whitespace or a metacharacter."""
-        text, i = self.text, start
-        parts: list[StringPart] = []
-        buf: list[str] = []
-        while i < len(text):
-            ch = text[i]
-            if ch in _ARG_END or (ch in _QUOTE_SINGLE + _QUOTE_DOUBLE and i > start):
-                break
-            if ch == ">" or (ch in "123456*" and text[i + 1 : i + 2] == ">" and i == start):
-                break
-            if ch == "`":
-                if i + 1 >= len(text) or text[i + 1] == "\n":
-                    break
-                buf.append(text[i + 1])
-                i += 2
-                continue
-            if ch == "$" and i + 1 < len(text):
-                part, i2 = self._string_dollar(i)
-                if part is not None:
-                    if buf:
-                        parts.append("".join(buf))
-                        buf = []
-                    parts.append(part)
-                    i = i2
-                    continue
-            buf.append(ch)
-            i += 1
-        self.pos = max(i, start + 1)
-        if buf:
-            parts.append("".join(buf))
-        word = self.text[start : self.pos]
-        if all(isinstance(p, str) for p in parts):
-            plain = "".join(p for p in parts if isinstance(p, str))
-            number = parse_number(plain) if plain == word else None
-            if number is not None:
-                return self.make(Kind.NUMBER, start, number)
-            return self.make(Kind.GENERIC, start, plain)
-        return self.make(Kind.GENERIC, start, parts)
 
     # -- expression mode -------------------------------------------------------------------
 

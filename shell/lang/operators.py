@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from shell.lang.numbers import parse_number
 from shell.objects import Hashtable, is_enumerable, to_text
 from shell.wildcard import wildcard_match
 
@@ -74,8 +75,6 @@ def to_number(value: Any) -> int | float:
         text = value.strip()
         if text == "":
             return 0
-        from shell.lang.lexer import parse_number
-
         number = parse_number(text.lstrip("+-"))
         if number is not None:
             return -number if text.startswith("-") else number

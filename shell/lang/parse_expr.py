@@ -16,7 +16,9 @@ import re
 
 from shell.lang import ast
 from shell.lang.errors import ParseError
-from shell.lang.lexer import ARG, EXPR, Lexer, SubPart, VarPart
+from shell.lang.lexer import ARG, EXPR, Lexer
+from shell.lang.numbers import parse_number
+from shell.lang.strings import SubPart, VarPart
 from shell.lang.tokens import Extent, Kind, Source, Token
 
 _LOGICAL = ("and", "or", "xor")
@@ -400,8 +402,6 @@ class ExpressionParser:
         assert match is not None
         word = match.group(0)
         self.take(Kind.GENERIC, len(word), word)
-        from shell.lang.lexer import parse_number
-
         number = parse_number(word)
         return ast.Constant(value=word if number is None else number, extent=self.extent(start))
 

@@ -33,7 +33,7 @@ class Kind(enum.Enum):
     DOTDOT = ".."
     NUMBER = "number"
     STRING = "string"  # verbatim: value is the text
-    XSTRING = "xstring"  # expandable: value is a list of parts (see lexer.StringPart)
+    XSTRING = "xstring"  # expandable: value is a list of parts (see strings.StringPart)
     VARIABLE = "variable"
     SPLAT = "splat"
     PARAMETER = "parameter"

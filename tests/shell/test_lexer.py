@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from shell.lang.errors import ParseError
-from shell.lang.lexer import ARG, EXPR, Lexer, SubPart, VarPart, parse_number
+from shell.lang.lexer import ARG, EXPR, Lexer
+from shell.lang.numbers import parse_number
 from shell.lang.parser import tokenize
+from shell.lang.strings import SubPart, VarPart
 from shell.lang.tokens import Kind, Source
 
 
