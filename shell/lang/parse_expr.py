@@ -6,8 +6,8 @@ Precedence, loosest first (PowerShell language spec, chapter 7):
 -split -join , [cast]``) < postfix (``.member`` ``::member`` ``[index]`` ``(args)``).
 So ``1,2 -eq 2`` compares the array ``1,2`` and ``-not $a -eq $b`` negates ``$a`` only.
 
-``ExpressionParser`` is the base of ``parser.Parser``; the statement-level hooks it needs
-(``statement_list``, ``statement``) are implemented there.
+``ExpressionParser`` sits between ``parse_literals.LiteralParser`` (hashtables, script blocks,
+expandable strings) and ``parse_keywords.KeywordParser`` in the parser's class chain.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import re
 
 from shell.lang import ast
 from shell.lang.errors import ParseError
-from shell.lang.lexer import ARG, EXPR, Lexer
-from shell.lang.numbers import parse_number
-from shell.lang.strings import SubPart, VarPart
-from shell.lang.tokens import Extent, Kind, Source, Token
+from shell.lang.lexer import ARG
+from shell.lang.parse_base import split_variable
+from shell.lang.parse_literals import LiteralParser
+from shell.lang.tokens import Kind, Token
 
 _LOGICAL = ("and", "or", "xor")
 _BITWISE = ("band", "bor", "bxor")
@@ -29,74 +29,10 @@ _COMPARISON = {
 }
 _COMPARISON |= {p + o for o in list(_COMPARISON) for p in ("c", "i")}
 _UNARY = ("not", "!", "bnot", "split", "join", "-", "+", "++", "--")
-_SCOPES = ("global", "script", "local", "private", "env", "variable", "using")
 _MEMBER_NAME = re.compile(r"[A-Za-z_][\w]*")
 
 
-def split_variable(name: str) -> tuple[str, str]:
-    """``global:x`` -> ("global", "x"); ``x`` -> ("", "x")."""
-    scope, sep, rest = name.partition(":")
-    if sep and scope.lower() in _SCOPES and rest:
-        return scope.lower(), rest
-    return "", name
-
-
-class ExpressionParser:
-    def __init__(self, source: Source) -> None:
-        self.source = source
-        self.lx = Lexer(source)
-        self.tokens: list[Token] = []
-        self.comma_ok = True
-
-    # -- statement hooks (parser.Parser) --------------------------------------------------
-
-    def statement_list(self, closer: Kind | None, open_token: Token | None = None
-                       ) -> ast.StatementList:
-        raise NotImplementedError
-
-    def statement(self) -> ast.Statement:
-        raise NotImplementedError
-
-    # -- token helpers ---------------------------------------------------------------------
-
-    def next(self, mode: str = EXPR) -> Token:
-        token = self.lx.next(mode)
-        self.tokens.append(token)
-        return token
-
-    def peek(self, mode: str = EXPR) -> Token:
-        return self.lx.peek(mode)
-
-    def take(self, kind: Kind, length: int = 1, value: object = None) -> Token:
-        """Consume ``length`` raw characters at the cursor as one token of ``kind``."""
-        start = self.lx.pos
-        self.lx.pos += length
-        token = self.lx.make(kind, start, value)
-        self.tokens.append(token)
-        return token
-
-    def char(self, offset: int = 0) -> str:
-        """The raw character at the cursor after skipping blanks and comments."""
-        self.lx.skip_space()
-        return self.lx.char(offset)
-
-    def extent(self, start: int, end: int | None = None) -> Extent:
-        return Extent(self.source, start, self.lx.pos if end is None else end)
-
-    def error(self, message: str, error_id: str, start: int, end: int | None = None,
-              *, incomplete: bool = False) -> ParseError:
-        return self.lx.error(message, error_id, start, end, incomplete=incomplete)
-
-    def unexpected(self, token: Token) -> ParseError:
-        if token.kind is Kind.EOF:
-            return self.error("Unexpected end of input.", "UnexpectedEndOfInput", token.start,
-                              incomplete=True)
-        return self.error(f"Unexpected token '{token.text}' in expression or statement.",
-                          "UnexpectedToken", token.start, token.end)
-
-    def at_end_of_expression(self) -> bool:
-        return self.char() in ("", "\n", ";", ")", "}", "]", "|")
-
+class ExpressionParser(LiteralParser):
     # -- binary levels ---------------------------------------------------------------------
 
     def expression(self) -> ast.Expr:
@@ -333,14 +269,6 @@ class ExpressionParser:
             return ast.TypeLiteral(name=token.value, extent=token.extent)
         raise self.unexpected(token)
 
-    def grouped(self, parse):
-        """Run ``parse`` with commas allowed again (inside ( ), $( ), { })."""
-        saved, self.comma_ok = self.comma_ok, True
-        try:
-            return parse()
-        finally:
-            self.comma_ok = saved
-
     def _paren(self, open_token: Token) -> ast.Expr:
         def inner() -> ast.Statement:
             self.lx.skip_newlines()
@@ -361,107 +289,3 @@ class ExpressionParser:
 
         statement = self.grouped(inner)
         return ast.ParenExpr(statement=statement, extent=self.extent(open_token.start))
-
-    def hash_literal(self, open_token: Token) -> ast.HashLiteral:
-        entries: list[tuple[ast.Expr, ast.Statement]] = []
-        lx = self.lx
-        while True:
-            while True:
-                lx.skip_newlines()
-                if self.char() != ";":
-                    break
-                self.take(Kind.SEMI)
-            ch = self.char()
-            if ch == "}":
-                self.take(Kind.RBRACE)
-                return ast.HashLiteral(entries=entries, extent=self.extent(open_token.start))
-            if ch == "":
-                raise self.error("The hash literal was incomplete.", "IncompleteHashLiteral",
-                                 open_token.start, lx.pos, incomplete=True)
-            key = self._hash_key()
-            if self.char() != "=":
-                raise self.error("Missing '=' operator after key in hash literal.",
-                                 "MissingEqualsInHashLiteral", lx.pos,
-                                 incomplete=self.char() == "")
-            self.take(Kind.ASSIGN, 1, "=")
-            lx.skip_newlines()
-            if self.char() in ("", "}", ";"):
-                raise self.error("Missing statement after '=' in hash literal.",
-                                 "MissingStatementInHashLiteral", lx.pos,
-                                 incomplete=self.char() == "")
-            value = self.grouped(self.statement)
-            entries.append((key, value))
-            if self.char() not in ("\n", ";", "}", ""):
-                raise self.unexpected(self.peek(ARG))
-
-    def _hash_key(self) -> ast.Expr:
-        lx, start = self.lx, self.lx.pos
-        if lx.char() and lx.char() in "'\"$(‘’“”":
-            return self.postfix(self.primary())
-        match = re.compile(r"[^\s=;}]+").match(lx.text, start)
-        assert match is not None
-        word = match.group(0)
-        self.take(Kind.GENERIC, len(word), word)
-        number = parse_number(word)
-        return ast.Constant(value=word if number is None else number, extent=self.extent(start))
-
-    def script_block(self, open_token: Token) -> ast.ScriptBlockExpr:
-        params: list[ast.Variable] = []
-        self.lx.skip_newlines()
-        match = re.compile(r"param\s*\(", re.IGNORECASE).match(self.lx.text, self.lx.pos)
-        if match:
-            self.lx.pos = match.end() - 1
-            params = self._param_block()
-        body = self.grouped(lambda: self.statement_list(Kind.RBRACE, open_token))
-        return ast.ScriptBlockExpr(body=body, params=params, extent=self.extent(open_token.start))
-
-    def _param_block(self) -> list[ast.Variable]:
-        open_at = self.lx.pos
-        self.lx.pos += 1
-        params: list[ast.Variable] = []
-        while True:
-            self.lx.skip_newlines()
-            ch = self.char()
-            if ch == ")":
-                self.lx.pos += 1
-                return params
-            if ch == ",":
-                self.lx.pos += 1
-                continue
-            token = self.next()
-            if token.kind is Kind.TYPE:
-                continue
-            if token.kind is not Kind.VARIABLE:
-                if token.kind is Kind.EOF:
-                    raise self.error("Missing ')' in function parameter list.",
-                                     "MissingEndParenthesisInFunctionParameterList", open_at,
-                                     incomplete=True)
-                raise self.unexpected(token)
-            params.append(ast.Variable(name=split_variable(token.value)[1], extent=token.extent))
-
-    def expandable(self, parts: list, extent: Extent) -> ast.Expr:
-        """Turn lexer string parts into an ``ExpandableString`` (or a constant)."""
-        nodes: list[str | ast.Expr] = []
-        for part in parts:
-            if isinstance(part, str):
-                nodes.append(part)
-            elif isinstance(part, VarPart):
-                scope, name = split_variable(part.name)
-                nodes.append(ast.Variable(name=name, scope=scope,
-                                          extent=Extent(self.source, part.start, part.end)))
-            elif isinstance(part, SubPart):
-                nodes.append(self._string_subexpression(part))
-        if all(isinstance(n, str) for n in nodes):
-            return ast.Constant(value="".join(nodes), extent=extent)  # type: ignore[arg-type]
-        return ast.ExpandableString(parts=nodes, extent=extent)
-
-    def _string_subexpression(self, part: SubPart) -> ast.Expr:
-        saved = self.lx.pos
-        self.lx.pos = part.start
-        try:
-            open_token = Token(Kind.SUBEXPR, "$(", "$(", Extent(self.source, part.start - 2,
-                                                                part.start))
-            body = self.grouped(lambda: self.statement_list(Kind.RPAREN, open_token))
-        finally:
-            self.lx.pos = saved
-        return ast.SubExpr(body=body, extent=Extent(self.source, part.start - 2, part.end + 1))

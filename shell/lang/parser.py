@@ -6,7 +6,8 @@ a trailing ``|``, binary operator or backtick), and ``tokenize(text)`` (the toke
 parser consumed, in order, each scanned in the mode PowerShell would use).
 
 A pipeline element starting with a letter (or ``?``, ``%``, ``&``, ``.\\``) is a command, and
-its arguments are scanned in argument mode; anything else is an expression.
+its arguments are scanned in argument mode; anything else is an expression.  Keyword
+statements are parsed by ``parse_keywords``, expressions by ``parse_expr``.
 """
 
 from __future__ import annotations
@@ -15,18 +16,15 @@ import re
 
 from shell.lang import ast
 from shell.lang.errors import ParseError
-from shell.lang.lexer import ARG, EXPR
-from shell.lang.parse_expr import ExpressionParser, split_variable
+from shell.lang.lexer import ARG
+from shell.lang.parse_base import split_variable
+from shell.lang.parse_keywords import CLOSERS, KeywordParser
 from shell.lang.tokens import Kind, Source, Token
 
-_KEYWORD = re.compile(
-    r"(if|elseif|else|foreach|while|do|for|try|catch|finally|throw|return|exit|break|"
-    r"continue|function|filter|until)(?![\w\-.:\\/])", re.IGNORECASE)
 _COMMAND_START = re.compile(r"[A-Za-z_?%\\~]|\.[\\/]|\.\.[\\/]")
-_CLOSERS = ("", "\n", ";", "|", ")", "}")
 
 
-class Parser(ExpressionParser):
+class Parser(KeywordParser):
     """Parses one source text into a statement list."""
 
     def parse_script(self) -> ast.StatementList:
@@ -78,15 +76,9 @@ class Parser(ExpressionParser):
 
     def statement(self) -> ast.Statement:
         self.lx.skip_space()
-        match = _KEYWORD.match(self.lx.text, self.lx.pos)
-        if match:
-            keyword = match.group(1).lower()
-            handler = getattr(self, "_kw_" + keyword, None)
-            if handler is None:
-                raise self.error(f"Unexpected token '{match.group(1)}' in expression or "
-                                 "statement.", "UnexpectedToken", match.start(), match.end())
-            token = self.next(EXPR)
-            return handler(token)
+        keyword_statement = self.keyword_statement()
+        if keyword_statement is not None:
+            return keyword_statement
         assignment = self._try_assignment()
         if assignment is not None:
             return assignment
@@ -113,7 +105,7 @@ class Parser(ExpressionParser):
                              "such as a variable or a property.", "InvalidLeftHandSide",
                              target.extent.start, target.extent.end)
         self.lx.skip_newlines()
-        if self.char() in _CLOSERS:
+        if self.char() in CLOSERS:
             raise self.error(f"You must provide a value expression following the '{token.text}' "
                              "operator.", "ExpectedValueExpression", token.end,
                              incomplete=self.char() == "")
@@ -149,7 +141,7 @@ class Parser(ExpressionParser):
                 break
             pipe = self.next()
             self.lx.skip_newlines()
-            if self.char() in _CLOSERS:
+            if self.char() in CLOSERS:
                 raise self.error("An empty pipe element is not allowed.", "EmptyPipeElement",
                                  pipe.start, pipe.end, incomplete=self.char() == "")
             elements.append(self._pipeline_element(first=False))
@@ -192,7 +184,7 @@ class Parser(ExpressionParser):
         stream = text[0] if text[0] in "123456*" else "1"
         if text.endswith("&1") or text.endswith("&2"):
             return ast.Redirection(stream=stream, merge=True, extent=token.extent)
-        if self.char() in _CLOSERS:
+        if self.char() in CLOSERS:
             raise self.error("Missing file specification after redirection operator.",
                              "MissingFileSpecification", token.end)
         target = self._argument_element()
@@ -206,7 +198,7 @@ class Parser(ExpressionParser):
         lx = self.lx
         while True:
             ch = self.char()
-            if ch in _CLOSERS or ch == ">" or (ch in "123456*" and lx.char(1) == ">"):
+            if ch in CLOSERS or ch == ">" or (ch in "123456*" and lx.char(1) == ">"):
                 break
             if ch in "-–—―":
                 saved = lx.pos
@@ -234,7 +226,7 @@ class Parser(ExpressionParser):
         colon = token.text.endswith(":")
         value = None
         if colon:
-            if self.char() in _CLOSERS:
+            if self.char() in CLOSERS:
                 raise self.error(f"Missing an argument for parameter '{token.value}'.",
                                  "MissingArgument", token.start, token.end)
             value = self.argument_value()
@@ -262,7 +254,7 @@ class Parser(ExpressionParser):
         while self.char() == ",":
             comma = self.next(ARG)
             self.lx.skip_newlines()
-            if self.char() in _CLOSERS:
+            if self.char() in CLOSERS:
                 raise self.error("Missing argument in parameter list.", "MissingArgument",
                                  comma.end, incomplete=self.char() == "")
             items.append(self._argument_element())
@@ -286,197 +278,6 @@ class Parser(ExpressionParser):
                 return ast.Constant(value=token.value, bareword=True, extent=token.extent)
             return self.expandable(token.value, token.extent)
         raise self.unexpected(token)
-
-    # -- keywords ----------------------------------------------------------------------------
-
-    def _paren_condition(self, keyword: Token) -> ast.Statement:
-        if self.char() != "(":
-            raise self.error(f"Missing '(' after '{keyword.text}' in {keyword.text} statement.",
-                             "MissingOpenParenthesisInIfStatement" if keyword.value.lower()
-                             in ("if", "elseif") else "MissingOpenParenthesisAfterKeyword",
-                             keyword.end, incomplete=self.char() == "")
-        open_token = self.next()
-        self.lx.skip_newlines()
-        if self.char() in (")", ""):
-            raise self.error(f"Missing condition in {keyword.text} statement after "
-                             f"'{keyword.text} ('.", "IfStatementMissingCondition",
-                             open_token.end, incomplete=self.char() == "")
-        condition = self.grouped(self.statement)
-        self.lx.skip_newlines()
-        if self.char() != ")":
-            raise self.error(f"Missing closing ')' after expression in '{keyword.text}' "
-                             "statement.", "MissingEndParenthesisAfterStatement", self.lx.pos,
-                             incomplete=self.char() == "")
-        self.next()
-        return condition
-
-    def _block(self, after: Token, what: str) -> ast.StatementList:
-        self.lx.skip_newlines()
-        if self.char() != "{":
-            raise self.error(f"Missing statement block {what}.", "MissingStatementBlock",
-                             after.end, incomplete=self.char() == "")
-        open_token = self.next()
-        return self.grouped(
-            lambda: self.statement_list(Kind.RBRACE, open_token))
-
-    def _kw_if(self, keyword: Token) -> ast.Statement:
-        clauses = [(self._paren_condition(keyword), self._block(keyword, "after if ( condition )"))]
-        else_body = None
-        while True:
-            saved = self.lx.pos
-            self.lx.skip_newlines()
-            match = _KEYWORD.match(self.lx.text, self.lx.pos)
-            word = match.group(1).lower() if match else ""
-            if word == "elseif":
-                token = self.next()
-                clauses.append((self._paren_condition(token),
-                                self._block(token, "after elseif ( condition )")))
-            elif word == "else":
-                token = self.next()
-                else_body = self._block(token, "after 'else' keyword")
-                break
-            else:
-                self.lx.pos = saved
-                break
-        return ast.If(clauses=clauses, else_body=else_body, extent=self.extent(keyword.start))
-
-    def _kw_foreach(self, keyword: Token) -> ast.Statement:
-        if self.char() != "(":
-            raise self.error("Missing opening '(' after keyword 'foreach'.",
-                             "MissingOpenParenthesisAfterKeyword", keyword.end,
-                             incomplete=self.char() == "")
-        self.next()
-        self.lx.skip_newlines()
-        token = self.next()
-        if token.kind is not Kind.VARIABLE:
-            raise self.error("Missing variable name after foreach.",
-                             "MissingVariableNameAfterForeach", token.start, token.end,
-                             incomplete=token.kind is Kind.EOF)
-        scope, name = split_variable(token.value)
-        variable = ast.Variable(name=name, scope=scope, extent=token.extent)
-        self.lx.skip_newlines()
-        word = self.peek()
-        if not (word.kind is Kind.IDENT and word.value.lower() == "in"):
-            raise self.error("Missing 'in' after variable in foreach loop.",
-                             "MissingInInForeach", token.end, incomplete=word.kind is Kind.EOF)
-        self.next()
-        self.lx.skip_newlines()
-        iterable = self.grouped(self.statement)
-        self.lx.skip_newlines()
-        if self.char() != ")":
-            raise self.error("Missing closing ')' after expression in 'foreach' statement.",
-                             "MissingEndParenthesisAfterForeach", self.lx.pos,
-                             incomplete=self.char() == "")
-        self.next()
-        body = self._block(keyword, "in foreach loop")
-        return ast.Foreach(variable=variable, iterable=iterable, body=body,
-                           extent=self.extent(keyword.start))
-
-    def _kw_while(self, keyword: Token) -> ast.Statement:
-        condition = self._paren_condition(keyword)
-        body = self._block(keyword, "in while loop")
-        return ast.While(condition=condition, body=body, extent=self.extent(keyword.start))
-
-    def _kw_do(self, keyword: Token) -> ast.Statement:
-        body = self._block(keyword, "in do loop")
-        self.lx.skip_newlines()
-        match = _KEYWORD.match(self.lx.text, self.lx.pos)
-        word = match.group(1).lower() if match else ""
-        if word not in ("while", "until"):
-            raise self.error("Missing while or until in do loop.", "MissingWhileOrUntilInDoWhile",
-                             self.lx.pos, incomplete=self.char() == "")
-        token = self.next()
-        condition = self._paren_condition(token)
-        return ast.While(condition=condition, body=body, do=True, until=word == "until",
-                         extent=self.extent(keyword.start))
-
-    def _kw_for(self, keyword: Token) -> ast.Statement:
-        if self.char() != "(":
-            raise self.error("Missing opening '(' after keyword 'for'.",
-                             "MissingOpenParenthesisAfterKeyword", keyword.end,
-                             incomplete=self.char() == "")
-        self.next()
-        parts: list[ast.Statement | None] = []
-        for closer in (";", ";", ")"):
-            self.lx.skip_newlines()
-            part = None if self.char() == closer else self.grouped(self.statement)
-            self.lx.skip_newlines()
-            if self.char() != closer:
-                raise self.error(f"Missing closing '{closer}' in for loop.", "MissingForClause",
-                                 self.lx.pos, incomplete=self.char() == "")
-            self.next()
-            parts.append(part)
-        body = self._block(keyword, "in for loop")
-        return ast.For(init=parts[0], condition=parts[1], step=parts[2], body=body,
-                       extent=self.extent(keyword.start))
-
-    def _kw_try(self, keyword: Token) -> ast.Statement:
-        body = self._block(keyword, "after 'try'")
-        catches: list[ast.CatchClause] = []
-        finally_body = None
-        while True:
-            saved = self.lx.pos
-            self.lx.skip_newlines()
-            match = _KEYWORD.match(self.lx.text, self.lx.pos)
-            word = match.group(1).lower() if match else ""
-            if word == "catch" and finally_body is None:
-                token = self.next()
-                types: list[str] = []
-                while self.char() == "[":
-                    type_token = self.next()
-                    if type_token.kind is not Kind.TYPE:
-                        raise self.unexpected(type_token)
-                    types.append(type_token.value)
-                    if self.char() == ",":
-                        self.next()
-                clause_body = self._block(token, "in catch clause")
-                catches.append(ast.CatchClause(types=types, body=clause_body,
-                                               extent=self.extent(token.start)))
-            elif word == "finally" and finally_body is None:
-                token = self.next()
-                finally_body = self._block(token, "after 'finally'")
-            else:
-                self.lx.pos = saved
-                break
-        if not catches and finally_body is None:
-            raise self.error("The Try statement is missing its Catch or Finally block.",
-                             "MissingCatchOrFinally", self.lx.pos,
-                             incomplete=self.char() == "")
-        return ast.Try(body=body, catches=catches, finally_body=finally_body,
-                       extent=self.extent(keyword.start))
-
-    def _flow(self, keyword: Token) -> ast.Statement:
-        value = None
-        if self.char() not in _CLOSERS:
-            value = self.statement()
-        return ast.Flow(keyword=keyword.value.lower(), value=value,
-                        extent=self.extent(keyword.start))
-
-    _kw_throw = _kw_return = _kw_exit = _flow
-
-    def _kw_break(self, keyword: Token) -> ast.Statement:
-        return ast.Flow(keyword=keyword.value.lower(), extent=keyword.extent)
-
-    _kw_continue = _kw_break
-
-    def _kw_function(self, keyword: Token) -> ast.Statement:
-        name = self.next(ARG)
-        if name.kind is not Kind.GENERIC or not isinstance(name.value, str):
-            raise self.error("Missing name after function keyword.", "MissingNameAfterKeyword",
-                             keyword.end, incomplete=name.kind is Kind.EOF)
-        params: list[ast.Variable] = []
-        if self.char() == "(":
-            params = self._param_block()
-        self.lx.skip_newlines()
-        if self.char() != "{":
-            raise self.error("Missing function body in function declaration.",
-                             "MissingFunctionBody", self.lx.pos, incomplete=self.char() == "")
-        block = self.script_block(self.next())
-        if params:
-            block.params = params + block.params
-        return ast.FunctionDef(name=name.value, body=block, extent=self.extent(keyword.start))
-
-    _kw_filter = _kw_function
 
 
 def parse(text: str, source_name: str = "<stdin>") -> ast.StatementList:
