@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from cmdlets.base import BoundArguments, Cmdlet, Parameter, ParamType, PSCredential
-from shell.lang.convert import NET_NAMES, ConversionError, convert_argument
+from shell.lang.convert import ConversionError, convert_argument
 from shell.lang.tokens import Extent
+from shell.lang.typenames import NET_NAMES
 from shell.lang.values import ScriptBlock
 from shell.objects import NoSuchProperty, get_property, to_text
 

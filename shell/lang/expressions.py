@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from cmdlets.base import PSObject
 from shell.lang import ast
-from shell.lang.convert import ConversionError, cast, is_instance
+from shell.lang.convert import ConversionError, cast
 from shell.lang.errors import ErrorRecord, PSRuntimeError, runtime_error
 from shell.lang.members import MemberError, call_method, collapse, get_member
 from shell.lang.operators import (
@@ -29,6 +29,7 @@ from shell.lang.operators import (
 from shell.lang.scope import VariableError
 from shell.lang.statics import StaticError, call_static, get_static, static_type
 from shell.lang.textformat import FormatError, format_operator
+from shell.lang.typenames import is_instance
 from shell.lang.values import ScriptBlock, TypeRef
 from shell.objects import Hashtable, to_text
 

@@ -14,15 +14,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from cmdlets.base import PSCredential, PSObject
-from shell.lang.convert import (
-    ConversionError,
-    short_type_name,
-    to_int,
-    type_name_of,
-)
+from shell.lang.convert import ConversionError, to_int
 from shell.lang.operators import truthy
 from shell.lang.statics import Encoding
 from shell.lang.textformat import format_value
+from shell.lang.typenames import short_type_name, type_name_of
 from shell.lang.values import ScriptBlock, TypeRef
 from shell.objects import Hashtable, get_property, is_enumerable, to_text
 

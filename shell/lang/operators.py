@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from shell.lang.numbers import parse_number
+from shell.lang.typenames import type_name_of
 from shell.objects import Hashtable, is_enumerable, to_text
 from shell.wildcard import wildcard_match
 
@@ -323,7 +324,7 @@ def subtract(left: Any, right: Any) -> Any:
     if isinstance(left, dt.timedelta) and isinstance(right, dt.timedelta):
         return left - right
     if isinstance(left, list | tuple | Hashtable):
-        raise OperatorError(f"Method invocation failed because [{type_label(left)}] does not "
+        raise OperatorError(f"Method invocation failed because [{type_name_of(left)}] does not "
                             "contain a method named 'op_Subtraction'.", "MethodNotFound")
     return to_number(left) - to_number(right)
 
@@ -374,9 +375,3 @@ def range_values(left: Any, right: Any) -> list[int]:
         raise OperatorError("The range is too large.", "RangeTooLarge")
     step = 1 if stop >= start else -1
     return list(range(start, stop + step, step))
-
-
-def type_label(value: Any) -> str:
-    from shell.lang.convert import type_name_of
-
-    return type_name_of(value)

@@ -21,13 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from shell.lang.convert import (
-    ConversionError,
-    canonical_type,
-    to_datetime,
-    to_float,
-    to_int,
-)
+from shell.lang.convert import ConversionError, to_datetime, to_float, to_int
+from shell.lang.typenames import canonical_type
 from shell.objects import to_text
 
 Resolver = Callable[[str], Path]
