@@ -9,6 +9,7 @@ import pytest
 from cmdlets.base import Cmdlet, CmdletError, PSObject
 from cmdlets.registry import Registry
 from shell.builtins import BUILTIN_CMDLETS
+from shell.builtins.aggregate import SortObject
 from shell.builtins.csvjson import (
     ConvertFromCsv,
     ConvertFromJson,
@@ -18,7 +19,7 @@ from shell.builtins.csvjson import (
     ImportCsv,
 )
 from shell.builtins.help import GetCommand
-from shell.builtins.pipeline import SelectObject, SortObject, WhereObject
+from shell.builtins.pipeline import SelectObject, WhereObject
 from shell.objects import Hashtable
 from tests.shell.builtins.fakes import Block, FakeContext, run
 

@@ -11,14 +11,8 @@ import pytest
 from cmdlets.base import CmdletError, PSObject
 from cmdlets.registry import Registry
 from shell.builtins import BUILTIN_CMDLETS
-from shell.builtins.pipeline import (
-    ForEachObject,
-    GroupObject,
-    MeasureObject,
-    SelectObject,
-    SortObject,
-    WhereObject,
-)
+from shell.builtins.aggregate import GroupObject, MeasureObject, SortObject
+from shell.builtins.pipeline import ForEachObject, SelectObject, WhereObject
 from shell.format import render
 from shell.objects import Hashtable
 from shell.session import Session
