@@ -1,22 +1,8 @@
-"""An EWS endpoint's row <-> its connection settings, and the rules for how it signs in.
+"""How an EWS endpoint signs in, as New-/Set-MigrationEndpoint give it.
 
-:func:`ews_settings_from_row` is the ONE mapping from a stored endpoint to
-:class:`~engine.targets.ews_connection.EwsSettings`; verification,
-Test-MigrationServerAvailability and the sync executor (building the EWS target) all use it:
-
-=========================  ==================================================================
-endpoint column            EwsSettings
-=========================  ==================================================================
-``url``                    ``url`` (used as given: no autodiscover)
-``authentication``         ``authentication``: ``Basic``, ``Ntlm``, ``OAuth``, or None (ask
-                           the server; Basic/NTLM only)
-``username``/``password``  Basic/NTLM: ``username``/``password`` (-Credentials).
-                           OAuth: ``client_id``/``client_secret`` -- the secret stays sealed
-                           in the password column like any password
-``extra["tenant_id"]``     OAuth: ``tenant_id``
-``impersonation``          ``impersonation``
-``accept_untrusted_...``   ``accept_untrusted``
-=========================  ==================================================================
+The stored row -> :class:`~engine.targets.ews_connection.EwsSettings` mapping is
+:func:`engine.targets.ews_settings.ews_settings_from_row` (re-exported here): the ONE mapping
+used by verification, Test-MigrationServerAvailability and the sync executor.
 
 :class:`EwsLogin` is how an endpoint signs in as New-/Set-MigrationEndpoint give it;
 :func:`login_columns` checks it (OAuth needs -TenantId, -ClientId and -ClientSecret and no
@@ -32,12 +18,10 @@ from engine.errors import NotSupportedError, ValidationError
 from engine.model import AuthenticationMethod
 from engine.secrets import Secret
 from engine.store.endpoints import EndpointSpec
-from engine.targets.ews_connection import EwsSettings
+from engine.targets.ews_settings import OAUTH, TENANT_ID, ews_settings_from_row
 
-TENANT_ID = "tenant_id"
 EWS_AUTHENTICATION = (AuthenticationMethod.Basic, AuthenticationMethod.Ntlm,
                       AuthenticationMethod.OAuth)
-OAUTH = AuthenticationMethod.OAuth.value
 
 
 @dataclass(frozen=True)
@@ -54,19 +38,6 @@ class EwsLogin:
     @property
     def is_oauth(self) -> bool:
         return self.authentication == OAUTH
-
-
-def ews_settings_from_row(row: EndpointSpec) -> EwsSettings:
-    """The connection settings of a stored EWS endpoint (see the module docstring)."""
-    common: dict[str, Any] = {
-        "url": row.url or "", "authentication": row.authentication,
-        "impersonation": row.impersonation,
-        "accept_untrusted": row.accept_untrusted_certificates,
-    }
-    if row.authentication == OAUTH:
-        return EwsSettings(**common, tenant_id=row.extra.get(TENANT_ID),
-                           client_id=row.username, client_secret=row.password)
-    return EwsSettings(**common, username=row.username, password=row.password)
 
 
 def login_of(row: EndpointSpec) -> EwsLogin:
@@ -124,3 +95,7 @@ def _check_oauth(login: EwsLogin) -> None:
     if missing:
         raise ValidationError("-Authentication OAuth needs " + ", ".join(
             f"-{name}" for name in missing) + ".", error_id="EwsOAuthIncomplete")
+
+
+__all__ = ["OAUTH", "TENANT_ID", "EwsLogin", "changed_login", "ews_authentication",
+           "ews_settings_from_row", "login_columns", "login_of"]

@@ -8,6 +8,11 @@ user, and a factory of target objects for the batch's target endpoint.
   SASL PLAIN proxy authorization with the endpoint's admin credentials (authzid = EmailAddress);
   the endpoint's ``extra["TargetProxy"] = "master-user"`` selects Dovecot's ``user*admin`` form.
 - Maildir target: the tree ``<endpoint path>/<email address>``.
+- EWS target: the endpoint's settings through
+  :func:`engine.targets.ews_settings.ews_settings_from_row` (URL as given, impersonation as the
+  endpoint says); the mailbox opened is the EmailAddress, and with the CSV's
+  TargetUserName/TargetPassword the EWS target signs in as that user instead (its own mailbox,
+  no impersonation; see :meth:`engine.targets.ews.EwsTarget.open_user`).
 
 Each call of :attr:`Endpoints.new_target` gives a fresh target object (its own connection), so
 parallel folder workers never share one. Passwords are revealed only here, right before use.
@@ -25,6 +30,8 @@ from engine.limits import CONNECTION_TIMEOUT, DEFAULT_IMAP_PORT, PLAIN_OR_STARTT
 from engine.store.endpoints import EndpointRow
 from engine.store.users import MigrationUserRow
 from engine.targets.base import Target, TargetMailbox
+from engine.targets.ews import EwsTarget
+from engine.targets.ews_settings import ews_settings_from_row
 from engine.targets.imap import ImapTarget
 from engine.targets.maildir import MaildirTarget
 
@@ -102,6 +109,17 @@ def target_factory(endpoint: EndpointRow, *, maildir_fsync: bool = True
             admin = SimpleLogin(endpoint.username, endpoint.password)
         proxy = str(endpoint.extra.get("TargetProxy", "authzid"))
         return lambda: ImapTarget(settings, admin, proxy=proxy)
+    if endpoint.kind == "EWS":
+        return _ews_factory(endpoint)
     raise PermanentError(f"imsh cannot sync into a {endpoint.kind} endpoint yet "
                          f"('{endpoint.name}').", category=ErrorCategory.NotImplemented,
                          error_id="TargetKindNotSupported")
+
+
+def _ews_factory(endpoint: EndpointRow) -> Callable[[], Target]:
+    if not endpoint.url:
+        raise PermanentError(f"The EWS endpoint '{endpoint.name}' has no URL.",
+                             category=ErrorCategory.InvalidArgument,
+                             error_id="EwsUrlMissing")
+    settings = ews_settings_from_row(endpoint)
+    return lambda: EwsTarget(settings)
