@@ -121,6 +121,9 @@ class EwsDouble:
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
+    # headers and body go out in two writes: with Nagle, each answer waits for the
+    # client's delayed ACK (~40 ms), which made every request cost that much
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: object) -> None:
         pass
