@@ -63,6 +63,22 @@ def test_log_file_is_private_and_receives_records(tmp_path: Path) -> None:
     assert "hello from the runner" in log_file.read_text()
 
 
+def test_log_file_rotates_keeping_five_private_files(tmp_path: Path) -> None:
+    path = tmp_path / service_main.LOG_NAME
+    handler = service_main.PrivateRotatingFileHandler(path)
+    handler.maxBytes = 300  # 5 MB in production: rotate after a few records here
+    record = logging.LogRecord("imsh", logging.INFO, __file__, 1, "x" * 100, None, None)
+    try:
+        for _ in range(40):
+            handler.emit(record)
+    finally:
+        handler.close()
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert files == [service_main.LOG_NAME] + [
+        f"{service_main.LOG_NAME}.{n}" for n in range(1, service_main.LOG_BACKUPS + 1)]
+    assert {stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()} == {0o600}
+
+
 def test_runner_command_reads_service_until_idle(tmp_path: Path) -> None:
     command = runner_command(tmp_path)
     assert " ".join(command).endswith(f"-m shell.main --state {tmp_path} service --until-idle")
