@@ -70,6 +70,9 @@ class Parameter:
     aliases: tuple[str, ...] = ()
     choices: tuple[str, ...] = ()
     help: str = ""
+    # ValueFromRemainingArguments: every positional argument from this parameter's position
+    # on binds to it as one list (``Write-Host 'Batch' $name``).
+    remaining: bool = False
     # Exchange parameters imsh accepts syntactically but does not implement: binding them
     # fails with NotSupportedError ("... is not supported by imsh") instead of a parse error.
     unsupported: bool = False

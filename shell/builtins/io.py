@@ -18,7 +18,6 @@ from cmdlets.base import ParamType as T
 from shell.builtins.common import as_list, has_input
 from shell.builtins.datefmt import dotnet_format, unix_format
 from shell.builtins.files import ENCODING_CHOICES, read_bytes, read_text, write_text
-from shell.lang.binder import RemainingArguments
 from shell.lang.convert import parse_datetime
 from shell.objects import enumerate_value, to_text
 
@@ -127,15 +126,14 @@ class AddContent(SetContent):
     action = "Add Content"
 
 
-class WriteHost(RemainingArguments, Cmdlet):
+class WriteHost(Cmdlet):
     name = "Write-Host"
     synopsis = "Writes text to the console (not to the pipeline)."
     description = "Prints the objects separated by spaces (or -Separator), in an optional colour."
     examples = (Example("Write-Host 'Batch started' -ForegroundColor Green", "Prints a line."),)
-    remaining_parameter = "Object"
     parameters = (
         Parameter("Object", T.OBJECT, position=0, from_pipeline=True, aliases=("Msg", "Message"),
-                  help="What to print."),
+                  remaining=True, help="What to print."),
         Parameter("NoNewline", T.SWITCH, help="Do not end the line."),
         Parameter("Separator", T.OBJECT, help="Put between the items of a collection."),
         Parameter("ForegroundColor", T.STRING, help="A console colour name."),
@@ -150,16 +148,15 @@ class WriteHost(RemainingArguments, Cmdlet):
         return ()
 
 
-class WriteOutput(RemainingArguments, Cmdlet):
+class WriteOutput(Cmdlet):
     name = "Write-Output"
     aliases = ("echo", "write")
     synopsis = "Sends objects down the pipeline."
     description = "Outputs each object (collections are enumerated unless -NoEnumerate)."
     examples = (Example("Write-Output 'done'", "Outputs the string 'done'."),)
-    remaining_parameter = "InputObject"
     parameters = (
         Parameter("InputObject", T.OBJECT, mandatory=True, position=0, from_pipeline=True,
-                  help="The objects to output."),
+                  remaining=True, help="The objects to output."),
         Parameter("NoEnumerate", T.SWITCH, help="Output a collection as one object."),
     )
 

@@ -14,10 +14,10 @@ from cmdlets.base import BoundArguments, Cmdlet, CmdletError, Context, Example, 
 from cmdlets.base import ParamType as T
 from shell.builtins.common import INPUT_OBJECT, as_list, has_input
 from shell.format import select as sel
-from shell.format.values import type_name_of
 from shell.lang.errors import StopUpstream
 from shell.lang.members import MemberError, call_method, get_member
 from shell.lang.operators import compare, truthy
+from shell.lang.typenames import type_name_of
 from shell.objects import Hashtable, enumerate_value, get_property, property_names, to_text
 from shell.wildcard import wildcard_match
 

@@ -26,7 +26,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from cmdlets.base import CmdletError, PSObject
-from shell.format.values import short_date, type_name_of
+from shell.format.values import short_date
+from shell.lang.typenames import type_name_of
 from shell.objects import Hashtable, get_property, is_enumerable, property_names, to_text
 
 QUOTE_MODES = ("Always", "AsNeeded", "Never")

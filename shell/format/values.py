@@ -22,39 +22,11 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
-from cmdlets.base import PSCredential, PSObject
+from cmdlets.base import PSObject
 from shell.objects import Hashtable, is_enumerable, to_text
 
 ENUMERATION_LIMIT = 4
 ELLIPSIS = "…"
-
-_DOTNET_TYPES: tuple[tuple[type, str], ...] = (
-    (bool, "System.Boolean"),
-    (int, "System.Int32"),
-    (float, "System.Double"),
-    (decimal.Decimal, "System.Decimal"),
-    (str, "System.String"),
-    (dt.datetime, "System.DateTime"),
-    (dt.timedelta, "System.TimeSpan"),
-    (bytes, "System.Byte[]"),
-    (Hashtable, "System.Collections.Hashtable"),
-    (PSCredential, "System.Management.Automation.PSCredential"),
-)
-
-
-def type_name_of(value: Any) -> str:
-    """The .NET-style type name PowerShell would report first in ``PSTypeNames``."""
-    if isinstance(value, PSObject):
-        return value.type_name
-    for python_type, name in _DOTNET_TYPES:
-        if isinstance(value, python_type):
-            return name
-    if type(value).__name__ == "Secret":
-        return "System.Security.SecureString"
-    if isinstance(value, list | tuple):
-        return "System.Object[]"
-    return f"{type(value).__module__}.{type(value).__qualname__}"
-
 
 def is_number(value: Any) -> bool:
     """Numbers are right-aligned in tables (booleans are not numbers here)."""

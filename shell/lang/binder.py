@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
 from cmdlets.base import BoundArguments, Cmdlet, Parameter, ParamType, PSCredential
 from shell.lang.convert import ConversionError, convert_argument
@@ -56,13 +56,6 @@ class BindingError(Exception):
         self.category = category
         self.target = target
         self.extent = extent
-
-
-class RemainingArguments:
-    """Marks a cmdlet whose ``remaining_parameter`` takes every positional argument left
-    over as one list (PowerShell's ValueFromRemainingArguments): ``Write-Host 'Batch' $b``."""
-
-    remaining_parameter: ClassVar[str]
 
 
 @dataclass
@@ -193,9 +186,9 @@ def bind(cls: type[Cmdlet], items: list[ArgItem], *, pipeline_input: bool = Fals
 
 def _gather_remaining(cls: type[Cmdlet], named: dict[str, tuple[Parameter, ArgItem]],
                       positional: list[ArgItem]) -> list[ArgItem]:
-    if not issubclass(cls, RemainingArguments) or cls.remaining_parameter in named:
+    param = next((p for p in cls.parameters if p.remaining), None)
+    if param is None or param.name in named:
         return positional
-    param = next(p for p in cls.parameters if p.name == cls.remaining_parameter)
     start = param.position or 0
     if len(positional) <= start + 1:
         return positional

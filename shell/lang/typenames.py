@@ -6,6 +6,7 @@ of a value's type (``$x.GetType().FullName``) and ``-is``.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from collections.abc import Mapping
 from typing import Any
 
@@ -77,7 +78,8 @@ def type_name_of(value: Any) -> str:
         return "System.Boolean"
     if isinstance(value, int):
         return "System.Int32" if -(2**31) <= value < 2**31 else "System.Int64"
-    simple = {float: "System.Double", str: "System.String", dt.datetime: "System.DateTime",
+    simple = {float: "System.Double", decimal.Decimal: "System.Decimal",
+              str: "System.String", dt.datetime: "System.DateTime",
               dt.timedelta: "System.TimeSpan", bytes: "System.Byte[]",
               bytearray: "System.Byte[]", Hashtable: "System.Collections.Hashtable",
               ScriptBlock: "System.Management.Automation.ScriptBlock",

@@ -8,7 +8,7 @@ from typing import ClassVar
 import pytest
 
 from cmdlets.base import Cmdlet, Parameter, ParamType, PSObject
-from shell.lang.binder import ArgItem, BindingError, RemainingArguments, bind, bind_pipeline
+from shell.lang.binder import ArgItem, BindingError, bind, bind_pipeline
 
 T = ParamType
 
@@ -74,10 +74,9 @@ def test_names_are_case_insensitive_and_prefixes_bind() -> None:
 
 
 def test_remaining_arguments_gather_into_one_list() -> None:
-    class WriteThing(RemainingArguments, Cmdlet):
+    class WriteThing(Cmdlet):
         name = "Write-Thing"
-        remaining_parameter = "Object"
-        parameters: ClassVar = (Parameter("Object", T.OBJECT, position=0),
+        parameters: ClassVar = (Parameter("Object", T.OBJECT, position=0, remaining=True),
                                 Parameter("Separator"))
 
     assert bind(WriteThing, [pos("a"), pos(2), flag("Sep"), pos("-"), pos("c")]).values == \
