@@ -21,6 +21,12 @@ calls onto EWS operations:
   message appended just before a crash is found, not duplicated.
 - :meth:`EwsTarget.set_flags`: ``UpdateItem`` (AlwaysOverwrite, read receipts suppressed) of
   read state, flag, last verb and categories. ``PR_MESSAGE_FLAGS`` itself is fixed at creation.
+- folder changes of incremental sync, beyond the Target contract (called by
+  engine/sync/folderops.py): :meth:`EwsTarget.rename_folder` is ``MoveFolder`` to the new
+  parent when it differs, then ``UpdateFolder`` of the display name; item ids survive both,
+  so the copies stay matched. :meth:`EwsTarget.delete_folder_if_empty` is ``DeleteFolder``
+  (``SoftDelete``) of a folder that holds no item and no subfolder. Well-known folders are
+  never renamed or deleted.
 - :meth:`EwsTarget.delete`: ``DeleteItem`` with ``SoftDelete``. Deletion sync only removes
   messages this migration copied that vanished from the source; a soft delete takes them out
   of the folder (as the source did) into Recoverable Items, where the user or admin can still
@@ -194,6 +200,51 @@ class EwsTarget:
         self._folders[path] = folder
         return folder
 
+    def rename_folder(self, old: FolderPath, new: FolderPath) -> bool:
+        """Rename ``old`` (with its subfolders and items) to ``new``. True when the mailbox now
+        has ``new`` and not ``old``, also when an interrupted pass already renamed it."""
+        if old == new:
+            return True
+        if _is_well_known(old) or _is_well_known(new):
+            return False
+        action = f"rename the folder '{display_name(old)}'"
+        with self._call(action):
+            if self._lookup(new, refresh=True) is not None:
+                return self._lookup(old, refresh=True) is None
+            folder = self._lookup(old, refresh=True)
+        if folder is None:
+            return False
+        if new[:-1]:
+            self.ensure_folders([new[:-1]])
+        with self._call(action):
+            parent = self._folders[new[:-1]]
+            if folder.parent_folder_id is None or folder.parent_folder_id.id != parent.id:
+                folder.move(parent)
+            if folder.name != new[-1]:
+                folder.name = new[-1]
+                folder.save(update_fields=["name"])
+        self._forget_folders()
+        return True
+
+    def delete_folder_if_empty(self, path: FolderPath) -> bool:
+        """Delete ``path`` only when it holds no item and has no subfolder. True if gone."""
+        if _is_well_known(path) or not path:
+            return False
+        with self._call(f"delete the folder '{display_name(path)}'"):
+            folder = self._lookup(path, refresh=True)
+            if folder is None:
+                return True
+            folder.refresh()  # the counts, as the server has them now
+            if folder.total_count or folder.child_folder_count:
+                return False
+            folder.delete(delete_type=SOFT_DELETE)
+        self._forget_folders()
+        return True
+
+    def _forget_folders(self) -> None:
+        """Paths below a changed folder now mean other folders: keep only the root."""
+        self._folders = {(): self._folders[()]}
+
     def _folder(self, path: FolderPath) -> Any:
         with self._call(f"open the folder '{display_name(path)}'"):
             folder = self._lookup(path)
@@ -298,6 +349,10 @@ class EwsTarget:
                 if isinstance(outcome, Exception) and not isinstance(
                         outcome, ewserr.ErrorItemNotFound):
                     raise outcome
+
+
+def _is_well_known(path: FolderPath) -> bool:
+    return len(path) == 1 and path[0].casefold() in WELL_KNOWN
 
 
 def _result(folder: FolderPath, message: OutgoingMessage, created: Any) -> AppendResult:

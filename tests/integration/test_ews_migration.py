@@ -291,3 +291,27 @@ def test_a_rejected_item_is_a_skipped_item_not_a_failure(dovecot: ImapServer,
 
 REFUSED = (b"From: a@example.org\r\nSubject: refused by the target\r\n"
            b"Message-ID: <refused@example.org>\r\nX-Refuse-Me: yes\r\n\r\nbody\r\n")
+
+
+@pytest.mark.xfail(strict=True, reason="engine/sync/folderops.py does not call "
+                   "EwsTarget.rename_folder/delete_folder_if_empty yet (asked for in the "
+                   "Step 6 report): a renamed folder's copies stay under the old name")
+def test_a_renamed_and_a_deleted_source_folder_follow_on_the_target(
+        dovecot: ImapServer, ews: EwsDoubleServer) -> None:
+    user = loaded_user(dovecot, CRASH_CORPUS)
+    env = EwsSyncEnv(dovecot, user, ews=ews)
+    try:
+        assert env.run().kind is OutcomeKind.ok
+        client = dovecot.login(user)
+        try:
+            client.rename_folder(dovecot.folder("Notes & Ideas"), dovecot.folder("Ideas"))
+            client.delete_folder(dovecot.folder("Projects", "Alpha", "Specs"))
+        finally:
+            client.logout()
+        since = len(ews.double.requests)
+        outcome = env.run(SyncKind.incremental)
+        assert outcome.kind is OutcomeKind.ok, outcome.message
+        assert env.compare() is None
+        assert writes_since(ews, since)["CreateItem"] == 0  # renamed, not copied again
+    finally:
+        env.cleanup()

@@ -1,10 +1,11 @@
 """The EWS operations the test double answers (reference/ews-target.md §5.3, plus UpdateItem).
 
 ConvertId (exchangelib's version probe), GetFolder, FindFolder, CreateFolder, CreateItem,
-FindItem, GetItem, UpdateItem, DeleteItem. Each handler reads its request through
-:mod:`.shapes` (which refuses unexpected shapes) and answers one response message per
-requested id or item, in request order. A request that cannot be served as a whole raises
-:class:`Fault` (answered as a SOAP fault, e.g. ``ErrorNonExistentMailbox``).
+FindItem, GetItem, UpdateItem, DeleteItem (folder changes are in :mod:`.folder_changes`).
+Each handler reads its request through :mod:`.shapes` (which refuses unexpected shapes) and
+answers one response message per requested id or item, in request order. A request that
+cannot be served as a whole raises :class:`Fault` (answered as a SOAP fault, e.g.
+``ErrorNonExistentMailbox``).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The EWS test double: an HTTP(S) server on 127.0.0.1 answering exchangelib's SOAP requests.
 
 It is a test double, not an Exchange emulator: it knows the operations of
-:mod:`.operations`, checks every request against the shapes of :mod:`.shapes`, and keeps
-mailboxes in memory (:mod:`.store`). What tests can set and read:
+:mod:`.operations` and :mod:`.folder_changes`, checks every request against the shapes of
+:mod:`.shapes`, and keeps mailboxes in memory (:mod:`.store`). What tests can set and read:
 
 - ``users`` (name -> password) for Basic authentication: no or wrong ``Authorization`` gets
   401 with ``WWW-Authenticate: Basic``; ``impersonators`` may send ``ExchangeImpersonation``
@@ -37,12 +37,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.support.ews_double import soap
-from tests.support.ews_double.operations import HANDLERS, Call, Fault
+from tests.support.ews_double import folder_changes, operations, soap
+from tests.support.ews_double.operations import Call, Fault
 from tests.support.ews_double.shapes import ShapeError, envelope, impersonated
 from tests.support.ews_double.store import Mailbox, StoredItem
 
 EWS_PATH = "/EWS/Exchange.asmx"
+HANDLERS = {**operations.HANDLERS, **folder_changes.HANDLERS}
 
 
 @dataclass(frozen=True)
