@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import io
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 from cmdlets.base import (
@@ -169,9 +172,17 @@ class Shell:
         return self.out.getvalue()[start:]
 
 
-def make_shell(*, stdin: str | None = None, interactive: bool = False) -> Shell:
+@functools.cache
+def _scratch_dir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="imsh-shell-test-"))
+
+
+def make_shell(*, stdin: str | None = None, interactive: bool = False,
+               cwd: Path | None = None) -> Shell:
+    """A session over the test cmdlets.  Relative paths (``> out.txt``) resolve in ``cwd``,
+    by default a scratch directory, never the directory pytest runs in."""
     out, err = io.StringIO(), io.StringIO()
     session = Session(Registry(CMDLETS), engine_factory=lambda: None, stdout=out, stderr=err,
                       stdin=io.StringIO(stdin) if stdin is not None else None,
-                      interactive=interactive)
+                      interactive=interactive, cwd=cwd or _scratch_dir())
     return Shell(session, out, err)
