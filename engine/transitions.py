@@ -210,6 +210,8 @@ def check_sync_and_complete(user_statuses: Iterable[MigrationUserStatus], name: 
 USER_START_ALLOWED = frozenset(
     {U.Stopped, U.IncrementalStopped, U.Failed, U.IncrementalFailed, U.CompletionFailed}
 )
+# Start-MigrationUser on a user kept in sync runs an incremental pass now (imsh, issue 5).
+USER_SYNC_NOW_ALLOWED = frozenset({U.Synced, U.IncrementalSynced})
 USER_STOP_ALLOWED = frozenset(
     {U.Queued, U.Starting, U.Validating, U.Provisioning, U.ProvisionUpdating, U.Syncing,
      U.IncrementalSyncing, U.Synced, U.IncrementalSynced}
@@ -226,8 +228,9 @@ def _user_refusal(verb: str, address: str, status: MigrationUserStatus) -> Inval
 
 
 def check_user_start(status: MigrationUserStatus, address: str) -> None:
-    """Start-MigrationUser resumes a stopped user or retries a failed one (EAC "Resume")."""
-    if status not in USER_START_ALLOWED:
+    """Start-MigrationUser resumes a stopped user or retries a failed one (EAC "Resume"),
+    or runs a pass now for a synced one."""
+    if status not in USER_START_ALLOWED | USER_SYNC_NOW_ALLOWED:
         raise _user_refusal("started", address, status)
 
 

@@ -346,6 +346,9 @@ class BatchService:
             for user in self._store.users.list(batch_id=batch.id):
                 if _restarts(kind, U(user.status)):
                     queue_user(self._store, user, when)
+                elif U(user.status) in _SYNCED:
+                    # Start on a synced batch runs an incremental pass now (issue 5)
+                    self._store.users.update(replace(user, next_sync_due_at=when))
             self._rewrite(batch.id, lambda fresh: replace(
                 fresh, status=str(BatchPhase.Active), started_at=fresh.started_at or when))
         self._launch()

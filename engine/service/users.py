@@ -26,6 +26,7 @@ from engine.store import Store
 from engine.store.stats import UserStatistics
 from engine.store.users import MigrationUserRow
 from engine.transitions import (
+    USER_SYNC_NOW_ALLOWED,
     BatchPhase,
     check_user_remove,
     check_user_start,
@@ -126,7 +127,10 @@ class UserService:
                 f'The migration user "{user.email_address}" can\'t be started because its '
                 f'batch "{batch.name}" is being {doing}.', error_id="UserCannotBeStarted")
         with self._store.transaction():
-            queue_user(self._store, user, now())
+            if MigrationUserStatus(user.status) in USER_SYNC_NOW_ALLOWED:
+                self._store.users.update(replace(user, next_sync_due_at=now()))
+            else:
+                queue_user(self._store, user, now())
             if phase is not BatchPhase.Active:
                 self._store.batches.update(replace(batch, status=str(BatchPhase.Active),
                                                    started_at=batch.started_at or now()))

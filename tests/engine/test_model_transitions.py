@@ -268,7 +268,8 @@ def test_sync_and_complete_needs_no_failed_or_stopped_users() -> None:
 
 # --- migration users ---------------------------------------------------------------------------
 
-USER_START = {U.Stopped, U.IncrementalStopped, U.Failed, U.IncrementalFailed, U.CompletionFailed}
+USER_START = {U.Stopped, U.IncrementalStopped, U.Failed, U.IncrementalFailed, U.CompletionFailed,
+              U.Synced, U.IncrementalSynced}
 USER_STOP = {U.Queued, U.Starting, U.Validating, U.Provisioning, U.ProvisionUpdating, U.Syncing,
              U.IncrementalSyncing, U.Synced, U.IncrementalSynced}
 USER_REMOVE_REFUSED = {U.Removing, U.Completing, U.Stopping}

@@ -9,9 +9,8 @@ Complete-MigrationBatch runs a final pass and no pass follows; Remove-MigrationB
 the batch's state and no mail on either side.
 
 The passes are asked for with ``Set-MigrationBatch -SyncNow`` (Exchange's "start an immediate
-sync for users that have already reached Synced status"). ``Start-MigrationBatch`` on a Synced
-batch should do the same (issue 5); the façade does not yet, which the strict xfail below
-records.
+sync for users that have already reached Synced status"); ``Start-MigrationBatch`` on a Synced
+batch does the same (issue 5), tested separately below.
 """
 
 from __future__ import annotations
@@ -258,9 +257,6 @@ Write-Output "batches: $(@(Get-MigrationBatch).Count)"
     assert counters(flow.source, flow.source_user) == source_before
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "issue 5: Start-MigrationBatch on a Synced batch should run an incremental pass now; "
-    "engine/service/batches.py start() queues only failed users (StartKind.RetryFailed)"))
 def test_start_on_a_synced_batch_runs_a_pass_now(
     tmp_path: Path, dovecot: ImapServer, dovecot_target: ImapServer
 ) -> None:
