@@ -183,13 +183,19 @@ class _Pass:
             target.open_user(self.endpoints.mailbox)
         except PermanentError as exc:
             target.close()
-            if exc.error_id == "AuthenticationFailed":
+            # an IMAP target refusing the admin's proxy login means no such mailbox; any
+            # other refusal (EWS credentials, per-user target passwords) is shown as it is
+            if exc.error_id == "AuthenticationFailed" and self._proxy_login():
                 raise _recipient_not_found(self.endpoints.mailbox.address) from None
             raise
         except BaseException:
             target.close()
             raise
         return target
+
+    def _proxy_login(self) -> bool:
+        """True when the target is IMAP and logged in with the endpoint's admin credentials."""
+        return self.endpoints.target_kind == "IMAP" and self.endpoints.mailbox.login is None
 
     def _open_source(self) -> ImapSource:
         return ImapSource.open(self.endpoints.source, self.endpoints.login)

@@ -1,11 +1,11 @@
 """Folder operations the incremental sync needs beyond the :class:`~engine.targets.base.Target`
 contract: rename a target folder (with its subfolders) and delete one only when it is empty.
 
-They are implemented here for the two targets imsh has (IMAP and Maildir) through their public
-surface (``ImapTarget.session``/``raw_name``, ``MaildirTarget.folder_dir``). Both change folders
-behind the target object's caches, so the caller re-opens the target afterwards
-(:func:`reopen`). A target of another kind reports ``False`` (not done) and the caller falls
-back to copying.
+IMAP and Maildir are handled here through their public surface (``ImapTarget.session``/
+``raw_name``, ``MaildirTarget.folder_dir``); the EWS target does both itself
+(``EwsTarget.rename_folder``/``delete_folder_if_empty``). They change folders behind the
+target object's caches, so the caller re-opens the target afterwards (:func:`reopen`). A
+target of another kind reports ``False`` (not done) and the caller falls back to copying.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 from engine.folders import INBOX, FolderPath, display_name
 from engine.imap.connection import imap_errors, response_code
 from engine.targets.base import Target, TargetMailbox
+from engine.targets.ews import EwsTarget
 from engine.targets.imap import ImapTarget
 from engine.targets.maildir import MaildirTarget
 
@@ -39,6 +40,8 @@ def rename_folder(target: Target, old: FolderPath, new: FolderPath) -> bool:
         return _rename_imap(target, old, new)
     if isinstance(target, MaildirTarget):
         return _rename_maildir(target, old, new)
+    if isinstance(target, EwsTarget):
+        return target.rename_folder(old, new)
     return False
 
 
@@ -50,6 +53,8 @@ def delete_folder_if_empty(target: Target, path: FolderPath) -> bool:
         return _delete_imap(target, path)
     if isinstance(target, MaildirTarget):
         return _delete_maildir(target, path)
+    if isinstance(target, EwsTarget):
+        return target.delete_folder_if_empty(path)
     return False
 
 

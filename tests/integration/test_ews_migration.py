@@ -224,9 +224,6 @@ def test_bad_ews_credentials_fail_the_user_and_store_nothing(
         env.cleanup()
 
 
-@pytest.mark.xfail(strict=True, reason="engine/sync/executor.py _open_target reads any "
-                   "target's AuthenticationFailed as IMAP's proxy login refused (recipient "
-                   "not found); the fix is asked for in the Step 6 report")
 def test_bad_ews_credentials_fail_with_the_401_text(dovecot: ImapServer,
                                                      ews: EwsDoubleServer) -> None:
     env = EwsSyncEnv(dovecot, loaded_user(dovecot, SMALL_CORPUS), ews=ews,
@@ -293,9 +290,6 @@ REFUSED = (b"From: a@example.org\r\nSubject: refused by the target\r\n"
            b"Message-ID: <refused@example.org>\r\nX-Refuse-Me: yes\r\n\r\nbody\r\n")
 
 
-@pytest.mark.xfail(strict=True, reason="engine/sync/folderops.py does not call "
-                   "EwsTarget.rename_folder/delete_folder_if_empty yet (asked for in the "
-                   "Step 6 report): a renamed folder's copies stay under the old name")
 def test_a_renamed_and_a_deleted_source_folder_follow_on_the_target(
         dovecot: ImapServer, ews: EwsDoubleServer) -> None:
     user = loaded_user(dovecot, CRASH_CORPUS)
