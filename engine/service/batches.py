@@ -12,6 +12,9 @@
   users (``next_sync_due_at`` = now) and then calls the runner launcher; without a runner the
   users simply stay Queued. Stop and Remove act at once on users no runner holds and ask the
   runner (``stop_requested``) for the others (engine/service/common.py).
+* ``IncrementalSyncInterval`` (an imsh addition): a batch may have its own; without one it
+  follows the configured default. Get-MigrationBatch shows the one that applies, as the
+  runner reads it (engine/runner/intervals.py, engine/service/sync_interval.py).
 * Remove deletes state only; it never touches a mailbox on the source or the target.
 * **No lost stamps.** The runner and the notification sender stamp batch rows too (times,
   ``extra.notifications``). Every change here writes the whole row, so it re-reads the batch
@@ -46,6 +49,7 @@ from engine.errors import (
 from engine.excludes import parse_exclude_folders
 from engine.limits import DEFAULT_REPORT_INTERVAL, validate_batch_name, validate_report_interval
 from engine.model import BatchCounts, BatchStatus, EndpointType, MigrationUserStatus, count_users
+from engine.runner.intervals import DEFAULT_INTERVAL, batch_interval, seconds_of
 from engine.secrets import Secret
 from engine.service.common import (
     UNSET,
@@ -59,6 +63,7 @@ from engine.service.common import (
     with_status,
 )
 from engine.service.config import load_config
+from engine.service.sync_interval import check_interval, reschedule_waiting_users
 from engine.store import Store
 from engine.store.batches import BatchRow, BatchSpec
 from engine.store.endpoints import EndpointRow
@@ -102,6 +107,7 @@ class BatchRequest:
     bad_item_limit: int | None = None  # None: Unlimited
     large_item_limit: int | None = None
     report_interval: timedelta = DEFAULT_REPORT_INTERVAL
+    incremental_sync_interval: timedelta | None = None  # None: follow the configured one
 
 
 @dataclass(frozen=True)
@@ -110,6 +116,8 @@ class BatchChanges:
 
     notification_emails: tuple[str, ...] | None = None
     report_interval: timedelta | None = None
+    # UNSET: leave it; None: follow the configured one again
+    incremental_sync_interval: timedelta | Unset | None = UNSET
     bad_item_limit: int | Unset | None = UNSET
     large_item_limit: int | Unset | None = UNSET
     csv_data: bytes | None = None
@@ -127,6 +135,7 @@ class BatchInfo:
     status: BatchStatus
     counts: BatchCounts
     report: tuple[str, ...] = ()
+    incremental_sync_interval: timedelta = DEFAULT_INTERVAL  # the one that applies
 
     @property
     def name(self) -> str:
@@ -160,7 +169,7 @@ class BatchService:
         status = batch_status_from_users(BatchPhase(batch.status), statuses)
         report = self._report(users) if include_report else ()
         return BatchInfo(batch, status, count_users(s for s in statuses if s != U.Removing),
-                         report)
+                         report, batch_interval(self._store, batch))
 
     def get(self, name: str) -> BatchInfo:
         return self.info(self._store.batches.get(name))
@@ -229,6 +238,7 @@ class BatchService:
         parse_exclude_folders(request.exclude_folders)
         _check_addresses(request.notification_emails)
         validate_report_interval(request.report_interval)
+        check_interval(request.incremental_sync_interval)
         _check_limit("BadItemLimit", request.bad_item_limit)
         _check_limit("LargeItemLimit", request.large_item_limit)
         rows = parse_migration_csv(request.csv_data,
@@ -243,6 +253,7 @@ class BatchService:
             notification_emails=tuple(request.notification_emails),
             bad_item_limit=request.bad_item_limit, large_item_limit=request.large_item_limit,
             report_interval_seconds=int(request.report_interval.total_seconds()),
+            incremental_sync_interval_seconds=seconds_of(request.incremental_sync_interval),
             csv_row_count=len(rows), csv_bytes=len(request.csv_data), started_at=started,
         )
         return spec, users
@@ -294,6 +305,9 @@ class BatchService:
             self._rewrite(batch.id, lambda fresh: _apply(fresh, changes))
             if new_users:
                 self._store.users.add_many(batch.id, new_users)
+            if not isinstance(changes.incremental_sync_interval, Unset):
+                reschedule_waiting_users(self._store, self._store.batches.get_by_id(batch.id),
+                                         now())
             if changes.sync_now:
                 self._sync_now(batch)
         if changes.sync_now or (new_users and BatchPhase(batch.status) is BatchPhase.Active):
@@ -473,6 +487,9 @@ def _apply(batch: BatchRow, changes: BatchChanges) -> BatchRow:
     if changes.report_interval is not None:
         seconds = int(validate_report_interval(changes.report_interval).total_seconds())
         updated = replace(updated, report_interval_seconds=seconds)
+    if not isinstance(changes.incremental_sync_interval, Unset):
+        interval = check_interval(changes.incremental_sync_interval)
+        updated = replace(updated, incremental_sync_interval_seconds=seconds_of(interval))
     for field_name in ("bad_item_limit", "large_item_limit"):
         value = getattr(changes, field_name)
         if not isinstance(value, Unset):

@@ -5,7 +5,10 @@ The store keeps only values an administrator set (``store.config``); the default
 ``MaxConcurrentMigrations`` Unlimited, ``Features`` None. imsh adds ``DefaultTargetEndpoint``,
 the target of batches created without ``-TargetEndpoint`` (stored as the endpoint's
 ``is_default_target`` flag, the single source of truth), and the SMTP settings of
-notification mail (engine/service/smtp_config.py).
+notification mail (engine/service/smtp_config.py), and ``IncrementalSyncInterval``: how long
+after a successful pass the next incremental sync of a batch without its own interval is due
+(24 h unless set; stored and read by engine/runner/intervals.py). A change moves the next pass
+of the users waiting in those batches (engine/service/sync_interval.py).
 
 The runner reads :func:`load_config` too: ``max_concurrent_migrations`` caps the users synced
 at once across all endpoints (``None``: no cap beyond each endpoint's own limits).
@@ -14,10 +17,13 @@ at once across all endpoints (``None``: no cap beyond each endpoint's own limits
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from engine.errors import ValidationError
-from engine.service.common import UNSET, Unset
+from engine.runner.intervals import configured_interval, set_configured_interval
+from engine.service.common import UNSET, Unset, now
 from engine.service.smtp_config import SmtpChanges, SmtpConfig, check_smtp, load_smtp, store_smtp
+from engine.service.sync_interval import check_interval, reschedule_waiting_users
 from engine.store import Store
 
 MAX_NUMBER_OF_BATCHES = "MaxNumberOfBatches"
@@ -36,6 +42,7 @@ class MigrationConfig:
     default_target_endpoint: str | None
     batch_count: int
     smtp: SmtpConfig
+    incremental_sync_interval: timedelta
 
     @property
     def can_submit_new_batch(self) -> bool:
@@ -49,6 +56,7 @@ class ConfigChanges:
     features: str | None = None
     default_target_endpoint: str | None = None
     smtp: SmtpChanges = field(default_factory=SmtpChanges)
+    incremental_sync_interval: timedelta | Unset | None = UNSET  # None: back to 24 h
 
 
 def load_config(store: Store) -> MigrationConfig:
@@ -61,6 +69,7 @@ def load_config(store: Store) -> MigrationConfig:
         default_target_endpoint=target.name if target is not None else None,
         batch_count=store.batches.count(),
         smtp=load_smtp(store),
+        incremental_sync_interval=configured_interval(store.config),
     )
 
 
@@ -78,7 +87,17 @@ def change_config(store: Store, changes: ConfigChanges) -> MigrationConfig:
             store.endpoints.set_default_target(
                 store.endpoints.get(changes.default_target_endpoint).name)
         store_smtp(store, changes.smtp)
+        if not isinstance(changes.incremental_sync_interval, Unset):
+            _store_interval(store, changes.incremental_sync_interval)
     return load_config(store)
+
+
+def _store_interval(store: Store, interval: timedelta | None) -> None:
+    set_configured_interval(store.config, interval)
+    when = now()
+    for batch in store.batches.list():
+        if batch.incremental_sync_interval_seconds is None:  # follows the configured one
+            reschedule_waiting_users(store, batch, when)
 
 
 def _check(changes: ConfigChanges) -> None:
@@ -92,6 +111,8 @@ def _check(changes: ConfigChanges) -> None:
             f'The value "{limit}" of parameter MaxConcurrentMigrations isn\'t valid. Enter a '
             "positive number or Unlimited.", error_id="InvalidConcurrency")
     check_smtp(changes.smtp)
+    if not isinstance(changes.incremental_sync_interval, Unset):
+        check_interval(changes.incremental_sync_interval)
 
 
 def _feature(text: str) -> str:
