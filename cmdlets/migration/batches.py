@@ -4,6 +4,10 @@ Only IMAP onboarding batches exist in imsh: ``-CSVData`` with a ``-SourceEndpoin
 IMAP endpoint. Parameters of other migration kinds (remote moves, Google Workspace, public
 folders, ...) and the delayed-start/-complete parameters parse and are refused as not
 supported. Start/Stop/Complete/Remove without ``-Identity`` act on the only batch there is.
+
+``-IncrementalSyncInterval`` is an imsh addition (Exchange syncs every 24 hours and has no
+such parameter). On Set-MigrationBatch it is declared OBJECT so that ``$null`` can bind: the
+batch then follows Set-MigrationConfig's interval again.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from cmdlets.migration.common import (
     identity,
     optional,
     strings,
+    timespan,
     unlimited,
     unsupported,
 )
@@ -26,7 +31,7 @@ from cmdlets.migration.records import batch_record
 from engine.limits import DEFAULT_REPORT_INTERVAL
 from engine.model import BatchStatus, parse_enum
 from engine.service.batches import BatchChanges, BatchInfo, BatchRequest
-from engine.service.common import UNSET
+from engine.service.common import UNSET, Unset
 
 _STATUSES = tuple(s.value for s in BatchStatus)
 _TYPE = "Microsoft.Exchange.Data.Storage.Management.MigrationBatch"
@@ -51,6 +56,8 @@ _NOTIFY = Parameter("NotificationEmails", T.STRING_ARRAY,
                     help="Addresses the status reports are sent to (none: no reports).")
 _REPORT_INTERVAL = Parameter("ReportInterval", T.TIMESPAN,
                              help="How often reports are sent (default 1.00:00:00; 0 = never).")
+_SYNC_INTERVAL_HELP = ("imsh: how long after a successful pass the next incremental sync is due, "
+                       "1 second to 365 days (default: Set-MigrationConfig's, else 1.00:00:00)")
 _ITEM_LIMITS = (
     Parameter("BadItemLimit", T.UNLIMITED_INT,
               help="Corrupt items allowed before a user fails (default Unlimited: skip them)."),
@@ -78,7 +85,9 @@ class NewMigrationBatch(Cmdlet):
         "or, with UserRoot, a Courier administrator. The file is checked first; on any error "
         "nothing is created. -SourceEndpoint is the IMAP server; -TargetEndpoint defaults to "
         "the configured default target (LocalMaildir on a fresh state). The batch waits for "
-        "Start-MigrationBatch unless -AutoStart is given.")
+        "Start-MigrationBatch unless -AutoStart is given. imsh's -IncrementalSyncInterval sets "
+        "how often the batch is kept in sync after its initial sync (default: the configured "
+        "interval, 24 hours unless Set-MigrationConfig changed it).")
     examples = (
         Example('New-MigrationBatch -Name IMAPbatch1 -CSVData ([System.IO.File]::ReadAllBytes('
                 '"/srv/IMAPmigration_1.csv")) -SourceEndpoint IMAPEndpoint1 -ExcludeFolders '
@@ -87,6 +96,9 @@ class NewMigrationBatch(Cmdlet):
         Example('New-MigrationBatch -Name IMAPBatch1 -SourceEndpoint IMAPEndpoint -CSVData '
                 '(Get-Content users.csv -AsByteStream) -AutoStart',
                 "Creates the batch and starts it at once."),
+        Example("New-MigrationBatch -Name IMAPBatch2 -SourceEndpoint IMAPEndpoint -CSVData "
+                "(Get-Content users.csv -AsByteStream) -IncrementalSyncInterval 06:00:00",
+                "Creates a batch that is kept in sync every 6 hours instead of every 24."),
     )
     parameters = (
         Parameter("Name", T.STRING, mandatory=True, help="A unique name, at most 64 characters."),
@@ -101,6 +113,7 @@ class NewMigrationBatch(Cmdlet):
         Parameter("AllowUnknownColumnsInCsv", T.BOOL,
                   help="$true ignores columns imsh does not know (default $false: refuse)."),
         Parameter("SkipReports", T.SWITCH, help="Send no status reports."),
+        Parameter("IncrementalSyncInterval", T.TIMESPAN, help=_SYNC_INTERVAL_HELP + "."),
         _NOTIFY, _REPORT_INTERVAL, *_ITEM_LIMITS, *_OTHER_KINDS, *ON_PREMISES,
     )
     supports_should_process = True
@@ -120,6 +133,7 @@ class NewMigrationBatch(Cmdlet):
                               if "LargeItemLimit" in args else None),
             report_interval=(timedelta(0) if args.switch("SkipReports")
                              else interval if interval is not None else DEFAULT_REPORT_INTERVAL),
+            incremental_sync_interval=optional(args, "IncrementalSyncInterval"),
         )
         if not ctx.should_process(request.name, "Create migration batch"):
             return []
@@ -168,13 +182,20 @@ class SetMigrationBatch(Cmdlet):
         "Changes the report recipients and interval or the item limits; -AddUsers -CSVData adds "
         "the users of a CSV file that are not in the batch yet; -SyncNow starts an immediate "
         "incremental sync of the users that are Synced. IMAP migrations need no approval of "
-        "skipped items; -ApproveSkippedItems is accepted and recorded.")
+        "skipped items; -ApproveSkippedItems is accepted and recorded. imsh's "
+        "-IncrementalSyncInterval changes how often the batch is kept in sync; users waiting "
+        "for their next pass are rescheduled at once; $null makes the batch follow "
+        "Set-MigrationConfig's interval again.")
     examples = (
         Example("Set-MigrationBatch -Identity MigrationBatch01 -AddUsers -CSVData "
                 "([System.IO.File]::ReadAllBytes('/srv/MigrationBatch01.csv'))",
                 "Adds the new users listed in the file."),
         Example("Set-MigrationBatch -Identity IMAPBatch1 -SyncNow",
                 "Synchronizes the Synced users now instead of at the next daily pass."),
+        Example("Set-MigrationBatch -Identity IMAPBatch1 -IncrementalSyncInterval '12:00:00'",
+                "Keeps the batch in sync every 12 hours."),
+        Example("Set-MigrationBatch -Identity IMAPBatch1 -IncrementalSyncInterval $null",
+                "Follows the interval of Set-MigrationConfig again."),
     )
     parameters = (
         identity("migration batch", mandatory=True),
@@ -185,6 +206,8 @@ class SetMigrationBatch(Cmdlet):
         Parameter("ApproveSkippedItems", T.SWITCH, help="Approve the skipped items so far."),
         Parameter("Update", T.SWITCH, help="Reapply the endpoint's settings (always done)."),
         Parameter("SkipReports", T.BOOL, help="$true sends no more reports."),
+        Parameter("IncrementalSyncInterval", T.OBJECT,  # OBJECT, so that $null can bind
+                  help=_SYNC_INTERVAL_HELP + "; $null = follow Set-MigrationConfig's again."),
         _NOTIFY, _REPORT_INTERVAL, *_ITEM_LIMITS,
         *unsupported("AllowIncrementalSyncs", "AutoRetryCount", "CompleteAfter", "StartAfter",
                      "MoveOptions", "SkipMerging", "SkipMoving", "SourcePublicFolderDatabase"),
@@ -200,6 +223,7 @@ class SetMigrationBatch(Cmdlet):
             notification_emails=(strings(args, "NotificationEmails")
                                  if "NotificationEmails" in args else None),
             report_interval=interval,
+            incremental_sync_interval=_sync_interval(args),
             bad_item_limit=unlimited(args, "BadItemLimit") if "BadItemLimit" in args else UNSET,
             large_item_limit=(unlimited(args, "LargeItemLimit")
                               if "LargeItemLimit" in args else UNSET),
@@ -212,6 +236,12 @@ class SetMigrationBatch(Cmdlet):
         if ctx.should_process(args["Identity"], "Change migration batch"):
             ctx.engine.set_batch(args["Identity"], changes)
         return []
+
+
+def _sync_interval(args: BoundArguments) -> timedelta | Unset | None:
+    """Set-MigrationBatch's interval: UNSET when not given, None for ``$null``."""
+    return timespan(args, "IncrementalSyncInterval") if "IncrementalSyncInterval" in args \
+        else UNSET
 
 
 class StartMigrationBatch(Cmdlet):

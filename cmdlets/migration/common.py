@@ -4,10 +4,15 @@ Exchange marks ``-Identity`` as position 1 (the first positional parameter; imsh
 0) and as taking pipeline input; imsh binds it by value (a record turns into its Identity) and
 by property name (``Get-MigrationUser | Get-MigrationUserStatistics``). Parameters that exist
 only on-premises or only for other migration kinds are declared ``unsupported``.
+
+A parameter that takes a value or ``$null`` is declared ``OBJECT`` (the binder refuses
+``$null`` for typed parameters) and converted here: :func:`credentials`, :func:`timespan`.
 """
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from typing import Any
 
 from cmdlets.base import BoundArguments, CmdletError, Parameter, PSCredential
@@ -59,3 +64,39 @@ def credentials(args: BoundArguments, name: str = "Credentials") -> Credentials 
                           "System.Management.Automation.PSCredential).", "InvalidArgument",
                           "InvalidCredential")
     return Credentials(value.user_name, value.password)
+
+
+# What the shell's [TimeSpan] conversion reads: [-][d.]h:m[:s[.fffffff]], or whole days.
+_TIMESPAN = re.compile(r"(-)?(?:(\d+)\.)?(\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:\.(\d{1,7}))?)?")
+
+
+def timespan(args: BoundArguments, name: str) -> timedelta | None:
+    """An ``OBJECT`` parameter that takes a TimeSpan or ``$null``, converted as the binder
+    converts a TimeSpan: a TimeSpan, text such as ``'1.00:00:00'`` or ``'06:00:00'``, or a
+    number of ticks."""
+    value = optional(args, name)
+    if value is None or isinstance(value, timedelta):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return timedelta(microseconds=value / 10)
+    parsed = _parse_timespan(value) if isinstance(value, str) else None
+    if parsed is None:
+        raise CmdletError(
+            f"Cannot bind parameter '{name}'. Cannot convert value \"{value}\" to type "
+            '"System.TimeSpan". Error: "Input string was not in a correct format."',
+            "InvalidArgument", "CannotConvertArgumentNoMessage", target=value)
+    return parsed
+
+
+def _parse_timespan(text: str) -> timedelta | None:
+    text = text.strip()
+    if re.fullmatch(r"-?\d+", text):
+        return timedelta(days=int(text))
+    match = _TIMESPAN.fullmatch(text)
+    if match is None:
+        return None
+    sign, days, hours, minutes, seconds, fraction = match.groups()
+    span = timedelta(days=int(days or 0), hours=int(hours), minutes=int(minutes),
+                     seconds=int(seconds or 0),
+                     microseconds=int((fraction or "0").ljust(7, "0")[:6]))
+    return -span if sign else span

@@ -1,9 +1,10 @@
 """Get-/Set-MigrationConfig: organisation-wide migration settings.
 
-imsh adds ``-DefaultTargetEndpoint`` and the SMTP settings of notification mail
-(``-SmtpServer -SmtpPort -SmtpSecurity -SmtpCredentials -SmtpFrom``). A parameter that isn't
-given leaves its setting as it is; ``-SmtpServer ''`` and ``-SmtpCredentials $null`` remove
-theirs.
+imsh adds ``-DefaultTargetEndpoint``, the SMTP settings of notification mail
+(``-SmtpServer -SmtpPort -SmtpSecurity -SmtpCredentials -SmtpFrom``) and
+``-IncrementalSyncInterval`` (Exchange syncs every 24 hours and has no such setting). A
+parameter that isn't given leaves its setting as it is; ``-SmtpServer ''``,
+``-SmtpCredentials $null`` and ``-IncrementalSyncInterval $null`` remove theirs.
 """
 
 from __future__ import annotations
@@ -13,7 +14,14 @@ from typing import Any
 
 from cmdlets.base import BoundArguments, Cmdlet, Context, Example, Parameter
 from cmdlets.base import ParamType as T
-from cmdlets.migration.common import ON_PREMISES, credentials, optional, unlimited, unsupported
+from cmdlets.migration.common import (
+    ON_PREMISES,
+    credentials,
+    optional,
+    timespan,
+    unlimited,
+    unsupported,
+)
 from cmdlets.migration.records import config_record
 from engine.notify.settings import SmtpSecurity
 from engine.service.common import UNSET, Unset
@@ -28,9 +36,11 @@ class GetMigrationConfig(Cmdlet):
     synopsis = "Shows the migration settings: batch limit, concurrency, default target."
     description = (
         "MaxNumberOfBatches (default 100), MaxConcurrentMigrations over all endpoints (default "
-        "Unlimited), Features, CanSubmitNewBatch and imsh's DefaultTargetEndpoint, the target "
-        "of batches created without -TargetEndpoint. The SMTP settings of notification mail "
-        "are shown as well; SmtpCredentials shows only the user name, never the password.")
+        "Unlimited), Features, CanSubmitNewBatch, imsh's DefaultTargetEndpoint, the target "
+        "of batches created without -TargetEndpoint, and imsh's IncrementalSyncInterval, how "
+        "often batches without their own interval are kept in sync. The SMTP settings of "
+        "notification mail are shown as well; SmtpCredentials shows only the user name, never "
+        "the password.")
     examples = (
         Example("Get-MigrationConfig", "Shows the settings."),
         Example("Get-MigrationConfig | Format-List Smtp*",
@@ -55,7 +65,11 @@ class SetMigrationConfig(Cmdlet):
         "None, 465 for Ssl, 587 for Tls), the security (None, Ssl = SMTPS, Tls = STARTTLS; "
         "certificates are always verified), the login and the From address. The password is "
         "stored sealed. Mail that failed to go out is retried at once after a change. "
-        "-SmtpServer '' stops notification mail; -SmtpCredentials $null removes the login.")
+        "-SmtpServer '' stops notification mail; -SmtpCredentials $null removes the login. "
+        "imsh's -IncrementalSyncInterval sets how long after a successful pass the next "
+        "incremental sync of a batch is due (1 second to 365 days; default 1.00:00:00, as "
+        "Exchange) for every batch without its own -IncrementalSyncInterval; users waiting "
+        "for their next pass are rescheduled at once. $null goes back to 24 hours.")
     examples = (
         Example("Set-MigrationConfig -MaxNumberOfBatches 50", "At most 50 batches."),
         Example("Set-MigrationConfig -MaxConcurrentMigrations 100",
@@ -63,6 +77,8 @@ class SetMigrationConfig(Cmdlet):
         Example("Set-MigrationConfig -SmtpServer smtp.contoso.com -SmtpPort 587 -SmtpSecurity "
                 "Tls -SmtpCredentials $cred -SmtpFrom migration@contoso.com",
                 "Sends notification mail through smtp.contoso.com with STARTTLS and a login."),
+        Example("Set-MigrationConfig -IncrementalSyncInterval '06:00:00'",
+                "Keeps batches without their own interval in sync every 6 hours."),
     )
     parameters = (
         Parameter("MaxNumberOfBatches", T.INT, help="The most batches that may exist."),
@@ -79,6 +95,9 @@ class SetMigrationConfig(Cmdlet):
         Parameter("SmtpCredentials", T.OBJECT,  # OBJECT, so that $null can remove the login
                   help="imsh: the SMTP login, a PSCredential ($null = none); stored sealed."),
         Parameter("SmtpFrom", T.STRING, help="imsh: the From address of notification mail."),
+        Parameter("IncrementalSyncInterval", T.OBJECT,  # OBJECT, so that $null can bind
+                  help="imsh: how long after a successful pass the next incremental sync is "
+                       "due, for batches without their own (default 1.00:00:00; $null = 24 h)."),
         *ON_PREMISES,
     )
     supports_should_process = True
@@ -91,6 +110,8 @@ class SetMigrationConfig(Cmdlet):
             features=optional(args, "Features"),
             default_target_endpoint=optional(args, "DefaultTargetEndpoint"),
             smtp=_smtp(args),
+            incremental_sync_interval=(timespan(args, "IncrementalSyncInterval")
+                                       if "IncrementalSyncInterval" in args else UNSET),
         )
         if ctx.should_process("MigrationConfig", "Change migration configuration"):
             ctx.engine.set_config(changes)

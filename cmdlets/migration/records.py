@@ -100,6 +100,7 @@ def batch_record(info: BatchInfo, include_report: bool = False) -> PSObject:
         "BadItemLimit": format_unlimited(row.bad_item_limit),
         "LargeItemLimit": format_unlimited(row.large_item_limit),
         "ReportInterval": info.report_interval,
+        "IncrementalSyncInterval": info.incremental_sync_interval,  # imsh: the one that applies
         **_times("Creation", row.created_at),
         **_times("Start", row.started_at),
         **_times("InitialSync", row.initial_sync_completed_at),
@@ -208,6 +209,7 @@ def config_record(config: MigrationConfig) -> PSObject:
         "CanSubmitNewBatch": config.can_submit_new_batch,
         "SupportsCutover": False,
         "DefaultTargetEndpoint": config.default_target_endpoint,
+        "IncrementalSyncInterval": config.incremental_sync_interval,
         "SmtpServer": smtp.server,
         "SmtpPort": smtp.port,
         "SmtpSecurity": smtp.security,
