@@ -163,6 +163,12 @@ def imap_errors(settings: ImapSettings, action: str) -> Iterator[None]:
     try:
         yield
     except imapexc.LoginError as exc:
+        if isinstance(exc.__context__, imapexc.IMAPClientAbortError | OSError):
+            # imapclient re-raises a connection lost during LOGIN/AUTHENTICATE as LoginError;
+            # that is a network fault to retry, not a wrong password that fails the user
+            raise TransientError(
+                f"The connection to the server '{host}' was lost ({action}).",
+                category=ErrorCategory.ConnectionError, error_id="ConnectionFailed") from None
         if response_code(str(exc)) in _TRANSIENT_CODES:
             raise server_error(host, action, str(exc)) from None
         raise PermanentError(BAD_CREDENTIALS, category=ErrorCategory.AuthenticationError,
