@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from engine.imap.connection import imap_errors
 from engine.imap.source import (
     HEADER_ITEM,
     ImapSource,
@@ -60,7 +61,8 @@ def _fingerprints(source: ImapSource, listed: list[ListedMessage], uids: list[in
                   ) -> dict[int, str]:
     """Fingerprint keys for ``uids`` of the selected folder (header fields fetched now)."""
     by_uid = {m.uid: m for m in listed}
-    rows = fetch(source.session.client, uid_set(uids), [HEADER_ITEM])
+    with imap_errors(source.session.settings, "read message headers"):
+        rows = fetch(source.session.client, uid_set(uids), [HEADER_ITEM])
     result: dict[int, str] = {}
     for uid in uids:
         row = rows.get(uid, {})

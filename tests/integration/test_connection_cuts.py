@@ -11,7 +11,13 @@ from dataclasses import replace
 
 import pytest
 
+from engine.errors import TransientError
+from engine.folders import INBOX
+from engine.imap.connection import ImapSettings, Security, SimpleLogin, open_session
+from engine.imap.source import ImapSource, SourceFolder, SourceMessage
 from engine.runner.jobs import OutcomeKind, SyncKind
+from engine.sync.model import FolderState, FolderStatus, KnownMessage, MessageState
+from engine.sync.snapshot import snapshot_folder
 from scripts.corpus import ImapParams, generate, load_imap
 from tests.integration.syncenv import SyncEnv
 from tests.support.servers import ImapServer
@@ -97,3 +103,41 @@ def test_target_connection_cut_during_an_initial_pass(
                 env.cleanup()
     finally:
         proxy.close()
+
+
+class _CutAfterListing(ImapSource):
+    """A real source session whose proxy cuts the link right after the message listing."""
+
+    proxy: TcpProxy
+
+    def listing(self, folder: SourceFolder | str, *, fingerprints_from_uid: int = 1
+                ) -> list[SourceMessage]:
+        listed = super().listing(folder, fingerprints_from_uid=fingerprints_from_uid)
+        self.proxy.cut_after(0)
+        return listed
+
+
+def test_source_cut_while_fetching_headers_of_known_uids_is_transient(
+        proxied_source: tuple[ImapServer, TcpProxy, str]) -> None:
+    """Rows forgotten below the recorded UIDNEXT make the snapshot fetch those headers after
+    the listing; a connection lost there must be a TransientError like everywhere else."""
+    source_server, proxy, user = proxied_source
+    settings = ImapSettings(source_server.host, source_server.port, Security.NONE)
+    session = open_session(settings, SimpleLogin(user, source_server.password),
+                           enable=("CONDSTORE",))
+    source = _CutAfterListing(session)
+    source.proxy = proxy
+    try:
+        inbox = next(f for f in source.list_folders() if f.path == INBOX)
+        status = source.select(inbox)
+        first = source.listing(inbox)[0]
+        assert first.fingerprint is not None
+        proxy.cut_after(None)
+        known = FolderState(inbox.name, FolderStatus(status.uidvalidity, status.uidnext),
+                            (KnownMessage(first.uid, first.fingerprint.key, MessageState.COPIED,
+                                          "1:1"),))
+        with pytest.raises(TransientError):
+            snapshot_folder(source, inbox, known, {first.uid: first.fingerprint.key})
+        assert proxy.cuts == 1
+    finally:
+        source.close()
