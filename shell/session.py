@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,7 +74,7 @@ class Session:
         self._pending: list[Any] = []
         self._terminated = False
         self._exit_requested: int | None = None
-        self._progress_shown: dict[str, str] = {}
+        self._progress_shown: dict[str, tuple[str, float]] = {}
         self._output_closed = False
         self.variables = Variables({
             "?": lambda: self.runtime.last_ok,
@@ -268,13 +269,21 @@ class Session:
             self.write_out(text if text.endswith("\n") else text + "\n")
 
     def progress(self, activity: str, status: str, fraction: float | None) -> None:
-        percent = f" {int(fraction * 100)}%" if fraction is not None else ""
-        line = f"{activity}: {status}{percent}"
+        """A bar redrawn in place on a terminal; plain lines when piped (at most one per
+        activity every few seconds, plus the first and the finished one)."""
         if self.interactive:
-            self.stderr.write("\r\x1b[K" + line[: self.width - 1])
+            line = progress_bar(activity, status, fraction, self.width)
+            self.stderr.write("\r\x1b[K" + line)
             self.stderr.flush()
-        elif self._progress_shown.get(activity) != line:
-            self._progress_shown[activity] = line
+            return
+        line = f"{activity}: {status}" + (f" {int(fraction * 100)}%" if fraction is not None
+                                           else "")
+        last_line, last_time = self._progress_shown.get(activity, ("", 0.0))
+        now = time.monotonic()
+        finished = fraction is not None and fraction >= 1.0
+        if line != last_line and (finished or not last_line
+                                  or now - last_time >= PLAIN_PROGRESS_SECONDS):
+            self._progress_shown[activity] = (line, now)
             self.write_err(line + "\n")
 
     def progress_done(self, activity: str) -> None:
@@ -282,6 +291,20 @@ class Session:
         if self.interactive:
             self.stderr.write("\r\x1b[K")
             self.stderr.flush()
+
+
+PLAIN_PROGRESS_SECONDS = 5.0
+BAR_WIDTH = 24
+
+
+def progress_bar(activity: str, status: str, fraction: float | None, width: int) -> str:
+    """``activity [#######.........] 42% status``, cut to the terminal width."""
+    if fraction is None:
+        bar = "[" + "?" * BAR_WIDTH + "]    "
+    else:
+        filled = int(max(0.0, min(fraction, 1.0)) * BAR_WIDTH)
+        bar = f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {int(fraction * 100):3d}%"
+    return f"{activity} {bar} {status}"[: max(width - 1, 10)]
 
 
 def render_objects(objects: list[Any], width: int) -> str:

@@ -12,6 +12,7 @@ batch then follows Set-MigrationConfig's interval again.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
@@ -32,6 +33,7 @@ from engine.limits import DEFAULT_REPORT_INTERVAL
 from engine.model import BatchStatus, parse_enum
 from engine.service.batches import BatchChanges, BatchInfo, BatchRequest
 from engine.service.common import UNSET, Unset
+from engine.store.stats import BatchTotals
 
 _STATUSES = tuple(s.value for s in BatchStatus)
 _TYPE = "Microsoft.Exchange.Data.Storage.Management.MigrationBatch"
@@ -360,12 +362,22 @@ class WaitMigrationBatch(Cmdlet):
         wanted = frozenset(parse_enum(BatchStatus, s) for s in strings(args, "Status"))
         activity = f"Waiting for migration batch {name}"
 
+        started = time.monotonic()
+        first_bytes: list[int] = []
+
         def show(info: BatchInfo) -> None:
             counts = info.counts
             done = counts.synced + counts.finalized + counts.failed + counts.stopped
-            fraction = done / counts.total if counts.total else None
-            ctx.progress(activity, f"{info.status}: {done} of {counts.total} users settled",
-                         fraction)
+            totals = info.totals or BatchTotals()
+            first_bytes[:] = first_bytes or [totals.bytes_transferred]
+            elapsed = max(time.monotonic() - started, 1e-6)
+            rate = (totals.bytes_transferred - first_bytes[0]) / elapsed / MEGABYTE
+            items = totals.synced_items + totals.skipped_items
+            status = (f"{info.status}: {done}/{counts.total} users, "
+                      f"{items}/{totals.total_items} items, "
+                      f"{totals.bytes_transferred / MEGABYTE:.1f} MB, {rate:.1f} MB/s")
+            ctx.progress(activity, status, _fraction(done, counts.total, items,
+                                                     totals.total_items))
 
         timeout = timedelta(seconds=optional(args, "TimeoutSeconds") or 3600)
         try:
@@ -373,6 +385,18 @@ class WaitMigrationBatch(Cmdlet):
         finally:
             ctx.progress_done(activity)
         return [batch_record(info)]
+
+
+MEGABYTE = 1024 * 1024
+
+
+def _fraction(users_done: int, users: int, items_done: int, items: int) -> float | None:
+    """How far a batch is: by items once the totals are known, else by users settled."""
+    if users and users_done == users:
+        return 1.0
+    if items:
+        return min(items_done / items, 0.99)
+    return users_done / users if users else None
 
 
 BATCH_CMDLETS: tuple[type[Cmdlet], ...] = (

@@ -67,6 +67,7 @@ from engine.service.sync_interval import check_interval, reschedule_waiting_user
 from engine.store import Store
 from engine.store.batches import BatchRow, BatchSpec
 from engine.store.endpoints import EndpointRow
+from engine.store.stats import BatchTotals
 from engine.store.users import MigrationUserRow, MigrationUserSpec
 from engine.transitions import (
     BatchPhase,
@@ -136,6 +137,7 @@ class BatchInfo:
     counts: BatchCounts
     report: tuple[str, ...] = ()
     incremental_sync_interval: timedelta = DEFAULT_INTERVAL  # the one that applies
+    totals: BatchTotals | None = None  # items and bytes so far (filled while waiting)
 
     @property
     def name(self) -> str:
@@ -419,6 +421,7 @@ class BatchService:
         deadline = time.monotonic() + timeout.total_seconds()
         while True:
             info = self.get(name)
+            info = replace(info, totals=self._store.statistics.batch_totals(info.row.id))
             on_poll(info)
             if info.status in until:
                 return info

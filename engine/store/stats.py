@@ -35,6 +35,17 @@ class UserStatistics:
 
 
 @dataclass(frozen=True)
+class BatchTotals:
+    """The users' statistics of one batch added up (Wait-MigrationBatch's progress)."""
+
+    synced_items: int = 0
+    skipped_items: int = 0
+    total_items: int = 0
+    bytes_transferred: int = 0
+    total_bytes: int = 0
+
+
+@dataclass(frozen=True)
 class ReportEntry:
     id: int
     user_id: int
@@ -147,6 +158,22 @@ class StatisticsRepository:
                     codec.time_to_db(codec.utc_now()),
                 ),
             )
+
+    def batch_totals(self, batch_id: int) -> BatchTotals:
+        row = self._db.query_one(
+            "SELECT COALESCE(SUM(s.synced_item_count), 0) AS synced, "
+            "COALESCE(SUM(s.skipped_item_count), 0) AS skipped, "
+            "COALESCE(SUM(s.total_items_in_source), 0) AS total, "
+            "COALESCE(SUM(s.bytes_transferred), 0) AS sent, "
+            "COALESCE(SUM(s.total_bytes), 0) AS size "
+            "FROM user_statistics s JOIN migration_users u ON u.id = s.user_id "
+            "WHERE u.batch_id = ?",
+            (batch_id,),
+        )
+        if row is None:
+            return BatchTotals()
+        return BatchTotals(int(row["synced"]), int(row["skipped"]), int(row["total"]),
+                           int(row["sent"]), int(row["size"]))
 
     def skipped_items(self, user_id: int, limit: int | None = None) -> list[SkippedItem]:
         sql, params = _limited(

@@ -558,3 +558,18 @@ def test_state_dir_is_created_with_private_modes_on_first_open(tmp_path: Path) -
     finally:
         os.umask(old)
     assert (_mode(paths.root), _mode(paths.db), _mode(paths.key_file)) == (0o700, 0o600, 0o600)
+
+
+def test_batch_totals_add_up_the_users_of_that_batch_only(store: Store) -> None:
+    first, second = _batch(store, "B1"), _batch(store, "B2")
+    ann = store.users.add(first.id, _user_spec("ann@example.org"))
+    bob = store.users.add(first.id, _user_spec("bob@example.org"))
+    eve = store.users.add(second.id, _user_spec("eve@example.org"))
+    for user, synced, sent in ((ann, 3, 300), (bob, 4, 50), (eve, 100, 10_000)):
+        store.statistics.add_counts(user.id, synced=synced, skipped=1, bytes_transferred=sent)
+    store.statistics.save(dataclasses.replace(store.statistics.get(ann.id),
+                                              total_items_in_source=10, total_bytes=1000))
+    totals = store.statistics.batch_totals(first.id)
+    assert (totals.synced_items, totals.skipped_items, totals.bytes_transferred) == (7, 2, 350)
+    assert (totals.total_items, totals.total_bytes) == (10, 1000)
+    assert store.statistics.batch_totals(9999).synced_items == 0
