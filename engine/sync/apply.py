@@ -266,7 +266,11 @@ class FolderApplier:
         ctx = self.ctx
         refs = [TargetRef(ctx.target_path, a.target_ref) for a in actions if a.target_ref]
         if refs:
-            ctx.target.delete(ctx.target_path, refs)
+            try:
+                ctx.target.delete(ctx.target_path, refs)
+            except PermanentError as exc:
+                if exc.error_id != "FolderNotFound":
+                    raise  # the target folder is gone, and the copies with it
             ctx.hook(faults.AFTER_DELETE)
         rows = [r for r in (self._row(a.source_uid, a.target_ref) for a in actions) if r]
         with ctx.store.transaction():

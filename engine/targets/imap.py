@@ -206,13 +206,30 @@ class ImapTarget:
         name = self.raw_name(path)
         if self._selected is not None and self._selected.name == name:
             return self._selected
-        with self._errors(f"open the folder '{'/'.join(path)}'"):
-            info = self.session.client.select_folder(name)
+        self._selected = None  # a failed SELECT leaves no folder selected (RFC 3501 6.3.1)
+        try:
+            with self._errors(f"open the folder '{'/'.join(path)}'"):
+                info = self.session.client.select_folder(name)
+        except PermanentError as exc:
+            if exc.error_id == "FolderNotFound" or self._listed(name):
+                raise
+            # Dovecot refuses SELECT of a missing folder without [NONEXISTENT]: LIST decides
+            raise PermanentError(
+                f"The folder '{'/'.join(path)}' does not exist on the target.",
+                category=ErrorCategory.ObjectNotFound, error_id="FolderNotFound") from None
         permanent = {f.decode() if isinstance(f, bytes) else str(f)
                      for f in info.get(b"PERMANENTFLAGS", ())}
         self._selected = _Selected(name, int(info[b"UIDVALIDITY"]), "\\*" in permanent,
                                    frozenset(f for f in permanent if not f.startswith("\\")))
         return self._selected
+
+    def _listed(self, name: str) -> bool:
+        """Whether LIST shows ``name`` as a folder that exists (its wildcards match more,
+        which only ever answers True: then the SELECT error stands as it was)."""
+        with self._errors("list the folders"):
+            rows = self.session.client.list_folders("", name)
+        return any(b"\\nonexistent" not in {bytes(f).lower() for f in flags}
+                   for flags, _sep, _name in rows)
 
     def mark(self, folder: FolderPath) -> str | None:
         selected = self._select(folder)
