@@ -169,7 +169,12 @@ class _Pass:
                             limits=Limits(self.options.max_message_size),
                             excluded=excluded)
         record_totals(self.store, self.user_id, snapshots, self.known_bytes)
-        self._renames(plan.renames)
+        if not self._renames(plan.renames):
+            # a folder the target could not rename lost its copies' state: plan anew, so that
+            # its messages are copied into the renamed target folder in this very pass
+            plan = plan_account(snapshots, self._known().values(), phase=self.phase,
+                                limits=Limits(self.options.max_message_size),
+                                excluded=excluded)
         self._prepare_folders(plan, included)
         self._moves(plan.moves)
         self._apply_folders([p for p in plan.folders if p.status is not None])
@@ -250,30 +255,39 @@ class _Pass:
             if self.store.messages.list(row.id, "pending"):
                 FolderApplier(self._context(row, None, self.target)).resolve_pending()
 
-    def _renames(self, renames: Sequence[RenameOnTarget]) -> None:
+    def _renames(self, renames: Sequence[RenameOnTarget]) -> bool:
+        """Rename target folders and re-file their state; False when one could not be
+        renamed (its copies are not in the new target folder, so only skips are kept)."""
         if not renames:
-            return
+            return True
+        all_renamed = True
         for rename in renames:
             old_row = self.rows[rename.old_name]
             old_path = self.target_path(rename.old_name)
             new_path = self.mapping[rename.new_name]
-            if not rename_folder(self.target, old_path, new_path):
+            renamed = rename_folder(self.target, old_path, new_path)
+            if not renamed:
+                all_renamed = False
                 self.store.statistics.add_report_entry(
                     self.user_id, "warning", f"The target folder '{'/'.join(old_path)}' could "
                     "not be renamed; its messages will be copied again.", '/'.join(new_path))
             self.hook(faults.AFTER_FOLDER_OP)
-            self._move_state(old_row, rename.new_name, new_path)
+            self._move_state(old_row, rename.new_name, new_path, keep_copies=renamed)
             self.hook(faults.AFTER_FOLDER_STATE)
         reopen(self.target, self.endpoints.mailbox)
         self._load_rows()
+        return all_renamed
 
-    def _move_state(self, old: FolderRow, new_name: str, new_path: FolderPath) -> None:
+    def _move_state(self, old: FolderRow, new_name: str, new_path: FolderPath, *,
+                    keep_copies: bool = True) -> None:
         """Re-file a renamed folder's rows under its new name, in one transaction.
 
         A detached row (no source UID) passes through a placeholder UID above the IMAP UID
-        range and is detached again; tombstones are not carried over.
+        range and is detached again; tombstones are not carried over. Without
+        ``keep_copies`` only skipped rows are: the copies stayed behind on the target.
         """
-        rows = [r for r in self.store.messages.list(old.id) if r.state != "deleted"]
+        rows = [r for r in self.store.messages.list(old.id) if r.state != "deleted"
+                and (keep_copies or r.state == "skipped")]
         uids = {r.id: r.source_uid if r.source_uid is not None else _PLACEHOLDER_UID + r.id
                 for r in rows}
         separator = self.listed[new_name].separator
