@@ -82,7 +82,7 @@ class SimpleLogin:
     """A login plan for plain per-user credentials (tests, targets with CSV credentials)."""
 
     authcid: str
-    password: Password | str
+    password: Password | str = field(repr=False)  # a plain str would show in tracebacks
     authzid: str | None = None
     method: str = "login"
     user_root: str | None = None
