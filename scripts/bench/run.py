@@ -31,6 +31,7 @@ from scripts.bench.servers import BenchServers, Mailbox
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse(argv)
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)  # also when started with SIGINT ignored (`&`)
     work = Path(tempfile.mkdtemp(prefix="imsh-bench-", dir="/tmp"))
     work.chmod(0o755)
     bench: BenchServers | None = None
