@@ -37,7 +37,6 @@ from engine.model import EndpointType, IMAPSecurityMechanism
 from engine.secrets import Secret
 from engine.service.ews_settings import ews_settings_from_row
 from engine.store.endpoints import EndpointRow
-from engine.targets.ews_verify import test_availability
 
 CONNECTION_TIMEOUT_SECONDS = CONNECTION_TIMEOUT.total_seconds()
 
@@ -165,6 +164,8 @@ def test_endpoint(endpoint: EndpointRow) -> AvailabilityResult:
 
 def test_ews_endpoint(endpoint: EndpointRow) -> AvailabilityResult:
     """Sign in at the EWS URL as given (no autodiscover); never raise."""
+    from engine.targets.ews_verify import test_availability  # loads exchangelib
+
     settings = ews_settings_from_row(endpoint)
     result, message, detail = test_availability(settings)
     return AvailabilityResult(TestResult(result), message, detail,

@@ -55,7 +55,7 @@ from engine.service.ews_settings import (
 )
 from engine.store import Store
 from engine.store.endpoints import EndpointRow, EndpointSpec
-from engine.targets.ews_verify import check_url, verify_ews_endpoint
+from engine.targets.ews_settings import check_url
 
 _RUNNING_BATCH = frozenset({BatchStatus.Starting, BatchStatus.Syncing,
                             BatchStatus.IncrementalSyncing, BatchStatus.Stopping,
@@ -214,6 +214,8 @@ def verify(spec: EndpointSpec) -> None:
     if spec.kind == EndpointType.Maildir:
         probe_maildir(spec.path or "")
     elif spec.kind == EndpointType.EWS:
+        from engine.targets.ews_verify import verify_ews_endpoint  # loads exchangelib
+
         verify_ews_endpoint(ews_settings_from_row(spec))
     else:
         settings = imap_settings(spec.remote_server or "", spec.port or DEFAULT_IMAP_PORT,

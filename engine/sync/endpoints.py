@@ -30,8 +30,6 @@ from engine.limits import CONNECTION_TIMEOUT, DEFAULT_IMAP_PORT, PLAIN_OR_STARTT
 from engine.store.endpoints import EndpointRow
 from engine.store.users import MigrationUserRow
 from engine.targets.base import Target, TargetMailbox
-from engine.targets.ews import EwsTarget
-from engine.targets.ews_settings import ews_settings_from_row
 from engine.targets.imap import ImapTarget
 from engine.targets.maildir import MaildirTarget
 
@@ -121,5 +119,9 @@ def _ews_factory(endpoint: EndpointRow) -> Callable[[], Target]:
         raise PermanentError(f"The EWS endpoint '{endpoint.name}' has no URL.",
                              category=ErrorCategory.InvalidArgument,
                              error_id="EwsUrlMissing")
+    # imported here: exchangelib costs ~50 MB and 0.2 s, paid only by EWS migrations
+    from engine.targets.ews import EwsTarget
+    from engine.targets.ews_settings import ews_settings_from_row
+
     settings = ews_settings_from_row(endpoint)
     return lambda: EwsTarget(settings)

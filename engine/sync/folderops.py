@@ -2,8 +2,8 @@
 contract: rename a target folder (with its subfolders) and delete one only when it is empty.
 
 IMAP and Maildir are handled here through their public surface (``ImapTarget.session``/
-``raw_name``, ``MaildirTarget.folder_dir``); the EWS target does both itself
-(``EwsTarget.rename_folder``/``delete_folder_if_empty``). They change folders behind the
+``raw_name``, ``MaildirTarget.folder_dir``); a target that does them itself (the EWS target's
+``rename_folder``/``delete_folder_if_empty``) is asked to. They change folders behind the
 target object's caches, so the caller re-opens the target afterwards (:func:`reopen`). A
 target of another kind reports ``False`` (not done) and the caller falls back to copying.
 """
@@ -18,7 +18,6 @@ from pathlib import Path
 from engine.folders import INBOX, FolderPath, display_name
 from engine.imap.connection import imap_errors, response_code
 from engine.targets.base import Target, TargetMailbox
-from engine.targets.ews import EwsTarget
 from engine.targets.imap import ImapTarget
 from engine.targets.maildir import MaildirTarget
 
@@ -40,9 +39,7 @@ def rename_folder(target: Target, old: FolderPath, new: FolderPath) -> bool:
         return _rename_imap(target, old, new)
     if isinstance(target, MaildirTarget):
         return _rename_maildir(target, old, new)
-    if isinstance(target, EwsTarget):
-        return target.rename_folder(old, new)
-    return False
+    return _delegate(target, "rename_folder", old, new)
 
 
 def delete_folder_if_empty(target: Target, path: FolderPath) -> bool:
@@ -53,9 +50,13 @@ def delete_folder_if_empty(target: Target, path: FolderPath) -> bool:
         return _delete_imap(target, path)
     if isinstance(target, MaildirTarget):
         return _delete_maildir(target, path)
-    if isinstance(target, EwsTarget):
-        return target.delete_folder_if_empty(path)
-    return False
+    return _delegate(target, "delete_folder_if_empty", path)
+
+
+def _delegate(target: Target, operation: str, *args: FolderPath) -> bool:
+    """A target that does the operation itself (EWS) is asked to; others report False."""
+    method = getattr(target, operation, None)
+    return bool(method(*args)) if callable(method) else False
 
 
 # --- IMAP ----------------------------------------------------------------------------------------

@@ -25,11 +25,15 @@ attributes), so the targets stay independent of the store.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit
 
+from engine.errors import ErrorCategory, ValidationError
 from engine.model import AuthenticationMethod
 from engine.secrets import Secret
-from engine.targets.ews_connection import EwsSettings
+
+if TYPE_CHECKING:  # exchangelib is heavy (~50 MB, 0.2 s): loaded only when EWS is used
+    from engine.targets.ews_connection import EwsSettings
 
 TENANT_ID = "tenant_id"
 OAUTH = AuthenticationMethod.OAuth.value
@@ -54,8 +58,19 @@ class EndpointColumns(Protocol):
     def extra(self) -> dict[str, Any]: ...
 
 
+def check_url(url: str) -> None:
+    """An EWS endpoint URL must be an absolute http(s) URL."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValidationError(f"The EWS URL '{url}' must be an http:// or https:// address, "
+                              "for example https://mail.contoso.com/EWS/Exchange.asmx.",
+                              category=ErrorCategory.InvalidArgument, error_id="EwsUrlInvalid")
+
+
 def ews_settings_from_row(row: EndpointColumns) -> EwsSettings:
     """The connection settings of a stored EWS endpoint (see the module docstring)."""
+    from engine.targets.ews_connection import EwsSettings
+
     common: dict[str, Any] = {
         "url": row.url or "", "authentication": row.authentication,
         "impersonation": row.impersonation,

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from exchangelib.protocol import Protocol
 
-from engine.errors import ErrorCategory, ImshError, ValidationError
+from engine.errors import ImshError
 from engine.targets.ews_connection import (
     EwsSettings,
     configuration,
@@ -26,17 +26,9 @@ from engine.targets.ews_connection import (
     ews_errors,
     release,
 )
+from engine.targets.ews_settings import check_url
 
 SUCCESS = "The connection to the server was successful."
-
-
-def check_url(url: str) -> None:
-    """An EWS endpoint URL must be an absolute http(s) URL."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValidationError(f"The EWS URL '{url}' must be an http:// or https:// address, "
-                              "for example https://mail.contoso.com/EWS/Exchange.asmx.",
-                              category=ErrorCategory.InvalidArgument, error_id="EwsUrlInvalid")
 
 
 def verify_ews_endpoint(settings: EwsSettings, test_mailbox: str | None = None) -> None:
