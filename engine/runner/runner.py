@@ -71,6 +71,7 @@ DEFAULT_LEASE_TTL = 60.0
 DEFAULT_POLL_INTERVAL = 1.0
 DEFAULT_MAX_WORKERS = 32
 HOUSEKEEPING_INTERVAL = 5.0
+WAKE_CHECK_SECONDS = 0.1  # how often a pause looks at the stop event
 _FAR_FUTURE = timedelta(days=3650)
 
 
@@ -121,6 +122,7 @@ class Runner:
         self._notifier = Notifier(paths, self.now, sender)
         self._last_renewal = float("-inf")
         self._last_housekeeping = float("-inf")
+        self._pass_ended = threading.Event()  # wakes the loop as soon as a pass finishes
 
     @property
     def runner_resource(self) -> str:
@@ -158,7 +160,16 @@ class Runner:
                     return
             except TransientError as exc:  # the state database is busy: try again next tick
                 log.warning("runner tick skipped: %s", exc)
-            stop.wait(self._poll)
+            self._pause(stop)
+
+    def _pause(self, stop: threading.Event) -> None:
+        """Wait one poll interval, but return at once when stopped or when a pass ends."""
+        deadline = time.monotonic() + self._poll
+        while not stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0 or self._pass_ended.wait(min(left, WAKE_CHECK_SECONDS)):
+                break
+        self._pass_ended.clear()
 
     def _tick(self, store: Store, pool: ThreadPoolExecutor) -> None:
         self._renew(store)
@@ -291,6 +302,7 @@ class Runner:
             "starting the %s sync of %s (attempt %d)", job.kind, job.email_address, job.attempt
         )
         future = pool.submit(self._work, job, token)
+        future.add_done_callback(lambda _done: self._pass_ended.set())
         self._running[job.user_id] = _Running(job, pick, token, future)
 
     def _work(self, job: SyncJob, token: CancelToken) -> SyncOutcome:

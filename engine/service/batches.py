@@ -352,6 +352,15 @@ class BatchService:
             if user.status in _SYNCED:
                 self._store.users.update(replace(user, next_sync_due_at=when))
 
+    def _pass_due(self, batch: BatchRow) -> bool:
+        """A synced user asked for a pass (Start, -SyncNow) that no runner has begun yet."""
+        moment = now()
+        return any(
+            U(user.status) in _SYNCED and not user.stop_requested
+            and user.next_sync_due_at is not None and user.next_sync_due_at <= moment
+            for user in self._store.users.list(batch_id=batch.id)
+        )
+
     # --- status changes ---------------------------------------------------------------------
 
     def start(self, name: str | None) -> BatchInfo:
@@ -416,14 +425,15 @@ class BatchService:
         return self.info(self._store.batches.get_by_id(batch.id))
 
     def wait(self, name: str, until: frozenset[BatchStatus], timeout: timedelta,
-             on_poll: Callable[[BatchInfo], None], interval: float = 1.0) -> BatchInfo:
-        """Poll until the batch reaches a status in ``until``; raise on Failed or timeout."""
+             on_poll: Callable[[BatchInfo], None], interval: float = 0.25) -> BatchInfo:
+        """Poll until the batch reaches a status in ``until`` with no pass still due (a
+        Start or -SyncNow on a synced batch is waited for); raise on Failed or timeout."""
         deadline = time.monotonic() + timeout.total_seconds()
         while True:
             info = self.get(name)
             info = replace(info, totals=self._store.statistics.batch_totals(info.row.id))
             on_poll(info)
-            if info.status in until:
+            if info.status in until and not self._pass_due(info.row):
                 return info
             _check_waitable(info, until)
             if time.monotonic() >= deadline:

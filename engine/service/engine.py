@@ -128,7 +128,7 @@ class Engine:
 
     def wait_batch(self, identity: str, until: frozenset[BatchStatus] | None,
                    timeout: timedelta, on_poll: Callable[[BatchInfo], None],
-                   interval: float = 1.0) -> BatchInfo:
+                   interval: float = 0.25) -> BatchInfo:
         return self._batches.wait(identity, until or SETTLED, timeout, on_poll, interval)
 
     # --- users and statistics -------------------------------------------------------------

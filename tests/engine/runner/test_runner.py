@@ -521,3 +521,15 @@ def test_until_idle_returns_at_once_when_nothing_is_due(paths: StatePaths, store
     start = time.monotonic()
     run_until_idle(paths, syncer)
     assert time.monotonic() - start < 2 and syncer.calls == []
+
+
+def test_a_finished_pass_wakes_the_runner_before_its_poll_interval(
+    paths: StatePaths, store: Store
+) -> None:
+    add_batch(store, "b1", 1)
+    runner = Runner(paths, Recorder(), poll_interval=30.0, lease_ttl=60.0)
+    start = time.monotonic()
+    runner.run(True, threading.Event())
+    # without the wake-up the runner would notice the finished pass only after 30 s
+    assert time.monotonic() - start < 10
+    assert store.users.list()[0].status == "Synced"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -253,3 +254,26 @@ def test_credentials_on_the_source_are_not_needed(engine: Engine) -> None:
         credentials=Credentials("admin", Secret("adminpw")), skip_verification=True))
     info = engine.new_batch(BatchRequest(name="B", source_endpoint="WithCreds", csv_data=CSV))
     assert info.counts.total == 2
+
+
+def test_wait_after_start_on_a_synced_batch_waits_for_the_requested_pass(
+    engine: Engine, source: str
+) -> None:
+    new_batch(engine)
+    store = engine.store
+    later = datetime.now(UTC) + timedelta(days=1)
+    batch = store.batches.get("B1")
+    store.batches.update(replace(batch, status="Active"))
+    for user in store.users.list(batch_id=batch.id):
+        store.users.update(replace(user, status="Synced", status_summary="Synced",
+                                   next_sync_due_at=later))
+    assert engine.wait_batch("B1", None, timedelta(seconds=1),
+                             lambda info: None).status is BatchStatus.Synced
+    engine.start_batch("B1")  # a pass is now due, but no runner has begun it
+    with pytest.raises(ImshError) as caught:
+        engine.wait_batch("B1", None, timedelta(seconds=0.3), lambda info: None, interval=0.1)
+    assert caught.value.error_id == "WaitTimedOut"
+    for user in store.users.list(batch_id=batch.id):  # as a runner records the finished pass
+        store.users.update(replace(user, next_sync_due_at=later))
+    assert engine.wait_batch("B1", None, timedelta(seconds=1),
+                             lambda info: None).status is BatchStatus.Synced
