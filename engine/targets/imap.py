@@ -381,7 +381,9 @@ class ImapTarget:
             return
         rows = fetch(client, uid_set(uids), ["RFC822.SIZE", "INTERNALDATE", HEADER_ITEM])
         excluded = lookup.exclude_ids
-        for uid in sorted(rows):
+        # newest first: a copy appended by the interrupted pass lies above any identical
+        # message the mailbox held before, which must never be taken for imsh's own copy
+        for uid in sorted(rows, reverse=True):
             row = rows[uid]
             header = next((v for k, v in row.items() if k.upper().startswith(b"BODY[HEADER")),
                           None)
