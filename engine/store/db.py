@@ -104,7 +104,13 @@ class Database:
             self._conn.rollback()
             raise
         self._depth = 0
-        self.execute("COMMIT")
+        try:
+            self.execute("COMMIT")
+        except BaseException:
+            # a failed COMMIT (busy) leaves the transaction open; close it so the next
+            # BEGIN works, and let the caller see the error: nothing of it was written
+            self._conn.rollback()
+            raise
 
     def execute(self, sql: str, params: Params = ()) -> sqlite3.Cursor:
         try:

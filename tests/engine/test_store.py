@@ -573,3 +573,14 @@ def test_batch_totals_add_up_the_users_of_that_batch_only(store: Store) -> None:
     assert (totals.synced_items, totals.skipped_items, totals.bytes_transferred) == (7, 2, 350)
     assert (totals.total_items, totals.total_bytes) == (10, 1000)
     assert store.statistics.batch_totals(9999).synced_items == 0
+
+
+def test_a_failed_commit_rolls_back_and_the_next_transaction_works(store: Store) -> None:
+    db = store.db
+    with pytest.raises(StateStoreError), db.transaction():
+        db.execute("PRAGMA defer_foreign_keys = ON")  # the violation surfaces at COMMIT
+        db.execute("INSERT INTO report_entries (user_id, created_at, kind, message) "
+                   "VALUES (424242, '2026-01-01T00:00:00Z', 'info', 'orphan')")
+    assert db.query_all("SELECT * FROM report_entries WHERE user_id = 424242") == []
+    user = store.users.add(_batch(store).id, _user_spec())  # BEGIN works again
+    assert store.users.get_by_id(user.id).email_address == "ann@example.org"
