@@ -89,6 +89,11 @@ def _deliver(settings: SmtpSettings, message: EmailMessage) -> dict[str, tuple[i
             client.starttls(context=tls_context(settings))
             client.ehlo()
         if settings.credentials is not None:
+            if settings.security is SmtpSecurity.NONE:
+                raise PermanentError(
+                    f"imsh won't send the SMTP password to {settings.server} over an "
+                    "unencrypted connection; set -SmtpSecurity Tls or Ssl.",
+                    category=ErrorCategory.PermissionDenied, error_id="SmtpCredentialsNeedTls")
             client.login(
                 settings.credentials.user_name, settings.credentials.password.reveal()
             )

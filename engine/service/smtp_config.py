@@ -123,7 +123,19 @@ def store_smtp(store: Store, changes: SmtpChanges) -> None:
         config.set_secret(SMTP_PASSWORD, login.password if login else None)
     if not isinstance(changes.sender, Unset):
         config.set(SMTP_FROM, _text(changes.sender))
+    _refuse_clear_text_login(store)
     clear_backoff(store)
+
+
+def _refuse_clear_text_login(store: Store) -> None:
+    """A password is never sent over an unencrypted connection (raising rolls back)."""
+    config = store.config
+    security = _stored_security(config.get(SMTP_SECURITY))
+    if security is SmtpSecurity.NONE and config.get_secret(SMTP_PASSWORD) is not None:
+        raise ValidationError(
+            "-SmtpCredentials need an encrypted connection: add -SmtpSecurity Tls (STARTTLS) "
+            "or -SmtpSecurity Ssl, so the password isn't sent in clear text.",
+            error_id="SmtpCredentialsNeedTls")
 
 
 def _check_server(server: str) -> None:

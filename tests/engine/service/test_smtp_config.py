@@ -107,3 +107,18 @@ def test_a_change_retries_waiting_mail_at_once(engine: Engine, source: str) -> N
 
     log = notification_log(engine.store.batches.get("B1"))
     assert (log.retry_at, log.failures) == (None, 3)
+
+
+def test_credentials_are_refused_without_an_encrypted_connection(engine: Engine) -> None:
+    before = state_bytes(engine)
+    with pytest.raises(ValidationError) as caught:
+        smtp(engine, server="smtp.contoso.com",
+             credentials=SmtpLogin("mailer", Secret(PASSWORD)))
+    assert caught.value.error_id == "SmtpCredentialsNeedTls"
+    assert SmtpSettings.from_config(engine.store.config) is None  # nothing was stored
+    assert PASSWORD.encode() not in state_bytes(engine) and before
+    smtp(engine, server="smtp.contoso.com", security="Tls",
+         credentials=SmtpLogin("mailer", Secret(PASSWORD)))
+    with pytest.raises(ValidationError, match="clear text"):
+        smtp(engine, security="None")  # dropping TLS later is refused too
+    assert engine.get_config().smtp.security == "Tls"
