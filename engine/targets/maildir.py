@@ -24,6 +24,11 @@ only then renamed into ``cur/``, so ``cur/`` never shows a half-written message.
 directory is fsynced once per batch, before the references are returned. The keyword file is
 replaced (write + fsync + rename) before any message using a new letter appears in ``cur/``.
 ``fsync=False`` skips the fsyncs (tests, throwaway trees); atomicity is unchanged.
+
+Modes: every directory imsh creates (the endpoint root included) is 0700, every file 0600
+(messages, ``maildirfolder``, ``dovecot-keywords``), so a tree outside the state directory
+does not show folder names, keywords or mail to other local users. Existing directories keep
+their mode.
 """
 
 from __future__ import annotations
@@ -56,6 +61,9 @@ FLAG_LETTERS = {"\\Draft": "D", "\\Flagged": "F", "\\Answered": "R", "\\Seen": "
 LETTER_FLAGS = {letter: flag for flag, letter in FLAG_LETTERS.items()}
 KEYWORDS_FILE = "dovecot-keywords"
 MAX_KEYWORDS = 26
+# private whatever the umask: folder names, keywords and mail are the user's business
+DIR_MODE = 0o700
+FILE_MODE = 0o600
 INFO = ":2,"
 _KEY = re.compile(r"K([0-9a-f]{20})\.")
 _counter = itertools.count(1)
@@ -218,7 +226,7 @@ class MaildirTarget:
     def _deliver(self, folder: _Folder, message: OutgoingMessage, keyword_letters: str) -> str:
         item_id = unique_name(message)
         tmp = folder.path / "tmp" / item_id
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
         try:
             _write_all(fd, message.raw)
             if self.fsync:
@@ -319,9 +327,24 @@ def flag_letters(flags: Sequence[str]) -> str:
 
 def _make_maildir(directory: Path, *, subfolder: bool = False) -> None:
     for sub in ("cur", "new", "tmp"):
-        (directory / sub).mkdir(parents=True, exist_ok=True)
+        _make_private_dirs(directory / sub)
     if subfolder:
-        (directory / "maildirfolder").touch(exist_ok=True)
+        os.close(os.open(directory / "maildirfolder", os.O_WRONLY | os.O_CREAT, FILE_MODE))
+
+
+def _make_private_dirs(directory: Path) -> None:
+    """``mkdir -p`` with every directory it creates at DIR_MODE (existing ones are left
+    alone): pathlib's ``parents=True`` would create the parents with the umask's mode."""
+    missing: list[Path] = []
+    while not directory.is_dir():
+        missing.append(directory)
+        directory = directory.parent
+    for path in reversed(missing):
+        try:
+            path.mkdir(DIR_MODE)
+        except FileExistsError:
+            if not path.is_dir():
+                raise
 
 
 def _read_keywords(path: Path) -> list[str]:
@@ -341,7 +364,8 @@ def _read_keywords(path: Path) -> list[str]:
 def _write_keywords(path: Path, keywords: list[str], *, fsync: bool) -> None:
     text = "".join(f"{i} {k}\n" for i, k in enumerate(keywords) if k)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    with open(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
         if fsync:
             handle.flush()

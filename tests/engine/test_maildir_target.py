@@ -124,3 +124,21 @@ def test_unknown_folder_and_bad_address_are_clear_errors(tmp_path: Path) -> None
     t.open_user(TargetMailbox("x@example.com"))
     with pytest.raises(PermanentError, match="does not exist"):
         t.append_batch(("Nope",), [message(1)])
+
+
+def test_directories_are_0700_and_files_0600_whatever_the_umask(tmp_path: Path) -> None:
+    old = os.umask(0o022)  # the usual umask, which would give 0755/0644 by default
+    try:
+        target = MaildirTarget(tmp_path / "endpoint", fsync=False)
+        target.open_user(TargetMailbox("ann@example.org"))
+        target.ensure_folders([("Archive", "2019")])
+        target.append_batch(("Archive", "2019"), [message(1, keywords=("Work",))])
+    finally:
+        os.umask(old)
+    root = tmp_path / "endpoint"
+    dirs = [root, *(p for p in root.rglob("*") if p.is_dir())]
+    files = [p for p in root.rglob("*") if p.is_file()]
+    assert {p.name for p in files} >= {"maildirfolder", "dovecot-keywords"}
+    assert len(dirs) > 10
+    assert {oct(p.stat().st_mode & 0o777) for p in dirs} == {"0o700"}
+    assert {oct(p.stat().st_mode & 0o777) for p in files} == {"0o600"}
