@@ -27,8 +27,11 @@ from email.header import decode_header, make_header
 from email.utils import parsedate_to_datetime
 from typing import Protocol
 
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
+
 from engine.errors import ErrorCategory, PermanentError, TransientError
 from engine.folders import FolderPath, display_name
+from engine.imap.connection import imap_errors
 from engine.imap.source import HEADER_ITEM, ImapSource, byte_chunks, fetch, uid_set
 from engine.store import Store
 from engine.store.codec import utc_now
@@ -340,10 +343,15 @@ class FolderApplier:
         source = self.ctx.source
         if source is None or not uids:
             return {}
-        try:
-            rows = fetch(source.session.client, uid_set(uids), [HEADER_ITEM])
-        except Exception:  # only for the report: a missing subject must not fail the pass
-            return {}
+        with imap_errors(source.session.settings, "read the headers of skipped messages"):
+            try:
+                rows = fetch(source.session.client, uid_set(uids), [HEADER_ITEM])
+            except IMAPClientError as exc:
+                if isinstance(exc, IMAPClientAbortError):
+                    raise  # the connection is gone: a transient fault, like anywhere else
+                # the server answered NO/BAD or garbled these headers: they are only for the
+                # report, and a missing subject must not fail the pass
+                return {}
         result: dict[int, tuple[str | None, datetime | None]] = {}
         for uid, row in rows.items():
             block = next((v for k, v in row.items() if k.upper().startswith(b"BODY[HEADER")),

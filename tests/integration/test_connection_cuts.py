@@ -16,8 +16,11 @@ from engine.folders import INBOX
 from engine.imap.connection import ImapSettings, Security, SimpleLogin, open_session
 from engine.imap.source import ImapSource, SourceFolder, SourceMessage
 from engine.runner.jobs import OutcomeKind, SyncKind
+from engine.store.sync_state import FolderState as FolderRow
+from engine.sync.apply import FolderApplier, FolderContext, ItemLimits
 from engine.sync.model import FolderState, FolderStatus, KnownMessage, MessageState
 from engine.sync.snapshot import snapshot_folder
+from engine.targets.maildir import MaildirTarget
 from scripts.corpus import ImapParams, generate, load_imap
 from tests.integration.syncenv import SyncEnv
 from tests.support.servers import ImapServer
@@ -141,3 +144,32 @@ def test_source_cut_while_fetching_headers_of_known_uids_is_transient(
         assert proxy.cuts == 1
     finally:
         source.close()
+
+
+def test_source_cut_while_reading_headers_for_the_skip_report_is_transient(
+        proxied_source: tuple[ImapServer, TcpProxy, str]) -> None:
+    """The subject/date of a skipped item are only for the report, but a connection lost
+    while reading them is a transient fault, not an empty report that lets the pass go on."""
+    source_server, proxy, user = proxied_source
+    env = SyncEnv(source_server, user)
+    store = env.open_store()
+    settings = ImapSettings(source_server.host, source_server.port, Security.NONE)
+    source = ImapSource(open_session(settings, SimpleLogin(user, source_server.password)))
+    try:
+        inbox = next(f for f in source.list_folders() if f.path == INBOX)
+        source.select(inbox)
+        uid = source.listing(inbox)[0].uid
+        row = store.folders.save(env.user_id, FolderRow("INBOX"))
+        ctx = FolderContext(store, env.user_id, row, INBOX, MaildirTarget(env.maildir_root),
+                            source, ItemLimits(None, None))
+        applier = FolderApplier(ctx)
+        assert applier._headers([uid, 999_999])[uid][0]  # a subject; the unknown UID is absent
+        proxy.cut_after(0)
+        with pytest.raises(TransientError):
+            applier._headers([uid])
+        assert proxy.cuts == 1
+    finally:
+        proxy.cut_after(None)
+        source.close()
+        store.close()
+        env.cleanup()
