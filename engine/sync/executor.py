@@ -32,7 +32,13 @@ from dataclasses import dataclass, replace
 from engine.errors import ErrorCategory, PermanentError, TransientError
 from engine.excludes import SourceFolder as ExcludeFolder
 from engine.excludes import filter_folders, parse_exclude_folders
-from engine.folders import FolderPath, SourceFolderName, map_folders, with_parents
+from engine.folders import (
+    FolderPath,
+    SourceFolderName,
+    display_name,
+    map_folders,
+    with_parents,
+)
 from engine.imap.source import ImapSource, SourceFolder
 from engine.limits import MAX_MESSAGE_SIZE_BYTES
 from engine.runner.jobs import CancelToken, StoreFactory, SyncJob, SyncKind, SyncOutcome
@@ -70,6 +76,7 @@ from engine.sync.planner import plan_account
 from engine.sync.progress import record_finish, record_totals
 from engine.sync.snapshot import snapshot_folder
 from engine.sync.state import decode_target_path, encode_target_path, known_folder
+from engine.sync.target_names import Placement, distinct_targets
 from engine.targets.base import Target
 
 DEFAULT_WORKERS = 4
@@ -135,6 +142,7 @@ class _Pass:
         self.limits = _item_limits(store, job.user_id, self.batch)
         self.rows: dict[str, FolderRow] = {}
         self.mapping: dict[str, FolderPath] = {}
+        self.moved_away: dict[str, FolderPath] = {}  # new folders placed off their mapped path
         self.listed: dict[str, SourceFolder] = {}
         self.snapshots: dict[str, FolderSnapshot] = {}
 
@@ -157,8 +165,8 @@ class _Pass:
                       initial=self.phase is Phase.INITIAL)
 
     def _run(self) -> None:
-        included, excluded = self._list()
         self._load_rows()
+        included, excluded = self._list()
         self._resolve_pending()
         known = self._known()
         snapshots = [snapshot_folder(self.source, f, known.get(f.name),
@@ -220,6 +228,11 @@ class _Pass:
                               self.target.naming)
         self.listed = {f.name: f for f in included}
         self.mapping = {f.name: mapping[f.path] for f in included}
+        self.mapping.update(distinct_targets(
+            [Placement(f.name, f.path, mapping[f.path], self._stored_path(f.name))
+             for f in included if f.selectable], self.target.naming))
+        self.moved_away = {f.name: mapping[f.path] for f in included
+                           if self.mapping[f.name] != mapping[f.path]}
         return included, {f.name for f in folders if f.path not in kept_paths}
 
     def _load_rows(self) -> None:
@@ -234,12 +247,13 @@ class _Pass:
             self.known_bytes[name] = sum(m.size for m in messages if m.state != "deleted")
         return known
 
-    def target_path(self, name: str) -> FolderPath:
+    def _stored_path(self, name: str) -> FolderPath | None:
         row = self.rows.get(name)
-        stored = decode_target_path(row.target_name) if row is not None else None
-        if stored is not None:
-            return stored
-        return self.mapping[name]
+        return decode_target_path(row.target_name) if row is not None else None
+
+    def target_path(self, name: str) -> FolderPath:
+        stored = self._stored_path(name)
+        return stored if stored is not None else self.mapping[name]
 
     def _context(self, row: FolderRow, source: ImapSource | None, target: Target,
                  store: Store | None = None, token: object | None = None) -> FolderContext:
@@ -325,6 +339,15 @@ class _Pass:
                 target_name=encode_target_path(self.mapping[name]),
                 source_uidvalidity=status.uidvalidity,
                 created_by_migration=self.mapping[name] in created))
+            if name in self.moved_away:
+                self._report_moved_away(name)
+
+    def _report_moved_away(self, name: str) -> None:
+        wanted, chosen = display_name(self.moved_away[name]), display_name(self.mapping[name])
+        self.store.statistics.add_report_entry(
+            self.user_id, "warning", f"The source folder '{name}' maps to the target folder "
+            f"'{wanted}', which another source folder fills; it is copied to '{chosen}'.",
+            chosen)
 
     # --- moves -----------------------------------------------------------------------------------
 
