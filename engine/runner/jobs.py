@@ -17,6 +17,9 @@ Contract for syncers:
   other exception fails the user (and is logged with its traceback).
 - Do not change the user's status, due time or lease: the runner owns those. Statistics
   counters, report entries about items and the sync state are the syncer's.
+- Fence the sync-state writes around a remote side effect with ``job.fence`` (when set): the
+  runner's lease renewal and the token only act between batches, and a runner that stalled
+  past its lease's expiry must not write (or append) once another runner took the user over.
 """
 
 from __future__ import annotations
@@ -24,10 +27,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 from typing import Protocol
 
 from engine.store import Store
+from engine.store.codec import utc_now
 
 StoreFactory = Callable[[], Store]
 
@@ -40,9 +45,32 @@ class SyncKind(StrEnum):
 
 
 @dataclass(frozen=True)
+class LeaseFence:
+    """The user lease a job's writes depend on: held by ``owner`` with ``min_left`` to run.
+
+    ``min_left`` bounds how long one append batch may take: a batch starts only while the
+    lease has at least that long to live, so no other runner can take the user over (and
+    resolve the batch's pending rows) before the append is done. The runner uses a third of
+    its lease TTL (20 s of the default 60 s; it renews every third, so a healthy runner always
+    has more). An append batch is at most 4 MB / 200 messages; a link too slow for that needs
+    a longer TTL (``IMSH_LEASE_TTL``, seconds, in the runner's environment).
+    """
+
+    resource: str
+    owner: str
+    min_left: timedelta = timedelta(0)
+
+    def holds(self, store: Store) -> bool:
+        """Whether the lease is still ours for ``min_left``; call it inside the write
+        transaction it guards."""
+        return store.leases.holds(self.resource, self.owner, utc_now() + self.min_left)
+
+
+@dataclass(frozen=True)
 class SyncJob:
     """One pass for one migration user. ``attempt`` counts from 1 and grows with each retry of
-    a transient fault; ``final`` marks the last pass of a batch being completed."""
+    a transient fault; ``final`` marks the last pass of a batch being completed; ``fence``
+    (set by the runner) is the lease the pass's sync-state writes are fenced by."""
 
     user_id: int
     email_address: str
@@ -50,6 +78,7 @@ class SyncJob:
     kind: SyncKind
     attempt: int = 1
     final: bool = False
+    fence: LeaseFence | None = None
 
 
 class OutcomeKind(StrEnum):

@@ -15,7 +15,14 @@ from datetime import datetime, timedelta
 
 from engine.model import BatchStatus, MigrationUserStatus, status_summary
 from engine.runner.intervals import batch_interval
-from engine.runner.jobs import CancelReason, OutcomeKind, SyncJob, SyncKind, SyncOutcome
+from engine.runner.jobs import (
+    CancelReason,
+    LeaseFence,
+    OutcomeKind,
+    SyncJob,
+    SyncKind,
+    SyncOutcome,
+)
 from engine.runner.scheduler import gives_up, next_incremental_due, retry_delay
 from engine.runner.status import (
     batch_phase,
@@ -67,6 +74,7 @@ def claim_user(
             kind=job_kind(user.sync_kind),
             attempt=user.sync_attempt + 1,
             final=batch_phase(batch.status) is BatchPhase.Completing,
+            fence=LeaseFence(user_resource(user_id), owner, ttl / 3),
         )
         _begin(store, user, job, now)
     return job

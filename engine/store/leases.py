@@ -63,6 +63,15 @@ class LeaseRepository:
             ).rowcount
         return changed == 1
 
+    def holds(self, resource: str, owner: str, until: datetime) -> bool:
+        """Whether ``owner`` holds ``resource`` with an expiry after ``until``. Call it inside
+        the write transaction it guards: no other process can take the lease meanwhile."""
+        found = self._db.query_one(
+            "SELECT 1 FROM leases WHERE resource = ? AND owner = ? AND expires_at > ?",
+            (resource, owner, codec.time_to_db(until)),
+        )
+        return found is not None
+
     def release(self, resource: str, owner: str) -> bool:
         """Give the lease up; False if ``owner`` did not hold it."""
         with self._db.transaction():

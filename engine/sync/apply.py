@@ -10,6 +10,9 @@ store (a folder worker's). The invariants it keeps (DESIGN.md §4, docs/state.md
   again: found copies are recorded, the others forgotten (and planned again).
 - Flag changes and deletions are recorded after the target confirmed them; repeating one after
   a crash is harmless.
+- **Fenced.** The transactions that write intent and record copies first check that the
+  job still holds its user lease (:class:`engine.runner.jobs.LeaseFence`); a runner that
+  lost it stops there (``Stopped``), so it never appends once another runner may own the user.
 - Re-keying after a UIDVALIDITY change (Rematch) and detaching are one transaction together
   with the folder's new UIDVALIDITY.
 - The folder's UIDNEXT/HIGHESTMODSEQ is saved only after every action is recorded.
@@ -20,7 +23,7 @@ Memory is bounded by the copy batch (``batch_bytes``, or one larger message).
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.header import decode_header, make_header
@@ -66,7 +69,14 @@ class Cancellation(Protocol):
 
 
 class Stopped(Exception):
-    """The cancel token was set; the folder stopped at a safe point."""
+    """The cancel token was set (or the lease lost); the folder stopped at a safe point."""
+
+
+Fence = Callable[[Store], None]
+
+
+def no_fence(store: Store) -> None:
+    """No lease to check (tests and tools that run a pass outside a runner)."""
 
 
 def too_many_items_error(kind: str, found: int, limit: int) -> PermanentError:
@@ -119,6 +129,7 @@ class FolderContext:
     token: Cancellation | None = None
     batch_bytes: int = DEFAULT_BATCH_BYTES
     batch_count: int = DEFAULT_BATCH_COUNT
+    fence: Fence = no_fence  # raises Stopped when the job lost its lease (in a transaction)
 
     @property
     def folder_id(self) -> int:
@@ -175,6 +186,7 @@ class FolderApplier:
                 claimed.add(ref.item_id)
                 found.append((uid, row, ref))
         with ctx.store.transaction():
+            ctx.fence(ctx.store)
             ctx.store.messages.record_copied(ctx.folder_id, [
                 CopiedMessage(uid, ref.item_id or "", None, row.flags)
                 for uid, row, ref in found])
@@ -391,9 +403,12 @@ class FolderApplier:
 
     def _copy_batch(self, batch: Sequence[tuple[Copy, bytes]]) -> None:
         ctx = self.ctx
-        ctx.store.messages.record_pending(ctx.folder_id, [
-            PendingMessage(c.uid, c.fingerprint, c.size, c.internaldate, flags_text(c.flags))
-            for c, _ in batch])
+        with ctx.store.transaction():
+            ctx.fence(ctx.store)  # the append below must finish while the lease is ours
+            ctx.store.messages.record_pending(ctx.folder_id, [
+                PendingMessage(c.uid, c.fingerprint, c.size, c.internaldate,
+                               flags_text(c.flags))
+                for c, _ in batch])
         ctx.hook(faults.BEFORE_APPEND)
         outgoing = [self._outgoing(c, raw) for c, raw in batch]
         results = ctx.target.append_batch(ctx.target_path, outgoing)
@@ -410,6 +425,7 @@ class FolderApplier:
         size = sum(len(raw) for c, raw in batch if c.uid in {m.source_uid for m in copied})
         bad = [(c, r) for c, r in rejected if r.permanent]
         with ctx.store.transaction():
+            ctx.fence(ctx.store)
             ctx.store.messages.record_copied(ctx.folder_id, copied)
             ctx.store.messages.forget(ctx.folder_id, [c.uid for c, r in rejected
                                                       if not r.permanent])

@@ -17,8 +17,10 @@
 
 Faults come back as a :class:`SyncOutcome`: ``failed`` for permanent ones (Exchange's wording),
 ``transient`` for ones worth a retry, ``stopped`` when the cancel token was set (checked between
-append batches). The step hook (:mod:`engine.sync.faults`) lets tests stop the pass after any
-side-effecting step. engine/sync/apply.py states the crash-safety argument per action.
+append batches) or the job's lease fence failed (checked in the transactions that write intent
+and record copies; the token is then cancelled with ``lease_lost``). The step hook
+(:mod:`engine.sync.faults`) lets tests stop the pass after any side-effecting step.
+engine/sync/apply.py states the crash-safety argument per action.
 """
 
 from __future__ import annotations
@@ -41,7 +43,14 @@ from engine.folders import (
 )
 from engine.imap.source import ImapSource, SourceFolder
 from engine.limits import MAX_MESSAGE_SIZE_BYTES
-from engine.runner.jobs import CancelToken, StoreFactory, SyncJob, SyncKind, SyncOutcome
+from engine.runner.jobs import (
+    CancelReason,
+    CancelToken,
+    StoreFactory,
+    SyncJob,
+    SyncKind,
+    SyncOutcome,
+)
 from engine.store import Store
 from engine.store.batches import BatchRow
 from engine.store.sync_state import CopiedMessage, PendingMessage
@@ -261,7 +270,16 @@ class _Pass:
             store=store or self.store, user_id=self.user_id, row=row,
             target_path=self.target_path(row.source_name), target=target, source=source,
             limits=self.limits, hook=self.hook, token=token or self.token,  # type: ignore[arg-type]
-            batch_bytes=self.options.batch_bytes, batch_count=self.options.batch_count)
+            batch_bytes=self.options.batch_bytes, batch_count=self.options.batch_count,
+            fence=self._fence)
+
+    def _fence(self, store: Store) -> None:
+        """Stop unless the job still holds its user lease (see LeaseFence); the runner, told
+        by the token's reason, then records nothing for a user another runner owns now."""
+        fence = self.job.fence
+        if fence is not None and not fence.holds(store):
+            self.token.cancel(CancelReason.lease_lost)
+            raise Stopped
 
     def _resolve_pending(self) -> None:
         """Pending rows of an interrupted pass: look on the target before anything else."""
@@ -306,6 +324,7 @@ class _Pass:
                 for r in rows}
         separator = self.listed[new_name].separator
         with self.store.transaction():
+            self._fence(self.store)
             self.store.folders.remove(old.id)
             new = self.store.folders.save(self.user_id, replace(
                 old, id=0, source_name=new_name, source_separator=separator,

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.paths import resolve_state_paths
-from engine.runner.jobs import CancelToken, SyncJob, SyncKind, SyncOutcome
+from engine.runner.jobs import CancelToken, LeaseFence, SyncJob, SyncKind, SyncOutcome
 from engine.secrets import Secret
 from engine.store import Store
 from engine.store.batches import BatchSpec
@@ -69,9 +69,9 @@ class SyncEnv:
         return Store.open(self.paths)
 
     def run(self, kind: SyncKind = SyncKind.initial, token: CancelToken | None = None,
-            **options: object) -> SyncOutcome:
+            fence: LeaseFence | None = None, **options: object) -> SyncOutcome:
         opts = SyncOptions(maildir_fsync=False, **options)  # type: ignore[arg-type]
-        job = SyncJob(self.user_id, self.address, 1, kind)
+        job = SyncJob(self.user_id, self.address, 1, kind, fence=fence)
         return sync_user(self.open_store, job, token or CancelToken(), options=opts)
 
     def source_mailbox(self) -> MailboxSource:
