@@ -214,12 +214,18 @@ _V1_STATS = (
     "CREATE INDEX skipped_items_user ON skipped_items (user_id, recorded_at)",
 )
 
+# The target's mark (engine/targets/base.py) taken before a pending row's append batch: after
+# a crash, the copy can only be at or above it (IMAP: "<uidvalidity>:<uidnext>"). NULL when
+# the target gives none (Maildir, EWS find a copy by its source key).
+_V2_TARGET_MARK = ("ALTER TABLE message_states ADD COLUMN target_mark TEXT",)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
         "initial schema: endpoints, batches, users, sync state, statistics, leases, config",
         _V1_META + _V1_ENDPOINTS + _V1_BATCHES + _V1_USERS + _V1_SYNC_STATE + _V1_STATS,
     ),
+    Migration(2, "message_states.target_mark: where a pending copy can appear", _V2_TARGET_MARK),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -11,8 +11,9 @@ synced, plus a state:
     deleted  — the copy was removed from the target because the source message vanished
 
 Commit rules (see the ``engine.store`` docstring): :meth:`MessageStateRepository.record_pending`
-commits before the append, :meth:`MessageStateRepository.record_copied` after it, one
-transaction per append batch. A ``pending`` row on resume means "look on the target first".
+commits before the append (with the target's mark taken just before it),
+:meth:`MessageStateRepository.record_copied` after it, one transaction per append batch. A
+``pending`` row on resume means "look on the target first".
 """
 
 from __future__ import annotations
@@ -62,13 +63,15 @@ class FolderState:
 
 @dataclass(frozen=True)
 class PendingMessage:
-    """The intent to copy one source message."""
+    """The intent to copy one source message; ``target_mark`` is the target's mark taken
+    before its append batch (where the copy can appear; see engine/targets/base.py)."""
 
     source_uid: int
     fingerprint: str
     size: int
     internaldate: datetime | None = None
     flags: str = ""
+    target_mark: str | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,7 @@ class MessageState:
     flags: str
     state: str
     updated_at: datetime
+    target_mark: str | None = None  # kept from the row's last pending write
 
 
 class FolderStateRepository:
@@ -154,10 +158,12 @@ class MessageStateRepository:
         with self._db.transaction():
             self._db.execute_many(
                 "INSERT INTO message_states (folder_id, source_uid, fingerprint, size, "
-                "internaldate, flags, state, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?) "
+                "internaldate, flags, target_mark, state, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?) "
                 "ON CONFLICT (folder_id, source_uid) DO UPDATE SET "
                 "fingerprint = excluded.fingerprint, size = excluded.size, "
                 "internaldate = excluded.internaldate, flags = excluded.flags, "
+                "target_mark = excluded.target_mark, "
                 "state = 'pending', updated_at = excluded.updated_at",
                 [
                     (
@@ -167,6 +173,7 @@ class MessageStateRepository:
                         m.size,
                         codec.time_to_db(m.internaldate),
                         m.flags,
+                        m.target_mark,
                         now,
                     )
                     for m in messages
@@ -386,4 +393,5 @@ def _message(r: Row) -> MessageState:
         flags=r["flags"],
         state=r["state"],
         updated_at=codec.required_time(r["updated_at"]),
+        target_mark=r["target_mark"],
     )

@@ -4,10 +4,12 @@ One :class:`FolderApplier` works on one folder with its own source session, targ
 store (a folder worker's). The invariants it keeps (DESIGN.md §4, docs/state.md):
 
 - **Intent first.** A copy batch is fetched from the source, then its ``pending`` rows are
-  committed, then it is appended, then the target references and the counters are committed in
-  one transaction. A crash between the commits leaves ``pending`` rows, which
-  :meth:`FolderApplier.resolve_pending` looks up on the target before anything is appended
-  again: found copies are recorded, the others forgotten (and planned again).
+  committed together with the target's mark (where the batch can land), then it is
+  appended, then the target references and the counters are committed in one transaction.
+  A crash between the commits leaves ``pending`` rows, which
+  :meth:`FolderApplier.resolve_pending` looks up on the target (above the mark) before
+  anything is appended again: found copies are recorded, the others forgotten (and planned
+  again).
 - Flag changes and deletions are recorded after the target confirmed them; repeating one after
   a crash is harmless.
 - **Fenced.** The transactions that write intent and record copies first check that the
@@ -203,7 +205,7 @@ class FolderApplier:
     def _find(self, uid: int, row: MessageRow, claimed: frozenset[str]) -> TargetRef | None:
         lookup = Lookup(source_key=self.source_key(uid),
                         fingerprint=fingerprint_from_key(row.fingerprint),
-                        item_id=row.target_ref, exclude_ids=claimed)
+                        mark=row.target_mark, item_id=row.target_ref, exclude_ids=claimed)
         try:
             return self.ctx.target.find_existing(self.ctx.target_path, lookup)
         except PermanentError as exc:
@@ -403,11 +405,12 @@ class FolderApplier:
 
     def _copy_batch(self, batch: Sequence[tuple[Copy, bytes]]) -> None:
         ctx = self.ctx
+        mark = ctx.target.mark(ctx.target_path)  # bounds where this batch can land
         with ctx.store.transaction():
             ctx.fence(ctx.store)  # the append below must finish while the lease is ours
             ctx.store.messages.record_pending(ctx.folder_id, [
                 PendingMessage(c.uid, c.fingerprint, c.size, c.internaldate,
-                               flags_text(c.flags))
+                               flags_text(c.flags), mark)
                 for c, _ in batch])
         ctx.hook(faults.BEFORE_APPEND)
         outgoing = [self._outgoing(c, raw) for c, raw in batch]

@@ -6,8 +6,10 @@
    mailbox; LIST the source, drop ``-ExcludeFolders``, map names to the target;
 2. resolve every ``pending`` row left by an interrupted pass on the target (never append again
    before looking);
-3. snapshot every folder (cheap STATUS-like facts first, listing only when needed) and plan the
-   whole mailbox with the pure planner (:func:`engine.sync.planner.plan_account`);
+3. snapshot every folder (cheap STATUS-like facts first, listing only when needed); on an
+   incremental pass, list the item ids of each target folder whose source folder was listed
+   (``present_on_target``: a copy deleted on the target is copied again); plan the whole
+   mailbox with the pure planner (:func:`engine.sync.planner.plan_account`);
 4. rename folders, then create ALL target folders up front on one connection (Dovecot may
    crash when one session CREATEs while another APPENDs), then carry out moves;
 5. apply the folder plans in parallel: a small pool of workers, each with its own source
@@ -77,6 +79,7 @@ from engine.sync.model import (
     FolderState,
     ForgetFolder,
     Limits,
+    MessageState,
     MoveOnTarget,
     Phase,
     RenameOnTarget,
@@ -184,7 +187,8 @@ class _Pass:
         self.snapshots = {s.name: s for s in snapshots}
         plan = plan_account(snapshots, known.values(), phase=self.phase,
                             limits=Limits(self.options.max_message_size),
-                            excluded=excluded)
+                            excluded=excluded,
+                            present_on_target=self._present_on_target(snapshots, known))
         record_totals(self.store, self.user_id, snapshots, self.known_bytes)
         if not self._renames(plan.renames):
             # a folder the target could not rename lost its copies' state: plan anew, so that
@@ -259,6 +263,28 @@ class _Pass:
     def _stored_path(self, name: str) -> FolderPath | None:
         row = self.rows.get(name)
         return decode_target_path(row.target_name) if row is not None else None
+
+    def _present_on_target(self, snapshots: Sequence[FolderSnapshot],
+                           known: dict[str, FolderState]) -> dict[str, frozenset[str]]:
+        """Incremental passes: the item ids of each target folder whose source folder is
+        planned from a listing anyway and holds copies (an unchanged folder costs nothing)."""
+        if self.phase is not Phase.INCREMENTAL:
+            return {}
+        present: dict[str, frozenset[str]] = {}
+        for snapshot in snapshots:
+            state = known.get(snapshot.name)
+            if snapshot.messages is None or state is None or not any(
+                    m.state is MessageState.COPIED and m.target_ref for m in state.messages):
+                continue
+            try:
+                ids = self.target.list_ids(self.target_path(snapshot.name))
+            except PermanentError as exc:
+                if exc.error_id != "FolderNotFound":
+                    raise
+                ids = frozenset()  # someone deleted the target folder: its copies are gone
+            if ids is not None:
+                present[snapshot.name] = ids
+        return present
 
     def target_path(self, name: str) -> FolderPath:
         stored = self._stored_path(name)

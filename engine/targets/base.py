@@ -4,7 +4,8 @@ A :class:`Target` serves one migration user at a time (:meth:`Target.open_user`)
 logical paths (:data:`engine.folders.FolderPath`); each target spells them its own way
 (:attr:`Target.naming`, used with :func:`engine.folders.map_folders`).
 
-Crash safety (DESIGN.md §4) rests on three promises every target keeps:
+Crash safety (DESIGN.md §4) rests on three promises every target keeps (and the executor
+relies on, engine/sync/apply.py):
 
 1. :meth:`Target.append_batch` returns one result per message, in input order: a
    :class:`TargetRef` when the message is stored (``item_id`` is the target's stable reference:
@@ -12,11 +13,15 @@ Crash safety (DESIGN.md §4) rests on three promises every target keeps:
    the server gave none), or a :class:`Rejected` with the server's reason. A batch that fails
    as a whole (connection lost) raises instead; some of its messages may then be stored.
 2. :meth:`Target.mark` returns, before a batch, a token that bounds where new messages will
-   appear (an IMAP target's UIDVALIDITY and UIDNEXT). The executor commits it with the pending
-   rows.
+   appear (an IMAP target's UIDVALIDITY and UIDNEXT; None where the source key finds a copy,
+   Maildir and EWS). The executor commits it with the pending rows (``target_mark``).
 3. :meth:`Target.find_existing` answers, after a crash, whether a pending message is already
    stored, from its :class:`Lookup` (source key, fingerprint, the mark). Only a positive answer
    from the target itself counts: local state never concludes "already copied".
+
+And one for incremental passes: :meth:`Target.list_ids` returns the item ids a target folder
+holds (None when that is not cheap: EWS), so that "already copied" yields to what the target
+shows and a copy deleted on the target is copied again (the planner's ``present_on_target``).
 """
 
 from __future__ import annotations
@@ -126,6 +131,10 @@ class Target(Protocol):
     def append_batch(self, folder: FolderPath,
                      messages: Sequence[OutgoingMessage]) -> list[AppendResult]:
         """Store the messages; one result per message, in order."""
+        ...
+
+    def list_ids(self, folder: FolderPath) -> frozenset[str] | None:
+        """The item ids the folder holds now, if one cheap request can tell (else None)."""
         ...
 
     def find_existing(self, folder: FolderPath, lookup: Lookup) -> TargetRef | None:

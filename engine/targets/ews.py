@@ -259,6 +259,12 @@ class EwsTarget:
     def mark(self, folder: FolderPath) -> str | None:
         return None  # every copy carries its source key: find_existing needs no bound
 
+    def list_ids(self, folder: FolderPath) -> frozenset[str] | None:
+        # FindItem pages 100..1000 ids per request: a request per thousand messages of every
+        # changed folder on every pass is not cheap, so EWS copies deleted on the target are
+        # not noticed (flag changes to them still are: the item is then found missing)
+        return None
+
     def append_batch(self, folder: FolderPath,
                      messages: Sequence[OutgoingMessage]) -> list[AppendResult]:
         if not messages:

@@ -237,6 +237,13 @@ class ImapTarget:
             status = self.session.client.folder_status(selected.name, [b"UIDNEXT"])
         return f"{selected.uidvalidity}:{int(status[b'UIDNEXT'])}"
 
+    def list_ids(self, folder: FolderPath) -> frozenset[str] | None:
+        """``UID SEARCH ALL``: one round trip, a few bytes per message."""
+        selected = self._select(folder)
+        with self._errors(f"list the messages of '{'/'.join(folder)}'"):
+            uids = self.session.client.search(["ALL"])
+        return frozenset(f"{selected.uidvalidity}:{uid}" for uid in uids)
+
     # --- append ----------------------------------------------------------------------------------
 
     def append_batch(self, folder: FolderPath,

@@ -190,6 +190,10 @@ class MaildirTarget:
     def mark(self, folder: FolderPath) -> str | None:
         return None  # the source key in the file name is enough to find a message again
 
+    def list_ids(self, folder: FolderPath) -> frozenset[str] | None:
+        """One listing of ``cur/`` and ``new/`` (which also refreshes the lookup index)."""
+        return frozenset(self._folder(folder).index(refresh=True))
+
     def append_batch(self, folder: FolderPath,
                      messages: Sequence[OutgoingMessage]) -> list[AppendResult]:
         target = self._folder(folder)

@@ -98,6 +98,9 @@ class MemoryTarget:
     def mark(self, folder: FolderPath) -> str | None:
         return None
 
+    def list_ids(self, folder: FolderPath) -> frozenset[str] | None:
+        return frozenset(self.messages)
+
     def append_batch(self, folder: FolderPath,
                      messages: Sequence[OutgoingMessage]) -> list[AppendResult]:
         if self.store is not None:  # intent must be committed before anything is stored
