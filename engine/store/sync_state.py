@@ -29,6 +29,7 @@ from engine.store import codec
 from engine.store.db import Database, Row
 
 MESSAGE_STATES = ("pending", "copied", "skipped", "deleted")
+_IN_CHUNK = 500  # bound parameters per IN (...) query, well under any server's limit
 
 _FOLDER_COLUMNS = (
     "source_separator",
@@ -306,6 +307,25 @@ class MessageStateRepository:
             (folder_id, target_ref),
         )
         return _message(found) if found is not None else None
+
+    def copied_elsewhere(self, user_id: int, folder_id: int,
+                         fingerprints: Iterable[str]) -> set[str]:
+        """Which of ``fingerprints`` a copied row (with a target reference) of another folder
+        of ``user_id`` holds: the only copies a move between folders can pair with."""
+        wanted = sorted(set(fingerprints))
+        found: set[str] = set()
+        for start in range(0, len(wanted), _IN_CHUNK):
+            chunk = wanted[start:start + _IN_CHUNK]
+            rows = self._db.query_all(
+                "SELECT DISTINCT m.fingerprint AS fingerprint FROM message_states m "
+                "JOIN folder_states f ON f.id = m.folder_id "
+                "WHERE f.user_id = ? AND m.folder_id <> ? AND m.state = 'copied' "
+                "AND m.target_ref IS NOT NULL "
+                f"AND m.fingerprint IN ({', '.join('?' for _ in chunk)})",
+                (user_id, folder_id, *chunk),
+            )
+            found.update(r["fingerprint"] for r in rows)
+        return found
 
     def count_by_state(self, user_id: int) -> dict[str, int]:
         """Message counts per state over all of a user's folders."""

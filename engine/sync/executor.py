@@ -6,15 +6,17 @@
    mailbox; LIST the source, drop ``-ExcludeFolders``, map names to the target;
 2. resolve every ``pending`` row left by an interrupted pass on the target (never append again
    before looking);
-3. snapshot every folder (cheap STATUS-like facts first, listing only when needed); on an
-   incremental pass, list the item ids of each target folder whose source folder was listed
-   (``present_on_target``: a copy deleted on the target is copied again); plan the whole
-   mailbox with the pure planner (:func:`engine.sync.planner.plan_account`);
-4. rename folders, then create ALL target folders up front on one connection (Dovecot may
-   crash when one session CREATEs while another APPENDs), then carry out moves;
-5. apply the folder plans in parallel: a small pool of workers, each with its own source
-   session, target object and store, takes the folders largest first;
-6. handle folders the source lost (incremental only: delete copies, empty folders, state);
+3. detect renames (one new and one vanished folder at a time) and rename on the target;
+4. survey: per folder, snapshot it (cheap STATUS-like facts first, listing only when needed;
+   on an incremental pass the target folder's item ids too, ``present_on_target``), plan it
+   with the pure :func:`engine.sync.planner.plan_folder`, keep only what
+   :class:`engine.sync.survey.Survey` needs, and drop the listing: memory follows the folder,
+   not the mailbox (docs/sync-planner.md, "Memory");
+5. pair moves, create ALL target folders up front on one connection (Dovecot may crash when
+   one session CREATEs while another APPENDs), then carry out the moves;
+6. apply the folders in parallel (a small pool of workers, each with its own source session,
+   target object and store, largest first), each its kept plan or a fresh one; then the
+   folders the source lost (incremental only: delete copies, empty folders, state);
 7. write the statistics of the pass.
 
 Faults come back as a :class:`SyncOutcome`: ``failed`` for permanent ones (Exchange's wording),
@@ -30,7 +32,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 
 from engine.errors import ErrorCategory, PermanentError, TransientError
@@ -70,7 +72,6 @@ from engine.sync.endpoints import Endpoints, resolve
 from engine.sync.faults import StepHook
 from engine.sync.folderops import delete_folder_if_empty, rename_folder, reopen
 from engine.sync.model import (
-    AccountPlan,
     Copy,
     DeleteFolderIfEmpty,
     DeleteOnTarget,
@@ -84,10 +85,12 @@ from engine.sync.model import (
     Phase,
     RenameOnTarget,
 )
-from engine.sync.planner import plan_account
+from engine.sync.moves import choose_renames, rename_score
+from engine.sync.planner import plan_folder
 from engine.sync.progress import record_finish, record_totals
 from engine.sync.snapshot import snapshot_folder
 from engine.sync.state import decode_target_path, encode_target_path, known_folder
+from engine.sync.survey import DEFAULT_KEEP_BUDGET, Survey
 from engine.sync.target_names import Placement, distinct_targets
 from engine.targets.base import Target
 
@@ -105,6 +108,7 @@ class SyncOptions:
     max_message_size: int | None = MAX_MESSAGE_SIZE_BYTES
     maildir_fsync: bool = True
     hook: StepHook = faults.no_hook
+    plan_keep_budget: int = DEFAULT_KEEP_BUDGET  # plan actions kept from survey to apply
 
 
 def sync_user(store_factory: StoreFactory, job: SyncJob, token: CancelToken, *,
@@ -156,7 +160,7 @@ class _Pass:
         self.mapping: dict[str, FolderPath] = {}
         self.moved_away: dict[str, FolderPath] = {}  # new folders placed off their mapped path
         self.listed: dict[str, SourceFolder] = {}
-        self.snapshots: dict[str, FolderSnapshot] = {}
+        self.survey = Survey()
 
     @property
     def user_id(self) -> int:
@@ -180,26 +184,17 @@ class _Pass:
         self._load_rows()
         included, excluded = self._list()
         self._resolve_pending()
-        known = self._known()
-        snapshots = [snapshot_folder(self.source, f, known.get(f.name),
-                                     _fingerprints(known.get(f.name)))
-                     for f in included if f.selectable]
-        self.snapshots = {s.name: s for s in snapshots}
-        plan = plan_account(snapshots, known.values(), phase=self.phase,
-                            limits=Limits(self.options.max_message_size),
-                            excluded=excluded,
-                            present_on_target=self._present_on_target(snapshots, known))
-        record_totals(self.store, self.user_id, snapshots, self.known_bytes)
-        if not self._renames(plan.renames):
-            # a folder the target could not rename lost its copies' state: plan anew, so that
-            # its messages are copied into the renamed target folder in this very pass
-            plan = plan_account(snapshots, self._known().values(), phase=self.phase,
-                                limits=Limits(self.options.max_message_size),
-                                excluded=excluded)
-        self._prepare_folders(plan, included)
-        self._moves(plan.moves)
-        self._apply_folders([p for p in plan.folders if p.status is not None])
-        self._vanished([p for p in plan.folders if p.status is None and p.actions])
+        selectable = [f for f in included if f.selectable]
+        # a folder the target could not rename lost its copies' state; the survey below
+        # reads the store as the renames left it, so they are copied again in this pass
+        self._renames(self._detect_renames(selectable, excluded))
+        survey = self.survey = self._survey(selectable, excluded)
+        record_totals(self.store, self.user_id, survey.items, survey.size)
+        moves = survey.moves()
+        self._prepare_folders(survey, included)
+        self._moves(moves)
+        self._apply_folders([f.name for f in selectable])
+        self._vanished(self._vanished_names(selectable, excluded))
 
     # --- connections -----------------------------------------------------------------------------
 
@@ -251,40 +246,112 @@ class _Pass:
     def _load_rows(self) -> None:
         self.rows = {row.source_name: row for row in self.store.folders.list(self.user_id)}
 
-    def _known(self) -> dict[str, FolderState]:
-        known: dict[str, FolderState] = {}
-        self.known_bytes: dict[str, int] = {}
-        for name, row in self.rows.items():
-            messages = self.store.messages.list(row.id)
-            known[name] = known_folder(row, messages)
-            self.known_bytes[name] = sum(m.size for m in messages if m.state != "deleted")
-        return known
+    def _known(self, store: Store, name: str) -> tuple[FolderState | None, int]:
+        """One folder's rows as the planner sees them, and the bytes they hold."""
+        row = store.folders.find(self.user_id, name)
+        if row is None:
+            return None, 0
+        messages = store.messages.list(row.id)
+        return (known_folder(row, messages),
+                sum(m.size for m in messages if m.state != "deleted"))
+
+    def _vanished_names(self, selectable: Sequence[SourceFolder],
+                        excluded: Collection[str]) -> list[str]:
+        """Folders the store remembers and the source no longer lists, deepest first (a
+        parent is only considered for deletion after its children)."""
+        listed = {f.name for f in selectable}
+        names = [n for n in self.rows if n not in listed and n not in excluded]
+        return sorted(names, key=lambda n: (-len(n), n))
+
+    # --- planning, one folder at a time ----------------------------------------------------------
+
+    def _detect_renames(self, selectable: Sequence[SourceFolder],
+                        excluded: Collection[str]) -> list[RenameOnTarget]:
+        """Score each new folder against each vanished one of the same UIDVALIDITY, holding
+        one listing and one folder's rows at a time."""
+        vanished = [self.rows[n] for n in self._vanished_names(selectable, excluded)
+                    if self.rows[n].created_by_migration]
+        scored: list[tuple[int, str, str]] = []
+        for folder in (f for f in selectable if f.name not in self.rows and vanished):
+            validity = self.source.select(folder).uidvalidity
+            olds = [r for r in vanished if r.source_uidvalidity == validity]
+            if not olds:
+                continue
+            snapshot = snapshot_folder(self.source, folder, None, {})
+            for old in olds:
+                state, _ = self._known(self.store, old.source_name)
+                if state is not None and (score := rename_score(state, snapshot)) > 0:
+                    scored.append((score, old.source_name, folder.name))
+        return choose_renames(scored)
+
+    def _survey(self, selectable: Sequence[SourceFolder], excluded: Collection[str]) -> Survey:
+        """Phase one: list and plan every folder, keep what the moves and statistics need."""
+        survey = Survey(self.options.plan_keep_budget)
+        for folder in selectable:
+            plan, snapshot, known_bytes = self._plan_listed(folder, self.source, self.target,
+                                                            self.store)
+            survey.count(snapshot, known_bytes)
+            survey.add(plan, self._movable_copies(plan))
+        if self.phase is Phase.INCREMENTAL:  # an initial pass leaves vanished folders alone
+            copies = survey.copy_prints()
+            for name in self._vanished_names(selectable, excluded):
+                survey.add(self._plan_vanished(name, self.store), movable_deletes=copies)
+        return survey
+
+    def _movable_copies(self, plan: FolderPlan) -> set[str] | None:
+        """Fingerprints of the plan's copies that a copied row of another folder holds."""
+        if self.phase is not Phase.INCREMENTAL or plan.uidvalidity_changed:
+            return None
+        prints = [c.fingerprint for c in plan.of_type(Copy) if not c.recopy]
+        if not prints:
+            return None
+        row = self.rows.get(plan.folder)
+        return self.store.messages.copied_elsewhere(self.user_id, row.id if row else 0, prints)
+
+    def _plan_listed(self, folder: SourceFolder, source: ImapSource, target: Target,
+                     store: Store) -> tuple[FolderPlan, FolderSnapshot, int]:
+        known, known_bytes = self._known(store, folder.name)
+        snapshot = snapshot_folder(source, folder, known, _fingerprints(known))
+        plan = plan_folder(snapshot, known, phase=self.phase,
+                           limits=Limits(self.options.max_message_size),
+                           present_on_target=self._present_on_target(target, snapshot, known))
+        return plan, snapshot, known_bytes
+
+    def _plan_vanished(self, name: str, store: Store) -> FolderPlan:
+        known, _ = self._known(store, name)
+        if known is None:
+            return FolderPlan(name)
+        return plan_folder(None, known, phase=self.phase)
+
+    def _plan_again(self, name: str, source: ImapSource, target: Target,
+                    store: Store) -> FolderPlan:
+        """Phase three: the survey's plan, or for a folder whose plan was too large to keep,
+        a new listing and plan (after the moves, which the store now shows)."""
+        kept = self.survey.kept.get(name)
+        if kept is not None:
+            return kept
+        if name not in self.listed:
+            return self._plan_vanished(name, store)
+        return self._plan_listed(self.listed[name], source, target, store)[0]
 
     def _stored_path(self, name: str) -> FolderPath | None:
         row = self.rows.get(name)
         return decode_target_path(row.target_name) if row is not None else None
 
-    def _present_on_target(self, snapshots: Sequence[FolderSnapshot],
-                           known: dict[str, FolderState]) -> dict[str, frozenset[str]]:
-        """Incremental passes: the item ids of each target folder whose source folder is
+    def _present_on_target(self, target: Target, snapshot: FolderSnapshot,
+                           known: FolderState | None) -> frozenset[str] | None:
+        """Incremental passes: the item ids of the target folder when its source folder is
         planned from a listing anyway and holds copies (an unchanged folder costs nothing)."""
-        if self.phase is not Phase.INCREMENTAL:
-            return {}
-        present: dict[str, frozenset[str]] = {}
-        for snapshot in snapshots:
-            state = known.get(snapshot.name)
-            if snapshot.messages is None or state is None or not any(
-                    m.state is MessageState.COPIED and m.target_ref for m in state.messages):
-                continue
-            try:
-                ids = self.target.list_ids(self.target_path(snapshot.name))
-            except PermanentError as exc:
-                if exc.error_id != "FolderNotFound":
-                    raise
-                ids = frozenset()  # someone deleted the target folder: its copies are gone
-            if ids is not None:
-                present[snapshot.name] = ids
-        return present
+        if self.phase is not Phase.INCREMENTAL or snapshot.messages is None or known is None:
+            return None
+        if not any(m.state is MessageState.COPIED and m.target_ref for m in known.messages):
+            return None
+        try:
+            return target.list_ids(self.target_path(snapshot.name))
+        except PermanentError as exc:
+            if exc.error_id != "FolderNotFound":
+                raise
+            return frozenset()  # someone deleted the target folder: its copies are gone
 
     def target_path(self, name: str) -> FolderPath:
         stored = self._stored_path(name)
@@ -367,7 +434,7 @@ class _Pass:
             self.store.messages.detach(new.id, [uids[r.id] for r in rows
                                                 if r.source_uid is None])
 
-    def _prepare_folders(self, plan: AccountPlan, included: Sequence[SourceFolder]) -> None:
+    def _prepare_folders(self, survey: Survey, included: Sequence[SourceFolder]) -> None:
         """Every target folder, up front on one connection; then a folder row (with its
         UIDVALIDITY, before any message row) for every folder to sync."""
         paths = {self.target_path(f.name) for f in included}
@@ -375,9 +442,8 @@ class _Pass:
         if result.created:
             self.hook(faults.AFTER_FOLDER_OP)
         created = set(result.created)
-        for folder_plan in plan.folders:
-            name, status = folder_plan.folder, folder_plan.status
-            if status is None or name in self.rows:
+        for name, status in survey.statuses.items():
+            if name in self.rows:
                 continue
             self.rows[name] = self.store.folders.save(self.user_id, FolderRow(
                 source_name=name, source_separator=self.listed[name].separator,
@@ -406,7 +472,7 @@ class _Pass:
             to_ctx = self._context(self.rows[to_name], self.source, self.target)
             copies = [Copy(m.to_uid, m.fingerprint, m.size, m.flags, m.internaldate)
                       for m in group]
-            FolderApplier(to_ctx).copy(copies, self.snapshots[to_name].status)
+            FolderApplier(to_ctx).copy(copies, self.survey.statuses[to_name])
             from_ctx = self._context(self.rows[from_name], None, self.target)
             FolderApplier(from_ctx).delete([
                 DeleteOnTarget(m.from_uid, m.target_ref, m.fingerprint, m.old_flags)
@@ -414,34 +480,40 @@ class _Pass:
 
     # --- folder plans ----------------------------------------------------------------------------
 
-    def _apply_folders(self, plans: Sequence[FolderPlan]) -> None:
-        busy = [p for p in plans if p.actions]
-        for plan in plans:
-            if not plan.actions and plan.status is not None:
-                self._save_if_changed(plan)
-        busy.sort(key=lambda p: -sum(getattr(a, "size", 0) for a in p.actions))
+    def _apply_folders(self, names: Sequence[str]) -> None:
+        """Phase three: each listed folder's kept plan, or a fresh one, largest first."""
+        weights = self.survey.weights
+        busy = sorted((n for n in names if n in self.survey.statuses),
+                      key=lambda n: -weights.get(n, 0))
         workers = min(self.options.workers, len(busy))
         if workers <= 1:
-            for plan in busy:
+            for name in busy:
                 self._check_cancel()
-                row = self.store.folders.get(self.user_id, plan.folder)
-                FolderApplier(self._context(row, self.source, self.target)).apply(plan)
+                self.apply_folder(name, self.source, self.target, self.store)
             return
         _Pool(self, busy, workers).run()
 
-    def _save_if_changed(self, plan: FolderPlan) -> None:
-        row = self.rows[plan.folder]
-        status = plan.status
-        assert status is not None
-        if (row.source_uidvalidity, row.source_uidnext, row.source_highestmodseq) != (
-                status.uidvalidity, status.uidnext, status.highestmodseq):
-            FolderApplier(self._context(row, None, self.target)).save_status(status)
+    def apply_folder(self, name: str, source: ImapSource, target: Target, store: Store,
+                     token: object | None = None) -> None:
+        """Plan (when the survey kept no plan) and apply one listed folder."""
+        plan = self._plan_again(name, source, target, store)
+        row = store.folders.get(self.user_id, name)
+        ctx = self._context(row, source, target, store, token)
+        if plan.actions:
+            FolderApplier(ctx).apply(plan)
+        elif plan.status is not None and (
+                row.source_uidvalidity, row.source_uidnext, row.source_highestmodseq) != (
+                plan.status.uidvalidity, plan.status.uidnext, plan.status.highestmodseq):
+            FolderApplier(ctx).save_status(plan.status)
 
-    def _vanished(self, plans: Sequence[FolderPlan]) -> None:
+    def _vanished(self, names: Sequence[str]) -> None:
         """Folders the source no longer lists (incremental): copies, empty folder, state."""
-        for plan in plans:
-            row = self.rows.get(plan.folder)
+        for name in names:
+            row = self.rows.get(name)
             if row is None:
+                continue
+            plan = self._plan_again(name, self.source, self.target, self.store)
+            if not plan.actions:
                 continue
             ctx = self._context(row, None, self.target)
             FolderApplier(ctx).apply(plan)
@@ -463,9 +535,9 @@ class _Pool:
     """Folder workers: each opens its own source session, target and store, and takes the
     next folder until none is left or one of them failed (the first failure is re-raised)."""
 
-    def __init__(self, owner: _Pass, plans: Sequence[FolderPlan], workers: int) -> None:
+    def __init__(self, owner: _Pass, names: Sequence[str], workers: int) -> None:
         self.owner = owner
-        self.queue = deque(plans)
+        self.queue = deque(names)
         self.workers = workers
         self.lock = threading.Lock()
         self.errors: list[BaseException] = []
@@ -487,7 +559,7 @@ class _Pool:
         if self.owner.token.cancelled:
             raise Stopped
 
-    def _next(self) -> FolderPlan | None:
+    def _next(self) -> str | None:
         with self.lock:
             return self.queue.popleft() if self.queue and not self.cancelled else None
 
@@ -497,15 +569,13 @@ class _Pool:
         source: ImapSource | None = None
         target: Target | None = None
         try:
-            while (plan := self._next()) is not None:
+            while (name := self._next()) is not None:
                 if store is None:
                     store = owner.store_factory()
                     source = owner._open_source()
                     target = owner._open_target()
                 assert source is not None and target is not None
-                row = store.folders.get(owner.user_id, plan.folder)
-                ctx = owner._context(row, source, target, store, self)
-                FolderApplier(ctx).apply(plan)
+                owner.apply_folder(name, source, target, store, self)
         except BaseException as exc:
             with self.lock:
                 if not isinstance(exc, Stopped) or not self.errors:

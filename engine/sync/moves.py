@@ -12,7 +12,7 @@ slower. A copy that the store holds without a target ref cannot be moved and is 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from engine.sync.model import (
@@ -59,13 +59,20 @@ def detect_renames(
     and mostly the same (UID, fingerprint) pairs: at least half of the remembered messages,
     none contradicted. Only target folders this migration created are renamed, and an
     ambiguous match (a tie) is no rename."""
-    candidates = [
+    return choose_renames(
         (score, state.name, snapshot.name)
         for state in vanished
         if state.created_by_migration
         for snapshot in appeared
-        if (score := _rename_score(state, snapshot)) > 0
-    ]
+        if (score := rename_score(state, snapshot)) > 0
+    )
+
+
+def choose_renames(scored: Iterable[tuple[int, str, str]]) -> list[RenameOnTarget]:
+    """The renames among ``(score, old name, new name)`` candidates (scores > 0, see
+    :func:`rename_score`): each side's best, unless that best is a tie. The executor scores
+    one pair at a time, so it never holds more than two folders for this."""
+    candidates = list(scored)
     best_old: dict[str, int] = {}
     best_new: dict[str, int] = {}
     for score, old, new in candidates:
@@ -82,7 +89,7 @@ def detect_renames(
     ]
 
 
-def _rename_score(state: FolderState, snapshot: FolderSnapshot) -> int:
+def rename_score(state: FolderState, snapshot: FolderSnapshot) -> int:
     """How many remembered messages the snapshot shows unchanged; 0 when it is no rename."""
     if snapshot.messages is None or snapshot.status.uidvalidity != state.status.uidvalidity:
         return 0

@@ -9,26 +9,15 @@ totals before the copying starts, and percentage, durations and last error at th
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from engine.store import Store
-from engine.sync.model import FolderSnapshot
 
 
-def record_totals(store: Store, user_id: int, snapshots: Sequence[FolderSnapshot],
-                  known_bytes: Mapping[str, int]) -> None:
-    """TotalItemsInSource and TotalBytes: the source folders as snapshotted now (folders not
-    listed this pass count with the sizes the store remembers)."""
-    items = 0
-    size = 0
-    for snapshot in snapshots:
-        if snapshot.messages is None:
-            items += snapshot.status.messages or 0
-            size += known_bytes.get(snapshot.name, 0)
-        else:
-            items += len(snapshot.messages)
-            size += sum(m.size for m in snapshot.messages)
+def record_totals(store: Store, user_id: int, items: int, size: int) -> None:
+    """TotalItemsInSource and TotalBytes: the source folders as surveyed now (folders not
+    listed this pass count with the message count STATUS gave and the sizes the store
+    remembers)."""
     stats = store.statistics.get(user_id)
     store.statistics.save(replace(stats, total_items_in_source=items, total_bytes=size,
                                   percentage_complete=_percentage(stats.synced_item_count

@@ -130,3 +130,23 @@ def test_uidvalidity_reset_rematches_without_copying(env: SyncEnv) -> None:
     difference = env.compare()
     assert difference is None, difference
     assert target_counters(env)["Archive/2020"][:2] == before["Archive/2020"][:2]
+
+
+def test_folders_planned_again_at_apply_time_give_the_same_result(env: SyncEnv) -> None:
+    """With no plan kept between the survey and the apply phase, every changed folder is
+    listed and planned again after the moves: same target, nothing re-appended."""
+    client = source_client(env)
+    try:
+        change_everything(client)
+    finally:
+        client.logout()
+    before = target_counters(env)
+    outcome = env.run(SyncKind.incremental, plan_keep_budget=0)
+    assert outcome.kind is OutcomeKind.ok, outcome.message
+    difference = env.compare()
+    assert difference is None, difference
+    after = target_counters(env)
+    assert after["Meetings"][0] == before["Réunions"][0]  # renamed, nothing re-appended
+    again = env.run(SyncKind.incremental, plan_keep_budget=0)
+    assert again.kind is OutcomeKind.ok, again.message
+    assert target_counters(env) == after
