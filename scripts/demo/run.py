@@ -10,6 +10,7 @@ unless ``--keep`` is given (then the state directory is left for ``imsh --state 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import socket
 import subprocess
@@ -66,7 +67,7 @@ def _start_dovecot(server_dir: Path, users: int) -> int:
         result = subprocess.run(
             [str(SERVER_SCRIPT), "start", str(server_dir), str(port), str(users)],
             capture_output=True, text=True, check=False,
-            env={"MAIL_FSYNC": "never", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+            env={**os.environ, "MAIL_FSYNC": "never"},
         )
         if result.returncode == 0:
             print(f"Source: Dovecot on 127.0.0.1:{port} with {users} users")
