@@ -116,8 +116,9 @@ class ForEachObject(Cmdlet):
                   help="Runs once after the last input object."),
         Parameter("MemberName", T.STRING, mandatory=True, position=0,
                   sets=("PropertyAndMethodSet",), help="The property or method to take."),
-        Parameter("ArgumentList", T.OBJECT_ARRAY, sets=("PropertyAndMethodSet",),
-                  aliases=("Args",), help="Arguments for the method named by -MemberName."),
+        Parameter("ArgumentList", T.OBJECT_ARRAY, position=1, sets=("PropertyAndMethodSet",),
+                  aliases=("Args",), remaining=True,
+                  help="Arguments for the method named by -MemberName."),
     )
     default_parameter_set = "ScriptBlockSet"
 
