@@ -187,14 +187,16 @@ def _float_text(value: float) -> str:
 
 
 def _timespan_text(value: dt.timedelta) -> str:
-    total = int(value.total_seconds())
-    sign = "-" if total < 0 else ""
-    total = abs(total)
-    days, rest = divmod(total, 86400)
+    """.NET's constant format: ``[-][d.]hh:mm:ss[.fffffff]``."""
+    micro = value // dt.timedelta(microseconds=1)
+    sign = "-" if micro < 0 else ""
+    seconds, micro = divmod(abs(micro), 1_000_000)
+    days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes, seconds = divmod(rest, 60)
     head = f"{days}." if days else ""
-    return f"{sign}{head}{hours:02}:{minutes:02}:{seconds:02}"
+    tail = f".{micro:06}0" if micro else ""
+    return f"{sign}{head}{hours:02}:{minutes:02}:{seconds:02}{tail}"
 
 
 def _record_text(record: PSObject) -> str:

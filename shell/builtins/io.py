@@ -1,5 +1,6 @@
 """Content and host cmdlets: Get-Content, Set-Content, Add-Content, Write-Host,
-Write-Output, Write-Warning, Write-Error, Get-Date, Start-Sleep, Get-Location.
+Write-Output, Write-Warning, Write-Error, Get-Date, New-TimeSpan, Start-Sleep,
+Get-Location.
 
 ``Get-Content -AsByteStream`` (or ``-Encoding Byte``) outputs ONE ``bytes`` object rather
 than one byte per pipeline item, so ``-CSVData (Get-Content f.csv -Encoding Byte)`` binds the
@@ -213,6 +214,53 @@ def to_datetime(value: Any) -> dt.datetime:
                       '"System.DateTime".', "InvalidArgument", "CannotConvertArgumentNoMessage")
 
 
+# Get-Date's part parameters and their ValidateRange, in the order PowerShell applies them.
+_DATE_PARTS = {"Year": (1, 9999), "Month": (1, 12), "Day": (1, 31), "Hour": (0, 23),
+               "Minute": (0, 59), "Second": (0, 59), "Millisecond": (0, 999)}
+
+
+def _in_range(name: str, value: int) -> int:
+    low, high = _DATE_PARTS[name]
+    if value < low:
+        raise CmdletError(f"Cannot validate argument on parameter '{name}'. The {value} argument "
+                          f"is less than the minimum allowed range of {low}. Supply an argument "
+                          f"that is greater than or equal to {low} and then try the command "
+                          "again.", "InvalidData", "ParameterArgumentValidationError")
+    if value > high:
+        raise CmdletError(f"Cannot validate argument on parameter '{name}'. The {value} argument "
+                          f"is greater than the maximum allowed range of {high}. Supply an "
+                          f"argument that is less than or equal to {high} and then try the "
+                          "command again.", "InvalidData", "ParameterArgumentValidationError")
+    return value
+
+
+def _add_months(value: dt.datetime, months: int) -> dt.datetime:
+    """.NET AddMonths: the day is clamped to the last day of the resulting month."""
+    index = value.year * 12 + value.month - 1 + months
+    year, month = divmod(index, 12)
+    following = dt.date(year + (month + 1) // 12, (month + 1) % 12 + 1, 1)
+    last_day = (following - dt.timedelta(days=1)).day
+    return value.replace(year=year, month=month + 1, day=min(value.day, last_day))
+
+
+def _set_parts(value: dt.datetime, args: BoundArguments) -> dt.datetime:
+    """-Year .. -Millisecond as PowerShell sets them: by adding the difference, so a day past
+    the month's end runs into the next month (``-Month 2 -Day 31`` is in March)."""
+    parts = {name: _in_range(name, int(args[name])) for name in _DATE_PARTS
+             if args.get(name) is not None}
+    if "Year" in parts:
+        value = _add_months(value, 12 * (parts["Year"] - value.year))
+    if "Month" in parts:
+        value = _add_months(value, parts["Month"] - value.month)
+    deltas = {"Day": ("days", value.day), "Hour": ("hours", value.hour),
+              "Minute": ("minutes", value.minute), "Second": ("seconds", value.second),
+              "Millisecond": ("milliseconds", value.microsecond // 1000)}
+    for name, (unit, current) in deltas.items():
+        if name in parts:
+            value += dt.timedelta(**{unit: parts[name] - current})
+    return value
+
+
 class GetDate(Cmdlet):
     name = "Get-Date"
     synopsis = "Gets the current date and time (or formats a given one)."
@@ -225,10 +273,13 @@ class GetDate(Cmdlet):
         Parameter("Format", T.STRING, help="A .NET format string such as 'yyyy-MM-dd HH:mm'."),
         Parameter("UFormat", T.STRING, help="A Unix format such as '%Y-%m-%d'."),
         Parameter("AsUTC", T.SWITCH, help="Convert to UTC."),
+        *(Parameter(part, T.INT, help=f"Sets the {part.lower()} of the date ({low}-{high}).")
+          for part, (low, high) in _DATE_PARTS.items()),
     )
 
     def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
         value = to_datetime(args["Date"]) if args.get("Date") is not None else dt.datetime.now()
+        value = _set_parts(value, args)
         if args.switch("AsUTC"):
             value = value.astimezone(dt.UTC)
         if args.get("Format") is not None:
@@ -236,6 +287,36 @@ class GetDate(Cmdlet):
         if args.get("UFormat") is not None:
             return (unix_format(value, str(args["UFormat"])),)
         return (value,)
+
+
+class NewTimeSpan(Cmdlet):
+    name = "New-TimeSpan"
+    synopsis = "Creates a time span: from days, hours, minutes and seconds, or between two dates."
+    description = ("With -Days/-Hours/-Minutes/-Seconds/-Milliseconds, the sum of them; with "
+                   "-Start/-End, End minus Start (either defaults to now).")
+    examples = (Example("Set-MigrationBatch B -IncrementalSyncInterval (New-TimeSpan -Hours 6)",
+                        "Syncs batch B every six hours."),)
+    parameters = (
+        Parameter("Start", T.DATETIME, position=0, sets=("Date",), aliases=("LastWriteTime",),
+                  help="The start of the span (default: now)."),
+        Parameter("End", T.DATETIME, position=1, sets=("Date",), from_pipeline=True,
+                  help="The end of the span (default: now)."),
+        *(Parameter(unit, T.INT, sets=("Time",), help=f"{unit} in the span.")
+          for unit in ("Days", "Hours", "Minutes", "Seconds", "Milliseconds")),
+    )
+    default_parameter_set = "Date"
+
+    def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
+        units = {unit.lower(): int(args[unit]) for unit in
+                 ("Days", "Hours", "Minutes", "Seconds", "Milliseconds")
+                 if args.get(unit) is not None}
+        if units:
+            return (dt.timedelta(**units),)
+        now = dt.datetime.now()
+        start, end = args.get("Start") or now, args.get("End") or now
+        if (start.tzinfo is None) != (end.tzinfo is None):
+            start, end = start.astimezone(), end.astimezone()
+        return (end - start,)
 
 
 class StartSleep(Cmdlet):
@@ -279,5 +360,5 @@ class GetLocation(Cmdlet):
 
 IO_CMDLETS: tuple[type[Cmdlet], ...] = (
     GetContent, SetContent, AddContent, WriteHost, WriteOutput, WriteWarning, WriteError,
-    GetDate, StartSleep, GetLocation,
+    GetDate, NewTimeSpan, StartSleep, GetLocation,
 )

@@ -4,7 +4,8 @@
 ``WriteAllText``, ``ReadAllLines``; ``[Math]::Round/Floor/Ceiling/Max/Min/Abs/Pow/Sqrt``;
 ``[datetime]::Now/UtcNow/Today/Parse``; ``[string]::IsNullOrEmpty/IsNullOrWhiteSpace/Join/
 Empty``; ``[System.Text.Encoding]::UTF8/ASCII/Unicode`` with ``GetString``/``GetBytes``;
-``[Environment]::NewLine/MachineName/UserName``; ``[int]::MaxValue``, ``[guid]::NewGuid()``.
+``[Environment]::NewLine/MachineName/UserName``; ``[int]::MaxValue``, ``[guid]::NewGuid()``;
+``[TimeSpan]::FromDays/FromHours/FromMinutes/FromSeconds/FromMilliseconds/Parse`` and ``Zero``.
 Relative paths resolve against the session's current directory.  Any other type is PowerShell's
 "Unable to find type [X]." error; any other member is "does not contain a method named".
 """
@@ -21,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from shell.lang.convert import ConversionError, to_datetime, to_float, to_int
+from shell.lang.convert import ConversionError, to_datetime, to_float, to_int, to_timespan
 from shell.lang.typenames import canonical_type
 from shell.objects import to_text
 
@@ -172,7 +173,18 @@ def _methods(full: str, resolve: Resolver) -> dict[str, Callable[..., Any]]:
         return {"newguid": lambda: str(uuid.uuid4())}
     if full in ("System.Int32", "System.Int64"):
         return {"parse": to_int}
+    if full == "System.TimeSpan":
+        return _timespan_members()
     return {}
+
+
+def _timespan_members() -> dict[str, Callable[..., Any]]:
+    def span(unit: str) -> Callable[[Any], dt.timedelta]:
+        return lambda value: dt.timedelta(**{unit: to_float(value)})
+
+    return {"fromdays": span("days"), "fromhours": span("hours"), "fromminutes": span("minutes"),
+            "fromseconds": span("seconds"), "frommilliseconds": span("milliseconds"),
+            "parse": to_timespan}
 
 
 def _leap(year: int) -> bool:
