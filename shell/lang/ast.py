@@ -198,6 +198,20 @@ class For(Statement):
 
 
 @dataclass(kw_only=True)
+class SwitchClause(Node):
+    condition: Expr | None  # None is the ``default`` clause
+    body: StatementList
+
+
+@dataclass(kw_only=True)
+class Switch(Statement):
+    mode: str  # exact wildcard regex
+    case_sensitive: bool
+    subject: Statement
+    clauses: list[SwitchClause]
+
+
+@dataclass(kw_only=True)
 class CatchClause(Node):
     types: list[str]
     body: StatementList

@@ -28,6 +28,7 @@ from shell.lang.members import collapse
 from shell.lang.operators import ARITHMETIC, OperatorError, to_number, truthy
 from shell.lang.pipeline import Pipelines
 from shell.lang.scope import VariableError, Variables
+from shell.lang.switch import run_switch
 from shell.lang.values import FunctionInfo, ScriptBlock
 from shell.objects import Hashtable, enumerate_value, to_text
 
@@ -374,6 +375,7 @@ _STATEMENTS: dict[type, Callable[..., None]] = {
     ast.While: Runtime._while,
     ast.For: Runtime._for,
     ast.Try: Runtime._try,
+    ast.Switch: run_switch,
     ast.Flow: Runtime._flow,
     ast.FunctionDef: Runtime._function,
 }

@@ -1,5 +1,5 @@
-"""Keyword statements: if/elseif/else, foreach, while, do/while/until, for, try/catch/finally,
-throw/return/exit, break/continue and function/filter.
+"""Keyword statements: if/elseif/else, foreach, while, do/while/until, for, switch,
+try/catch/finally, throw/return/exit, break/continue and function/filter.
 
 ``KeywordParser.keyword_statement`` parses the statement a keyword starts; the conditions and
 bodies it contains come back through the statement hooks that ``parser.Parser`` provides.
@@ -20,7 +20,7 @@ from shell.lang.tokens import Kind, Token
 
 KEYWORD = re.compile(
     r"(if|elseif|else|foreach|while|do|for|try|catch|finally|throw|return|exit|break|"
-    r"continue|function|filter|until)(?![\w\-.:\\/])", re.IGNORECASE)
+    r"continue|function|filter|until|switch)(?![\w\-.:\\/])", re.IGNORECASE)
 CLOSERS = ("", "\n", ";", "|", ")", "}")
 
 
@@ -36,6 +36,10 @@ class KeywordParser(ExpressionParser):
             raise self.error(f"Unexpected token '{match.group(1)}' in expression or "
                              "statement.", "UnexpectedToken", match.start(), match.end())
         return handler(self.next())
+
+    def _argument_element(self) -> ast.Expr:
+        """One command argument (a switch clause's condition); ``parser.Parser`` provides it."""
+        raise NotImplementedError
 
     def _paren_condition(self, keyword: Token) -> ast.Statement:
         if self.char() != "(":
@@ -157,6 +161,73 @@ class KeywordParser(ExpressionParser):
         body = self._block(keyword, "in for loop")
         return ast.For(init=parts[0], condition=parts[1], step=parts[2], body=body,
                        extent=self.extent(keyword.start))
+
+    def _kw_switch(self, keyword: Token) -> ast.Statement:
+        mode, case_sensitive = "exact", False
+        self.lx.skip_newlines()
+        while self.char() == "-":
+            option = self.next(ARG)
+            name = self._switch_option(option)
+            if name == "casesensitive":
+                case_sensitive = True
+            else:
+                mode = name
+            self.lx.skip_newlines()
+        subject = self._paren_condition(keyword)
+        self.lx.skip_newlines()
+        if self.char() != "{":
+            raise self.error("Missing opening '{' in switch statement.",
+                             "MissingCurlyBraceInSwitchStatement", self.lx.pos,
+                             incomplete=self.char() == "")
+        open_token = self.next()
+        clauses = self._switch_clauses(open_token)
+        return ast.Switch(mode=mode, case_sensitive=case_sensitive, subject=subject,
+                          clauses=clauses, extent=self.extent(keyword.start))
+
+    def _switch_option(self, option: Token) -> str:
+        typed = str(option.value).lstrip("-").rstrip(":").lower()
+        names = [name for name in ("regex", "wildcard", "exact", "casesensitive")
+                 if typed and name.startswith(typed)]
+        if typed and "file".startswith(typed):
+            raise self.error("The switch -File option is not supported by imsh.",
+                             "InvalidSwitchFlag", option.start, option.end)
+        if len(names) != 1:
+            raise self.error(f"'{option.text}' is not a valid switch option.",
+                             "InvalidSwitchFlag", option.start, option.end)
+        return names[0]
+
+    def _switch_clauses(self, open_token: Token) -> list[ast.SwitchClause]:
+        clauses: list[ast.SwitchClause] = []
+        while True:
+            self.lx.skip_newlines()
+            while self.char() == ";":
+                self.lx.pos += 1
+                self.lx.skip_newlines()
+            if self.char() == "}":
+                self.next()
+                break
+            if self.char() == "":
+                raise self.error("Missing closing '}' in statement block or type definition.",
+                                 "MissingEndCurlyBrace", open_token.start, open_token.end,
+                                 incomplete=True)
+            start = self.lx.pos
+            condition: ast.Expr | None = self.grouped(self._argument_element)
+            if (isinstance(condition, ast.Constant) and condition.bareword
+                    and str(condition.value).lower() == "default"):
+                condition = None
+            after = self.lx.pos
+            self.lx.skip_newlines()
+            if self.char() != "{":
+                raise self.error("Missing statement block in switch statement clause.",
+                                 "MissingSwitchStatementClause", after,
+                                 incomplete=self.char() == "")
+            body = self._braced_body(self.next())
+            clauses.append(ast.SwitchClause(condition=condition, body=body,
+                                            extent=self.extent(start)))
+        return clauses
+
+    def _braced_body(self, open_token: Token) -> ast.StatementList:
+        return self.grouped(lambda: self.statement_list(Kind.RBRACE, open_token))
 
     def _kw_try(self, keyword: Token) -> ast.Statement:
         body = self._block(keyword, "after 'try'")

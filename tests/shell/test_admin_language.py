@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from shell.lang.parser import needs_more
 from tests.shell.real_session import RealShell, real_shell
 
 
@@ -84,3 +85,57 @@ def test_get_date_part_out_of_range_is_a_validation_error(shell: RealShell) -> N
         "12 and then try the command again.")
     _, err, _ = shell.run_failing("Get-Date -Day 0")
     assert "The 0 argument is less than the minimum allowed range of 1." in err
+
+
+def test_switch_exact_default_and_every_matching_clause(shell: RealShell) -> None:
+    assert shell.lines("switch ('b') { 'a' {'A'} b {'B'} default {'D'} }") == ["B"]
+    assert shell.lines("switch ('z') { 'a' {'A'} default {'D'} }") == ["D"]
+    assert shell.lines("switch ('A') { 'a' {'any case'} }") == ["any case"]
+    assert shell.lines("switch ('1') { 1 {'int'} }; switch (1) { '1' {'text'} }") == [
+        "int", "text"]
+    # every clause that matches runs; a script block condition sees $_
+    assert shell.lines("switch (1,2,3) { 2 {'two'} {$_ -gt 1} {\"big $_\"} }") == [
+        "two", "big 2", "big 3"]
+    assert shell.lines("switch (1) { 'default' {'quoted'} default {'keyword'} }") == [
+        "keyword"]
+    assert shell.lines("$x = switch (5) { 5 {'five'} }; $x.GetType().Name; $x") == [
+        "String", "five"]
+
+
+def test_switch_wildcard_regex_and_case_sensitive(shell: RealShell) -> None:
+    assert shell.lines("switch -Wildcard ('mail.EXAMPLE.com') { '*.example.com' {'ex'} "
+                       "'*.org' {'org'} }") == ["ex"]
+    assert shell.lines("switch -Regex ('user42') { '^USER(\\d+)$' { $Matches[1] } }") == ["42"]
+    script = ('switch -Regex -CaseSensitive ("Sales-EU")\n{\n    "^sales" { "lower" }\n'
+              '    "^Sales-(\\w+)$" { "region $($Matches[1])" }\n    Default { "other" }\n}')
+    assert shell.lines(script) == ["region EU"]
+    assert shell.lines("switch -CaseSensitive ('A') { 'a' {'a'} default {'none'} }") == ["none"]
+    assert shell.lines("switch -w ('abc') { 'A*' {'prefix'} }") == ["prefix"]
+
+
+def test_switch_over_arrays_with_break_and_continue(shell: RealShell) -> None:
+    assert shell.lines("switch (1,2,3) { 2 { 'two'; break } default { $_ } }") == ["1", "two"]
+    assert shell.lines("switch (1,2,3) { 2 { continue } {$true} { $_ } }") == ["1", "3"]
+    assert shell.lines("foreach ($i in 1..3) { switch ($i) { 2 { break } default { $i } } }; "
+                       "'after'") == ["1", "3", "after"]
+    assert shell.run("switch (@()) { default {'never'} }") == ""
+    assert shell.lines("switch ($null) { $null {'null'} }") == ["null"]
+    assert shell.lines("$_ = 'kept'; switch (1) { 1 { $_ } }; $_") == ["1", "kept"]
+    assert shell.lines("1,2 | % { switch ($_) { 1 {'one'} default { \"n$_\" } } }") == [
+        "one", "n2"]
+
+
+def test_switch_parse_errors(shell: RealShell) -> None:
+    out, err, _ = shell.run_failing("switch (1) { 1 }")
+    assert out == "" and "Missing statement block in switch statement clause." in err
+    _, err, _ = shell.run_failing("switch -bogus (1) { }")
+    assert "'-bogus' is not a valid switch option." in err
+    _, err, _ = shell.run_failing("switch -File x.txt { }")
+    assert "The switch -File option is not supported by imsh." in err
+
+
+def test_an_unfinished_switch_asks_for_more_lines() -> None:
+    assert needs_more("switch (1) {")
+    assert needs_more("switch (1) {\n  1 {")
+    assert needs_more("switch -Regex ($name)")
+    assert not needs_more("switch (1) { 1 {'one'} }")
