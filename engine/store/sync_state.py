@@ -308,6 +308,40 @@ class MessageStateRepository:
         )
         return _message(found) if found is not None else None
 
+    def find_by_source_uids(self, folder_id: int,
+                            source_uids: Iterable[int]) -> dict[int, MessageState]:
+        """The rows of ``source_uids`` in ``folder_id`` (tombstones have no source UID)."""
+        found: dict[int, MessageState] = {}
+        for chunk in _chunks(sorted(set(source_uids))):
+            rows = self._db.query_all(
+                "SELECT * FROM message_states WHERE folder_id = ? "
+                f"AND source_uid IN ({_marks(chunk)})", (folder_id, *chunk))
+            found.update((int(r["source_uid"]), _message(r)) for r in rows)
+        return found
+
+    def find_by_target_refs(self, folder_id: int,
+                            target_refs: Iterable[str]) -> dict[str, MessageState]:
+        """The live (not deleted) rows holding ``target_refs`` in ``folder_id``; where two
+        rows hold one reference, the one with the highest source UID."""
+        found: dict[str, MessageState] = {}
+        for chunk in _chunks(sorted(set(target_refs))):
+            rows = self._db.query_all(
+                "SELECT * FROM message_states WHERE folder_id = ? AND state <> 'deleted' "
+                f"AND target_ref IN ({_marks(chunk)}) ORDER BY source_uid", (folder_id, *chunk))
+            found.update((r["target_ref"], _message(r)) for r in rows)
+        return found
+
+    def claimed_target_refs(self, folder_id: int, target_refs: Iterable[str]) -> set[str]:
+        """Which of ``target_refs`` a copied row of ``folder_id`` holds."""
+        found: set[str] = set()
+        for chunk in _chunks(sorted(set(target_refs))):
+            rows = self._db.query_all(
+                "SELECT DISTINCT target_ref FROM message_states WHERE folder_id = ? "
+                f"AND state = 'copied' AND target_ref IN ({_marks(chunk)})",
+                (folder_id, *chunk))
+            found.update(r["target_ref"] for r in rows)
+        return found
+
     def copied_elsewhere(self, user_id: int, folder_id: int,
                          fingerprints: Iterable[str]) -> set[str]:
         """Which of ``fingerprints`` a copied row (with a target reference) of another folder
@@ -367,6 +401,16 @@ class MessageStateRepository:
                     for m in messages
                 ],
             )
+
+
+def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    """``values`` in slices of at most ``_IN_CHUNK``, one IN (...) query each."""
+    for start in range(0, len(values), _IN_CHUNK):
+        yield values[start:start + _IN_CHUNK]
+
+
+def _marks(chunk: Sequence[Any]) -> str:
+    return ", ".join("?" for _ in chunk)
 
 
 def _folder_values(folder: FolderState) -> tuple[Any, ...]:

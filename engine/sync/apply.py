@@ -19,13 +19,15 @@ store (a folder worker's). The invariants it keeps (DESIGN.md §4, docs/state.md
   with the folder's new UIDVALIDITY.
 - The folder's UIDNEXT/HIGHESTMODSEQ is saved only after every action is recorded.
 
-Memory is bounded by the copy batch (``batch_bytes``, or one larger message).
+Memory is bounded by the copy batch (``batch_bytes``, or one larger message) and by chunks
+of actions: the applier never loads its folder's rows, it asks the store for the rows an
+action chunk names (by source UID or target reference, ``ROW_CHUNK`` at a time).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.header import decode_header, make_header
@@ -62,6 +64,7 @@ from engine.targets.base import Lookup, OutgoingMessage, Rejected, Target, Targe
 DEFAULT_BATCH_BYTES = 4 * 1024 * 1024  # per folder worker: 4 workers stay well under 150 MB
 DEFAULT_BATCH_COUNT = 200
 FLAG_RECORD_EVERY = 200
+ROW_CHUNK = 500  # actions whose rows are looked up in the store together
 _GONE_IDS = ("StaleTargetReference", "MessageNotFound")
 
 
@@ -148,14 +151,6 @@ class FolderApplier:
     def __init__(self, ctx: FolderContext) -> None:
         self.ctx = ctx
         self._examined: str | None = None
-        self._reload_rows()
-
-    def _reload_rows(self) -> None:
-        rows = [r for r in self.ctx.store.messages.list(self.ctx.folder_id)
-                if r.state != "deleted"]
-        self.by_uid: dict[int, MessageRow] = {
-            r.source_uid: r for r in rows if r.source_uid is not None}
-        self.by_ref: dict[str, MessageRow] = {r.target_ref: r for r in rows if r.target_ref}
 
     def source_key(self, uid: int) -> str:
         """Stable across runs for one source message (Maildir finds a copy by it)."""
@@ -175,13 +170,14 @@ class FolderApplier:
         Returns (found, forgotten). Copies other rows hold are never claimed twice.
         """
         ctx = self.ctx
-        claimed = {ref for ref, r in self.by_ref.items() if r.state == "copied"}
+        claimed: set[str] = set()  # ids copied rows hold, learnt one lookup at a time
         found: list[tuple[int, MessageRow, TargetRef]] = []
         lost: list[int] = []
-        for uid, row in self.by_uid.items():
-            if row.state != "pending":
+        for row in ctx.store.messages.list(ctx.folder_id, "pending"):
+            uid = row.source_uid
+            if uid is None:
                 continue
-            ref = self._find(uid, row, frozenset(claimed))
+            ref = self._find_unclaimed(uid, row, claimed)
             if ref is None or not ref.item_id:
                 lost.append(uid)
             else:
@@ -199,8 +195,23 @@ class FolderApplier:
                     bytes_transferred=sum(row.size for _, row, _ in found))
         if found or lost:
             ctx.hook(faults.AFTER_RESOLVE)
-        self._reload_rows()
         return len(found), len(lost)
+
+    def _find_unclaimed(self, uid: int, row: MessageRow, claimed: set[str]) -> TargetRef | None:
+        """The copy of ``row`` on the target that no copied row holds.
+
+        Targets return the first candidate outside ``exclude_ids``; rather than load every
+        copied row's reference, a candidate some copied row holds is excluded and the target
+        asked again. ``claimed`` grows with what is learnt, for the next pending rows.
+        """
+        while True:
+            ref = self._find(uid, row, frozenset(claimed))
+            if ref is None or not ref.item_id or ref.item_id in claimed:
+                return None  # (a target ignoring exclude_ids must not loop here)
+            if not self.ctx.store.messages.claimed_target_refs(self.ctx.folder_id,
+                                                               [ref.item_id]):
+                return ref
+            claimed.add(ref.item_id)
 
     def _find(self, uid: int, row: MessageRow, claimed: frozenset[str]) -> TargetRef | None:
         lookup = Lookup(source_key=self.source_key(uid),
@@ -237,10 +248,24 @@ class FolderApplier:
             source_highestmodseq=status.highestmodseq, last_synced_at=utc_now()))
         ctx.hook(faults.AFTER_FOLDER_STATE)
 
-    def _row(self, uid: int | None, target_ref: str | None) -> MessageRow | None:
-        if uid is not None and uid in self.by_uid:
-            return self.by_uid[uid]
-        return self.by_ref.get(target_ref) if target_ref else None
+    def _rows(self, keys: Sequence[tuple[int | None, str | None]]) -> list[MessageRow | None]:
+        """The live row of each (source UID, target reference): by UID, else by reference.
+
+        Two queries for the whole of ``keys``; callers pass at most ``ROW_CHUNK`` of them.
+        """
+        messages, folder_id = self.ctx.store.messages, self.ctx.folder_id
+        by_uid = messages.find_by_source_uids(folder_id, [u for u, _ in keys if u is not None])
+        by_ref = messages.find_by_target_refs(
+            folder_id, [r for u, r in keys if r and (u is None or u not in by_uid)])
+        return [by_uid[u] if u is not None and u in by_uid else by_ref.get(r) if r else None
+                for u, r in keys]
+
+    def _chunked_rows(self, keys: Sequence[tuple[int | None, str | None]]
+                      ) -> Iterator[tuple[int, MessageRow | None]]:
+        """(index in ``keys``, row) for every key, looked up ``ROW_CHUNK`` keys at a time."""
+        for start in range(0, len(keys), ROW_CHUNK):
+            chunk = keys[start:start + ROW_CHUNK]
+            yield from enumerate(self._rows(chunk), start)
 
     def _rekey(self, plan: FolderPlan) -> None:
         """Forget, Detach and Rematch (and a new UIDVALIDITY) in one transaction."""
@@ -249,11 +274,12 @@ class FolderApplier:
         tombstones: list[int] = []
         detach: list[int] = []
         new_uid: dict[int, int] = {}
-        for action in plan.actions:
-            if not isinstance(action, Forget | Detach | Rematch):
-                continue
-            uid = action.old_uid if isinstance(action, Rematch) else action.source_uid
-            row = self._row(uid, action.target_ref)
+        actions = [a for a in plan.actions if isinstance(a, Forget | Detach | Rematch)]
+        keys = [(a.old_uid if isinstance(a, Rematch) else a.source_uid, a.target_ref)
+                for a in actions]
+        # every row is looked up before anything is written: re-keying moves source UIDs
+        for index, row in self._chunked_rows(keys):
+            action = actions[index]
             if row is None:
                 continue
             if isinstance(action, Rematch):
@@ -275,7 +301,6 @@ class FolderApplier:
                     ctx.row, source_uidvalidity=plan.status.uidvalidity, source_uidnext=None,
                     source_highestmodseq=None))
         ctx.hook(faults.AFTER_FORGET)
-        self._reload_rows()
 
     def delete(self, actions: Sequence[DeleteOnTarget]) -> None:
         if not actions:
@@ -289,14 +314,17 @@ class FolderApplier:
                 if exc.error_id != "FolderNotFound":
                     raise  # the target folder is gone, and the copies with it
             ctx.hook(faults.AFTER_DELETE)
-        rows = [r for r in (self._row(a.source_uid, a.target_ref) for a in actions) if r]
+        uids: list[int] = []
+        row_ids: list[int] = []
+        for _, row in self._chunked_rows([(a.source_uid, a.target_ref) for a in actions]):
+            if row is not None and row.source_uid is not None:
+                uids.append(row.source_uid)
+            elif row is not None:
+                row_ids.append(row.id)
         with ctx.store.transaction():
-            ctx.store.messages.mark_deleted(
-                ctx.folder_id, [r.source_uid for r in rows if r.source_uid is not None])
-            ctx.store.messages.mark_deleted_rows(
-                ctx.folder_id, [r.id for r in rows if r.source_uid is None])
+            ctx.store.messages.mark_deleted(ctx.folder_id, uids)
+            ctx.store.messages.mark_deleted_rows(ctx.folder_id, row_ids)
         ctx.hook(faults.AFTER_FORGET)
-        self._reload_rows()
 
     def _update_flags(self, actions: Sequence[UpdateFlags]) -> None:
         ctx = self.ctx
