@@ -13,7 +13,7 @@ use of that value: the server answered, but a password would travel unencrypted 
 refuses plaintext logins (LOGINDISABLED), or an EWS URL is plain http.
 
 EWS endpoints are tested by engine/targets/ews_verify.py with the settings
-:func:`~engine.service.ews_settings.ews_settings_from_row` builds.
+:func:`~engine.targets.ews_settings.ews_settings_from_row` builds.
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ from engine.imap.connection import (
 from engine.limits import CONNECTION_TIMEOUT, validate_port
 from engine.model import EndpointType, IMAPSecurityMechanism
 from engine.secrets import Secret
-from engine.service.ews_settings import ews_settings_from_row
 from engine.store.endpoints import EndpointRow
+from engine.targets.ews_settings import ews_settings_from_row
 
 CONNECTION_TIMEOUT_SECONDS = CONNECTION_TIMEOUT.total_seconds()
 

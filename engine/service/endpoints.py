@@ -49,13 +49,12 @@ from engine.service.ews_settings import (
     EwsLogin,
     changed_login,
     ews_authentication,
-    ews_settings_from_row,
     login_columns,
     login_of,
 )
 from engine.store import Store
 from engine.store.endpoints import EndpointRow, EndpointSpec
-from engine.targets.ews_settings import check_url
+from engine.targets.ews_settings import check_url, ews_settings_from_row
 
 _RUNNING_BATCH = frozenset({BatchStatus.Starting, BatchStatus.Syncing,
                             BatchStatus.IncrementalSyncing, BatchStatus.Stopping,

@@ -1,8 +1,8 @@
 """How an EWS endpoint signs in, as New-/Set-MigrationEndpoint give it.
 
 The stored row -> :class:`~engine.targets.ews_connection.EwsSettings` mapping is
-:func:`engine.targets.ews_settings.ews_settings_from_row` (re-exported here): the ONE mapping
-used by verification, Test-MigrationServerAvailability and the sync executor.
+:func:`engine.targets.ews_settings.ews_settings_from_row`: the ONE mapping used by
+verification, Test-MigrationServerAvailability and the sync executor.
 
 :class:`EwsLogin` is how an endpoint signs in as New-/Set-MigrationEndpoint give it;
 :func:`login_columns` checks it (OAuth needs -TenantId, -ClientId and -ClientSecret and no
@@ -18,7 +18,7 @@ from engine.errors import NotSupportedError, ValidationError
 from engine.model import AuthenticationMethod
 from engine.secrets import Secret
 from engine.store.endpoints import EndpointSpec
-from engine.targets.ews_settings import OAUTH, TENANT_ID, ews_settings_from_row
+from engine.targets.ews_settings import OAUTH, TENANT_ID
 
 EWS_AUTHENTICATION = (AuthenticationMethod.Basic, AuthenticationMethod.Ntlm,
                       AuthenticationMethod.OAuth)
@@ -98,4 +98,4 @@ def _check_oauth(login: EwsLogin) -> None:
 
 
 __all__ = ["OAUTH", "TENANT_ID", "EwsLogin", "changed_login", "ews_authentication",
-           "ews_settings_from_row", "login_columns", "login_of"]
+           "login_columns", "login_of"]

@@ -19,8 +19,8 @@ from engine.secrets import Secret
 from engine.service import Engine
 from engine.service.availability import TestResult
 from engine.service.endpoints import Credentials, EndpointChanges, EndpointRequest
-from engine.service.ews_settings import ews_settings_from_row
 from engine.targets.ews_connection import EwsSettings
+from engine.targets.ews_settings import ews_settings_from_row
 from tests.engine.service.conftest import snapshot
 from tests.engine.service.ews_fixtures import (
     ADMIN,
