@@ -174,6 +174,9 @@ class GetMigrationBatch(Cmdlet):
         found = ctx.engine.get_batches(
             optional(args, "Identity"), parse_enum(BatchStatus, status) if status else None,
             optional(args, "Endpoint"), args.switch("IncludeReport"), size)
+        for info in found:
+            if info.attention:
+                ctx.write_warning(info.attention)
         return _records(found, args.switch("IncludeReport"))
 
 
@@ -206,6 +209,8 @@ class SetMigrationBatch(Cmdlet):
         Parameter("AllowUnknownColumnsInCsv", T.BOOL, help="$true ignores unknown columns."),
         Parameter("SyncNow", T.SWITCH, help="Synchronize the Synced users now."),
         Parameter("ApproveSkippedItems", T.SWITCH, help="Approve the skipped items so far."),
+        Parameter("ApproveDeletions", T.SWITCH,
+                  help="imsh: carry out every user's deletions that the deletion guard held."),
         Parameter("Update", T.SWITCH, help="Reapply the endpoint's settings (always done)."),
         Parameter("SkipReports", T.BOOL, help="$true sends no more reports."),
         Parameter("IncrementalSyncInterval", T.OBJECT,  # OBJECT, so that $null can bind
@@ -234,6 +239,7 @@ class SetMigrationBatch(Cmdlet):
             allow_unknown_columns=bool(optional(args, "AllowUnknownColumnsInCsv")),
             sync_now=args.switch("SyncNow"),
             approve_skipped_items=args.switch("ApproveSkippedItems"),
+            approve_deletions=args.switch("ApproveDeletions"),
         )
         if ctx.should_process(args["Identity"], "Change migration batch"):
             ctx.engine.set_batch(args["Identity"], changes)

@@ -106,7 +106,8 @@ def batch_record(info: BatchInfo, include_report: bool = False) -> PSObject:
         **_times("InitialSync", row.initial_sync_completed_at),
         **_times("LastSynced", row.last_synced_at),
         **_times("Finalized", row.completed_at),
-        "Message": row.error,
+        "Message": row.error or info.attention,
+        "UsersWithHeldDeletions": info.users_with_held_deletions,  # imsh
         "Report": list(info.report) if include_report else None,
     }, ("Identity", "Status", "Type", "TotalCount"))
 
@@ -128,6 +129,8 @@ def _user_properties(info: UserInfo) -> dict[str, Any]:
         "Password": MASKED if info.has_password else None,
         "UserRoot": info.user_root,
         "TargetUserName": info.target_user_name,
+        "HasUnapprovedDeletions": bool(info.held_deletions or info.held_folders),  # imsh
+        "HeldDeletionCount": info.held_deletions,  # imsh
     }
 
 
@@ -154,6 +157,8 @@ def user_statistics_record(info: UserStatisticsInfo) -> PSObject:
         "InitialSyncDuration": _seconds(stats.initial_sync_seconds),
         "LastSyncDuration": _seconds(stats.last_sync_seconds),
         "Error": user.error or stats.last_error,
+        "HeldDeletionReason": stats.held_deletions_reason if user.held_deletions_warning
+        else None,
         "Report": [_report_line(e) for e in info.report] if info.report is not None else None,
         "SkippedItems": ([_skipped_record(s) for s in info.skipped_items]
                          if info.skipped_items is not None else None),

@@ -64,23 +64,31 @@ class GetMigrationUser(Cmdlet):
 
 class SetMigrationUser(Cmdlet):
     name = "Set-MigrationUser"
-    synopsis = "Changes one migration user: sync it now, or approve its skipped items."
+    synopsis = ("Changes one migration user: sync it now, approve its skipped items, or "
+                "approve the deletions imsh held.")
     description = ("-SyncNow starts an incremental sync of a Synced user at once. IMAP "
                    "migrations need no approval of skipped items; -ApproveSkippedItems is "
-                   "accepted.")
+                   "accepted. imsh's -ApproveDeletions releases the deletions that the "
+                   "deletion guard held (the source looked empty or changed): the next pass, "
+                   "started at once, deletes exactly those copies on the target.")
     examples = (Example("Set-MigrationUser -Identity laura@contoso.com -SyncNow",
-                        "Synchronizes one user now."),)
+                        "Synchronizes one user now."),
+                Example("Set-MigrationUser -Identity laura@contoso.com -ApproveDeletions",
+                        "Deletes on the target the copies whose deletion imsh held."))
     parameters = (
         identity("migration user", mandatory=True),
         Parameter("SyncNow", T.SWITCH, help="Synchronize the user now."),
         Parameter("ApproveSkippedItems", T.SWITCH, help="Approve the skipped items so far."),
+        Parameter("ApproveDeletions", T.SWITCH,
+                  help="imsh: carry out the deletions the deletion guard held."),
         *_DELAYS, *ON_PREMISES,
     )
     supports_should_process = True
 
     def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
         changes = UserChanges(sync_now=args.switch("SyncNow"),
-                              approve_skipped_items=args.switch("ApproveSkippedItems"))
+                              approve_skipped_items=args.switch("ApproveSkippedItems"),
+                              approve_deletions=args.switch("ApproveDeletions"))
         if ctx.should_process(args["Identity"], "Change migration user"):
             ctx.engine.set_user(args["Identity"], changes)
         return []
@@ -168,6 +176,8 @@ class GetMigrationUserStatistics(Cmdlet):
             include_skipped_items=args.switch("IncludeSkippedItems"),
             skipped_limit=optional(args, "LimitSkippedItemsTo"),
             diagnostic=args.switch("Diagnostic"))
+        if info.user.held_deletions_warning:
+            ctx.write_warning(info.user.held_deletions_warning)
         return [user_statistics_record(info)]
 
 

@@ -52,6 +52,8 @@ class UserResult:
     items_synced: int = 0
     items_skipped: int = 0
     error_message: str | None = None
+    held_deletions: int = 0  # the deletion guard held these (engine/sync/guard.py)
+    held_reason: str | None = None
 
     @property
     def summary(self) -> MigrationUserStatusSummary | None:
@@ -151,6 +153,7 @@ def body(kind: NotificationKind, batch: BatchSummary) -> str:
         f"Items skipped: {batch.items_skipped}",
         "",
         *_failures(batch.results),
+        *_held(batch.results),
         *textwrap.wrap(
             f"The attached {ATTACHMENT_NAME} lists every mailbox with its status, the items "
             "synced and skipped, and the error message of each mailbox that couldn't be "
@@ -174,11 +177,26 @@ def _failures(results: Sequence[UserResult]) -> list[str]:
     return [*lines, ""]
 
 
+def _held(results: Sequence[UserResult]) -> list[str]:
+    """The mailboxes whose deletions imsh held: they need the administrator's approval."""
+    held = [r for r in results if r.held_deletions]
+    if not held:
+        return []
+    lines = textwrap.wrap(
+        "Deletions held (nothing was deleted on the target; review the source, then approve "
+        "with Set-MigrationUser -Identity <mailbox> -ApproveDeletions):", _WIDTH)
+    lines += [f"  {r.email_address}: {r.held_deletions} held"
+              + (f", because {_one_line(r.held_reason)}" if r.held_reason else "")
+              for r in held]
+    return [*lines, ""]
+
+
 def results_csv(results: Sequence[UserResult]) -> bytes:
     """The per-user CSV (Export-Csv quoting, UTF-8 without BOM, CRLF)."""
     rows: list[list[str | None]] = [list(CSV_COLUMNS)]
     rows += [
-        [r.email_address, r.status, str(r.items_synced), str(r.items_skipped), r.error_message]
+        [r.email_address, r.status, str(r.items_synced), str(r.items_skipped),
+         r.error_message or (f"Deletions held: {r.held_deletions}" if r.held_deletions else None)]
         for r in results
     ]
     return "".join(_csv_line(row) + "\r\n" for row in rows).encode("utf-8")

@@ -278,8 +278,11 @@ def _results(store: Store, users: list[MigrationUserRow]) -> tuple[UserResult, .
         if user.status == MigrationUserStatus.Removing:
             continue
         stats = store.statistics.get(user.id)
+        held = (store.messages.count_held(user.id)
+                + store.messages.count_held_folders(user.id))
         results.append(UserResult(user.email_address, user.status, stats.synced_item_count,
-                                  stats.skipped_item_count, user.error))
+                                  stats.skipped_item_count, user.error, held,
+                                  stats.held_deletions_reason if held else None))
     return tuple(results)
 
 

@@ -64,6 +64,7 @@ from engine.service.common import (
 )
 from engine.service.config import load_config
 from engine.service.sync_interval import check_interval, reschedule_waiting_users
+from engine.service.users import approve_deletions, held_deletions
 from engine.store import Store
 from engine.store.batches import BatchRow, BatchSpec
 from engine.store.endpoints import EndpointRow
@@ -126,6 +127,7 @@ class BatchChanges:
     allow_unknown_columns: bool = False
     sync_now: bool = False
     approve_skipped_items: bool = False
+    approve_deletions: bool = False  # imsh: release every user's held deletions
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,19 @@ class BatchInfo:
     report: tuple[str, ...] = ()
     incremental_sync_interval: timedelta = DEFAULT_INTERVAL  # the one that applies
     totals: BatchTotals | None = None  # items and bytes so far (filled while waiting)
+    users_with_held_deletions: int = 0  # the batch needs the administrator's attention
+
+    @property
+    def attention(self) -> str | None:
+        """Exchange-style words when some user's deletions are held (engine/sync/guard.py)."""
+        count = self.users_with_held_deletions
+        if not count:
+            return None
+        who = "1 user has" if count == 1 else f"{count} users have"
+        return (f"The migration batch \"{self.row.name}\" needs attention: {who} deletions "
+                "held on the target. See Get-MigrationUserStatistics, then approve them with "
+                f"'Set-MigrationBatch -Identity {self.row.name} -ApproveDeletions' or "
+                "Set-MigrationUser -ApproveDeletions.")
 
     @property
     def name(self) -> str:
@@ -170,8 +185,10 @@ class BatchService:
         statuses = user_statuses(users)
         status = batch_status_from_users(BatchPhase(batch.status), statuses)
         report = self._report(users) if include_report else ()
+        held = sum(1 for user in users if held_deletions(self._store, user.id))
         return BatchInfo(batch, status, count_users(s for s in statuses if s != U.Removing),
-                         report, batch_interval(self._store, batch))
+                         report, batch_interval(self._store, batch),
+                         users_with_held_deletions=held)
 
     def get(self, name: str) -> BatchInfo:
         return self.info(self._store.batches.get(name))
@@ -312,7 +329,15 @@ class BatchService:
                                          now())
             if changes.sync_now:
                 self._sync_now(batch)
-        if changes.sync_now or (new_users and BatchPhase(batch.status) is BatchPhase.Active):
+            approved = sum(approve_deletions(self._store, user)
+                           for user in self._store.users.list(batch_id=batch.id)
+                           ) if changes.approve_deletions else 0
+        if changes.approve_deletions and not approved:
+            raise InvalidStateError(
+                f'No user of the migration batch "{batch.name}" has held deletions to approve.',
+                error_id="NoHeldDeletions")
+        if changes.sync_now or approved or (
+                new_users and BatchPhase(batch.status) is BatchPhase.Active):
             self._launch()
         return self.info(self._store.batches.get_by_id(batch.id))
 

@@ -56,12 +56,29 @@ class UserInfo:
     last_successful_sync_at: datetime | None
     next_sync_due_at: datetime | None
     statistics: UserStatistics
+    held_deletions: int = 0  # copies whose deletion awaits approval
+    held_folders: int = 0  # vanished folders whose removal awaits approval
+
+    @property
+    def held_deletions_warning(self) -> str | None:
+        """Exchange-style words for the held deletions, or None when nothing is held."""
+        if not self.held_deletions and not self.held_folders:
+            return None
+        why = self.statistics.held_deletions_reason
+        what = " and ".join(
+            ([f"{self.held_deletions} message deletions"] if self.held_deletions else [])
+            + ([f"{self.held_folders} folder removals"] if self.held_folders else []))
+        return (f"The migration user \"{self.email_address}\" has {what} held on the "
+                "target" + (f" because {why}" if why else "") + ". "
+                "Review the source, then approve them with 'Set-MigrationUser -Identity "
+                f"{self.email_address} -ApproveDeletions'.")
 
 
 @dataclass(frozen=True)
 class UserChanges:
     sync_now: bool = False
     approve_skipped_items: bool = False
+    approve_deletions: bool = False  # imsh: release the deletions the guard held
 
 
 def user_info(store: Store, user: MigrationUserRow) -> UserInfo:
@@ -74,7 +91,27 @@ def user_info(store: Store, user: MigrationUserRow) -> UserInfo:
         error=user.error, sync_kind=user.sync_kind, created_at=user.created_at,
         started_at=user.started_at, last_successful_sync_at=user.last_successful_sync_at,
         next_sync_due_at=user.next_sync_due_at, statistics=store.statistics.get(user.id),
+        held_deletions=store.messages.count_held(user.id),
+        held_folders=store.messages.count_held_folders(user.id),
     )
+
+
+def held_deletions(store: Store, user_id: int) -> int:
+    """Held message deletions and folder removals together (0: nothing awaits approval)."""
+    return store.messages.count_held(user_id) + store.messages.count_held_folders(user_id)
+
+
+def approve_deletions(store: Store, user: MigrationUserRow) -> int:
+    """Approve the user's held deletions (engine/sync/guard.py) and ask for a pass now, so the
+    next pass deletes exactly those; returns how many were approved (0: nothing was held)."""
+    with store.transaction():
+        count = held_deletions(store, user.id)
+        if not count:
+            return 0
+        store.messages.approve_held(user.id)
+        if MigrationUserStatus(user.status) in USER_SYNC_NOW_ALLOWED:
+            store.users.update(replace(user, next_sync_due_at=now()))
+    return count
 
 
 class UserService:
@@ -105,6 +142,13 @@ class UserService:
 
     def change(self, identity: str, changes: UserChanges) -> UserInfo:
         user = self._store.users.get(identity)
+        if changes.approve_deletions:
+            if not approve_deletions(self._store, user):
+                raise InvalidStateError(
+                    f'The migration user "{user.email_address}" has no held deletions to '
+                    "approve.", error_id="NoHeldDeletions")
+            self._launch()
+            user = self._store.users.get(identity)
         if changes.sync_now:
             if user.status not in _SYNCED:
                 raise InvalidStateError(

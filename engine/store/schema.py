@@ -219,6 +219,17 @@ _V1_STATS = (
 # the target gives none (Maildir, EWS find a copy by its source key).
 _V2_TARGET_MARK = ("ALTER TABLE message_states ADD COLUMN target_mark TEXT",)
 
+# The deletion guard (engine/sync/guard.py): a copied row or a vanished folder whose deletion a
+# pass held is marked 'held'; Set-MigrationUser -ApproveDeletions turns 'held' into 'approved',
+# which the next pass deletes. The statistics keep the reason of the latest hold.
+_V3_DELETION_GUARD = (
+    "ALTER TABLE message_states ADD COLUMN hold TEXT CHECK (hold IN ('held', 'approved'))",
+    "ALTER TABLE folder_states ADD COLUMN hold TEXT CHECK (hold IN ('held', 'approved'))",
+    "ALTER TABLE user_statistics ADD COLUMN held_deletions_reason TEXT",
+    "CREATE INDEX message_states_hold ON message_states (folder_id, hold) "
+    "WHERE hold IS NOT NULL",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -226,6 +237,8 @@ MIGRATIONS: tuple[Migration, ...] = (
         _V1_META + _V1_ENDPOINTS + _V1_BATCHES + _V1_USERS + _V1_SYNC_STATE + _V1_STATS,
     ),
     Migration(2, "message_states.target_mark: where a pending copy can appear", _V2_TARGET_MARK),
+    Migration(3, "held deletions: message_states.hold, folder_states.hold, the reason",
+              _V3_DELETION_GUARD),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

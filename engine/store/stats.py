@@ -31,6 +31,7 @@ class UserStatistics:
     initial_sync_seconds: float | None = None
     last_sync_seconds: float | None = None
     last_error: str | None = None
+    held_deletions_reason: str | None = None  # why the latest pass held deletions (guard)
     updated_at: datetime | None = None
 
 

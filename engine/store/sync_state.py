@@ -41,6 +41,7 @@ _FOLDER_COLUMNS = (
     "excluded",
     "created_by_migration",
     "last_synced_at",
+    "hold",
 )
 
 
@@ -58,6 +59,7 @@ class FolderState:
     excluded: bool = False
     created_by_migration: bool = False  # only such target folders may ever be deleted
     last_synced_at: datetime | None = None
+    hold: str | None = None  # held | approved: removing it (it vanished) awaits approval
     id: int = 0
     user_id: int = 0
 
@@ -99,6 +101,7 @@ class MessageState:
     state: str
     updated_at: datetime
     target_mark: str | None = None  # kept from the row's last pending write
+    hold: str | None = None  # held | approved: its deletion awaits (or has) approval
 
 
 class FolderStateRepository:
@@ -267,7 +270,8 @@ class MessageStateRepository:
         """Re-key rows after a source UIDVALIDITY change (matched by fingerprint).
 
         Two steps keep ``UNIQUE (folder_id, source_uid)`` satisfied while UIDs swap places:
-        every row first moves to a negative placeholder UID, then to its new UID.
+        every row first moves to a negative placeholder UID, then to its new UID. A row whose
+        deletion was held is matched again: the source holds its message, so the hold ends.
         """
         with self._db.transaction():
             self._db.execute_many(
@@ -275,9 +279,53 @@ class MessageStateRepository:
                 [(folder_id, row_id) for row_id in new_uid_by_row_id],
             )
             self._db.execute_many(
-                "UPDATE message_states SET source_uid = ? WHERE folder_id = ? AND id = ?",
+                "UPDATE message_states SET source_uid = ?, hold = NULL "
+                "WHERE folder_id = ? AND id = ?",
                 [(uid, folder_id, row_id) for row_id, uid in new_uid_by_row_id.items()],
             )
+
+    def hold(self, folder_id: int, source_uids: Iterable[int], row_ids: Iterable[int]) -> None:
+        """Held deletions (engine/sync/guard.py): keep the copies, release the source UIDs
+        (as :meth:`detach` does) and mark the rows held until the administrator approves."""
+        now = codec.time_to_db(codec.utc_now())
+        with self._db.transaction():
+            self._db.execute_many(
+                "UPDATE message_states SET source_uid = NULL, hold = 'held', updated_at = ? "
+                "WHERE folder_id = ? AND source_uid = ? AND state = 'copied'",
+                [(now, folder_id, uid) for uid in source_uids],
+            )
+            self._db.execute_many(
+                "UPDATE message_states SET hold = 'held', updated_at = ? "
+                "WHERE folder_id = ? AND id = ? AND state = 'copied'",
+                [(now, folder_id, row_id) for row_id in row_ids],
+            )
+
+    def approve_held(self, user_id: int) -> int:
+        """Approve every held deletion of the user (its rows and vanished folders); returns
+        how many messages were approved. The next pass deletes exactly these."""
+        with self._db.transaction():
+            count = self.count_held(user_id)
+            self._db.execute(
+                "UPDATE message_states SET hold = 'approved' WHERE hold = 'held' AND folder_id "
+                "IN (SELECT id FROM folder_states WHERE user_id = ?)", (user_id,))
+            self._db.execute(
+                "UPDATE folder_states SET hold = 'approved' WHERE hold = 'held' AND user_id = ?",
+                (user_id,))
+        return count
+
+    def count_held(self, user_id: int, hold: str = "held") -> int:
+        """The user's copies whose deletion is held (or, with ``hold='approved'``, approved)."""
+        found = self._db.query_one(
+            "SELECT COUNT(*) AS n FROM message_states m JOIN folder_states f "
+            "ON f.id = m.folder_id WHERE f.user_id = ? AND m.hold = ? AND m.state = 'copied'",
+            (user_id, hold))
+        return int(found["n"]) if found is not None else 0
+
+    def count_held_folders(self, user_id: int) -> int:
+        found = self._db.query_one(
+            "SELECT COUNT(*) AS n FROM folder_states WHERE user_id = ? AND hold = 'held'",
+            (user_id,))
+        return int(found["n"]) if found is not None else 0
 
     def get(self, folder_id: int, source_uid: int) -> MessageState | None:
         found = self._db.query_one(
@@ -424,6 +472,7 @@ def _folder_values(folder: FolderState) -> tuple[Any, ...]:
         codec.bool_to_db(folder.excluded),
         codec.bool_to_db(folder.created_by_migration),
         codec.time_to_db(folder.last_synced_at),
+        folder.hold,
     )
 
 
@@ -441,6 +490,7 @@ def _folder(r: Row) -> FolderState:
         excluded=bool(r["excluded"]),
         created_by_migration=bool(r["created_by_migration"]),
         last_synced_at=codec.time_from_db(r["last_synced_at"]),
+        hold=r["hold"],
     )
 
 
@@ -458,4 +508,5 @@ def _message(r: Row) -> MessageState:
         state=r["state"],
         updated_at=codec.required_time(r["updated_at"]),
         target_mark=r["target_mark"],
+        hold=r["hold"],
     )

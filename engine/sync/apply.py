@@ -11,7 +11,9 @@ store (a folder worker's). The invariants it keeps (DESIGN.md §4, docs/state.md
   anything is appended again: found copies are recorded, the others forgotten (and planned
   again).
 - Flag changes and deletions are recorded after the target confirmed them; repeating one after
-  a crash is harmless.
+  a crash is harmless. A deletion the guard held (engine/sync/guard.py) touches only the store
+  (the row is detached and marked held, with the re-keying below): a crash before or after
+  that commit leaves the copy on the target, and the next pass holds it again.
 - **Fenced.** The transactions that write intent and record copies first check that the
   job still holds its user lease (:class:`engine.runner.jobs.LeaseFence`); a runner that
   lost it stops there (``Stopped``), so it never appends once another runner may own the user.
@@ -54,6 +56,7 @@ from engine.sync.model import (
     FolderPlan,
     FolderStatus,
     Forget,
+    HoldDeletion,
     Rematch,
     Skip,
     UpdateFlags,
@@ -229,7 +232,7 @@ class FolderApplier:
     def apply(self, plan: FolderPlan) -> None:
         """Every message action of ``plan``, then the folder's new status."""
         actions = plan.actions
-        if plan.uidvalidity_changed or any(isinstance(a, (Forget, Detach, Rematch))
+        if plan.uidvalidity_changed or any(isinstance(a, (Forget, Detach, Rematch, HoldDeletion))
                                            for a in actions):
             self._rekey(plan)
         self.delete([a for a in actions if isinstance(a, DeleteOnTarget)])
@@ -268,13 +271,19 @@ class FolderApplier:
             yield from enumerate(self._rows(chunk), start)
 
     def _rekey(self, plan: FolderPlan) -> None:
-        """Forget, Detach and Rematch (and a new UIDVALIDITY) in one transaction."""
+        """Forget, Detach, HoldDeletion and Rematch (and a new UIDVALIDITY) in one
+        transaction. A held deletion changes nothing on the target: its row only gives up
+        its source UID and is marked held, so a crash on either side of the commit leaves
+        the copy where it was and the next pass holds (or deletes) it again."""
         ctx = self.ctx
         forget: list[int] = []
         tombstones: list[int] = []
         detach: list[int] = []
+        hold_uids: list[int] = []
+        hold_rows: list[int] = []
         new_uid: dict[int, int] = {}
-        actions = [a for a in plan.actions if isinstance(a, Forget | Detach | Rematch)]
+        actions = [a for a in plan.actions
+                   if isinstance(a, Forget | Detach | Rematch | HoldDeletion)]
         keys = [(a.old_uid if isinstance(a, Rematch) else a.source_uid, a.target_ref)
                 for a in actions]
         # every row is looked up before anything is written: re-keying moves source UIDs
@@ -284,6 +293,11 @@ class FolderApplier:
                 continue
             if isinstance(action, Rematch):
                 new_uid[row.id] = action.new_uid
+            elif isinstance(action, HoldDeletion):
+                if row.source_uid is None:
+                    hold_rows.append(row.id)
+                else:
+                    hold_uids.append(row.source_uid)
             elif row.source_uid is None:
                 tombstones.append(row.id)  # a detached row: no UID to forget it by
             elif isinstance(action, Forget):
@@ -294,6 +308,7 @@ class FolderApplier:
             ctx.store.messages.forget(ctx.folder_id, forget)
             ctx.store.messages.mark_deleted_rows(ctx.folder_id, tombstones)
             ctx.store.messages.detach(ctx.folder_id, detach)
+            ctx.store.messages.hold(ctx.folder_id, hold_uids, hold_rows)
             if new_uid:
                 ctx.store.messages.reassign_source_uids(ctx.folder_id, new_uid)
             if plan.status is not None and plan.uidvalidity_changed:

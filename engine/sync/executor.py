@@ -71,6 +71,15 @@ from engine.sync.apply import (
 from engine.sync.endpoints import Endpoints, resolve
 from engine.sync.faults import StepHook
 from engine.sync.folderops import delete_folder_if_empty, rename_folder, reopen
+from engine.sync.guard import (
+    DELETE,
+    DeletionTally,
+    Verdict,
+    copies_of,
+    hold_plan,
+    inbox_change,
+    judge,
+)
 from engine.sync.model import (
     Copy,
     DeleteFolderIfEmpty,
@@ -79,6 +88,7 @@ from engine.sync.model import (
     FolderSnapshot,
     FolderState,
     ForgetFolder,
+    Hold,
     Limits,
     MessageState,
     MoveOnTarget,
@@ -161,6 +171,7 @@ class _Pass:
         self.moved_away: dict[str, FolderPath] = {}  # new folders placed off their mapped path
         self.listed: dict[str, SourceFolder] = {}
         self.survey = Survey()
+        self.verdict: Verdict = DELETE  # the deletion guard's, decided after the survey
 
     @property
     def user_id(self) -> int:
@@ -185,16 +196,22 @@ class _Pass:
         included, excluded = self._list()
         self._resolve_pending()
         selectable = [f for f in included if f.selectable]
+        self._release_returned(selectable)
         # a folder the target could not rename lost its copies' state; the survey below
         # reads the store as the renames left it, so they are copied again in this pass
         self._renames(self._detect_renames(selectable, excluded))
-        survey = self.survey = self._survey(selectable, excluded)
+        tally = DeletionTally(copies=self.store.messages.count_by_state(self.user_id)
+                              .get("copied", 0), known_folders=len(self.rows))
+        survey = self.survey = self._survey(selectable, excluded, tally)
         record_totals(self.store, self.user_id, survey.items, survey.size)
         moves = survey.moves()
+        if self.phase is Phase.INCREMENTAL:
+            self.verdict = judge(tally.without_moves(moves))
         self._prepare_folders(survey, included)
         self._moves(moves)
         self._apply_folders([f.name for f in selectable])
         self._vanished(self._vanished_names(selectable, excluded))
+        self._record_holds()
 
     # --- connections -----------------------------------------------------------------------------
 
@@ -243,6 +260,14 @@ class _Pass:
                            if self.mapping[f.name] != mapping[f.path]}
         return included, {f.name for f in folders if f.path not in kept_paths}
 
+    def _release_returned(self, selectable: Sequence[SourceFolder]) -> None:
+        """A folder whose removal was held and that the source lists again is simply back."""
+        for folder in selectable:
+            row = self.rows.get(folder.name)
+            if row is not None and row.hold is not None:
+                self.rows[folder.name] = self.store.folders.save(self.user_id,
+                                                                 replace(row, hold=None))
+
     def _load_rows(self) -> None:
         self.rows = {row.source_name: row for row in self.store.folders.list(self.user_id)}
 
@@ -284,18 +309,30 @@ class _Pass:
                     scored.append((score, old.source_name, folder.name))
         return choose_renames(scored)
 
-    def _survey(self, selectable: Sequence[SourceFolder], excluded: Collection[str]) -> Survey:
-        """Phase one: list and plan every folder, keep what the moves and statistics need."""
+    def _survey(self, selectable: Sequence[SourceFolder], excluded: Collection[str],
+                tally: DeletionTally) -> Survey:
+        """Phase one: list and plan every folder, keep what the moves and statistics need,
+        and count for the deletion guard what each plan would delete."""
         survey = Survey(self.options.plan_keep_budget)
         for folder in selectable:
-            plan, snapshot, known_bytes = self._plan_listed(folder, self.source, self.target,
-                                                            self.store)
+            plan, snapshot, known_bytes, known = self._plan_listed(
+                folder, self.source, self.target, self.store)
             survey.count(snapshot, known_bytes)
             survey.add(plan, self._movable_copies(plan))
+            tally.add_plan(plan, known)
+            if known is not None and tally.inbox is None:
+                tally.inbox = inbox_change(folder.name, known.status.uidvalidity,
+                                           snapshot.status.uidvalidity, copies_of(known),
+                                           snapshot.status.messages)
         if self.phase is Phase.INCREMENTAL:  # an initial pass leaves vanished folders alone
             copies = survey.copy_prints()
             for name in self._vanished_names(selectable, excluded):
-                survey.add(self._plan_vanished(name, self.store), movable_deletes=copies)
+                known, _ = self._known(self.store, name)
+                plan = self._plan_vanished(name, self.store)
+                survey.add(plan, movable_deletes=copies)
+                tally.add_plan(plan, known, vanished=True)
+                if name in self.listed and not self.listed[name].selectable:
+                    tally.unselectable.add(name)
         return survey
 
     def _movable_copies(self, plan: FolderPlan) -> set[str] | None:
@@ -309,13 +346,13 @@ class _Pass:
         return self.store.messages.copied_elsewhere(self.user_id, row.id if row else 0, prints)
 
     def _plan_listed(self, folder: SourceFolder, source: ImapSource, target: Target,
-                     store: Store) -> tuple[FolderPlan, FolderSnapshot, int]:
+                     store: Store) -> tuple[FolderPlan, FolderSnapshot, int, FolderState | None]:
         known, known_bytes = self._known(store, folder.name)
         snapshot = snapshot_folder(source, folder, known, _fingerprints(known))
         plan = plan_folder(snapshot, known, phase=self.phase,
                            limits=Limits(self.options.max_message_size),
                            present_on_target=self._present_on_target(target, snapshot, known))
-        return plan, snapshot, known_bytes
+        return plan, snapshot, known_bytes, known
 
     def _plan_vanished(self, name: str, store: Store) -> FolderPlan:
         known, _ = self._known(store, name)
@@ -495,8 +532,9 @@ class _Pass:
 
     def apply_folder(self, name: str, source: ImapSource, target: Target, store: Store,
                      token: object | None = None) -> None:
-        """Plan (when the survey kept no plan) and apply one listed folder."""
-        plan = self._plan_again(name, source, target, store)
+        """Plan (when the survey kept no plan) and apply one listed folder, its deletions as
+        the guard's verdict allows."""
+        plan, _ = hold_plan(self._plan_again(name, source, target, store), self.verdict)
         row = store.folders.get(self.user_id, name)
         ctx = self._context(row, source, target, store, token)
         if plan.actions:
@@ -512,7 +550,11 @@ class _Pass:
             row = self.rows.get(name)
             if row is None:
                 continue
-            plan = self._plan_again(name, self.source, self.target, self.store)
+            plan, kept = hold_plan(self._plan_again(name, self.source, self.target, self.store),
+                                   self.verdict, Hold(row.hold) if row.hold else None)
+            if kept and row.hold != Hold.HELD:
+                row = self.rows[name] = self.store.folders.save(
+                    self.user_id, replace(row, hold=str(Hold.HELD)))
             if not plan.actions:
                 continue
             ctx = self._context(row, None, self.target)
@@ -525,6 +567,22 @@ class _Pass:
                 elif isinstance(action, ForgetFolder):
                     self.store.folders.remove(row.id)
                     self.hook(faults.AFTER_FOLDER_STATE)
+
+    def _record_holds(self) -> None:
+        """Tell the administrator about held deletions (statistics and report), or clear the
+        reason once nothing is held any more (the source was fixed, or they were approved)."""
+        held = (self.store.messages.count_held(self.user_id)
+                + self.store.messages.count_held_folders(self.user_id))
+        stats = self.store.statistics.get(self.user_id)
+        reason = stats.held_deletions_reason
+        if self.verdict.hold:
+            reason = self.verdict.reason
+            self.store.statistics.add_report_entry(self.user_id, "warning", held_warning(
+                self.verdict, self.endpoints.mailbox.address))
+        if not held:
+            reason = None
+        if reason != stats.held_deletions_reason:
+            self.store.statistics.save(replace(stats, held_deletions_reason=reason))
 
     def _check_cancel(self) -> None:
         if self.token.cancelled:
@@ -593,6 +651,14 @@ def _recipient_not_found(address: str) -> PermanentError:
         f"A recipient wasn't found for {address} on the target. Create a recipient of the "
         "appropriate type for this migration on the target and try again.",
         category=ErrorCategory.ObjectNotFound, error_id="RecipientNotFound")
+
+
+def held_warning(verdict: Verdict, identity: str) -> str:
+    """The report's words when a pass held its deletions (docs/sync-planner.md)."""
+    return (f"Deletions held: {verdict.reason}. No message was deleted on the target. If the "
+            "source is right, approve the deletions with 'Set-MigrationUser -Identity "
+            f"{identity} -ApproveDeletions'; if it is not, fix the source (or the source "
+            "endpoint), and the next pass finds nothing to delete.")
 
 
 def _fingerprints(known: FolderState | None) -> dict[int, str]:

@@ -45,6 +45,15 @@ class MessageState(StrEnum):
     DELETED = "deleted"  # tombstone: removed from the target after it vanished from the source
 
 
+class Hold(StrEnum):
+    """A copied row whose deletion the deletion guard held (engine/sync/guard.py): ``held``
+    until the administrator approves it (``Set-MigrationUser -ApproveDeletions``), then
+    ``approved``, which lets the next pass delete the copy whatever the guard says."""
+
+    HELD = "held"
+    APPROVED = "approved"
+
+
 class SkipReason(StrEnum):
     """Why a source message is deliberately not copied."""
 
@@ -109,10 +118,13 @@ class KnownMessage:
     state: MessageState
     target_ref: str | None = None
     flags: Flags = frozenset()  # the flags last synced to the target
+    hold: Hold | None = None  # its deletion was held by the guard (or held, then approved)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "flags", _flags(self.flags))
         object.__setattr__(self, "state", MessageState(self.state))
+        if self.hold is not None:
+            object.__setattr__(self, "hold", Hold(self.hold))
 
     @property
     def detached(self) -> bool:
@@ -131,6 +143,7 @@ class FolderState:
     status: FolderStatus
     messages: tuple[KnownMessage, ...] = ()
     created_by_migration: bool = False  # the target folder was created by this migration
+    hold: Hold | None = None  # the folder's removal (it vanished) was held / approved
 
 
 # --- actions on messages (one folder) ----------------------------------------------------------
@@ -191,12 +204,31 @@ class UpdateFlags:
 @dataclass(frozen=True)
 class DeleteOnTarget:
     """Delete a copy this migration made whose source message vanished; then drop the row (or
-    keep a tombstone without a source UID). Incremental phase only. ``flags``: last synced."""
+    keep a tombstone without a source UID). Incremental phase only. ``flags``: last synced.
+    ``hold``: the row's mark from an earlier held pass (engine/sync/guard.py): a deletion
+    still ``held`` stays held, an ``approved`` one goes ahead whatever the guard says."""
 
     source_uid: int | None
     target_ref: str | None
     fingerprint: str
     flags: Flags = frozenset()
+    hold: Hold | None = None
+
+    @property
+    def approved(self) -> bool:
+        return self.hold is Hold.APPROVED
+
+
+@dataclass(frozen=True)
+class HoldDeletion:
+    """A deletion the guard held (engine/sync/guard.py): keep the copy, detach the row from
+    its source UID (a new message may take that UID after a UIDVALIDITY change) and mark it
+    held, for the administrator to approve. Never planned by the planner; the executor turns
+    a DeleteOnTarget into it when the pass's verdict is to hold."""
+
+    source_uid: int | None
+    target_ref: str | None
+    fingerprint: str
 
 
 @dataclass(frozen=True)
@@ -277,6 +309,7 @@ class MoveOnTarget:
 
 MessageAction = (
     ResolvePending | Copy | Skip | UpdateFlags | DeleteOnTarget | Forget | Detach | Rematch
+    | HoldDeletion
 )
 Action = MessageAction | DeleteFolderIfEmpty | ForgetFolder
 

@@ -10,6 +10,9 @@ docs/sync-planner.md has the decision table; the rules that carry the invariants
 - a message is matched by UID while UIDVALIDITY holds, then by fingerprint as a multiset, so a
   UIDVALIDITY change (or a message re-filed in the same folder) re-keys rows instead of copying;
 - only the incremental phase deletes, and only copies this migration made (rows it holds);
+  whether a pass's deletions are carried out is the deletion guard's verdict
+  (engine/sync/guard.py), decided over the whole mailbox once every folder is planned: the
+  planner only carries each row's mark from an earlier hold (``DeleteOnTarget.hold``);
 - ``present_on_target`` (target refs the executor saw on the target) overrides the store: a
   copy the target no longer holds is neither "already copied" nor something to delete.
 """
@@ -212,7 +215,8 @@ def _plan_gone_row(row: KnownMessage, phase: Phase, lost: bool) -> Action | None
     if row.state is not MessageState.COPIED or lost:
         return Forget(row.source_uid, row.target_ref, row.fingerprint)
     if phase is Phase.INCREMENTAL:
-        return DeleteOnTarget(row.source_uid, row.target_ref, row.fingerprint, row.flags)
+        return DeleteOnTarget(row.source_uid, row.target_ref, row.fingerprint, row.flags,
+                              hold=row.hold)
     if row.source_uid is not None:
         return Detach(row.source_uid, row.target_ref, row.fingerprint)
     return None

@@ -24,7 +24,7 @@ from engine.imap.source import Fingerprint
 from engine.store.sync_state import FolderState as FolderRow
 from engine.store.sync_state import MessageState as MessageRow
 from engine.sync.flags import normalize_flags
-from engine.sync.model import FolderState, FolderStatus, KnownMessage, MessageState
+from engine.sync.model import FolderState, FolderStatus, Hold, KnownMessage, MessageState
 
 
 def flags_text(flags: Iterable[str]) -> str:
@@ -70,7 +70,8 @@ def decode_target_path(text: str | None) -> FolderPath | None:
 
 def known_message(row: MessageRow) -> KnownMessage:
     return KnownMessage(row.source_uid, row.fingerprint, MessageState(row.state),
-                        row.target_ref, parse_flags(row.flags))
+                        row.target_ref, parse_flags(row.flags),
+                        Hold(row.hold) if row.hold else None)
 
 
 def folder_status(row: FolderRow) -> FolderStatus:
@@ -81,4 +82,5 @@ def folder_status(row: FolderRow) -> FolderStatus:
 def known_folder(row: FolderRow, messages: Iterable[MessageRow]) -> FolderState:
     return FolderState(row.source_name, folder_status(row),
                        tuple(known_message(m) for m in messages if m.state != "deleted"),
-                       created_by_migration=row.created_by_migration)
+                       created_by_migration=row.created_by_migration,
+                       hold=Hold(row.hold) if row.hold else None)
