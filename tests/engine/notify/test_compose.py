@@ -168,3 +168,27 @@ def test_message_headers_body_and_attachment_survive_the_wire() -> None:
     assert attachments[0].get_filename() == ATTACHMENT_NAME
     assert attachments[0].get_content_type() == "text/csv"
     assert attachments[0].get_payload(decode=True) == results_csv(WITH_ERRORS.results)
+
+
+HELD = BatchSummary(
+    "Wave 3",
+    "Synced",
+    (
+        UserResult("ann@contoso.com", "IncrementalSynced", 120, 0, None, 120,
+                   "the pass would delete every one of the 120 messages copied to the target"),
+        UserResult("bob@contoso.com", "IncrementalSynced", 30, 0),
+    ),
+)
+
+
+def test_held_deletions_are_named_in_the_body_and_the_csv() -> None:
+    text = body(K.Report, HELD)
+    assert "Deletions held" in text and "-ApproveDeletions" in text
+    assert "  ann@contoso.com: 120 held, because the pass would delete every one" in text
+    assert "bob@contoso.com: " not in text.split("Deletions held")[1]
+    rows = parse_csv(results_csv(HELD.results).decode("utf-8"))
+    assert [r.get("ErrorMessage") for r in rows] == ["Deletions held: 120", ""]
+
+
+def test_no_held_deletions_no_paragraph() -> None:
+    assert "Deletions held" not in body(K.Report, CLEAN)
