@@ -76,6 +76,8 @@ from engine.sync.guard import (
     DeletionTally,
     Verdict,
     copies_of,
+    defer_deletions,
+    deletions_in,
     hold_plan,
     inbox_change,
     judge,
@@ -172,6 +174,7 @@ class _Pass:
         self.listed: dict[str, SourceFolder] = {}
         self.survey = Survey()
         self.verdict: Verdict = DELETE  # the deletion guard's, decided after the survey
+        self.surveyed_deletions: dict[str, int] = {}  # per folder, what the verdict saw
 
     @property
     def user_id(self) -> int:
@@ -207,6 +210,7 @@ class _Pass:
         moves = survey.moves()
         if self.phase is Phase.INCREMENTAL:
             self.verdict = judge(tally.without_moves(moves))
+            self.surveyed_deletions = dict(tally.deletions)
         self._prepare_folders(survey, included)
         self._moves(moves)
         self._apply_folders([f.name for f in selectable])
@@ -534,7 +538,11 @@ class _Pass:
                      token: object | None = None) -> None:
         """Plan (when the survey kept no plan) and apply one listed folder, its deletions as
         the guard's verdict allows."""
-        plan, _ = hold_plan(self._plan_again(name, source, target, store), self.verdict)
+        plan = self._plan_again(name, source, target, store)
+        if (name not in self.survey.kept and not self.verdict.hold
+                and deletions_in(plan) > self.surveyed_deletions.get(name, 0)):
+            plan = defer_deletions(plan)  # the verdict never saw these deletions
+        plan, _ = hold_plan(plan, self.verdict)
         row = store.folders.get(self.user_id, name)
         ctx = self._context(row, source, target, store, token)
         if plan.actions:

@@ -32,7 +32,10 @@ folder turned unselectable             a folder holding copies is now listed ``\
 
 Deletions the administrator approved count for none of these and always go ahead. Everything
 here is pure: the executor gathers the facts (:class:`DeletionTally`), asks :func:`judge`, and
-applies the verdict with :func:`hold_plan`.
+applies the verdict with :func:`hold_plan`. A folder whose plan was too large to keep from
+the survey is planned again when it is applied; should that plan delete more than the survey
+counted (the source changed meanwhile), its deletions wait for the next pass
+(:func:`defer_deletions`), so no deletion ever escapes the verdict.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from engine.sync.model import (
     Action,
     DeleteFolderIfEmpty,
     DeleteOnTarget,
+    Detach,
     FolderPlan,
     FolderState,
     ForgetFolder,
@@ -195,6 +199,28 @@ def hold_plan(plan: FolderPlan, verdict: Verdict,
     if keep:
         actions = [a for a in actions if not isinstance(a, DeleteFolderIfEmpty | ForgetFolder)]
     return replace(plan, actions=tuple(actions)), keep
+
+
+def deletions_in(plan: FolderPlan) -> int:
+    """The plan's deletions that the guard judges (approved ones go ahead anyway)."""
+    return sum(1 for d in plan.of_type(DeleteOnTarget) if not d.approved)
+
+
+def defer_deletions(plan: FolderPlan) -> FolderPlan:
+    """A folder planned again at apply time (its survey plan was too large to keep) that now
+    deletes more than the survey counted: the verdict did not see these, so none of its
+    deletions happen in this pass. Each becomes a :class:`Detach` (the copy stays; its row
+    gives up its source UID, which a new message may take after a UIDVALIDITY change), and
+    the next pass plans and judges them again."""
+    actions: list[Action] = []
+    for action in plan.actions:
+        if isinstance(action, DeleteOnTarget) and not action.approved:
+            if action.source_uid is not None:
+                actions.append(Detach(action.source_uid, action.target_ref,
+                                      action.fingerprint))
+        else:
+            actions.append(action)
+    return replace(plan, actions=tuple(actions))
 
 
 def removes_folder(plan: FolderPlan) -> bool:

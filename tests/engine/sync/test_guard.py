@@ -153,3 +153,15 @@ def test_an_approved_vanished_folder_goes() -> None:
 def test_no_verdict_to_hold_leaves_the_plan_as_it_is() -> None:
     plan = FolderPlan("Old", (*_deletes(None), DeleteFolderIfEmpty("Old"), ForgetFolder("Old")))
     assert hold_plan(plan, DELETE) == (plan, False)
+
+
+def test_deferred_deletions_become_detaches_and_approved_ones_stay() -> None:
+    from engine.sync.guard import defer_deletions, deletions_in
+    from engine.sync.model import Detach
+
+    plan = FolderPlan("INBOX", (*_deletes(None, Hold.APPROVED),
+                                DeleteOnTarget(None, "t9", "f9"), Copy(9, "f9", 10)))
+    assert deletions_in(plan) == 2
+    deferred = defer_deletions(plan)
+    assert [type(a) for a in deferred.actions] == [Detach, DeleteOnTarget, Copy]
+    assert deletions_in(deferred) == 0
