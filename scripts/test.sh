@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
-# Set up a fresh machine (system packages, the imsh package) and run the whole test suite.
+# Set up a fresh machine (system packages, a virtual environment with imsh and its test
+# tools: scripts/setup.sh) and run the whole test suite from that environment.
 # Extra arguments go to pytest, e.g. `bash scripts/test.sh -k csv -x`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/servers/install-system-packages.sh
-python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -e '.[test,dev]'
+bin=$(bash scripts/setup.sh test,dev | tail -n 1)
+export PATH="$bin:$PATH"  # imsh, ruff, mypy and the runner's python are the environment's
 
 echo "== ruff"; ruff check .
 echo "== mypy"; mypy
 echo "== pytest"
 set +e
-python3 -m pytest "$@"
+python -m pytest "$@"
 status=$?
 set -e
 if [ "$status" -eq 5 ]; then

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+SYSTEM_PYTHON = "/usr/bin/python3"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.servers
@@ -18,3 +23,23 @@ def test_demo_migrates_and_the_copies_are_identical() -> None:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "user1: identical" in result.stdout and "user2: identical" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
+
+
+@pytest.mark.servers
+@pytest.mark.slow
+def test_readme_demo_command_works_with_only_the_system_python_on_path(tmp_path: Path) -> None:
+    """The README's first command on a plain Debian 12: PATH holds only the system's
+    directories, so `python3` is Debian's externally managed one; the script makes its own
+    virtual environment (here in a temporary directory) and the demo runs from it."""
+    if not os.path.exists(SYSTEM_PYTHON):
+        pytest.skip("no system Python at /usr/bin/python3")
+    env = {**os.environ, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+           "IMSH_VENV": str(tmp_path / "venv")}
+    env.pop("VIRTUAL_ENV", None)
+    result = subprocess.run(
+        ["bash", "scripts/demo.sh", "--users", "1", "--messages", "5"], cwd=ROOT, env=env,
+        capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "user1: identical" in result.stdout
+    made_by = (tmp_path / "venv" / "pyvenv.cfg").read_text()
+    assert "home = /usr/bin" in made_by  # the environment was made by Debian's python3
