@@ -165,8 +165,9 @@ class MeasureObject(Collecting):
     synopsis = "Counts objects and computes sum, average, maximum and minimum of properties."
     description = ("Outputs a GenericMeasureInfo record (shown as a list) with Count and, when "
                    "asked for, Average, Sum, Maximum, Minimum and StandardDeviation.")
-    examples = (Example("Get-MigrationUserStatistics -BatchId B | Measure-Object "
-                        "SyncedItemCount -Sum", "Totals the synced items of a batch."),)
+    examples = (Example("Get-MigrationUser -BatchId B | Get-MigrationUserStatistics | "
+                        "Measure-Object SyncedItemCount -Sum",
+                        "Totals the synced items of a batch."),)
     parameters = (
         INPUT_OBJECT,
         Parameter("Property", T.STRING_ARRAY, position=0, help="Properties to measure."),

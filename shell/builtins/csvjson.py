@@ -64,7 +64,8 @@ class ExportCsv(Collecting):
     examples = (
         Example("Get-MigrationUser -BatchId B | Select-Object Identity, Status | "
                 "Export-Csv users.csv", "Saves two columns of every migration user."),
-        Example("Get-MigrationUserStatistics -BatchId B | Export-Csv stats.csv -Append",
+        Example("Get-MigrationUser -BatchId B | Get-MigrationUserStatistics | "
+                "Export-Csv stats.csv -Append",
                 "Adds rows to an existing file, reusing its header."),
     )
     parameters = (

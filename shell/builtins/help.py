@@ -206,8 +206,9 @@ def about_text(registry: Registry) -> str:
              "LONG DESCRIPTION",
              "    Create endpoints and batches, start them, and watch the statistics:",
              "", "        New-MigrationEndpoint -IMAP ...", "        New-MigrationBatch -Name B "
-             "-CSVData (Get-Content users.csv -Encoding Byte) ...",
-             "        Start-MigrationBatch B", "        Get-MigrationUserStatistics -BatchId B",
+             "-CSVData ([System.IO.File]::ReadAllBytes('users.csv')) ...",
+             "        Start-MigrationBatch B",
+             "        Get-MigrationUser -BatchId B | Get-MigrationUserStatistics",
              "", "COMMANDS"]
     lines += [f"    {cls.name:<{width}}{cls.synopsis}".rstrip() for cls in registry]
     lines += ["", "    Type 'Get-Help <command> -Detailed' for the parameters of a command.", ""]

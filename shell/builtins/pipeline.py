@@ -166,8 +166,9 @@ class SelectObject(Cmdlet):
                    "calculated properties), or passes on the first, last or unique objects, "
                    "or expands one property into its values.")
     examples = (
-        Example("Get-MigrationUserStatistics -BatchId B | Select-Object Identity, Status, "
-                "*Synced*", "Shows three columns, one of them chosen by wildcard."),
+        Example("Get-MigrationUser -BatchId B | Get-MigrationUserStatistics | "
+                "Select-Object Identity, Status, *Synced*",
+                "Shows three columns, one of them chosen by wildcard."),
         Example("Get-MigrationBatch | Select-Object -ExpandProperty Identity",
                 "Outputs the batch names as plain strings."),
     )
