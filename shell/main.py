@@ -6,6 +6,8 @@
     imsh FILE.imsh [ARGS...]      run a script
     imsh -c "LINE"                run one line
     imsh service [--until-idle]   the runner
+    imsh service install|uninstall|status [--user] [--name N] [--run-as U] [--unit-dir D]
+                                  keep the runner running under systemd (shell/systemd.py)
     imsh --state DIR ...          state directory (default $IMSH_HOME, else ~/.local/share/imsh)
     imsh --version
 
@@ -19,7 +21,35 @@ from dataclasses import dataclass, field
 from importlib import metadata
 
 USAGE = """usage: imsh [--state DIR] [-c LINE | FILE.imsh [ARGS...] | service [--until-idle]]
+       imsh [--state DIR] service install|uninstall|status [--user] [--name N] [--run-as U]
+            [--unit-dir DIR] [--no-enable]
        imsh --version"""
+
+HELP = USAGE + """
+
+imsh moves mailboxes off IMAP servers with Exchange's migration cmdlets.
+
+  imsh                      the interactive console (Get-Help, Get-Command to explore)
+  imsh FILE.imsh [ARGS]     run a script; ARGS bind to its param() block
+  imsh -c "LINE"            run one line, e.g. imsh -c "Get-MigrationBatch"
+  ... | imsh                run the lines read from standard input
+  imsh service              the runner in the foreground (SIGTERM stops it cleanly);
+                            --until-idle: exit once no work is due
+  imsh service install      write and enable a systemd unit that keeps the runner running,
+                            so incremental passes happen by themselves and after a reboot
+                            (--user: a user unit; --name: one unit per state directory;
+                            --run-as: the system unit's user; --unit-dir: only write it)
+  imsh service uninstall    stop, disable and remove that unit
+  imsh service status       whether the unit is installed, enabled and running
+
+  --state DIR               the state directory (default $IMSH_HOME, else
+                            ~/.local/share/imsh): state.db, the key file secret.key and
+                            logs/ (imsh-service.log, imsh-runner.out)
+
+Exit status: 0 when no command reported an error; 1 otherwise; 2 for a bad command line.
+Documentation: README.md and docs/ in the source tree."""
+
+SERVICE_ACTIONS = ("install", "uninstall", "status")
 
 
 @dataclass
@@ -32,6 +62,8 @@ class Invocation:
     script_args: list[str] = field(default_factory=list)
     service: bool = False
     until_idle: bool = False
+    service_action: str | None = None  # install | uninstall | status (None: run it)
+    service_options: dict[str, str | bool] = field(default_factory=dict)
     version: bool = False
     help: bool = False
 
@@ -58,7 +90,11 @@ def parse_command_line(argv: list[str]) -> Invocation:
             inv.command = args.pop(0)
         elif arg == "service":
             inv.service = True
-            inv.until_idle = _service_options(args)
+            if args and args[0] in SERVICE_ACTIONS:
+                inv.service_action = args.pop(0)
+                inv.service_options = _unit_options(args)
+            else:
+                inv.until_idle = _service_options(args)
             args = []
         elif arg.startswith("-") and arg != "-":
             raise UsageError(f"unknown option {arg}")
@@ -85,6 +121,20 @@ def _service_options(args: list[str]) -> bool:
     return until_idle
 
 
+def _unit_options(args: list[str]) -> dict[str, str | bool]:
+    options: dict[str, str | bool] = {}
+    while args:
+        arg = args.pop(0)
+        if arg in ("--user", "--no-enable"):
+            options[arg[2:]] = True
+        elif arg.split("=", 1)[0] in ("--name", "--run-as", "--unit-dir"):
+            name = arg.split("=", 1)[0]
+            options[name[2:]] = _option_value(arg, args, name)
+        else:
+            raise UsageError(f"unknown service option {arg}")
+    return options
+
+
 def version_text() -> str:
     try:
         return f"imsh {metadata.version('imsh')}"
@@ -100,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"imsh: {exc}\n{USAGE}", file=sys.stderr)
         return 2
     if inv.help:
-        print(USAGE)
+        print(HELP)
         return 0
     if inv.version:
         print(version_text())

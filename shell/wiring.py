@@ -61,6 +61,10 @@ def build_session(
 
 def run_invocation(inv: Invocation) -> int:
     """Run what the command line asked for and return the process exit status."""
+    if inv.service and inv.service_action is not None:
+        from shell.service_unit import run_unit_action
+
+        return run_unit_action(inv.state, inv.service_action, inv.service_options)
     if inv.service:
         from shell.service_main import run_service
 
