@@ -21,7 +21,7 @@ PACKAGES=(
     courier-base courier-authdaemon courier-authlib-userdb
     gamin libgamin0 libgdbm6 libidn12 libcourier-unicode4
     isync openssl tmux
-    python3-venv
+    python3-venv pipx
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -43,3 +43,32 @@ def test_readme_demo_command_works_with_only_the_system_python_on_path(tmp_path:
     assert "user1: identical" in result.stdout
     made_by = (tmp_path / "venv" / "pyvenv.cfg").read_text()
     assert "home = /usr/bin" in made_by  # the environment was made by Debian's python3
+
+
+@pytest.mark.slow
+def test_a_pipx_install_from_a_wheel_works_from_any_directory(tmp_path: Path) -> None:
+    """The production install admins recognise: a wheel built from the tree, installed with
+    Debian's pipx into an environment of its own; the console script runs from anywhere."""
+    pipx = "/usr/bin/pipx"
+    if not os.path.exists(pipx):
+        pytest.skip("pipx is not installed (scripts/servers/install-system-packages.sh)")
+    env = {**os.environ, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+           "PIPX_HOME": str(tmp_path / "pipx"), "PIPX_BIN_DIR": str(tmp_path / "bin")}
+    env.pop("VIRTUAL_ENV", None)
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w",
+         str(tmp_path / "dist"), str(ROOT)], capture_output=True, text=True, timeout=300,
+        check=False)
+    assert built.returncode == 0, built.stderr[-3000:]
+    wheel = next((tmp_path / "dist").glob("imsh-*.whl"))
+    done = subprocess.run([pipx, "install", str(wheel)], env=env, capture_output=True,
+                          text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    imsh = tmp_path / "bin" / "imsh"
+    away = tmp_path / "elsewhere"
+    away.mkdir()
+    ran = subprocess.run([str(imsh), "--state", str(tmp_path / "state"), "-c",
+                          "(Get-MigrationEndpoint).Identity"], cwd=away, env=env,
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == "LocalMaildir"
