@@ -254,7 +254,8 @@ class Session:
         return line.rstrip("\r\n")
 
     def render(self, objects: list[Any]) -> str:
-        return render_objects(objects, self.width)
+        width = terminal_width(self.stdout, self.width) if self.interactive else self.width
+        return render_objects(objects, width)
 
     def flush_output(self) -> None:
         if not self._pending:
@@ -272,7 +273,8 @@ class Session:
         """A bar redrawn in place on a terminal; plain lines when piped (at most one per
         activity every few seconds, plus the first and the finished one)."""
         if self.interactive:
-            line = progress_bar(activity, status, fraction, self.width)
+            line = progress_bar(activity, status, fraction, terminal_width(self.stderr,
+                                                                           self.width))
             self.stderr.write("\r\x1b[K" + line)
             self.stderr.flush()
             return
@@ -295,6 +297,16 @@ class Session:
 
 PLAIN_PROGRESS_SECONDS = 5.0
 BAR_WIDTH = 24
+
+
+def terminal_width(stream: TextIO, default: int) -> int:
+    """The width of the terminal ``stream`` writes to now (it may have been resized since the
+    session began), else ``default``: a bar longer than the terminal wraps, and redrawing it
+    in place then leaves a stale line per update."""
+    try:
+        return os.get_terminal_size(stream.fileno()).columns or default
+    except (AttributeError, OSError, ValueError):
+        return default
 
 
 def progress_bar(activity: str, status: str, fraction: float | None, width: int) -> str:

@@ -375,15 +375,16 @@ class WaitMigrationBatch(Cmdlet):
             counts = info.counts
             done = counts.synced + counts.finalized + counts.failed + counts.stopped
             totals = info.totals or BatchTotals()
-            first_bytes[:] = first_bytes or [totals.bytes_transferred]
-            elapsed = max(time.monotonic() - started, 1e-6)
-            rate = (totals.bytes_transferred - first_bytes[0]) / elapsed / MEGABYTE
+            first_bytes[:] = [min(first_bytes[0], totals.bytes_transferred) if first_bytes
+                              else totals.bytes_transferred]
+            rate = transfer_rate(first_bytes[0], totals.bytes_transferred,
+                                 time.monotonic() - started)
             items = totals.synced_items + totals.skipped_items
             status = (f"{info.status}: {done}/{counts.total} users, "
                       f"{items}/{totals.total_items} items, "
                       f"{totals.bytes_transferred / MEGABYTE:.1f} MB, {rate:.1f} MB/s")
             ctx.progress(activity, status, _fraction(done, counts.total, items,
-                                                     totals.total_items))
+                                                     totals.total_items, totals.surveyed_users))
 
         timeout = timedelta(seconds=optional(args, "TimeoutSeconds") or 3600)
         try:
@@ -396,12 +397,22 @@ class WaitMigrationBatch(Cmdlet):
 MEGABYTE = 1024 * 1024
 
 
-def _fraction(users_done: int, users: int, items_done: int, items: int) -> float | None:
-    """How far a batch is: by items once the totals are known, else by users settled."""
+def transfer_rate(baseline: int, current: int, seconds: float) -> float:
+    """MB/s since the wait began. ``baseline`` is the lowest total seen: a removed user's
+    bytes leave the batch's total, which must never show as a negative rate."""
+    return max(0.0, (current - min(baseline, current)) / max(seconds, 1e-6) / MEGABYTE)
+
+
+def _fraction(users_done: int, users: int, items_done: int, items: int,
+              surveyed: int | None = None) -> float | None:
+    """How far a batch is: by items once totals are known, else by users settled. Items
+    only count the users whose mailbox was surveyed so far; the others count as not begun,
+    so a batch with one surveyed user of ten never shows more than a tenth done."""
     if users and users_done == users:
         return 1.0
     if items:
-        return min(items_done / items, 0.99)
+        share = min(surveyed, users) / users if surveyed is not None and users else 1.0
+        return min(items_done / items * share, 0.99)
     return users_done / users if users else None
 
 

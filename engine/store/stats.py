@@ -44,6 +44,7 @@ class BatchTotals:
     total_items: int = 0
     bytes_transferred: int = 0
     total_bytes: int = 0
+    surveyed_users: int = 0  # users whose source totals are known (their survey is done)
 
 
 @dataclass(frozen=True)
@@ -109,11 +110,21 @@ class StatisticsRepository:
                 "ON CONFLICT (user_id) DO NOTHING",
                 (user_id, now),
             )
+            # PercentageComplete follows the counters (at most 99 until the pass ends: the
+            # end of a pass writes 100), so it moves while a big mailbox is copied
             self._db.execute(
                 "UPDATE user_statistics SET synced_item_count = synced_item_count + ?, "
                 "skipped_item_count = skipped_item_count + ?, "
-                "bytes_transferred = bytes_transferred + ?, updated_at = ? WHERE user_id = ?",
-                (synced, skipped, bytes_transferred, now, user_id),
+                "bytes_transferred = bytes_transferred + ?, "
+                "percentage_complete = CASE WHEN total_items_in_source <= 0 "
+                "THEN percentage_complete "
+                "WHEN (synced_item_count + skipped_item_count + ?) * 100 "
+                "/ total_items_in_source > 99 THEN 99 "
+                "ELSE (synced_item_count + skipped_item_count + ?) * 100 "
+                "/ total_items_in_source END, "
+                "updated_at = ? WHERE user_id = ?",
+                (synced, skipped, bytes_transferred, synced + skipped, synced + skipped, now,
+                 user_id),
             )
 
     def add_report_entry(
@@ -166,7 +177,9 @@ class StatisticsRepository:
             "COALESCE(SUM(s.skipped_item_count), 0) AS skipped, "
             "COALESCE(SUM(s.total_items_in_source), 0) AS total, "
             "COALESCE(SUM(s.bytes_transferred), 0) AS sent, "
-            "COALESCE(SUM(s.total_bytes), 0) AS size "
+            "COALESCE(SUM(s.total_bytes), 0) AS size, "
+            "COUNT(CASE WHEN s.total_items_in_source > 0 OR s.percentage_complete = 100 "
+            "THEN 1 END) AS surveyed "
             "FROM user_statistics s JOIN migration_users u ON u.id = s.user_id "
             "WHERE u.batch_id = ?",
             (batch_id,),
@@ -174,7 +187,7 @@ class StatisticsRepository:
         if row is None:
             return BatchTotals()
         return BatchTotals(int(row["synced"]), int(row["skipped"]), int(row["total"]),
-                           int(row["sent"]), int(row["size"]))
+                           int(row["sent"]), int(row["size"]), int(row["surveyed"]))
 
     def skipped_items(self, user_id: int, limit: int | None = None) -> list[SkippedItem]:
         sql, params = _limited(

@@ -431,6 +431,19 @@ def test_statistics_reports_and_skipped_items(store: Store) -> None:
     assert (item.kind, item.subject, item.item_date, item.size) == ("large", "Hi", T0, 10**9)
 
 
+def test_percentage_complete_moves_with_every_copy_batch(store: Store) -> None:
+    """PercentageComplete stayed 0 while a user was at 2,943 of 6,000 items, then jumped."""
+    user = store.users.add(_batch(store).id, _user_spec())
+    store.statistics.add_counts(user.id, synced=5)  # before the totals: nothing to divide by
+    assert store.statistics.get(user.id).percentage_complete == 0
+    store.statistics.save(dataclasses.replace(store.statistics.get(user.id),
+                                              total_items_in_source=6000))
+    store.statistics.add_counts(user.id, synced=2938)
+    assert store.statistics.get(user.id).percentage_complete == 49
+    store.statistics.add_counts(user.id, synced=3057)
+    assert store.statistics.get(user.id).percentage_complete == 99  # 100 only when it ends
+
+
 def test_removing_a_batch_cascades_to_everything_below(store: Store) -> None:
     batch = _batch(store)
     user = store.users.add(batch.id, _user_spec())

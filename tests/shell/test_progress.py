@@ -46,3 +46,54 @@ def test_piped_progress_never_repeats_an_unchanged_line(monkeypatch: pytest.Monk
     for _ in range(3):
         shell.session.progress("Copy", "same", 0.5)
     assert shell.err.getvalue() == "Copy: same 50%\n"
+
+
+def _pty_of_width(columns: int) -> tuple[int, int]:
+    import fcntl
+    import os
+    import struct
+    import termios
+
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    return master, slave
+
+
+def test_progress_on_an_80_column_terminal_fits_on_one_line() -> None:
+    """The bar was cut at the session's default 120 columns: on an 80-column terminal every
+    redraw wrapped and left a stale line behind."""
+    import os
+
+    from shell.session import Session
+    from shell.wiring import build_registry
+
+    master, slave = _pty_of_width(80)
+    try:
+        with os.fdopen(slave, "w", closefd=False) as err:
+            session = Session(build_registry(), engine_factory=lambda: None, stdout=err,
+                              stderr=err, interactive=True)
+            status = "Syncing: 1/3 users, 2943/6000 items, 2301.2 MB, 12.5 MB/s and more"
+            session.progress("Waiting for migration batch Wave1", status, 0.49)
+            err.flush()
+        drawn = os.read(master, 4096).decode()
+    finally:
+        os.close(master)
+        os.close(slave)
+    line = drawn.replace("\r\x1b[K", "")
+    assert 0 < len(line) <= 79
+
+
+def test_wait_rate_is_never_negative_after_a_user_was_removed() -> None:
+    from cmdlets.migration.batches import MEGABYTE, transfer_rate
+
+    assert transfer_rate(100 * MEGABYTE, 60 * MEGABYTE, 10.0) == 0.0
+    assert transfer_rate(60 * MEGABYTE, 80 * MEGABYTE, 10.0) == 2.0
+
+
+def test_wait_fraction_counts_users_not_yet_surveyed_as_not_begun() -> None:
+    from cmdlets.migration.batches import _fraction
+
+    # one of ten users surveyed and half copied: 5 %, not 50 %
+    assert _fraction(0, 10, 50, 100, surveyed=1) == pytest.approx(0.05)
+    assert _fraction(0, 10, 50, 100, surveyed=10) == pytest.approx(0.5)
+    assert _fraction(10, 10, 100, 100, surveyed=10) == 1.0
