@@ -131,11 +131,9 @@ class Session:
         except OutputClosed:
             ok = False
         except KeyboardInterrupt:
+            # Ctrl-C stops the pipeline; PowerShell shows nothing for it ($? is false)
             ok = False
-            self.runtime.report(ErrorRecord("The pipeline has been stopped.",
-                                            category="OperationStopped",
-                                            error_id="PipelineStopped",
-                                            reason="PipelineStoppedException"))
+            self.runtime.current_ok = self.runtime.last_ok = False
         try:
             self.flush_output()
         except OutputClosed:
@@ -222,17 +220,29 @@ class Session:
             self._close_output()
             raise OutputClosed() from None
 
-    def write_err(self, text: str) -> None:
+    def write_err(self, text: str, kind: str | None = None) -> None:
+        """Write to stderr; errors, warnings and verbose lines in PowerShell 7's colours
+        when stderr is a terminal (never when piped, nor with NO_COLOR set)."""
         try:
             if not self._output_closed:
                 self.stdout.flush()  # errors appear after the output before them
         except BrokenPipeError:
             self._close_output()
+        if kind in STREAM_COLOURS and self._colour():
+            text = colour_lines(text, STREAM_COLOURS[kind])
         try:
             self.stderr.write(text)
             self.stderr.flush()
         except BrokenPipeError:
             pass  # nobody reads the errors either; the exit status still tells
+
+    def _colour(self) -> bool:
+        if os.environ.get("NO_COLOR"):
+            return False
+        try:
+            return self.stderr.isatty()
+        except (AttributeError, ValueError):
+            return False
 
     def _close_output(self) -> None:
         """Point the closed stdout at /dev/null, so that the final flush at exit is quiet."""
@@ -297,6 +307,18 @@ class Session:
 
 PLAIN_PROGRESS_SECONDS = 5.0
 BAR_WIDTH = 24
+
+
+# $PSStyle.Formatting in PowerShell 7: Error bold red, Warning and Verbose bold yellow.
+STREAM_COLOURS = {"error": "\x1b[31;1m", "warning": "\x1b[33;1m", "verbose": "\x1b[33;1m"}
+RESET = "\x1b[0m"
+
+
+def colour_lines(text: str, code: str) -> str:
+    """Each line of ``text`` in ``code``'s colour, reset before its line end (as PowerShell
+    does, so a resized or scrolled terminal never paints the next line)."""
+    return "".join(f"{code}{line.rstrip(chr(10))}{RESET}" + ("\n" if line.endswith("\n") else "")
+                   for line in text.splitlines(keepends=True) if line)
 
 
 def terminal_width(stream: TextIO, default: int) -> int:

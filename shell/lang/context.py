@@ -123,14 +123,14 @@ class CommandContext:
         if action.lower() in ("silentlycontinue", "ignore"):
             return
         self._rt.host.flush_output()
-        self._rt.host.write_err(f"WARNING: {text}\n")
+        self._rt.host.write_err(f"WARNING: {text}\n", "warning")
 
     def write_verbose(self, text: str) -> None:
         verbose = self._common("verbose") or to_text(
             self._rt.variables.get("VerbosePreference")).lower() == "continue"
         if verbose:
             self._rt.host.flush_output()
-            self._rt.host.write_err(f"VERBOSE: {text}\n")
+            self._rt.host.write_err(f"VERBOSE: {text}\n", "verbose")
 
     def write_error(self, error: BaseException) -> None:
         record = exception_record(error, self._cmdlet.name, self._extent)

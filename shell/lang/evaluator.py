@@ -52,7 +52,7 @@ class Host(Protocol):
 
     def write_out(self, text: str) -> None: ...
 
-    def write_err(self, text: str) -> None: ...
+    def write_err(self, text: str, kind: str | None = None) -> None: ...
 
     def read_line(self, prompt: str) -> str | None: ...
 
@@ -124,7 +124,7 @@ class Runtime(Expressions, Pipelines):
             self.error_sinks[-1](record)
             return
         self.host.flush_output()
-        self.host.write_err(format_record(record) + "\n")
+        self.host.write_err(format_record(record) + "\n", "error")
 
     # -- statements --------------------------------------------------------------------------
 

@@ -75,7 +75,12 @@ def test_progress_on_an_80_column_terminal_fits_on_one_line() -> None:
             status = "Syncing: 1/3 users, 2943/6000 items, 2301.2 MB, 12.5 MB/s and more"
             session.progress("Waiting for migration batch Wave1", status, 0.49)
             err.flush()
-        drawn = os.read(master, 4096).decode()
+        import select
+
+        chunks = []
+        while select.select([master], [], [], 0.2)[0]:
+            chunks.append(os.read(master, 4096))
+        drawn = b"".join(chunks).decode()
     finally:
         os.close(master)
         os.close(slave)
