@@ -213,7 +213,7 @@ class Pipelines:
                            prompt=self._prompt_for if self.host.interactive else None)
         except BindingError as err:
             record = ErrorRecord(err.message, category=err.category, error_id=err.error_id,
-                                 command=cls.name, reason="ParameterBindingException",
+                                 command=cls.name, reason=err.reason,
                                  target=err.target, extent=err.extent or node.extent)
             raise PSRuntimeError(record) from None
         ctx.binding = binding
