@@ -174,3 +174,24 @@ def test_notification_emails_can_still_be_cleared_with_null(
     admin.ok("Set-MigrationBatch -Identity Production -NotificationEmails $null")
     out = admin.ok("(Get-MigrationBatch -Identity Production).NotificationEmails.Count")
     assert out.strip() == "0"
+
+
+@pytest.mark.parametrize("line", [
+    "Remove-MigrationUser -Confirm:$false",
+    "Stop-MigrationUser -Confirm:$false",
+    "Start-MigrationUser",
+    "Set-MigrationUser -SyncNow",
+    "Set-MigrationBatch -SyncNow",
+    "Remove-MigrationEndpoint -Confirm:$false",
+    "Set-MigrationEndpoint -MaxConcurrentMigrations 5",
+])
+def test_other_state_changing_cmdlet_without_identity_changes_nothing(
+    tmp_path: Path, dovecot: ImapServer, line: str
+) -> None:
+    admin = with_batches(tmp_path, dovecot, "Production", users_per_batch=1)
+    result = admin.script("no-identity", line + "\n")
+    assert MISSING in result.stderr, result.text
+    assert result.returncode != 0
+    assert admin.batches() == {"Production": "Created"}
+    assert admin.users() == ["production0@contoso.com"]
+    assert admin.endpoints() == ["LocalMaildir", "Source"]
