@@ -110,7 +110,10 @@ class NewMigrationBatch(Cmdlet):
     )
     parameters = (
         Parameter("Name", T.STRING, mandatory=True, help="A unique name, at most 64 characters."),
-        Parameter("CSVData", T.BYTES, mandatory=True, help="The CSV file's bytes."),
+        # allow_empty: an empty file is refused by the CSV check with Exchange's own text
+        # ("Upload file can't be empty"), which says more than the binder's "empty array"
+        Parameter("CSVData", T.BYTES, mandatory=True, allow_empty=True,
+                  help="The CSV file's bytes."),
         Parameter("SourceEndpoint", T.STRING, help="The IMAP endpoint of the source server."),
         Parameter("TargetEndpoint", T.STRING,
                   help="imsh: the target endpoint (default: the configured default target)."),
@@ -208,7 +211,8 @@ class SetMigrationBatch(Cmdlet):
     parameters = (
         identity("migration batch", mandatory=True),
         Parameter("AddUsers", T.SWITCH, help="Add the new users of -CSVData."),
-        Parameter("CSVData", T.BYTES, help="The CSV file's bytes (with -AddUsers)."),
+        Parameter("CSVData", T.BYTES, allow_empty=True,  # as on New-MigrationBatch
+                  help="The CSV file's bytes (with -AddUsers)."),
         Parameter("AllowUnknownColumnsInCsv", T.BOOL, help="$true ignores unknown columns."),
         Parameter("SyncNow", T.SWITCH, help="Synchronize the Synced users now."),
         Parameter("ApproveSkippedItems", T.SWITCH, help="Approve the skipped items so far."),

@@ -8,6 +8,15 @@ conversion.  The common parameters (-ErrorAction/-ea, -WarningAction/-wa, -Verbo
 -Debug/-db, -ErrorVariable/-ev, -OutVariable/-ov, ...; -WhatIf/-wi and -Confirm/-cf only for
 ``supports_should_process`` cmdlets) take part in name matching and land in ``Common``.
 
+Null and empty: ``$null`` (also what an undefined variable holds), ``''`` and an empty array
+are refused for every parameter, mandatory or not, named, positional, prompted for or bound from
+the pipeline, with PowerShell's "Cannot bind argument to parameter 'X' because it is null." /
+"... an empty string." / "... an empty array." (``ParameterArgumentValidationError*NotAllowed``,
+category InvalidData), unless the declaration allows it (``Parameter.allow_null`` /
+``allow_empty``, cmdlets/base.py). A switch given ``$null`` is ``$false``. So no cmdlet ever
+sees a missing value where the script meant one (docs/cmdlets.md, "Null, empty and missing
+identities").
+
 Failures raise ``BindingError`` with PowerShell's message and error id.
 """
 
