@@ -264,8 +264,10 @@ class Pipelines:
         answers: dict[str, Any] = {}
         for param in missing:
             answer = self.host.read_line(f"{param.name}: ")
-            if answer is None or answer == "":
+            if answer is None:  # end of input: nothing was supplied
                 return None
+            # an empty answer is bound, so the binder refuses it as PowerShell does
+            # ("... because it is an empty string."), unless the parameter allows it
             answers[param.name] = answer
         return answers
 

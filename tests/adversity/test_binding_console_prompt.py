@@ -1,6 +1,6 @@
 """At the console, a destructive batch cmdlet without -Identity asks for it, as PowerShell asks
-for a mandatory parameter, and an empty answer removes nothing (before: it removed the only
-batch without asking which)."""
+for a mandatory parameter, and an empty answer is refused as an empty string and removes
+nothing (before: it removed the only batch without asking which)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def test_console_asks_for_the_identity_and_an_empty_answer_removes_nothing(
         console.wait_for(lambda s: "Supply values for the following parameters:" in s
                          and "Identity:" in s, "the prompt for the mandatory Identity")
         console.send("Enter")
-        console.wait_for(lambda s: "missing mandatory parameters: Identity." in s,
+        console.wait_for(lambda s: "parameter 'Identity' because it is an empty string." in s,
                          "the refusal of the empty answer")
         console.quit()
     finally:
