@@ -76,6 +76,15 @@ class Parameter:
     # Exchange parameters imsh accepts syntactically but does not implement: binding them
     # fails with NotSupportedError ("... is not supported by imsh") instead of a parse error.
     unsupported: bool = False
+    # Null and empty never mean "not given". The binder refuses ``$null`` (an undefined
+    # variable is ``$null``), ``''`` and an empty array for every parameter, mandatory or not,
+    # as PowerShell refuses them for a mandatory one ("Cannot bind argument to parameter
+    # 'Identity' because it is null."), unless the declaration says otherwise:
+    # ``allow_null`` is PowerShell's [AllowNull()] (the cmdlet gives ``$null`` a meaning, such
+    # as "clear this setting"), ``allow_empty`` is [AllowEmptyString()] plus
+    # [AllowEmptyCollection()]. Switches are never refused: ``-Force:$null`` is ``$false``.
+    allow_null: bool = False
+    allow_empty: bool = False
 
     @property
     def is_switch(self) -> bool:

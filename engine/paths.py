@@ -5,9 +5,14 @@ Resolution order for the state directory: the explicit ``--state DIR`` argument,
 ``$IMSH_KEY_FILE`` names another file.
 
 :func:`resolve_state_paths` only computes names; :func:`ensure_state_dir` creates the directory
-on first use with mode 0700. A directory that already holds imsh state (``state.db``) but is
-readable by others — for example because it was created under a loose umask or copied — has its
-group/other bits cleared; any other pre-existing directory is the user's and is left as it is.
+on first use with mode 0700. ``mkdir`` is given 0700 itself (the umask can only remove bits, so
+there is no moment at which the new directory is 0755) and a ``chmod`` then states the mode
+exactly, whatever the umask. Every front end creates it this way before anything else writes
+there: the console (before the line reader opens its history file), ``-c``, scripts and
+``imsh service``. A directory that already holds one of imsh's files (``state.db``,
+``secret.key`` or the console's ``history``) but is readable by others — for example because
+it was created under a loose umask, by an older imsh, or copied — has its group/other bits
+cleared; any other pre-existing directory is the user's and is left as it is.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ STATE_DIR_ENV = "IMSH_HOME"
 KEY_FILE_ENV = "IMSH_KEY_FILE"
 DB_NAME = "state.db"
 KEY_NAME = "secret.key"
+HISTORY_NAME = "history"  # the console's line history (shell/history.py)
 DIR_MODE = 0o700
 
 
@@ -37,6 +43,7 @@ class StatePaths:
     key_file: Path
     log_dir: Path
     maildir_default: Path  # where the default ``LocalMaildir`` target endpoint points
+    history: Path  # the interactive console's history file
 
 
 def resolve_state_paths(
@@ -54,6 +61,7 @@ def resolve_state_paths(
         key_file=key_file,
         log_dir=root / "logs",
         maildir_default=root / "maildir",
+        history=root / HISTORY_NAME,
     )
 
 
@@ -63,7 +71,7 @@ def ensure_state_dir(paths: StatePaths) -> StatePaths:
     try:
         if root.exists():
             _check_is_dir(root)
-            if paths.db.exists():
+            if any(path.exists() for path in (paths.db, root / KEY_NAME, paths.history)):
                 _tighten_mode(root)
         else:
             root.parent.mkdir(parents=True, exist_ok=True)

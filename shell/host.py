@@ -22,6 +22,7 @@ from cmd2 import Statement
 from cmd2.parsing import PartialStatement, StatementParser
 
 from shell.completion import Completer
+from shell.history import is_sensitive
 from shell.lang.parser import needs_more
 from shell.session import Session
 
@@ -108,7 +109,8 @@ class ImshShell(cmd2.Cmd):
 
     def default(self, statement: Statement) -> bool | None:
         """Run one complete chunk of language text."""
-        self.history.append(statement)
+        if not is_sensitive(statement.raw):  # kept out of the history file (shell/history.py)
+            self.history.append(statement)
         result = self.session.run(statement.raw, source="<console>")
         self._set_prompt()
         if result.exit_requested is not None:

@@ -97,8 +97,9 @@ class Session:
 
     # -- running -----------------------------------------------------------------------------
 
-    def run(self, text: str, *, source: str = "<stdin>") -> RunResult:
-        """Parse and run one chunk of program text."""
+    def run(self, text: str, *, source: str = "<stdin>",
+            script_args: list[str] | None = None) -> RunResult:
+        """Parse and run one chunk of program text; ``script_args`` feed its ``param()``."""
         errors_before = self.runtime.had_errors
         self.runtime.had_errors = False
         ok, exit_requested = True, None
@@ -117,6 +118,8 @@ class Session:
                 "InternalParserError", None))
             return self._finish(False, errors_before)
         try:
+            if tree.params:
+                self._bind_script_params(tree.params, script_args or [])
             self.runtime.run_statements(tree.statements, self._pending.append,
                                         after_each=self.flush_output)
         except PSRuntimeError as err:
@@ -168,8 +171,38 @@ class Session:
         self.variables.set("args", list(args or []))
         self.variables.set("PSScriptRoot", str(path.parent))
         self.variables.set("PSCommandPath", str(path))
-        self.run(text, source=str(path))
+        self.run(text, source=str(path), script_args=list(args or []))
         return self.exit_code
+
+    def _bind_script_params(self, params: list[Any], args: list[str]) -> None:
+        """Bind a script's ``param($A, $B)`` from its command-line arguments, as PowerShell
+        does: ``-A value`` / ``-A:value`` (a unique prefix is enough) by name, the rest by
+        position; a parameter given no argument is ``$null``; what is left is ``$args``."""
+        names = [param.name for param in params]
+        named: dict[str, Any] = {}
+        positional: list[Any] = []
+        i = 0
+        while i < len(args):
+            arg = args[i]
+            i += 1
+            typed, colon, value = arg[1:].partition(":")
+            matches = [n for n in names if typed and n.casefold().startswith(typed.casefold())]
+            exact = [n for n in matches if n.casefold() == typed.casefold()]
+            if not arg.startswith("-") or len(exact or matches) != 1:
+                positional.append(arg)
+                continue
+            name = (exact or matches)[0]
+            if colon:
+                named[name] = value
+            elif i < len(args):
+                named[name] = args[i]
+                i += 1
+            else:
+                named[name] = True  # a bare -Switch
+        for name in names:
+            self.variables.set(name, named[name] if name in named
+                               else positional.pop(0) if positional else None)
+        self.variables.set("args", positional)
 
     def _unreadable_script(self, path: Path, why: str, error_id: str) -> int:
         self.runtime.report(ErrorRecord(

@@ -99,9 +99,12 @@ def _run_console(session: Session, state: str | None) -> int:
 
 
 def _history_file(state: str | None) -> Path | None:
+    """The console's history file, private from the start: the state directory is created
+    0700 here, before the line reader would create it under the umask, and the file 0600."""
     try:
-        from engine.paths import resolve_state_paths
+        from engine.paths import ensure_state_dir, resolve_state_paths
+        from shell.history import prepare_history_file
 
-        return resolve_state_paths(state).root / "history"
+        return prepare_history_file(ensure_state_dir(resolve_state_paths(state)).history)
     except Exception:  # history is a convenience; the shell runs without it
         return None

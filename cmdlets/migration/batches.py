@@ -3,7 +3,13 @@
 Only IMAP onboarding batches exist in imsh: ``-CSVData`` with a ``-SourceEndpoint`` that is an
 IMAP endpoint. Parameters of other migration kinds (remote moves, Google Workspace, public
 folders, ...) and the delayed-start/-complete parameters parse and are refused as not
-supported. Start/Stop/Complete/Remove without ``-Identity`` act on the only batch there is.
+supported.
+
+Start/Stop/Complete/Remove-MigrationBatch take a mandatory ``-Identity`` (by name, position or
+pipeline). Exchange documents it as optional there and acts on "the current batch" without it;
+imsh never guesses the target of a state-changing cmdlet: without -Identity a script gets
+"Cannot process command because of one or more missing mandatory parameters: Identity." and
+the console asks for it, and ``$null``/``''`` are refused by the binder (cmdlets/base.py).
 
 ``-IncrementalSyncInterval`` is an imsh addition (Exchange syncs every 24 hours and has no
 such parameter). On Set-MigrationBatch it is declared OBJECT so that ``$null`` can bind: the
@@ -54,8 +60,12 @@ _OTHER_KINDS = (
         "UserIds", "Users", "WorkflowControlFlags", "XMLData", "ArchiveDatabases",
         "TargetPFPrimaryMailboxGuid"),
 )
-_NOTIFY = Parameter("NotificationEmails", T.STRING_ARRAY,
+_NOTIFY = Parameter("NotificationEmails", T.STRING_ARRAY, allow_empty=True,
                     help="Addresses the status reports are sent to (none: no reports).")
+# Set-: $null or @() clears the list, as setting a multi-valued property to $null does in
+# Exchange (declared, so the binder lets exactly this null through).
+_SET_NOTIFY = Parameter("NotificationEmails", T.STRING_ARRAY, allow_null=True, allow_empty=True,
+                        help="Addresses the status reports are sent to ($null: none).")
 _REPORT_INTERVAL = Parameter("ReportInterval", T.TIMESPAN,
                              help="How often reports are sent (default 1.00:00:00; 0 = never).")
 _SYNC_INTERVAL_HELP = ("imsh: how long after a successful pass the next incremental sync is due, "
@@ -70,10 +80,6 @@ _ITEM_LIMITS = (
 
 def _records(infos: Iterable[BatchInfo], include_report: bool = False) -> list[Any]:
     return [batch_record(info, include_report) for info in infos]
-
-
-def _target(ctx: Context, args: BoundArguments) -> str:
-    return ctx.engine.resolve_batch_name(optional(args, "Identity"))
 
 
 class NewMigrationBatch(Cmdlet):
@@ -104,11 +110,14 @@ class NewMigrationBatch(Cmdlet):
     )
     parameters = (
         Parameter("Name", T.STRING, mandatory=True, help="A unique name, at most 64 characters."),
-        Parameter("CSVData", T.BYTES, mandatory=True, help="The CSV file's bytes."),
+        # allow_empty: an empty file is refused by the CSV check with Exchange's own text
+        # ("Upload file can't be empty"), which says more than the binder's "empty array"
+        Parameter("CSVData", T.BYTES, mandatory=True, allow_empty=True,
+                  help="The CSV file's bytes."),
         Parameter("SourceEndpoint", T.STRING, help="The IMAP endpoint of the source server."),
         Parameter("TargetEndpoint", T.STRING,
                   help="imsh: the target endpoint (default: the configured default target)."),
-        Parameter("ExcludeFolders", T.STRING_ARRAY,
+        Parameter("ExcludeFolders", T.STRING_ARRAY, allow_empty=True,
                   help="Source folders not to migrate: Name, Name/* (subtree), #WellKnown#."),
         Parameter("AutoStart", T.SWITCH, help="Start the batch at once."),
         Parameter("AutoComplete", T.SWITCH, help="Complete each user after its initial sync."),
@@ -205,7 +214,8 @@ class SetMigrationBatch(Cmdlet):
     parameters = (
         identity("migration batch", mandatory=True),
         Parameter("AddUsers", T.SWITCH, help="Add the new users of -CSVData."),
-        Parameter("CSVData", T.BYTES, help="The CSV file's bytes (with -AddUsers)."),
+        Parameter("CSVData", T.BYTES, allow_empty=True,  # as on New-MigrationBatch
+                  help="The CSV file's bytes (with -AddUsers)."),
         Parameter("AllowUnknownColumnsInCsv", T.BOOL, help="$true ignores unknown columns."),
         Parameter("SyncNow", T.SWITCH, help="Synchronize the Synced users now."),
         Parameter("ApproveSkippedItems", T.SWITCH, help="Approve the skipped items so far."),
@@ -213,9 +223,9 @@ class SetMigrationBatch(Cmdlet):
                   help="imsh: carry out every user's deletions that the deletion guard held."),
         Parameter("Update", T.SWITCH, help="Reapply the endpoint's settings (always done)."),
         Parameter("SkipReports", T.BOOL, help="$true sends no more reports."),
-        Parameter("IncrementalSyncInterval", T.OBJECT,  # OBJECT, so that $null can bind
+        Parameter("IncrementalSyncInterval", T.OBJECT, allow_null=True,
                   help=_SYNC_INTERVAL_HELP + "; $null = follow Set-MigrationConfig's again."),
-        _NOTIFY, _REPORT_INTERVAL, *_ITEM_LIMITS,
+        _SET_NOTIFY, _REPORT_INTERVAL, *_ITEM_LIMITS,
         *unsupported("AllowIncrementalSyncs", "AutoRetryCount", "CompleteAfter", "StartAfter",
                      "MoveOptions", "SkipMerging", "SkipMoving", "SourcePublicFolderDatabase"),
         *ON_PREMISES,
@@ -260,13 +270,13 @@ class StartMigrationBatch(Cmdlet):
         "(imsh service) if none is running. A Stopped batch resumes; in a Failed, "
         "SyncedWithErrors or CompletedWithErrors batch the failed users are retried.")
     examples = (Example("Start-MigrationBatch -Identity IMAPBatch1", "Starts the batch."),)
-    parameters = (identity("migration batch"), *unsupported("Validate", switch=True),
-                  *ON_PREMISES)
+    parameters = (identity("migration batch", mandatory=True),
+                  *unsupported("Validate", switch=True), *ON_PREMISES)
     supports_should_process = True
 
     def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
-        if ctx.should_process(_target(ctx, args), "Start migration batch"):
-            ctx.engine.start_batch(optional(args, "Identity"))
+        if ctx.should_process(args["Identity"], "Start migration batch"):
+            ctx.engine.start_batch(args["Identity"])
         return []
 
 
@@ -279,13 +289,13 @@ class StopMigrationBatch(Cmdlet):
         "resumes the batch.")
     examples = (Example("Stop-MigrationBatch -Identity IMAPBatch1 -Confirm:$false",
                         "Stops the batch without asking."),)
-    parameters = (identity("migration batch"), *ON_PREMISES)
+    parameters = (identity("migration batch", mandatory=True), *ON_PREMISES)
     supports_should_process = True
     confirm_impact = "High"
 
     def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
-        if ctx.should_process(_target(ctx, args), "Stop migration batch"):
-            ctx.engine.stop_batch(optional(args, "Identity"))
+        if ctx.should_process(args["Identity"], "Stop migration batch"):
+            ctx.engine.stop_batch(args["Identity"])
         return []
 
 
@@ -300,7 +310,7 @@ class CompleteMigrationBatch(Cmdlet):
     examples = (Example("Complete-MigrationBatch -Identity IMAPBatch1 -Confirm:$false",
                         "Completes the batch without asking."),)
     parameters = (
-        identity("migration batch"),
+        identity("migration batch", mandatory=True),
         *unsupported("SyncAndComplete", "CompletePublicFolderMigrationWithDataLoss",
                      switch=True),
         *unsupported("NotificationEmails"), *ON_PREMISES,
@@ -309,8 +319,8 @@ class CompleteMigrationBatch(Cmdlet):
     confirm_impact = "High"
 
     def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
-        if ctx.should_process(_target(ctx, args), "Complete migration batch"):
-            ctx.engine.complete_batch(optional(args, "Identity"))
+        if ctx.should_process(args["Identity"], "Complete migration batch"):
+            ctx.engine.complete_batch(args["Identity"])
         return []
 
 
@@ -329,7 +339,7 @@ class RemoveMigrationBatch(Cmdlet):
                 "Removes the batch from the pipeline without asking."),
     )
     parameters = (
-        identity("migration batch"),
+        identity("migration batch", mandatory=True),
         Parameter("Force", T.SWITCH, help="Do not ask for confirmation."),
         *ON_PREMISES,
     )
@@ -337,8 +347,8 @@ class RemoveMigrationBatch(Cmdlet):
     confirm_impact = "High"
 
     def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
-        if ctx.should_process(_target(ctx, args), "Remove migration batch"):
-            ctx.engine.remove_batch(optional(args, "Identity"))
+        if ctx.should_process(args["Identity"], "Remove migration batch"):
+            ctx.engine.remove_batch(args["Identity"])
         return []
 
 

@@ -87,15 +87,15 @@ class SetMigrationConfig(Cmdlet):
         Parameter("Features", T.STRING, choices=FEATURE_NAMES, help="Migration features."),
         Parameter("DefaultTargetEndpoint", T.STRING,
                   help="imsh: the target of batches created without -TargetEndpoint."),
-        Parameter("SmtpServer", T.STRING,
+        Parameter("SmtpServer", T.STRING, allow_null=True, allow_empty=True,
                   help="imsh: the SMTP server notification mail goes through ('' = no mail)."),
         Parameter("SmtpPort", T.INT, help="imsh: the SMTP port (1-65535)."),
         Parameter("SmtpSecurity", T.STRING, choices=_SMTP_SECURITY,
                   help="imsh: None, Ssl (SMTPS) or Tls (STARTTLS)."),
-        Parameter("SmtpCredentials", T.OBJECT,  # OBJECT, so that $null can remove the login
+        Parameter("SmtpCredentials", T.OBJECT, allow_null=True,  # $null removes the login
                   help="imsh: the SMTP login, a PSCredential ($null = none); stored sealed."),
         Parameter("SmtpFrom", T.STRING, help="imsh: the From address of notification mail."),
-        Parameter("IncrementalSyncInterval", T.OBJECT,  # OBJECT, so that $null can bind
+        Parameter("IncrementalSyncInterval", T.OBJECT, allow_null=True,  # $null: 24 h again
                   help="imsh: how long after a successful pass the next incremental sync is "
                        "due, for batches without their own (default 1.00:00:00; $null = 24 h)."),
         *ON_PREMISES,

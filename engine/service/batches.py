@@ -43,7 +43,6 @@ from engine.errors import (
     ErrorCategory,
     ImshError,
     InvalidStateError,
-    NotFoundError,
     ValidationError,
 )
 from engine.excludes import parse_exclude_folders
@@ -206,18 +205,13 @@ class BatchService:
             infos = [info for info in infos if info.status is status]
         return infos if result_size is None else infos[:result_size]
 
-    def resolve(self, name: str | None) -> BatchRow:
-        """The named batch; without a name, the only batch there is."""
-        if name:
-            return self._store.batches.get(name)
-        rows = self._store.batches.list()
-        if len(rows) == 1:
-            return rows[0]
-        if not rows:
-            raise NotFoundError("There is no migration batch.", error_id="BatchNotFound")
-        raise ValidationError(
-            f"There are {len(rows)} migration batches; use -Identity to name one.",
-            error_id="BatchIdentityRequired")
+    def resolve(self, name: str) -> BatchRow:
+        """The named batch. A missing or blank name never means "the only batch there is":
+        a state change always names its target (DESIGN.md §4)."""
+        if not name or not name.strip():
+            raise ValidationError("No migration batch was named; use -Identity to name one.",
+                                  error_id="BatchIdentityRequired")
+        return self._store.batches.get(name)
 
     def _report(self, users: Sequence[MigrationUserRow]) -> tuple[str, ...]:
         lines: list[tuple[datetime, str]] = []
@@ -388,7 +382,7 @@ class BatchService:
 
     # --- status changes ---------------------------------------------------------------------
 
-    def start(self, name: str | None) -> BatchInfo:
+    def start(self, name: str) -> BatchInfo:
         batch = self.resolve(name)
         kind = check_start(derive_status(self._store, batch), batch.name)
         when = now()
@@ -404,7 +398,7 @@ class BatchService:
         self._launch()
         return self.info(self._store.batches.get_by_id(batch.id))
 
-    def stop(self, name: str | None) -> BatchInfo:
+    def stop(self, name: str) -> BatchInfo:
         batch = self.resolve(name)
         check_stop(derive_status(self._store, batch), batch.name)
         running = users_being_synced(self._store)
@@ -416,7 +410,7 @@ class BatchService:
                                                           status=str(BatchPhase.Stopping)))
         return self.info(self._store.batches.get_by_id(batch.id))
 
-    def complete(self, name: str | None) -> BatchInfo:
+    def complete(self, name: str) -> BatchInfo:
         batch = self.resolve(name)
         check_complete(derive_status(self._store, batch), batch.name)
         when = now()
@@ -430,7 +424,7 @@ class BatchService:
         self._launch()
         return self.info(self._store.batches.get_by_id(batch.id))
 
-    def remove(self, name: str | None) -> BatchInfo | None:
+    def remove(self, name: str) -> BatchInfo | None:
         """Delete the batch and its state now, or mark it Removing while a runner still holds
         some of its users (the runner deletes it once they are released). Mail is never
         touched."""

@@ -109,22 +109,18 @@ class Engine:
     def set_batch(self, identity: str, changes: BatchChanges) -> BatchInfo:
         return self._batches.change(identity, changes)
 
-    def start_batch(self, identity: str | None) -> BatchInfo:
+    def start_batch(self, identity: str) -> BatchInfo:
         return self._batches.start(identity)
 
-    def stop_batch(self, identity: str | None) -> BatchInfo:
+    def stop_batch(self, identity: str) -> BatchInfo:
         return self._batches.stop(identity)
 
-    def complete_batch(self, identity: str | None) -> BatchInfo:
+    def complete_batch(self, identity: str) -> BatchInfo:
         return self._batches.complete(identity)
 
-    def remove_batch(self, identity: str | None) -> BatchInfo | None:
+    def remove_batch(self, identity: str) -> BatchInfo | None:
         """None when the batch is gone; its info (status Removing) when a runner finishes it."""
         return self._batches.remove(identity)
-
-    def resolve_batch_name(self, identity: str | None) -> str:
-        """The batch an optional -Identity means (for -WhatIf/-Confirm messages)."""
-        return self._batches.resolve(identity).name
 
     def wait_batch(self, identity: str, until: frozenset[BatchStatus] | None,
                    timeout: timedelta, on_poll: Callable[[BatchInfo], None],

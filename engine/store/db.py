@@ -20,6 +20,16 @@ and processes open their own ``Store`` on the same file; SQLite's locking does t
 
 SQLite-isms (PRAGMAs, ``BEGIN IMMEDIATE``, ``?`` placeholders, error classification) stay in
 this module; the repositories use standard SQL that PostgreSQL also accepts.
+
+Damaged files. SQLite takes a 0-byte file for a valid, empty database, so "no schema yet" and
+"emptied by accident" look the same to it. :meth:`Database.open` therefore looks at the file
+before it writes anything (even the WAL switch writes the header) by reading the schema: with
+``allow_blank=False`` a database without a single table at schema version 0 raises
+:class:`BlankDatabase`. That first read also makes SQLite check the header, so a file shorter
+than its header announces (a copy cut short, a full disk) or not an SQLite file at all fails
+there, and it and every later "database disk image is malformed" (SQLITE_CORRUPT) or "file is
+not a database" (SQLITE_NOTADB) raise :class:`DamagedDatabase`. Both name the file and what to
+do. The store decides when a blank database is acceptable (engine/store/store.py).
 """
 
 from __future__ import annotations
@@ -40,6 +50,19 @@ Params = Sequence[Any]
 Row = sqlite3.Row
 
 
+class DamagedDatabase(StateStoreError):
+    """The database file is truncated, corrupt or not an SQLite database at all."""
+
+    default_error_id = "StateDatabaseDamaged"
+
+
+class BlankDatabase(StateStoreError):
+    """The database file holds no schema (0 bytes, or no tables) where one was expected."""
+
+    default_category = ErrorCategory.InvalidData
+    default_error_id = "StateDatabaseEmpty"
+
+
 class Database:
     """One connection to the state database, with explicit transactions."""
 
@@ -49,8 +72,14 @@ class Database:
         self._depth = 0
 
     @classmethod
-    def open(cls, path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Database:
-        """Open (creating with mode 0600 if needed) and configure the database at ``path``."""
+    def open(cls, path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS, *,
+             allow_blank: bool = True,
+             blank_message: str = "") -> Database:
+        """Open (creating with mode 0600 if needed) and configure the database at ``path``.
+
+        With ``allow_blank=False`` a database that holds no schema raises
+        :class:`BlankDatabase` (with ``blank_message``) before anything is written to it.
+        """
         _create_private_file(path)
         try:
             conn = sqlite3.connect(
@@ -63,8 +92,21 @@ class Database:
             raise _store_error(exc, path) from exc
         conn.row_factory = sqlite3.Row
         database = cls(path, conn)
-        database._configure(busy_timeout_ms)
+        try:
+            # Reading the schema first makes SQLite check the header (and refuse a file shorter
+            # than the header says, or not a database) before anything is written.
+            if database._is_blank() and not allow_blank:
+                raise BlankDatabase(blank_message or f"the state database {path} is empty")
+            database._configure(busy_timeout_ms)
+        except BaseException:
+            conn.close()
+            raise
         return database
+
+    def _is_blank(self) -> bool:
+        """No table and schema version 0: what SQLite makes of a 0-byte (or new) file."""
+        row = self.query_one("SELECT COUNT(*) FROM sqlite_master")
+        return self.user_version() == 0 and row is not None and int(row[0]) == 0
 
     def _configure(self, busy_timeout_ms: int) -> None:
         mode = self._pragma("journal_mode=WAL")
@@ -180,8 +222,22 @@ def _create_private_file(path: Path) -> None:
     os.close(fd)  # a brand-new file: no connection of ours can hold locks on it yet
 
 
+_SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
+
+
+def _damaged(path: Path, why: str) -> DamagedDatabase:
+    return DamagedDatabase(
+        f"The state database {path} is damaged ({why}). imsh does not start over on a "
+        "damaged state: restore state.db from your backup (together with the key file that "
+        "sealed it), or move the state directory aside to begin with an empty one.")
+
+
 def _store_error(exc: sqlite3.Error, path: Path) -> StateStoreError | TransientError:
     text = str(exc)
+    code = int(getattr(exc, "sqlite_errorcode", -1)) & 0xFF
+    if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB) or "malformed" in text \
+            or "not a database" in text:
+        return _damaged(path, text)
     if isinstance(exc, sqlite3.IntegrityError):
         return IntegrityError(f"state database {path}: {text}")
     if "locked" in text or "busy" in text:

@@ -4,6 +4,15 @@
 the schema migrations, loads (or on a fresh store creates) the sealing key and checks it against
 the key check value sealed in the database, then calls :meth:`Store.ensure_defaults`.
 
+A new database is never "blank" where others can see it: it is built under a temporary name
+with the whole schema and hard-linked into place (``_create_database``), so a ``state.db``
+without a schema is always damage, never imsh's own work in progress. Such a file is refused
+(``StateDatabaseEmpty``) when the key file exists, i.e. when the directory has held a store
+whose passwords were sealed; without a key nothing was ever stored (an older imsh killed during
+its very first start), and the file is initialised. A truncated or foreign file is refused
+(``StateDatabaseDamaged``) in every case. Neither is written to; the error names the file and
+what to do (restore from backup, or move it aside). docs/state.md has the rule.
+
 What is committed when
 ----------------------
 - Every repository write method runs in a transaction of its own and is committed when it
@@ -24,8 +33,12 @@ What is committed when
 
 from __future__ import annotations
 
+import contextlib
+import os
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from types import TracebackType
 
 from engine.errors import StateStoreError
@@ -67,7 +80,10 @@ class Store:
     @classmethod
     def open(cls, paths: StatePaths) -> Store:
         ensure_state_dir(paths)
-        db = Database.open(paths.db)
+        if not paths.db.exists():
+            _create_database(paths.db)
+        db = Database.open(paths.db, allow_blank=not paths.key_file.exists(),
+                           blank_message=_blank_message(paths))
         try:
             migrate(db)
             store = cls(paths, db, _open_sealer(db, paths))
@@ -118,6 +134,38 @@ class Store:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _create_database(path: Path) -> None:
+    """Create ``path`` with the whole schema, atomically: built as a temporary file, closed (so
+    its WAL is checkpointed into it) and hard-linked into place. If another process linked
+    its database first, that one is used and ours is discarded."""
+    temp = path.with_name(f".{path.name}.new-{os.getpid()}-{secrets.token_hex(4)}")
+    try:
+        db = Database.open(temp)
+        try:
+            migrate(db)
+        finally:
+            db.close()
+        with contextlib.suppress(FileExistsError):
+            os.link(temp, path)
+    except OSError as exc:
+        raise StateStoreError(f"cannot create the state database {path}: "
+                              f"{exc.strerror or exc}", error_id="StateDatabaseUnwritable"
+                              ) from exc
+    finally:
+        for leftover in (temp, temp.with_name(temp.name + "-wal"),
+                         temp.with_name(temp.name + "-shm")):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+
+
+def _blank_message(paths: StatePaths) -> str:
+    return (f"The state database {paths.db} is empty, but the key file {paths.key_file} shows "
+            "this state directory has held migration state: its batches, users and sealed "
+            "passwords are gone from the database. imsh does not start over on it: restore "
+            "state.db from your backup, or, to begin with an empty state on purpose, delete "
+            f"{paths.db}.")
 
 
 def _open_sealer(db: Database, paths: StatePaths) -> Sealer:

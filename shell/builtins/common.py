@@ -9,9 +9,9 @@ from typing import Any, ClassVar
 from cmdlets.base import BoundArguments, Cmdlet, CmdletError, Context, Parameter, ParamType
 
 INPUT_OBJECT = Parameter(
-    "InputObject", ParamType.OBJECT, from_pipeline=True,
+    "InputObject", ParamType.OBJECT, from_pipeline=True, allow_null=True, allow_empty=True,
     help="The object to process; usually it comes from the pipeline.",
-)
+)  # pipeline data: $null and '' are objects like any other (PowerShell's [AllowNull()])
 
 
 def has_input(args: BoundArguments) -> bool:

@@ -198,6 +198,7 @@ class ConvertFromCsv(Cmdlet):
     examples = (Example("Get-Content users.csv | ConvertFrom-Csv", "Same as Import-Csv."),)
     parameters = (
         Parameter("InputObject", T.OBJECT, position=0, mandatory=True, from_pipeline=True,
+                  allow_null=True, allow_empty=True,
                   help="CSV text."),
         Parameter("Delimiter", T.STRING, position=1, help="The field separator (default ,)."),
         Parameter("Header", T.STRING_ARRAY, help="Column names; the first line is then data."),
@@ -261,6 +262,7 @@ class ConvertFromJson(Cmdlet):
     examples = (Example("Get-Content batch.json -Raw | ConvertFrom-Json", "Reads a JSON file."),)
     parameters = (
         Parameter("InputObject", T.OBJECT, position=0, mandatory=True, from_pipeline=True,
+                  allow_null=True, allow_empty=True,
                   help="JSON text."),
         Parameter("AsHashtable", T.SWITCH, help="Make hashtables instead of records."),
         Parameter("NoEnumerate", T.SWITCH, help="Output a top-level array as one object."),

@@ -80,6 +80,7 @@ class SetContent(Cmdlet):
         Parameter("Path", T.STRING_ARRAY, mandatory=True, position=0,
                   aliases=("PSPath", "LiteralPath", "LP"), help="The file(s) to write."),
         Parameter("Value", T.OBJECT_ARRAY, position=1, from_pipeline=True,
+                  allow_null=True, allow_empty=True,
                   help="The values to write."),
         Parameter("Encoding", T.STRING, choices=(*ENCODING_CHOICES, "Byte"),
                   help="The text encoding (default utf8NoBOM)."),
@@ -134,9 +135,11 @@ class WriteHost(Cmdlet):
     examples = (Example("Write-Host 'Batch started' -ForegroundColor Green", "Prints a line."),)
     parameters = (
         Parameter("Object", T.OBJECT, position=0, from_pipeline=True, aliases=("Msg", "Message"),
+                  allow_null=True, allow_empty=True,
                   remaining=True, help="What to print."),
         Parameter("NoNewline", T.SWITCH, help="Do not end the line."),
-        Parameter("Separator", T.OBJECT, help="Put between the items of a collection."),
+        Parameter("Separator", T.OBJECT, allow_null=True,
+                  help="Put between the items of a collection."),
         Parameter("ForegroundColor", T.STRING, help="A console colour name."),
         Parameter("BackgroundColor", T.STRING, help="Accepted; ignored."),
     )
@@ -157,6 +160,7 @@ class WriteOutput(Cmdlet):
     examples = (Example("Write-Output 'done'", "Outputs the string 'done'."),)
     parameters = (
         Parameter("InputObject", T.OBJECT, mandatory=True, position=0, from_pipeline=True,
+                  allow_null=True, allow_empty=True,
                   remaining=True, help="The objects to output."),
         Parameter("NoEnumerate", T.SWITCH, help="Output a collection as one object."),
     )
@@ -174,7 +178,7 @@ class WriteWarning(Cmdlet):
     description = "Prints 'WARNING: message' on the warning stream."
     examples = (Example("Write-Warning 'Batch B has failed users'", "Prints a warning."),)
     parameters = (Parameter("Message", T.STRING, mandatory=True, position=0, from_pipeline=True,
-                            aliases=("Msg",), help="The warning text."),)
+                            aliases=("Msg",), allow_empty=True, help="The warning text."),)
 
     def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
         ctx.write_warning(to_text(args.get("Message")))
@@ -188,10 +192,11 @@ class WriteError(Cmdlet):
     examples = (Example("Write-Error 'User u1 failed'", "Reports an error."),)
     parameters = (
         Parameter("Message", T.STRING, mandatory=True, position=0, from_pipeline=True,
-                  aliases=("Msg",), help="The error text."),
+                  aliases=("Msg",), allow_null=True, allow_empty=True, help="The error text."),
         Parameter("Category", T.STRING, help="The PowerShell error category."),
         Parameter("ErrorId", T.STRING, help="An identifier for the error."),
-        Parameter("TargetObject", T.OBJECT, help="The object the error is about."),
+        Parameter("TargetObject", T.OBJECT, allow_null=True,
+                  help="The object the error is about."),
     )
 
     def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:

@@ -49,7 +49,7 @@ class NewObject(Cmdlet):
     parameters = (
         Parameter("TypeName", T.STRING, mandatory=True, position=0, help="The type to create."),
         Parameter("ArgumentList", T.OBJECT_ARRAY, position=1, aliases=("Args",),
-                  help="The constructor arguments."),
+                  allow_null=True, allow_empty=True, help="The constructor arguments."),
         Parameter("Property", T.HASHTABLE, help="Properties to set on the new object."),
     )
 

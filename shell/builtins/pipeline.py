@@ -40,6 +40,7 @@ def _where_parameters() -> tuple[Parameter, ...]:
         Parameter("Property", T.STRING, mandatory=True, position=0, sets=_OPERATOR_SETS,
                   help="The property to test (simplified syntax)."),
         Parameter("Value", T.OBJECT, position=1, sets=_OPERATOR_SETS[:-1],
+                  allow_null=True, allow_empty=True,
                   help="The value the property is compared with."),
         Parameter("Not", T.SWITCH, mandatory=True, sets=("NotSet",),
                   help="Pass objects whose property is false or absent."),
@@ -117,7 +118,7 @@ class ForEachObject(Cmdlet):
         Parameter("MemberName", T.STRING, mandatory=True, position=0,
                   sets=("PropertyAndMethodSet",), help="The property or method to take."),
         Parameter("ArgumentList", T.OBJECT_ARRAY, position=1, sets=("PropertyAndMethodSet",),
-                  aliases=("Args",), remaining=True,
+                  aliases=("Args",), remaining=True, allow_null=True, allow_empty=True,
                   help="Arguments for the method named by -MemberName."),
     )
     default_parameter_set = "ScriptBlockSet"

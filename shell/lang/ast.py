@@ -126,6 +126,8 @@ class Statement(Node):
 @dataclass(kw_only=True)
 class StatementList(Node):
     statements: list[Statement]
+    # a script's leading ``param(...)`` block (only on the outermost list of a script)
+    params: list[Variable] = field(default_factory=list)
 
 
 @dataclass(kw_only=True)

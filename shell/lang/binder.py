@@ -8,6 +8,15 @@ conversion.  The common parameters (-ErrorAction/-ea, -WarningAction/-wa, -Verbo
 -Debug/-db, -ErrorVariable/-ev, -OutVariable/-ov, ...; -WhatIf/-wi and -Confirm/-cf only for
 ``supports_should_process`` cmdlets) take part in name matching and land in ``Common``.
 
+Null and empty: ``$null`` (also what an undefined variable holds), ``''`` and an empty array
+are refused for every parameter, mandatory or not, named, positional, prompted for or bound from
+the pipeline, with PowerShell's "Cannot bind argument to parameter 'X' because it is null." /
+"... an empty string." / "... an empty array." (``ParameterArgumentValidationError*NotAllowed``,
+category InvalidData), unless the declaration allows it (``Parameter.allow_null`` /
+``allow_empty``, cmdlets/base.py). A switch given ``$null`` is ``$false``. So no cmdlet ever
+sees a missing value where the script meant one (docs/cmdlets.md, "Null, empty and missing
+identities").
+
 Failures raise ``BindingError`` with PowerShell's message and error id.
 """
 
@@ -49,13 +58,15 @@ COMMON_NAMES = frozenset(p.name for p in _COMMON + _SHOULD_PROCESS)
 
 class BindingError(Exception):
     def __init__(self, message: str, error_id: str, *, category: str = "InvalidArgument",
-                 target: Any = None, extent: Extent | None = None) -> None:
+                 target: Any = None, extent: Extent | None = None,
+                 reason: str = "ParameterBindingException") -> None:
         super().__init__(message)
         self.message = message
         self.error_id = error_id
         self.category = category
         self.target = target
         self.extent = extent
+        self.reason = reason  # the .NET exception type PowerShell would name
 
 
 @dataclass
@@ -302,9 +313,11 @@ def _check_mandatory(binding: Binding, pipeline_input: bool, prompt: Prompt | No
 
 
 def _convert(param: Parameter, value: Any, literal: str | None, extent: Extent | None) -> Any:
-    if param.mandatory and value is None:
-        raise BindingError(f"Cannot bind argument to parameter '{param.name}' because it is null.",
-                           "ParameterArgumentValidationErrorNullNotAllowed", extent=extent)
+    if value is None:
+        if param.is_switch:
+            return False  # -Force:$null is -Force:$false, as in PowerShell
+        if not param.allow_null:
+            raise _refused(param, "null", "NullNotAllowed", extent)
     try:
         converted = convert_argument(value, param.type, literal)
     except ConversionError as err:
@@ -314,13 +327,35 @@ def _convert(param: Parameter, value: Any, literal: str | None, extent: Extent |
                                "ParameterArgumentTransformationError", extent=extent) from None
         raise BindingError(f"Cannot bind parameter '{param.name}'. {err.message}",
                            "CannotConvertArgumentNoMessage", target=value, extent=extent) from None
-    if param.mandatory and converted == "" and param.type is ParamType.STRING:
-        raise BindingError(f"Cannot bind argument to parameter '{param.name}' because it is an "
-                           "empty string.", "ParameterArgumentValidationErrorEmptyStringNotAllowed",
-                           extent=extent)
+    if value is not None and not param.allow_empty:
+        _refuse_empty(param, converted, extent)
     if param.choices:
         converted = _validate_set(param, converted, extent)
     return converted
+
+
+_EMPTY_CHECKED = (ParamType.STRING, ParamType.STRING_ARRAY, ParamType.OBJECT_ARRAY,
+                  ParamType.BYTES)
+
+
+def _refuse_empty(param: Parameter, converted: Any, extent: Extent | None) -> None:
+    """``''`` for a string, ``@()`` for an array, or an array holding ``''``: refused."""
+    if param.type not in _EMPTY_CHECKED:
+        return
+    if param.type is ParamType.STRING:
+        if converted == "":
+            raise _refused(param, "an empty string", "EmptyStringNotAllowed", extent)
+        return
+    if len(converted) == 0:
+        raise _refused(param, "an empty array", "EmptyArrayNotAllowed", extent)
+    if param.type is ParamType.STRING_ARRAY and any(item == "" for item in converted):
+        raise _refused(param, "an empty string", "EmptyStringNotAllowed", extent)
+
+
+def _refused(param: Parameter, what: str, kind: str, extent: Extent | None) -> BindingError:
+    return BindingError(f"Cannot bind argument to parameter '{param.name}' because it is {what}.",
+                        f"ParameterArgumentValidationError{kind}", category="InvalidData",
+                        reason="ParameterBindingValidationException", extent=extent)
 
 
 def _validate_set(param: Parameter, value: Any, extent: Extent | None) -> Any:
@@ -365,6 +400,8 @@ def bind_pipeline(binding: Binding, obj: Any) -> BoundArguments:
     free = [p for p in cls.parameters if p.in_set(set_name) and p.name not in binding.values]
     extra: dict[str, Any] = {}
     by_value = [p for p in free if p.from_pipeline]
+    if obj is None and by_value and not any(p.allow_null for p in by_value):
+        raise _refused(by_value[0], "null", "NullNotAllowed", None)
     for param in by_value:
         if _NATIVE.get(param.type, lambda v: False)(obj):
             extra[param.name] = _try_convert(param, obj)

@@ -28,7 +28,16 @@ class Parser(KeywordParser):
     """Parses one source text into a statement list."""
 
     def parse_script(self) -> ast.StatementList:
-        return self.statement_list(None)
+        """A whole script: an optional leading ``param(...)`` block, then its statements."""
+        self.lx.skip_newlines()
+        params: list[ast.Variable] = []
+        match = re.compile(r"param\s*\(", re.IGNORECASE).match(self.lx.text, self.lx.pos)
+        if match:
+            self.lx.pos = match.end() - 1
+            params = self._param_block()
+        body = self.statement_list(None)
+        body.params = params
+        return body
 
     # -- statement lists -------------------------------------------------------------------
 

@@ -213,7 +213,7 @@ class Pipelines:
                            prompt=self._prompt_for if self.host.interactive else None)
         except BindingError as err:
             record = ErrorRecord(err.message, category=err.category, error_id=err.error_id,
-                                 command=cls.name, reason="ParameterBindingException",
+                                 command=cls.name, reason=err.reason,
                                  target=err.target, extent=err.extent or node.extent)
             raise PSRuntimeError(record) from None
         ctx.binding = binding
@@ -264,8 +264,10 @@ class Pipelines:
         answers: dict[str, Any] = {}
         for param in missing:
             answer = self.host.read_line(f"{param.name}: ")
-            if answer is None or answer == "":
+            if answer is None:  # end of input: nothing was supplied
                 return None
+            # an empty answer is bound, so the binder refuses it as PowerShell does
+            # ("... because it is an empty string."), unless the parameter allows it
             answers[param.name] = answer
         return answers
 
