@@ -10,6 +10,7 @@ state (statuses, leases, report entries) for the assertions.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -69,10 +70,8 @@ class CliMigration:
 
     def close(self) -> None:
         for pid in self.runner_pids():
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         for proxy in (self.source_proxy, self.target_proxy):
             if proxy is not None:
                 proxy.close()
