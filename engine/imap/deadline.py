@@ -25,6 +25,11 @@ pass opens (:func:`joining` makes a thread's new connections join a group) and
 blocked in the network within seconds. Aborting is safe at any byte: it is a connection cut,
 which the sync's intent rows already survive (engine/sync/apply.py).
 
+A **pass** has a deadline too (:func:`pass_budget`, armed by the executor once the survey
+knows the mailbox's size): a command base per folder plus every byte at the minimum rate. A
+pass past it has its connections cut and ends as a transient fault, resumed by the next
+attempt.
+
 The deadlines are process settings: :func:`configure` (``imsh service`` sets them from
 ``IMSH_COMMAND_DEADLINE`` and ``IMSH_MIN_TRANSFER_RATE``; docs/service.md) — small in tests.
 """
@@ -58,6 +63,17 @@ class Deadlines:
     def budget(self, nbytes: int) -> float:
         """The seconds a command that carries ``nbytes`` may take."""
         return self.base + max(nbytes, 0) / self.min_rate
+
+
+PASS_BASE_COMMANDS = 10  # a pass's budget: this many command bases, one more per folder
+
+
+def pass_budget(deadlines: Deadlines, nbytes: int, folders: int) -> float:
+    """The seconds one pass over a mailbox of ``nbytes`` in ``folders`` folders may take: a
+    command base per folder (plus :data:`PASS_BASE_COMMANDS`) and every byte at the minimum
+    rate. A backstop behind the per-command deadlines: generous, but never infinite."""
+    return deadlines.base * (PASS_BASE_COMMANDS + max(folders, 0)) + (
+        max(nbytes, 0) / deadlines.min_rate)
 
 
 def command_overdue(deadlines: Deadlines, elapsed: float, nbytes: int) -> bool:

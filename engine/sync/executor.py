@@ -140,9 +140,12 @@ def _guarded(store: Store, store_factory: StoreFactory, job: SyncJob, token: Can
     group = deadline.ConnectionGroup()
     progress = _Progress(options.hook)
     token.on_cancel(lambda reason: _abort_later(group, options.abort_grace, str(reason)))
+    one = None
     try:
         with deadline.joining(group):
-            _Pass(store, store_factory, job, token, replace(options, hook=progress)).run()
+            one = _Pass(store, store_factory, job, token, replace(options, hook=progress))
+            one.group = group
+            one.run()
     except Stopped:
         return SyncOutcome.stopped()
     except PermanentError as exc:
@@ -154,8 +157,12 @@ def _guarded(store: Store, store_factory: StoreFactory, job: SyncJob, token: Can
     except TransientError as exc:
         if token.cancelled:
             return SyncOutcome.stopped()
-        store.statistics.add_report_entry(job.user_id, "warning", exc.message)
-        return SyncOutcome.transient(exc.message, progressed=progress.count > 0)
+        message = exc.message
+        if one is not None and one.overdue is not None:
+            message = (f"The pass didn't finish within its deadline of {one.overdue:.0f} s "
+                       f"({message.rstrip('.')}); it resumes with the next attempt.")
+        store.statistics.add_report_entry(job.user_id, "warning", message)
+        return SyncOutcome.transient(message, progressed=progress.count > 0)
     return SyncOutcome.ok()
 
 
@@ -204,6 +211,8 @@ class _Pass:
         self.moved_away: dict[str, FolderPath] = {}  # new folders placed off their mapped path
         self.listed: dict[str, SourceFolder] = {}
         self.survey = Survey()
+        self.group: deadline.ConnectionGroup | None = None  # the pass's connections
+        self.overdue: float | None = None  # the pass deadline (s) once it was missed
 
     @property
     def user_id(self) -> int:
@@ -233,11 +242,29 @@ class _Pass:
         self._renames(self._detect_renames(selectable, excluded))
         survey = self.survey = self._survey(selectable, excluded)
         record_totals(self.store, self.user_id, survey.items, survey.size)
-        moves = survey.moves()
-        self._prepare_folders(survey, included)
-        self._moves(moves)
-        self._apply_folders([f.name for f in selectable])
-        self._vanished(self._vanished_names(selectable, excluded))
+        timer = self._arm_pass_deadline(survey.size, len(included))
+        try:
+            moves = survey.moves()
+            self._prepare_folders(survey, included)
+            self._moves(moves)
+            self._apply_folders([f.name for f in selectable])
+            self._vanished(self._vanished_names(selectable, excluded))
+        finally:
+            timer.cancel()
+
+    def _arm_pass_deadline(self, nbytes: int, folders: int) -> threading.Timer:
+        """Cut the pass's connections once it outlived its deadline (engine/imap/deadline)."""
+        budget = deadline.pass_budget(deadline.current(), nbytes, folders)
+
+        def overdue() -> None:
+            self.overdue = budget
+            if self.group is not None:
+                self.group.abort(f"the pass took longer than its deadline of {budget:.0f} s")
+
+        timer = threading.Timer(budget, overdue)
+        timer.daemon = True
+        timer.start()
+        return timer
 
     # --- connections -----------------------------------------------------------------------------
 

@@ -70,3 +70,11 @@ def test_a_closed_connection_is_left_alone() -> None:
     meter.closed = True
     meter.abort("too late")
     assert meter.aborted is None
+
+
+def test_a_pass_may_take_a_base_per_folder_plus_its_bytes_at_the_minimum_rate() -> None:
+    from engine.imap.deadline import pass_budget
+
+    rule = Deadlines(base=120, min_rate=16 * 1024)
+    assert pass_budget(rule, 0, 0) == 1200
+    assert pass_budget(rule, 16 * 1024 * 100, 5) == 120 * 15 + 100
