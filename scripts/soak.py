@@ -15,8 +15,9 @@ What it does, all through the real ``imsh`` console script:
 4. rounds until ``--kills`` SIGKILLs landed: once the initial sync is done, change the source
    at random (new mail, deletions, flag and keyword changes, moves between folders, a folder
    created or renamed), ask for a pass (``Set-MigrationBatch -SyncNow``, which also launches a
-   runner and retries a user waiting in backoff), wait a random moment and SIGKILL every
-   runner process serving the state; every ``--settle-every`` rounds the pass is let finish;
+   runner and retries a user waiting in backoff), wait until the runner logs the pass's start,
+   wait a random moment more and SIGKILL every runner process serving the state; every
+   ``--settle-every`` rounds the pass is let finish;
 5. keeps going until at least ``--min-cuts`` connections were cut, then heals the links, runs a
    last pass and compares source and target with the engine's comparer.
 
@@ -52,11 +53,14 @@ from tests.support.tcp_proxy import Fault, LinkFaults, TcpProxy
 
 ROOT = Path(__file__).resolve().parents[1]
 SETTLED = ("Synced", "IncrementalSynced")
+PASS_STARTED = ("starting the initial sync", "starting the incremental sync")
+PASS_FINISHED = ("synchronization completed",)
 
 
 @dataclass
 class Figures:
     kills: int = 0
+    kills_in_pass: int = 0  # landed after a pass started and before it finished
     rounds: int = 0
     passes: int = 0
     changes: dict[str, int] = field(default_factory=dict)
@@ -182,12 +186,21 @@ class Soak:
         self.figures.rounds += 1
         if self.user_status() in SETTLED:
             self.change_source()
+        started, finished = self.log_count(PASS_STARTED), self.log_count(PASS_FINISHED)
         self.ask_for_a_pass()
         waited = _wait(lambda: bool(self.runner_pids()), 10)
         if not waited:
             return
-        time.sleep(self.rng.uniform(0.05, self.args.max_kill_delay))
-        self.figures.kills += self.kill_runners()
+        # the kill lands a random moment after the pass started (or, when none started within
+        # 10 s, wherever the runner is)
+        _wait(lambda: self.log_count(PASS_STARTED) > started, 10)
+        time.sleep(self.rng.uniform(0.0, self.args.max_kill_delay))
+        in_pass = (self.log_count(PASS_STARTED) > started
+                   and self.log_count(PASS_FINISHED) == finished)
+        killed = self.kill_runners()
+        self.figures.kills += killed
+        if killed and in_pass:
+            self.figures.kills_in_pass += 1
         if self.figures.rounds % self.args.settle_every == 0:
             self.settle(180)
 
@@ -231,9 +244,16 @@ class Soak:
         return self.proxies.source.cuts + self.proxies.target.cuts
 
     def passes(self) -> int:
+        return self.log_count(PASS_FINISHED)
+
+    def log_count(self, texts: tuple[str, ...]) -> int:
+        """How often the service log says one of ``texts``."""
         logs = self.state / "logs"
-        return sum(path.read_text(errors="replace").count("synchronization completed")
-                   for path in logs.glob("imsh-service.log*"))
+        total = 0
+        for path in logs.glob("imsh-service.log*"):
+            content = path.read_text(errors="replace")
+            total += sum(content.count(text) for text in texts)
+        return total
 
     def tally(self) -> None:
         a = ImapSource(ImapSpec(self.source.host, self.source.port, self.source_user,
@@ -374,8 +394,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="share of connections that get cut")
     parser.add_argument("--cut-max-bytes", type=int, default=1_500_000,
                         help="a cut lands after 200..N bytes")
-    parser.add_argument("--max-kill-delay", type=float, default=3.0,
-                        help="a kill lands 0.05..N s after the pass was asked for")
+    parser.add_argument("--max-kill-delay", type=float, default=1.5,
+                        help="a kill lands 0..N s after the pass started")
     parser.add_argument("--settle-every", type=int, default=8,
                         help="let every N-th round's pass finish")
     parser.add_argument("--max-minutes", type=float, default=40.0, help="time budget")
