@@ -84,9 +84,9 @@ class CliMigration:
 
     def env(self) -> dict[str, str]:
         env = {**os.environ, "IMSH_HOME": "", "PYTHONPATH": str(ROOT),
-               "IMSH_POLL_INTERVAL": "0.2", **self.env_extra}
+               "IMSH_POLL_INTERVAL": "0.2"}
         env.pop("IMSH_SERVICE_SYNCER", None)
-        return env
+        return {**env, **self.env_extra}
 
     def argv(self, *args: str) -> list[str]:
         command = shutil.which("imsh")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -67,3 +68,22 @@ def test_sync_now_after_a_sigkilled_runner_launches_a_runner_at_once(
              "-SyncNow to launch a runner")
     wait_for(lambda: m.user_status() == "Synced", 45, "the resumed pass to finish")
     assert m.compare() is None
+
+
+def test_wait_says_plainly_when_no_runner_can_work_on_the_batch(
+        tmp_path: Path, dovecot: ImapServer, dovecot_target: ImapServer) -> None:
+    """A runner that cannot start (here: a syncer that does not exist) leaves nobody to work on
+    the batch; Wait-MigrationBatch says so instead of waiting out its whole timeout."""
+    m = CliMigration.create(tmp_path, dovecot, dovecot_target, generate(74, 5),
+                            IMSH_SERVICE_SYNCER="no.such.module:sync")
+    try:
+        m.setup_batch()
+        started = time.monotonic()
+        result = m.run("Wait-MigrationBatch -Identity B -TimeoutSeconds 90", timeout=120)
+        took = time.monotonic() - started
+        assert result.returncode != 0
+        assert "No runner is working on the migration batch" in result.stdout + result.stderr, (
+            result.stdout + result.stderr)
+        assert took < 60, f"Wait took {took:.0f} s to say that nobody works on the batch"
+    finally:
+        m.close()
