@@ -25,6 +25,14 @@ append batches) or the job's lease fence failed (checked in the transactions tha
 and record copies; the token is then cancelled with ``lease_lost``). The step hook
 (:mod:`engine.sync.faults`) lets tests stop the pass after any side-effecting step.
 engine/sync/apply.py states the crash-safety argument per action.
+
+Never stuck (docs/service.md, "Deadlines"): every connection of a pass joins one
+:class:`engine.imap.deadline.ConnectionGroup`; a cancel cuts them ``abort_grace`` seconds later
+if the pass has not stopped by then, and so does the pass deadline armed after the survey. A
+folder worker whose connection drops reconnects, resolves that folder's pending rows, plans it
+again and carries on with smaller batches (:meth:`_Pass.apply_retrying`), so one drop costs
+one batch, not the pass; a transient outcome says whether the pass committed anything first
+(``progressed``: the runner then restarts its attempt count).
 """
 
 from __future__ import annotations
