@@ -23,7 +23,7 @@ from pathlib import Path
 import shell
 from engine.paths import ensure_private_dir, resolve_state_paths
 from engine.runner.launcher import claim_launch, launch_detached, runner_is_active
-from engine.runner.runner import new_owner
+from engine.runner.liveness import new_owner
 from engine.store import Store
 
 OUTPUT_NAME = "imsh-runner.out"

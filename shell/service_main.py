@@ -11,6 +11,9 @@ Environment (mainly for tests and diagnosis; docs/service.md):
 - ``IMSH_POLL_INTERVAL`` — seconds between the runner's looks at the store (default 1).
 - ``IMSH_SERVICE_SYNCER`` — ``module:function`` of the syncer to run instead of
   ``engine.sync.executor:sync_user``.
+- ``IMSH_COMMAND_DEADLINE`` — the base of every IMAP command's deadline, in seconds (default
+  120), and ``IMSH_MIN_TRANSFER_RATE`` — the slowest transfer a command may make, in bytes per
+  second (default 16384): a command may take base + bytes / rate (engine/imap/deadline.py).
 - ``IMSH_LAUNCH_OWNER`` — set by the launcher (shell/launch.py): the owner of the ``launch``
   lease this runner releases once it holds its own ``runner:`` lease.
 """
@@ -31,6 +34,7 @@ from types import FrameType
 from typing import Any, cast
 
 from engine.errors import ImshError, PermanentError
+from engine.imap import deadline
 from engine.paths import StatePaths, ensure_private_dir, ensure_state_dir, resolve_state_paths
 from engine.runner import CancelToken, Runner, StoreFactory, SyncJob, SyncOutcome, UserSyncer
 from engine.runner.launcher import LAUNCH_RESOURCE
@@ -45,6 +49,8 @@ ENV_LEASE_TTL = "IMSH_LEASE_TTL"
 ENV_POLL_INTERVAL = "IMSH_POLL_INTERVAL"
 ENV_SYNCER = "IMSH_SERVICE_SYNCER"
 ENV_LAUNCH_OWNER = "IMSH_LAUNCH_OWNER"
+ENV_COMMAND_DEADLINE = "IMSH_COMMAND_DEADLINE"
+ENV_MIN_TRANSFER_RATE = "IMSH_MIN_TRANSFER_RATE"
 
 log = logging.getLogger("imsh.service")
 
@@ -69,6 +75,9 @@ def _serve(paths: StatePaths, until_idle: bool, env: Mapping[str, str]) -> int:
     stop = threading.Event()
     previous = install_stop_handlers(stop)
     try:
+        deadline.configure(deadline.Deadlines(
+            _seconds(env, ENV_COMMAND_DEADLINE, deadline.DEFAULT_BASE_SECONDS),
+            _seconds(env, ENV_MIN_TRANSFER_RATE, deadline.DEFAULT_MIN_RATE)))
         runner = Runner(
             paths,
             load_syncer(env.get(ENV_SYNCER)),

@@ -33,6 +33,7 @@ from imapclient import IMAPClient
 from imapclient import exceptions as imapexc
 
 from engine.errors import ErrorCategory, PermanentError, TransientError, ValidationError
+from engine.imap import deadline
 
 BAD_CREDENTIALS = (
     "We had trouble signing in to this account. "
@@ -115,6 +116,11 @@ class ImapSession:
     def has(self, capability: str) -> bool:
         return capability.upper() in self.capabilities
 
+    @property
+    def meter(self) -> deadline.Meter | None:
+        """The connection's deadline watch (engine/imap/deadline.py)."""
+        return getattr(self.client, "imsh_meter", None)
+
     def close(self) -> None:
         """Log out; a connection that is already gone is fine."""
         try:
@@ -122,6 +128,8 @@ class ImapSession:
         except (imaplib.IMAP4.error, OSError):
             with suppress(OSError):
                 self.client.shutdown()
+        finally:
+            deadline.unwatch(self.meter)
 
 
 def reveal(password: Password | str) -> str:
@@ -214,11 +222,15 @@ def connect(settings: ImapSettings) -> IMAPClient:
         client = IMAPClient(settings.host, settings.port, ssl=implicit, ssl_context=context,
                             timeout=settings.timeout)
         client._imap.debug = 0
+        # every command from here on (STARTTLS and LOGIN included) has a deadline, and the
+        # pass's connection group may abort it (engine/imap/deadline.py)
+        client.imsh_meter = deadline.watch(client._imap, f"{settings.host}:{settings.port}")
         client.folder_encode = False  # raw names; engine.folders decodes them
         client.normalise_times = False  # INTERNALDATE as aware datetimes
         if settings.security is Security.TLS:
             if not client.has_capability("STARTTLS"):
                 client.shutdown()
+                deadline.unwatch(client.imsh_meter)
                 raise PermanentError(
                     f"The server '{settings.host}' does not offer STARTTLS on port "
                     f"{settings.port}.", category=ErrorCategory.ConnectionError,
@@ -251,7 +263,9 @@ def open_session(
             _learn(session, enable)
         return session
     except BaseException:
-        client.shutdown()
+        with suppress(OSError):
+            client.shutdown()
+        deadline.unwatch(getattr(client, "imsh_meter", None))
         raise
 
 

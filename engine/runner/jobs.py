@@ -7,7 +7,9 @@ a ``store_factory`` (the syncer opens its own :class:`~engine.store.Store`: one 
 Contract for syncers:
 
 - Poll ``token.cancelled`` between append batches (at least every few seconds) and, once it is
-  set, commit or roll back the step in hand and return :meth:`SyncOutcome.stopped`. The token is
+  set, commit or roll back the step in hand and return :meth:`SyncOutcome.stopped`. A syncer
+  blocked in the network must not hold a stop up: ``token.on_cancel`` lets it abort its
+  connections (the executor does so a couple of seconds after the cancel). The token is
   set by Stop-/Remove-MigrationBatch, Stop-MigrationUser, a lost lease or the runner shutting
   down (SIGTERM); ``token.reason`` says which, but the syncer need not care.
 - Report faults either as an outcome or by raising: :class:`~engine.errors.TransientError`
@@ -95,6 +97,7 @@ class SyncOutcome:
     kind: OutcomeKind
     message: str | None = None
     retry_after: float | None = None
+    progressed: bool = False  # transient: the pass recorded copies before the fault
 
     @classmethod
     def ok(cls) -> SyncOutcome:
@@ -105,8 +108,12 @@ class SyncOutcome:
         return cls(OutcomeKind.failed, message)
 
     @classmethod
-    def transient(cls, message: str, retry_after: float | None = None) -> SyncOutcome:
-        return cls(OutcomeKind.transient, message, retry_after)
+    def transient(cls, message: str, retry_after: float | None = None, *,
+                  progressed: bool = False) -> SyncOutcome:
+        """A fault worth a retry; ``progressed`` when the pass got work done first (the
+        runner then starts counting attempts afresh: a flaky link that moves is no reason
+        to back off towards giving up)."""
+        return cls(OutcomeKind.transient, message, retry_after, progressed)
 
     @classmethod
     def stopped(cls) -> SyncOutcome:
@@ -126,6 +133,7 @@ class CancelToken:
         self._event = threading.Event()
         self._lock = threading.Lock()
         self._reason: CancelReason | None = None
+        self._callbacks: list[Callable[[CancelReason], None]] = []
 
     @property
     def cancelled(self) -> bool:
@@ -137,9 +145,25 @@ class CancelToken:
 
     def cancel(self, reason: CancelReason) -> None:
         with self._lock:
-            if self._reason is None:
+            first = self._reason is None
+            if first:
                 self._reason = reason
+            callbacks, self._callbacks = self._callbacks, []
         self._event.set()
+        if first:
+            for callback in callbacks:
+                callback(reason)
+
+    def on_cancel(self, callback: Callable[[CancelReason], None]) -> None:
+        """Call ``callback(reason)`` once when the token is cancelled (at once if it already
+        is), in the cancelling thread: it must not block. The executor uses it to abort the
+        pass's connections a moment later, so a pass blocked in the network stops too."""
+        with self._lock:
+            reason = self._reason
+            if reason is None:
+                self._callbacks.append(callback)
+        if reason is not None:
+            callback(reason)
 
     def wait(self, timeout: float) -> bool:
         """Sleep up to ``timeout`` seconds, waking early when cancelled; True if cancelled."""

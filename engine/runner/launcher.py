@@ -1,9 +1,10 @@
 """Starting a runner on demand: is one serving the state directory, and launch one detached.
 
 Start-MigrationBatch (through the façade's ``runner_launcher``) asks :func:`runner_is_active`;
-if no unexpired ``runner:`` lease exists it starts ``imsh service --until-idle`` with
-:func:`launch_detached`, which puts the process in a session of its own (so a terminal's hangup
-or the shell's exit does not reach it) with its output appended to a log file.
+if no unexpired ``runner:`` lease of a live runner exists it starts
+``imsh service --until-idle`` with :func:`launch_detached`, which puts the process in a
+session of its own (so a terminal's hangup or the shell's exit does not reach it) with its
+output appended to a log file.
 
 Two shells starting batches at the same instant would both see no runner; :func:`claim_launch`
 takes a short ``launch`` lease first so only one of them launches. Were both to start a runner
@@ -20,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from engine.runner.liveness import free_dead_leases
 from engine.store import Store
 
 log = logging.getLogger(__name__)
@@ -31,12 +33,16 @@ LOG_MODE = 0o600
 
 
 def runner_is_active(store: Store, now: datetime | None = None) -> bool:
-    """True if some runner holds an unexpired ``runner:`` lease on this state."""
+    """True if some runner that is not provably dead holds an unexpired ``runner:`` lease on
+    this state (a SIGKILLed runner's lease is freed here, engine/runner/liveness.py)."""
+    free_dead_leases(store, now, RUNNER_PREFIX)
     return bool(store.leases.active(now, RUNNER_PREFIX))
 
 
 def claim_launch(store: Store, owner: str, now: datetime | None = None) -> bool:
-    """Take the short-lived ``launch`` lease; False if another process is launching a runner."""
+    """Take the short-lived ``launch`` lease; False if another live process is launching a
+    runner."""
+    free_dead_leases(store, now, LAUNCH_RESOURCE)
     return store.leases.acquire(LAUNCH_RESOURCE, owner, LAUNCH_TTL, now)
 
 

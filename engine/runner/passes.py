@@ -23,7 +23,12 @@ from engine.runner.jobs import (
     SyncKind,
     SyncOutcome,
 )
-from engine.runner.scheduler import gives_up, next_incremental_due, retry_delay
+from engine.runner.scheduler import (
+    attempt_after,
+    gives_up,
+    next_incremental_due,
+    retry_delay,
+)
 from engine.runner.status import (
     batch_phase,
     failed_status,
@@ -193,11 +198,14 @@ def _transient(
     elapsed: float,
 ) -> None:
     message = outcome.message or "A transient error occurred."
-    if gives_up(job.attempt):
+    # a pass that got work done before the fault starts the count afresh: a flaky link that
+    # moves is retried soon, and never given up on (engine/runner/scheduler.py)
+    attempt = attempt_after(job.attempt, progressed=outcome.progressed)
+    if gives_up(attempt):
         _failed(store, user, job, f"{message} (gave up after {job.attempt} attempts)", elapsed)
         return
-    delay = retry_delay(job.attempt, outcome.retry_after)
-    store.users.update(replace(user, next_sync_due_at=now + delay, sync_attempt=job.attempt))
+    delay = retry_delay(attempt, outcome.retry_after)
+    store.users.update(replace(user, next_sync_due_at=now + delay, sync_attempt=attempt))
     _record_time(store, user.id, elapsed, initial=False, error=message)
     text = (
         f"Transient error on attempt {job.attempt}: {message.rstrip('.')}. "

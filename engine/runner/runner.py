@@ -27,11 +27,8 @@ runner keeps counting toward giving up.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
@@ -51,6 +48,7 @@ from engine.runner.jobs import (
     UserSyncer,
 )
 from engine.runner.launcher import RUNNER_PREFIX
+from engine.runner.liveness import free_dead_leases, new_owner
 from engine.runner.notifications import Notifier
 from engine.runner.passes import USER_PREFIX, claim_user, record_outcome, user_resource
 from engine.runner.scheduler import Candidate, EndpointLimits, count_running, pick_jobs
@@ -75,9 +73,6 @@ WAKE_CHECK_SECONDS = 0.1  # how often a pause looks at the stop event
 _FAR_FUTURE = timedelta(days=3650)
 
 
-def new_owner() -> str:
-    """A lease owner name unique to this process: host, pid and a random part."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 @dataclass
@@ -123,6 +118,7 @@ class Runner:
         self._last_renewal = float("-inf")
         self._last_housekeeping = float("-inf")
         self._pass_ended = threading.Event()  # wakes the loop as soon as a pass finishes
+        self._told_waiting: dict[int, str] = {}  # user id -> the lease holder we said we wait for
 
     @property
     def runner_resource(self) -> str:
@@ -139,6 +135,7 @@ class Runner:
         ):
             log.info("runner %s started on %s", self.owner, self.paths.root)
             try:
+                free_dead_leases(store, self.now())
                 self._renew(store, force=True)
                 if self._handover is not None:
                     store.leases.release(*self._handover)
@@ -173,6 +170,7 @@ class Runner:
 
     def _tick(self, store: Store, pool: ThreadPoolExecutor) -> None:
         self._renew(store)
+        free_dead_leases(store, self.now())  # a SIGKILLed runner's users are free at once
         if self._collect(store):
             self._notifier.kick()  # a finished pass may have made mail due
         self._observe_stops(store)
@@ -240,7 +238,9 @@ class Runner:
             return
         now = self.now()
         busy = self._leased_users(store, now)
-        due = [u for u in store.users.list_due(now, DUE_STATUSES, limit=500) if u.id not in busy]
+        listed = store.users.list_due(now, DUE_STATUSES, limit=500)
+        self._say_waiting(store, [u for u in listed if u.id in busy], now)
+        due = [u for u in listed if u.id not in busy]
         if not due:
             return
         candidates = {c.user_id: c for c in (self._candidate(store, u) for u in due) if c}
@@ -248,6 +248,20 @@ class Runner:
         limits = self._limits(store, {c.source_endpoint_id for c in candidates.values()})
         for pick in pick_jobs(list(candidates.values()), count_running(running), limits, free):
             self._start(store, pool, pick, now)
+
+    def _say_waiting(self, store: Store, held: list[MigrationUserRow], now: datetime) -> None:
+        """Log (once per holder) each due user another live runner holds: this runner waits
+        for that lease to be released or to expire."""
+        for user in held:
+            if user.id in self._running:
+                continue
+            lease = store.leases.get(user_resource(user.id))
+            if lease is None or self._told_waiting.get(user.id) == lease.owner:
+                continue
+            self._told_waiting[user.id] = lease.owner
+            left = (lease.expires_at - now).total_seconds()
+            log.info("%s is due, but the runner %s holds it (lease expires in %.0f s); waiting",
+                     user.email_address, lease.owner, max(left, 0))
 
     def _leased_users(self, store: Store, now: datetime) -> set[int]:
         leases = store.leases.active(now, USER_PREFIX)

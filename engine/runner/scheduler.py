@@ -9,7 +9,9 @@ Retry backoff for transient faults (connection drop, timeout, server busy): atte
 wait 30 s, then 1 min, 2 min, 4 min, 8 min, then 15 min (the cap) for every further attempt. A
 server's own hint ("retry after N s") is honoured when it is longer, up to one hour. After
 :data:`MAX_ATTEMPTS` attempts the fault is treated as permanent and the user fails with the last
-error text. Nothing here does I/O or reads the clock.
+error text. A pass that made progress before its fault counts as attempt 1 again
+(:func:`attempt_after`): only faults in a row that got nothing done lead to giving up.
+Nothing here does I/O or reads the clock.
 """
 
 from __future__ import annotations
@@ -87,6 +89,13 @@ def retry_delay(attempt: int, hint_seconds: float | None = None) -> timedelta:
     if hint_seconds is not None and hint_seconds > seconds:
         seconds = min(hint_seconds, RETRY_HINT_CAP_SECONDS)
     return timedelta(seconds=seconds)
+
+
+def attempt_after(attempt: int, *, progressed: bool) -> int:
+    """The attempt number a transient fault on attempt ``attempt`` counts as: 1 when the pass
+    made progress first (committed copies, flag changes, deletions), so the backoff starts
+    again at :data:`RETRY_BASE_SECONDS` and the count toward :data:`MAX_ATTEMPTS` restarts."""
+    return 1 if progressed else attempt
 
 
 def gives_up(attempt: int) -> bool:

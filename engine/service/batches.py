@@ -43,6 +43,7 @@ from engine.errors import (
     ErrorCategory,
     ImshError,
     InvalidStateError,
+    NotFoundError,
     ValidationError,
 )
 from engine.excludes import parse_exclude_folders
@@ -56,9 +57,12 @@ from engine.service.common import (
     Unset,
     now,
     queue_user,
+    runner_alive,
     stop_user,
     user_statuses,
     users_being_synced,
+    wait_released,
+    waiting_for_retry,
     with_status,
 )
 from engine.service.config import load_config
@@ -368,7 +372,8 @@ class BatchService:
         # doesn't resume any Failed users"
         when = now()
         for user in self._store.users.list(batch_id=batch.id):
-            if user.status in _SYNCED:
+            # and users waiting out a retry backoff are retried now
+            if user.status in _SYNCED or waiting_for_retry(self._store, user):
                 self._store.users.update(replace(user, next_sync_due_at=when))
 
     def _pass_due(self, batch: BatchRow) -> bool:
@@ -441,6 +446,12 @@ class BatchService:
                                                      next_sync_due_at=None))
             self._rewrite(batch.id, lambda fresh: replace(fresh,
                                                           status=str(BatchPhase.Removing)))
+        if wait_released(self._store, {user.id for user in users}):
+            try:
+                self._store.batches.remove(batch.name)
+                return None
+            except NotFoundError:
+                return None  # the runner's housekeeping removed it meanwhile
         return self.info(self._store.batches.get_by_id(batch.id))
 
     def wait(self, name: str, until: frozenset[BatchStatus], timeout: timedelta,
@@ -448,6 +459,7 @@ class BatchService:
         """Poll until the batch reaches a status in ``until`` with no pass still due (a
         Start or -SyncNow on a synced batch is waited for); raise on Failed or timeout."""
         deadline = time.monotonic() + timeout.total_seconds()
+        watch = _RunnerWatch(self._store, self._launch)
         while True:
             info = self.get(name)
             info = replace(info, totals=self._store.statistics.batch_totals(info.row.id))
@@ -455,12 +467,55 @@ class BatchService:
             if info.status in until and not self._pass_due(info.row):
                 return info
             _check_waitable(info, until)
+            watch.check(info)
             if time.monotonic() >= deadline:
                 raise ImshError(
                     f'The migration batch "{info.name}" didn\'t reach {_either(until)} within '
-                    f"{int(timeout.total_seconds())} seconds (status {info.status}).",
+                    f"{int(timeout.total_seconds())} seconds (status {info.status})."
+                    + ("" if watch.alive else " No runner is working on it."),
                     category=ErrorCategory.OperationTimeout, error_id="WaitTimedOut")
             time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
+
+
+class _RunnerWatch:
+    """Wait-MigrationBatch makes sure a runner works on the batch it waits for.
+
+    Whenever no live runner serves the state (a SIGKILLed one does not count,
+    engine/runner/liveness.py), the launcher is asked to start one (at most every
+    :data:`RELAUNCH_SECONDS`). When none has appeared :data:`NO_RUNNER_SECONDS` after the first
+    request — or there is no launcher to ask — the wait ends with an error saying so, instead
+    of waiting on a batch nobody works on.
+    """
+
+    def __init__(self, store: Store, launch: Launcher) -> None:
+        self._store = store
+        self._launch = launch
+        self.alive = True
+        self._missing_since: float | None = None
+        self._last_launch = float("-inf")
+
+    def check(self, info: BatchInfo) -> None:
+        self.alive = runner_alive(self._store)
+        if self.alive:
+            self._missing_since = None
+            return
+        moment = time.monotonic()
+        if self._missing_since is None:
+            self._missing_since = moment
+        if self._launch.available and moment - self._last_launch >= RELAUNCH_SECONDS:
+            self._last_launch = moment
+            self._launch()
+        if moment - self._missing_since >= NO_RUNNER_SECONDS:
+            hint = ("the runner that was started did not come up; see logs/imsh-runner.out "
+                    "in the state directory" if self._launch.available
+                    else "start one with 'imsh service'")
+            raise InvalidStateError(
+                f'No runner is working on the migration batch "{info.name}" (status '
+                f"{info.status}): {hint}.", error_id="NoRunner")
+
+
+RELAUNCH_SECONDS = 5.0
+NO_RUNNER_SECONDS = 30.0
 
 
 def _check_waitable(info: BatchInfo, until: frozenset[BatchStatus]) -> None:

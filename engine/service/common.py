@@ -18,11 +18,14 @@ Contract with the runner (Step 4):
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
 from engine.model import MigrationUserStatus, status_summary
+from engine.runner.launcher import RUNNER_PREFIX
+from engine.runner.liveness import live_leases
 from engine.store import Store, codec
 from engine.store.users import MigrationUserRow
 
@@ -41,12 +44,49 @@ def user_lease(user_id: int) -> str:
 
 
 def users_being_synced(store: Store) -> set[int]:
-    """Ids of the users a runner holds a live lease on."""
+    """Ids of the users a runner holds a live lease on (a lease whose owner is provably dead,
+    engine/runner/liveness.py, does not count: nobody syncs that user)."""
     return {
         int(lease.resource.removeprefix(USER_LEASE_PREFIX))
-        for lease in store.leases.active(prefix=USER_LEASE_PREFIX)
+        for lease in live_leases(store, prefix=USER_LEASE_PREFIX)
         if lease.resource.removeprefix(USER_LEASE_PREFIX).isdigit()
     }
+
+
+RELEASE_WAIT_SECONDS = 20.0  # Remove waits this long for a runner to let go of its users
+
+
+def wait_released(store: Store, user_ids: set[int],
+                  timeout: float = RELEASE_WAIT_SECONDS) -> bool:
+    """Wait until no live runner holds any of ``user_ids`` (True), or ``timeout`` passed.
+
+    Remove-MigrationUser/-Batch ask the runner to stop and then wait here, so that when the
+    cmdlet returns nothing appends for those users any more: the runner cancels the pass
+    within its poll interval and cuts its connections a couple of seconds later
+    (engine/sync/executor.py), whatever the network does."""
+    end = time.monotonic() + timeout
+    while users_being_synced(store) & user_ids:
+        if time.monotonic() >= end:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+_UNDER_WAY = frozenset({MigrationUserStatus.Syncing, MigrationUserStatus.IncrementalSyncing,
+                        MigrationUserStatus.Completing})
+
+
+def waiting_for_retry(store: Store, user: MigrationUserRow) -> bool:
+    """Is ``user``'s pass under way but waiting for a later attempt (a transient fault's
+    backoff), with no runner working on it right now?"""
+    return (user.status in _UNDER_WAY and not user.stop_requested
+            and user.next_sync_due_at is not None and user.next_sync_due_at > now()
+            and user.id not in users_being_synced(store))
+
+
+def runner_alive(store: Store) -> bool:
+    """Does a live runner serve this state directory?"""
+    return bool(live_leases(store, prefix=RUNNER_PREFIX))
 
 
 def with_status(

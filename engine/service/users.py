@@ -9,10 +9,11 @@ stopping and removing a user a runner is syncing is asked of the runner
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from engine.errors import InvalidStateError
+from engine.errors import InvalidStateError, NotFoundError
 from engine.model import MigrationUserStatus, MigrationUserStatusSummary
 from engine.service.common import (
     Launcher,
@@ -20,6 +21,8 @@ from engine.service.common import (
     queue_user,
     stop_user,
     users_being_synced,
+    wait_released,
+    waiting_for_retry,
     with_status,
 )
 from engine.store import Store
@@ -149,6 +152,8 @@ class UserService:
                     "approve.", error_id="NoHeldDeletions")
             self._launch()
             user = self._store.users.get(identity)
+        if changes.sync_now and self._retry_now(user):
+            return self.get(identity)
         if changes.sync_now:
             if user.status not in _SYNCED:
                 raise InvalidStateError(
@@ -160,8 +165,19 @@ class UserService:
         # -ApproveSkippedItems: IMAP migrations need no approval (reference §B7); accepted.
         return self.get(identity)
 
+    def _retry_now(self, user: MigrationUserRow) -> bool:
+        """A user waiting out a retry backoff (a pass under way that nobody syncs right now)
+        is retried now: the administrator fixed the link, or does not want to wait."""
+        if not waiting_for_retry(self._store, user):
+            return False
+        self._store.users.update(replace(user, next_sync_due_at=now()))
+        self._launch()
+        return True
+
     def start(self, identity: str) -> UserInfo:
         user = self._store.users.get(identity)
+        if self._retry_now(user):
+            return self.get(identity)
         check_user_start(MigrationUserStatus(user.status), user.email_address)
         batch = self._store.batches.get_by_id(user.batch_id)
         phase = BatchPhase(batch.status)
@@ -188,11 +204,15 @@ class UserService:
         return self.get(identity)
 
     def remove(self, identity: str) -> None:
-        """Delete the user's state now, or mark it Removing while a runner syncs it."""
+        """Delete the user's state. A user a runner syncs is marked Removing first, and the
+        cmdlet waits (up to 20 s) until the runner has stopped the pass, so no append for the
+        user follows its return; a runner slower than that deletes the user when done."""
         user = self._store.users.get(identity)
         check_user_remove(MigrationUserStatus(user.status), user.email_address)
         if user.id in users_being_synced(self._store):
             self._store.users.update(with_status(user, U.Removing, stop_requested=True,
                                                  next_sync_due_at=None))
-            return
-        self._store.users.remove(user.email_address)
+            if not wait_released(self._store, {user.id}):
+                return  # the runner deletes it once it lets go (engine/runner/housekeeping)
+        with contextlib.suppress(NotFoundError):  # housekeeping may have removed it meanwhile
+            self._store.users.remove(user.email_address)

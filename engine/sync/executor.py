@@ -25,10 +25,19 @@ append batches) or the job's lease fence failed (checked in the transactions tha
 and record copies; the token is then cancelled with ``lease_lost``). The step hook
 (:mod:`engine.sync.faults`) lets tests stop the pass after any side-effecting step.
 engine/sync/apply.py states the crash-safety argument per action.
+
+Never stuck (docs/service.md, "Deadlines"): every connection of a pass joins one
+:class:`engine.imap.deadline.ConnectionGroup`; a cancel cuts them ``abort_grace`` seconds later
+if the pass has not stopped by then, and so does the pass deadline armed after the survey. A
+folder worker whose connection drops reconnects, resolves that folder's pending rows, plans it
+again and carries on with smaller batches (:meth:`_Pass.apply_retrying`), so one drop costs
+one batch, not the pass; a transient outcome says whether the pass committed anything first
+(``progressed``: the runner then restarts its attempt count).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import defaultdict, deque
@@ -45,6 +54,7 @@ from engine.folders import (
     map_folders,
     with_parents,
 )
+from engine.imap import deadline
 from engine.imap.source import ImapSource, SourceFolder
 from engine.limits import MAX_MESSAGE_SIZE_BYTES
 from engine.runner.jobs import (
@@ -106,8 +116,16 @@ from engine.sync.survey import DEFAULT_KEEP_BUDGET, Survey
 from engine.sync.target_names import Placement, distinct_targets
 from engine.targets.base import Target
 
+log = logging.getLogger(__name__)
+
 DEFAULT_WORKERS = 4
+DEFAULT_ABORT_GRACE = 2.0  # seconds a cancelled pass may take to stop by itself
+FOLDER_RETRIES = 4  # connection drops in a row, without progress, that cost the pass
 _PLACEHOLDER_UID = 1 << 32  # above every IMAP UID (32-bit)
+# committed steps: a folder (or pass) that passed one of these since its last drop progressed
+_PROGRESS_STEPS = frozenset({faults.AFTER_RECORD, faults.AFTER_FLAGS_RECORD, faults.AFTER_FORGET,
+                             faults.AFTER_SKIP, faults.AFTER_RESOLVE})
+_DROPS = frozenset({ErrorCategory.ConnectionError, ErrorCategory.OperationTimeout})
 
 
 @dataclass(frozen=True)
@@ -121,6 +139,7 @@ class SyncOptions:
     maildir_fsync: bool = True
     hook: StepHook = faults.no_hook
     plan_keep_budget: int = DEFAULT_KEEP_BUDGET  # plan actions kept from survey to apply
+    abort_grace: float = DEFAULT_ABORT_GRACE  # after a cancel, then its connections are cut
 
 
 def sync_user(store_factory: StoreFactory, job: SyncJob, token: CancelToken, *,
@@ -135,18 +154,57 @@ def sync_user(store_factory: StoreFactory, job: SyncJob, token: CancelToken, *,
 
 def _guarded(store: Store, store_factory: StoreFactory, job: SyncJob, token: CancelToken,
              options: SyncOptions) -> SyncOutcome:
+    """Run the pass with its connections in one group: a cancel (Stop, Remove, SIGTERM, a
+    lost lease) cuts them ``abort_grace`` seconds later if the pass has not stopped by then,
+    so a pass blocked in the network stops too (engine/imap/deadline.py)."""
+    group = deadline.ConnectionGroup()
+    progress = _Progress(options.hook)
+    token.on_cancel(lambda reason: _abort_later(group, options.abort_grace, str(reason)))
+    one = None
     try:
-        _Pass(store, store_factory, job, token, options).run()
+        with deadline.joining(group):
+            one = _Pass(store, store_factory, job, token, replace(options, hook=progress))
+            one.group = group
+            one.run()
     except Stopped:
         return SyncOutcome.stopped()
     except PermanentError as exc:
+        if token.cancelled:  # an aborted connection may read as anything
+            return SyncOutcome.stopped()
         store.statistics.add_report_entry(job.user_id, "error", exc.message)
         record_finish(store, job.user_id, error=exc.message)
         return SyncOutcome.failed(exc.message)
     except TransientError as exc:
-        store.statistics.add_report_entry(job.user_id, "warning", exc.message)
-        return SyncOutcome.transient(exc.message)
+        if token.cancelled:
+            return SyncOutcome.stopped()
+        message = exc.message
+        if one is not None and one.overdue is not None:
+            message = (f"The pass didn't finish within its deadline of {one.overdue:.0f} s "
+                       f"({message.rstrip('.')}); it resumes with the next attempt.")
+        store.statistics.add_report_entry(job.user_id, "warning", message)
+        return SyncOutcome.transient(message, progressed=progress.count > 0)
     return SyncOutcome.ok()
+
+
+def _abort_later(group: deadline.ConnectionGroup, grace: float, why: str) -> None:
+    timer = threading.Timer(grace, group.abort, args=(f"the sync was cancelled ({why})",))
+    timer.daemon = True
+    timer.start()
+
+
+class _Progress:
+    """The step hook, counting committed steps (the pass got work done)."""
+
+    def __init__(self, hook: StepHook) -> None:
+        self.hook = hook
+        self.count = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, step: str) -> None:
+        if step in _PROGRESS_STEPS:
+            with self._lock:
+                self.count += 1
+        self.hook(step)
 
 
 class _Pass:
@@ -175,6 +233,8 @@ class _Pass:
         self.survey = Survey()
         self.verdict: Verdict = DELETE  # the deletion guard's, decided after the survey
         self.surveyed_deletions: dict[str, int] = {}  # per folder, what the verdict saw
+        self.group: deadline.ConnectionGroup | None = None  # the pass's connections
+        self.overdue: float | None = None  # the pass deadline (s) once it was missed
 
     @property
     def user_id(self) -> int:
@@ -207,15 +267,33 @@ class _Pass:
                               .get("copied", 0), known_folders=len(self.rows))
         survey = self.survey = self._survey(selectable, excluded, tally)
         record_totals(self.store, self.user_id, survey.items, survey.size)
-        moves = survey.moves()
-        if self.phase is Phase.INCREMENTAL:
-            self.verdict = judge(tally.without_moves(moves))
-            self.surveyed_deletions = dict(tally.deletions)
-        self._prepare_folders(survey, included)
-        self._moves(moves)
-        self._apply_folders([f.name for f in selectable])
-        self._vanished(self._vanished_names(selectable, excluded))
-        self._record_holds()
+        timer = self._arm_pass_deadline(survey.size, len(included))
+        try:
+            moves = survey.moves()
+            if self.phase is Phase.INCREMENTAL:
+                self.verdict = judge(tally.without_moves(moves))
+                self.surveyed_deletions = dict(tally.deletions)
+            self._prepare_folders(survey, included)
+            self._moves(moves)
+            self._apply_folders([f.name for f in selectable])
+            self._vanished(self._vanished_names(selectable, excluded))
+            self._record_holds()
+        finally:
+            timer.cancel()
+
+    def _arm_pass_deadline(self, nbytes: int, folders: int) -> threading.Timer:
+        """Cut the pass's connections once it outlived its deadline (engine/imap/deadline)."""
+        budget = deadline.pass_budget(deadline.current(), nbytes, folders)
+
+        def overdue() -> None:
+            self.overdue = budget
+            if self.group is not None:
+                self.group.abort(f"the pass took longer than its deadline of {budget:.0f} s")
+
+        timer = threading.Timer(budget, overdue)
+        timer.daemon = True
+        timer.start()
+        return timer
 
     # --- connections -----------------------------------------------------------------------------
 
@@ -399,13 +477,14 @@ class _Pass:
         return stored if stored is not None else self.mapping[name]
 
     def _context(self, row: FolderRow, source: ImapSource | None, target: Target,
-                 store: Store | None = None, token: object | None = None) -> FolderContext:
+                 store: Store | None = None, token: object | None = None,
+                 batch: tuple[int, int] | None = None) -> FolderContext:
+        batch_bytes, batch_count = batch or (self.options.batch_bytes, self.options.batch_count)
         return FolderContext(
             store=store or self.store, user_id=self.user_id, row=row,
             target_path=self.target_path(row.source_name), target=target, source=source,
             limits=self.limits, hook=self.hook, token=token or self.token,  # type: ignore[arg-type]
-            batch_bytes=self.options.batch_bytes, batch_count=self.options.batch_count,
-            fence=self._fence)
+            batch_bytes=batch_bytes, batch_count=batch_count, fence=self._fence)
 
     def _fence(self, store: Store) -> None:
         """Stop unless the job still holds its user lease (see LeaseFence); the runner, told
@@ -528,14 +607,56 @@ class _Pass:
                       key=lambda n: -weights.get(n, 0))
         workers = min(self.options.workers, len(busy))
         if workers <= 1:
-            for name in busy:
-                self._check_cancel()
-                self.apply_folder(name, self.source, self.target, self.store)
+            main = _Connections(self, self.store, self.source, self.target)
+            try:
+                for name in busy:
+                    self._check_cancel()
+                    self.apply_retrying(name, main, self.token)
+            finally:
+                self.source, self.target = main.source, main.target  # reconnected after a drop
             return
         _Pool(self, busy, workers).run()
 
+    def apply_retrying(self, name: str, conns: _Connections, token: object) -> None:
+        """Apply one folder; a dropped connection costs only the batch in hand.
+
+        After a drop (a cut, a reset, a command past its deadline) the worker reconnects,
+        resolves the folder's pending rows on the target (exactly as a new pass would),
+        plans the folder afresh and goes on with batches half as large (down to one
+        message), so a link that drops every megabyte still moves. :data:`FOLDER_RETRIES`
+        drops in a row without a committed step in between make the fault the pass's.
+        """
+        batch = (self.options.batch_bytes, self.options.batch_count)
+        drops = 0
+        while True:
+            done = self._progress_count()
+            try:
+                self.apply_folder(name, conns.source, conns.target, conns.store, token, batch)
+                return
+            except TransientError as exc:
+                if self.token.cancelled or getattr(token, "cancelled", False) or (
+                        exc.category not in _DROPS):
+                    raise
+                drops = 1 if self._progress_count() > done else drops + 1
+                if drops >= FOLDER_RETRIES:
+                    raise
+                log.info("%s: %s; reconnecting to carry on with '%s' (drop %d)",
+                         self.job.email_address, exc.message, name, drops)
+                batch = (max(batch[0] // 2, 1), max(batch[1] // 2, 1))
+            conns.reconnect()
+            self.survey.kept.pop(name, None)  # stale: some of its copies may be done
+            self._resolve_folder(name, conns)
+
+    def _progress_count(self) -> int:
+        return getattr(self.hook, "count", 0)
+
+    def _resolve_folder(self, name: str, conns: _Connections) -> None:
+        row = conns.store.folders.find(self.user_id, name)
+        if row is not None and conns.store.messages.list(row.id, "pending"):
+            FolderApplier(self._context(row, None, conns.target, conns.store)).resolve_pending()
+
     def apply_folder(self, name: str, source: ImapSource, target: Target, store: Store,
-                     token: object | None = None) -> None:
+                     token: object | None = None, batch: tuple[int, int] | None = None) -> None:
         """Plan (when the survey kept no plan) and apply one listed folder, its deletions as
         the guard's verdict allows."""
         plan = self._plan_again(name, source, target, store)
@@ -544,7 +665,7 @@ class _Pass:
             plan = defer_deletions(plan)  # the verdict never saw these deletions
         plan, _ = hold_plan(plan, self.verdict)
         row = store.folders.get(self.user_id, name)
-        ctx = self._context(row, source, target, store, token)
+        ctx = self._context(row, source, target, store, token, batch)
         if plan.actions:
             FolderApplier(ctx).apply(plan)
         elif plan.status is not None and (
@@ -614,8 +735,9 @@ class _Pool:
         return self.abort.is_set() or self.owner.token.cancelled
 
     def run(self) -> None:
-        threads = [threading.Thread(target=self._work, name=f"imsh-folder-{i}", daemon=True)
-                   for i in range(self.workers)]
+        group = deadline.current_group()
+        threads = [threading.Thread(target=self._work, args=(group,), name=f"imsh-folder-{i}",
+                                    daemon=True) for i in range(self.workers)]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -629,28 +751,61 @@ class _Pool:
         with self.lock:
             return self.queue.popleft() if self.queue and not self.cancelled else None
 
-    def _work(self) -> None:
+    def _work(self, group: deadline.ConnectionGroup | None) -> None:
         owner = self.owner
-        store: Store | None = None
-        source: ImapSource | None = None
-        target: Target | None = None
+        conns: _Connections | None = None
         try:
-            while (name := self._next()) is not None:
-                if store is None:
-                    store = owner.store_factory()
-                    source = owner._open_source()
-                    target = owner._open_target()
-                assert source is not None and target is not None
-                owner.apply_folder(name, source, target, store, self)
+            with deadline.joining(group):
+                while (name := self._next()) is not None:
+                    if conns is None:
+                        conns = _Connections.open(owner)
+                    owner.apply_retrying(name, conns, self)
         except BaseException as exc:
             with self.lock:
                 if not isinstance(exc, Stopped) or not self.errors:
                     self.errors.append(exc)
             self.abort.set()
         finally:
-            for closable in (target, source, store):
-                if closable is not None:
-                    closable.close()
+            if conns is not None:
+                conns.close()
+
+
+class _Connections:
+    """One worker's source session, target and store; the sessions can be opened again."""
+
+    def __init__(self, owner: _Pass, store: Store, source: ImapSource, target: Target) -> None:
+        self.owner = owner
+        self.store = store
+        self.source = source
+        self.target = target
+
+    @classmethod
+    def open(cls, owner: _Pass) -> _Connections:
+        store = owner.store_factory()
+        try:
+            source = owner._open_source()
+            try:
+                return cls(owner, store, source, owner._open_target())
+            except BaseException:
+                source.close()
+                raise
+        except BaseException:
+            store.close()
+            raise
+
+    def reconnect(self) -> None:
+        """New source and target sessions (the old ones are dropped, quietly)."""
+        for closable in (self.target, self.source):
+            try:
+                closable.close()
+            except Exception:  # a dropped session may fail in any way while closing
+                log.debug("closing a dropped session failed", exc_info=True)
+        self.source = self.owner._open_source()
+        self.target = self.owner._open_target()
+
+    def close(self) -> None:
+        for closable in (self.target, self.source, self.store):
+            closable.close()
 
 
 def _recipient_not_found(address: str) -> PermanentError:

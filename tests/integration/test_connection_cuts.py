@@ -1,7 +1,8 @@
 """Connection faults (DESIGN.md §6): cut the source or the target connection at many points of
 a pass through a loopback TCP proxy. The pass must end as a *transient* fault (retried by the
-runner, never a permanent failure and never an unhandled exception), and the next pass must
-leave the target identical to the source with every message counted once.
+runner, never a permanent failure and never an unhandled exception) — or well, when the cut hit
+a folder worker, which reconnects and carries on — and then the target must be identical to the
+source with every message counted once.
 """
 
 from __future__ import annotations
@@ -54,9 +55,12 @@ def cut_then_resume(env: SyncEnv, proxy: TcpProxy, at: int, kind: SyncKind) -> N
     outcome = env.run(kind, workers=2, batch_count=BATCH)
     proxy.cut_after(None)
     assert proxy.cuts == cuts + 1, f"the cut at byte {at} did not happen"
-    assert outcome.kind is OutcomeKind.transient, f"cut at byte {at}: {outcome}"
-    resumed = env.run(kind, workers=2, batch_count=BATCH)
-    assert resumed.kind is OutcomeKind.ok, f"cut at byte {at}: {resumed.message}"
+    # a cut of a folder worker's connection costs only its batch: the worker reconnects and
+    # the pass ends well; a cut of the pass's own connection ends the pass as transient
+    assert outcome.kind in (OutcomeKind.transient, OutcomeKind.ok), f"cut at byte {at}: {outcome}"
+    if outcome.kind is OutcomeKind.transient:
+        resumed = env.run(kind, workers=2, batch_count=BATCH)
+        assert resumed.kind is OutcomeKind.ok, f"cut at byte {at}: {resumed.message}"
     difference = env.compare()
     assert difference is None, f"cut at byte {at}:\n{difference}"
     with env.open_store() as store:
