@@ -99,6 +99,9 @@ def test_sigterm_stops_the_service_on_a_trickling_link_within_seconds(
     m.setup_batch(autostart=False)
     service = m.service()
     try:
+        # the service holds the state before Start, or Start launches a runner of its own
+        # (under load the service may take seconds to come up)
+        wait_for(lambda: bool(m.runner_owners()), 60, "the service to hold the state")
         m.ok("Start-MigrationBatch -Identity B")
         wait_for(lambda: m.source_proxy is not None and m.source_proxy.trickles > 0, 60,
                  "the source link to trickle")
