@@ -45,7 +45,7 @@ from engine.folders import (
     map_folders,
     with_parents,
 )
-from engine.imap.source import ImapSource, SourceFolder
+from engine.imap.source import ImapSource, SourceFolder, SourceFolderGone
 from engine.limits import MAX_MESSAGE_SIZE_BYTES
 from engine.runner.jobs import (
     CancelReason,
@@ -160,6 +160,7 @@ class _Pass:
         self.mapping: dict[str, FolderPath] = {}
         self.moved_away: dict[str, FolderPath] = {}  # new folders placed off their mapped path
         self.listed: dict[str, SourceFolder] = {}
+        self.gone_now: set[str] = set()  # listed, but gone when examined: skipped this pass
         self.survey = Survey()
 
     @property
@@ -191,7 +192,7 @@ class _Pass:
         survey = self.survey = self._survey(selectable, excluded)
         record_totals(self.store, self.user_id, survey.items, survey.size)
         moves = survey.moves()
-        self._prepare_folders(survey, included)
+        self._prepare_folders(survey, [f for f in included if f.name not in self.gone_now])
         self._moves(moves)
         self._apply_folders([f.name for f in selectable])
         self._vanished(self._vanished_names(selectable, excluded))
@@ -273,7 +274,10 @@ class _Pass:
                     if self.rows[n].created_by_migration]
         scored: list[tuple[int, str, str]] = []
         for folder in (f for f in selectable if f.name not in self.rows and vanished):
-            validity = self.source.select(folder).uidvalidity
+            try:
+                validity = self.source.select(folder).uidvalidity
+            except SourceFolderGone:
+                continue  # the survey below reports it
             olds = [r for r in vanished if r.source_uidvalidity == validity]
             if not olds:
                 continue
@@ -288,8 +292,12 @@ class _Pass:
         """Phase one: list and plan every folder, keep what the moves and statistics need."""
         survey = Survey(self.options.plan_keep_budget)
         for folder in selectable:
-            plan, snapshot, known_bytes = self._plan_listed(folder, self.source, self.target,
-                                                            self.store)
+            try:
+                plan, snapshot, known_bytes = self._plan_listed(folder, self.source,
+                                                                self.target, self.store)
+            except SourceFolderGone as gone:
+                self._skip_gone(gone)
+                continue
             survey.count(snapshot, known_bytes)
             survey.add(plan, self._movable_copies(plan))
         if self.phase is Phase.INCREMENTAL:  # an initial pass leaves vanished folders alone
@@ -297,6 +305,14 @@ class _Pass:
             for name in self._vanished_names(selectable, excluded):
                 survey.add(self._plan_vanished(name, self.store), movable_deletes=copies)
         return survey
+
+    def _skip_gone(self, gone: SourceFolderGone, store: Store | None = None) -> None:
+        """A folder LIST showed but EXAMINE no longer finds: left alone for this pass. It is
+        still listed, so it is not a vanished folder: none of its copies is deleted now; the
+        next pass's LIST tells whether the source really deleted it."""
+        self.gone_now.add(gone.folder)
+        (store or self.store).statistics.add_report_entry(self.user_id, "warning",
+                                                          gone.message, gone.folder)
 
     def _movable_copies(self, plan: FolderPlan) -> set[str] | None:
         """Fingerprints of the plan's copies that a copied row of another folder holds."""
@@ -496,12 +512,17 @@ class _Pass:
     def apply_folder(self, name: str, source: ImapSource, target: Target, store: Store,
                      token: object | None = None) -> None:
         """Plan (when the survey kept no plan) and apply one listed folder."""
-        plan = self._plan_again(name, source, target, store)
-        row = store.folders.get(self.user_id, name)
-        ctx = self._context(row, source, target, store, token)
-        if plan.actions:
-            FolderApplier(ctx).apply(plan)
-        elif plan.status is not None and (
+        try:
+            plan = self._plan_again(name, source, target, store)
+            row = store.folders.get(self.user_id, name)
+            ctx = self._context(row, source, target, store, token)
+            if plan.actions:
+                FolderApplier(ctx).apply(plan)
+                return
+        except SourceFolderGone as gone:
+            self._skip_gone(gone, store)  # its status is not saved: planned anew next pass
+            return
+        if plan.status is not None and (
                 row.source_uidvalidity, row.source_uidnext, row.source_highestmodseq) != (
                 plan.status.uidvalidity, plan.status.uidnext, plan.status.highestmodseq):
             FolderApplier(ctx).save_status(plan.status)
