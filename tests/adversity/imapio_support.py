@@ -116,7 +116,7 @@ class CliMigration:
             user = store.users.get(ADDRESS)
             if user.last_successful_sync_at and user.last_successful_sync_at > when:
                 return True
-            return user.status == "Failed" or user.sync_attempt > 0
+            return user.status.endswith("Failed") or user.sync_attempt > 0  # Incremental...
 
     def user_status(self) -> str:
         with self.store() as store:
