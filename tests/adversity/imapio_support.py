@@ -150,6 +150,19 @@ class CliMigration:
         return sum(len(os.listdir(base / sub)) for sub in ("cur", "new") if (base / sub).is_dir())
 
 
+    def maildir_message_ids(self) -> set[str]:
+        """The Message-IDs of every message in the default Maildir target."""
+        root = resolve_state_paths(self.state).maildir_default / ADDRESS
+        found: set[str] = set()
+        for path in root.rglob("*"):
+            if path.parent.name in ("cur", "new") and path.is_file():
+                head = path.read_bytes().split(b"\r\n\r\n", 1)[0]
+                found.update(line.split(b":", 1)[1].strip().decode("latin-1")
+                             for line in head.splitlines()
+                             if line.lower().startswith(b"message-id:"))
+        return found
+
+
 def synced(status: Result) -> bool:
     """Whether :meth:`CliMigration.sync_now` reported the user synced (after a pass)."""
     words = status.stdout.split()

@@ -3,7 +3,9 @@
 Before: the listing read the folder by sequence numbers in windows of 5,000
 (``FETCH 5001:10000``). An EXPUNGE that Dovecot reported between two windows (it may, after
 any UID command) shifted the numbers, so a live message was never listed: it was not copied
-in its pass (and on a later pass it looked deleted). Now the listing goes by UID.
+in its pass (and on a later pass it looked deleted). Dovecot even answered the next window
+with ``BAD Invalid messageset``: the user failed with nothing copied. Now the listing goes by
+UID, and mail delivered meanwhile is listed by the next pass.
 """
 
 from __future__ import annotations
@@ -12,7 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.adversity.imapio_support import CliMigration, count_messages, fill_folder
+from tests.adversity.imapio_support import (
+    CliMigration,
+    append,
+    count_messages,
+    fill_folder,
+    message,
+    synced,
+)
 from tests.support.imap_proxy import ImapProxy, InjectAfterFetch
 from tests.support.servers import ImapServer
 
@@ -21,12 +30,12 @@ pytestmark = [pytest.mark.servers, pytest.mark.slow]
 MESSAGES = 5_100  # more than one listing window of 5,000
 
 
-def test_expunge_during_the_listing_loses_no_live_message(
+def test_expunge_and_new_mail_during_the_listing_lose_no_live_message(
         tmp_path: Path, dovecot: ImapServer) -> None:
     user = dovecot.fresh_user()
     fill_folder(dovecot, user, "INBOX", MESSAGES)
 
-    def expunge_first() -> None:  # another session of the user deletes UID 1, for real
+    def expunge_first_and_deliver() -> None:  # another session of the user, for real
         client = dovecot.login(user)
         try:
             client.select_folder("INBOX")
@@ -34,14 +43,21 @@ def test_expunge_during_the_listing_loses_no_live_message(
             client.expunge()
         finally:
             client.logout()
+        append(dovecot, user, "INBOX", [message(MESSAGES + 1)])
 
     with ImapProxy(dovecot.host, dovecot.port) as proxy:
         rule = proxy.add(InjectAfterFetch(command="RFC822.SIZE INTERNALDATE", after=10,
-                                          times=1, action=expunge_first))
+                                          times=1, action=expunge_first_and_deliver))
         migration = CliMigration(tmp_path, dovecot, user, proxy.port)
-        started = migration.start(wait_seconds=300)
-    assert rule.hits == 1
-    assert "batch: Synced" in started.stdout, started.text
-    live = count_messages(dovecot, user)
-    assert live == MESSAGES - 1
-    assert migration.maildir_count() == live
+        started = migration.start(wait_seconds=240)
+        assert rule.hits == 1
+        assert "batch: Synced" in started.stdout, started.text
+        assert count_messages(dovecot, user) == MESSAGES  # one expunged, one delivered
+        # every message live when the listing began is copied by this pass; the new one by
+        # this pass (when the apply phase lists the folder again) or by the next
+        copied = migration.maildir_message_ids()
+        assert {f"<m{n}@example.org>" for n in range(2, MESSAGES + 1)} <= copied
+        assert "<m1@example.org>" not in copied
+        status = migration.sync_now()
+    assert synced(status), status.text
+    assert migration.maildir_count() == MESSAGES
