@@ -65,7 +65,7 @@ from engine.folders import (
     target_raw_name,
     with_parents,
 )
-from engine.imap.commands import add_flags, fetch, search_header, uid_expunge
+from engine.imap.commands import add_flags, fetch, folder_uids, search_header, uid_expunge
 from engine.imap.connection import (
     MAILBOX_FULL,
     ImapSession,
@@ -268,10 +268,13 @@ class ImapTarget:
         return int(status[b"UIDNEXT"])
 
     def list_ids(self, folder: FolderPath) -> frozenset[str] | None:
-        """``UID SEARCH ALL``: one round trip, a few bytes per message."""
+        """The folder's UIDs below UIDNEXT: ``UID SEARCH RETURN (ALL)`` (ranges) with ESEARCH,
+        else plain ``UID SEARCH`` in windows whose answers stay under imaplib's 1 MB line
+        limit (one ``SEARCH ALL`` of a folder above ~100,000 messages exceeded it)."""
         selected = self._select(folder)
+        uidnext = self._uidnext(folder, selected)
         with self._errors(f"list the messages of '{'/'.join(folder)}'"):
-            uids = self.session.client.search(["ALL"])
+            uids = folder_uids(self.session.client, uidnext, esearch=self.session.has("ESEARCH"))
         return frozenset(f"{selected.uidvalidity}:{uid}" for uid in uids)
 
     # --- append ----------------------------------------------------------------------------------
