@@ -8,10 +8,34 @@ RFC822.SIZE, INTERNALDATE and a hash of a few header fields (:data:`FINGERPRINT_
 re-matches messages after a UIDVALIDITY change and finds a copy on the target after a crash.
 :func:`header_hash` is public so targets compute the same value from what they store.
 
-Memory stays bounded: :meth:`ImapSource.listing` reads the folder in windows of sequence numbers
-(dense, unlike UIDs), and :meth:`ImapSource.fetch_bodies` fetches many messages per round trip
-but no more than ``max_batch_bytes`` of bodies at once (one larger message goes alone).
-A UID that vanished between the listing and the fetch is simply not yielded.
+**Listing by UID, never by sequence number.** :meth:`ImapSource.listing` first asks which UIDs
+below the examined UIDNEXT the folder holds (:func:`engine.imap.commands.folder_uids`), then
+fetches UID, FLAGS, RFC822.SIZE and INTERNALDATE in windows of :data:`LISTING_WINDOW` UIDs
+(``UID FETCH`` of range sets). Sequence numbers shift under an EXPUNGE that the server reports
+between two windows (it may, during any UID command): a listing by ``FETCH 5001:10000`` then
+skipped a live message, the planner took it for deleted, its copy was deleted on the target and
+copied again later, losing what the target's user did to it. A UID names one message for as
+long as UIDVALIDITY holds, so an EXPUNGE mid-listing only removes the expunged message from the
+answer, and mail arriving meanwhile (UIDs at or above the examined UIDNEXT) waits for the next
+pass, whose UIDNEXT the recorded status still asks for.
+
+**Incomplete answers.** A FETCH response without ``RFC822.SIZE`` or ``INTERNALDATE`` is asked
+again, once, for just those UIDs; still incomplete, the listing fails with a
+:class:`~engine.errors.TransientError` (the pass is retried later, nothing is planned from a
+half-known folder: a message left out of a listing would look deleted). Unsolicited FETCH
+responses (another session changed flags) carry no identity the listing can use and are
+ignored (engine/imap/commands.py).
+
+**A folder gone between LIST and EXAMINE** raises :class:`SourceFolderGone` (transient): the
+folder is skipped for this pass and is *not* a folder the source deleted (the executor keeps
+its copies; the next LIST decides).
+
+Memory stays bounded: the listing holds one window of FETCH answers at a time, and
+:meth:`ImapSource.fetch_bodies` fetches many messages per round trip but no more than
+``max_batch_bytes`` of bodies at once (one larger message goes alone). A UID that vanished
+between the listing and the fetch is simply not yielded; a UID the folder still holds but whose
+FETCH answer twice came without ``BODY[]`` is yielded with ``None`` (the caller records a
+skipped item with the reason; it is never silently dropped).
 """
 
 from __future__ import annotations
@@ -23,11 +47,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientError
-from imapclient.response_parser import parse_fetch_response
-
+from engine.errors import ErrorCategory, PermanentError, TransientError
 from engine.folders import INBOX, FolderPath, is_inbox, role_from_flags, source_path
+from engine.imap.commands import Row, fetch, folder_uids
 from engine.imap.connection import (
     ImapSession,
     ImapSettings,
@@ -35,15 +57,27 @@ from engine.imap.connection import (
     imap_errors,
     open_session,
 )
+from engine.imap.uidsets import split_evenly
 
 FINGERPRINT_HEADERS = ("MESSAGE-ID", "DATE", "FROM", "SUBJECT")
 HEADER_ITEM = f"BODY.PEEK[HEADER.FIELDS ({' '.join(FINGERPRINT_HEADERS)})]"
-LISTING_WINDOW = 5000
+LISTING_WINDOW = 5000  # UIDs per listing FETCH
+LISTING_ITEMS = ("UID", "FLAGS", "RFC822.SIZE", "INTERNALDATE")
 DEFAULT_BATCH_BYTES = 8 * 1024 * 1024
 MAX_BATCH_MESSAGES = 500
 _FOLD = re.compile(rb"\r?\n[ \t]+")
 _SPACE = re.compile(rb"[ \t]+")
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+
+
+class SourceFolderGone(TransientError):
+    """The folder was listed but cannot be examined any more: gone for this pass."""
+
+    def __init__(self, host: str, name: str) -> None:
+        super().__init__(f"The folder '{name}' disappeared from the server '{host}' during the "
+                         "sync; it is skipped in this pass.",
+                         category=ErrorCategory.ObjectNotFound, error_id="SourceFolderGone")
+        self.folder = name
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,69 +227,111 @@ class ImapSource:
     # --- one folder ------------------------------------------------------------------------------
 
     def select(self, folder: SourceFolder | str) -> FolderStatus:
-        """EXAMINE a folder (read-only) and report UIDVALIDITY, UIDNEXT, EXISTS, HIGHESTMODSEQ."""
+        """EXAMINE a folder (read-only) and report UIDVALIDITY, UIDNEXT, EXISTS, HIGHESTMODSEQ.
+
+        Raises :class:`SourceFolderGone` when the server says the folder does not exist
+        (``NO [NONEXISTENT]``, or a plain NO for a folder LIST no longer shows).
+        """
         name = folder.name if isinstance(folder, SourceFolder) else folder
         client = self.session.client
-        with self._errors(f"open the folder '{name}'"):
-            info = client.select_folder(name, readonly=True)
-            uidnext = info.get(b"UIDNEXT")
-            if uidnext is None:  # Courier does not send it with SELECT
-                uidnext = client.folder_status(name, [b"UIDNEXT"])[b"UIDNEXT"]
+        self._selected = None
+        try:
+            with self._errors(f"open the folder '{name}'"):
+                info = client.select_folder(name, readonly=True)
+                uidnext = info.get(b"UIDNEXT")
+                if uidnext is None:  # Courier does not send it with SELECT
+                    uidnext = client.folder_status(name, [b"UIDNEXT"])[b"UIDNEXT"]
+        except PermanentError as exc:
+            if exc.error_id == "FolderNotFound" or (
+                    exc.error_id == "ServerRefused" and not self._still_listed(name)):
+                raise SourceFolderGone(self.session.settings.host, name) from None
+            raise
         self._selected = name
         self._sizes = {}
         modseq = info.get(b"HIGHESTMODSEQ")
         return FolderStatus(int(info[b"UIDVALIDITY"]), int(uidnext), int(info[b"EXISTS"]),
                             int(modseq) if modseq is not None else None)
 
-    def listing(self, folder: SourceFolder | str, *, fingerprints_from_uid: int = 1
-                ) -> list[SourceMessage]:
-        """UID, FLAGS, RFC822.SIZE, INTERNALDATE of every message, in UID order.
+    def _still_listed(self, name: str) -> bool:
+        with self._errors("list the folders"):
+            rows = self.session.client.list_folders("", name)
+        return any(b"\\nonexistent" not in {bytes(f).lower() for f in flags}
+                   for flags, _sep, _name in rows)
+
+    def listing(self, folder: SourceFolder | str, *, fingerprints_from_uid: int = 1,
+                status: FolderStatus | None = None) -> list[SourceMessage]:
+        """UID, FLAGS, RFC822.SIZE, INTERNALDATE of every message below UIDNEXT, in UID order.
 
         Headers for the fingerprint are fetched only for UIDs >= ``fingerprints_from_uid``
         (pass the recorded UIDNEXT on an incremental sync to skip known messages' headers).
+        ``status``: what :meth:`select` just returned for this folder (saves an EXAMINE).
         """
-        status = self.select(folder)
+        name = folder.name if isinstance(folder, SourceFolder) else folder
+        if status is None or self._selected != name:
+            status = self.select(folder)
+        with self._errors(f"list the messages of '{name}'"):
+            uids = folder_uids(self.session.client, status.uidnext,
+                               esearch=self.session.has("ESEARCH"))
         messages: list[SourceMessage] = []
-        for start in range(1, status.exists + 1, LISTING_WINDOW):
-            end = min(start + LISTING_WINDOW - 1, status.exists)
-            messages.extend(self._window(start, end, fingerprints_from_uid))
+        for window in split_evenly(uids, LISTING_WINDOW):
+            messages.extend(self._window(window, fingerprints_from_uid))
         messages.sort(key=lambda m: m.uid)
         self._sizes = {m.uid: m.size for m in messages}
         return messages
 
-    def _window(self, start: int, end: int, headers_from: int) -> list[SourceMessage]:
+    def _window(self, uids: Sequence[int], headers_from: int) -> list[SourceMessage]:
         client = self.session.client
-        items = ["UID", "FLAGS", "RFC822.SIZE", "INTERNALDATE"]
         with self._errors(f"list the messages of '{self._selected}'"):
-            rows = fetch(client, f"{start}:{end}", items, uid=False)
-            by_uid = {int(r[b"UID"]): r for r in rows.values() if b"UID" in r}
-            wanted = [uid for uid in by_uid if uid >= headers_from]
-            headers = fetch(client, uid_set(wanted), [HEADER_ITEM]) if wanted else {}
+            rows = fetch(client, uids, LISTING_ITEMS)
+            incomplete = [uid for uid, row in rows.items() if not _complete(row)]
+            if incomplete:  # asked once more: a glitch, or an unsolicited partial answer
+                rows.update(fetch(client, incomplete, LISTING_ITEMS))
+            wanted = [uid for uid in rows if uid >= headers_from]
+            headers = fetch(client, wanted, [HEADER_ITEM]) if wanted else {}
+        still = [uid for uid in incomplete if not _complete(rows.get(uid, {}))]
+        if still:
+            raise TransientError(
+                f"The server '{self.session.settings.host}' left out the size or date of "
+                f"{len(still)} messages in the folder '{self._selected}' (UID {still[0]}); the "
+                "folder will be listed again in the next attempt.",
+                category=ErrorCategory.ResourceUnavailable, error_id="IncompleteListing")
         return [_message(uid, row, _header_block(headers.get(uid)))
-                for uid, row in by_uid.items()]
+                for uid, row in rows.items()]
 
     def fetch_bodies(self, uids: Sequence[int], max_batch_bytes: int = DEFAULT_BATCH_BYTES,
-                     sizes: Mapping[int, int] | None = None) -> Iterator[tuple[int, bytes]]:
+                     sizes: Mapping[int, int] | None = None
+                     ) -> Iterator[tuple[int, bytes | None]]:
         """Yield ``(uid, raw bytes)`` for the given UIDs of the selected folder, in order.
 
-        Sizes come from ``sizes``, else from the last :meth:`listing`, else are fetched.
+        A UID the folder no longer holds is not yielded. A UID whose answer came without
+        ``BODY[]`` is asked for once more; still without it (and still in the folder), it is
+        yielded as ``(uid, None)``. Sizes come from ``sizes``, else from the last
+        :meth:`listing`, else are fetched.
         """
         known = dict(self._sizes)
         known.update(sizes or {})
         missing = [u for u in uids if u not in known]
         if missing:
             known.update(self._fetch_sizes(missing))
+        client = self.session.client
         for chunk in byte_chunks(uids, known, max_batch_bytes):
             with self._errors(f"read messages of '{self._selected}'"):
-                rows = fetch(self.session.client, uid_set(chunk), ["BODY.PEEK[]"])
+                rows = fetch(client, chunk, ["BODY.PEEK[]"])
+                bodiless = [uid for uid in chunk if _body(rows.get(uid)) is None]
+                if bodiless:
+                    rows.update(fetch(client, bodiless, ["BODY.PEEK[]"]))
+                    bodiless = [uid for uid in bodiless if _body(rows.get(uid)) is None]
+                present = set(fetch(client, bodiless, ["UID"])) if bodiless else set()
             for uid in chunk:
-                body = rows.get(uid, {}).get(b"BODY[]")
+                body = _body(rows.get(uid))
                 if body is not None:
-                    yield uid, bytes(body)
+                    yield uid, body
+                elif uid in present:
+                    yield uid, None
 
     def _fetch_sizes(self, uids: Sequence[int]) -> dict[int, int]:
         with self._errors(f"read message sizes of '{self._selected}'"):
-            rows = fetch(self.session.client, uid_set(uids), ["RFC822.SIZE"])
+            rows = fetch(self.session.client, uids, ["RFC822.SIZE"])
         return {uid: int(r[b"RFC822.SIZE"]) for uid, r in rows.items() if b"RFC822.SIZE" in r}
 
 
@@ -286,30 +362,13 @@ def _user_root(session: ImapSession, user_root: str | None) -> str | None:
     return user_root.strip("/").replace("/", session.separator or "/")
 
 
-def fetch(client: IMAPClient, message_set: str, items: Sequence[str], *, uid: bool = True
-          ) -> dict[int, dict[bytes, Any]]:
-    """FETCH with a ready-made message set (``1:5000``) and without imapclient's filtering."""
-    command = ("UID", "FETCH") if uid else ("FETCH",)
-    tag = client._imap._command(*command, message_set, "(" + " ".join(items) + ")")
-    typ, data = client._imap._command_complete("FETCH", tag)
-    if typ != "OK":
-        raise IMAPClientError(f"FETCH failed: {data!r}")
-    typ, data = client._imap._untagged_response(typ, data, "FETCH")
-    return dict(parse_fetch_response(data, False, uid))
+def _complete(row: Row) -> bool:
+    return b"RFC822.SIZE" in row and isinstance(row.get(b"INTERNALDATE"), datetime)
 
 
-def uid_set(uids: Iterable[int]) -> str:
-    """Compact UID set: ``1:3,7,9:10``."""
-    ordered = sorted(set(uids))
-    runs: list[str] = []
-    i = 0
-    while i < len(ordered):
-        j = i
-        while j + 1 < len(ordered) and ordered[j + 1] == ordered[j] + 1:
-            j += 1
-        runs.append(str(ordered[i]) if i == j else f"{ordered[i]}:{ordered[j]}")
-        i = j + 1
-    return ",".join(runs)
+def _body(row: Row | None) -> bytes | None:
+    body = row.get(b"BODY[]") if row else None
+    return bytes(body) if isinstance(body, bytes | bytearray) else None
 
 
 def _header_block(row: Mapping[bytes, Any] | None) -> bytes | None:

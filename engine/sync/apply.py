@@ -40,8 +40,9 @@ from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
 from engine.errors import ErrorCategory, PermanentError, TransientError
 from engine.folders import FolderPath, display_name
+from engine.imap.commands import fetch
 from engine.imap.connection import imap_errors
-from engine.imap.source import HEADER_ITEM, ImapSource, byte_chunks, fetch, uid_set
+from engine.imap.source import HEADER_ITEM, ImapSource, byte_chunks
 from engine.store import Store
 from engine.store.codec import utc_now
 from engine.store.sync_state import CopiedMessage, PendingMessage
@@ -402,7 +403,7 @@ class FolderApplier:
             return {}
         with imap_errors(source.session.settings, "read the headers of skipped messages"):
             try:
-                rows = fetch(source.session.client, uid_set(uids), [HEADER_ITEM])
+                rows = fetch(source.session.client, uids, [HEADER_ITEM])
             except IMAPClientError as exc:
                 if isinstance(exc, IMAPClientAbortError):
                     raise  # the connection is gone: a transient fault, like anywhere else
@@ -433,9 +434,22 @@ class FolderApplier:
                                  self.ctx.batch_count):
             self._check_cancel()
             bodies = dict(source.fetch_bodies(chunk, self.ctx.batch_bytes, sizes))
-            batch = [(by_uid[uid], bodies[uid]) for uid in chunk if uid in bodies]
+            batch = [(by_uid[uid], raw) for uid in chunk if (raw := bodies.get(uid)) is not None]
             if batch:
                 self._copy_batch(batch)
+            self._bodiless([by_uid[uid] for uid in chunk if uid in bodies and bodies[uid] is None])
+
+    def _bodiless(self, copies: Sequence[Copy]) -> None:
+        """Messages the source lists but twice served without a body: bad items, reported."""
+        if not copies:
+            return
+        ctx = self.ctx
+        reason = ("The source server answered without the message body (BODY[]) twice; the "
+                  "message could not be read.")
+        with ctx.store.transaction():
+            self._record_bad([(c, Rejected(ctx.target_path, reason)) for c in copies], ())
+            ctx.store.statistics.add_counts(ctx.user_id, skipped=len(copies))
+        ctx.limits.add("bad", len(copies))
 
     def _check_source(self, source: ImapSource, status: FolderStatus | None) -> None:
         """EXAMINE the folder on this session; its UIDVALIDITY must be the planned one."""
@@ -466,7 +480,9 @@ class FolderApplier:
             if isinstance(result, Rejected):
                 rejected.append((c, result))
                 continue
-            copied.append(CopiedMessage(c.uid, result.item_id or "", None, flags_text(c.flags)))
+            if not result.item_id:
+                continue  # appended but unnamed: stays pending, looked up like after a crash
+            copied.append(CopiedMessage(c.uid, result.item_id, None, flags_text(c.flags)))
             dropped.extend(result.dropped_keywords)
         size = sum(len(raw) for c, raw in batch if c.uid in {m.source_uid for m in copied})
         bad = [(c, r) for c, r in rejected if r.permanent]

@@ -55,7 +55,7 @@ from engine.folders import (
     with_parents,
 )
 from engine.imap import deadline
-from engine.imap.source import ImapSource, SourceFolder
+from engine.imap.source import ImapSource, SourceFolder, SourceFolderGone
 from engine.limits import MAX_MESSAGE_SIZE_BYTES
 from engine.runner.jobs import (
     CancelReason,
@@ -230,6 +230,7 @@ class _Pass:
         self.mapping: dict[str, FolderPath] = {}
         self.moved_away: dict[str, FolderPath] = {}  # new folders placed off their mapped path
         self.listed: dict[str, SourceFolder] = {}
+        self.gone_now: set[str] = set()  # listed, but gone when examined: skipped this pass
         self.survey = Survey()
         self.verdict: Verdict = DELETE  # the deletion guard's, decided after the survey
         self.surveyed_deletions: dict[str, int] = {}  # per folder, what the verdict saw
@@ -273,7 +274,7 @@ class _Pass:
             if self.phase is Phase.INCREMENTAL:
                 self.verdict = judge(tally.without_moves(moves))
                 self.surveyed_deletions = dict(tally.deletions)
-            self._prepare_folders(survey, included)
+            self._prepare_folders(survey, [f for f in included if f.name not in self.gone_now])
             self._moves(moves)
             self._apply_folders([f.name for f in selectable])
             self._vanished(self._vanished_names(selectable, excluded))
@@ -380,7 +381,10 @@ class _Pass:
                     if self.rows[n].created_by_migration]
         scored: list[tuple[int, str, str]] = []
         for folder in (f for f in selectable if f.name not in self.rows and vanished):
-            validity = self.source.select(folder).uidvalidity
+            try:
+                validity = self.source.select(folder).uidvalidity
+            except SourceFolderGone:
+                continue  # the survey below reports it
             olds = [r for r in vanished if r.source_uidvalidity == validity]
             if not olds:
                 continue
@@ -397,8 +401,12 @@ class _Pass:
         and count for the deletion guard what each plan would delete."""
         survey = Survey(self.options.plan_keep_budget)
         for folder in selectable:
-            plan, snapshot, known_bytes, known = self._plan_listed(
-                folder, self.source, self.target, self.store)
+            try:
+                plan, snapshot, known_bytes, known = self._plan_listed(
+                    folder, self.source, self.target, self.store)
+            except SourceFolderGone as gone:
+                self._skip_gone(gone)
+                continue
             survey.count(snapshot, known_bytes)
             survey.add(plan, self._movable_copies(plan))
             tally.add_plan(plan, known)
@@ -416,6 +424,14 @@ class _Pass:
                 if name in self.listed and not self.listed[name].selectable:
                     tally.unselectable.add(name)
         return survey
+
+    def _skip_gone(self, gone: SourceFolderGone, store: Store | None = None) -> None:
+        """A folder LIST showed but EXAMINE no longer finds: left alone for this pass. It is
+        still listed, so it is not a vanished folder: none of its copies is deleted now; the
+        next pass's LIST tells whether the source really deleted it."""
+        self.gone_now.add(gone.folder)
+        (store or self.store).statistics.add_report_entry(self.user_id, "warning",
+                                                          gone.message, gone.folder)
 
     def _movable_copies(self, plan: FolderPlan) -> set[str] | None:
         """Fingerprints of the plan's copies that a copied row of another folder holds."""
@@ -659,16 +675,21 @@ class _Pass:
                      token: object | None = None, batch: tuple[int, int] | None = None) -> None:
         """Plan (when the survey kept no plan) and apply one listed folder, its deletions as
         the guard's verdict allows."""
-        plan = self._plan_again(name, source, target, store)
-        if (name not in self.survey.kept and not self.verdict.hold
-                and deletions_in(plan) > self.surveyed_deletions.get(name, 0)):
-            plan = defer_deletions(plan)  # the verdict never saw these deletions
-        plan, _ = hold_plan(plan, self.verdict)
-        row = store.folders.get(self.user_id, name)
-        ctx = self._context(row, source, target, store, token, batch)
-        if plan.actions:
-            FolderApplier(ctx).apply(plan)
-        elif plan.status is not None and (
+        try:
+            plan = self._plan_again(name, source, target, store)
+            if (name not in self.survey.kept and not self.verdict.hold
+                    and deletions_in(plan) > self.surveyed_deletions.get(name, 0)):
+                plan = defer_deletions(plan)  # the verdict never saw these deletions
+            plan, _ = hold_plan(plan, self.verdict)
+            row = store.folders.get(self.user_id, name)
+            ctx = self._context(row, source, target, store, token, batch)
+            if plan.actions:
+                FolderApplier(ctx).apply(plan)
+                return
+        except SourceFolderGone as gone:
+            self._skip_gone(gone, store)  # its status is not saved: planned anew next pass
+            return
+        if plan.status is not None and (
                 row.source_uidvalidity, row.source_uidnext, row.source_highestmodseq) != (
                 plan.status.uidvalidity, plan.status.uidnext, plan.status.highestmodseq):
             FolderApplier(ctx).save_status(plan.status)

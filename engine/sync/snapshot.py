@@ -6,21 +6,19 @@ needs_listing`), the folder is not listed at all. Otherwise UID/FLAGS/SIZE/INTER
 listed, and header fields for the fingerprint are fetched only for messages the store does not
 already know under the same UIDVALIDITY (a UID never names another message while UIDVALIDITY
 holds, so the stored fingerprint is still right).
+
+The listing is bounded by the UIDNEXT of the EXAMINE whose status the folder records, so mail
+arriving while the folder is read is listed by the next pass, never lost between two. A folder
+that cannot be examined any more raises :class:`engine.imap.source.SourceFolderGone`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+from engine.imap.commands import fetch
 from engine.imap.connection import imap_errors
-from engine.imap.source import (
-    HEADER_ITEM,
-    ImapSource,
-    SourceFolder,
-    fetch,
-    fingerprint_of,
-    uid_set,
-)
+from engine.imap.source import HEADER_ITEM, ImapSource, SourceFolder, fingerprint_of
 from engine.imap.source import SourceMessage as ListedMessage
 from engine.sync.model import FolderSnapshot, FolderState, FolderStatus, SourceMessage
 from engine.sync.planner import needs_listing
@@ -40,7 +38,8 @@ def snapshot_folder(source: ImapSource, folder: SourceFolder, known: FolderState
     first_unknown = 1
     if reusable and known is not None and known.status.uidnext:
         first_unknown = known.status.uidnext
-    listed = source.listing(folder, fingerprints_from_uid=first_unknown)
+    listed = source.listing(folder, fingerprints_from_uid=first_unknown,
+                            status=examined)
     missing = [m.uid for m in listed if m.fingerprint is None and m.uid not in reusable]
     fetched = _fingerprints(source, listed, missing) if missing else {}
     messages = tuple(
@@ -62,7 +61,7 @@ def _fingerprints(source: ImapSource, listed: list[ListedMessage], uids: list[in
     """Fingerprint keys for ``uids`` of the selected folder (header fields fetched now)."""
     by_uid = {m.uid: m for m in listed}
     with imap_errors(source.session.settings, "read message headers"):
-        rows = fetch(source.session.client, uid_set(uids), [HEADER_ITEM])
+        rows = fetch(source.session.client, uids, [HEADER_ITEM])
     result: dict[int, str] = {}
     for uid in uids:
         row = rows.get(uid, {})

@@ -23,10 +23,24 @@ Each message gets its flags (``\\Recent`` removed), the keywords the folder acce
 ``TargetRef.dropped_keywords``) and its INTERNALDATE (dates before 1970-01-02 are clamped to it:
 Cyrus and Courier reject earlier ones). Bare LF line ends are sent as CRLF (Cyrus refuses bare
 newlines; IMAP servers serve CRLF anyway). APPENDUID (UIDPLUS) gives each message the item id
-``"<uidvalidity>:<uid>"``; without UIDPLUS the id is None and only
-:meth:`ImapTarget.find_existing` can recognise the copy. :meth:`ImapTarget.mark` returns
-``"<uidvalidity>:<uidnext>"``: after a crash, copies of pending messages can only be at or
-above it, and are matched by Message-ID (SEARCH HEADER), INTERNALDATE and header hash.
+``"<uidvalidity>:<uid>"``. :meth:`ImapTarget.mark` returns ``"<uidvalidity>:<uidnext>"``: after
+a crash, copies of pending messages can only be at or above it, and are matched by Message-ID
+(SEARCH HEADER), INTERNALDATE and header hash.
+
+**Without APPENDUID** (no UIDPLUS, or a server or proxy that drops the response code) the copy
+is located right after the append: UIDNEXT is read before appending (until APPENDUID has been
+seen on the session), and the appended messages are matched, in order, by header hash and
+INTERNALDATE among the UIDs at or above it (:meth:`ImapTarget._locate`). A copy that still
+cannot be named comes back with ``item_id`` None, and the applier leaves its row *pending*
+(engine/sync/apply.py): the intent committed before the append stands, and the next pass looks
+the copy up above the batch's mark before anything is appended again, exactly as after a crash
+between append and record. An empty reference is never stored, so no copy is ever taken for
+"gone from the target" (and appended again on every pass) only because its name was unknown.
+
+UID sets in STORE, EXPUNGE, FETCH and SEARCH go through engine/imap/commands.py: ranges,
+chunked under 8 KB per command, so deleting a folder of any size never exceeds the server's
+line limit. A Message-ID that is not ASCII is never put into a SEARCH (candidates above the
+mark are matched by fingerprint alone).
 """
 
 from __future__ import annotations
@@ -51,6 +65,7 @@ from engine.folders import (
     target_raw_name,
     with_parents,
 )
+from engine.imap.commands import add_flags, fetch, folder_uids, search_header, uid_expunge
 from engine.imap.connection import (
     MAILBOX_FULL,
     ImapSession,
@@ -63,7 +78,7 @@ from engine.imap.connection import (
     response_code,
     server_error,
 )
-from engine.imap.source import FINGERPRINT_HEADERS, HEADER_ITEM, fetch, fingerprint_of, uid_set
+from engine.imap.source import FINGERPRINT_HEADERS, HEADER_ITEM, fingerprint_of, header_hash
 from engine.targets.base import (
     AppendResult,
     Lookup,
@@ -88,6 +103,16 @@ class _Prepared:
     flag_list: bytes
     date: bytes | None
     dropped: tuple[str, ...]
+    instant: int | None  # the INTERNALDATE sent, as a Unix time
+
+    def matches(self, row: dict[bytes, Any]) -> bool:
+        """Whether a FETCH row (INTERNALDATE and header fields) is this message's copy."""
+        header = _header_of(row)
+        if header is None or header_hash(header) != header_hash(self.literal):
+            return False
+        date = row.get(b"INTERNALDATE")
+        return self.instant is None or (
+            isinstance(date, datetime) and int(date.timestamp()) == self.instant)
 
 
 @dataclass
@@ -116,6 +141,7 @@ class ImapTarget:
         self._naming = TargetNaming(separator="/")
         self._existing: set[str] = set()
         self._selected: _Selected | None = None
+        self._appenduid_seen = False
 
     # --- session ---------------------------------------------------------------------------------
 
@@ -158,6 +184,7 @@ class ImapTarget:
         self._session = None
         self._selected = None
         self._existing = set()
+        self._appenduid_seen = False
 
     def _refresh_folders(self) -> None:
         session = self.session
@@ -233,15 +260,21 @@ class ImapTarget:
 
     def mark(self, folder: FolderPath) -> str | None:
         selected = self._select(folder)
+        return f"{selected.uidvalidity}:{self._uidnext(folder, selected)}"
+
+    def _uidnext(self, folder: FolderPath, selected: _Selected) -> int:
         with self._errors(f"read the state of '{'/'.join(folder)}'"):
             status = self.session.client.folder_status(selected.name, [b"UIDNEXT"])
-        return f"{selected.uidvalidity}:{int(status[b'UIDNEXT'])}"
+        return int(status[b"UIDNEXT"])
 
     def list_ids(self, folder: FolderPath) -> frozenset[str] | None:
-        """``UID SEARCH ALL``: one round trip, a few bytes per message."""
+        """The folder's UIDs below UIDNEXT: ``UID SEARCH RETURN (ALL)`` (ranges) with ESEARCH,
+        else plain ``UID SEARCH`` in windows whose answers stay under imaplib's 1 MB line
+        limit (one ``SEARCH ALL`` of a folder above ~100,000 messages exceeded it)."""
         selected = self._select(folder)
+        uidnext = self._uidnext(folder, selected)
         with self._errors(f"list the messages of '{'/'.join(folder)}'"):
-            uids = self.session.client.search(["ALL"])
+            uids = folder_uids(self.session.client, uidnext, esearch=self.session.has("ESEARCH"))
         return frozenset(f"{selected.uidvalidity}:{uid}" for uid in uids)
 
     # --- append ----------------------------------------------------------------------------------
@@ -252,16 +285,49 @@ class ImapTarget:
             return []
         selected = self._select(folder)
         prepared = [self._prepare(m, selected) for m in messages]
-        mode = self._mode()
+        floor = None if self._appenduid_seen else self._uidnext(folder, selected)
         with self._errors(f"append to '{'/'.join(folder)}'"):
-            if mode == "multiappend" and len(prepared) > 1:
-                results = self._multiappend(folder, selected, prepared)
-                if results is not None:
-                    return results
-                mode = "literal-plus" if self.session.has("LITERAL+") else "sequential"
-            if mode in ("literal-plus", "multiappend"):
-                return self._pipelined(folder, selected, prepared)
-            return [self._one(folder, selected, p) for p in prepared]
+            results = self._append(folder, selected, prepared)
+            if any(isinstance(r, TargetRef) and not r.item_id for r in results):
+                if floor is not None:
+                    results = self._locate(folder, selected, prepared, results, floor)
+            elif any(isinstance(r, TargetRef) for r in results):
+                self._appenduid_seen = True
+        return results
+
+    def _append(self, folder: FolderPath, selected: _Selected,
+                prepared: list[_Prepared]) -> list[AppendResult]:
+        mode = self._mode()
+        if mode == "multiappend" and len(prepared) > 1:
+            results = self._multiappend(folder, selected, prepared)
+            if results is not None:
+                return results
+            mode = "literal-plus" if self.session.has("LITERAL+") else "sequential"
+        if mode in ("literal-plus", "multiappend"):
+            return self._pipelined(folder, selected, prepared)
+        return [self._one(folder, selected, p) for p in prepared]
+
+    def _locate(self, folder: FolderPath, selected: _Selected, prepared: Sequence[_Prepared],
+                results: list[AppendResult], floor: int) -> list[AppendResult]:
+        """Name the copies APPENDUID did not name: in append order, each takes the lowest
+        UID at or above ``floor`` whose header hash and INTERNALDATE are its own and that no
+        other result of the batch holds. Unmatched ones keep ``item_id`` None."""
+        client = self.session.client
+        uids = search_header(client, floor, "Message-ID", None)
+        rows = fetch(client, uids, ["INTERNALDATE", HEADER_ITEM]) if uids else {}
+        prefix = f"{selected.uidvalidity}:"
+        taken = {int(r.item_id[len(prefix):]) for r in results
+                 if isinstance(r, TargetRef) and r.item_id and r.item_id.startswith(prefix)}
+        located: list[AppendResult] = []
+        for result, p in zip(results, prepared, strict=True):
+            if isinstance(result, TargetRef) and not result.item_id:
+                uid = next((u for u in sorted(rows) if u not in taken and p.matches(rows[u])),
+                           None)
+                if uid is not None:
+                    taken.add(uid)
+                    result = TargetRef(folder, f"{prefix}{uid}", result.dropped_keywords)
+            located.append(result)
+        return located
 
     def _mode(self) -> str:
         if self.append_mode != "auto":
@@ -278,13 +344,15 @@ class ImapTarget:
             (allowed if ok and _is_atom(keyword) else dropped).append(keyword)
         flag_list = " ".join([*normalise_flags(message.flags), *allowed]).encode()
         date = None
+        instant = None
         if message.internaldate is not None:
             when = max(message.internaldate, EARLIEST_DATE)
             date = datetime_to_INTERNALDATE(when).encode()
+            instant = int(when.timestamp())
         raw = message.raw
         if raw.count(b"\n") != raw.count(b"\r\n"):  # far cheaper than a regex search
             raw = raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-        return _Prepared(raw, flag_list, date, tuple(dropped))
+        return _Prepared(raw, flag_list, date, tuple(dropped), instant)
 
     def _append_args(self, p: _Prepared, plus: bool) -> bytes:
         parts = [b"(" + p.flag_list + b")"]
@@ -368,7 +436,7 @@ class ImapTarget:
         with self._errors(f"search '{'/'.join(folder)}'"):
             direct = _split_id(lookup.item_id, selected.uidvalidity)
             unclaimed = lookup.item_id not in lookup.exclude_ids
-            if direct is not None and unclaimed and fetch(client, str(direct), ["UID"]):
+            if direct is not None and unclaimed and fetch(client, [direct], ["UID"]):
                 return TargetRef(folder, lookup.item_id)
             uid = next(self._candidates(selected, lookup), None)
         return None if uid is None else TargetRef(folder, f"{selected.uidvalidity}:{uid}")
@@ -377,26 +445,23 @@ class ImapTarget:
         fingerprint = lookup.fingerprint
         if fingerprint is None:
             return
-        criteria: list[str] = []
         floor = _split_id(lookup.mark, selected.uidvalidity) or 1
-        criteria += ["UID", f"{floor}:*"]
-        if fingerprint.message_id:
-            criteria += ["HEADER", "Message-ID", fingerprint.message_id]
         client = self.session.client
-        uids = [u for u in client.search(criteria) if u >= floor]
+        uids = search_header(client, floor, "Message-ID", fingerprint.message_id or None)
         if not uids:
             return
-        rows = fetch(client, uid_set(uids), ["RFC822.SIZE", "INTERNALDATE", HEADER_ITEM])
+        rows = fetch(client, uids, ["RFC822.SIZE", "INTERNALDATE", HEADER_ITEM])
         excluded = lookup.exclude_ids
         # newest first: a copy appended by the interrupted pass lies above any identical
         # message the mailbox held before, which must never be taken for imsh's own copy
         for uid in sorted(rows, reverse=True):
             row = rows[uid]
-            header = next((v for k, v in row.items() if k.upper().startswith(b"BODY[HEADER")),
-                          None)
-            if header is None or f"{selected.uidvalidity}:{uid}" in excluded:
+            header = _header_of(row)
+            date = row.get(b"INTERNALDATE")
+            if (header is None or not isinstance(date, datetime)
+                    or f"{selected.uidvalidity}:{uid}" in excluded):
                 continue
-            found = fingerprint_of(header, int(row[b"RFC822.SIZE"]), row[b"INTERNALDATE"])
+            found = fingerprint_of(header, int(row.get(b"RFC822.SIZE", 0)), date)
             if (found.header_hash == fingerprint.header_hash
                     and int(found.internaldate.timestamp())
                     == int(max(fingerprint.internaldate, EARLIEST_DATE).timestamp())):
@@ -425,9 +490,14 @@ class ImapTarget:
             return
         client = self.session.client
         with self._errors(f"delete messages in '{'/'.join(folder)}'"):
-            client.add_flags(uids, [b"\\Deleted"], silent=True)
+            add_flags(client, uids, [b"\\Deleted"])
             if self.session.has("UIDPLUS"):
-                client.uid_expunge(uids)
+                uid_expunge(client, uids)
+
+
+def _header_of(row: dict[bytes, Any]) -> bytes | None:
+    value = next((v for k, v in row.items() if k.upper().startswith(b"BODY[HEADER")), None)
+    return value if isinstance(value, bytes) else None
 
 
 def _collect(imap: Any, tag: bytes) -> tuple[str, bytes]:

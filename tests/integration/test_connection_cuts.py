@@ -15,6 +15,7 @@ import pytest
 from engine.errors import TransientError
 from engine.folders import INBOX
 from engine.imap.connection import ImapSettings, Security, SimpleLogin, open_session
+from engine.imap.source import FolderStatus as ExaminedStatus
 from engine.imap.source import ImapSource, SourceFolder, SourceMessage
 from engine.runner.jobs import OutcomeKind, SyncKind
 from engine.store.sync_state import FolderState as FolderRow
@@ -117,9 +118,10 @@ class _CutAfterListing(ImapSource):
 
     proxy: TcpProxy
 
-    def listing(self, folder: SourceFolder | str, *, fingerprints_from_uid: int = 1
-                ) -> list[SourceMessage]:
-        listed = super().listing(folder, fingerprints_from_uid=fingerprints_from_uid)
+    def listing(self, folder: SourceFolder | str, *, fingerprints_from_uid: int = 1,
+                status: ExaminedStatus | None = None) -> list[SourceMessage]:
+        listed = super().listing(folder, fingerprints_from_uid=fingerprints_from_uid,
+                                 status=status)
         self.proxy.cut_after(0)
         return listed
 

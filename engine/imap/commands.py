@@ -1,0 +1,157 @@
+"""UID commands over any number of messages, as the engine sends them to every IMAP server.
+
+What this module owns:
+
+- **Chunked UID sets.** FETCH, SEARCH, STORE and EXPUNGE take their UIDs through
+  :func:`engine.imap.uidsets.uid_sets`: ranges, several commands when needed, none longer
+  than about 8 KB (Dovecot refuses lines above 64 KB with ``BAD Too long argument``).
+- **FETCH answers read by UID, not by sequence number.** :func:`fetch` keys each FETCH
+  response by the UID it carries; a response without a UID is an unsolicited flag update by
+  another session (RFC 3501 §7.4.2) and is ignored, as is one for a UID not asked for, so a
+  sequence number is never taken for a UID and another message's flags never land on a row.
+  Items a response leaves out are simply absent from its row: callers decide what a missing
+  ``BODY[]``, ``RFC822.SIZE`` or ``INTERNALDATE`` means (see engine/imap/source.py).
+- **Listing UIDs** (:func:`folder_uids`): ``UID SEARCH RETURN (ALL)`` (ESEARCH, RFC 4731) answers
+  with ranges; without ESEARCH the UID space is searched in windows whose answers stay under
+  imaplib's 1 MB line limit.
+- **Searching by a header value** (:func:`search_header`): the value goes as a literal, so
+  quotes and backslashes in a Message-ID need no escaping; a value that is not ASCII is not
+  searched at all (the caller matches by fingerprint instead): an 8-bit Message-ID is
+  usually not valid UTF-8, so no charset would find it, and imapclient's ASCII encoding of
+  it raised ``UnicodeEncodeError``.
+
+Errors are imapclient's/imaplib's; callers run these inside :func:`engine.imap.connection.
+imap_errors`, which turns them into the engine's transient or permanent errors.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from imapclient import IMAPClient
+from imapclient.datetime_util import parse_to_datetime
+from imapclient.exceptions import IMAPClientError, ProtocolError
+from imapclient.response_parser import gen_parsed_response
+
+from engine.imap.uidsets import uid_sets
+
+SEARCH_WINDOW = 80_000  # UID values per plain UID SEARCH: at most ~880 KB of answer
+_ESEARCH_ALL = re.compile(rb"\bALL\s+([0-9:,]+)", re.IGNORECASE)
+
+Row = dict[bytes, Any]
+
+
+def fetch(client: IMAPClient, uids: Iterable[int], items: Sequence[str]) -> dict[int, Row]:
+    """``UID FETCH`` of ``items`` for ``uids`` (any number), keyed by UID."""
+    wanted = set(uids)
+    rows: dict[int, Row] = {}
+    imap = client._imap
+    for message_set in uid_sets(wanted):
+        tag = imap._command("UID", "FETCH", message_set, "(" + " ".join(items) + ")")
+        typ, data = imap._command_complete("FETCH", tag)
+        if typ != "OK":
+            raise IMAPClientError(f"FETCH failed: {data!r}")
+        typ, data = imap._untagged_response(typ, data, "FETCH")
+        for uid, row in parse_fetch(data):
+            if uid in wanted:
+                rows.setdefault(uid, {}).update(row)
+        imap.untagged_responses.pop("EXPUNGE", None)  # UIDs, not numbers, are what we keep
+    return rows
+
+
+def parse_fetch(data: Sequence[Any]) -> list[tuple[int, Row]]:
+    """Each FETCH response that carries a UID, as (UID, items); the others are left out."""
+    if not data or data == [None]:
+        return []
+    parsed = gen_parsed_response(list(data))
+    result: list[tuple[int, Row]] = []
+    while True:
+        try:
+            next(parsed)  # the sequence number: not an identity
+        except StopIteration:
+            return result
+        try:
+            items = next(parsed)
+        except StopIteration:
+            raise ProtocolError("unexpected end of a FETCH response") from None
+        if not isinstance(items, tuple) or len(items) % 2:
+            raise ProtocolError(f"bad FETCH response: {items!r}")
+        row: Row = {}
+        for name, value in zip(items[::2], items[1::2], strict=True):
+            word = bytes(name).upper()
+            if word == b"INTERNALDATE" and isinstance(value, bytes):
+                value = parse_to_datetime(value, normalise=False)
+            row[word] = value
+        uid = row.get(b"UID")
+        if isinstance(uid, int) or (isinstance(uid, bytes) and uid.isdigit()):
+            result.append((int(uid), row))
+
+
+def folder_uids(client: IMAPClient, below: int, *, esearch: bool) -> list[int]:
+    """The UIDs of the selected folder that are lower than ``below`` (its UIDNEXT when it
+    was examined: later mail belongs to the next pass), ascending."""
+    if below <= 1:
+        return []
+    if esearch:
+        return _esearch_all(client, f"1:{below - 1}")
+    uids: list[int] = []
+    for low in range(1, below, SEARCH_WINDOW):
+        high = min(low + SEARCH_WINDOW - 1, below - 1)
+        uids += client.search(["UID", f"{low}:{high}"])
+    return sorted(set(uids))
+
+
+def _esearch_all(client: IMAPClient, uid_range: str) -> list[int]:
+    imap = client._imap
+    tag = imap._command("UID", "SEARCH", "RETURN", "(ALL)", "UID", uid_range)
+    typ, data = imap._command_complete("SEARCH", tag)
+    if typ != "OK":
+        raise IMAPClientError(f"SEARCH failed: {data!r}")
+    _typ, data = imap._untagged_response(typ, data, "ESEARCH")
+    imap.untagged_responses.pop("SEARCH", None)
+    uids: list[int] = []
+    for line in data or ():
+        match = _ESEARCH_ALL.search(line if isinstance(line, bytes) else b"")
+        if match:
+            uids += _expand(match.group(1).decode())
+    return sorted(set(uids))
+
+
+def search_header(client: IMAPClient, floor: int, name: str, value: str | None) -> list[int]:
+    """UIDs at or above ``floor`` whose header ``name`` contains ``value``; every UID at or
+    above ``floor`` when ``value`` is None or not ASCII (see the module docstring)."""
+    if value is None or not value.isascii():
+        return [u for u in client.search(["UID", f"{floor}:*"]) if u >= floor]
+    imap = client._imap
+    imap.literal = value.encode("ascii")
+    tag = imap._command("UID", "SEARCH", "UID", f"{floor}:*", "HEADER", name)
+    typ, data = imap._command_complete("SEARCH", tag)
+    if typ != "OK":
+        raise IMAPClientError(f"SEARCH failed: {data!r}")
+    _typ, data = imap._untagged_response(typ, data, "SEARCH")
+    uids = [int(word) for line in data or () if isinstance(line, bytes)
+            for word in line.split() if word.isdigit()]
+    return sorted(u for u in set(uids) if u >= floor)
+
+
+def add_flags(client: IMAPClient, uids: Iterable[int], flags: Sequence[bytes | str]) -> None:
+    """``UID STORE +FLAGS.SILENT`` for any number of UIDs."""
+    for message_set in uid_sets(uids):
+        client.add_flags(message_set, list(flags), silent=True)
+
+
+def uid_expunge(client: IMAPClient, uids: Iterable[int]) -> None:
+    """``UID EXPUNGE`` (UIDPLUS) for any number of UIDs."""
+    for message_set in uid_sets(uids):
+        client.uid_expunge(message_set)
+
+
+def _expand(uid_text: str) -> list[int]:
+    uids: list[int] = []
+    for part in uid_text.split(","):
+        low, _, high = part.partition(":")
+        a, b = int(low), int(high or low)
+        uids.extend(range(min(a, b), max(a, b) + 1))
+    return uids
