@@ -15,6 +15,13 @@ store (a folder worker's). The invariants it keeps (DESIGN.md §4, docs/state.md
 - **Fenced.** The transactions that write intent and record copies first check that the
   job still holds its user lease (:class:`engine.runner.jobs.LeaseFence`); a runner that
   lost it stops there (``Stopped``), so it never appends once another runner may own the user.
+- **Order** (:data:`STAGES`): deletions, then re-keying, flags, skips, copies. Deletions go
+  first because they free source UIDs (a tombstone has none): after a UIDVALIDITY reset the
+  re-keying hands the survivors new UIDs, and one of them may be the old UID of a message
+  that vanished. (Re-keying first failed every pass on ``UNIQUE (folder_id, source_uid)``.)
+  A crash between a deletion and the re-keying leaves tombstones and the old UIDVALIDITY;
+  the next pass plans the same re-keying again from the same rows. The re-keying also
+  detaches any row still holding a UID it hands out (a held deletion), so it cannot collide.
 - Re-keying after a UIDVALIDITY change (Rematch) and detaching are one transaction together
   with the folder's new UIDVALIDITY.
 - The folder's UIDNEXT/HIGHESTMODSEQ is saved only after every action is recorded.
@@ -66,6 +73,16 @@ DEFAULT_BATCH_COUNT = 200
 FLAG_RECORD_EVERY = 200
 ROW_CHUNK = 500  # actions whose rows are looked up in the store together
 _GONE_IDS = ("StaleTargetReference", "MessageNotFound")
+
+
+# The stages of :meth:`FolderApplier.apply`, in the order they run; each takes the plan's
+# actions of its types (the in-memory simulation of tests/engine/sync follows this order).
+REKEY: tuple[type, ...] = (Forget, Detach, Rematch)
+DELETE: tuple[type, ...] = (DeleteOnTarget,)
+FLAGS: tuple[type, ...] = (UpdateFlags,)
+SKIP: tuple[type, ...] = (Skip,)
+COPY: tuple[type, ...] = (Copy,)
+STAGES: tuple[tuple[type, ...], ...] = (DELETE, REKEY, FLAGS, SKIP, COPY)
 
 
 class Cancellation(Protocol):
@@ -227,17 +244,25 @@ class FolderApplier:
     # --- a plan ----------------------------------------------------------------------------------
 
     def apply(self, plan: FolderPlan) -> None:
-        """Every message action of ``plan``, then the folder's new status."""
+        """Every message action of ``plan``, stage by stage (:data:`STAGES`), then the
+        folder's new status."""
         actions = plan.actions
-        if plan.uidvalidity_changed or any(isinstance(a, (Forget, Detach, Rematch))
-                                           for a in actions):
-            self._rekey(plan)
-        self.delete([a for a in actions if isinstance(a, DeleteOnTarget)])
-        if self.ctx.source is not None and any(isinstance(a, Skip | Copy) for a in actions):
-            self._check_source(self.ctx.source, plan.status)
-        self._update_flags([a for a in actions if isinstance(a, UpdateFlags)])
-        self._skip([a for a in actions if isinstance(a, Skip)])
-        self.copy([a for a in actions if isinstance(a, Copy)], plan.status)
+        for stage in STAGES:
+            chosen = [a for a in actions if isinstance(a, stage)]
+            if stage is REKEY:
+                if plan.uidvalidity_changed or chosen:
+                    self._rekey(plan)
+            elif stage is DELETE:
+                self.delete(chosen)  # type: ignore[arg-type]
+            elif stage is FLAGS:
+                if self.ctx.source is not None and any(isinstance(a, Skip | Copy)
+                                                       for a in actions):
+                    self._check_source(self.ctx.source, plan.status)
+                self._update_flags(chosen)  # type: ignore[arg-type]
+            elif stage is SKIP:
+                self._skip(chosen)  # type: ignore[arg-type]
+            elif stage is COPY:
+                self.copy(chosen, plan.status)  # type: ignore[arg-type]
         if plan.status is not None:
             self.save_status(plan.status)
 
@@ -295,6 +320,13 @@ class FolderApplier:
             ctx.store.messages.mark_deleted_rows(ctx.folder_id, tombstones)
             ctx.store.messages.detach(ctx.folder_id, detach)
             if new_uid:
+                # a row still holding a UID the re-keying hands out (its deletion was held,
+                # or a crashed pass left it): its UID names another message now, so it is
+                # detached, keeping its copy, rather than failing every pass on UNIQUE
+                holders = ctx.store.messages.find_by_source_uids(ctx.folder_id,
+                                                                 new_uid.values())
+                ctx.store.messages.detach(ctx.folder_id, [
+                    uid for uid, held in holders.items() if held.id not in new_uid])
                 ctx.store.messages.reassign_source_uids(ctx.folder_id, new_uid)
             if plan.status is not None and plan.uidvalidity_changed:
                 ctx.row = ctx.store.folders.save(ctx.user_id, replace(

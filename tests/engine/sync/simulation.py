@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
+from engine.sync.apply import REKEY, STAGES
 from engine.sync.model import (
     AccountPlan,
     Action,
@@ -234,22 +235,45 @@ class World:
         )
 
     def apply_folder(self, plan: FolderPlan) -> None:
-        folder = self.store.get(plan.folder)
-        if folder is not None and plan.status is not None and plan.uidvalidity_changed:
-            self.step()
-            folder.status = FolderStatus(plan.status.uidvalidity, 0)
-        rematched = False
-        for action in plan.actions:
-            if isinstance(action, Rematch):
-                if not rematched:
-                    self.rematch(plan.folder, plan.of_type(Rematch))
-                rematched = True
-            else:
+        """The plan's actions in the real executor's order (engine/sync/apply.py ``STAGES``:
+        the stage's actions in plan order), not in plan order; folder actions last."""
+        for stage in STAGES:
+            chosen = [a for a in plan.actions if isinstance(a, stage)]
+            if stage is REKEY:
+                if chosen or plan.uidvalidity_changed:
+                    self.rekey(plan, chosen)
+                continue
+            for action in chosen:
                 self.apply_action(plan.folder, action)
-            self.check_unique(plan.folder)
+                self.check_unique(plan.folder)
+        for action in plan.actions:
+            if isinstance(action, DeleteFolderIfEmpty | ForgetFolder | ResolvePending):
+                self.apply_action(plan.folder, action)
         if plan.status is not None and plan.folder in self.store:
             self.step()
             self.store[plan.folder].status = plan.status
+
+    def rekey(self, plan: FolderPlan, actions: list[Action]) -> None:
+        """Forget, Detach, Rematch and a new UIDVALIDITY: one transaction (one step)."""
+        name = plan.folder
+        folder = self.store.get(name)
+        if folder is None:
+            return
+        rows = [(a, self.row(name, a.old_uid if isinstance(a, Rematch) else a.source_uid,
+                             a.target_ref)) for a in actions
+                if isinstance(a, Forget | Detach | Rematch)]
+        self.step()
+        for action, row in rows:
+            if isinstance(action, Forget):
+                folder.rows.remove(row)
+            elif isinstance(action, Detach):
+                row.source_uid = None
+        for action, row in rows:
+            if isinstance(action, Rematch):
+                row.source_uid = action.new_uid
+        if plan.status is not None and plan.uidvalidity_changed:
+            folder.status = FolderStatus(plan.status.uidvalidity, 0)
+        self.check_unique(name)
 
     def apply_action(self, name: str, action: Action) -> None:
         if isinstance(action, ResolvePending):
@@ -319,12 +343,6 @@ class World:
             row.flags = self.target[name][found[0]][1]
         else:
             rows.remove(row)
-
-    def rematch(self, name: str, rematches: tuple[Rematch, ...]) -> None:
-        rows = [self.row(name, r.old_uid, r.target_ref) for r in rematches]
-        self.step()  # one transaction
-        for row, rematch in zip(rows, rematches, strict=True):
-            row.source_uid = rematch.new_uid
 
     def move_on_target(self, move: MoveOnTarget) -> None:
         old_row = self.row(move.from_folder, move.from_uid, move.target_ref)
