@@ -55,6 +55,7 @@ from engine.store.sync_state import MessageState as MessageRow
 from engine.sync import faults
 from engine.sync.faults import StepHook
 from engine.sync.model import (
+    Adopt,
     Copy,
     DeleteOnTarget,
     Detach,
@@ -81,8 +82,9 @@ REKEY: tuple[type, ...] = (Forget, Detach, Rematch)
 DELETE: tuple[type, ...] = (DeleteOnTarget,)
 FLAGS: tuple[type, ...] = (UpdateFlags,)
 SKIP: tuple[type, ...] = (Skip,)
+ADOPT: tuple[type, ...] = (Adopt,)
 COPY: tuple[type, ...] = (Copy,)
-STAGES: tuple[tuple[type, ...], ...] = (DELETE, REKEY, FLAGS, SKIP, COPY)
+STAGES: tuple[tuple[type, ...], ...] = (DELETE, REKEY, FLAGS, SKIP, ADOPT, COPY)
 
 
 class Cancellation(Protocol):
@@ -246,23 +248,25 @@ class FolderApplier:
     def apply(self, plan: FolderPlan) -> None:
         """Every message action of ``plan``, stage by stage (:data:`STAGES`), then the
         folder's new status."""
-        actions = plan.actions
+        fallback: list[Copy] = []  # adoptions whose target message vanished meanwhile
         for stage in STAGES:
-            chosen = [a for a in actions if isinstance(a, stage)]
-            if stage is REKEY:
-                if plan.uidvalidity_changed or chosen:
+            if stage is DELETE:
+                self.delete(plan.of_type(DeleteOnTarget))
+            elif stage is REKEY:
+                if plan.uidvalidity_changed or any(isinstance(a, REKEY) for a in plan.actions):
                     self._rekey(plan)
-            elif stage is DELETE:
-                self.delete(chosen)  # type: ignore[arg-type]
             elif stage is FLAGS:
                 if self.ctx.source is not None and any(isinstance(a, Skip | Copy)
-                                                       for a in actions):
+                                                       for a in plan.actions):
                     self._check_source(self.ctx.source, plan.status)
-                self._update_flags(chosen)  # type: ignore[arg-type]
+                self._update_flags(plan.of_type(UpdateFlags))
             elif stage is SKIP:
-                self._skip(chosen)  # type: ignore[arg-type]
+                self._skip(plan.of_type(Skip))
+            elif stage is ADOPT:
+                fallback = self.adopt(plan.of_type(Adopt))
             elif stage is COPY:
-                self.copy(chosen, plan.status)  # type: ignore[arg-type]
+                self.copy(sorted([*plan.of_type(Copy), *fallback], key=lambda c: c.uid),
+                          plan.status)
         if plan.status is not None:
             self.save_status(plan.status)
 
@@ -432,6 +436,65 @@ class FolderApplier:
                          b"")
             result[uid] = _subject_and_date(block)
         return result
+
+    # --- adoptions -------------------------------------------------------------------------------
+
+    def adopt(self, actions: Sequence[Adopt]) -> list[Copy]:
+        """Record target messages matched by fingerprint as this migration's copies.
+
+        First the flags of those whose target flags differ (the target confirms each), then
+        every row of the plan, copied with its target reference, in ONE transaction. Why one:
+        the executor only looks at the target's messages while no row of the folder holds a
+        copy (engine/sync/adoption.py), so a half-recorded adoption would make the next pass
+        append the other half again. A crash before the commit leaves no row: the next pass
+        adopts the same messages again (still unclaimed, same fingerprints) and setting their
+        flags again is harmless; recording before the flags could leave a row claiming flags
+        the target does not show. A message gone from the target meanwhile is returned, to be
+        copied instead.
+        """
+        if not actions:
+            return []
+        ctx = self.ctx
+        gone: list[Copy] = []
+        kept: list[Adopt] = []
+        for action in actions:
+            if len(kept) % max(1, ctx.batch_count) == 0:
+                self._check_cancel()
+            if action.target_flags != action.flags and not self._adopt_flags(action):
+                gone.append(Copy(action.uid, action.fingerprint, action.size, action.flags,
+                                 action.internaldate, recopy=action.recopy))
+                continue
+            kept.append(action)
+        if kept:
+            with ctx.store.transaction():
+                ctx.fence(ctx.store)
+                ctx.store.messages.record_pending(ctx.folder_id, [
+                    PendingMessage(a.uid, a.fingerprint, a.size, a.internaldate,
+                                   flags_text(a.flags)) for a in kept])
+                ctx.store.messages.record_copied(ctx.folder_id, [
+                    CopiedMessage(a.uid, a.target_ref, None, flags_text(a.flags))
+                    for a in kept])
+                ctx.store.statistics.add_counts(ctx.user_id, synced=len(kept))
+                ctx.store.statistics.add_report_entry(
+                    ctx.user_id, "info", f"{len(kept)} messages the target folder already "
+                    "held were matched to source messages and kept instead of being copied "
+                    "again.", ctx.display)
+            ctx.hook(faults.AFTER_RECORD)
+        return gone
+
+    def _adopt_flags(self, action: Adopt) -> bool:
+        """Give an adopted target message the source's flags; False when it is gone."""
+        ctx = self.ctx
+        system, keywords = split_flags(action.flags)
+        try:
+            ctx.target.set_flags(ctx.target_path, TargetRef(ctx.target_path, action.target_ref),
+                                 system, keywords)
+        except PermanentError as exc:
+            if exc.error_id not in _GONE_IDS:
+                raise
+            return False
+        ctx.hook(faults.AFTER_FLAGS)
+        return True
 
     # --- copies ----------------------------------------------------------------------------------
 

@@ -60,6 +60,7 @@ from engine.store.batches import BatchRow
 from engine.store.sync_state import CopiedMessage, PendingMessage
 from engine.store.sync_state import FolderState as FolderRow
 from engine.sync import faults
+from engine.sync.adoption import claimed_refs, on_target, wants_target_messages
 from engine.sync.apply import (
     DEFAULT_BATCH_BYTES,
     DEFAULT_BATCH_COUNT,
@@ -82,6 +83,7 @@ from engine.sync.model import (
     Limits,
     MessageState,
     MoveOnTarget,
+    OnTarget,
     Phase,
     RenameOnTarget,
 )
@@ -312,16 +314,53 @@ class _Pass:
                      store: Store) -> tuple[FolderPlan, FolderSnapshot, int]:
         known, known_bytes = self._known(store, folder.name)
         snapshot = snapshot_folder(source, folder, known, _fingerprints(known))
-        plan = plan_folder(snapshot, known, phase=self.phase,
-                           limits=Limits(self.options.max_message_size),
-                           present_on_target=self._present_on_target(target, snapshot, known))
+        present = self._present_on_target(target, snapshot, known)
+        limits = Limits(self.options.max_message_size)
+        plan = plan_folder(snapshot, known, phase=self.phase, limits=limits,
+                           present_on_target=present)
+        if wants_target_messages(plan, known, present):
+            held = self._target_messages(target, folder.name, known)
+            if held:
+                plan = plan_folder(snapshot, known, phase=self.phase, limits=limits,
+                                   present_on_target=present, on_target=held)
         return plan, snapshot, known_bytes
 
+    def _target_messages(self, target: Target, name: str, known: FolderState | None
+                         ) -> tuple[OnTarget, ...]:
+        """What the target folder holds that no row claims (engine/sync/adoption.py)."""
+        try:
+            listed = target.list_messages(self.target_path(name), claimed_refs(known))
+        except PermanentError as exc:
+            if exc.error_id != "FolderNotFound":
+                raise
+            return ()  # not created yet: nothing to adopt
+        return on_target(listed or ())
+
     def _plan_vanished(self, name: str, store: Store) -> FolderPlan:
+        """A folder the source lost; incremental passes look at the target folder too, so
+        copies whose references the target changed are found by fingerprint and deleted."""
         known, _ = self._known(store, name)
         if known is None:
             return FolderPlan(name)
-        return plan_folder(None, known, phase=self.phase)
+        present = self._present_in_vanished(name, known)
+        plan = plan_folder(None, known, phase=self.phase, present_on_target=present)
+        if wants_target_messages(plan, known, present):
+            held = self._target_messages(self.target, name, known)
+            if held:
+                plan = plan_folder(None, known, phase=self.phase, present_on_target=present,
+                                   on_target=held)
+        return plan
+
+    def _present_in_vanished(self, name: str, known: FolderState) -> frozenset[str] | None:
+        if self.phase is not Phase.INCREMENTAL or not any(
+                m.state is MessageState.COPIED and m.target_ref for m in known.messages):
+            return None
+        try:
+            return self.target.list_ids(self.target_path(name))
+        except PermanentError as exc:
+            if exc.error_id != "FolderNotFound":
+                raise
+            return frozenset()
 
     def _plan_again(self, name: str, source: ImapSource, target: Target,
                     store: Store) -> FolderPlan:

@@ -32,7 +32,7 @@ above it, and are matched by Message-ID (SEARCH HEADER), INTERNALDATE and header
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -71,12 +71,14 @@ from engine.targets.base import (
     Rejected,
     TargetFolders,
     TargetMailbox,
+    TargetMessage,
     TargetRef,
     normalise_flags,
 )
 
 EARLIEST_DATE = datetime(1970, 1, 2, tzinfo=UTC)
 DEFAULT_WINDOW = 64
+LIST_CHUNK = 1000  # UIDs per FETCH when listing a folder's messages for adoption
 _APPENDUID = re.compile(rb"\[APPENDUID (\d+) ([0-9:,]+)\]", re.IGNORECASE)
 _ATOM_SPECIALS = set('(){ %*"\\]') | {chr(c) for c in range(0x20)} | {"\x7f"}
 _MODES = ("auto", "multiappend", "literal-plus", "sequential")
@@ -402,6 +404,34 @@ class ImapTarget:
                     == int(max(fingerprint.internaldate, EARLIEST_DATE).timestamp())):
                 yield uid
 
+    def list_messages(self, folder: FolderPath,
+                      exclude_ids: Collection[str] = frozenset()) -> list[TargetMessage] | None:
+        """``UID SEARCH ALL``, then FLAGS, RFC822.SIZE, INTERNALDATE and the fingerprint's
+        header fields of the UIDs not excluded, ``LIST_CHUNK`` UIDs per FETCH."""
+        selected = self._select(folder)
+        client = self.session.client
+        found: list[TargetMessage] = []
+        with self._errors(f"list the messages of '{'/'.join(folder)}'"):
+            uids = [u for u in client.search(["ALL"])
+                    if f"{selected.uidvalidity}:{u}" not in exclude_ids]
+            for start in range(0, len(uids), LIST_CHUNK):
+                chunk = uids[start:start + LIST_CHUNK]
+                rows = fetch(client, uid_set(chunk),
+                             ["FLAGS", "RFC822.SIZE", "INTERNALDATE", HEADER_ITEM])
+                for uid in chunk:
+                    row = rows.get(uid)
+                    header = _header(row) if row else None
+                    if row is None or header is None or b"RFC822.SIZE" not in row:
+                        continue  # vanished meanwhile, or the server would not say
+                    fingerprint = fingerprint_of(header, int(row[b"RFC822.SIZE"]),
+                                                 row[b"INTERNALDATE"])
+                    flags = tuple(f.decode() if isinstance(f, bytes) else str(f)
+                                  for f in row.get(b"FLAGS", ()))
+                    found.append(TargetMessage(f"{selected.uidvalidity}:{uid}", fingerprint,
+                                               tuple(f for f in flags
+                                                     if f.lower() != "\\recent")))
+        return found
+
     def set_flags(self, folder: FolderPath, ref: TargetRef, flags: Sequence[str],
                   keywords: Sequence[str] = ()) -> TargetRef:
         selected = self._select(folder)
@@ -428,6 +458,11 @@ class ImapTarget:
             client.add_flags(uids, [b"\\Deleted"], silent=True)
             if self.session.has("UIDPLUS"):
                 client.uid_expunge(uids)
+
+
+def _header(row: dict[bytes, Any]) -> bytes | None:
+    value = next((v for k, v in row.items() if k.upper().startswith(b"BODY[HEADER")), None)
+    return bytes(value) if isinstance(value, bytes | bytearray) else None
 
 
 def _collect(imap: Any, tag: bytes) -> tuple[str, bytes]:

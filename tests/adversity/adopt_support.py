@@ -53,7 +53,8 @@ def imsh_env() -> dict[str, str]:
 @dataclass
 class Flow:
     """A state directory, a work directory for scripts, one source and one target mailbox
-    (``target`` None: the default Maildir target under the state directory)."""
+    (``target`` None: a Maildir endpoint at ``maildir_root``, outside the state directory,
+    so losing the state keeps the target)."""
 
     state: Path
     work: Path
@@ -61,6 +62,7 @@ class Flow:
     source_user: str
     target: ImapServer | None
     target_user: str | None
+    maildir_root: Path | None = None
 
     # --- the admin's side ----------------------------------------------------------------------
 
@@ -91,7 +93,8 @@ class Flow:
         return path
 
     def endpoints(self) -> None:
-        target = "" if self.target is None else (
+        target = (f"New-MigrationEndpoint -Maildir -Name Target -Path '{self.maildir_root}' "
+                  "| Out-Null\n") if self.target is None else (
             f"New-MigrationEndpoint -IMAP -Name Target -RemoteServer 127.0.0.1 "
             f"-Port {self.target.port} -Security None | Out-Null\n")
         self.imsh("endpoints",
@@ -101,7 +104,7 @@ class Flow:
     def migrate(self, batch: str = "B1", timeout: int = 120) -> str:
         """New-MigrationBatch from the CSV, -AutoStart, wait until Synced; returns the
         status line (the test fails when the batch does not get there)."""
-        target = "" if self.target is None else "-TargetEndpoint Target "
+        target = "-TargetEndpoint Target "
         out = self.imsh(f"migrate-{batch}", f"""
 New-MigrationBatch -Name {batch} -SourceEndpoint Source {target}-CSVData ([System.IO.File]::ReadAllBytes("{self.csv()}")) -AutoStart | Out-Null
 Write-Output "initial: $((Wait-MigrationBatch -Identity {batch} -Status Synced -TimeoutSeconds {timeout}).Status)"
@@ -131,6 +134,12 @@ Write-Output "initial: $((Wait-MigrationBatch -Identity {batch} -Status Synced -
             user = store.users.get(ADDRESS)
         return user.status, user.error
 
+    def lose_state(self) -> None:
+        """The state directory is gone (a disk replaced, a wrong ``rm``); the target stays."""
+        self.wait_for_no_runner()
+        shutil.rmtree(self.state)
+        self.endpoints()
+
     def store(self) -> Store:
         return Store.open(resolve_state_paths(self.state))
 
@@ -153,7 +162,8 @@ Write-Output "initial: $((Wait-MigrationBatch -Identity {batch} -Status Synced -
 
     @property
     def maildir(self) -> Path:
-        return self.state / "maildir" / ADDRESS
+        assert self.maildir_root is not None
+        return self.maildir_root / ADDRESS
 
     def source_mailbox(self) -> MailboxSource:
         return ImapSource(ImapSpec(self.source.host, self.source.port, self.source_user,
@@ -177,19 +187,21 @@ Write-Output "initial: $((Wait-MigrationBatch -Identity {batch} -Status Synced -
         return None if report.identical else report.format()
 
     def counts(self, side: str = "target") -> dict[str, int]:
-        """Messages per folder (logical path joined by '/') on one side."""
+        """Messages per non-empty folder (logical path joined by '/') on one side."""
         box = self.target_mailbox() if side == "target" else self.source_mailbox()
         try:
-            return {"/".join(f.path): sum(1 for _ in box.messages(f)) for f in box.folders()}
+            counts = {"/".join(f.path): sum(1 for _ in box.messages(f)) for f in box.folders()}
         finally:
             box.close()
+        return {name: count for name, count in counts.items() if count}
 
 
 def new_flow(tmp_path: Path, source: ImapServer, target: ImapServer | None) -> Flow:
     work = tmp_path / "work"
     work.mkdir()
     flow = Flow(tmp_path / "state", work, source, source.fresh_user(), target,
-                target.fresh_user() if target is not None else None)
+                target.fresh_user() if target is not None else None,
+                None if target is not None else tmp_path / "maildir")
     flow.endpoints()
     return flow
 
