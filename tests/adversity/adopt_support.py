@@ -242,3 +242,10 @@ def reset_uidvalidity(client: IMAPClient, folder: str, *, drop: int = 0) -> int:
         client.append(folder, row[b"BODY[]"], [f for f in row[b"FLAGS"] if f != b"\\Recent"],
                       row[b"INTERNALDATE"])
     return len(kept)
+
+
+def set_target_uidvalidity(server: ImapServer, user: str, folder: str, uidvalidity: int) -> None:
+    """What an index rebuild does to a Dovecot folder: same messages, a new UIDVALIDITY."""
+    subprocess.run(["doveadm", "-c", str(server.dir / "etc" / "dovecot.conf"), "mailbox",
+                    "update", "-u", user, "--uid-validity", str(uidvalidity), folder],
+                   check=True, capture_output=True, timeout=30)
