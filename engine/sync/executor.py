@@ -421,7 +421,17 @@ class _Pass:
 
     def _renames(self, renames: Sequence[RenameOnTarget]) -> bool:
         """Rename target folders and re-file their state; False when one could not be
-        renamed (its copies are not in the new target folder, so only skips are kept)."""
+        renamed.
+
+        A target folder that could not be renamed (mostly: the new name is a folder the
+        target's user already has) keeps its state where it is. The old folder is then a
+        folder the source lost (incremental passes delete its copies, and the folder once
+        empty, since this migration created it), and the new one is planned as new: the
+        executor adopts what that folder already holds by fingerprint and copies the rest
+        (engine/sync/adoption.py), so the two merge with one copy per message, and the user's
+        folder is never recorded as created by this migration (``_prepare_folders`` finds it
+        existing). Re-filing the state there instead used to leave the old copies untracked.
+        """
         if not renames:
             return True
         all_renamed = True
@@ -430,28 +440,30 @@ class _Pass:
             old_path = self.target_path(rename.old_name)
             new_path = self.mapping[rename.new_name]
             renamed = rename_folder(self.target, old_path, new_path)
+            self.hook(faults.AFTER_FOLDER_OP)
             if not renamed:
                 all_renamed = False
                 self.store.statistics.add_report_entry(
-                    self.user_id, "warning", f"The target folder '{'/'.join(old_path)}' could "
-                    "not be renamed; its messages will be copied again.", '/'.join(new_path))
-            self.hook(faults.AFTER_FOLDER_OP)
-            self._move_state(old_row, rename.new_name, new_path, keep_copies=renamed)
+                    self.user_id, "warning", f"The source folder '{rename.old_name}' is now "
+                    f"'{rename.new_name}', and the target folder '{display_name(old_path)}' "
+                    f"could not be renamed to '{display_name(new_path)}' (it exists already): "
+                    "the messages are merged into it, and the copies in "
+                    f"'{display_name(old_path)}' are removed by incremental synchronization.",
+                    display_name(new_path))
+                continue
+            self._move_state(old_row, rename.new_name, new_path)
             self.hook(faults.AFTER_FOLDER_STATE)
         reopen(self.target, self.endpoints.mailbox)
         self._load_rows()
         return all_renamed
 
-    def _move_state(self, old: FolderRow, new_name: str, new_path: FolderPath, *,
-                    keep_copies: bool = True) -> None:
+    def _move_state(self, old: FolderRow, new_name: str, new_path: FolderPath) -> None:
         """Re-file a renamed folder's rows under its new name, in one transaction.
 
         A detached row (no source UID) passes through a placeholder UID above the IMAP UID
-        range and is detached again; tombstones are not carried over. Without
-        ``keep_copies`` only skipped rows are: the copies stayed behind on the target.
+        range and is detached again; tombstones are not carried over.
         """
-        rows = [r for r in self.store.messages.list(old.id) if r.state != "deleted"
-                and (keep_copies or r.state == "skipped")]
+        rows = [r for r in self.store.messages.list(old.id) if r.state != "deleted"]
         uids = {r.id: r.source_uid if r.source_uid is not None else _PLACEHOLDER_UID + r.id
                 for r in rows}
         separator = self.listed[new_name].separator
