@@ -142,6 +142,11 @@ class Target(Protocol):
         """Create every path and its parents, all up front on one connection."""
         ...
 
+    def missing_folders(self, paths: Sequence[FolderPath]) -> list[FolderPath]:
+        """Which of ``paths`` do not exist now (asked before creating them, so that the
+        executor can record "created by this migration" before the CREATE: intent first)."""
+        ...
+
     def mark(self, folder: FolderPath) -> str | None:
         """A token bounding where the next appended messages land (see module docstring)."""
         ...

@@ -169,6 +169,14 @@ class EwsTarget:
             (result.created if created else result.existing).append(path)
         return result
 
+    def missing_folders(self, paths: Sequence[FolderPath]) -> list[FolderPath]:
+        missing: list[FolderPath] = []
+        for path in paths:
+            with self._call(f"open the folder '{display_name(path)}'"):
+                if self._lookup(path) is None:
+                    missing.append(path)
+        return missing
+
     def _ensure(self, path: FolderPath) -> bool:
         """Make sure one folder exists (its parent already does); True when created now."""
         if self._lookup(path) is not None:

@@ -204,6 +204,11 @@ class ImapTarget:
             self._existing.add(name)
         return result
 
+    def missing_folders(self, paths: Sequence[FolderPath]) -> list[FolderPath]:
+        """From the LIST of :meth:`open_user`, kept up to date by :meth:`ensure_folders`."""
+        _ = self.session  # raises when no mailbox is open
+        return [p for p in paths if self.raw_name(p) not in self._existing]
+
     def _select(self, path: FolderPath) -> _Selected:
         name = self.raw_name(path)
         if self._selected is not None and self._selected.name == name:

@@ -189,6 +189,9 @@ class MaildirTarget:
             _fsync_dir(self._user_dir)
         return result
 
+    def missing_folders(self, paths: Sequence[FolderPath]) -> list[FolderPath]:
+        return [p for p in paths if not (self.folder_dir(p) / "cur").is_dir()]
+
     # --- messages --------------------------------------------------------------------------------
 
     def mark(self, folder: FolderPath) -> str | None:
