@@ -17,6 +17,13 @@ store (a folder worker's). The invariants it keeps (DESIGN.md §4, docs/state.md
 - **Fenced.** The transactions that write intent and record copies first check that the
   job still holds its user lease (:class:`engine.runner.jobs.LeaseFence`); a runner that
   lost it stops there (``Stopped``), so it never appends once another runner may own the user.
+- **Order** (:data:`STAGES`): deletions, then re-keying, flags, skips, copies. Deletions go
+  first because they free source UIDs (a tombstone has none): after a UIDVALIDITY reset the
+  re-keying hands the survivors new UIDs, and one of them may be the old UID of a message
+  that vanished. (Re-keying first failed every pass on ``UNIQUE (folder_id, source_uid)``.)
+  A crash between a deletion and the re-keying leaves tombstones and the old UIDVALIDITY;
+  the next pass plans the same re-keying again from the same rows. The re-keying also
+  detaches any row still holding a UID it hands out (a held deletion), so it cannot collide.
 - Re-keying after a UIDVALIDITY change (Rematch) and detaching are one transaction together
   with the folder's new UIDVALIDITY.
 - The folder's UIDNEXT/HIGHESTMODSEQ is saved only after every action is recorded.
@@ -51,6 +58,7 @@ from engine.store.sync_state import MessageState as MessageRow
 from engine.sync import faults
 from engine.sync.faults import StepHook
 from engine.sync.model import (
+    Adopt,
     Copy,
     DeleteOnTarget,
     Detach,
@@ -70,6 +78,17 @@ DEFAULT_BATCH_COUNT = 200
 FLAG_RECORD_EVERY = 200
 ROW_CHUNK = 500  # actions whose rows are looked up in the store together
 _GONE_IDS = ("StaleTargetReference", "MessageNotFound")
+
+
+# The stages of :meth:`FolderApplier.apply`, in the order they run; each takes the plan's
+# actions of its types (the in-memory simulation of tests/engine/sync follows this order).
+REKEY: tuple[type, ...] = (Forget, Detach, Rematch, HoldDeletion)
+DELETE: tuple[type, ...] = (DeleteOnTarget,)
+FLAGS: tuple[type, ...] = (UpdateFlags,)
+SKIP: tuple[type, ...] = (Skip,)
+ADOPT: tuple[type, ...] = (Adopt,)
+COPY: tuple[type, ...] = (Copy,)
+STAGES: tuple[tuple[type, ...], ...] = (DELETE, REKEY, FLAGS, SKIP, ADOPT, COPY)
 
 
 class Cancellation(Protocol):
@@ -231,17 +250,27 @@ class FolderApplier:
     # --- a plan ----------------------------------------------------------------------------------
 
     def apply(self, plan: FolderPlan) -> None:
-        """Every message action of ``plan``, then the folder's new status."""
-        actions = plan.actions
-        if plan.uidvalidity_changed or any(isinstance(a, (Forget, Detach, Rematch, HoldDeletion))
-                                           for a in actions):
-            self._rekey(plan)
-        self.delete([a for a in actions if isinstance(a, DeleteOnTarget)])
-        if self.ctx.source is not None and any(isinstance(a, Skip | Copy) for a in actions):
-            self._check_source(self.ctx.source, plan.status)
-        self._update_flags([a for a in actions if isinstance(a, UpdateFlags)])
-        self._skip([a for a in actions if isinstance(a, Skip)])
-        self.copy([a for a in actions if isinstance(a, Copy)], plan.status)
+        """Every message action of ``plan``, stage by stage (:data:`STAGES`), then the
+        folder's new status."""
+        fallback: list[Copy] = []  # adoptions whose target message vanished meanwhile
+        for stage in STAGES:
+            if stage is DELETE:
+                self.delete(plan.of_type(DeleteOnTarget))
+            elif stage is REKEY:
+                if plan.uidvalidity_changed or any(isinstance(a, REKEY) for a in plan.actions):
+                    self._rekey(plan)
+            elif stage is FLAGS:
+                if self.ctx.source is not None and any(isinstance(a, Skip | Copy)
+                                                       for a in plan.actions):
+                    self._check_source(self.ctx.source, plan.status)
+                self._update_flags(plan.of_type(UpdateFlags))
+            elif stage is SKIP:
+                self._skip(plan.of_type(Skip))
+            elif stage is ADOPT:
+                fallback = self.adopt(plan.of_type(Adopt))
+            elif stage is COPY:
+                self.copy(sorted([*plan.of_type(Copy), *fallback], key=lambda c: c.uid),
+                          plan.status)
         if plan.status is not None:
             self.save_status(plan.status)
 
@@ -311,6 +340,13 @@ class FolderApplier:
             ctx.store.messages.detach(ctx.folder_id, detach)
             ctx.store.messages.hold(ctx.folder_id, hold_uids, hold_rows)
             if new_uid:
+                # a row still holding a UID the re-keying hands out (its deletion was held,
+                # or a crashed pass left it): its UID names another message now, so it is
+                # detached, keeping its copy, rather than failing every pass on UNIQUE
+                holders = ctx.store.messages.find_by_source_uids(ctx.folder_id,
+                                                                 new_uid.values())
+                ctx.store.messages.detach(ctx.folder_id, [
+                    uid for uid, held in holders.items() if held.id not in new_uid])
                 ctx.store.messages.reassign_source_uids(ctx.folder_id, new_uid)
             if plan.status is not None and plan.uidvalidity_changed:
                 ctx.row = ctx.store.folders.save(ctx.user_id, replace(
@@ -416,6 +452,65 @@ class FolderApplier:
                          b"")
             result[uid] = _subject_and_date(block)
         return result
+
+    # --- adoptions -------------------------------------------------------------------------------
+
+    def adopt(self, actions: Sequence[Adopt]) -> list[Copy]:
+        """Record target messages matched by fingerprint as this migration's copies.
+
+        First the flags of those whose target flags differ (the target confirms each), then
+        every row of the plan, copied with its target reference, in ONE transaction. Why one:
+        the executor only looks at the target's messages while no row of the folder holds a
+        copy (engine/sync/adoption.py), so a half-recorded adoption would make the next pass
+        append the other half again. A crash before the commit leaves no row: the next pass
+        adopts the same messages again (still unclaimed, same fingerprints) and setting their
+        flags again is harmless; recording before the flags could leave a row claiming flags
+        the target does not show. A message gone from the target meanwhile is returned, to be
+        copied instead.
+        """
+        if not actions:
+            return []
+        ctx = self.ctx
+        gone: list[Copy] = []
+        kept: list[Adopt] = []
+        for action in actions:
+            if len(kept) % max(1, ctx.batch_count) == 0:
+                self._check_cancel()
+            if action.target_flags != action.flags and not self._adopt_flags(action):
+                gone.append(Copy(action.uid, action.fingerprint, action.size, action.flags,
+                                 action.internaldate, recopy=action.recopy))
+                continue
+            kept.append(action)
+        if kept:
+            with ctx.store.transaction():
+                ctx.fence(ctx.store)
+                ctx.store.messages.record_pending(ctx.folder_id, [
+                    PendingMessage(a.uid, a.fingerprint, a.size, a.internaldate,
+                                   flags_text(a.flags)) for a in kept])
+                ctx.store.messages.record_copied(ctx.folder_id, [
+                    CopiedMessage(a.uid, a.target_ref, None, flags_text(a.flags))
+                    for a in kept])
+                ctx.store.statistics.add_counts(ctx.user_id, synced=len(kept))
+                ctx.store.statistics.add_report_entry(
+                    ctx.user_id, "info", f"{len(kept)} messages the target folder already "
+                    "held were matched to source messages and kept instead of being copied "
+                    "again.", ctx.display)
+            ctx.hook(faults.AFTER_RECORD)
+        return gone
+
+    def _adopt_flags(self, action: Adopt) -> bool:
+        """Give an adopted target message the source's flags; False when it is gone."""
+        ctx = self.ctx
+        system, keywords = split_flags(action.flags)
+        try:
+            ctx.target.set_flags(ctx.target_path, TargetRef(ctx.target_path, action.target_ref),
+                                 system, keywords)
+        except PermanentError as exc:
+            if exc.error_id not in _GONE_IDS:
+                raise
+            return False
+        ctx.hook(faults.AFTER_FLAGS)
+        return True
 
     # --- copies ----------------------------------------------------------------------------------
 

@@ -70,6 +70,7 @@ from engine.store.batches import BatchRow
 from engine.store.sync_state import CopiedMessage, PendingMessage
 from engine.store.sync_state import FolderState as FolderRow
 from engine.sync import faults
+from engine.sync.adoption import claimed_refs, on_target, wants_target_messages
 from engine.sync.apply import (
     DEFAULT_BATCH_BYTES,
     DEFAULT_BATCH_COUNT,
@@ -104,6 +105,7 @@ from engine.sync.model import (
     Limits,
     MessageState,
     MoveOnTarget,
+    OnTarget,
     Phase,
     RenameOnTarget,
 )
@@ -447,16 +449,53 @@ class _Pass:
                      store: Store) -> tuple[FolderPlan, FolderSnapshot, int, FolderState | None]:
         known, known_bytes = self._known(store, folder.name)
         snapshot = snapshot_folder(source, folder, known, _fingerprints(known))
-        plan = plan_folder(snapshot, known, phase=self.phase,
-                           limits=Limits(self.options.max_message_size),
-                           present_on_target=self._present_on_target(target, snapshot, known))
+        present = self._present_on_target(target, snapshot, known)
+        limits = Limits(self.options.max_message_size)
+        plan = plan_folder(snapshot, known, phase=self.phase, limits=limits,
+                           present_on_target=present)
+        if wants_target_messages(plan, known, present):
+            held = self._target_messages(target, folder.name, known)
+            if held:
+                plan = plan_folder(snapshot, known, phase=self.phase, limits=limits,
+                                   present_on_target=present, on_target=held)
         return plan, snapshot, known_bytes, known
 
+    def _target_messages(self, target: Target, name: str, known: FolderState | None
+                         ) -> tuple[OnTarget, ...]:
+        """What the target folder holds that no row claims (engine/sync/adoption.py)."""
+        try:
+            listed = target.list_messages(self.target_path(name), claimed_refs(known))
+        except PermanentError as exc:
+            if exc.error_id != "FolderNotFound":
+                raise
+            return ()  # not created yet: nothing to adopt
+        return on_target(listed or ())
+
     def _plan_vanished(self, name: str, store: Store) -> FolderPlan:
+        """A folder the source lost; incremental passes look at the target folder too, so
+        copies whose references the target changed are found by fingerprint and deleted."""
         known, _ = self._known(store, name)
         if known is None:
             return FolderPlan(name)
-        return plan_folder(None, known, phase=self.phase)
+        present = self._present_in_vanished(name, known)
+        plan = plan_folder(None, known, phase=self.phase, present_on_target=present)
+        if wants_target_messages(plan, known, present):
+            held = self._target_messages(self.target, name, known)
+            if held:
+                plan = plan_folder(None, known, phase=self.phase, present_on_target=present,
+                                   on_target=held)
+        return plan
+
+    def _present_in_vanished(self, name: str, known: FolderState) -> frozenset[str] | None:
+        if self.phase is not Phase.INCREMENTAL or not any(
+                m.state is MessageState.COPIED and m.target_ref for m in known.messages):
+            return None
+        try:
+            return self.target.list_ids(self.target_path(name))
+        except PermanentError as exc:
+            if exc.error_id != "FolderNotFound":
+                raise
+            return frozenset()
 
     def _plan_again(self, name: str, source: ImapSource, target: Target,
                     store: Store) -> FolderPlan:
@@ -518,7 +557,17 @@ class _Pass:
 
     def _renames(self, renames: Sequence[RenameOnTarget]) -> bool:
         """Rename target folders and re-file their state; False when one could not be
-        renamed (its copies are not in the new target folder, so only skips are kept)."""
+        renamed.
+
+        A target folder that could not be renamed (mostly: the new name is a folder the
+        target's user already has) keeps its state where it is. The old folder is then a
+        folder the source lost (incremental passes delete its copies, and the folder once
+        empty, since this migration created it), and the new one is planned as new: the
+        executor adopts what that folder already holds by fingerprint and copies the rest
+        (engine/sync/adoption.py), so the two merge with one copy per message, and the user's
+        folder is never recorded as created by this migration (``_prepare_folders`` finds it
+        existing). Re-filing the state there instead used to leave the old copies untracked.
+        """
         if not renames:
             return True
         all_renamed = True
@@ -527,28 +576,30 @@ class _Pass:
             old_path = self.target_path(rename.old_name)
             new_path = self.mapping[rename.new_name]
             renamed = rename_folder(self.target, old_path, new_path)
+            self.hook(faults.AFTER_FOLDER_OP)
             if not renamed:
                 all_renamed = False
                 self.store.statistics.add_report_entry(
-                    self.user_id, "warning", f"The target folder '{'/'.join(old_path)}' could "
-                    "not be renamed; its messages will be copied again.", '/'.join(new_path))
-            self.hook(faults.AFTER_FOLDER_OP)
-            self._move_state(old_row, rename.new_name, new_path, keep_copies=renamed)
+                    self.user_id, "warning", f"The source folder '{rename.old_name}' is now "
+                    f"'{rename.new_name}', and the target folder '{display_name(old_path)}' "
+                    f"could not be renamed to '{display_name(new_path)}' (it exists already): "
+                    "the messages are merged into it, and the copies in "
+                    f"'{display_name(old_path)}' are removed by incremental synchronization.",
+                    display_name(new_path))
+                continue
+            self._move_state(old_row, rename.new_name, new_path)
             self.hook(faults.AFTER_FOLDER_STATE)
         reopen(self.target, self.endpoints.mailbox)
         self._load_rows()
         return all_renamed
 
-    def _move_state(self, old: FolderRow, new_name: str, new_path: FolderPath, *,
-                    keep_copies: bool = True) -> None:
+    def _move_state(self, old: FolderRow, new_name: str, new_path: FolderPath) -> None:
         """Re-file a renamed folder's rows under its new name, in one transaction.
 
         A detached row (no source UID) passes through a placeholder UID above the IMAP UID
-        range and is detached again; tombstones are not carried over. Without
-        ``keep_copies`` only skipped rows are: the copies stayed behind on the target.
+        range and is detached again; tombstones are not carried over.
         """
-        rows = [r for r in self.store.messages.list(old.id) if r.state != "deleted"
-                and (keep_copies or r.state == "skipped")]
+        rows = [r for r in self.store.messages.list(old.id) if r.state != "deleted"]
         uids = {r.id: r.source_uid if r.source_uid is not None else _PLACEHOLDER_UID + r.id
                 for r in rows}
         separator = self.listed[new_name].separator
@@ -571,21 +622,32 @@ class _Pass:
                                                 if r.source_uid is None])
 
     def _prepare_folders(self, survey: Survey, included: Sequence[SourceFolder]) -> None:
-        """Every target folder, up front on one connection; then a folder row (with its
-        UIDVALIDITY, before any message row) for every folder to sync."""
+        """A folder row (with its UIDVALIDITY, before any message row) for every folder to
+        sync; then every target folder, up front on one connection.
+
+        Intent first: the rows are saved before any CREATE, each saying whether this
+        migration creates its target folder (the target does not have it now). A kill while
+        the folders are being created keeps that record, so a later rename or removal on the
+        source still finds the folders this migration owns (they used to be saved after the
+        CREATEs: a kill in between left 0-1 of 17 folders recorded as created). A recorded
+        folder whose CREATE never happened is created by the next pass, still by imsh.
+        """
+        new = [name for name in survey.statuses if name not in self.rows]
+        missing = set(self.target.missing_folders([self.mapping[name] for name in new]))
+        with self.store.transaction():
+            for name in new:
+                self.rows[name] = self.store.folders.save(self.user_id, FolderRow(
+                    source_name=name, source_separator=self.listed[name].separator,
+                    target_name=encode_target_path(self.mapping[name]),
+                    source_uidvalidity=survey.statuses[name].uidvalidity,
+                    created_by_migration=self.mapping[name] in missing))
+        if new:
+            self.hook(faults.AFTER_FOLDER_STATE)
         paths = {self.target_path(f.name) for f in included}
         result = self.target.ensure_folders(with_parents(sorted(paths)))
         if result.created:
             self.hook(faults.AFTER_FOLDER_OP)
-        created = set(result.created)
-        for name, status in survey.statuses.items():
-            if name in self.rows:
-                continue
-            self.rows[name] = self.store.folders.save(self.user_id, FolderRow(
-                source_name=name, source_separator=self.listed[name].separator,
-                target_name=encode_target_path(self.mapping[name]),
-                source_uidvalidity=status.uidvalidity,
-                created_by_migration=self.mapping[name] in created))
+        for name in new:
             if name in self.moved_away:
                 self._report_moved_away(name)
 

@@ -132,6 +132,19 @@ class KnownMessage:
 
 
 @dataclass(frozen=True)
+class OnTarget:
+    """A message the target folder holds that no row claims (what the executor saw when it
+    looked, :meth:`engine.targets.base.Target.list_messages`): adoptable by fingerprint."""
+
+    ref: str
+    fingerprint: str
+    flags: Flags = frozenset()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "flags", _flags(self.flags))
+
+
+@dataclass(frozen=True)
 class FolderState:
     """What the store remembers about one source folder.
 
@@ -176,6 +189,27 @@ class Copy:
     flags: Flags = frozenset()
     internaldate: datetime | None = None
     recopy: bool = False
+
+
+@dataclass(frozen=True)
+class Adopt:
+    """The target folder already holds a copy of source message ``uid`` at ``target_ref``
+    (same fingerprint, claimed by no row): bring its flags from ``target_flags`` to ``flags``,
+    then record it copied instead of appending it again. ``recopy``: a row existed but its
+    copy was gone (e.g. the target's UIDVALIDITY changed); the row is overwritten."""
+
+    uid: int
+    fingerprint: str
+    size: int
+    target_ref: str
+    flags: Flags = frozenset()
+    target_flags: Flags = frozenset()
+    internaldate: datetime | None = None
+    recopy: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "flags", _flags(self.flags))
+        object.__setattr__(self, "target_flags", _flags(self.target_flags))
 
 
 @dataclass(frozen=True)
@@ -308,8 +342,8 @@ class MoveOnTarget:
 
 
 MessageAction = (
-    ResolvePending | Copy | Skip | UpdateFlags | DeleteOnTarget | Forget | Detach | Rematch
-    | HoldDeletion
+    ResolvePending | Copy | Adopt | Skip | UpdateFlags | DeleteOnTarget | Forget | Detach
+    | Rematch | HoldDeletion
 )
 Action = MessageAction | DeleteFolderIfEmpty | ForgetFolder
 

@@ -14,7 +14,12 @@ docs/sync-planner.md has the decision table; the rules that carry the invariants
   (engine/sync/guard.py), decided over the whole mailbox once every folder is planned: the
   planner only carries each row's mark from an earlier hold (``DeleteOnTarget.hold``);
 - ``present_on_target`` (target refs the executor saw on the target) overrides the store: a
-  copy the target no longer holds is neither "already copied" nor something to delete.
+  copy the target no longer holds is neither "already copied" nor something to delete;
+- ``on_target`` (messages the target folder holds that no row claims, when the executor
+  looked) is matched by fingerprint as a multiset against what would be copied: a match is
+  adopted (``Adopt``), never appended again, so a re-created batch, a lost state or a target
+  index rebuild ends with one copy per message. Unmatched target messages are the target
+  user's own: no row, so no pass ever deletes them.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from engine.sync.matching import pair_multiset
 from engine.sync.model import (
     AccountPlan,
     Action,
+    Adopt,
     Copy,
     DeleteFolderIfEmpty,
     DeleteOnTarget,
@@ -39,6 +45,7 @@ from engine.sync.model import (
     KnownMessage,
     Limits,
     MessageState,
+    OnTarget,
     Phase,
     Rematch,
     ResolvePending,
@@ -81,10 +88,12 @@ def plan_folder(
     limits: Limits = _NO_LIMITS,
     excluded: bool = False,
     present_on_target: Collection[str] | None = None,
+    on_target: Sequence[OnTarget] = (),
 ) -> FolderPlan:
     """Plan one folder. ``source`` is ``None`` when the source no longer lists the folder (pass
     that only after a successful LIST); ``known`` is ``None`` for a folder never synced.
     ``present_on_target``: the target refs the target folder holds now, if the executor looked.
+    ``on_target``: the target folder's messages no row claims, if the executor looked.
     """
     name = _folder_name(source, known)
     if excluded:
@@ -95,14 +104,15 @@ def plan_folder(
         return FolderPlan(name, tuple(_resolve(row) for row in pending))
     if source is None:
         assert known is not None
-        return _plan_vanished_folder(known, rows, phase, present_on_target)
+        return _plan_vanished_folder(known, rows, phase, present_on_target, on_target)
     if source.messages is None:
         if needs_listing(source.status, known):
             raise ValueError(f"folder {name!r} changed since the last pass: list its messages")
         return FolderPlan(name, (), source.status)
     _check_unique_uids(name, source.messages, rows)
     same_validity = known is not None and known.status.uidvalidity == source.status.uidvalidity
-    actions = _plan_messages(source.messages, rows, phase, limits, present_on_target, same_validity)
+    actions = _plan_messages(source.messages, rows, phase, limits, present_on_target, same_validity,
+                             on_target)
     return FolderPlan(
         name,
         actions,
@@ -120,21 +130,26 @@ def plan_account(
     limits: Limits = _NO_LIMITS,
     excluded: Collection[str] = frozenset(),
     present_on_target: Mapping[str, Collection[str]] | None = None,
+    on_target: Mapping[str, Sequence[OnTarget]] | None = None,
 ) -> AccountPlan:
     """Plan one pass over a mailbox: every source folder listed now and every folder the store
     remembers. ``excluded`` names source folders (as the source spells them) to leave alone;
     ``present_on_target`` maps folder names, as the store knows them (before any rename), to
-    the target refs seen in the matching target folder."""
+    the target refs seen in the matching target folder; ``on_target`` likewise to the target
+    messages no row claims (engine/sync/adoption.py says when the executor looks)."""
     by_source = {snapshot.name: snapshot for snapshot in sources}
     by_known = {state.name: state for state in known}
     vanished = [s for n, s in by_known.items() if n not in by_source and n not in excluded]
     appeared = [s for n, s in by_source.items() if n not in by_known and n not in excluded]
     renames = detect_renames(vanished, appeared)
     present = dict(present_on_target or {})
+    held = dict(on_target or {})
     for rename in renames:
         by_known[rename.new_name] = replace(by_known.pop(rename.old_name), name=rename.new_name)
         if rename.old_name in present:
             present[rename.new_name] = present.pop(rename.old_name)
+        if rename.old_name in held:
+            held[rename.new_name] = held.pop(rename.old_name)
     plans = [
         plan_folder(
             by_source.get(name),
@@ -143,6 +158,7 @@ def plan_account(
             limits=limits,
             excluded=name in excluded,
             present_on_target=present.get(name),
+            on_target=held.get(name, ()),
         )
         for name in sorted(by_source.keys() | by_known.keys())
     ]
@@ -160,14 +176,21 @@ def _plan_messages(
     limits: Limits,
     present_on_target: Collection[str] | None,
     same_validity: bool,
+    on_target: Sequence[OnTarget] = (),
 ) -> tuple[Action, ...]:
     lost = {id(row) for row in rows if _copy_is_gone(row, present_on_target)}
     pairs, unpaired_messages, unpaired_rows = _match(listing, rows, same_validity, lost)
+    copies = [_copy(message, recopy=True) for message, row in pairs if id(row) in lost]
+    copies += [_copy(m) for m in unpaired_messages if not limits.too_large(m.size)]
+    adopted, copies, unmatched = _adopt(sorted(copies, key=lambda copy: copy.uid), on_target)
+    found = _found_elsewhere(unpaired_rows, lost, phase, unmatched)
     actions: list[Action] = []
     for row in unpaired_rows:
         gone = _plan_gone_row(row, phase, id(row) in lost)
         if gone is not None:
             actions.append(gone)
+        if id(row) in found:  # its copy is still there, under a reference the target chose
+            actions.append(DeleteOnTarget(None, found[id(row)], row.fingerprint, row.flags))
     actions += [
         Rematch(row.source_uid, message.uid, row.target_ref, row.fingerprint)
         for message, row in pairs
@@ -179,9 +202,34 @@ def _plan_messages(
         if id(row) not in lost and row.state is MessageState.COPIED and row.flags != message.flags
     ]
     actions += [_skip(m) for m in unpaired_messages if limits.too_large(m.size)]
-    copies = [_copy(message, recopy=True) for message, row in pairs if id(row) in lost]
-    copies += [_copy(m) for m in unpaired_messages if not limits.too_large(m.size)]
-    return (*actions, *sorted(copies, key=lambda copy: copy.uid))
+    return (*actions, *adopted, *copies)
+
+
+def _adopt(copies: Sequence[Copy], on_target: Sequence[OnTarget]
+           ) -> tuple[list[Adopt], list[Copy], list[OnTarget]]:
+    """Pair the copies with the target's unclaimed messages by fingerprint, as multisets (in
+    UID order on the source, in the order given on the target): 3 identical source messages
+    and 2 on the target adopt 2 and copy 1. Returns (adopted, still to copy, unmatched)."""
+    if not on_target or not copies:
+        return [], list(copies), list(on_target)
+    pairs, left, unmatched = pair_multiset(copies, on_target, lambda c: c.fingerprint,
+                                           lambda t: t.fingerprint)
+    adopted = [Adopt(c.uid, c.fingerprint, c.size, t.ref, c.flags, t.flags, c.internaldate,
+                     recopy=c.recopy) for c, t in pairs]
+    return adopted, left, unmatched
+
+
+def _found_elsewhere(rows: Sequence[KnownMessage], lost: Collection[int], phase: Phase,
+                     unmatched: Sequence[OnTarget]) -> dict[int, str]:
+    """Incremental: copied rows to delete whose reference the target no longer knows, paired
+    by fingerprint with the unclaimed target messages no source message adopted (the target's
+    UIDVALIDITY changed): id(row) -> the copy's reference now. The row is forgotten and the
+    copy deleted under that reference, so it does not stay behind as the user's own."""
+    if phase is not Phase.INCREMENTAL or not unmatched:
+        return {}
+    gone = [row for row in rows if id(row) in lost and row.state is MessageState.COPIED]
+    pairs, _, _ = pair_multiset(gone, unmatched, lambda r: r.fingerprint, lambda t: t.fingerprint)
+    return {id(row): held.ref for row, held in pairs}
 
 
 def _match(
@@ -227,16 +275,23 @@ def _plan_vanished_folder(
     rows: Sequence[KnownMessage],
     phase: Phase,
     present_on_target: Collection[str] | None,
+    on_target: Sequence[OnTarget] = (),
 ) -> FolderPlan:
-    """The source folder is gone. Only an incremental pass acts: it deletes the copies, the
-    target folder if this migration created it and the target shows it empty, and the state."""
+    """The source folder is gone. Only an incremental pass acts: it deletes the copies (found
+    by fingerprint when the target changed their references), the target folder if this
+    migration created it and the target shows it empty, and the state."""
     if phase is Phase.INITIAL:
         return FolderPlan(known.name)
+    ordered = sorted(rows, key=_row_order)
+    lost = {id(row) for row in ordered if _copy_is_gone(row, present_on_target)}
+    found = _found_elsewhere(ordered, lost, phase, on_target)
     actions: list[Action] = []
-    for row in sorted(rows, key=_row_order):
-        action = _plan_gone_row(row, phase, _copy_is_gone(row, present_on_target))
+    for row in ordered:
+        action = _plan_gone_row(row, phase, id(row) in lost)
         if action is not None:
             actions.append(action)
+        if id(row) in found:
+            actions.append(DeleteOnTarget(None, found[id(row)], row.fingerprint, row.flags))
     if known.created_by_migration:
         actions.append(DeleteFolderIfEmpty(known.name))
     actions.append(ForgetFolder(known.name))

@@ -22,11 +22,19 @@ relies on, engine/sync/apply.py):
 And one for incremental passes: :meth:`Target.list_ids` returns the item ids a target folder
 holds (None when that is not cheap: EWS), so that "already copied" yields to what the target
 shows and a copy deleted on the target is copied again (the planner's ``present_on_target``).
+
+And one for adoption (docs/sync-planner.md, "Adopting what the target holds"):
+:meth:`Target.list_messages` returns the :class:`TargetMessage` of every item of a folder
+outside ``exclude_ids``, its fingerprint computed exactly as the source's
+(:func:`engine.imap.source.fingerprint_of` over the same header fields, RFC822.SIZE and
+INTERNALDATE), so that a folder that already holds the messages (a re-created batch, a lost
+state, an index rebuilt on the target, a folder merged into) is matched, not appended again.
+None when the target cannot tell (EWS: see engine/targets/ews.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -85,6 +93,16 @@ class Lookup:
     exclude_ids: frozenset[str] = frozenset()
 
 
+@dataclass(frozen=True, slots=True)
+class TargetMessage:
+    """One item a target folder holds: its id, fingerprint (as the source computes it) and
+    flags (system flags and keywords)."""
+
+    item_id: str
+    fingerprint: Fingerprint
+    flags: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class TargetMailbox:
     """Whose mailbox to open: the EmailAddress, and per-user credentials when the CSV had
@@ -124,6 +142,11 @@ class Target(Protocol):
         """Create every path and its parents, all up front on one connection."""
         ...
 
+    def missing_folders(self, paths: Sequence[FolderPath]) -> list[FolderPath]:
+        """Which of ``paths`` do not exist now (asked before creating them, so that the
+        executor can record "created by this migration" before the CREATE: intent first)."""
+        ...
+
     def mark(self, folder: FolderPath) -> str | None:
         """A token bounding where the next appended messages land (see module docstring)."""
         ...
@@ -139,6 +162,12 @@ class Target(Protocol):
 
     def find_existing(self, folder: FolderPath, lookup: Lookup) -> TargetRef | None:
         """The stored copy of a pending message, if the target holds one."""
+        ...
+
+    def list_messages(self, folder: FolderPath,
+                      exclude_ids: Collection[str] = frozenset()) -> list[TargetMessage] | None:
+        """Every item of the folder but ``exclude_ids``, with its fingerprint (None: the
+        target cannot tell; a missing folder raises FolderNotFound)."""
         ...
 
     def set_flags(self, folder: FolderPath, ref: TargetRef, flags: Sequence[str],

@@ -46,7 +46,7 @@ mark are matched by fingerprint alone).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -86,12 +86,14 @@ from engine.targets.base import (
     Rejected,
     TargetFolders,
     TargetMailbox,
+    TargetMessage,
     TargetRef,
     normalise_flags,
 )
 
 EARLIEST_DATE = datetime(1970, 1, 2, tzinfo=UTC)
 DEFAULT_WINDOW = 64
+LIST_CHUNK = 1000  # UIDs per FETCH when listing a folder's messages for adoption
 _APPENDUID = re.compile(rb"\[APPENDUID (\d+) ([0-9:,]+)\]", re.IGNORECASE)
 _ATOM_SPECIALS = set('(){ %*"\\]') | {chr(c) for c in range(0x20)} | {"\x7f"}
 _MODES = ("auto", "multiappend", "literal-plus", "sequential")
@@ -228,6 +230,11 @@ class ImapTarget:
                     client.subscribe_folder(name)
             self._existing.add(name)
         return result
+
+    def missing_folders(self, paths: Sequence[FolderPath]) -> list[FolderPath]:
+        """From the LIST of :meth:`open_user`, kept up to date by :meth:`ensure_folders`."""
+        _ = self.session  # raises when no mailbox is open
+        return [p for p in paths if self.raw_name(p) not in self._existing]
 
     def _select(self, path: FolderPath) -> _Selected:
         name = self.raw_name(path)
@@ -467,6 +474,36 @@ class ImapTarget:
                     == int(max(fingerprint.internaldate, EARLIEST_DATE).timestamp())):
                 yield uid
 
+    def list_messages(self, folder: FolderPath,
+                      exclude_ids: Collection[str] = frozenset()) -> list[TargetMessage] | None:
+        """The folder's UIDs (as :meth:`list_ids` finds them), then FLAGS, RFC822.SIZE,
+        INTERNALDATE and the fingerprint's header fields of the UIDs not excluded,
+        ``LIST_CHUNK`` UIDs per FETCH."""
+        selected = self._select(folder)
+        uidnext = self._uidnext(folder, selected)
+        client = self.session.client
+        found: list[TargetMessage] = []
+        with self._errors(f"list the messages of '{'/'.join(folder)}'"):
+            uids = [u for u in folder_uids(client, uidnext, esearch=self.session.has("ESEARCH"))
+                    if f"{selected.uidvalidity}:{u}" not in exclude_ids]
+            for start in range(0, len(uids), LIST_CHUNK):
+                chunk = uids[start:start + LIST_CHUNK]
+                rows = fetch(client, chunk,
+                             ["FLAGS", "RFC822.SIZE", "INTERNALDATE", HEADER_ITEM])
+                for uid in chunk:
+                    row = rows.get(uid)
+                    header = _header(row) if row else None
+                    if row is None or header is None or b"RFC822.SIZE" not in row:
+                        continue  # vanished meanwhile, or the server would not say
+                    fingerprint = fingerprint_of(header, int(row[b"RFC822.SIZE"]),
+                                                 row[b"INTERNALDATE"])
+                    flags = tuple(f.decode() if isinstance(f, bytes) else str(f)
+                                  for f in row.get(b"FLAGS", ()))
+                    found.append(TargetMessage(f"{selected.uidvalidity}:{uid}", fingerprint,
+                                               tuple(f for f in flags
+                                                     if f.lower() != "\\recent")))
+        return found
+
     def set_flags(self, folder: FolderPath, ref: TargetRef, flags: Sequence[str],
                   keywords: Sequence[str] = ()) -> TargetRef:
         selected = self._select(folder)
@@ -498,6 +535,11 @@ class ImapTarget:
 def _header_of(row: dict[bytes, Any]) -> bytes | None:
     value = next((v for k, v in row.items() if k.upper().startswith(b"BODY[HEADER")), None)
     return value if isinstance(value, bytes) else None
+
+
+def _header(row: dict[bytes, Any]) -> bytes | None:
+    value = next((v for k, v in row.items() if k.upper().startswith(b"BODY[HEADER")), None)
+    return bytes(value) if isinstance(value, bytes | bytearray) else None
 
 
 def _collect(imap: Any, tag: bytes) -> tuple[str, bytes]:

@@ -39,19 +39,21 @@ import os
 import re
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from engine.errors import ErrorCategory, PermanentError, ValidationError
 from engine.folders import INBOX, FolderPath, TargetNaming, target_raw_name, with_parents
+from engine.imap.source import fingerprint_of
 from engine.targets.base import (
     AppendResult,
     Lookup,
     OutgoingMessage,
     TargetFolders,
     TargetMailbox,
+    TargetMessage,
     TargetRef,
     normalise_flags,
 )
@@ -65,6 +67,8 @@ MAX_KEYWORDS = 26
 DIR_MODE = 0o700
 FILE_MODE = 0o600
 INFO = ":2,"
+HEADER_READ = 16 * 1024
+HEADER_LIMIT = 1024 * 1024  # a header block larger than this is hashed as far as read
 _KEY = re.compile(r"K([0-9a-f]{20})\.")
 _counter = itertools.count(1)
 _HOST = socket.gethostname().replace("/", "\\057").replace(":", "\\072") or "localhost"
@@ -185,6 +189,9 @@ class MaildirTarget:
             _fsync_dir(self._user_dir)
         return result
 
+    def missing_folders(self, paths: Sequence[FolderPath]) -> list[FolderPath]:
+        return [p for p in paths if not (self.folder_dir(p) / "cur").is_dir()]
+
     # --- messages --------------------------------------------------------------------------------
 
     def mark(self, folder: FolderPath) -> str | None:
@@ -259,6 +266,29 @@ class MaildirTarget:
                     return TargetRef(folder, item_id)
         return None
 
+    def list_messages(self, folder: FolderPath,
+                      exclude_ids: Collection[str] = frozenset()) -> list[TargetMessage] | None:
+        """Every file of ``cur/`` and ``new/`` but ``exclude_ids``: its header block read up to
+        the blank line, its size and mtime (the INTERNALDATE), its flags from the name."""
+        target = self._folder(folder)
+        known = target.load_keywords()
+        found: list[TargetMessage] = []
+        for item_id, relative in sorted(target.index(refresh=True).items()):
+            if item_id in exclude_ids:
+                continue
+            path = target.path / relative
+            try:
+                header, size, mtime = _header_block(path)
+            except FileNotFoundError:
+                continue  # removed meanwhile
+            except OSError as exc:
+                raise _write_error(target.path, exc) from None
+            info = relative.split(INFO, 1)[1] if INFO in relative else ""
+            flags, keywords = _info_flags(info, known)
+            found.append(TargetMessage(item_id, fingerprint_of(header, size, mtime),
+                                       (*flags, *keywords)))
+        return found
+
     def set_flags(self, folder: FolderPath, ref: TargetRef, flags: Sequence[str],
                   keywords: Sequence[str] = ()) -> TargetRef:
         target = self._folder(folder)
@@ -301,12 +331,33 @@ class MaildirTarget:
                                  error_id="MessageNotFound")
         path = target.path / current
         info = current.split(INFO, 1)[1] if INFO in current else ""
-        known = target.load_keywords()
-        flags = tuple(sorted(LETTER_FLAGS[c] for c in info if c in LETTER_FLAGS))
-        keywords = tuple(sorted(known[ord(c) - ord("a")] for c in info
-                                if "a" <= c <= "z" and ord(c) - ord("a") < len(known)))
+        flags, keywords = _info_flags(info, target.load_keywords())
         mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC)
         return StoredMessage(path.read_bytes(), flags, keywords, mtime)
+
+
+def _info_flags(info: str, known: Sequence[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The flags and keywords a file name's info part (after ``:2,``) stands for."""
+    flags = tuple(sorted(LETTER_FLAGS[c] for c in info if c in LETTER_FLAGS))
+    keywords = tuple(sorted(known[ord(c) - ord("a")] for c in info
+                            if "a" <= c <= "z" and ord(c) - ord("a") < len(known)))
+    return flags, keywords
+
+
+def _header_block(path: Path) -> tuple[bytes, int, datetime]:
+    """The message's header block (up to and with the blank line, at most ``HEADER_LIMIT``
+    bytes), its size and its mtime as an aware UTC time."""
+    with open(path, "rb") as handle:
+        stat = os.fstat(handle.fileno())
+        block = b""
+        while len(block) < HEADER_LIMIT:
+            chunk = handle.read(HEADER_READ)
+            if not chunk:
+                break
+            block += chunk
+            if b"\n\n" in block or b"\r\n\r\n" in block:
+                break
+    return block, stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC)
 
 
 def mailbox_dir_name(address: str) -> str:

@@ -7,9 +7,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
+from engine.sync.adoption import claimed_refs, wants_target_messages
+from engine.sync.apply import ADOPT, REKEY, STAGES
 from engine.sync.model import (
     AccountPlan,
     Action,
+    Adopt,
     Copy,
     DeleteFolderIfEmpty,
     DeleteOnTarget,
@@ -24,6 +27,7 @@ from engine.sync.model import (
     Limits,
     MessageState,
     MoveOnTarget,
+    OnTarget,
     Phase,
     Rematch,
     RenameOnTarget,
@@ -32,7 +36,7 @@ from engine.sync.model import (
     SourceMessage,
     UpdateFlags,
 )
-from engine.sync.planner import plan_account
+from engine.sync.planner import plan_account, plan_folder
 
 SIZES = {"a": 10, "b": 20, "c": 30, "big": 5000}
 LIMITS = Limits(max_message_size=1000)
@@ -134,6 +138,21 @@ class World:
     def rename(self, old: str, new: str) -> None:
         self.source[new] = self.source.pop(old)
 
+    def reindex(self, name: str) -> None:
+        """The target folder's index is rebuilt: same messages, every reference new (an IMAP
+        UIDVALIDITY change on the target)."""
+        items = self.target.get(name)
+        if items:
+            self.target[name] = {f"r{self.tick()}": items[ref] for ref in sorted(items)}
+
+    def lose_state(self, name: str | None = None) -> None:
+        """The store forgets one folder (or everything: a re-created batch, a lost state
+        directory); the target keeps its mail."""
+        if name is None:
+            self.store.clear()
+        else:
+            self.store.pop(name, None)
+
     # --- the planner's inputs ------------------------------------------------------------------
 
     def snapshots(self) -> list[FolderSnapshot]:
@@ -160,14 +179,36 @@ class World:
         return {name: frozenset(items) for name, items in self.target.items()}
 
     def plan(self, phase: Phase) -> AccountPlan:
-        return plan_account(
-            self.snapshots(),
-            self.known(),
-            phase=phase,
-            limits=LIMITS,
-            excluded=self.excluded,
-            present_on_target=self.present(),
-        )
+        """As the executor plans: each folder once (after the renames, before the moves), and
+        again with the target folder's unclaimed messages where engine/sync/adoption.py says
+        the executor looks (so it may adopt them); then the whole pass with those."""
+        # the executor lists the target's ids on incremental passes only
+        present = self.present() if phase is Phase.INCREMENTAL else {}
+        first = plan_account(self.snapshots(), self.known(), phase=phase, limits=LIMITS,
+                             excluded=self.excluded, present_on_target=present)
+        old_names = {r.new_name: r.old_name for r in first.renames}
+        known = {state.name: state for state in self.known()}
+        sources = {snapshot.name: snapshot for snapshot in self.snapshots()}
+        held: dict[str, tuple[OnTarget, ...]] = {}
+        for folder_plan in first.folders:
+            name = folder_plan.folder
+            stored = old_names.get(name, name)
+            state = known.get(stored)
+            if name in self.excluded or (state is None and name not in sources):
+                continue
+            if state is not None:
+                state = replace(state, name=name)
+            alone = plan_folder(sources.get(name), state, phase=phase, limits=LIMITS,
+                                present_on_target=present.get(stored))
+            if wants_target_messages(alone, state, present.get(stored)):
+                claimed = claimed_refs(state)
+                held[stored] = tuple(OnTarget(ref, fp, flags) for ref, (fp, flags)
+                                     in sorted(self.target.get(stored, {}).items())
+                                     if ref not in claimed)
+        if not held:
+            return first
+        return plan_account(self.snapshots(), self.known(), phase=phase, limits=LIMITS,
+                            excluded=self.excluded, present_on_target=present, on_target=held)
 
     # --- the executor --------------------------------------------------------------------------
 
@@ -234,22 +275,64 @@ class World:
         )
 
     def apply_folder(self, plan: FolderPlan) -> None:
-        folder = self.store.get(plan.folder)
-        if folder is not None and plan.status is not None and plan.uidvalidity_changed:
-            self.step()
-            folder.status = FolderStatus(plan.status.uidvalidity, 0)
-        rematched = False
-        for action in plan.actions:
-            if isinstance(action, Rematch):
-                if not rematched:
-                    self.rematch(plan.folder, plan.of_type(Rematch))
-                rematched = True
-            else:
+        """The plan's actions in the real executor's order (engine/sync/apply.py ``STAGES``:
+        the stage's actions in plan order), not in plan order; folder actions last."""
+        for stage in STAGES:
+            chosen = [a for a in plan.actions if isinstance(a, stage)]
+            if stage is REKEY:
+                if chosen or plan.uidvalidity_changed:
+                    self.rekey(plan, chosen)
+                continue
+            if stage is ADOPT:
+                if chosen:
+                    self.adopt(plan.folder, plan.of_type(Adopt))
+                continue
+            for action in chosen:
                 self.apply_action(plan.folder, action)
-            self.check_unique(plan.folder)
+                self.check_unique(plan.folder)
+        for action in plan.actions:
+            if isinstance(action, DeleteFolderIfEmpty | ForgetFolder | ResolvePending):
+                self.apply_action(plan.folder, action)
         if plan.status is not None and plan.folder in self.store:
             self.step()
             self.store[plan.folder].status = plan.status
+
+    def adopt(self, name: str, actions: tuple[Adopt, ...]) -> None:
+        """Flags first (each a step), then every adopted row in one transaction."""
+        for action in actions:
+            if action.target_flags != action.flags:
+                self.step()
+                self.target[name][action.target_ref] = (action.fingerprint, action.flags)
+        rows = self.store[name].rows
+        self.step()
+        for action in actions:
+            if action.recopy:
+                rows.remove(self.row(name, action.uid, None))
+            rows.append(Row(action.uid, action.fingerprint, MessageState.COPIED,
+                            action.target_ref, action.flags))
+        self.check_unique(name)
+
+    def rekey(self, plan: FolderPlan, actions: list[Action]) -> None:
+        """Forget, Detach, Rematch and a new UIDVALIDITY: one transaction (one step)."""
+        name = plan.folder
+        folder = self.store.get(name)
+        if folder is None:
+            return
+        rows = [(a, self.row(name, a.old_uid if isinstance(a, Rematch) else a.source_uid,
+                             a.target_ref)) for a in actions
+                if isinstance(a, Forget | Detach | Rematch)]
+        self.step()
+        for action, row in rows:
+            if isinstance(action, Forget):
+                folder.rows.remove(row)
+            elif isinstance(action, Detach):
+                row.source_uid = None
+        for action, row in rows:
+            if isinstance(action, Rematch):
+                row.source_uid = action.new_uid
+        if plan.status is not None and plan.uidvalidity_changed:
+            folder.status = FolderStatus(plan.status.uidvalidity, 0)
+        self.check_unique(name)
 
     def apply_action(self, name: str, action: Action) -> None:
         if isinstance(action, ResolvePending):
@@ -268,11 +351,12 @@ class World:
             self.step()
             row.flags = action.flags
         elif isinstance(action, DeleteOnTarget):
-            row = self.row(name, action.source_uid, action.target_ref)
+            found = self.find_row(name, action.source_uid, action.target_ref)
             self.step()
             self.target[name].pop(action.target_ref or "", None)
             self.step()
-            self.store[name].rows.remove(row)
+            if found is not None:  # a copy re-found by fingerprint has no row of its own
+                self.store[name].rows.remove(found)
         elif isinstance(action, Forget):
             row = self.row(name, action.source_uid, action.target_ref)
             self.step()
@@ -320,14 +404,8 @@ class World:
         else:
             rows.remove(row)
 
-    def rematch(self, name: str, rematches: tuple[Rematch, ...]) -> None:
-        rows = [self.row(name, r.old_uid, r.target_ref) for r in rematches]
-        self.step()  # one transaction
-        for row, rematch in zip(rows, rematches, strict=True):
-            row.source_uid = rematch.new_uid
-
     def move_on_target(self, move: MoveOnTarget) -> None:
-        old_row = self.row(move.from_folder, move.from_uid, move.target_ref)
+        old_row = self.find_row(move.from_folder, move.from_uid, move.target_ref)
         self.step()
         row = Row(move.to_uid, move.fingerprint, MessageState.PENDING, None, move.flags)
         self.store[move.to_folder].rows.append(row)
@@ -337,7 +415,8 @@ class World:
         self.target[move.to_folder][ref] = (fp, move.flags)
         self.step()
         row.state, row.target_ref = MessageState.COPIED, ref
-        self.store[move.from_folder].rows.remove(old_row)
+        if old_row is not None:  # (a copy re-found by fingerprint has no row of its own)
+            self.store[move.from_folder].rows.remove(old_row)
         self.check_unique(move.to_folder)
 
     def rename_on_target(self, rename: RenameOnTarget) -> None:
@@ -346,10 +425,15 @@ class World:
         self.store[rename.new_name] = self.store.pop(rename.old_name)
 
     def row(self, name: str, uid: int | None, ref: str | None) -> Row:
+        found = self.find_row(name, uid, ref)
+        assert found is not None, (name, uid, ref)
+        return found
+
+    def find_row(self, name: str, uid: int | None, ref: str | None) -> Row | None:
         rows = self.store[name].rows
         if uid is not None:
-            return next(r for r in rows if r.source_uid == uid)
-        return next(r for r in rows if r.source_uid is None and r.target_ref == ref)
+            return next((r for r in rows if r.source_uid == uid), None)
+        return next((r for r in rows if r.source_uid is None and r.target_ref == ref), None)
 
     def check_unique(self, name: str) -> None:
         if name in self.store:

@@ -372,7 +372,8 @@ FPS = ("a", "b", "c", "big")
 FLAGS = st.frozensets(st.sampled_from(("\\Seen", "\\Flagged", "$Work")), max_size=2)
 OP = st.tuples(
     st.sampled_from(
-        ("deliver", "deliver", "expunge", "flags", "move", "renumber", "rename", "drop", "lose")
+        ("deliver", "deliver", "expunge", "flags", "move", "renumber", "rename", "drop", "lose",
+         "reindex")
     ),
     st.integers(0, 3),
     st.integers(0, 50),
@@ -396,6 +397,8 @@ def apply_op(world: World, op: tuple[str, int, int, str, frozenset[str]]) -> Non
         world.rename(name, other)
     elif kind == "renumber" and folder is not None:
         world.renumber(name)
+    elif kind == "reindex":
+        world.reindex(name)  # the target's index rebuilt: its copies are adopted again
     elif kind == "lose" and world.target.get(name):
         refs = sorted(world.target[name])
         del world.target[name][refs[pick % len(refs)]]  # someone deleted it on the target
