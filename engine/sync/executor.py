@@ -17,7 +17,9 @@
 6. apply the folders in parallel (a small pool of workers, each with its own source session,
    target object and store, largest first), each its kept plan or a fresh one; then the
    folders the source lost (incremental only: delete copies, empty folders, state);
-7. write the statistics of the pass.
+7. write the statistics of the pass; when the target refused messages for now (full, busy:
+   :meth:`engine.sync.apply.ItemLimits.retry_error`), end the pass with that transient error
+   instead, so the runner retries with backoff and the messages are copied then.
 
 Faults come back as a :class:`SyncOutcome`: ``failed`` for permanent ones (Exchange's wording),
 ``transient`` for ones worth a retry, ``stopped`` when the cancel token was set (checked between
@@ -161,6 +163,7 @@ class _Pass:
         self.moved_away: dict[str, FolderPath] = {}  # new folders placed off their mapped path
         self.listed: dict[str, SourceFolder] = {}
         self.survey = Survey()
+        self.held: defaultdict[str, set[int]] = defaultdict(set)  # see _moves
 
     @property
     def user_id(self) -> int:
@@ -195,6 +198,9 @@ class _Pass:
         self._moves(moves)
         self._apply_folders([f.name for f in selectable])
         self._vanished(self._vanished_names(selectable, excluded))
+        waiting = self.limits.retry_error()
+        if waiting is not None:
+            raise waiting  # refused for now (full, busy): the runner retries with backoff
 
     # --- connections -----------------------------------------------------------------------------
 
@@ -464,7 +470,9 @@ class _Pass:
 
     def _moves(self, moves: Sequence[MoveOnTarget]) -> None:
         """A message re-filed on the source: copy it into its new folder (intent first), then
-        delete the old copy. The target ends with one copy, in the right folder."""
+        delete the old copy — only where the store records the new copy as copied (the
+        target confirmed it). A new copy the target refused (full, busy) keeps the old one;
+        it stays out of this pass's deletions (``held``) and the move is planned again."""
         groups: dict[tuple[str, str], list[MoveOnTarget]] = defaultdict(list)
         for move in moves:
             groups[(move.from_folder, move.to_folder)].append(move)
@@ -473,10 +481,26 @@ class _Pass:
             copies = [Copy(m.to_uid, m.fingerprint, m.size, m.flags, m.internaldate)
                       for m in group]
             FolderApplier(to_ctx).copy(copies, self.survey.statuses[to_name])
+            rows = self.store.messages.find_by_source_uids(to_ctx.folder_id,
+                                                           [m.to_uid for m in group])
+            done = [m for m in group if m.to_uid in rows and rows[m.to_uid].state == "copied"]
+            self.held[from_name].update(m.from_uid for m in group
+                                        if m not in done and m.from_uid is not None)
             from_ctx = self._context(self.rows[from_name], None, self.target)
             FolderApplier(from_ctx).delete([
                 DeleteOnTarget(m.from_uid, m.target_ref, m.fingerprint, m.old_flags)
-                for m in group])
+                for m in done])
+
+    def _without_held(self, plan: FolderPlan) -> FolderPlan:
+        """The plan without deleting the old copy of a move whose new copy is missing."""
+        held = self.held.get(plan.folder)
+        if not held:
+            return plan
+        if any(isinstance(a, ForgetFolder) for a in plan.actions):
+            return FolderPlan(plan.folder)  # a vanished folder keeps its state until then
+        return replace(plan, actions=tuple(
+            a for a in plan.actions
+            if not (isinstance(a, DeleteOnTarget) and a.source_uid in held)))
 
     # --- folder plans ----------------------------------------------------------------------------
 
@@ -496,7 +520,7 @@ class _Pass:
     def apply_folder(self, name: str, source: ImapSource, target: Target, store: Store,
                      token: object | None = None) -> None:
         """Plan (when the survey kept no plan) and apply one listed folder."""
-        plan = self._plan_again(name, source, target, store)
+        plan = self._without_held(self._plan_again(name, source, target, store))
         row = store.folders.get(self.user_id, name)
         ctx = self._context(row, source, target, store, token)
         if plan.actions:
@@ -512,7 +536,8 @@ class _Pass:
             row = self.rows.get(name)
             if row is None:
                 continue
-            plan = self._plan_again(name, self.source, self.target, self.store)
+            plan = self._without_held(self._plan_again(name, self.source, self.target,
+                                                       self.store))
             if not plan.actions:
                 continue
             ctx = self._context(row, None, self.target)

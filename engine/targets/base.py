@@ -60,11 +60,26 @@ class TargetRef:
 
 @dataclass(frozen=True, slots=True)
 class Rejected:
-    """The target refused this one message; ``permanent`` means retrying will not help."""
+    """The target refused this one message; ``permanent`` means retrying will not help.
+
+    ``capacity``: the refusal is about the target, not the message (quota, disk full,
+    throttling, mailbox in use): it is never permanent, and the executor appends nothing more
+    in this pass and retries later (:class:`engine.errors.CapacityError`).
+    """
 
     folder: FolderPath
     reason: str
     permanent: bool = True
+    capacity: bool = False
+
+    def __post_init__(self) -> None:
+        if self.capacity and self.permanent:
+            raise ValueError("a capacity refusal is never permanent")
+
+
+def capacity_refusal(folder: FolderPath, reason: str) -> Rejected:
+    """A refusal for lack of room or capacity (see :class:`Rejected`)."""
+    return Rejected(folder, reason, permanent=False, capacity=True)
 
 
 AppendResult = TargetRef | Rejected

@@ -27,6 +27,18 @@ newlines; IMAP servers serve CRLF anyway). APPENDUID (UIDPLUS) gives each messag
 :meth:`ImapTarget.find_existing` can recognise the copy. :meth:`ImapTarget.mark` returns
 ``"<uidvalidity>:<uidnext>"``: after a crash, copies of pending messages can only be at or
 above it, and are matched by Message-ID (SEARCH HEADER), INTERNALDATE and header hash.
+
+Refused APPENDs, by response code (RFC 5530; docs/sync-planner.md "Refusals"):
+
+- ``OVERQUOTA``, ``INUSE``, ``UNAVAILABLE``, ``THROTTLED``: about the target's capacity, not
+  the message: :func:`~engine.targets.base.capacity_refusal` (retried in a later pass; the
+  executor appends nothing more now). A refused MULTIAPPEND stored nothing (it is atomic), so
+  the batch is sent again message by message: the messages that still fit are stored.
+- ``LIMIT``, ``SERVERBUG``, ``EXPUNGEISSUED``: transient for this message (retried later);
+- ``TRYCREATE``: the folder is gone (raised); anything else: the message is bad (permanent).
+
+Flag changes are deltas (``UID STORE +FLAGS.SILENT`` / ``-FLAGS.SILENT``): a flag or keyword
+the target's user set on the copy survives a change of another flag on the source.
 """
 
 from __future__ import annotations
@@ -72,6 +84,7 @@ from engine.targets.base import (
     TargetFolders,
     TargetMailbox,
     TargetRef,
+    capacity_refusal,
     normalise_flags,
 )
 
@@ -80,6 +93,8 @@ DEFAULT_WINDOW = 64
 _APPENDUID = re.compile(rb"\[APPENDUID (\d+) ([0-9:,]+)\]", re.IGNORECASE)
 _ATOM_SPECIALS = set('(){ %*"\\]') | {chr(c) for c in range(0x20)} | {"\x7f"}
 _MODES = ("auto", "multiappend", "literal-plus", "sequential")
+CAPACITY_CODES = frozenset({"OVERQUOTA", "INUSE", "UNAVAILABLE", "THROTTLED"})
+RETRY_CODES = frozenset({"LIMIT", "SERVERBUG", "EXPUNGEISSUED"})
 
 
 @dataclass(frozen=True)
@@ -315,9 +330,9 @@ class ImapTarget:
             typ, data = imap._get_tagged_response(tag)
         reply = _reply(data)
         if typ != "OK":
-            if response_code(reply.decode("utf-8", "replace")) in ("OVERQUOTA", "TRYCREATE"):
+            if response_code(reply.decode("utf-8", "replace")) == "TRYCREATE":
                 raise server_error(self.settings.host, "append", reply.decode("utf-8", "replace"))
-            return None
+            return None  # nothing was stored: one by one, the culprits (or the full) show
         ids = _appended_ids(reply, len(prepared))
         return [TargetRef(folder, item_id, p.dropped) for item_id, p in zip(ids, prepared,
                                                                             strict=True)]
@@ -356,9 +371,11 @@ class ImapTarget:
         if code in ("TRYCREATE",):
             raise server_error(self.settings.host, "append", text)
         if code == "OVERQUOTA":
-            return Rejected(folder, MAILBOX_FULL, permanent=True)
-        transient = code in ("UNAVAILABLE", "INUSE", "LIMIT", "SERVERBUG")
-        return Rejected(folder, f"The server refused the message: {text}", not transient)
+            return capacity_refusal(folder, f"{MAILBOX_FULL} The target said: {text}")
+        if code in CAPACITY_CODES:
+            return capacity_refusal(folder, f"The target server is busy: {text}")
+        return Rejected(folder, f"The server refused the message: {text}",
+                        permanent=code not in RETRY_CODES)
 
     # --- lookup, flags, delete -------------------------------------------------------------------
 

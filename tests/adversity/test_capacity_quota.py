@@ -1,0 +1,84 @@
+"""A full target mailbox (Dovecot's quota plugin answering ``NO [OVERQUOTA]``) through the real
+``imsh`` console script: a capacity refusal is a transient fault, never a verdict on the
+message, and no move deletes the old copy before its new copy is recorded.
+
+Each test migrates a small mailbox, sets the target user's quota to what the target holds
+(plus a little), changes the source, runs passes, raises the quota, and counts what the target
+holds in the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.adversity.capacity_support import (
+    count_messages,
+    fill,
+    migrate,
+    run_pass,
+    set_quota,
+    user_line,
+)
+from tests.conftest import start_or_skip
+from tests.support.servers import ImapServer, start_dovecot
+
+pytestmark = [pytest.mark.servers, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def quota_target() -> Iterator[ImapServer]:
+    """A Dovecot target with the quota plugin (no user has a limit until set_quota)."""
+    server = start_or_skip(lambda: start_dovecot(nusers=6, quota=True))
+    yield server
+    server.stop()
+
+
+def test_full_target_gets_every_message_once_the_quota_is_raised(
+        tmp_path: Path, dovecot: ImapServer, quota_target: ImapServer) -> None:
+    source_user, target_user = dovecot.fresh_user(), quota_target.fresh_user()
+    fill(dovecot, source_user, "INBOX", 36)
+    flow = migrate(tmp_path, dovecot, source_user, quota_target, target_user)
+    assert count_messages(quota_target, target_user)["INBOX"] == 36
+    set_quota(quota_target, target_user, 39)
+    fill(dovecot, source_user, "INBOX", 5, tag="late")  # 41 on the source, room for 39
+
+    run_pass(flow)
+    line = user_line(flow)
+    assert "status=Failed" not in line and "skipped=0" in line, line
+    assert count_messages(quota_target, target_user)["INBOX"] == 39
+
+    set_quota(quota_target, target_user, None)
+    run_pass(flow, timeout=90)  # the retry the backoff scheduled
+    run_pass(flow)
+    assert count_messages(quota_target, target_user)["INBOX"] == 41
+    line = user_line(flow)
+    assert "Synced skipped=0 error= " in line + " ", line
+    assert flow.compare() is None
+
+
+def test_move_into_a_full_target_keeps_the_old_copy(
+        tmp_path: Path, dovecot: ImapServer, quota_target: ImapServer) -> None:
+    source_user, target_user = dovecot.fresh_user(), quota_target.fresh_user()
+    fill(dovecot, source_user, "INBOX", 10)
+    fill(dovecot, source_user, "Archive", 2, tag="old")
+    flow = migrate(tmp_path, dovecot, source_user, quota_target, target_user)
+    set_quota(quota_target, target_user, 12)  # full: a move's new copy cannot be stored
+    client = dovecot.login(source_user)
+    try:
+        client.select_folder("INBOX")
+        client.move(sorted(client.search(["ALL"]))[:4], "Archive")
+    finally:
+        client.logout()
+
+    run_pass(flow)
+    held = count_messages(quota_target, target_user)
+    assert sum(held.values()) == 12, held  # nothing deleted while its new copy is missing
+
+    set_quota(quota_target, target_user, None)
+    run_pass(flow, timeout=90)
+    run_pass(flow)
+    assert count_messages(quota_target, target_user) == count_messages(dovecot, source_user)
+    assert flow.compare() is None
