@@ -66,8 +66,8 @@ class SetMigrationUser(Cmdlet):
     name = "Set-MigrationUser"
     synopsis = "Changes one migration user: sync it now, or approve its skipped items."
     description = ("-SyncNow starts an incremental sync of a Synced user at once. IMAP "
-                   "migrations need no approval of skipped items; -ApproveSkippedItems is "
-                   "accepted.")
+                   "migrations need no approval of skipped items; -ApproveSkippedItems tries "
+                   "them again in the next pass.")
     examples = (Example("Set-MigrationUser -Identity laura@contoso.com -SyncNow",
                         "Synchronizes one user now."),)
     parameters = (

@@ -63,6 +63,7 @@ from engine.service.common import (
     with_status,
 )
 from engine.service.config import load_config
+from engine.service.skipped import retry_skipped_items
 from engine.service.sync_interval import check_interval, reschedule_waiting_users
 from engine.store import Store
 from engine.store.batches import BatchRow, BatchSpec
@@ -312,6 +313,9 @@ class BatchService:
                                          now())
             if changes.sync_now:
                 self._sync_now(batch)
+            if _retries_skipped(batch, changes):
+                for user in self._store.users.list(batch_id=batch.id):
+                    retry_skipped_items(self._store, user.id)
         if changes.sync_now or (new_users and BatchPhase(batch.status) is BatchPhase.Active):
             self._launch()
         return self.info(self._store.batches.get_by_id(batch.id))
@@ -512,6 +516,15 @@ def _apply(batch: BatchRow, changes: BatchChanges) -> BatchRow:
         extra = {**updated.extra, "skipped_items_approved_at": now().isoformat()}
         updated = replace(updated, extra=extra)
     return updated
+
+
+def _retries_skipped(batch: BatchRow, changes: BatchChanges) -> bool:
+    """-ApproveSkippedItems, or a changed item limit: skipped items are tried again."""
+    if changes.approve_skipped_items:
+        return True
+    return any(not isinstance(getattr(changes, name), Unset)
+               and getattr(changes, name) != getattr(batch, name)
+               for name in ("bad_item_limit", "large_item_limit"))
 
 
 def _check_addresses(addresses: Sequence[str]) -> None:

@@ -59,6 +59,26 @@ def test_full_target_gets_every_message_once_the_quota_is_raised(
     assert flow.compare() is None
 
 
+def test_message_refused_by_a_full_target_is_no_skipped_item(
+        tmp_path: Path, dovecot: ImapServer, quota_target: ImapServer) -> None:
+    source_user, target_user = dovecot.fresh_user(), quota_target.fresh_user()
+    fill(dovecot, source_user, "INBOX", 8)
+    flow = migrate(tmp_path, dovecot, source_user, quota_target, target_user)
+    set_quota(quota_target, target_user, 8)
+    fill(dovecot, source_user, "INBOX", 1, tag="late")
+
+    run_pass(flow)
+    line = user_line(flow)
+    assert "skipped=0" in line and "Failed" not in line, line
+    assert "mailbox is full" in line.lower() or "Syncing" in line, line
+
+    set_quota(quota_target, target_user, None)
+    run_pass(flow, timeout=90)
+    run_pass(flow)
+    assert count_messages(quota_target, target_user)["INBOX"] == 9
+    assert "Synced skipped=0 error= " in user_line(flow) + " "
+
+
 def test_move_into_a_full_target_keeps_the_old_copy(
         tmp_path: Path, dovecot: ImapServer, quota_target: ImapServer) -> None:
     source_user, target_user = dovecot.fresh_user(), quota_target.fresh_user()
@@ -69,7 +89,7 @@ def test_move_into_a_full_target_keeps_the_old_copy(
     client = dovecot.login(source_user)
     try:
         client.select_folder("INBOX")
-        client.move(sorted(client.search(["ALL"]))[:4], "Archive")
+        client.move(sorted(client.search(["ALL"]))[:1], "Archive")  # one APPEND, refused
     finally:
         client.logout()
 

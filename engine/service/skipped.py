@@ -1,0 +1,31 @@
+"""Skipped items tried again: ``-ApproveSkippedItems`` and a changed item limit.
+
+Exchange's ``-ApproveSkippedItems`` "marks all of the skipped items that were discovered prior to
+the current time as approved". imsh has no approval gate for skipped items (an IMAP migration
+completes without one), so approving them means what an admin wants after raising a limit or
+freeing the target: **try them again**. :func:`retry_skipped_items` drops the user's *skipped*
+message rows and clears the skipped-item list and count, in one transaction; the next pass
+plans those messages as new ones: they are copied, or skipped (and listed) again with the
+reason that still holds. A changed ``-BadItemLimit``/``-LargeItemLimit`` on the batch does the
+same for its users. Items skipped by older imsh versions for a full target (reason "This
+mailbox is full ...", no longer a skip reason: capacity refusals are transient) come back this
+way too.
+"""
+
+from __future__ import annotations
+
+from engine.store import Store
+
+
+def retry_skipped_items(store: Store, user_id: int) -> int:
+    """Make the user's skipped items new again for the next pass; how many rows were reset.
+    Call inside ``store.transaction()`` when it must go with other writes."""
+    with store.transaction():
+        count = store.messages.forget_skipped(user_id)
+        had = store.statistics.skipped_items(user_id, limit=1)
+        store.statistics.clear_skipped_items(user_id)
+        if count or had:
+            store.statistics.add_report_entry(
+                user_id, "info", f"The skipped items were approved; {count} item(s) will be "
+                "tried again in the next synchronization.")
+    return count
