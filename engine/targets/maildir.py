@@ -25,6 +25,16 @@ directory is fsynced once per batch, before the references are returned. The key
 replaced (write + fsync + rename) before any message using a new letter appears in ``cur/``.
 ``fsync=False`` skips the fsyncs (tests, throwaway trees); atomicity is unchanged.
 
+Full disks and failed writes: a message whose write fails leaves nothing behind (its ``tmp/``
+file is removed at once). ``ENOSPC``/``EDQUOT`` (disk full, filesystem quota) are capacity
+refusals (:func:`~engine.targets.base.capacity_refusal`) for that message and the rest of the
+batch: the messages written before stay, the others are retried in a later pass; other write
+errors fail as before. As the Maildir specification asks, :meth:`MaildirTarget.open_user`
+removes files in the tree's ``tmp/`` directories not touched for 36 hours (left by a crash).
+
+Flag changes (:meth:`MaildirTarget.change_flags`) re-read the file's current info letters and
+add/remove only the changed ones, so letters another client set on the file stay.
+
 Modes: every directory imsh creates (the endpoint root included) is 0700, every file 0600
 (messages, ``maildirfolder``, ``dovecot-keywords``), so a tree outside the state directory
 does not show folder names, keywords or mail to other local users. Existing directories keep
@@ -33,6 +43,8 @@ their mode.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import itertools
 import os
@@ -44,7 +56,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from engine.errors import ErrorCategory, PermanentError, ValidationError
+from engine.errors import CapacityError, ErrorCategory, PermanentError, ValidationError
 from engine.folders import INBOX, FolderPath, TargetNaming, target_raw_name, with_parents
 from engine.targets.base import (
     AppendResult,
@@ -53,6 +65,7 @@ from engine.targets.base import (
     TargetFolders,
     TargetMailbox,
     TargetRef,
+    capacity_refusal,
     normalise_flags,
 )
 
@@ -65,6 +78,8 @@ MAX_KEYWORDS = 26
 DIR_MODE = 0o700
 FILE_MODE = 0o600
 INFO = ":2,"
+STALE_TMP_SECONDS = 36 * 3600  # the Maildir specification's "not accessed in 36 hours"
+_FULL = (errno.ENOSPC, errno.EDQUOT)
 _KEY = re.compile(r"K([0-9a-f]{20})\.")
 _counter = itertools.count(1)
 _HOST = socket.gethostname().replace("/", "\\057").replace(":", "\\072") or "localhost"
@@ -144,8 +159,9 @@ class MaildirTarget:
         try:
             _make_maildir(user_dir)
         except OSError as exc:
-            raise _write_error(user_dir, exc) from None
+            raise _full_or_write_error(user_dir, exc) from None
         self._user_dir = user_dir
+        remove_stale_tmp(user_dir, time.time() - STALE_TMP_SECONDS)
 
     def close(self) -> None:
         self._user_dir = None
@@ -179,7 +195,7 @@ class MaildirTarget:
             try:
                 _make_maildir(directory, subfolder=path != INBOX)
             except OSError as exc:
-                raise _write_error(directory, exc) from None
+                raise _full_or_write_error(directory, exc) from None
             (result.existing if existed else result.created).append(path)
         if result.created and self.fsync and self._user_dir is not None:
             _fsync_dir(self._user_dir)
@@ -197,11 +213,23 @@ class MaildirTarget:
     def append_batch(self, folder: FolderPath,
                      messages: Sequence[OutgoingMessage]) -> list[AppendResult]:
         target = self._folder(folder)
-        letters = [self._keyword_letters(target, m.keywords) for m in messages]
+        try:
+            letters = [self._keyword_letters(target, m.keywords) for m in messages]
+        except OSError as exc:
+            if exc.errno not in _FULL:
+                raise _write_error(target.path, exc) from None
+            return [capacity_refusal(folder, _disk_full_text(target.path, exc))] * len(messages)
         results: list[AppendResult] = []
         try:
             for message, (kw_letters, dropped) in zip(messages, letters, strict=True):
-                item_id = self._deliver(target, message, kw_letters)
+                try:
+                    item_id = self._deliver(target, message, kw_letters)
+                except OSError as exc:
+                    if exc.errno not in _FULL:
+                        raise
+                    refusal = capacity_refusal(folder, _disk_full_text(target.path, exc))
+                    results += [refusal] * (len(messages) - len(results))
+                    break
                 results.append(TargetRef(folder, item_id, dropped))
             if self.fsync:
                 _fsync_dir(target.path / "cur")
@@ -232,16 +260,20 @@ class MaildirTarget:
         tmp = folder.path / "tmp" / item_id
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
         try:
-            _write_all(fd, message.raw)
-            if self.fsync:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
-        if message.internaldate is not None:
-            stamp = message.internaldate.timestamp()
-            os.utime(tmp, (stamp, stamp))
-        name = item_id + INFO + flag_letters(message.flags) + keyword_letters
-        os.rename(tmp, folder.path / "cur" / name)
+            try:
+                _write_all(fd, message.raw)
+                if self.fsync:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+            if message.internaldate is not None:
+                stamp = message.internaldate.timestamp()
+                os.utime(tmp, (stamp, stamp))
+            name = item_id + INFO + flag_letters(message.flags) + keyword_letters
+            os.rename(tmp, folder.path / "cur" / name)
+        except BaseException:
+            _unlink_quietly(tmp)  # a half-written file never stays in tmp/
+            raise
         folder.add(item_id, f"cur/{name}")
         return item_id
 
@@ -390,6 +422,48 @@ def _fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def remove_stale_tmp(user_dir: Path, older_than: float) -> int:
+    """Remove files in the ``tmp/`` directories of a Maildir++ tree last modified before
+    ``older_than`` (a time.time() value); returns how many went. Errors are ignored: this is
+    housekeeping, never a reason to fail a pass."""
+    removed = 0
+    try:
+        folders = [user_dir, *(user_dir / n for n in os.listdir(user_dir) if n.startswith("."))]
+    except OSError:
+        return 0
+    for folder in folders:
+        try:
+            entries = list(os.scandir(folder / "tmp"))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_file(follow_symlinks=False) and entry.stat(
+                        follow_symlinks=False).st_mtime < older_than:
+                    os.unlink(entry.path)
+                    removed += 1
+            except OSError:
+                continue
+    return removed
+
+
+def _unlink_quietly(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
+def _disk_full_text(path: Path, exc: OSError) -> str:
+    what = "quota" if exc.errno == errno.EDQUOT else "disk"
+    return (f"The target {what} is full: cannot write the Maildir at '{path}' "
+            f"({exc.strerror or exc}).")
+
+
+def _full_or_write_error(path: Path, exc: OSError) -> CapacityError | PermanentError:
+    if exc.errno in _FULL:
+        return CapacityError(_disk_full_text(path, exc), error_id="TargetDiskFull")
+    return _write_error(path, exc)
 
 
 def _write_error(path: Path, exc: OSError) -> PermanentError:

@@ -123,3 +123,14 @@ def user_line(flow: Flow) -> str:
 $s = Get-MigrationUserStatistics -Identity ann@contoso.com
 Write-Output "status=$($s.Status) skipped=$($s.SkippedItemCount) error=$($s.Error)"
 """).strip()
+
+
+def fill_sized(server: ImapServer, user: str, folder: str, count: int, size: int) -> None:
+    """``count`` messages of about ``size`` bytes each."""
+    client = server.login(user)
+    try:
+        for n in range(count):
+            body = (b"x" * 76 + b"\r\n") * (size // 78)
+            client.append(folder, message(n, "big").replace(b"body", body + b"body"), [])
+    finally:
+        client.logout()
