@@ -10,8 +10,8 @@ store (a folder worker's). The invariants it keeps (DESIGN.md §4, docs/state.md
   :meth:`FolderApplier.resolve_pending` looks up on the target (above the mark) before
   anything is appended again: found copies are recorded, the others forgotten (and planned
   again).
-- Flag changes and deletions are recorded after the target confirmed them; repeating one after
-  a crash is harmless.
+- Flag changes (deltas: ``UpdateFlags.add``/``remove``) and deletions are recorded after the
+  target confirmed them; repeating one after a crash is harmless.
 - **Fenced.** The transactions that write intent and record copies first check that the
   job still holds its user lease (:class:`engine.runner.jobs.LeaseFence`); a runner that
   lost it stops there (``Stopped``), so it never appends once another runner may own the user.
@@ -373,11 +373,10 @@ class FolderApplier:
             if action.target_ref is None:
                 gone.append(action.source_uid)
                 continue
-            system, keywords = split_flags(action.flags)
-            try:
-                ctx.target.set_flags(ctx.target_path, TargetRef(ctx.target_path,
-                                                                action.target_ref),
-                                     system, keywords)
+            try:  # the delta only: what the target's user set on the copy stays
+                ctx.target.change_flags(ctx.target_path, TargetRef(ctx.target_path,
+                                                                   action.target_ref),
+                                        sorted(action.add), sorted(action.remove))
             except PermanentError as exc:
                 if exc.error_id not in _GONE_IDS:
                     raise

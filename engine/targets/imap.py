@@ -86,6 +86,7 @@ from engine.targets.base import (
     TargetRef,
     capacity_refusal,
     normalise_flags,
+    split_names,
 )
 
 EARLIEST_DATE = datetime(1970, 1, 2, tzinfo=UTC)
@@ -419,19 +420,26 @@ class ImapTarget:
                     == int(max(fingerprint.internaldate, EARLIEST_DATE).timestamp())):
                 yield uid
 
-    def set_flags(self, folder: FolderPath, ref: TargetRef, flags: Sequence[str],
-                  keywords: Sequence[str] = ()) -> TargetRef:
+    def change_flags(self, folder: FolderPath, ref: TargetRef, add: Sequence[str],
+                     remove: Sequence[str]) -> TargetRef:
+        """``UID STORE +FLAGS.SILENT`` of ``add``, ``-FLAGS.SILENT`` of ``remove``."""
         selected = self._select(folder)
         uid = _split_id(ref.item_id, selected.uidvalidity)
         if uid is None:
             raise PermanentError(f"The target reference '{ref.item_id}' is not valid in the "
                                  f"folder '{'/'.join(folder)}'.", error_id="StaleTargetReference")
+        system, keywords = split_names(add)
         allowed = [k for k in keywords if (selected.any_keyword or k in selected.keywords)
                    and _is_atom(k)]
         dropped = tuple(k for k in keywords if k not in allowed)
+        gone_system, gone_keywords = split_names(remove)
+        minus = [*gone_system, *(k for k in gone_keywords if _is_atom(k))]
+        client = self.session.client
         with self._errors(f"set flags in '{'/'.join(folder)}'"):
-            self.session.client.set_flags([uid], [*normalise_flags(flags), *allowed],
-                                          silent=True)
+            if system or allowed:
+                client.add_flags([uid], [*system, *allowed], silent=True)
+            if minus:
+                client.remove_flags([uid], minus, silent=True)
         return TargetRef(folder, ref.item_id, dropped)
 
     def delete(self, folder: FolderPath, refs: Sequence[TargetRef]) -> None:

@@ -67,6 +67,7 @@ from engine.targets.base import (
     TargetRef,
     capacity_refusal,
     normalise_flags,
+    split_names,
 )
 
 FLAG_LETTERS = {"\\Draft": "D", "\\Flagged": "F", "\\Answered": "R", "\\Seen": "S",
@@ -291,16 +292,27 @@ class MaildirTarget:
                     return TargetRef(folder, item_id)
         return None
 
-    def set_flags(self, folder: FolderPath, ref: TargetRef, flags: Sequence[str],
-                  keywords: Sequence[str] = ()) -> TargetRef:
+    def change_flags(self, folder: FolderPath, ref: TargetRef, add: Sequence[str],
+                     remove: Sequence[str]) -> TargetRef:
+        """Rename the file with its current info letters plus ``add``, minus ``remove``."""
         target = self._folder(folder)
         current = target.locate(ref.item_id or "")
         if current is None or ref.item_id is None:
             raise PermanentError(f"The message '{ref.item_id}' is no longer in the folder "
                                  f"'{'/'.join(folder)}'.", category=ErrorCategory.ObjectNotFound,
                                  error_id="MessageNotFound")
-        kw_letters, dropped = self._keyword_letters(target, keywords)
-        name = ref.item_id + INFO + flag_letters(flags) + kw_letters
+        system, keywords = split_names(add)
+        gone_system, gone_keywords = split_names(remove)
+        try:
+            kw_letters, dropped = self._keyword_letters(target, keywords)
+        except OSError as exc:
+            raise _full_or_write_error(target.path, exc) from None
+        known = target.load_keywords()
+        gone = {FLAG_LETTERS[f] for f in gone_system} | {
+            chr(ord("a") + known.index(k)) for k in gone_keywords if k in known}
+        letters = set(current.split(INFO, 1)[1] if INFO in current else "")
+        letters = (letters - gone) | set(flag_letters(system)) | set(kw_letters)
+        name = ref.item_id + INFO + "".join(sorted(letters))
         try:
             os.rename(target.path / current, target.path / "cur" / name)
         except OSError as exc:

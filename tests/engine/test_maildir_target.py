@@ -93,11 +93,11 @@ def test_find_existing_by_source_key_survives_a_new_process(tmp_path: Path) -> N
     assert resumed.find_existing(INBOX, Lookup(item_id="nope")) is None
 
 
-def test_set_flags_keeps_the_reference_and_delete_removes(target: MaildirTarget) -> None:
+def test_change_flags_keeps_the_reference_and_delete_removes(target: MaildirTarget) -> None:
     target.ensure_folders([INBOX])
     [ref] = target.append_batch(INBOX, [message(1, flags=("\\Seen",))])
     assert isinstance(ref, TargetRef)
-    new = target.set_flags(INBOX, ref, ["\\Flagged"], ["Work"])
+    new = target.change_flags(INBOX, ref, ["\\Flagged", "Work"], ["\\Seen"])
     assert new.item_id == ref.item_id
     stored = target.read_message(INBOX, new)
     assert stored.flags == ("\\Flagged",) and stored.keywords == ("Work",)
@@ -105,7 +105,7 @@ def test_set_flags_keeps_the_reference_and_delete_removes(target: MaildirTarget)
     target.delete(INBOX, [new, TargetRef(INBOX, "missing")])
     assert target.find_existing(INBOX, Lookup(item_id=ref.item_id)) is None
     with pytest.raises(PermanentError):
-        target.set_flags(INBOX, ref, ["\\Seen"])
+        target.change_flags(INBOX, ref, ["\\Seen"], [])
 
 
 def test_keywords_beyond_26_are_reported_not_lost_silently(target: MaildirTarget) -> None:
