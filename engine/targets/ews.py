@@ -66,8 +66,10 @@ from engine.targets.base import (
     TargetFolders,
     TargetMailbox,
     TargetRef,
+    capacity_refusal,
 )
 from engine.targets.ews_connection import (
+    CAPACITY_ITEM_ERRORS,
     TRANSIENT_ITEM_ERRORS,
     EwsSettings,
     connect,
@@ -386,13 +388,17 @@ def _result(folder: FolderPath, message: OutgoingMessage, created: Any) -> Appen
 
 
 def rejected(folder: FolderPath, error: Exception) -> Rejected:
-    """A per-item error as a skipped item, with an Exchange-style reason."""
+    """A per-item error as a refusal with an Exchange-style reason: a full mailbox or a busy
+    server is a capacity refusal (retried later, see engine/targets/base.py), a transient
+    error is retried, anything else makes a skipped item."""
     code = type(error).__name__
     if isinstance(error, ewserr.ErrorMessageSizeExceeded):
         return Rejected(folder, "The message is larger than the maximum size the target "
                         f"mailbox accepts ({code}).")
     if isinstance(error, ewserr.ErrorQuotaExceeded):
-        return Rejected(folder, MAILBOX_FULL)
+        return capacity_refusal(folder, f"{MAILBOX_FULL} ({code})")
+    if isinstance(error, CAPACITY_ITEM_ERRORS):
+        return capacity_refusal(folder, f"The Exchange server is busy ({code}): {error}")
     transient = isinstance(error, TRANSIENT_ITEM_ERRORS)
     return Rejected(folder, f"The Exchange server refused the message ({code}): {error}",
                     permanent=not transient)

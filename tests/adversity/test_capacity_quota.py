@@ -1,4 +1,5 @@
-"""A full target mailbox (Dovecot's quota plugin answering ``NO [OVERQUOTA]``) through the real
+"""A full target mailbox (Dovecot's quota plugin answering ``NO [OVERQUOTA]``; the EWS test
+double answering ``ErrorQuotaExceeded``) through the real
 ``imsh`` console script: a capacity refusal is a transient fault, never a verdict on the
 message, and no move deletes the old copy before its new copy is recorded.
 
@@ -12,17 +13,24 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import exchangelib
 import pytest
 
 from tests.adversity.capacity_support import (
+    ADDRESS,
     count_messages,
     fill,
     migrate,
+    pass_ends,
+    report,
     run_pass,
     set_quota,
     user_line,
 )
 from tests.conftest import start_or_skip
+from tests.integration.ewsenv import EWS_ADMIN, EWS_ADMIN_PASSWORD, new_double
+from tests.integration.test_incremental_flow import Flow, wait_for
+from tests.support.ews_double import EwsDoubleServer
 from tests.support.servers import ImapServer, start_dovecot
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
@@ -102,3 +110,39 @@ def test_move_into_a_full_target_keeps_the_old_copy(
     run_pass(flow)
     assert count_messages(quota_target, target_user) == count_messages(dovecot, source_user)
     assert flow.compare() is None
+
+
+@pytest.fixture
+def ews() -> Iterator[EwsDoubleServer]:
+    with EwsDoubleServer(new_double()) as running:
+        running.double.add_mailbox(ADDRESS)
+        yield running
+    exchangelib.close_connections()
+
+
+def test_full_exchange_mailbox_gets_the_refused_message_later(
+        tmp_path: Path, dovecot: ImapServer, ews: EwsDoubleServer) -> None:
+    source_user = dovecot.fresh_user()
+    fill(dovecot, source_user, "INBOX", 4)
+    ews.double.reject_items_containing(b"Subject: m 3", "ErrorQuotaExceeded")
+    work = tmp_path / "work"
+    work.mkdir()
+    flow = Flow(tmp_path / "state", work, dovecot, source_user, dovecot, source_user)
+    (work / "users.csv").write_text(f"EmailAddress,UserName,Password\n{ADDRESS},{source_user},"
+                                    f"{dovecot.password}\n", encoding="utf-8")
+    flow.imsh("migrate", f"""
+$cred = New-Object System.Management.Automation.PSCredential('{EWS_ADMIN}', (ConvertTo-SecureString '{EWS_ADMIN_PASSWORD}' -AsPlainText -Force))
+New-MigrationEndpoint -IMAP -Name Source -RemoteServer 127.0.0.1 -Port {dovecot.port} -Security None | Out-Null
+New-MigrationEndpoint -EWS -Name Exchange -Url '{ews.url}' -Credentials $cred -Impersonation -Authentication Basic | Out-Null
+New-MigrationBatch -Name B1 -SourceEndpoint Source -TargetEndpoint Exchange -CSVData ([System.IO.File]::ReadAllBytes("users.csv")) -AutoStart | Out-Null
+""")  # noqa: E501
+    wait_for(lambda: pass_ends(flow) > 0, 60, "the first pass")
+    line = user_line(flow)
+    assert "skipped=0" in line and "Failed" not in line, (line, report(flow))
+    assert len(ews.double.items(ADDRESS, ("Inbox",))) == 3
+
+    ews.double.reject_items_containing(b"<nothing is refused now>")
+    wait_for(lambda: pass_ends(flow) > 1, 90, "the retry")
+    assert len(ews.double.items(ADDRESS, ("Inbox",))) == 4, report(flow)
+    assert "Synced skipped=0 error= " in user_line(flow) + " "
+    flow.wait_for_no_runner()
