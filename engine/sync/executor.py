@@ -45,7 +45,6 @@ from engine.folders import (
     SourceFolderName,
     display_name,
     map_folders,
-    with_parents,
 )
 from engine.imap.source import ImapSource, SourceFolder
 from engine.limits import MAX_MESSAGE_SIZE_BYTES
@@ -442,9 +441,13 @@ class _Pass:
 
     def _prepare_folders(self, survey: Survey, included: Sequence[SourceFolder]) -> None:
         """Every target folder, up front on one connection; then a folder row (with its
-        UIDVALIDITY, before any message row) for every folder to sync."""
-        paths = {self.target_path(f.name) for f in included}
-        result = self.target.ensure_folders(with_parents(sorted(paths)))
+        UIDVALIDITY, before any message row) for every folder to sync.
+
+        Only the folders the source can select are asked for: a ``\\Noselect`` level of the
+        source's hierarchy is no folder, and the target makes the intermediate levels it
+        needs (non-selectable where it can: IMAP servers, Maildir++; real folders on EWS)."""
+        paths = {self.target_path(f.name) for f in included if f.selectable}
+        result = self.target.ensure_folders(sorted(paths, key=lambda p: (len(p), p)))
         if result.created:
             self.hook(faults.AFTER_FOLDER_OP)
         created = set(result.created)

@@ -144,7 +144,9 @@ class Target(Protocol):
         ...
 
     def ensure_folders(self, paths: Sequence[FolderPath]) -> TargetFolders:
-        """Create every path and its parents, all up front on one connection."""
+        """Create every path, all up front on one connection. Intermediate levels are the
+        target's business: created as real folders only where a child needs a parent (EWS);
+        an IMAP server or a Maildir++ tree holds ``A/B`` without a selectable ``A``."""
         ...
 
     def mark(self, folder: FolderPath) -> str | None:

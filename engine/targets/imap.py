@@ -184,6 +184,8 @@ class ImapTarget:
         for flags, _sep, raw in rows:
             name = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
             texts = [f.decode() if isinstance(f, bytes) else str(f) for f in flags]
+            if {t.lower() for t in texts} & {"\\noselect", "\\nonexistent"}:
+                continue  # a level of the hierarchy, not a folder: CREATE may still be needed
             self._existing.add("INBOX" if is_inbox(name) else name)
             role = role_from_flags(texts)
             if role and role not in special:
@@ -197,26 +199,41 @@ class ImapTarget:
     # --- folders ---------------------------------------------------------------------------------
 
     def ensure_folders(self, paths: Sequence[FolderPath]) -> TargetFolders:
+        """CREATE each path; superior levels are the server's to make (RFC 3501 6.3.3:
+        Dovecot and Cyrus show them ``\\Noselect``). Only a server that refuses a child
+        without its parent gets the parents created first, then the child again."""
         result = TargetFolders()
-        client = self.session.client
-        for path in with_parents(paths):
-            name = self.raw_name(path)
-            if name in self._existing:
-                result.existing.append(path)
-                continue
-            with self._errors(f"create the folder '{'/'.join(path)}'"):
-                try:
-                    client.create_folder(name)
-                    result.created.append(path)
-                except IMAPClientError as exc:
-                    if isinstance(exc, IMAPClientAbortError) or (
-                            response_code(str(exc)) != "ALREADYEXISTS"):
-                        raise
-                    result.existing.append(path)
-                if self.session.has("IMAP4REV1"):
-                    client.subscribe_folder(name)
-            self._existing.add(name)
+        for path in sorted(dict.fromkeys(paths), key=lambda p: (len(p), p)):
+            try:
+                self._create(path, result)
+            except PermanentError:
+                missing = [p for p in with_parents([path])[:-1]
+                           if self.raw_name(p) not in self._existing]
+                if not missing:
+                    raise
+                for parent in missing:
+                    self._create(parent, result)
+                self._create(path, result)
         return result
+
+    def _create(self, path: FolderPath, result: TargetFolders) -> None:
+        name = self.raw_name(path)
+        if name in self._existing:
+            result.existing.append(path)
+            return
+        client = self.session.client
+        with self._errors(f"create the folder '{'/'.join(path)}'"):
+            try:
+                client.create_folder(name)
+                result.created.append(path)
+            except IMAPClientError as exc:
+                if isinstance(exc, IMAPClientAbortError) or (
+                        response_code(str(exc)) != "ALREADYEXISTS"):
+                    raise
+                result.existing.append(path)
+            if self.session.has("IMAP4REV1"):
+                client.subscribe_folder(name)
+        self._existing.add(name)
 
     def _select(self, path: FolderPath) -> _Selected:
         name = self.raw_name(path)

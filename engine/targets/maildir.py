@@ -4,7 +4,9 @@ Layout (what Dovecot reads with ``mail_location = maildir:ROOT/%u``):
 
 - INBOX is the tree's root; folder ``A/B`` is the directory ``.A.B`` with ``cur``, ``new``,
   ``tmp`` and an empty ``maildirfolder`` file. Parts are modified UTF-7; a ``.`` or ``/``
-  inside a part becomes ``_`` (see :mod:`engine.folders`). Parents are real folders.
+  inside a part becomes ``_`` (see :mod:`engine.folders`). Parents are not created: Maildir++
+  holds ``.A.B`` without ``.A``, and Dovecot lists ``A`` as ``\\Noselect``, as the source
+  had it; a parent the source can select is asked for like any other folder.
 - Messages go to ``cur/`` named ``<unique>:2,<flags>``: flags are the letters D F P R S T
   (\\Draft \\Flagged - \\Answered \\Seen \\Deleted) in ASCII order, then one lowercase letter
   per keyword, mapped in the folder's ``dovecot-keywords`` file (lines ``N keyword``, N = 0..25
@@ -57,7 +59,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from engine.errors import CapacityError, ErrorCategory, PermanentError, ValidationError
-from engine.folders import INBOX, FolderPath, TargetNaming, target_raw_name, with_parents
+from engine.folders import INBOX, FolderPath, TargetNaming, target_raw_name
 from engine.targets.base import (
     AppendResult,
     Lookup,
@@ -190,7 +192,7 @@ class MaildirTarget:
 
     def ensure_folders(self, paths: Sequence[FolderPath]) -> TargetFolders:
         result = TargetFolders()
-        for path in with_parents(paths):
+        for path in dict.fromkeys(paths):  # no parents: ".A.B" needs no ".A" (Maildir++)
             directory = self.folder_dir(path)
             existed = (directory / "cur").is_dir()
             try:
