@@ -63,8 +63,8 @@ from engine.service.common import (
     with_status,
 )
 from engine.service.config import load_config
-from engine.service.skipped import retry_skipped_items
 from engine.service.sync_interval import check_interval, reschedule_waiting_users
+from engine.skipped import retry_skipped_items
 from engine.store import Store
 from engine.store.batches import BatchRow, BatchSpec
 from engine.store.endpoints import EndpointRow

@@ -22,7 +22,7 @@ from engine.service.common import (
     users_being_synced,
     with_status,
 )
-from engine.service.skipped import retry_skipped_items
+from engine.skipped import retry_skipped_items
 from engine.store import Store
 from engine.store.stats import UserStatistics
 from engine.store.users import MigrationUserRow
@@ -115,7 +115,7 @@ class UserService:
             self._store.users.update(replace(user, next_sync_due_at=now()))
             self._launch()
         if changes.approve_skipped_items:
-            retry_skipped_items(self._store, user.id)  # engine/service/skipped.py
+            retry_skipped_items(self._store, user.id)  # engine/skipped.py
         return self.get(identity)
 
     def start(self, identity: str) -> UserInfo:

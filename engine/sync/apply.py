@@ -23,7 +23,7 @@ store (a folder worker's). The invariants it keeps (DESIGN.md §4, docs/state.md
   of room or capacity (:attr:`~engine.targets.base.Rejected.capacity`: quota, disk full,
   throttling) or transiently is forgotten, not skipped: the next pass plans it again. After a
   capacity refusal no more copies are attempted in this pass (every folder worker sees
-  :attr:`ItemLimits.refusal`); deletions and flag changes still run. The executor ends such a
+  :attr:`ItemLimits.full`); deletions and flag changes still run. The executor ends such a
   pass with a :class:`~engine.errors.CapacityError` (or TransientError), so the runner retries
   it with backoff; and a move deletes its old copy only once the new one is recorded.
 

@@ -56,6 +56,7 @@ from engine.runner.jobs import (
     SyncKind,
     SyncOutcome,
 )
+from engine.skipped import retry_capacity_skips
 from engine.store import Store
 from engine.store.batches import BatchRow
 from engine.store.sync_state import CopiedMessage, PendingMessage
@@ -156,6 +157,7 @@ class _Pass:
             store.endpoints.get_by_id(self.batch.target_endpoint_id),
             maildir_fsync=options.maildir_fsync)
         self.phase = Phase.INCREMENTAL if job.kind == SyncKind.incremental else Phase.INITIAL
+        retry_capacity_skips(store, job.user_id)  # skips an older imsh made of a full target
         self.limits = _item_limits(store, job.user_id, self.batch)
         self.rows: dict[str, FolderRow] = {}
         self.mapping: dict[str, FolderPath] = {}
