@@ -6,7 +6,9 @@ shell can print it the way PowerShell does (``Verb-Noun : message``) without a t
 
 The subclasses say what the caller can do about it:
 
-- :class:`TransientError` — retry later with backoff (connection drop, timeout, server busy).
+- :class:`TransientError` — retry later with backoff (connection drop, timeout, server busy);
+  :class:`CapacityError` is the kind that says the *target* has no room or capacity now
+  (quota, disk full, throttling): the items are fine, nothing about them is concluded.
 - :class:`PermanentError` — retrying will not help (bad password, mailbox missing).
 - the others are about the request itself (not found, exists, invalid, wrong state, unsupported)
   or about the local state directory (:class:`StateStoreError`).
@@ -104,6 +106,15 @@ class TransientError(ImshError):
 
     default_category = ErrorCategory.ConnectionError
     default_error_id = "TransientFailure"
+
+
+class CapacityError(TransientError):
+    """The target refused for lack of room or capacity (quota, disk full, throttling, "in
+    use"): retry later; the refused items are neither skipped nor bad (DESIGN.md §4,
+    "Capacity refusals are not verdicts"). docs/sync-planner.md has the table of refusals."""
+
+    default_category = ErrorCategory.LimitsExceeded
+    default_error_id = "TargetCapacity"
 
 
 class PermanentError(ImshError):

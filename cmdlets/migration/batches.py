@@ -196,7 +196,8 @@ class SetMigrationBatch(Cmdlet):
         "Changes the report recipients and interval or the item limits; -AddUsers -CSVData adds "
         "the users of a CSV file that are not in the batch yet; -SyncNow starts an immediate "
         "incremental sync of the users that are Synced. IMAP migrations need no approval of "
-        "skipped items; -ApproveSkippedItems is accepted and recorded. imsh's "
+        "skipped items; -ApproveSkippedItems (or a changed item limit) tries them again in the "
+        "next pass. imsh's "
         "-IncrementalSyncInterval changes how often the batch is kept in sync; users waiting "
         "for their next pass are rescheduled at once; $null makes the batch follow "
         "Set-MigrationConfig's interval again.")

@@ -67,10 +67,11 @@ class SetMigrationUser(Cmdlet):
     synopsis = ("Changes one migration user: sync it now, approve its skipped items, or "
                 "approve the deletions imsh held.")
     description = ("-SyncNow starts an incremental sync of a Synced user at once. IMAP "
-                   "migrations need no approval of skipped items; -ApproveSkippedItems is "
-                   "accepted. imsh's -ApproveDeletions releases the deletions that the "
-                   "deletion guard held (the source looked empty or changed): the next pass, "
-                   "started at once, deletes exactly those copies on the target.")
+                   "migrations need no approval of skipped items; -ApproveSkippedItems tries "
+                   "them again in the next pass. imsh's -ApproveDeletions releases the "
+                   "deletions that the deletion guard held (the source looked empty or "
+                   "changed): the next pass, started at once, deletes exactly those copies "
+                   "on the target.")
     examples = (Example("Set-MigrationUser -Identity laura@contoso.com -SyncNow",
                         "Synchronizes one user now."),
                 Example("Set-MigrationUser -Identity laura@contoso.com -ApproveDeletions",

@@ -32,7 +32,13 @@ from typing import Protocol
 from imapclient import IMAPClient
 from imapclient import exceptions as imapexc
 
-from engine.errors import ErrorCategory, PermanentError, TransientError, ValidationError
+from engine.errors import (
+    CapacityError,
+    ErrorCategory,
+    PermanentError,
+    TransientError,
+    ValidationError,
+)
 from engine.imap import deadline
 
 BAD_CREDENTIALS = (
@@ -154,9 +160,9 @@ def server_error(host: str, action: str, reply: str) -> TransientError | Permane
         return TransientError(
             f"The server '{host}' is busy and could not {action}: {reply}",
             category=ErrorCategory.ResourceUnavailable, error_id="ServerBusy")
-    if code == "OVERQUOTA":
-        return PermanentError(MAILBOX_FULL, category=ErrorCategory.LimitsExceeded,
-                              error_id="MailboxFull")
+    if code == "OVERQUOTA":  # capacity, not a verdict: retried when there is room again
+        return CapacityError(f"{MAILBOX_FULL} The server '{host}' said: {reply}",
+                             error_id="MailboxFull")
     if code in _MISSING_CODES:
         return PermanentError(f"The server '{host}' could not {action}: the folder does not exist.",
                               category=ErrorCategory.ObjectNotFound, error_id="FolderNotFound")

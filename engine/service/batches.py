@@ -68,6 +68,7 @@ from engine.service.common import (
 from engine.service.config import load_config
 from engine.service.sync_interval import check_interval, reschedule_waiting_users
 from engine.service.users import approve_deletions, held_deletions
+from engine.skipped import retry_skipped_items
 from engine.store import Store
 from engine.store.batches import BatchRow, BatchSpec
 from engine.store.endpoints import EndpointRow
@@ -327,6 +328,9 @@ class BatchService:
                                          now())
             if changes.sync_now:
                 self._sync_now(batch)
+            if _retries_skipped(batch, changes):
+                for user in self._store.users.list(batch_id=batch.id):
+                    retry_skipped_items(self._store, user.id)
             approved = sum(approve_deletions(self._store, user)
                            for user in self._store.users.list(batch_id=batch.id)
                            ) if changes.approve_deletions else 0
@@ -586,6 +590,15 @@ def _apply(batch: BatchRow, changes: BatchChanges) -> BatchRow:
         extra = {**updated.extra, "skipped_items_approved_at": now().isoformat()}
         updated = replace(updated, extra=extra)
     return updated
+
+
+def _retries_skipped(batch: BatchRow, changes: BatchChanges) -> bool:
+    """-ApproveSkippedItems, or a changed item limit: skipped items are tried again."""
+    if changes.approve_skipped_items:
+        return True
+    return any(not isinstance(getattr(changes, name), Unset)
+               and getattr(changes, name) != getattr(batch, name)
+               for name in ("bad_item_limit", "large_item_limit"))
 
 
 def _check_addresses(addresses: Sequence[str]) -> None:

@@ -25,6 +25,7 @@ from engine.service.common import (
     waiting_for_retry,
     with_status,
 )
+from engine.skipped import retry_skipped_items
 from engine.store import Store
 from engine.store.stats import UserStatistics
 from engine.store.users import MigrationUserRow
@@ -162,7 +163,8 @@ class UserService:
                     error_id="UserCannotSyncNow")
             self._store.users.update(replace(user, next_sync_due_at=now()))
             self._launch()
-        # -ApproveSkippedItems: IMAP migrations need no approval (reference §B7); accepted.
+        if changes.approve_skipped_items:
+            retry_skipped_items(self._store, user.id)  # engine/skipped.py
         return self.get(identity)
 
     def _retry_now(self, user: MigrationUserRow) -> bool:

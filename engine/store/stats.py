@@ -127,6 +127,14 @@ class StatisticsRepository:
                  user_id),
             )
 
+    def clear_skipped_items(self, user_id: int) -> None:
+        """Forget the user's skipped items and their count (they are being tried again)."""
+        with self._db.transaction():
+            self._db.execute("DELETE FROM skipped_items WHERE user_id = ?", (user_id,))
+            self._db.execute(
+                "UPDATE user_statistics SET skipped_item_count = 0, updated_at = ? "
+                "WHERE user_id = ?", (codec.time_to_db(codec.utc_now()), user_id))
+
     def add_report_entry(
         self, user_id: int, kind: str, message: str, folder: str | None = None
     ) -> None:

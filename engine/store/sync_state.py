@@ -266,6 +266,18 @@ class MessageStateRepository:
                 [(folder_id, uid) for uid in source_uids],
             )
 
+    def forget_skipped(self, user_id: int) -> int:
+        """Drop every *skipped* row of ``user_id``'s folders, so the next pass plans those
+        messages again (copied, or skipped anew); returns how many rows went."""
+        with self._db.transaction():
+            found = self._db.query_all(
+                "SELECT COUNT(*) AS n FROM message_states WHERE state = 'skipped' AND "
+                "folder_id IN (SELECT id FROM folder_states WHERE user_id = ?)", (user_id,))
+            self._db.execute(
+                "DELETE FROM message_states WHERE state = 'skipped' AND "
+                "folder_id IN (SELECT id FROM folder_states WHERE user_id = ?)", (user_id,))
+        return int(found[0]["n"]) if found else 0
+
     def reassign_source_uids(self, folder_id: int, new_uid_by_row_id: Mapping[int, int]) -> None:
         """Re-key rows after a source UIDVALIDITY change (matched by fingerprint).
 

@@ -10,10 +10,11 @@ store (a folder worker's). The invariants it keeps (DESIGN.md §4, docs/state.md
   :meth:`FolderApplier.resolve_pending` looks up on the target (above the mark) before
   anything is appended again: found copies are recorded, the others forgotten (and planned
   again).
-- Flag changes and deletions are recorded after the target confirmed them; repeating one after
-  a crash is harmless. A deletion the guard held (engine/sync/guard.py) touches only the store
-  (the row is detached and marked held, with the re-keying below): a crash before or after
-  that commit leaves the copy on the target, and the next pass holds it again.
+- Flag changes (deltas: ``UpdateFlags.add``/``remove``) and deletions are recorded after the
+  target confirmed them; repeating one after a crash is harmless. A deletion the guard held
+  (engine/sync/guard.py) touches only the store (the row is detached and marked held, with
+  the re-keying below): a crash before or after that commit leaves the copy on the target,
+  and the next pass holds it again.
 - **Fenced.** The transactions that write intent and record copies first check that the
   job still holds its user lease (:class:`engine.runner.jobs.LeaseFence`); a runner that
   lost it stops there (``Stopped``), so it never appends once another runner may own the user.
@@ -26,7 +27,15 @@ store (a folder worker's). The invariants it keeps (DESIGN.md §4, docs/state.md
   detaches any row still holding a UID it hands out (a held deletion), so it cannot collide.
 - Re-keying after a UIDVALIDITY change (Rematch) and detaching are one transaction together
   with the folder's new UIDVALIDITY.
-- The folder's UIDNEXT/HIGHESTMODSEQ is saved only after every action is recorded.
+- The folder's UIDNEXT/HIGHESTMODSEQ is saved only after every action is recorded, and not
+  at all while a copy of it waits for a retry (so the next pass lists the folder again).
+- **Capacity refusals are not verdicts** (DESIGN.md §4). A message the target refused for lack
+  of room or capacity (:attr:`~engine.targets.base.Rejected.capacity`: quota, disk full,
+  throttling) or transiently is forgotten, not skipped: the next pass plans it again. After a
+  capacity refusal no more copies are attempted in this pass (every folder worker sees
+  :attr:`ItemLimits.full`); deletions and flag changes still run. The executor ends such a
+  pass with a :class:`~engine.errors.CapacityError` (or TransientError), so the runner retries
+  it with backoff; and a move deletes its old copy only once the new one is recorded.
 
 Memory is bounded by the copy batch (``batch_bytes``, or one larger message) and by chunks
 of actions: the applier never loads its folder's rows, it asks the store for the rows an
@@ -45,7 +54,7 @@ from typing import Protocol
 
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
-from engine.errors import ErrorCategory, PermanentError, TransientError
+from engine.errors import CapacityError, ErrorCategory, PermanentError, TransientError
 from engine.folders import FolderPath, display_name
 from engine.imap.commands import fetch
 from engine.imap.connection import imap_errors
@@ -121,13 +130,43 @@ def too_many_items_error(kind: str, found: int, limit: int) -> PermanentError:
 
 @dataclass
 class ItemLimits:
-    """BadItemLimit / LargeItemLimit over a whole pass, shared by the folder workers."""
+    """BadItemLimit / LargeItemLimit over a whole pass, shared by the folder workers, and the
+    refusals that are no verdict on an item: ``refused`` messages the target refused for now,
+    ``refusal`` the first reason, ``full`` once one was about capacity (then nothing more is
+    appended in this pass)."""
 
     bad_limit: int | None
     large_limit: int | None
     bad: int = 0
     large: int = 0
+    refused: int = 0
+    refusal: str | None = None
+    full: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def refuse(self, rejected: Sequence[Rejected]) -> None:
+        """Count messages refused for now (capacity or transient), to retry later."""
+        if not rejected:
+            return
+        with self._lock:
+            self.refused += len(rejected)
+            capacity = next((r for r in rejected if r.capacity), None)
+            if capacity is not None and not self.full:
+                self.full, self.refusal = True, capacity.reason
+            elif self.refusal is None:
+                self.refusal = rejected[0].reason
+
+    def retry_error(self) -> TransientError | None:
+        """How the pass ends when messages wait for a retry (None: none do)."""
+        if not self.refused:
+            return None
+        reason = (self.refusal or "The target refused them for now.").rstrip(".")
+        text = (f"{reason}. {self.refused} item(s) were not copied yet; they will be copied "
+                "when the target accepts them.")
+        if self.full:
+            return CapacityError(text)
+        return TransientError(text, category=ErrorCategory.ResourceUnavailable,
+                              error_id="ItemsRefusedForNow")
 
     def add(self, kind: str, count: int = 1) -> None:
         """Count skipped items; raise once a limit is exceeded (None = Unlimited)."""
@@ -174,6 +213,7 @@ class FolderApplier:
     def __init__(self, ctx: FolderContext) -> None:
         self.ctx = ctx
         self._examined: str | None = None
+        self._waiting = False  # a copy of this folder waits for a later pass
 
     def source_key(self, uid: int) -> str:
         """Stable across runs for one source message (Maildir finds a copy by it)."""
@@ -251,7 +291,7 @@ class FolderApplier:
 
     def apply(self, plan: FolderPlan) -> None:
         """Every message action of ``plan``, stage by stage (:data:`STAGES`), then the
-        folder's new status."""
+        folder's new status (not while refused copies wait for the target's capacity)."""
         fallback: list[Copy] = []  # adoptions whose target message vanished meanwhile
         for stage in STAGES:
             if stage is DELETE:
@@ -271,7 +311,7 @@ class FolderApplier:
             elif stage is COPY:
                 self.copy(sorted([*plan.of_type(Copy), *fallback], key=lambda c: c.uid),
                           plan.status)
-        if plan.status is not None:
+        if plan.status is not None and not self._waiting:
             self.save_status(plan.status)
 
     def save_status(self, status: FolderStatus) -> None:
@@ -386,11 +426,10 @@ class FolderApplier:
             if action.target_ref is None:
                 gone.append(action.source_uid)
                 continue
-            system, keywords = split_flags(action.flags)
-            try:
-                ctx.target.set_flags(ctx.target_path, TargetRef(ctx.target_path,
-                                                                action.target_ref),
-                                     system, keywords)
+            try:  # the delta only: what the target's user set on the copy stays
+                ctx.target.change_flags(ctx.target_path, TargetRef(ctx.target_path,
+                                                                   action.target_ref),
+                                        sorted(action.add), sorted(action.remove))
             except PermanentError as exc:
                 if exc.error_id not in _GONE_IDS:
                     raise
@@ -501,10 +540,13 @@ class FolderApplier:
     def _adopt_flags(self, action: Adopt) -> bool:
         """Give an adopted target message the source's flags; False when it is gone."""
         ctx = self.ctx
-        system, keywords = split_flags(action.flags)
+        add, remove = action.flags - action.target_flags, action.target_flags - action.flags
+        if not add and not remove:
+            return True
         try:
-            ctx.target.set_flags(ctx.target_path, TargetRef(ctx.target_path, action.target_ref),
-                                 system, keywords)
+            ctx.target.change_flags(ctx.target_path,
+                                    TargetRef(ctx.target_path, action.target_ref),
+                                    sorted(add), sorted(remove))
         except PermanentError as exc:
             if exc.error_id not in _GONE_IDS:
                 raise
@@ -528,6 +570,9 @@ class FolderApplier:
         for chunk in byte_chunks(list(by_uid), sizes, self.ctx.batch_bytes,
                                  self.ctx.batch_count):
             self._check_cancel()
+            if self.ctx.limits.full:
+                self._waiting = True  # the target is full: these wait for a later pass
+                return
             bodies = dict(source.fetch_bodies(chunk, self.ctx.batch_bytes, sizes))
             batch = [(by_uid[uid], raw) for uid in chunk if (raw := bodies.get(uid)) is not None]
             if batch:
@@ -581,6 +626,7 @@ class FolderApplier:
             dropped.extend(result.dropped_keywords)
         size = sum(len(raw) for c, raw in batch if c.uid in {m.source_uid for m in copied})
         bad = [(c, r) for c, r in rejected if r.permanent]
+        later = [r for _, r in rejected if not r.permanent]
         with ctx.store.transaction():
             ctx.fence(ctx.store)
             ctx.store.messages.record_copied(ctx.folder_id, copied)
@@ -594,6 +640,9 @@ class FolderApplier:
                     ctx.user_id, "warning", "The target could not store the keywords "
                     f"{', '.join(sorted(set(dropped)))}.", ctx.display)
         ctx.hook(faults.AFTER_RECORD)
+        if later:
+            self._waiting = True
+            ctx.limits.refuse(later)
         if bad:
             ctx.limits.add("bad", len(bad))
 

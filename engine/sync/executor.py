@@ -17,7 +17,9 @@
 6. apply the folders in parallel (a small pool of workers, each with its own source session,
    target object and store, largest first), each its kept plan or a fresh one; then the
    folders the source lost (incremental only: delete copies, empty folders, state);
-7. write the statistics of the pass.
+7. write the statistics of the pass; when the target refused messages for now (full, busy:
+   :meth:`engine.sync.apply.ItemLimits.retry_error`), end the pass with that transient error
+   instead, so the runner retries with backoff and the messages are copied then.
 
 Faults come back as a :class:`SyncOutcome`: ``failed`` for permanent ones (Exchange's wording),
 ``transient`` for ones worth a retry, ``stopped`` when the cancel token was set (checked between
@@ -52,7 +54,6 @@ from engine.folders import (
     SourceFolderName,
     display_name,
     map_folders,
-    with_parents,
 )
 from engine.imap import deadline
 from engine.imap.source import ImapSource, SourceFolder, SourceFolderGone
@@ -65,6 +66,7 @@ from engine.runner.jobs import (
     SyncKind,
     SyncOutcome,
 )
+from engine.skipped import retry_capacity_skips
 from engine.store import Store
 from engine.store.batches import BatchRow
 from engine.store.sync_state import CopiedMessage, PendingMessage
@@ -227,6 +229,7 @@ class _Pass:
             store.endpoints.get_by_id(self.batch.target_endpoint_id),
             maildir_fsync=options.maildir_fsync)
         self.phase = Phase.INCREMENTAL if job.kind == SyncKind.incremental else Phase.INITIAL
+        retry_capacity_skips(store, job.user_id)  # skips an older imsh made of a full target
         self.limits = _item_limits(store, job.user_id, self.batch)
         self.rows: dict[str, FolderRow] = {}
         self.mapping: dict[str, FolderPath] = {}
@@ -238,6 +241,7 @@ class _Pass:
         self.surveyed_deletions: dict[str, int] = {}  # per folder, what the verdict saw
         self.group: deadline.ConnectionGroup | None = None  # the pass's connections
         self.overdue: float | None = None  # the pass deadline (s) once it was missed
+        self.held: defaultdict[str, set[int]] = defaultdict(set)  # see _moves
 
     @property
     def user_id(self) -> int:
@@ -283,6 +287,9 @@ class _Pass:
             self._record_holds()
         finally:
             timer.cancel()
+        waiting = self.limits.retry_error()
+        if waiting is not None:
+            raise waiting  # refused for now (full, busy): the runner retries with backoff
 
     def _arm_pass_deadline(self, nbytes: int, folders: int) -> threading.Timer:
         """Cut the pass's connections once it outlived its deadline (engine/imap/deadline)."""
@@ -631,6 +638,10 @@ class _Pass:
         source still finds the folders this migration owns (they used to be saved after the
         CREATEs: a kill in between left 0-1 of 17 folders recorded as created). A recorded
         folder whose CREATE never happened is created by the next pass, still by imsh.
+
+        Only the folders the source can select are asked for: a ``\\Noselect`` level of the
+        source's hierarchy is no folder, and the target makes the intermediate levels it
+        needs (non-selectable where it can: IMAP servers, Maildir++; real folders on EWS).
         """
         new = [name for name in survey.statuses if name not in self.rows]
         missing = set(self.target.missing_folders([self.mapping[name] for name in new]))
@@ -643,8 +654,8 @@ class _Pass:
                     created_by_migration=self.mapping[name] in missing))
         if new:
             self.hook(faults.AFTER_FOLDER_STATE)
-        paths = {self.target_path(f.name) for f in included}
-        result = self.target.ensure_folders(with_parents(sorted(paths)))
+        paths = {self.target_path(f.name) for f in included if f.selectable}
+        result = self.target.ensure_folders(sorted(paths, key=lambda p: (len(p), p)))
         if result.created:
             self.hook(faults.AFTER_FOLDER_OP)
         for name in new:
@@ -662,7 +673,9 @@ class _Pass:
 
     def _moves(self, moves: Sequence[MoveOnTarget]) -> None:
         """A message re-filed on the source: copy it into its new folder (intent first), then
-        delete the old copy. The target ends with one copy, in the right folder."""
+        delete the old copy — only where the store records the new copy as copied (the
+        target confirmed it). A new copy the target refused (full, busy) keeps the old one;
+        it stays out of this pass's deletions (``held``) and the move is planned again."""
         groups: dict[tuple[str, str], list[MoveOnTarget]] = defaultdict(list)
         for move in moves:
             groups[(move.from_folder, move.to_folder)].append(move)
@@ -671,10 +684,26 @@ class _Pass:
             copies = [Copy(m.to_uid, m.fingerprint, m.size, m.flags, m.internaldate)
                       for m in group]
             FolderApplier(to_ctx).copy(copies, self.survey.statuses[to_name])
+            rows = self.store.messages.find_by_source_uids(to_ctx.folder_id,
+                                                           [m.to_uid for m in group])
+            done = [m for m in group if m.to_uid in rows and rows[m.to_uid].state == "copied"]
+            self.held[from_name].update(m.from_uid for m in group
+                                        if m not in done and m.from_uid is not None)
             from_ctx = self._context(self.rows[from_name], None, self.target)
             FolderApplier(from_ctx).delete([
                 DeleteOnTarget(m.from_uid, m.target_ref, m.fingerprint, m.old_flags)
-                for m in group])
+                for m in done])
+
+    def _without_held(self, plan: FolderPlan) -> FolderPlan:
+        """The plan without deleting the old copy of a move whose new copy is missing."""
+        held = self.held.get(plan.folder)
+        if not held:
+            return plan
+        if any(isinstance(a, ForgetFolder) for a in plan.actions):
+            return FolderPlan(plan.folder)  # a vanished folder keeps its state until then
+        return replace(plan, actions=tuple(
+            a for a in plan.actions
+            if not (isinstance(a, DeleteOnTarget) and a.source_uid in held)))
 
     # --- folder plans ----------------------------------------------------------------------------
 
@@ -738,7 +767,7 @@ class _Pass:
         """Plan (when the survey kept no plan) and apply one listed folder, its deletions as
         the guard's verdict allows."""
         try:
-            plan = self._plan_again(name, source, target, store)
+            plan = self._without_held(self._plan_again(name, source, target, store))
             if (name not in self.survey.kept and not self.verdict.hold
                     and deletions_in(plan) > self.surveyed_deletions.get(name, 0)):
                 plan = defer_deletions(plan)  # the verdict never saw these deletions
@@ -762,8 +791,10 @@ class _Pass:
             row = self.rows.get(name)
             if row is None:
                 continue
-            plan, kept = hold_plan(self._plan_again(name, self.source, self.target, self.store),
-                                   self.verdict, Hold(row.hold) if row.hold else None)
+            plan, kept = hold_plan(
+                self._without_held(self._plan_again(name, self.source, self.target,
+                                                    self.store)),
+                self.verdict, Hold(row.hold) if row.hold else None)
             if kept and row.hold != Hold.HELD:
                 row = self.rows[name] = self.store.folders.save(
                     self.user_id, replace(row, hold=str(Hold.HELD)))

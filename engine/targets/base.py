@@ -19,6 +19,9 @@ relies on, engine/sync/apply.py):
    stored, from its :class:`Lookup` (source key, fingerprint, the mark). Only a positive answer
    from the target itself counts: local state never concludes "already copied".
 
+Flag changes are deltas (:meth:`Target.change_flags`): only what changed on the source is
+added or removed, so a flag or keyword the target's user set on the copy survives.
+
 And one for incremental passes: :meth:`Target.list_ids` returns the item ids a target folder
 holds (None when that is not cheap: EWS), so that "already copied" yields to what the target
 shows and a copy deleted on the target is copied again (the planner's ``present_on_target``).
@@ -68,11 +71,26 @@ class TargetRef:
 
 @dataclass(frozen=True, slots=True)
 class Rejected:
-    """The target refused this one message; ``permanent`` means retrying will not help."""
+    """The target refused this one message; ``permanent`` means retrying will not help.
+
+    ``capacity``: the refusal is about the target, not the message (quota, disk full,
+    throttling, mailbox in use): it is never permanent, and the executor appends nothing more
+    in this pass and retries later (:class:`engine.errors.CapacityError`).
+    """
 
     folder: FolderPath
     reason: str
     permanent: bool = True
+    capacity: bool = False
+
+    def __post_init__(self) -> None:
+        if self.capacity and self.permanent:
+            raise ValueError("a capacity refusal is never permanent")
+
+
+def capacity_refusal(folder: FolderPath, reason: str) -> Rejected:
+    """A refusal for lack of room or capacity (see :class:`Rejected`)."""
+    return Rejected(folder, reason, permanent=False, capacity=True)
 
 
 AppendResult = TargetRef | Rejected
@@ -120,6 +138,11 @@ class TargetFolders:
     existing: list[FolderPath] = field(default_factory=list)
 
 
+def split_names(names: Sequence[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(system flags a target can store, keywords) of a mixed list of flag names."""
+    return normalise_flags(names), tuple(sorted({n for n in names if not n.startswith("\\")}))
+
+
 def normalise_flags(flags: Sequence[str]) -> tuple[str, ...]:
     """System flags a target can store: known ones, canonical case, sorted, no ``\\Recent``."""
     canonical = {f.lower(): f for f in SYSTEM_FLAGS}
@@ -139,7 +162,9 @@ class Target(Protocol):
         ...
 
     def ensure_folders(self, paths: Sequence[FolderPath]) -> TargetFolders:
-        """Create every path and its parents, all up front on one connection."""
+        """Create every path, all up front on one connection. Intermediate levels are the
+        target's business: created as real folders only where a child needs a parent (EWS);
+        an IMAP server or a Maildir++ tree holds ``A/B`` without a selectable ``A``."""
         ...
 
     def missing_folders(self, paths: Sequence[FolderPath]) -> list[FolderPath]:
@@ -170,9 +195,11 @@ class Target(Protocol):
         target cannot tell; a missing folder raises FolderNotFound)."""
         ...
 
-    def set_flags(self, folder: FolderPath, ref: TargetRef, flags: Sequence[str],
-                  keywords: Sequence[str] = ()) -> TargetRef:
-        """Replace the message's flags and keywords; returns the (possibly new) reference."""
+    def change_flags(self, folder: FolderPath, ref: TargetRef, add: Sequence[str],
+                     remove: Sequence[str]) -> TargetRef:
+        """Add and remove these flags and keywords (a delta: whatever else the copy carries,
+        e.g. a flag its user set on the target, stays); returns the (possibly new) reference
+        with the keywords that could not be stored."""
         ...
 
     def delete(self, folder: FolderPath, refs: Sequence[TargetRef]) -> None:

@@ -19,8 +19,11 @@ calls onto EWS operations:
   skipped items; only whole-request failures raise. ``item_id`` is the EWS ItemId.
 - :meth:`EwsTarget.find_existing`: ``FindItem`` restricted on the source-key property, so a
   message appended just before a crash is found, not duplicated.
-- :meth:`EwsTarget.set_flags`: ``UpdateItem`` (AlwaysOverwrite, read receipts suppressed) of
-  read state, flag, last verb and categories. ``PR_MESSAGE_FLAGS`` itself is fixed at creation.
+- :meth:`EwsTarget.change_flags`: ``UpdateItem`` (read receipts suppressed) of only the fields
+  the flag delta touches: read state for ``\\Seen``, the flag for ``\\Flagged``, the last verb
+  for ``\\Answered``/``$Forwarded``, and the categories as the item holds them now
+  (``GetItem``) plus/minus the changed keywords, so a category or flag the mailbox's user set
+  stays. ``PR_MESSAGE_FLAGS`` itself is fixed at creation.
 - folder changes of incremental sync, beyond the Target contract (called by
   engine/sync/folderops.py): :meth:`EwsTarget.rename_folder` is ``MoveFolder`` to the new
   parent when it differs, then ``UpdateFolder`` of the display name; item ids survive both,
@@ -64,8 +67,10 @@ from engine.targets.base import (
     TargetMailbox,
     TargetMessage,
     TargetRef,
+    capacity_refusal,
 )
 from engine.targets.ews_connection import (
+    CAPACITY_ITEM_ERRORS,
     TRANSIENT_ITEM_ERRORS,
     EwsSettings,
     connect,
@@ -73,12 +78,12 @@ from engine.targets.ews_connection import (
     policy_of,
 )
 from engine.targets.ews_items import (
-    STATE_FIELDS,
     delivery_time,
     header_importance,
     item_state,
     message_flags,
     register_properties,
+    state_change,
 )
 
 DEFAULT_BATCH_BYTES = 8 * 1024 * 1024
@@ -348,14 +353,28 @@ class EwsTarget:
             return None
         return TargetRef(path, item_id) if item.parent_folder_id.id == folder.id else None
 
-    def set_flags(self, folder: FolderPath, ref: TargetRef, flags: Sequence[str],
-                  keywords: Sequence[str] = ()) -> TargetRef:
-        state = item_state(flags, keywords)
+    def change_flags(self, folder: FolderPath, ref: TargetRef, add: Sequence[str],
+                     remove: Sequence[str]) -> TargetRef:
+        """``UpdateItem`` of just the fields the delta touches; categories are the item's
+        current ones (``GetItem``) plus/minus the changed keywords."""
+        change = state_change(add, remove)
         if not ref.item_id:
             raise _missing(folder, ref)
-        item = Message(account=self.account, id=ref.item_id, changekey=None, **state.fields())
+        current: Sequence[str] = ()
+        if change.add_categories or change.remove_categories:
+            with self._call(f"read the categories in '{display_name(folder)}'"):
+                fetched = list(self.account.fetch(ids=[(ref.item_id, None)],
+                                                  only_fields=["categories"]))
+            item_now = fetched[0] if fetched else None
+            if not isinstance(item_now, Message):
+                raise _missing(folder, ref)
+            current = item_now.categories or ()
+        fields = change.with_categories(current)
+        if not fields:
+            return TargetRef(folder, ref.item_id, change.dropped_keywords)
+        item = Message(account=self.account, id=ref.item_id, changekey=None, **fields)
         with self._call(f"set flags in '{display_name(folder)}'"):
-            outcome = self.account.bulk_update([(item, list(STATE_FIELDS))],
+            outcome = self.account.bulk_update([(item, list(fields))],
                                                conflict_resolution=ALWAYS_OVERWRITE,
                                                suppress_read_receipts=True)
         if outcome and isinstance(outcome[0], ewserr.ErrorItemNotFound):
@@ -363,7 +382,7 @@ class EwsTarget:
         if outcome and isinstance(outcome[0], Exception):
             with self._call(f"set flags in '{display_name(folder)}'"):
                 raise outcome[0]
-        return TargetRef(folder, ref.item_id, state.dropped_keywords)
+        return TargetRef(folder, ref.item_id, change.dropped_keywords)
 
     def delete(self, folder: FolderPath, refs: Sequence[TargetRef]) -> None:
         ids = [(r.item_id, None) for r in refs if r.item_id]
@@ -390,13 +409,17 @@ def _result(folder: FolderPath, message: OutgoingMessage, created: Any) -> Appen
 
 
 def rejected(folder: FolderPath, error: Exception) -> Rejected:
-    """A per-item error as a skipped item, with an Exchange-style reason."""
+    """A per-item error as a refusal with an Exchange-style reason: a full mailbox or a busy
+    server is a capacity refusal (retried later, see engine/targets/base.py), a transient
+    error is retried, anything else makes a skipped item."""
     code = type(error).__name__
     if isinstance(error, ewserr.ErrorMessageSizeExceeded):
         return Rejected(folder, "The message is larger than the maximum size the target "
                         f"mailbox accepts ({code}).")
     if isinstance(error, ewserr.ErrorQuotaExceeded):
-        return Rejected(folder, MAILBOX_FULL)
+        return capacity_refusal(folder, f"{MAILBOX_FULL} ({code})")
+    if isinstance(error, CAPACITY_ITEM_ERRORS):
+        return capacity_refusal(folder, f"The Exchange server is busy ({code}): {error}")
     transient = isinstance(error, TRANSIENT_ITEM_ERRORS)
     return Rejected(folder, f"The Exchange server refused the message ({code}): {error}",
                     permanent=not transient)

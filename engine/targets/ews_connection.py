@@ -49,7 +49,7 @@ from exchangelib import errors as ewserr
 from exchangelib.protocol import NoVerifyHTTPAdapter, Protocol
 from exchangelib.transport import BASIC, NTLM, OAUTH2
 
-from engine.errors import ErrorCategory, ImshError, PermanentError, TransientError
+from engine.errors import CapacityError, ErrorCategory, ImshError, PermanentError, TransientError
 from engine.secrets import Secret
 
 AUTH_TYPES = {"basic": BASIC, "ntlm": NTLM, "oauth": OAUTH2}
@@ -57,11 +57,15 @@ DEFAULT_MAX_WAIT = 1800.0
 _TLS_MARKERS = ("CERTIFICATE_VERIFY_FAILED", "certificate verify failed")
 _CONNECTION_MARKERS = ("Connection refused", "NewConnectionError", "Max retries exceeded",
                        "Name or service not known", "timed out", "Connection reset")
+# per-item errors about the server's capacity, not the item: nothing more is appended now
+CAPACITY_ITEM_ERRORS: tuple[type[Exception], ...] = (
+    ewserr.ErrorQuotaExceeded, ewserr.ErrorServerBusy, ewserr.ErrorTooManyObjectsOpened,
+    ewserr.ErrorMailboxStoreUnavailable, ewserr.ErrorMailboxMoveInProgress,
+    ewserr.ErrorExceededConnectionCount,
+)
 TRANSIENT_ITEM_ERRORS: tuple[type[Exception], ...] = (
-    ewserr.ErrorServerBusy, ewserr.ErrorTooManyObjectsOpened, ewserr.ErrorTimeoutExpired,
-    ewserr.ErrorInternalServerTransientError, ewserr.ErrorMailboxStoreUnavailable,
-    ewserr.ErrorMailboxMoveInProgress, ewserr.ErrorExceededConnectionCount,
-    ewserr.ErrorConnectionFailedTransientError,
+    *CAPACITY_ITEM_ERRORS, ewserr.ErrorTimeoutExpired,
+    ewserr.ErrorInternalServerTransientError, ewserr.ErrorConnectionFailedTransientError,
 )
 
 
@@ -242,6 +246,10 @@ def translate(exc: Exception, settings: EwsSettings, action: str,
             f"The Exchange server '{host}' is busy and asked to wait "
             f"{_seconds(wait)} before trying again (it could not {action}); "
             f"imsh waits at most {settings.max_wait:.0f} seconds per operation.", wait)
+    if isinstance(exc, ewserr.ErrorQuotaExceeded):
+        return CapacityError(f"This mailbox is full. Please free up some space so that email "
+                             f"can be downloaded. The Exchange server '{host}' could not "
+                             f"{action} (ErrorQuotaExceeded).", error_id="MailboxFull")
     if isinstance(exc, ewserr.ErrorImpersonateUserDenied | ewserr.ErrorImpersonationDenied
                   | ewserr.ErrorImpersonationFailed | ewserr.ErrorAccessDenied):
         return PermanentError(

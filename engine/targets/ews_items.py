@@ -88,8 +88,6 @@ PROPERTIES: dict[str, type[ExtendedProperty]] = {
     "imsh_last_verb": LastVerbProperty,
     "imsh_icon_index": IconIndexProperty,
 }
-# What set_flags rewrites (PR_MESSAGE_FLAGS cannot change after creation; is_read can).
-STATE_FIELDS = ("is_read", "categories", "imsh_flag_status", "imsh_last_verb", "imsh_icon_index")
 
 
 def register_properties() -> None:
@@ -135,6 +133,55 @@ def item_state(flags: Sequence[str], keywords: Sequence[str]) -> ItemState:
         is_read="\\Seen" in system,
         flag_status=FLAG_STATUS_FLAGGED if "\\Flagged" in system else None,
         last_verb=verb, icon_index=icon, categories=categories, dropped_keywords=dropped)
+
+
+@dataclass(frozen=True)
+class StateChange:
+    """The fields a flag delta touches (``fields``: name -> new value, only those), whether it
+    touches the categories (then the item's current ones are needed), and the keywords the
+    target cannot store."""
+
+    fields: dict[str, Any]
+    add_categories: tuple[str, ...]
+    remove_categories: tuple[str, ...]
+    dropped_keywords: tuple[str, ...]
+
+    def with_categories(self, current: Sequence[str]) -> dict[str, Any]:
+        """Every field to write, the categories being ``current`` plus/minus the delta."""
+        if not (self.add_categories or self.remove_categories):
+            return dict(self.fields)
+        gone = {c.casefold() for c in self.remove_categories}
+        kept = [c for c in current if c.casefold() not in gone]
+        have = {c.casefold() for c in kept}
+        kept += [c for c in self.add_categories if c.casefold() not in have]
+        return {**self.fields, "categories": kept or None}
+
+
+def state_change(add: Sequence[str], remove: Sequence[str]) -> StateChange:
+    """The EWS side of adding ``add`` and removing ``remove`` (flags and keywords mixed):
+    ``is_read`` only when ``\\Seen`` changes, the flag only when ``\\Flagged`` does, the last
+    verb only when ``\\Answered`` or ``$Forwarded`` does, categories by name."""
+    system = set(normalise_flags(add))
+    gone = set(normalise_flags(remove))
+    keywords = [k for k in add if not k.startswith("\\")]
+    gone_keywords = [k for k in remove if not k.startswith("\\")]
+    fields: dict[str, Any] = {}
+    if "\\Seen" in system | gone:
+        fields["is_read"] = "\\Seen" in system
+    if "\\Flagged" in system | gone:
+        fields["imsh_flag_status"] = FLAG_STATUS_FLAGGED if "\\Flagged" in system else None
+    forwarded = {k.lower() for k in keywords} & {FORWARDED_KEYWORD}
+    if "\\Answered" in system | gone or FORWARDED_KEYWORD in {
+            k.lower() for k in (*keywords, *gone_keywords)}:
+        verb, icon = None, None
+        if "\\Answered" in system:
+            verb, icon = VERB_REPLIED, ICON_REPLIED
+        elif forwarded:
+            verb, icon = VERB_FORWARDED, ICON_FORWARDED
+        fields["imsh_last_verb"], fields["imsh_icon_index"] = verb, icon
+    categories, dropped = split_keywords(keywords)
+    removed, _ = split_keywords(gone_keywords)
+    return StateChange(fields, categories, removed, dropped)
 
 
 def split_keywords(keywords: Sequence[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -41,6 +41,18 @@ UID sets in STORE, EXPUNGE, FETCH and SEARCH go through engine/imap/commands.py:
 chunked under 8 KB per command, so deleting a folder of any size never exceeds the server's
 line limit. A Message-ID that is not ASCII is never put into a SEARCH (candidates above the
 mark are matched by fingerprint alone).
+
+Refused APPENDs, by response code (RFC 5530; docs/sync-planner.md "Refusals"):
+
+- ``OVERQUOTA``, ``INUSE``, ``UNAVAILABLE``, ``THROTTLED``: about the target's capacity, not
+  the message: :func:`~engine.targets.base.capacity_refusal` (retried in a later pass; the
+  executor appends nothing more now). A refused MULTIAPPEND stored nothing (it is atomic), so
+  the batch is sent again message by message: the messages that still fit are stored.
+- ``LIMIT``, ``SERVERBUG``, ``EXPUNGEISSUED``: transient for this message (retried later);
+- ``TRYCREATE``: the folder is gone (raised); anything else: the message is bad (permanent).
+
+Flag changes are deltas (``UID STORE +FLAGS.SILENT`` / ``-FLAGS.SILENT``): a flag or keyword
+the target's user set on the copy survives a change of another flag on the source.
 """
 
 from __future__ import annotations
@@ -88,7 +100,9 @@ from engine.targets.base import (
     TargetMailbox,
     TargetMessage,
     TargetRef,
+    capacity_refusal,
     normalise_flags,
+    split_names,
 )
 
 EARLIEST_DATE = datetime(1970, 1, 2, tzinfo=UTC)
@@ -97,6 +111,8 @@ LIST_CHUNK = 1000  # UIDs per FETCH when listing a folder's messages for adoptio
 _APPENDUID = re.compile(rb"\[APPENDUID (\d+) ([0-9:,]+)\]", re.IGNORECASE)
 _ATOM_SPECIALS = set('(){ %*"\\]') | {chr(c) for c in range(0x20)} | {"\x7f"}
 _MODES = ("auto", "multiappend", "literal-plus", "sequential")
+CAPACITY_CODES = frozenset({"OVERQUOTA", "INUSE", "UNAVAILABLE", "THROTTLED"})
+RETRY_CODES = frozenset({"LIMIT", "SERVERBUG", "EXPUNGEISSUED"})
 
 
 @dataclass(frozen=True)
@@ -197,6 +213,8 @@ class ImapTarget:
         for flags, _sep, raw in rows:
             name = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
             texts = [f.decode() if isinstance(f, bytes) else str(f) for f in flags]
+            if {t.lower() for t in texts} & {"\\noselect", "\\nonexistent"}:
+                continue  # a level of the hierarchy, not a folder: CREATE may still be needed
             self._existing.add("INBOX" if is_inbox(name) else name)
             role = role_from_flags(texts)
             if role and role not in special:
@@ -210,31 +228,46 @@ class ImapTarget:
     # --- folders ---------------------------------------------------------------------------------
 
     def ensure_folders(self, paths: Sequence[FolderPath]) -> TargetFolders:
+        """CREATE each path; superior levels are the server's to make (RFC 3501 6.3.3:
+        Dovecot and Cyrus show them ``\\Noselect``). Only a server that refuses a child
+        without its parent gets the parents created first, then the child again."""
         result = TargetFolders()
-        client = self.session.client
-        for path in with_parents(paths):
-            name = self.raw_name(path)
-            if name in self._existing:
-                result.existing.append(path)
-                continue
-            with self._errors(f"create the folder '{'/'.join(path)}'"):
-                try:
-                    client.create_folder(name)
-                    result.created.append(path)
-                except IMAPClientError as exc:
-                    if isinstance(exc, IMAPClientAbortError) or (
-                            response_code(str(exc)) != "ALREADYEXISTS"):
-                        raise
-                    result.existing.append(path)
-                if self.session.has("IMAP4REV1"):
-                    client.subscribe_folder(name)
-            self._existing.add(name)
+        for path in sorted(dict.fromkeys(paths), key=lambda p: (len(p), p)):
+            try:
+                self._create(path, result)
+            except PermanentError:
+                missing = [p for p in with_parents([path])[:-1]
+                           if self.raw_name(p) not in self._existing]
+                if not missing:
+                    raise
+                for parent in missing:
+                    self._create(parent, result)
+                self._create(path, result)
         return result
 
     def missing_folders(self, paths: Sequence[FolderPath]) -> list[FolderPath]:
         """From the LIST of :meth:`open_user`, kept up to date by :meth:`ensure_folders`."""
         _ = self.session  # raises when no mailbox is open
         return [p for p in paths if self.raw_name(p) not in self._existing]
+
+    def _create(self, path: FolderPath, result: TargetFolders) -> None:
+        name = self.raw_name(path)
+        if name in self._existing:
+            result.existing.append(path)
+            return
+        client = self.session.client
+        with self._errors(f"create the folder '{'/'.join(path)}'"):
+            try:
+                client.create_folder(name)
+                result.created.append(path)
+            except IMAPClientError as exc:
+                if isinstance(exc, IMAPClientAbortError) or (
+                        response_code(str(exc)) != "ALREADYEXISTS"):
+                    raise
+                result.existing.append(path)
+            if self.session.has("IMAP4REV1"):
+                client.subscribe_folder(name)
+        self._existing.add(name)
 
     def _select(self, path: FolderPath) -> _Selected:
         name = self.raw_name(path)
@@ -390,9 +423,9 @@ class ImapTarget:
             typ, data = imap._get_tagged_response(tag)
         reply = _reply(data)
         if typ != "OK":
-            if response_code(reply.decode("utf-8", "replace")) in ("OVERQUOTA", "TRYCREATE"):
+            if response_code(reply.decode("utf-8", "replace")) == "TRYCREATE":
                 raise server_error(self.settings.host, "append", reply.decode("utf-8", "replace"))
-            return None
+            return None  # nothing was stored: one by one, the culprits (or the full) show
         ids = _appended_ids(reply, len(prepared))
         return [TargetRef(folder, item_id, p.dropped) for item_id, p in zip(ids, prepared,
                                                                             strict=True)]
@@ -431,9 +464,11 @@ class ImapTarget:
         if code in ("TRYCREATE",):
             raise server_error(self.settings.host, "append", text)
         if code == "OVERQUOTA":
-            return Rejected(folder, MAILBOX_FULL, permanent=True)
-        transient = code in ("UNAVAILABLE", "INUSE", "LIMIT", "SERVERBUG")
-        return Rejected(folder, f"The server refused the message: {text}", not transient)
+            return capacity_refusal(folder, f"{MAILBOX_FULL} The target said: {text}")
+        if code in CAPACITY_CODES:
+            return capacity_refusal(folder, f"The target server is busy: {text}")
+        return Rejected(folder, f"The server refused the message: {text}",
+                        permanent=code not in RETRY_CODES)
 
     # --- lookup, flags, delete -------------------------------------------------------------------
 
@@ -504,19 +539,26 @@ class ImapTarget:
                                                      if f.lower() != "\\recent")))
         return found
 
-    def set_flags(self, folder: FolderPath, ref: TargetRef, flags: Sequence[str],
-                  keywords: Sequence[str] = ()) -> TargetRef:
+    def change_flags(self, folder: FolderPath, ref: TargetRef, add: Sequence[str],
+                     remove: Sequence[str]) -> TargetRef:
+        """``UID STORE +FLAGS.SILENT`` of ``add``, ``-FLAGS.SILENT`` of ``remove``."""
         selected = self._select(folder)
         uid = _split_id(ref.item_id, selected.uidvalidity)
         if uid is None:
             raise PermanentError(f"The target reference '{ref.item_id}' is not valid in the "
                                  f"folder '{'/'.join(folder)}'.", error_id="StaleTargetReference")
+        system, keywords = split_names(add)
         allowed = [k for k in keywords if (selected.any_keyword or k in selected.keywords)
                    and _is_atom(k)]
         dropped = tuple(k for k in keywords if k not in allowed)
+        gone_system, gone_keywords = split_names(remove)
+        minus = [*gone_system, *(k for k in gone_keywords if _is_atom(k))]
+        client = self.session.client
         with self._errors(f"set flags in '{'/'.join(folder)}'"):
-            self.session.client.set_flags([uid], [*normalise_flags(flags), *allowed],
-                                          silent=True)
+            if system or allowed:
+                client.add_flags([uid], [*system, *allowed], silent=True)
+            if minus:
+                client.remove_flags([uid], minus, silent=True)
         return TargetRef(folder, ref.item_id, dropped)
 
     def delete(self, folder: FolderPath, refs: Sequence[TargetRef]) -> None:

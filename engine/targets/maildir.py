@@ -4,7 +4,9 @@ Layout (what Dovecot reads with ``mail_location = maildir:ROOT/%u``):
 
 - INBOX is the tree's root; folder ``A/B`` is the directory ``.A.B`` with ``cur``, ``new``,
   ``tmp`` and an empty ``maildirfolder`` file. Parts are modified UTF-7; a ``.`` or ``/``
-  inside a part becomes ``_`` (see :mod:`engine.folders`). Parents are real folders.
+  inside a part becomes ``_`` (see :mod:`engine.folders`). Parents are not created: Maildir++
+  holds ``.A.B`` without ``.A``, and Dovecot lists ``A`` as ``\\Noselect``, as the source
+  had it; a parent the source can select is asked for like any other folder.
 - Messages go to ``cur/`` named ``<unique>:2,<flags>``: flags are the letters D F P R S T
   (\\Draft \\Flagged - \\Answered \\Seen \\Deleted) in ASCII order, then one lowercase letter
   per keyword, mapped in the folder's ``dovecot-keywords`` file (lines ``N keyword``, N = 0..25
@@ -25,6 +27,16 @@ directory is fsynced once per batch, before the references are returned. The key
 replaced (write + fsync + rename) before any message using a new letter appears in ``cur/``.
 ``fsync=False`` skips the fsyncs (tests, throwaway trees); atomicity is unchanged.
 
+Full disks and failed writes: a message whose write fails leaves nothing behind (its ``tmp/``
+file is removed at once). ``ENOSPC``/``EDQUOT`` (disk full, filesystem quota) are capacity
+refusals (:func:`~engine.targets.base.capacity_refusal`) for that message and the rest of the
+batch: the messages written before stay, the others are retried in a later pass; other write
+errors fail as before. As the Maildir specification asks, :meth:`MaildirTarget.open_user`
+removes files in the tree's ``tmp/`` directories not touched for 36 hours (left by a crash).
+
+Flag changes (:meth:`MaildirTarget.change_flags`) re-read the file's current info letters and
+add/remove only the changed ones, so letters another client set on the file stay.
+
 Modes: every directory imsh creates (the endpoint root included) is 0700, every file 0600
 (messages, ``maildirfolder``, ``dovecot-keywords``), so a tree outside the state directory
 does not show folder names, keywords or mail to other local users. Existing directories keep
@@ -33,6 +45,8 @@ their mode.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import itertools
 import os
@@ -44,8 +58,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from engine.errors import ErrorCategory, PermanentError, ValidationError
-from engine.folders import INBOX, FolderPath, TargetNaming, target_raw_name, with_parents
+from engine.errors import CapacityError, ErrorCategory, PermanentError, ValidationError
+from engine.folders import INBOX, FolderPath, TargetNaming, target_raw_name
 from engine.imap.source import fingerprint_of
 from engine.targets.base import (
     AppendResult,
@@ -55,7 +69,9 @@ from engine.targets.base import (
     TargetMailbox,
     TargetMessage,
     TargetRef,
+    capacity_refusal,
     normalise_flags,
+    split_names,
 )
 
 FLAG_LETTERS = {"\\Draft": "D", "\\Flagged": "F", "\\Answered": "R", "\\Seen": "S",
@@ -69,6 +85,8 @@ FILE_MODE = 0o600
 INFO = ":2,"
 HEADER_READ = 16 * 1024
 HEADER_LIMIT = 1024 * 1024  # a header block larger than this is hashed as far as read
+STALE_TMP_SECONDS = 36 * 3600  # the Maildir specification's "not accessed in 36 hours"
+_FULL = (errno.ENOSPC, errno.EDQUOT)
 _KEY = re.compile(r"K([0-9a-f]{20})\.")
 _counter = itertools.count(1)
 _HOST = socket.gethostname().replace("/", "\\057").replace(":", "\\072") or "localhost"
@@ -148,8 +166,9 @@ class MaildirTarget:
         try:
             _make_maildir(user_dir)
         except OSError as exc:
-            raise _write_error(user_dir, exc) from None
+            raise _full_or_write_error(user_dir, exc) from None
         self._user_dir = user_dir
+        remove_stale_tmp(user_dir, time.time() - STALE_TMP_SECONDS)
 
     def close(self) -> None:
         self._user_dir = None
@@ -177,13 +196,13 @@ class MaildirTarget:
 
     def ensure_folders(self, paths: Sequence[FolderPath]) -> TargetFolders:
         result = TargetFolders()
-        for path in with_parents(paths):
+        for path in dict.fromkeys(paths):  # no parents: ".A.B" needs no ".A" (Maildir++)
             directory = self.folder_dir(path)
             existed = (directory / "cur").is_dir()
             try:
                 _make_maildir(directory, subfolder=path != INBOX)
             except OSError as exc:
-                raise _write_error(directory, exc) from None
+                raise _full_or_write_error(directory, exc) from None
             (result.existing if existed else result.created).append(path)
         if result.created and self.fsync and self._user_dir is not None:
             _fsync_dir(self._user_dir)
@@ -204,11 +223,23 @@ class MaildirTarget:
     def append_batch(self, folder: FolderPath,
                      messages: Sequence[OutgoingMessage]) -> list[AppendResult]:
         target = self._folder(folder)
-        letters = [self._keyword_letters(target, m.keywords) for m in messages]
+        try:
+            letters = [self._keyword_letters(target, m.keywords) for m in messages]
+        except OSError as exc:
+            if exc.errno not in _FULL:
+                raise _write_error(target.path, exc) from None
+            return [capacity_refusal(folder, _disk_full_text(target.path, exc))] * len(messages)
         results: list[AppendResult] = []
         try:
             for message, (kw_letters, dropped) in zip(messages, letters, strict=True):
-                item_id = self._deliver(target, message, kw_letters)
+                try:
+                    item_id = self._deliver(target, message, kw_letters)
+                except OSError as exc:
+                    if exc.errno not in _FULL:
+                        raise
+                    refusal = capacity_refusal(folder, _disk_full_text(target.path, exc))
+                    results += [refusal] * (len(messages) - len(results))
+                    break
                 results.append(TargetRef(folder, item_id, dropped))
             if self.fsync:
                 _fsync_dir(target.path / "cur")
@@ -239,16 +270,20 @@ class MaildirTarget:
         tmp = folder.path / "tmp" / item_id
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
         try:
-            _write_all(fd, message.raw)
-            if self.fsync:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
-        if message.internaldate is not None:
-            stamp = message.internaldate.timestamp()
-            os.utime(tmp, (stamp, stamp))
-        name = item_id + INFO + flag_letters(message.flags) + keyword_letters
-        os.rename(tmp, folder.path / "cur" / name)
+            try:
+                _write_all(fd, message.raw)
+                if self.fsync:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+            if message.internaldate is not None:
+                stamp = message.internaldate.timestamp()
+                os.utime(tmp, (stamp, stamp))
+            name = item_id + INFO + flag_letters(message.flags) + keyword_letters
+            os.rename(tmp, folder.path / "cur" / name)
+        except BaseException:
+            _unlink_quietly(tmp)  # a half-written file never stays in tmp/
+            raise
         folder.add(item_id, f"cur/{name}")
         return item_id
 
@@ -289,16 +324,27 @@ class MaildirTarget:
                                        (*flags, *keywords)))
         return found
 
-    def set_flags(self, folder: FolderPath, ref: TargetRef, flags: Sequence[str],
-                  keywords: Sequence[str] = ()) -> TargetRef:
+    def change_flags(self, folder: FolderPath, ref: TargetRef, add: Sequence[str],
+                     remove: Sequence[str]) -> TargetRef:
+        """Rename the file with its current info letters plus ``add``, minus ``remove``."""
         target = self._folder(folder)
         current = target.locate(ref.item_id or "")
         if current is None or ref.item_id is None:
             raise PermanentError(f"The message '{ref.item_id}' is no longer in the folder "
                                  f"'{'/'.join(folder)}'.", category=ErrorCategory.ObjectNotFound,
                                  error_id="MessageNotFound")
-        kw_letters, dropped = self._keyword_letters(target, keywords)
-        name = ref.item_id + INFO + flag_letters(flags) + kw_letters
+        system, keywords = split_names(add)
+        gone_system, gone_keywords = split_names(remove)
+        try:
+            kw_letters, dropped = self._keyword_letters(target, keywords)
+        except OSError as exc:
+            raise _full_or_write_error(target.path, exc) from None
+        known = target.load_keywords()
+        gone = {FLAG_LETTERS[f] for f in gone_system} | {
+            chr(ord("a") + known.index(k)) for k in gone_keywords if k in known}
+        letters = set(current.split(INFO, 1)[1] if INFO in current else "")
+        letters = (letters - gone) | set(flag_letters(system)) | set(kw_letters)
+        name = ref.item_id + INFO + "".join(sorted(letters))
         try:
             os.rename(target.path / current, target.path / "cur" / name)
         except OSError as exc:
@@ -441,6 +487,48 @@ def _fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def remove_stale_tmp(user_dir: Path, older_than: float) -> int:
+    """Remove files in the ``tmp/`` directories of a Maildir++ tree last modified before
+    ``older_than`` (a time.time() value); returns how many went. Errors are ignored: this is
+    housekeeping, never a reason to fail a pass."""
+    removed = 0
+    try:
+        folders = [user_dir, *(user_dir / n for n in os.listdir(user_dir) if n.startswith("."))]
+    except OSError:
+        return 0
+    for folder in folders:
+        try:
+            entries = list(os.scandir(folder / "tmp"))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_file(follow_symlinks=False) and entry.stat(
+                        follow_symlinks=False).st_mtime < older_than:
+                    os.unlink(entry.path)
+                    removed += 1
+            except OSError:
+                continue
+    return removed
+
+
+def _unlink_quietly(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
+def _disk_full_text(path: Path, exc: OSError) -> str:
+    what = "quota" if exc.errno == errno.EDQUOT else "disk"
+    return (f"The target {what} is full: cannot write the Maildir at '{path}' "
+            f"({exc.strerror or exc}).")
+
+
+def _full_or_write_error(path: Path, exc: OSError) -> CapacityError | PermanentError:
+    if exc.errno in _FULL:
+        return CapacityError(_disk_full_text(path, exc), error_id="TargetDiskFull")
+    return _write_error(path, exc)
 
 
 def _write_error(path: Path, exc: OSError) -> PermanentError:

@@ -16,6 +16,9 @@
 #   SEP=/|.             hierarchy separator (default /; "." gives Maildir++ naming)
 #   MAIL_FORMAT=maildir|mdbox|sdbox   (default maildir)
 #   MAIL_FSYNC=optimized|always|never (default optimized; never = faster bulk APPEND)
+#   QUOTA=yes           enable the quota plugin (count backend, IMAP QUOTA extension); limits
+#                       are per user: a "userdb_quota_rule=*:messages=N" extra field in
+#                       DIR/etc/users (tests/adversity/capacity_support.py edits it live)
 #   IMAPD_ROOT=/path    prefix of usr/lib/dovecot/imap; default / when dovecot-imapd is
 #                       installed, else the .deb matching dovecot-core is unpacked (lib.sh)
 #
@@ -114,6 +117,20 @@ mail_location() {
     echo "$loc"
 }
 
+quota_block() {  # opt-in (QUOTA=yes): without a per-user quota_rule a user is unlimited
+    [ "${QUOTA:-no}" = yes ] || return 0
+    cat <<EOF
+mail_plugins = \$mail_plugins quota
+plugin {
+  quota = count:User quota
+  quota_vsizes = yes
+}
+protocol imap {
+  mail_plugins = \$mail_plugins imap_quota
+}
+EOF
+}
+
 write_config() {  # write_config PORT IMAPD_BIN
     local port=$1 bin=$2 ssl_block="ssl = no" imaps_port=0 svc
     if [ -n "${TLS_PORT:-}" ]; then
@@ -162,6 +179,7 @@ userdb {
 }
 mail_location = $(mail_location)
 mail_fsync = ${MAIL_FSYNC:-optimized}
+$(quota_block)
 namespace inbox {
   inbox = yes
   separator = ${SEP:-/}

@@ -201,18 +201,18 @@ def test_find_existing_after_a_crash_finds_the_copy_by_source_key(
     assert resumed.find_existing(("INBOX",), Lookup(item_id=first.item_id)) == first
 
 
-def test_set_flags_updates_read_state_flag_and_categories(
+def test_change_flags_updates_read_state_flag_and_categories(
         server: EwsDoubleServer, target: EwsTarget, address: str) -> None:
     ref = target.append_batch(("INBOX",), [message(1)])[0]
     assert isinstance(ref, TargetRef)
 
-    updated = target.set_flags(("INBOX",), ref, ["\\Seen", "\\Flagged"], ["Blue", "$Junk"])
+    updated = target.change_flags(("INBOX",), ref, ["\\Seen", "\\Flagged", "Blue", "$Junk"], [])
     (item,) = server.double.items(address, ("Inbox",))
     assert (item.is_read, item.flag_status, item.categories) == (True, 2, ["Blue"])
     assert updated.dropped_keywords == ("$Junk",)
     assert item.message_flags == 0x2  # fixed at creation: still a received item
 
-    target.set_flags(("INBOX",), ref, [], [])
+    target.change_flags(("INBOX",), ref, [], ["\\Seen", "\\Flagged", "Blue"])
     assert (item.is_read, item.flag_status, item.categories) == (False, None, [])
 
 
@@ -229,7 +229,7 @@ def test_delete_soft_deletes_only_the_given_items(
     assert b'DeleteType="SoftDelete"' in next(
         r.body for r in reversed(server.double.requests) if r.operation == "DeleteItem")
     with pytest.raises(PermanentError) as missing:
-        target.set_flags(("INBOX",), refs[0], ["\\Seen"])
+        target.change_flags(("INBOX",), refs[0], ["\\Seen"], [])
     assert missing.value.error_id == "MessageNotFound"
 
 

@@ -36,13 +36,14 @@ def message(n: int, **kw: object) -> OutgoingMessage:
 def test_layout_matches_maildirpp(target: MaildirTarget, tmp_path: Path) -> None:
     result = target.ensure_folders([("Archive", "2019"), ("Entwürfe & Ideen",), ("v1.2",)])
     root = tmp_path / "ann.beebe@contoso.edu"
-    assert result.created == [("Archive",), ("Entwürfe & Ideen",), ("v1.2",), ("Archive", "2019")]
-    for name in (".Archive", ".Archive.2019", ".Entw&APw-rfe &- Ideen", ".v1_2"):
+    assert result.created == [("Archive", "2019"), ("Entwürfe & Ideen",), ("v1.2",)]
+    for name in (".Archive.2019", ".Entw&APw-rfe &- Ideen", ".v1_2"):
         assert (root / name / "maildirfolder").is_file()
         assert all((root / name / sub).is_dir() for sub in ("cur", "new", "tmp"))
+    assert not (root / ".Archive").exists()  # a parent is no folder unless asked for
     assert (root / "cur").is_dir() and not (root / "maildirfolder").exists()
     again = target.ensure_folders([("Archive", "2019")])
-    assert again.created == [] and again.existing == [("Archive",), ("Archive", "2019")]
+    assert again.created == [] and again.existing == [("Archive", "2019")]
 
 
 def test_append_round_trip_is_faithful(target: MaildirTarget, tmp_path: Path) -> None:
@@ -93,11 +94,11 @@ def test_find_existing_by_source_key_survives_a_new_process(tmp_path: Path) -> N
     assert resumed.find_existing(INBOX, Lookup(item_id="nope")) is None
 
 
-def test_set_flags_keeps_the_reference_and_delete_removes(target: MaildirTarget) -> None:
+def test_change_flags_keeps_the_reference_and_delete_removes(target: MaildirTarget) -> None:
     target.ensure_folders([INBOX])
     [ref] = target.append_batch(INBOX, [message(1, flags=("\\Seen",))])
     assert isinstance(ref, TargetRef)
-    new = target.set_flags(INBOX, ref, ["\\Flagged"], ["Work"])
+    new = target.change_flags(INBOX, ref, ["\\Flagged", "Work"], ["\\Seen"])
     assert new.item_id == ref.item_id
     stored = target.read_message(INBOX, new)
     assert stored.flags == ("\\Flagged",) and stored.keywords == ("Work",)
@@ -105,7 +106,7 @@ def test_set_flags_keeps_the_reference_and_delete_removes(target: MaildirTarget)
     target.delete(INBOX, [new, TargetRef(INBOX, "missing")])
     assert target.find_existing(INBOX, Lookup(item_id=ref.item_id)) is None
     with pytest.raises(PermanentError):
-        target.set_flags(INBOX, ref, ["\\Seen"])
+        target.change_flags(INBOX, ref, ["\\Seen"], [])
 
 
 def test_keywords_beyond_26_are_reported_not_lost_silently(target: MaildirTarget) -> None:
@@ -139,6 +140,6 @@ def test_directories_are_0700_and_files_0600_whatever_the_umask(tmp_path: Path) 
     dirs = [root, *(p for p in root.rglob("*") if p.is_dir())]
     files = [p for p in root.rglob("*") if p.is_file()]
     assert {p.name for p in files} >= {"maildirfolder", "dovecot-keywords"}
-    assert len(dirs) > 10
+    assert len(dirs) >= 9  # root, the tree and its cur/new/tmp, .Archive.2019 and its three
     assert {oct(p.stat().st_mode & 0o777) for p in dirs} == {"0o700"}
     assert {oct(p.stat().st_mode & 0o777) for p in files} == {"0o600"}

@@ -235,7 +235,7 @@ def test_resume_finds_pending_messages_on_the_target(dovecot_source: ImapSource,
     resumed.close()
 
 
-def test_set_flags_and_delete(dovecot_target: ImapServer) -> None:
+def test_change_flags_and_delete(dovecot_target: ImapServer) -> None:
     target_user = dovecot_target.fresh_user()
     target = imap_target(dovecot_target)
     target.open_user(TargetMailbox(target_user))
@@ -245,7 +245,7 @@ def test_set_flags_and_delete(dovecot_target: ImapServer) -> None:
                                        OutgoingMessage(raw, (), (), None)])
     first, second = refs
     assert isinstance(first, TargetRef) and isinstance(second, TargetRef)
-    target.set_flags(INBOX, first, ["\\Flagged"], ["$Label1"])
+    target.change_flags(INBOX, first, ["\\Flagged", "$Label1"], ["\\Seen", "Work"])
     target.delete(INBOX, [second])
     client = dovecot_target.login(target_user)
     client.select_folder("INBOX")

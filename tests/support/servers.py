@@ -185,9 +185,12 @@ def start_dovecot(
     sep: str = "/",
     fsync: str = "never",
     mail_format: str = "maildir",
+    quota: bool = False,
 ) -> ImapServer:
-    """Dovecot with users user1..N, master user admin/adminpw, optional implicit TLS."""
-    env = {"SEP": sep, "MAIL_FSYNC": fsync, "MAIL_FORMAT": mail_format}
+    """Dovecot with users user1..N, master user admin/adminpw, optional implicit TLS;
+    ``quota``: the quota plugin is loaded (limits per user, see dovecot-test-server.sh)."""
+    env = {"SEP": sep, "MAIL_FSYNC": fsync, "MAIL_FORMAT": mail_format,
+           "QUOTA": "yes" if quota else "no"}
     directory, port, tls_port, seconds = _launch("dovecot", nusers, env, tls=tls)
     return _register(
         ImapServer(

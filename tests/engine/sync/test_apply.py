@@ -125,11 +125,12 @@ class MemoryTarget:
                 return TargetRef(folder, item)
         return None
 
-    def set_flags(self, folder: FolderPath, ref: TargetRef, flags: Sequence[str],
-                  keywords: Sequence[str] = ()) -> TargetRef:
+    def change_flags(self, folder: FolderPath, ref: TargetRef, add: Sequence[str],
+                     remove: Sequence[str]) -> TargetRef:
         if ref.item_id not in self.messages:
             raise PermanentError("gone", error_id="MessageNotFound")
-        self.flags[ref.item_id] = (*flags, *keywords)
+        now = set(self.flags.get(ref.item_id, ())) - set(remove) | set(add)
+        self.flags[ref.item_id] = tuple(sorted(now, key=lambda f: (not f.startswith("\\"), f)))
         return ref
 
     def delete(self, folder: FolderPath, refs: Sequence[TargetRef]) -> None:
