@@ -32,7 +32,9 @@ file is removed at once). ``ENOSPC``/``EDQUOT`` (disk full, filesystem quota) ar
 refusals (:func:`~engine.targets.base.capacity_refusal`) for that message and the rest of the
 batch: the messages written before stay, the others are retried in a later pass; other write
 errors fail as before. As the Maildir specification asks, :meth:`MaildirTarget.open_user`
-removes files in the tree's ``tmp/`` directories not touched for 36 hours (left by a crash).
+removes files in the tree's ``tmp/`` directories not touched for 36 hours (left by a crash);
+"touched" counts the ctime too, since a delivery sets its file's mtime to the INTERNALDATE
+before the rename, while another folder worker may be opening the same tree.
 
 Flag changes (:meth:`MaildirTarget.change_flags`) re-read the file's current info letters and
 add/remove only the changed ones, so letters another client set on the file stay.
@@ -490,9 +492,9 @@ def _fsync_dir(directory: Path) -> None:
 
 
 def remove_stale_tmp(user_dir: Path, older_than: float) -> int:
-    """Remove files in the ``tmp/`` directories of a Maildir++ tree last modified before
-    ``older_than`` (a time.time() value); returns how many went. Errors are ignored: this is
-    housekeeping, never a reason to fail a pass."""
+    """Remove files in the ``tmp/`` directories of a Maildir++ tree not changed (mtime and
+    ctime) since ``older_than`` (a time.time() value); returns how many went. Errors are
+    ignored: this is housekeeping, never a reason to fail a pass."""
     removed = 0
     try:
         folders = [user_dir, *(user_dir / n for n in os.listdir(user_dir) if n.startswith("."))]
@@ -505,8 +507,11 @@ def remove_stale_tmp(user_dir: Path, older_than: float) -> int:
             continue
         for entry in entries:
             try:
-                if entry.is_file(follow_symlinks=False) and entry.stat(
-                        follow_symlinks=False).st_mtime < older_than:
+                # ctime, not mtime: a delivery in progress has already set its file's mtime
+                # to the INTERNALDATE (years ago) before the rename into cur/
+                info = entry.stat(follow_symlinks=False)
+                if entry.is_file(follow_symlinks=False) and max(
+                        info.st_mtime, info.st_ctime) < older_than:
                     os.unlink(entry.path)
                     removed += 1
             except OSError:
