@@ -69,6 +69,7 @@ def endpoint_record(info: EndpointInfo) -> PSObject:
         "TenantId": info.tenant_id,
         "ClientId": info.client_id,
         "ClientSecret": MASKED if info.has_password and info.client_id is not None else None,
+        "Authority": info.authority,
         "IsDefaultTarget": info.is_default_target,
         "IsRemote": info.kind == IMAP,
         **_times("Creation", info.created_at),

@@ -6,7 +6,10 @@ Owns the transport rules for every IMAP endpoint (source and target):
   verified against the system store (or ``cafile``) with host-name checking, unless the endpoint
   accepts untrusted certificates (Exchange's ``-AcceptUntrustedCertificates``).
 - login by ``LOGIN`` or ``AUTHENTICATE PLAIN`` with an optional authorization identity (proxy
-  login of an administrator on behalf of a user, RFC 4616), as a login plan says.
+  login of an administrator on behalf of a user, RFC 4616), or by ``AUTHENTICATE XOAUTH2`` with
+  an OAuth bearer token (engine/oauth.py), as a login plan says. The token is revealed only
+  here, before the login; a refused XOAUTH2 login is tried once more with a renewed token (the
+  server may have stopped accepting a token the client still holds), then it is a verdict.
 - after login the capabilities are read again (servers announce more, or fewer: Cyrus reports
   ``LOGINDISABLED`` once logged in, which is normal), then NAMESPACE (or ``LIST "" ""`` when the
   server has none, as pymap) gives the hierarchy separator and personal prefix.
@@ -62,7 +65,7 @@ class LoginPlanLike(Protocol):
     """What :mod:`engine.adminlogin` decides: how to log in for one migration user."""
 
     @property
-    def method(self) -> str: ...  # "login" | "authenticate-plain"
+    def method(self) -> str: ...  # "login" | "authenticate-plain" | "xoauth2"
 
     @property
     def authcid(self) -> str: ...
@@ -228,7 +231,11 @@ def connect(settings: ImapSettings) -> IMAPClient:
 
 
 def authenticate(client: IMAPClient, plan: LoginPlanLike, settings: ImapSettings) -> None:
-    """Log in as the plan says (LOGIN, or AUTHENTICATE PLAIN with an authorization id)."""
+    """Log in as the plan says (LOGIN, AUTHENTICATE PLAIN with an authorization id, or
+    AUTHENTICATE XOAUTH2 with a bearer token)."""
+    if plan.method == "xoauth2":
+        _xoauth2(client, plan, settings)
+        return
     password = reveal(plan.password)
     with imap_errors(settings, "log in"):
         if plan.method == "authenticate-plain":
@@ -237,6 +244,26 @@ def authenticate(client: IMAPClient, plan: LoginPlanLike, settings: ImapSettings
             client.login(plan.authcid, password)
         else:
             raise ValidationError(f"Unknown login method '{plan.method}'.")
+
+
+def _xoauth2(client: IMAPClient, plan: LoginPlanLike, settings: ImapSettings) -> None:
+    if not client.has_capability("AUTH=XOAUTH2"):
+        raise PermanentError(
+            f"The server '{settings.host}' doesn't offer OAuth sign-in (AUTH=XOAUTH2). Use "
+            "-Authentication Basic with this server.",
+            category=ErrorCategory.AuthenticationError, error_id="XOAuth2NotOffered")
+    token = reveal(plan.password)  # outside imap_errors: the token's own errors say more
+    try:
+        with imap_errors(settings, "log in"):
+            client.oauth2_login(plan.authcid, token)
+        return
+    except PermanentError as exc:
+        renew = getattr(plan.password, "renew", None)
+        if exc.error_id != "AuthenticationFailed" or renew is None:
+            raise
+    token = renew()
+    with imap_errors(settings, "log in"):
+        client.oauth2_login(plan.authcid, token)
 
 
 def open_session(

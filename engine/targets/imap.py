@@ -3,7 +3,9 @@
 Login per user: by default SASL PLAIN proxy authorization (authzid = the target mailbox,
 authcid/password = the endpoint's admin credentials); ``proxy="master-user"`` uses Dovecot's
 ``LOGIN "user*admin"`` form instead; a :class:`TargetMailbox` with its own login plan (CSV
-``TargetUserName``/``TargetPassword``) logs in as that user.
+``TargetUserName``/``TargetPassword``) logs in as that user. With an OAuth app (``bearer``,
+engine/oauth.py: Exchange Online's app-only access) each mailbox is logged in to with SASL
+XOAUTH2 as its address, with the app's token.
 
 Appending (the expensive side of a migration, see reference/bench-baseline.md):
 
@@ -64,6 +66,7 @@ from engine.imap.connection import (
     server_error,
 )
 from engine.imap.source import FINGERPRINT_HEADERS, HEADER_ITEM, fetch, fingerprint_of, uid_set
+from engine.oauth import OAuthApp, bearer_login
 from engine.targets.base import (
     AppendResult,
     Lookup,
@@ -103,11 +106,13 @@ class ImapTarget:
 
     def __init__(self, settings: ImapSettings, admin: LoginPlanLike | None = None, *,
                  proxy: str = "authzid", master_separator: str = "*",
-                 append_mode: str = "auto", window: int = DEFAULT_WINDOW) -> None:
+                 append_mode: str = "auto", window: int = DEFAULT_WINDOW,
+                 bearer: OAuthApp | None = None) -> None:
         if append_mode not in _MODES or proxy not in ("authzid", "master-user"):
             raise ValueError(f"append_mode {append_mode!r} / proxy {proxy!r}")
         self.settings = settings
         self.admin = admin
+        self.bearer = bearer
         self.proxy = proxy
         self.master_separator = master_separator
         self.append_mode = append_mode
@@ -136,6 +141,8 @@ class ImapTarget:
         """The CSV's own target credentials, else the admin acting for the mailbox."""
         if mailbox.login is not None:
             return mailbox.login
+        if self.bearer is not None:
+            return bearer_login(self.bearer, mailbox.address)
         if self.admin is None:
             raise PermanentError(
                 f"The target endpoint has no administrator credentials and no target "

@@ -75,6 +75,7 @@ class Issued:
     jti: str
     at: float
     expires_at: float
+    token: str = field(repr=False, default="")
 
 
 @dataclass
@@ -189,7 +190,7 @@ class TokenService:
                   "iat": int(now), "nbf": int(now), "exp": int(expires_at) + 1}
         token = jwt.encode(claims, self._key, algorithm="HS256")
         with self._lock:
-            self.issued.append(Issued(client_id, tenant, jti, now, expires_at))
+            self.issued.append(Issued(client_id, tenant, jti, now, expires_at, token))
         expires_in = app.advertised if app.advertised is not None else int(app.lifetime)
         return 200, {"token_type": "Bearer", "expires_in": expires_in,
                      "ext_expires_in": expires_in, "access_token": token}
@@ -237,10 +238,11 @@ class TokenService:
         with self._lock:
             self.refused.append((client_id, error))
         trace = uuid.uuid4()
+        stamp = f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%SZ}"
         return status, {
             "error": error,
             "error_description": f"AADSTS{code}: {text} Trace ID: {trace} Correlation ID: "
-                                 f"{uuid.uuid4()} Timestamp: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%SZ}",
+                                 f"{uuid.uuid4()} Timestamp: {stamp}",
             "error_codes": [code], "trace_id": str(trace),
         }
 
