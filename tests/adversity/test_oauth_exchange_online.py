@@ -205,3 +205,75 @@ Write-Output "initial: $((Wait-MigrationBatch -Identity B1 -Status Synced -Timeo
                                     dovecot_target.password))
     assert difference is None, difference
     no_secret_in_clear(admin, out)
+
+
+def migrate_into_exo(admin: Admin, tokens: TokenService, exo: ImapServer, source: ImapServer,
+                     client_id: str, count: int, messages: int, *, limit: int = 20,
+                     wait: str = "Synced") -> tuple[list[str], list[str], str]:
+    targets = add_domain_users(exo, count)
+    sources = [source.fresh_user() for _ in targets]
+    for seed, user in enumerate(sources, start=101):
+        load(source, user, seed, messages)
+    csv = admin.work / "users.csv"
+    csv.write_text("EmailAddress,UserName,Password\n" + "".join(
+        f"{t},{s},{source.password}\n" for t, s in zip(targets, sources, strict=True)))
+    out = admin.imsh(f"""
+New-MigrationEndpoint -IMAP -Name Source -RemoteServer 127.0.0.1 -Port {source.port} -Security None | Out-Null
+{oauth_endpoint("EXO", exo, tokens, client_id, extra=f"-MaxConcurrentMigrations {limit} -MaxConcurrentIncrementalSyncs {limit}")} | Out-Null
+New-MigrationBatch -Name B1 -SourceEndpoint Source -TargetEndpoint EXO -CSVData ([System.IO.File]::ReadAllBytes("{csv}")) -AutoStart | Out-Null
+Write-Output "batch: $((Wait-MigrationBatch -Identity B1 -Status {wait} -TimeoutSeconds 150).Status)"
+""", ok=False)  # noqa: E501
+    return targets, sources, out
+
+
+def test_token_expiring_mid_run_is_renewed_and_no_user_fails(
+    admin: Admin, tokens: TokenService, exo: ImapServer, dovecot: ImapServer
+) -> None:
+    # the service says a token lasts an hour, but the server stops taking it after 2 s (a
+    # revoked session, continuous access evaluation, a clock ahead of ours): msal keeps
+    # serving the cached token, which the target refuses in the middle of the run
+    client_id = new_app(tokens, lifetime=2.0, advertised=3600)
+    targets, sources, out = migrate_into_exo(admin, tokens, exo, dovecot, client_id,
+                                             count=5, messages=60, limit=1)
+    assert "batch: Synced" in out, out
+    admin.wait_for_no_runner()
+    assert all(status == "Synced" for status, _error in admin.statuses().values()), \
+        admin.statuses()
+    issued = {t.jti for t in tokens.issued_to(client_id)}
+    refused = sum(1 for jti, active in tokens.introspected if jti in issued and not active)
+    assert refused >= 1  # a token did expire while held: the run crossed its lifetime
+    for source, target in zip(sources, targets, strict=True):
+        difference = identical(ImapSpec(dovecot.host, dovecot.port, source, dovecot.password),
+                               ImapSpec(exo.host, exo.port, target, exo.password))
+        assert difference is None, difference
+
+
+def test_revoked_client_secret_fails_the_users_with_the_reason_and_no_retry_storm(
+    admin: Admin, tokens: TokenService, exo: ImapServer, dovecot: ImapServer
+) -> None:
+    client_id = new_app(tokens)
+    admin.imsh(oauth_endpoint("EXO", exo, tokens, client_id))  # verified: the secret works
+    tokens.revoke(client_id)  # the tenant admin deletes the secret
+    shutil.rmtree(admin.state)
+    targets, _sources, out = migrate_into_exo(admin, tokens, exo, dovecot, client_id,
+                                              count=3, messages=5, wait="Failed")
+    assert "New-MigrationEndpoint" in out and "AADSTS7000215" in out  # verification refuses
+    out = admin.imsh(f"""
+{oauth_endpoint("EXO", exo, tokens, client_id, extra="-SkipVerification")} | Out-Null
+New-MigrationBatch -Name B1 -SourceEndpoint Source -TargetEndpoint EXO -CSVData ([System.IO.File]::ReadAllBytes("{admin.work / 'users.csv'}")) -AutoStart | Out-Null
+$b = Wait-MigrationBatch -Identity B1 -TimeoutSeconds 90 -ErrorAction SilentlyContinue
+Get-MigrationUser | ForEach-Object {{ Write-Output "$($_.Identity): $($_.Status)" }}
+Get-MigrationUserStatistics -Identity {targets[0]} | ForEach-Object {{ Write-Output "error: $($_.ErrorSummary)" }}
+""", ok=False)  # noqa: E501
+    admin.wait_for_no_runner()
+    statuses = admin.statuses()
+    assert {status for status, _ in statuses.values()} == {"Failed"}, statuses
+    error = statuses[targets[0]][1] or ""
+    assert "couldn't sign in to the tenant" in error and "AADSTS7000215" in error, error
+    assert "Trace ID" not in error and SECRET not in error
+    assert f"error: {error}"[:60] in out
+    refused = tokens.refused_for(client_id)
+    assert 1 <= len(refused) <= len(targets) + 1, refused  # the verification's, one per user
+    time.sleep(3)
+    assert len(tokens.refused_for(client_id)) == len(refused)  # and nothing more after
+    no_secret_in_clear(admin, out)
