@@ -241,12 +241,12 @@ def _describe(host: str, port: int, security: IMAPSecurityMechanism) -> str:
 
 
 def _answered(probe: ImapProbe, described: str) -> AvailabilityResult:
+    note = f" {probe.note}" if probe.note else ""
     if probe.warning is not None:
-        return AvailabilityResult(TestResult.Warning, probe.warning, None, described)
-    message = "The connection to the server was successful."
-    if probe.note:
-        message = f"{message} {probe.note}"
-    return AvailabilityResult(TestResult.Success, message, None, described)
+        return AvailabilityResult(TestResult.Warning, probe.warning + note, None, described)
+    return AvailabilityResult(TestResult.Success,
+                              "The connection to the server was successful." + note,
+                              None, described)
 
 
 def _failed(exc: ImshError, described: str) -> AvailabilityResult:
