@@ -23,7 +23,13 @@ from engine.paths import resolve_state_paths
 from engine.store import Store
 from scripts.compare import ImapSource, ImapSpec, compare
 from scripts.corpus import ImapParams, generate, load_imap
-from tests.adversity.oauth_support import DOMAIN, TENANT, add_domain_users, start_oauth_dovecot
+from tests.adversity.oauth_support import (
+    DOMAIN,
+    TENANT,
+    add_domain_users,
+    start_oauth_dovecot,
+    start_oauth_smtp,
+)
 from tests.conftest import start_or_skip
 from tests.support.servers import ImapServer
 from tests.support.token_service import TokenService, start_token_service
@@ -70,8 +76,10 @@ class Admin:
         path.write_text(script, encoding="utf-8")
         command = shutil.which("imsh")
         argv = [command] if command else [sys.executable, "-m", "shell.main"]
+        # the test CA: requests (msal) and OpenSSL's default paths (SMTP STARTTLS) trust it
         env = {**os.environ, "IMSH_HOME": "", "PYTHONPATH": str(ROOT),
-               "REQUESTS_CA_BUNDLE": str(self.tokens.ca_file)}
+               "REQUESTS_CA_BUNDLE": str(self.tokens.ca_file),
+               "SSL_CERT_FILE": str(self.tokens.ca_file)}
         env.pop("IMSH_SERVICE_SYNCER", None)
         result = subprocess.run([*argv, "--state", str(self.state), str(path)], cwd=self.work,
                                 env=env, capture_output=True, text=True, timeout=180,
@@ -277,3 +285,32 @@ Get-MigrationUserStatistics -Identity {targets[0]} | ForEach-Object {{ Write-Out
     time.sleep(3)
     assert len(tokens.refused_for(client_id)) == len(refused)  # and nothing more after
     no_secret_in_clear(admin, out)
+
+
+def test_status_mail_is_sent_over_smtp_with_an_oauth_token(
+    admin: Admin, tokens: TokenService, dovecot: ImapServer
+) -> None:
+    sink = start_oauth_smtp(tokens)
+    try:
+        client_id = new_app(tokens)
+        sender = f"migration@{DOMAIN}"
+        user = dovecot.fresh_user()
+        load(dovecot, user, 97, 5)
+        csv = admin.work / "users.csv"
+        csv.write_text(f"EmailAddress,UserName,Password\nann@{DOMAIN},{user},{dovecot.password}\n")
+        out = admin.imsh(f"""$ErrorActionPreference = 'Stop'
+Set-MigrationConfig -SmtpServer 127.0.0.1 -SmtpPort {sink.port} -SmtpSecurity Tls -SmtpFrom {sender} -Authentication OAuth -TenantId {TENANT} -ClientId {client_id} -ClientSecret (ConvertTo-SecureString '{SECRET}' -AsPlainText -Force) -Authority {tokens.authority}
+Get-MigrationConfig | Format-List SmtpAuthentication,SmtpClientId,SmtpCredentials
+New-MigrationEndpoint -IMAP -Name Source -RemoteServer 127.0.0.1 -Port {dovecot.port} -Security None | Out-Null
+New-MigrationBatch -Name Wave1 -SourceEndpoint Source -CSVData ([System.IO.File]::ReadAllBytes("{csv}")) -NotificationEmails admin@{DOMAIN} -AutoStart | Out-Null
+Write-Output "initial: $((Wait-MigrationBatch -Identity Wave1 -Status Synced -TimeoutSeconds 90).Status)"
+""")  # noqa: E501
+        assert "initial: Synced" in out and "OAuth" in out and client_id in out, out
+        [mail] = sink.wait_for(1, timeout=30)
+        assert mail.rcpt_tos == [f"admin@{DOMAIN}"]
+        assert 'batch "Wave1" has finished' in mail.message()["Subject"]
+        assert sink.logins == [(sender, True)]
+        admin.wait_for_no_runner()
+        no_secret_in_clear(admin, out)
+    finally:
+        sink.stop()
