@@ -221,9 +221,9 @@ def config_record(config: MigrationConfig) -> PSObject:
         "SmtpSecurity": smtp.security,
         "SmtpCredentials": smtp.user_name,  # the user name only; the password is never shown
         "SmtpFrom": smtp.sender,
-        "SmtpAuthentication": smtp.authentication or ("Basic" if smtp.user_name else None),
-        "SmtpClientId": smtp.client_id,
-        "SmtpTenantId": smtp.tenant_id,
+        # OAuth's settings only when the app signs in (the secret is never shown)
+        **({"SmtpAuthentication": "OAuth", "SmtpTenantId": smtp.tenant_id,
+            "SmtpClientId": smtp.client_id} if smtp.authentication == "OAuth" else {}),
     }, view="list")
 
 
