@@ -61,6 +61,7 @@ from engine.imap.connection import (
     Password,
     SimpleLogin,
     imap_errors,
+    is_throttled,
     open_session,
     response_code,
     server_error,
@@ -322,7 +323,8 @@ class ImapTarget:
             typ, data = imap._get_tagged_response(tag)
         reply = _reply(data)
         if typ != "OK":
-            if response_code(reply.decode("utf-8", "replace")) in ("OVERQUOTA", "TRYCREATE"):
+            text = reply.decode("utf-8", "replace")
+            if response_code(text) in ("OVERQUOTA", "TRYCREATE") or is_throttled(text):
                 raise server_error(self.settings.host, "append", reply.decode("utf-8", "replace"))
             return None
         ids = _appended_ids(reply, len(prepared))
@@ -360,7 +362,7 @@ class ImapTarget:
             return TargetRef(folder, ids[0], p.dropped)
         text = reply.decode("utf-8", "replace")
         code = response_code(text)
-        if code in ("TRYCREATE",):
+        if code in ("TRYCREATE",) or is_throttled(text):  # throttled: the pass waits as told
             raise server_error(self.settings.host, "append", text)
         if code == "OVERQUOTA":
             return Rejected(folder, MAILBOX_FULL, permanent=True)
