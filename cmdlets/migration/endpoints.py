@@ -176,8 +176,8 @@ class NewMigrationEndpoint(Cmdlet):
         if not ctx.should_process(request.name, "Create migration endpoint"):
             return []
         info = ctx.engine.new_endpoint(request)
-        if info.verification:
-            ctx.write_warning(info.verification)
+        if info.warning:
+            ctx.write_warning(info.warning)
         return [endpoint_record(info)]
 
 
@@ -267,8 +267,8 @@ class SetMigrationEndpoint(Cmdlet):
         )
         if ctx.should_process(args["Identity"], "Change migration endpoint"):
             info = ctx.engine.set_endpoint(args["Identity"], changes)
-            if info.verification:
-                ctx.write_warning(info.verification)
+            if info.warning:
+                ctx.write_warning(info.warning)
         return []
 
 

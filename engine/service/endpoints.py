@@ -16,7 +16,7 @@ Rules, from reference/ms-cmdlets.md §A1-§A4 unless marked as imsh's:
 * Creating verifies the endpoint unless ``-SkipVerification``: IMAP connects with TLS as
   configured and verified and logs in the way the sync will (engine/service/availability.py
   :func:`probe_endpoint`: to -TestMailbox when given, else an OAuth app gets a token and
-  admin credentials are not tried, which :attr:`EndpointInfo.verification` says); Maildir
+  admin credentials are not tried, which :attr:`EndpointInfo.warning` says); Maildir
   checks the path; EWS signs in at the URL as given (no autodiscover) and reads the server
   version (engine/targets/ews_verify.py). A failed verification stores nothing.
 * Connection settings can be changed only while no batch using the endpoint is running
@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from engine.errors import InvalidStateError, NotSupportedError, ValidationError
 from engine.limits import (
@@ -147,7 +148,8 @@ class EndpointInfo:
     active_migration_count: int
     active_incremental_sync_count: int
     authority: str | None = None  # IMAP OAuth
-    verification: str | None = None  # what create/change could not verify (no -TestMailbox)
+    warning: str | None = None  # for the admin, from create/change: what wasn't verified, EWS
+    # in Exchange Online
 
 
 class EndpointService:
@@ -157,7 +159,8 @@ class EndpointService:
     def create(self, request: EndpointRequest) -> EndpointInfo:
         spec = _spec(request)
         note = None if request.skip_verification else verify(spec, request.test_mailbox)
-        return replace(self.info(self._store.endpoints.add(spec)), verification=note)
+        note = _join(_ews_online_warning(spec), note)
+        return replace(self.info(self._store.endpoints.add(spec)), warning=note)
 
     def list(self, name: str | None = None, kind: str | None = None) -> list[EndpointInfo]:
         rows = [self._store.endpoints.get(name)] if name else self._store.endpoints.list()
@@ -173,7 +176,9 @@ class EndpointService:
             self._refuse_while_running(current)
             if not changes.skip_verification:
                 note = verify(updated, changes.test_mailbox)
-        return replace(self.info(self._store.endpoints.update(updated)), verification=note)
+        if changes.url is not None:
+            note = _join(_ews_online_warning(updated), note)
+        return replace(self.info(self._store.endpoints.update(updated)), warning=note)
 
     def remove(self, name: str) -> None:
         self._store.endpoints.remove(name)
@@ -235,6 +240,29 @@ def verify(spec: EndpointSpec, test_mailbox: str | None = None) -> str | None:
     else:
         return probe_endpoint(spec, test_mailbox.strip() if test_mailbox else None).note
     return None
+
+
+EXCHANGE_ONLINE_HOSTS = ("outlook.office365.com", "outlook.office.com")
+EWS_ONLINE_WARNING = (
+    "This EWS endpoint is in Exchange Online. EWS there is blocked since 1 October 2026 for "
+    "applications the tenant did not allow (Set-OrganizationConfig -EwsAllowedAppIDs) and is "
+    "shut down on 1 April 2027. Use an IMAP endpoint with OAuth instead: "
+    "New-MigrationEndpoint -IMAP -RemoteServer outlook.office365.com -Port 993 -Security Ssl "
+    "-Authentication OAuth -TenantId ... -ClientId ... -ClientSecret ... (see "
+    "docs/exchange-online.md). EWS remains the path for Exchange Server on-premises.")
+
+
+def _ews_online_warning(spec: EndpointSpec) -> str | None:
+    """EWS in Exchange Online is being retired (reference/exchange-online-2026.md §B1)."""
+    if spec.kind != EndpointType.EWS or not spec.url:
+        return None
+    host = (urlsplit(spec.url).hostname or "").lower()
+    online = host in EXCHANGE_ONLINE_HOSTS or host.endswith(".outlook.office365.com")
+    return EWS_ONLINE_WARNING if online else None
+
+
+def _join(*notes: str | None) -> str | None:
+    return " ".join(n for n in notes if n) or None
 
 
 def default_security(port: int) -> IMAPSecurityMechanism:

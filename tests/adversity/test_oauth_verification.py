@@ -99,3 +99,18 @@ def test_wrong_client_secret_is_refused_at_creation_with_the_identity_platform_r
     assert "Traceback" not in out
     listed = admin.imsh("Write-Output \"n: $(@(Get-MigrationEndpoint -Type IMAP).Count)\"")
     assert "n: 0" in listed
+
+
+def test_an_ews_endpoint_in_exchange_online_warns_of_its_retirement(
+    admin: Admin,  # noqa: F811
+) -> None:
+    out = admin.imsh(
+        "New-MigrationEndpoint -EWS -Name Online -Url "
+        "https://outlook.office365.com/EWS/Exchange.asmx -Authentication OAuth -TenantId t "
+        "-ClientId c -ClientSecret (ConvertTo-SecureString 'x' -AsPlainText -Force) "
+        "-SkipVerification | Out-Null\n"
+        "New-MigrationEndpoint -EWS -Name OnPrem -Url https://mail.contoso.com/EWS/Exchange.asmx "
+        "-Authentication OAuth -TenantId t -ClientId c -ClientSecret "
+        "(ConvertTo-SecureString 'x' -AsPlainText -Force) -SkipVerification | Out-Null\n")
+    assert out.count("WARNING: This EWS endpoint is in Exchange Online") == 1, out
+    assert "1 April 2027" in out and "-Authentication OAuth" in out

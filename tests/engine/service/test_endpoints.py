@@ -101,10 +101,10 @@ def test_credentials_are_verified_by_the_proxy_login_to_the_test_mailbox(
     assert caught.value.message == BAD_CREDENTIALS
     info = engine.new_endpoint(imap("Good", dovecot.port, test_mailbox=user,
                                     credentials=Credentials("admin", Secret("adminpw"))))
-    assert info.user_name == "admin" and info.has_password and info.verification is None
+    assert info.user_name == "admin" and info.has_password and info.warning is None
     untried = engine.new_endpoint(imap("Untried", dovecot.port,
                                        credentials=Credentials("admin", Secret("wrong"))))
-    assert untried.verification and "were not tried" in untried.verification
+    assert untried.warning and "were not tried" in untried.warning
 
 
 @pytest.mark.servers
