@@ -234,3 +234,24 @@ def app_of(row: Any) -> OAuthApp:
 
 def is_oauth(row: Any) -> bool:
     return getattr(row, "authentication", None) == "OAuth"
+
+
+def certificate_credential(pem: bytes, source: str) -> tuple[Secret, str]:
+    """-CertificateFile: a PEM holding the app's certificate and its unencrypted private key.
+    Returns the PEM (to seal as the credential) and the certificate's SHA-1 thumbprint, which
+    msal puts in the assertion's header so the identity platform knows which key signed it."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+
+    try:
+        certificate = x509.load_pem_x509_certificate(pem)
+        serialization.load_pem_private_key(pem, password=None)
+        text = pem.decode("ascii")
+    except (ValueError, TypeError, UnicodeError):
+        raise ValidationError(
+            f"The certificate file '{source}' must be PEM text holding the application's "
+            "certificate and its private key, not protected by a password (for example "
+            "openssl pkcs12 -in app.pfx -nodes -out app.pem).",
+            category=ErrorCategory.InvalidArgument, error_id="OAuthCertificateInvalid",
+        ) from None
+    return Secret(text), certificate.fingerprint(hashes.SHA1()).hex().upper()

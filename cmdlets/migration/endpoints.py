@@ -31,6 +31,7 @@ from engine.model import (
     MigrationType,
     parse_enum,
 )
+from engine.oauth import certificate_credential
 from engine.secrets import Secret
 from engine.service.common import UNSET
 from engine.service.endpoints import EndpointChanges, EndpointRequest
@@ -71,6 +72,9 @@ _OAUTH = (
               help="imsh: OAuth (IMAP, EWS): the application (client) id."),
     Parameter("ClientSecret", T.SECURESTRING,
               help="imsh: OAuth (IMAP, EWS): the application's client secret (stored sealed)."),
+    Parameter("CertificateFile", T.STRING,
+              help="imsh: IMAP with OAuth: a PEM file with the app's certificate and private "
+                   "key, instead of -ClientSecret (read now, stored sealed)."),
     Parameter("Authority", T.STRING,
               help="imsh: IMAP with OAuth: the identity platform's host (default "
                    "https://login.microsoftonline.com; a sovereign cloud's login host)."),
@@ -83,6 +87,19 @@ _OAUTH = (
 def _client_secret(args: BoundArguments) -> Secret | None:
     value = optional(args, "ClientSecret")
     return value if isinstance(value, Secret) else None
+
+
+def _certificate(ctx: Context, args: BoundArguments) -> tuple[Secret, str] | None:
+    """-CertificateFile, read now: the endpoint keeps the PEM (sealed), not the path."""
+    if not optional(args, "CertificateFile"):
+        return None
+    path = ctx.resolve_path(args["CertificateFile"])
+    try:
+        pem = path.read_bytes()
+    except OSError as exc:
+        raise CmdletError(f"The certificate file '{path}' can't be read: {exc.strerror}.",
+                          "ReadError", "OAuthCertificateUnreadable") from None
+    return certificate_credential(pem, str(path))
 
 
 def _limit(args: BoundArguments, name: str, default: int) -> int | None:
@@ -168,6 +185,7 @@ class NewMigrationEndpoint(Cmdlet):
             credentials=credentials(args), tenant_id=optional(args, "TenantId"),
             client_id=optional(args, "ClientId"), client_secret=_client_secret(args),
             authority=optional(args, "Authority"), test_mailbox=optional(args, "TestMailbox"),
+            certificate=_certificate(ctx, args),
             accept_untrusted_certificates=args.switch("AcceptUntrustedCertificates"),
             max_concurrent_migrations=_limit(args, "MaxConcurrentMigrations", 20),
             max_concurrent_incremental_syncs=_limit(args, "MaxConcurrentIncrementalSyncs", 10),
@@ -257,6 +275,7 @@ class SetMigrationEndpoint(Cmdlet):
             impersonation=optional(args, "Impersonation"), tenant_id=optional(args, "TenantId"),
             client_id=optional(args, "ClientId"), client_secret=_client_secret(args),
             authority=optional(args, "Authority"), test_mailbox=optional(args, "TestMailbox"),
+            certificate=_certificate(ctx, args),
             accept_untrusted_certificates=optional(args, "AcceptUntrustedCertificates"),
             max_concurrent_migrations=(_limit(args, "MaxConcurrentMigrations", 0)
                                        if "MaxConcurrentMigrations" in args else UNSET),

@@ -68,7 +68,9 @@ def endpoint_record(info: EndpointInfo) -> PSObject:
         "Impersonation": info.impersonation,
         "TenantId": info.tenant_id,
         "ClientId": info.client_id,
-        "ClientSecret": MASKED if info.has_password and info.client_id is not None else None,
+        "ClientSecret": MASKED if info.has_password and info.client_id is not None
+        and info.certificate_thumbprint is None else None,
+        "CertificateThumbprint": info.certificate_thumbprint,
         "Authority": info.authority,
         "IsDefaultTarget": info.is_default_target,
         "IsRemote": info.kind == IMAP,

@@ -47,7 +47,7 @@ from engine.model import (
     IMAPSecurityMechanism,
     MigrationUserStatus,
 )
-from engine.oauth import AUTHORITY, PUBLIC_CLOUD, normalise_authority
+from engine.oauth import AUTHORITY, PUBLIC_CLOUD, THUMBPRINT, normalise_authority
 from engine.secrets import Secret
 from engine.service.availability import probe_endpoint, probe_maildir
 from engine.service.batches import derive_status
@@ -93,6 +93,7 @@ class EndpointRequest:
     client_id: str | None = None  # EWS OAuth
     client_secret: Secret | None = None  # EWS OAuth
     authority: str | None = None  # IMAP OAuth: the identity platform's host (public cloud)
+    certificate: tuple[Secret, str] | None = None  # IMAP OAuth: (PEM, thumbprint) for a secret
     test_mailbox: str | None = None  # verification only: log in to it as the sync will
     accept_untrusted_certificates: bool = False
     max_concurrent_migrations: int | None = DEFAULT_MAX_CONCURRENT_MIGRATIONS  # None: Unlimited
@@ -116,6 +117,7 @@ class EndpointChanges:
     client_id: str | None = None  # EWS OAuth
     client_secret: Secret | None = None  # EWS OAuth
     authority: str | None = None  # IMAP OAuth
+    certificate: tuple[Secret, str] | None = None  # IMAP OAuth
     test_mailbox: str | None = None  # verification only
     accept_untrusted_certificates: bool | None = None
     max_concurrent_migrations: int | Unset | None = UNSET
@@ -148,6 +150,7 @@ class EndpointInfo:
     active_migration_count: int
     active_incremental_sync_count: int
     authority: str | None = None  # IMAP OAuth
+    certificate_thumbprint: str | None = None  # IMAP OAuth with -CertificateFile
     warning: str | None = None  # for the admin, from create/change: what wasn't verified, EWS
     # in Exchange Online
 
@@ -204,6 +207,7 @@ class EndpointService:
             active_migration_count=initial, active_incremental_sync_count=incremental,
             authority=str(row.extra.get(AUTHORITY) or PUBLIC_CLOUD)
             if oauth and row.kind == EndpointType.IMAP else None,
+            certificate_thumbprint=row.extra.get(THUMBPRINT) if oauth else None,
         )
 
     def _active_counts(self, endpoint_id: int) -> tuple[int, int]:
@@ -288,13 +292,16 @@ def _spec(request: EndpointRequest) -> EndpointSpec:
         return EndpointSpec(**common, **_ews_settings(request))
     _check_imap_authentication(request.authentication, request.kind)
     if request.kind == EndpointType.IMAP and request.authentication is AuthenticationMethod.OAuth:
+        secret = _credential(request.client_secret, request.certificate)
         login = EwsLogin(OAUTH, user_name=credentials.user_name if credentials else None,
                          password=credentials.password if credentials else None,
                          tenant_id=request.tenant_id, client_id=request.client_id,
-                         client_secret=request.client_secret)
-        columns = login_columns(login, _authority_extra({}, request.authority))
+                         client_secret=secret)
+        extra = _certificate_extra(_authority_extra({}, request.authority), request.certificate)
+        columns = login_columns(login, extra)
         return EndpointSpec(**common, **{**_imap_settings(request), **columns})
-    _refuse_oauth_settings(request.tenant_id, request.client_id, request.client_secret,
+    _refuse_oauth_settings(request.tenant_id, request.client_id,
+                           request.client_secret or _credential(None, request.certificate),
                            request.authority)
     if credentials is not None:
         common.update(username=credentials.user_name, password=credentials.password)
@@ -370,7 +377,8 @@ def _apply_imap(row: EndpointRow, changes: EndpointChanges) -> EndpointRow:
             updated = replace(updated, username=None, password=None, extra={
                 k: v for k, v in row.extra.items() if k not in (TENANT_ID, AUTHORITY)})
         updated = replace(updated, authentication=str(changes.authentication))
-    _refuse_oauth_settings(changes.tenant_id, changes.client_id, changes.client_secret,
+    _refuse_oauth_settings(changes.tenant_id, changes.client_id,
+                           changes.client_secret or _credential(None, changes.certificate),
                            changes.authority)
     if changes.credentials is not None:
         updated = replace(updated, username=changes.credentials.user_name,
@@ -383,11 +391,31 @@ def _apply_imap_oauth(row: EndpointRow, changes: EndpointChanges) -> EndpointRow
     given = EwsLogin(OAUTH, user_name=credentials.user_name if credentials else None,
                      password=credentials.password if credentials else None,
                      tenant_id=changes.tenant_id, client_id=changes.client_id,
-                     client_secret=changes.client_secret)
+                     client_secret=_credential(changes.client_secret, changes.certificate))
     current = login_of(row) if row.authentication == OAUTH else EwsLogin(OAUTH)
     extra = row.extra if changes.authority is None \
         else _authority_extra(row.extra, changes.authority)
+    if changes.certificate is not None or changes.client_secret is not None:
+        extra = _certificate_extra(extra, changes.certificate)
     return replace(row, **login_columns(changed_login(current, given), extra))
+
+
+def _credential(secret: Secret | None, certificate: tuple[Secret, str] | None
+                ) -> Secret | None:
+    """The app's credential: -ClientSecret, or -CertificateFile's PEM (one of the two)."""
+    if certificate is None:
+        return secret
+    if secret is not None:
+        raise ValidationError("Give -ClientSecret or -CertificateFile, not both: the "
+                              "application signs in with one credential.",
+                              error_id="OAuthTwoCredentials")
+    return certificate[0]
+
+
+def _certificate_extra(extra: dict[str, Any], certificate: tuple[Secret, str] | None
+                       ) -> dict[str, Any]:
+    rest = {k: v for k, v in extra.items() if k != THUMBPRINT}
+    return rest if certificate is None else {**rest, THUMBPRINT: certificate[1]}
 
 
 def _authority_extra(extra: dict[str, Any], authority: str | None) -> dict[str, Any]:
@@ -400,8 +428,9 @@ def _authority_extra(extra: dict[str, Any], authority: str | None) -> dict[str, 
 def _refuse_oauth_settings(tenant_id: str | None, client_id: str | None,
                            client_secret: Secret | None, authority: str | None) -> None:
     if tenant_id or client_id or client_secret is not None or authority:
-        raise ValidationError("-TenantId, -ClientId, -ClientSecret and -Authority apply only "
-                              "with -Authentication OAuth.", error_id="OAuthParameters")
+        raise ValidationError("-TenantId, -ClientId, -ClientSecret, -CertificateFile and "
+                              "-Authority apply only with -Authentication OAuth.",
+                              error_id="OAuthParameters")
 
 
 def _apply_ews(row: EndpointRow, changes: EndpointChanges) -> EndpointRow:

@@ -32,7 +32,7 @@ from tests.adversity.oauth_support import (
 )
 from tests.conftest import start_or_skip
 from tests.support.servers import ImapServer
-from tests.support.token_service import TokenService, start_token_service
+from tests.support.token_service import TokenService, client_certificate, start_token_service
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
 
@@ -314,3 +314,32 @@ Write-Output "initial: $((Wait-MigrationBatch -Identity Wave1 -Status Synced -Ti
         no_secret_in_clear(admin, out)
     finally:
         sink.stop()
+
+
+def test_an_app_with_a_certificate_instead_of_a_secret_migrates(
+    admin: Admin, tokens: TokenService, exo: ImapServer, dovecot: ImapServer
+) -> None:
+    certificate, key = client_certificate()
+    client_id = new_app(tokens, certificate_pem=certificate)
+    pem = admin.work / "app.pem"
+    pem.write_bytes(key + certificate)
+    target = add_domain_users(exo, 1)[0]
+    source = dovecot.fresh_user()
+    load(dovecot, source, 61, 20)
+    csv = admin.work / "users.csv"
+    csv.write_text(f"EmailAddress,UserName,Password\n{target},{source},{dovecot.password}\n")
+    out = admin.imsh(f"""$ErrorActionPreference = 'Stop'
+New-MigrationEndpoint -IMAP -Name Source -RemoteServer 127.0.0.1 -Port {dovecot.port} -Security None | Out-Null
+New-MigrationEndpoint -IMAP -Name EXO -RemoteServer 127.0.0.1 -Port {exo.port} -Security None -Authentication OAuth -TenantId {TENANT} -ClientId {client_id} -CertificateFile app.pem -Authority {tokens.authority} -TestMailbox {target} | Format-List CertificateThumbprint,ClientSecret
+New-MigrationBatch -Name B1 -SourceEndpoint Source -TargetEndpoint EXO -CSVData ([System.IO.File]::ReadAllBytes("{csv}")) -AutoStart | Out-Null
+Write-Output "initial: $((Wait-MigrationBatch -Identity B1 -Status Synced -TimeoutSeconds 120).Status)"
+""")  # noqa: E501
+    assert "initial: Synced" in out, out
+    assert tokens.issued_to(client_id) and not tokens.refused_for(client_id)
+    admin.wait_for_no_runner()
+    difference = identical(ImapSpec(dovecot.host, dovecot.port, source, dovecot.password),
+                           ImapSpec(exo.host, exo.port, target, exo.password))
+    assert difference is None, difference
+    private = key.decode().splitlines()[1]
+    assert private not in out
+    assert all(private.encode() not in p.read_bytes() for p in admin.secret_files())
