@@ -143,7 +143,8 @@ def _guarded(store: Store, store_factory: StoreFactory, job: SyncJob, token: Can
         return SyncOutcome.failed(exc.message)
     except TransientError as exc:
         store.statistics.add_report_entry(job.user_id, "warning", exc.message)
-        return SyncOutcome.transient(exc.message)
+        # the server's backoff hint (IMAP "Suggested Backoff Time", EWS throttling) goes on
+        return SyncOutcome.transient(exc.message, getattr(exc, "retry_after", None))
     return SyncOutcome.ok()
 
 

@@ -8,6 +8,7 @@ thing that happens to an admin moving mailboxes into (or out of) Exchange Online
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import subprocess
@@ -23,6 +24,7 @@ from engine.paths import resolve_state_paths
 from engine.store import Store
 from scripts.compare import ImapSource, ImapSpec, compare
 from scripts.corpus import ImapParams, generate, load_imap
+from tests.adversity.oauth_exo_proxy import ExoProxy
 from tests.adversity.oauth_support import (
     DOMAIN,
     TENANT,
@@ -343,3 +345,40 @@ Write-Output "initial: $((Wait-MigrationBatch -Identity B1 -Status Synced -Timeo
     private = key.decode().splitlines()[1]
     assert private not in out
     assert all(private.encode() not in p.read_bytes() for p in admin.secret_files())
+
+
+def test_throttling_with_a_backoff_hint_is_waited_out_and_fails_no_one(
+    admin: Admin, tokens: TokenService, exo: ImapServer, dovecot: ImapServer
+) -> None:
+    hint = 45.0  # more than the runner's own first backoff (30 s), so the hint is what counts
+    proxy = ExoProxy(exo.host, exo.port)
+    try:
+        client_id = new_app(tokens)
+        target = add_domain_users(exo, 1)[0]
+        source = dovecot.fresh_user()
+        load(dovecot, source, 43, 30)
+        csv = admin.work / "users.csv"
+        csv.write_text(f"EmailAddress,UserName,Password\n{target},{source},{dovecot.password}\n")
+        proxy.throttle_next_append(int(hint * 1000))
+        out = admin.imsh(f"""$ErrorActionPreference = 'Stop'
+New-MigrationEndpoint -IMAP -Name Source -RemoteServer 127.0.0.1 -Port {dovecot.port} -Security None | Out-Null
+New-MigrationEndpoint -IMAP -Name EXO -RemoteServer 127.0.0.1 -Port {proxy.port} -Security None -Authentication OAuth -TenantId {TENANT} -ClientId {client_id} -ClientSecret (ConvertTo-SecureString '{SECRET}' -AsPlainText -Force) -Authority {tokens.authority} -TestMailbox {target} | Out-Null
+New-MigrationBatch -Name B1 -SourceEndpoint Source -TargetEndpoint EXO -CSVData ([System.IO.File]::ReadAllBytes("{csv}")) -AutoStart | Out-Null
+Write-Output "initial: $((Wait-MigrationBatch -Identity B1 -Status Synced -TimeoutSeconds 150).Status)"
+""")  # noqa: E501
+        assert "initial: Synced" in out, out
+        # the other folder workers' APPENDs end with the pass; the next pass waits the hint out
+        [throttled] = proxy.throttled_at
+        after = [t for t in proxy.append_times if t >= throttled - 1]
+        waited = max(b - a for a, b in itertools.pairwise(after))
+        assert hint <= waited < hint + 20, waited  # honoured: no APPEND before the hint
+        admin.wait_for_no_runner()
+        with admin.store() as store:
+            user = store.users.get(target)
+            skipped = store.statistics.skipped_items(user.id)
+        assert not skipped, skipped
+        difference = identical(ImapSpec(dovecot.host, dovecot.port, source, dovecot.password),
+                               ImapSpec(exo.host, exo.port, target, exo.password))
+        assert difference is None, difference
+    finally:
+        proxy.close()
