@@ -20,6 +20,11 @@ literals, so both are written here directly on imapclient's underlying imaplib c
 tags come from imaplib's ``_new_tag`` (which registers them) and replies are collected with
 ``_get_tagged_response`` in order; nothing else is sent while commands are in flight.
 
+Exchange Online (known by its greeting, "The Microsoft Exchange IMAP4 service") forgets a
+``\\Flagged`` given at APPEND (imapsync FAQ.Office365), so there the flag is set again with one
+``UID STORE +FLAGS.SILENT`` per batch on the new copies' APPENDUIDs before the batch's results
+are returned (and recorded).
+
 Each message gets its flags (``\\Recent`` removed), the keywords the folder accepts
 (PERMANENTFLAGS with ``\\*``, or listed there; others are reported in
 ``TargetRef.dropped_keywords``) and its INTERNALDATE (dates before 1970-01-02 are clamped to it:
@@ -260,16 +265,31 @@ class ImapTarget:
             return []
         selected = self._select(folder)
         prepared = [self._prepare(m, selected) for m in messages]
-        mode = self._mode()
         with self._errors(f"append to '{'/'.join(folder)}'"):
-            if mode == "multiappend" and len(prepared) > 1:
-                results = self._multiappend(folder, selected, prepared)
-                if results is not None:
-                    return results
-                mode = "literal-plus" if self.session.has("LITERAL+") else "sequential"
-            if mode in ("literal-plus", "multiappend"):
-                return self._pipelined(folder, selected, prepared)
-            return [self._one(folder, selected, p) for p in prepared]
+            results = self._append_prepared(folder, selected, prepared)
+            if _is_exchange(self.session):
+                self._flag_again(results, prepared)
+        return results
+
+    def _append_prepared(self, folder: FolderPath, selected: _Selected,
+                         prepared: list[_Prepared]) -> list[AppendResult]:
+        mode = self._mode()
+        if mode == "multiappend" and len(prepared) > 1:
+            results = self._multiappend(folder, selected, prepared)
+            if results is not None:
+                return results
+            mode = "literal-plus" if self.session.has("LITERAL+") else "sequential"
+        if mode in ("literal-plus", "multiappend"):
+            return self._pipelined(folder, selected, prepared)
+        return [self._one(folder, selected, p) for p in prepared]
+
+    def _flag_again(self, results: list[AppendResult], prepared: list[_Prepared]) -> None:
+        """Exchange Online drops ``\\Flagged`` at APPEND: STORE it on the new copies."""
+        uids = [int(r.item_id.split(":")[1]) for r, p in zip(results, prepared, strict=True)
+                if isinstance(r, TargetRef) and r.item_id
+                and b"\\flagged" in p.flag_list.lower().split()]
+        if uids:
+            self.session.client.add_flags(uids, [b"\\Flagged"], silent=True)
 
     def _mode(self) -> str:
         if self.append_mode != "auto":
@@ -483,6 +503,12 @@ def _split_id(item_id: str | None, uidvalidity: int) -> int | None:
 
 def _is_atom(keyword: str) -> bool:
     return bool(keyword) and keyword.isascii() and not any(c in _ATOM_SPECIALS for c in keyword)
+
+
+def _is_exchange(session: ImapSession) -> bool:
+    """Exchange (Online or Server) names itself in its greeting."""
+    welcome = getattr(session.client, "welcome", b"") or b""
+    return b"Microsoft Exchange" in welcome
 
 
 def _parse_date(date: bytes) -> datetime:

@@ -6,6 +6,11 @@ is never forwarded. The proxy lets the replies already owed reach the client, an
 command with ``NO Request is throttled. Suggested Backoff Time: <ms> milliseconds`` and then
 drops the session. Exchange Online does the same (imapsync FAQ.Office365, issues #198 and
 #272). Connections made after that are carried normally.
+
+With ``exchange=True`` it also looks and behaves like Exchange Online in two more ways. Its
+greeting names "The Microsoft Exchange IMAP4 service". It "forgets" ``\\Flagged`` given at
+APPEND: the proxy strips the flag from APPEND commands, so a copy gets it only through a later
+STORE, as on Exchange Online.
 """
 
 from __future__ import annotations
@@ -19,12 +24,16 @@ import time
 from tests.support.ports import LOOPBACK
 
 _LITERAL = re.compile(rb"\{(\d+)\+?\}\r\n$")
+_FLAGGED = re.compile(rb"\\Flagged\b ?", re.IGNORECASE)
+_SPACE_BEFORE_CLOSE = re.compile(rb" \)")
 _APPEND = re.compile(rb"^(\S+) (?:UID )?APPEND ", re.IGNORECASE)
 
 
 class ExoProxy:
-    def __init__(self, upstream_host: str, upstream_port: int) -> None:
+    def __init__(self, upstream_host: str, upstream_port: int, *, exchange: bool = False
+                 ) -> None:
         self.upstream = (upstream_host, upstream_port)
+        self.exchange = exchange
         self._listener = socket.create_server((LOOPBACK, 0))
         self.host = LOOPBACK
         self.port = int(self._listener.getsockname()[1])
@@ -59,6 +68,11 @@ class ExoProxy:
 
     def _down(self, server: socket.socket, client: socket.socket) -> None:
         with contextlib.suppress(OSError):
+            if self.exchange:
+                greeting = server.makefile("rb").readline()  # the server speaks first
+                client.sendall(re.sub(rb"Dovecot.*ready\.",
+                                      b"The Microsoft Exchange IMAP4 service is ready.",
+                                      greeting))
             while data := server.recv(65536):
                 client.sendall(data)
         with contextlib.suppress(OSError):
@@ -82,7 +96,10 @@ class ExoProxy:
                     break
                 # forward the command as it comes: a synchronising literal waits for the
                 # server's "+", so nothing may be held back
+                appending = match is not None
                 while True:
+                    if appending and self.exchange:
+                        line = _SPACE_BEFORE_CLOSE.sub(b")", _FLAGGED.sub(b"", line))
                     server.sendall(line)
                     literal = _LITERAL.search(line)
                     if literal is None:

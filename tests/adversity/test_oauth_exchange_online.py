@@ -382,3 +382,46 @@ Write-Output "initial: $((Wait-MigrationBatch -Identity B1 -Status Synced -Timeo
         assert difference is None, difference
     finally:
         proxy.close()
+
+
+def test_flagged_mail_stays_flagged_on_a_target_that_forgets_flags_at_append(
+    admin: Admin, tokens: TokenService, exo: ImapServer, dovecot: ImapServer
+) -> None:
+    proxy = ExoProxy(exo.host, exo.port, exchange=True)  # greets and drops \Flagged as EXO
+    try:
+        client_id = new_app(tokens)
+        target = add_domain_users(exo, 1)[0]
+        source = dovecot.fresh_user()
+        load(dovecot, source, 47, 60)
+        flagged = flagged_count(dovecot, source)
+        assert flagged > 0
+        csv = admin.work / "users.csv"
+        csv.write_text(f"EmailAddress,UserName,Password\n{target},{source},{dovecot.password}\n")
+        out = admin.imsh(f"""$ErrorActionPreference = 'Stop'
+New-MigrationEndpoint -IMAP -Name Source -RemoteServer 127.0.0.1 -Port {dovecot.port} -Security None | Out-Null
+New-MigrationEndpoint -IMAP -Name EXO -RemoteServer 127.0.0.1 -Port {proxy.port} -Security None -Authentication OAuth -TenantId {TENANT} -ClientId {client_id} -ClientSecret (ConvertTo-SecureString '{SECRET}' -AsPlainText -Force) -Authority {tokens.authority} -TestMailbox {target} | Out-Null
+New-MigrationBatch -Name B1 -SourceEndpoint Source -TargetEndpoint EXO -CSVData ([System.IO.File]::ReadAllBytes("{csv}")) -AutoStart | Out-Null
+Write-Output "initial: $((Wait-MigrationBatch -Identity B1 -Status Synced -TimeoutSeconds 120).Status)"
+""")  # noqa: E501
+        assert "initial: Synced" in out, out
+        admin.wait_for_no_runner()
+        assert flagged_count(exo, target) == flagged
+        difference = identical(ImapSpec(dovecot.host, dovecot.port, source, dovecot.password),
+                               ImapSpec(exo.host, exo.port, target, exo.password))
+        assert difference is None, difference
+    finally:
+        proxy.close()
+
+
+def flagged_count(server: ImapServer, user: str) -> int:
+    client = server.login(user)
+    try:
+        total = 0
+        for flags, _sep, name in client.list_folders():
+            if b"\\Noselect" in flags:
+                continue
+            client.select_folder(name, readonly=True)
+            total += len(client.search(["FLAGGED"]))
+        return total
+    finally:
+        client.logout()
