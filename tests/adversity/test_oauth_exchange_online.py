@@ -199,9 +199,9 @@ def test_source_in_exchange_online_migrates_over_oauth(
     load(exo, source, 83, 50)
     target = dovecot_target.fresh_user()
     csv = admin.work / "users.csv"
-    csv.write_text("EmailAddress,UserName,Password,TargetUserName,TargetPassword\n"
-                   f"ann@fabrikam.test,{source},unused-with-oauth,{target},"
-                   f"{dovecot_target.password}\n")
+    # no Password column: the source signs in with the app's token as the UserName
+    csv.write_text("EmailAddress,UserName,TargetUserName,TargetPassword\n"
+                   f"ann@fabrikam.test,{source},{target},{dovecot_target.password}\n")
     out = admin.imsh(f"""$ErrorActionPreference = 'Stop'
 {oauth_endpoint("EXO", exo, tokens, client_id)} | Out-Null
 New-MigrationEndpoint -IMAP -Name Target -RemoteServer 127.0.0.1 -Port {dovecot_target.port} -Security None | Out-Null
