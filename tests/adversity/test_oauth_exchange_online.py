@@ -425,3 +425,20 @@ def flagged_count(server: ImapServer, user: str) -> int:
         return total
     finally:
         client.logout()
+
+
+def test_a_token_near_its_expiry_is_replaced_before_the_target_refuses_it(
+    admin: Admin, tokens: TokenService, exo: ImapServer, dovecot: ImapServer
+) -> None:
+    # 301 s: msal keeps a token while more than 300 s remain, so a second later the runner
+    # asks for a fresh one on its next connection; the target never sees an expired token
+    client_id = new_app(tokens, lifetime=301.0)
+    targets, _sources, out = migrate_into_exo(admin, tokens, exo, dovecot, client_id,
+                                              count=5, messages=80, limit=1)
+    assert "batch: Synced" in out, out
+    admin.wait_for_no_runner()
+    issued = tokens.issued_to(client_id)
+    jtis = {t.jti for t in issued}
+    logins = [active for jti, active in tokens.introspected if jti in jtis]
+    assert all(logins) and len(logins) >= 2 * len(targets)  # none refused
+    assert 3 <= len(issued) < len(logins)  # renewed as it aged, not one per connection

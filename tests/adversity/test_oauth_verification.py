@@ -114,3 +114,22 @@ def test_an_ews_endpoint_in_exchange_online_warns_of_its_retirement(
         "(ConvertTo-SecureString 'x' -AsPlainText -Force) -SkipVerification | Out-Null\n")
     assert out.count("WARNING: This EWS endpoint is in Exchange Online") == 1, out
     assert "1 April 2027" in out and "-Authentication OAuth" in out
+
+
+def test_a_rotated_client_secret_is_set_verified_and_used(
+    admin: Admin, tokens: TokenService, exo: ImapServer  # noqa: F811
+) -> None:
+    client_id = new_app(tokens)
+    mailbox = add_domain_users(exo, 1)[0]
+    admin.imsh(oauth_endpoint("EXO", exo, tokens, client_id, extra=f"-TestMailbox {mailbox}"))
+    tokens.apps[client_id].secret = "the-new-secret-value"  # the old one expired
+    stale = admin.imsh(f"$r = Test-MigrationServerAvailability -Endpoint EXO -TestMailbox "
+                       f"{mailbox}\nWrite-Output \"$($r.Result): $($r.Message)\"")
+    assert "Failed: The application" in stale and "AADSTS7000215" in stale, stale
+    out = admin.imsh(
+        "Set-MigrationEndpoint -Identity EXO -ClientSecret (ConvertTo-SecureString "
+        f"'the-new-secret-value' -AsPlainText -Force) -TestMailbox {mailbox}\n"
+        f"$r = Test-MigrationServerAvailability -Endpoint EXO -TestMailbox {mailbox}\n"
+        "Write-Output \"now: $($r.Result)\"")
+    assert "now: Warning" in out and "AADSTS" not in out, out  # Warning: plain test server
+    assert "the-new-secret-value" not in out
