@@ -44,7 +44,7 @@ from engine.secrets import Secret
 
 PUBLIC_CLOUD = "https://login.microsoftonline.com"
 EXCHANGE_SCOPE = "https://outlook.office365.com/.default"
-TOKEN_TIMEOUT_SECONDS = 30.0
+TOKEN_TIMEOUT_SECONDS = 15.0  # as an IMAP connection's (engine/limits.py): Stop stays prompt
 _TRANSIENT_ERRORS = frozenset({"temporarily_unavailable", "server_error"})
 
 
