@@ -261,33 +261,35 @@ class ImapTarget:
 
     def append_batch(self, folder: FolderPath,
                      messages: Sequence[OutgoingMessage]) -> list[AppendResult]:
+        results = self._append_batch(folder, messages)
+        if results and _is_exchange(self.session):
+            with self._errors(f"flag the new copies in '{'/'.join(folder)}'"):
+                self._flag_again(results, messages)
+        return results
+
+    def _append_batch(self, folder: FolderPath,
+                      messages: Sequence[OutgoingMessage]) -> list[AppendResult]:
         if not messages:
             return []
         selected = self._select(folder)
         prepared = [self._prepare(m, selected) for m in messages]
-        with self._errors(f"append to '{'/'.join(folder)}'"):
-            results = self._append_prepared(folder, selected, prepared)
-            if _is_exchange(self.session):
-                self._flag_again(results, prepared)
-        return results
-
-    def _append_prepared(self, folder: FolderPath, selected: _Selected,
-                         prepared: list[_Prepared]) -> list[AppendResult]:
         mode = self._mode()
-        if mode == "multiappend" and len(prepared) > 1:
-            results = self._multiappend(folder, selected, prepared)
-            if results is not None:
-                return results
-            mode = "literal-plus" if self.session.has("LITERAL+") else "sequential"
-        if mode in ("literal-plus", "multiappend"):
-            return self._pipelined(folder, selected, prepared)
-        return [self._one(folder, selected, p) for p in prepared]
+        with self._errors(f"append to '{'/'.join(folder)}'"):
+            if mode == "multiappend" and len(prepared) > 1:
+                results = self._multiappend(folder, selected, prepared)
+                if results is not None:
+                    return results
+                mode = "literal-plus" if self.session.has("LITERAL+") else "sequential"
+            if mode in ("literal-plus", "multiappend"):
+                return self._pipelined(folder, selected, prepared)
+            return [self._one(folder, selected, p) for p in prepared]
 
-    def _flag_again(self, results: list[AppendResult], prepared: list[_Prepared]) -> None:
+    def _flag_again(self, results: list[AppendResult],
+                    messages: Sequence[OutgoingMessage]) -> None:
         """Exchange Online drops ``\\Flagged`` at APPEND: STORE it on the new copies."""
-        uids = [int(r.item_id.split(":")[1]) for r, p in zip(results, prepared, strict=True)
+        uids = [int(r.item_id.split(":")[1]) for r, m in zip(results, messages, strict=True)
                 if isinstance(r, TargetRef) and r.item_id
-                and b"\\flagged" in p.flag_list.lower().split()]
+                and "\\flagged" in {f.lower() for f in m.flags}]
         if uids:
             self.session.client.add_flags(uids, [b"\\Flagged"], silent=True)
 
