@@ -359,13 +359,23 @@ class ImapTarget:
         head = b" APPEND " + self._quoted(selected.name) + b" "
         in_flight: list[bytes] = []
         replies: list[tuple[str, bytes]] = []
-        for p in prepared:
-            tag = imap._new_tag()
-            imap.send(tag + head + self._append_args(p, True) + b"\r\n" + p.literal + b"\r\n")
-            in_flight.append(tag)
-            if len(in_flight) >= self.window:
-                replies.append(_collect(imap, in_flight.pop(0)))
-        replies += [_collect(imap, tag) for tag in in_flight]
+        try:
+            for p in prepared:
+                tag = imap._new_tag()
+                imap.send(tag + head + self._append_args(p, True) + b"\r\n" + p.literal
+                          + b"\r\n")
+                in_flight.append(tag)
+                if len(in_flight) >= self.window:
+                    replies.append(_collect(imap, in_flight.pop(0)))
+            for tag in in_flight:  # one by one: a lost session keeps the replies read so far
+                replies.append(_collect(imap, tag))
+        except (IMAPClientAbortError, OSError):
+            # Exchange Online answers one APPEND "throttled" and drops the session: the
+            # commands after it are lost, the hint must not be
+            for _typ, reply in replies:
+                if is_throttled(text := reply.decode("utf-8", "replace")):
+                    raise server_error(self.settings.host, "append", text) from None
+            raise
         return [self._result(folder, typ, data, p) for (typ, data), p in zip(replies, prepared,
                                                                              strict=True)]
 

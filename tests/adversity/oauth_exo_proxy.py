@@ -8,9 +8,10 @@ drops the session. Exchange Online does the same (imapsync FAQ.Office365, issues
 #272). Connections made after that are carried normally.
 
 With ``exchange=True`` it also looks and behaves like Exchange Online in two more ways. Its
-greeting names "The Microsoft Exchange IMAP4 service". It "forgets" ``\\Flagged`` given at
-APPEND: the proxy strips the flag from APPEND commands, so a copy gets it only through a later
-STORE, as on Exchange Online.
+greeting names "The Microsoft Exchange IMAP4 service", and its capabilities lack MULTIAPPEND
+(so imsh pipelines APPENDs with LITERAL+, as it does against Exchange Online). It "forgets"
+``\\Flagged`` given at APPEND: the proxy strips the flag from APPEND commands, so a copy gets
+it only through a later STORE, as on Exchange Online.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import time
 from tests.support.ports import LOOPBACK
 
 _LITERAL = re.compile(rb"\{(\d+)\+?\}\r\n$")
+_MULTIAPPEND = re.compile(rb" MULTIAPPEND(?=[ \]\r])")
 _FLAGGED = re.compile(rb"\\Flagged\b ?", re.IGNORECASE)
 _SPACE_BEFORE_CLOSE = re.compile(rb" \)")
 _APPEND = re.compile(rb"^(\S+) (?:UID )?APPEND ", re.IGNORECASE)
@@ -70,11 +72,12 @@ class ExoProxy:
         with contextlib.suppress(OSError):
             if self.exchange:
                 greeting = server.makefile("rb").readline()  # the server speaks first
-                client.sendall(re.sub(rb"Dovecot.*ready\.",
-                                      b"The Microsoft Exchange IMAP4 service is ready.",
-                                      greeting))
+                client.sendall(_MULTIAPPEND.sub(b"", re.sub(
+                    rb"Dovecot.*ready\.", b"The Microsoft Exchange IMAP4 service is ready.",
+                    greeting)))
             while data := server.recv(65536):
-                client.sendall(data)
+                # Exchange offers LITERAL+ but not MULTIAPPEND: imsh pipelines its APPENDs
+                client.sendall(_MULTIAPPEND.sub(b"", data) if self.exchange else data)
         with contextlib.suppress(OSError):
             client.shutdown(socket.SHUT_WR)
 
@@ -88,7 +91,7 @@ class ExoProxy:
                 match = _APPEND.match(line)
                 hint = self._take(match is not None)
                 if hint is not None and match is not None:
-                    time.sleep(0.5)  # the replies owed for earlier commands reach the client
+                    self._drain(client)  # pipelined commands behind it are read, not run
                     client.sendall(match.group(1) + b" NO Request is throttled. Suggested "
                                    b"Backoff Time: " + str(hint).encode() + b" milliseconds\r\n")
                     with self._lock:
@@ -114,6 +117,16 @@ class ExoProxy:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
             sock.close()
+
+    @staticmethod
+    def _drain(client: socket.socket) -> None:
+        """Read what the client still sends for 0.5 s; the replies owed for earlier commands
+        reach it meanwhile."""
+        client.settimeout(0.5)
+        with contextlib.suppress(OSError):
+            while client.recv(65536):
+                pass
+        client.settimeout(None)
 
     def _take(self, is_append: bool) -> int | None:
         with self._lock:

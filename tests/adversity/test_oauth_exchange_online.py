@@ -351,7 +351,7 @@ def test_throttling_with_a_backoff_hint_is_waited_out_and_fails_no_one(
     admin: Admin, tokens: TokenService, exo: ImapServer, dovecot: ImapServer
 ) -> None:
     hint = 45.0  # more than the runner's own first backoff (30 s), so the hint is what counts
-    proxy = ExoProxy(exo.host, exo.port)
+    proxy = ExoProxy(exo.host, exo.port, exchange=True)  # pipelined APPENDs, as against EXO
     try:
         client_id = new_app(tokens)
         target = add_domain_users(exo, 1)[0]
