@@ -21,8 +21,9 @@ Tokens are JWTs (HS256 with a key of the service) carrying ``tid``, ``appid``, `
 :attr:`TokenService.issued` (one entry per token handed out: "one token per endpoint per
 lifetime" is counted there), :attr:`TokenService.refused` (grant requests refused) and
 :attr:`TokenService.introspected`. Tests can :meth:`~TokenService.revoke` an application's
-secret and give an application a *real* lifetime shorter than the ``expires_in`` it advertises,
-so that a token expires while a client still holds it.
+secret, give an application a *real* lifetime shorter than the ``expires_in`` it advertises
+(a token expires while a client still holds it), or stop accepting each token after a number of
+logins (``max_logins``: the same, without depending on how fast the test runs).
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ class App:
     lifetime: float = 3600.0  # seconds the token really lives (introspection says so)
     advertised: int | None = None  # expires_in told to the client; default: the lifetime
     revoked: bool = False
+    max_logins: int | None = None  # a token stops being accepted after this many logins
 
 
 @dataclass(frozen=True)
@@ -109,8 +111,9 @@ class TokenService:
 
     def register(self, tenant: str, client_id: str, domain: str, *, secret: str | None = None,
                  certificate_pem: bytes | None = None, lifetime: float = 3600.0,
-                 advertised: int | None = None) -> App:
-        app = App(tenant, client_id, domain, secret, certificate_pem, lifetime, advertised)
+                 advertised: int | None = None, max_logins: int | None = None) -> App:
+        app = App(tenant, client_id, domain, secret, certificate_pem, lifetime, advertised,
+                  max_logins=max_logins)
         with self._lock:
             self.apps[client_id] = app
         return app
@@ -206,6 +209,11 @@ class TokenService:
             entry = next((t for t in self.issued if t.jti == claims.get("jti")), None)
         if app is None or entry is None or app.revoked or time.time() >= entry.expires_at:
             return self._inactive(str(claims.get("jti", "")))
+        if app.max_logins is not None:
+            with self._lock:
+                used = sum(1 for jti, active in self.introspected if active and jti == entry.jti)
+            if used >= app.max_logins:  # the server stopped accepting it (revoked, CAE)
+                return self._inactive(entry.jti)
         with self._lock:
             self.introspected.append((entry.jti, True))
         return {"active": "true", "email": f"{app.client_id}@{app.domain}",
