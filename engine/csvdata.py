@@ -73,8 +73,11 @@ class CsvUserRow:
     target_password_plaintext: str | None = field(default=None, repr=False)
 
 
-def parse_migration_csv(data: bytes, *, allow_unknown_columns: bool = False) -> list[CsvUserRow]:
-    """Decode and validate ``-CSVData``; raise :class:`ValidationError` naming the defect."""
+def parse_migration_csv(data: bytes, *, allow_unknown_columns: bool = False,
+                        password_required: bool = True) -> list[CsvUserRow]:
+    """Decode and validate ``-CSVData``; raise :class:`ValidationError` naming the defect.
+    ``password_required=False`` (a source that signs in with OAuth: engine/oauth.py) makes the
+    ``Password`` column optional; a value given is kept but never used."""
     records = _records(_decode(data))
     header = _header(_skip_type_line(records))
     rows = list(records)
@@ -84,14 +87,15 @@ def parse_migration_csv(data: bytes, *, allow_unknown_columns: bool = False) -> 
             "more files and submit them separately.",
             "CsvTooManyRows",
         )
-    columns = _columns(header, allow_unknown_columns)
+    columns = _columns(header, allow_unknown_columns, password_required)
     if not rows:
         raise _invalid(
             "The CSV file doesn't contain any users. Add one row for each user below the header "
             "row and re-submit the file.",
             "CsvNoRows",
         )
-    users = [_user(number, values, header, columns) for number, values in enumerate(rows, 1)]
+    users = [_user(number, values, header, columns, password_required)
+             for number, values in enumerate(rows, 1)]
     _check_unique(users)
     return users
 
@@ -192,7 +196,8 @@ def _header(values: list[str] | None) -> list[str]:
     return header
 
 
-def _columns(header: list[str], allow_unknown: bool) -> dict[str, int]:
+def _columns(header: list[str], allow_unknown: bool, password_required: bool = True
+             ) -> dict[str, int]:
     """Map each known column's canonical name to its index in the header."""
     canonical = {name.casefold(): name for name in KNOWN_COLUMNS}
     columns: dict[str, int] = {}
@@ -210,7 +215,7 @@ def _columns(header: list[str], allow_unknown: bool) -> dict[str, int]:
         else:
             columns[name] = index
     for name in REQUIRED_COLUMNS:
-        if name not in columns:
+        if name not in columns and (password_required or name != PASSWORD):
             raise _invalid(
                 f'Column "{name}" is missing from the CSV file. The import process can\'t '
                 "continue because this column is required. Please edit the CSV file and "
@@ -234,7 +239,8 @@ def _unknown_column(given: str) -> ValidationError:
 
 
 def _user(
-    number: int, values: list[str], header: list[str], columns: dict[str, int]
+    number: int, values: list[str], header: list[str], columns: dict[str, int],
+    password_required: bool = True,
 ) -> CsvUserRow:
     if len(values) != len(header):
         raise _invalid(
@@ -253,7 +259,8 @@ def _user(
         row_number=number,
         email_address=email,
         user_name=_user_name(number, value(USER_NAME)),
-        password_plaintext=_required(number, PASSWORD, value(PASSWORD)),
+        password_plaintext=_required(number, PASSWORD, value(PASSWORD)) if password_required
+        else _sendable(number, PASSWORD, value(PASSWORD) or ""),
         user_root=_optional(value(USER_ROOT)),  # a folder path: a NUL fails on the server
         **_target(number, value(TARGET_USER_NAME), value(TARGET_PASSWORD)),
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from cmdlets.base import BoundArguments, Cmdlet, Context, Example, Parameter
+from cmdlets.base import BoundArguments, Cmdlet, CmdletError, Context, Example, Parameter
 from cmdlets.base import ParamType as T
 from cmdlets.migration.common import (
     ON_PREMISES,
@@ -24,9 +24,10 @@ from cmdlets.migration.common import (
 )
 from cmdlets.migration.records import config_record
 from engine.notify.settings import SmtpSecurity
+from engine.secrets import Secret
 from engine.service.common import UNSET, Unset
 from engine.service.config import FEATURE_NAMES, ConfigChanges
-from engine.service.smtp_config import SmtpChanges, SmtpLogin
+from engine.service.smtp_config import SmtpChanges, SmtpLogin, SmtpOAuth
 
 _SMTP_SECURITY = tuple(m.value for m in SmtpSecurity)
 
@@ -77,6 +78,11 @@ class SetMigrationConfig(Cmdlet):
         Example("Set-MigrationConfig -SmtpServer smtp.contoso.com -SmtpPort 587 -SmtpSecurity "
                 "Tls -SmtpCredentials $cred -SmtpFrom migration@contoso.com",
                 "Sends notification mail through smtp.contoso.com with STARTTLS and a login."),
+        Example("Set-MigrationConfig -SmtpServer smtp.office365.com -SmtpPort 587 -SmtpSecurity "
+                "Tls -SmtpFrom migration@contoso.com -Authentication OAuth -TenantId $tenant "
+                "-ClientId $app -ClientSecret $secret",
+                "Exchange Online: the app (SMTP.SendAsApp) sends as migration@contoso.com "
+                "with XOAUTH2, no password."),
         Example("Set-MigrationConfig -IncrementalSyncInterval '06:00:00'",
                 "Keeps batches without their own interval in sync every 6 hours."),
     )
@@ -95,6 +101,16 @@ class SetMigrationConfig(Cmdlet):
         Parameter("SmtpCredentials", T.OBJECT, allow_null=True,  # $null removes the login
                   help="imsh: the SMTP login, a PSCredential ($null = none); stored sealed."),
         Parameter("SmtpFrom", T.STRING, help="imsh: the From address of notification mail."),
+        Parameter("Authentication", T.STRING, choices=("Basic", "OAuth"),
+                  help="imsh: how notification mail signs in: Basic (-SmtpCredentials) or "
+                       "OAuth (XOAUTH2 as -SmtpFrom with -TenantId, -ClientId, -ClientSecret)."),
+        Parameter("TenantId", T.STRING, help="imsh: SMTP with OAuth: the tenant id."),
+        Parameter("ClientId", T.STRING, help="imsh: SMTP with OAuth: the application id."),
+        Parameter("ClientSecret", T.SECURESTRING,
+                  help="imsh: SMTP with OAuth: the application's client secret (sealed)."),
+        Parameter("Authority", T.STRING,
+                  help="imsh: SMTP with OAuth: the identity platform's host (default "
+                       "https://login.microsoftonline.com)."),
         Parameter("IncrementalSyncInterval", T.OBJECT, allow_null=True,  # $null: 24 h again
                   help="imsh: how long after a successful pass the next incremental sync is "
                        "due, for batches without their own (default 1.00:00:00; $null = 24 h)."),
@@ -125,7 +141,31 @@ def _smtp(args: BoundArguments) -> SmtpChanges:
         login = SmtpLogin(found.user_name, found.password) if found is not None else None
     return SmtpChanges(server=_given(args, "SmtpServer"), port=_given(args, "SmtpPort"),
                        security=_given(args, "SmtpSecurity"), credentials=login,
-                       sender=_given(args, "SmtpFrom"))
+                       sender=_given(args, "SmtpFrom"), oauth=_oauth(args))
+
+
+def _oauth(args: BoundArguments) -> SmtpOAuth | Unset | None:
+    method = optional(args, "Authentication")
+    given = [name for name in ("TenantId", "ClientId", "ClientSecret", "Authority")
+             if name in args]
+    if method is None:
+        if given:
+            raise CmdletError("-TenantId, -ClientId, -ClientSecret and -Authority apply only "
+                              "with -Authentication OAuth.", "InvalidArgument",
+                              "SmtpOAuthParameters")
+        return UNSET
+    if str(method).casefold() == "basic":
+        return None
+    missing = [f"-{n}" for n in ("TenantId", "ClientId", "ClientSecret")
+               if not optional(args, n)]
+    if missing:
+        raise CmdletError("-Authentication OAuth needs " + ", ".join(missing) + ".",
+                          "InvalidArgument", "SmtpOAuthIncomplete")
+    secret = args["ClientSecret"]
+    if not isinstance(secret, Secret):
+        secret = Secret(str(secret))
+    return SmtpOAuth(str(args["TenantId"]), str(args["ClientId"]), secret,
+                     optional(args, "Authority"))
 
 
 def _given(args: BoundArguments, name: str) -> Any:

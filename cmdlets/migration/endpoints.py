@@ -1,8 +1,10 @@
 """New-/Get-/Set-/Remove-MigrationEndpoint and Test-MigrationServerAvailability.
 
-Endpoint kinds: ``-IMAP`` (Exchange's; a source, or a target when given ``-Credentials``),
-and imsh's ``-Maildir -Path`` and ``-EWS -Url (-Credentials | -Authentication OAuth -TenantId
--ClientId -ClientSecret) [-Impersonation]``. The switches of the other Exchange migration kinds
+Endpoint kinds: ``-IMAP`` (Exchange's; a source, or a target when given ``-Credentials`` or
+``-Authentication OAuth -TenantId -ClientId -ClientSecret [-Authority]``: Exchange Online over
+IMAP with SASL XOAUTH2, docs/exchange-online.md), and imsh's ``-Maildir -Path`` and
+``-EWS -Url (-Credentials | -Authentication OAuth -TenantId -ClientId -ClientSecret)
+[-Impersonation]``. The switches of the other Exchange migration kinds
 parse and are refused as not supported.
 """
 
@@ -29,6 +31,7 @@ from engine.model import (
     MigrationType,
     parse_enum,
 )
+from engine.oauth import certificate_credential
 from engine.secrets import Secret
 from engine.service.common import UNSET
 from engine.service.endpoints import EndpointChanges, EndpointRequest
@@ -43,7 +46,7 @@ _OTHER_KINDS = unsupported(
 _OTHER_SETTINGS = unsupported(
     "ApplicationId", "AppSecretKeyVaultUrl", "EmailAddress", "ExchangeServer",
     "MailboxPermission", "NspiServer", "PublicFolderDatabaseServerLegacyDN", "RemoteTenant",
-    "RpcProxyServer", "ServiceAccountKeyFileData", "SourceMailboxLegacyDN", "TestMailbox",
+    "RpcProxyServer", "ServiceAccountKeyFileData", "SourceMailboxLegacyDN",
     "TargetDatabase", "RedirectUrl")
 _LIMITS = (
     Parameter("MaxConcurrentMigrations", T.UNLIMITED_INT,
@@ -64,16 +67,39 @@ def _authentication(args: BoundArguments) -> AuthenticationMethod | None:
 
 
 _OAUTH = (
-    Parameter("TenantId", T.STRING, help="imsh: EWS with OAuth: the tenant (directory) id."),
-    Parameter("ClientId", T.STRING, help="imsh: EWS with OAuth: the application (client) id."),
+    Parameter("TenantId", T.STRING, help="imsh: OAuth (IMAP, EWS): the tenant (directory) id."),
+    Parameter("ClientId", T.STRING,
+              help="imsh: OAuth (IMAP, EWS): the application (client) id."),
     Parameter("ClientSecret", T.SECURESTRING,
-              help="imsh: EWS with OAuth: the application's client secret (stored sealed)."),
+              help="imsh: OAuth (IMAP, EWS): the application's client secret (stored sealed)."),
+    Parameter("CertificateFile", T.STRING,
+              help="imsh: IMAP with OAuth: a PEM file with the app's certificate and private "
+                   "key, instead of -ClientSecret (read now, stored sealed)."),
+    Parameter("Authority", T.STRING,
+              help="imsh: IMAP with OAuth: the identity platform's host (default "
+                   "https://login.microsoftonline.com; a sovereign cloud's login host)."),
+    Parameter("TestMailbox", T.STRING,
+              help="A mailbox to sign in to when verifying, the way the sync will (proxy "
+                   "login or XOAUTH2); without it, IMAP admin credentials are not tried."),
 )
 
 
 def _client_secret(args: BoundArguments) -> Secret | None:
     value = optional(args, "ClientSecret")
     return value if isinstance(value, Secret) else None
+
+
+def _certificate(ctx: Context, args: BoundArguments) -> tuple[Secret, str] | None:
+    """-CertificateFile, read now: the endpoint keeps the PEM (sealed), not the path."""
+    if not optional(args, "CertificateFile"):
+        return None
+    path = ctx.resolve_path(args["CertificateFile"])
+    try:
+        pem = path.read_bytes()
+    except OSError as exc:
+        raise CmdletError(f"The certificate file '{path}' can't be read: {exc.strerror}.",
+                          "ReadError", "OAuthCertificateUnreadable") from None
+    return certificate_credential(pem, str(path))
 
 
 def _limit(args: BoundArguments, name: str, default: int) -> int | None:
@@ -94,7 +120,11 @@ class NewMigrationEndpoint(Cmdlet):
         "server) or, with -Authentication OAuth, as the application -ClientId with "
         "-ClientSecret in -TenantId. A failed verification stores nothing. -Port defaults to "
         "993; -Security defaults to Ssl on port 993 and None elsewhere. Other Exchange "
-        "endpoint kinds are not supported by imsh.")
+        "endpoint kinds are not supported by imsh. An IMAP endpoint with -Authentication OAuth "
+        "-TenantId -ClientId -ClientSecret signs in to each mailbox with SASL XOAUTH2 and an "
+        "app-only token from the Microsoft identity platform (Exchange Online: "
+        "outlook.office365.com); -TestMailbox names a mailbox that verification signs in to "
+        "the way the sync will.")
     examples = (
         Example("New-MigrationEndpoint -IMAP -Name IMAPEndpoint -RemoteServer imap.contoso.com "
                 "-Port 993 -Security Ssl",
@@ -113,6 +143,12 @@ class NewMigrationEndpoint(Cmdlet):
                 "https://outlook.office365.com/EWS/Exchange.asmx -Authentication OAuth "
                 "-TenantId $tenant -ClientId $app -ClientSecret $secret -Impersonation",
                 "Exchange Online with an app registration (full_access_as_app)."),
+        Example("New-MigrationEndpoint -IMAP -Name EXO -RemoteServer outlook.office365.com "
+                "-Port 993 -Security Ssl -Authentication OAuth -TenantId $tenant -ClientId $app "
+                "-ClientSecret $secret -TestMailbox pilot@contoso.com",
+                "Exchange Online over IMAP with OAuth (IMAP.AccessAsApp): each user's "
+                "EmailAddress is signed in to with XOAUTH2; verified by signing in to the "
+                "pilot mailbox."),
     )
     parameters = (
         Parameter("Name", T.STRING, mandatory=True, help="The endpoint's unique name."),
@@ -124,7 +160,7 @@ class NewMigrationEndpoint(Cmdlet):
         Parameter("Security", T.STRING, choices=_SECURITY,
                   help="None, Ssl (implicit TLS) or Tls (STARTTLS)."),
         Parameter("Authentication", T.STRING, choices=_AUTHENTICATION,
-                  help="The login method: Basic (IMAP's only one); EWS also NTLM and OAuth."),
+                  help="The login method: Basic or OAuth (IMAP); Basic, NTLM or OAuth (EWS)."),
         Parameter("AcceptUntrustedCertificates", T.SWITCH,
                   help="Do not verify the server's TLS certificate (not for production)."),
         Parameter("Credentials", T.CREDENTIAL,
@@ -148,6 +184,8 @@ class NewMigrationEndpoint(Cmdlet):
             url=optional(args, "Url"), impersonation=args.switch("Impersonation"),
             credentials=credentials(args), tenant_id=optional(args, "TenantId"),
             client_id=optional(args, "ClientId"), client_secret=_client_secret(args),
+            authority=optional(args, "Authority"), test_mailbox=optional(args, "TestMailbox"),
+            certificate=_certificate(ctx, args),
             accept_untrusted_certificates=args.switch("AcceptUntrustedCertificates"),
             max_concurrent_migrations=_limit(args, "MaxConcurrentMigrations", 20),
             max_concurrent_incremental_syncs=_limit(args, "MaxConcurrentIncrementalSyncs", 10),
@@ -155,7 +193,10 @@ class NewMigrationEndpoint(Cmdlet):
         )
         if not ctx.should_process(request.name, "Create migration endpoint"):
             return []
-        return [endpoint_record(ctx.engine.new_endpoint(request))]
+        info = ctx.engine.new_endpoint(request)
+        if info.warning:
+            ctx.write_warning(info.warning)
+        return [endpoint_record(info)]
 
 
 def _kind(args: BoundArguments) -> EndpointType:
@@ -233,6 +274,8 @@ class SetMigrationEndpoint(Cmdlet):
             credentials=credentials(args), url=optional(args, "Url"),
             impersonation=optional(args, "Impersonation"), tenant_id=optional(args, "TenantId"),
             client_id=optional(args, "ClientId"), client_secret=_client_secret(args),
+            authority=optional(args, "Authority"), test_mailbox=optional(args, "TestMailbox"),
+            certificate=_certificate(ctx, args),
             accept_untrusted_certificates=optional(args, "AcceptUntrustedCertificates"),
             max_concurrent_migrations=(_limit(args, "MaxConcurrentMigrations", 0)
                                        if "MaxConcurrentMigrations" in args else UNSET),
@@ -242,7 +285,9 @@ class SetMigrationEndpoint(Cmdlet):
             skip_verification=args.switch("SkipVerification"),
         )
         if ctx.should_process(args["Identity"], "Change migration endpoint"):
-            ctx.engine.set_endpoint(args["Identity"], changes)
+            info = ctx.engine.set_endpoint(args["Identity"], changes)
+            if info.warning:
+                ctx.write_warning(info.warning)
         return []
 
 
@@ -292,11 +337,14 @@ class TestMigrationServerAvailability(Cmdlet):
                   help="Basic (the only method imsh uses)."),
         Parameter("Endpoint", T.STRING, mandatory=True, sets=("TestEndpoint",),
                   help="The migration endpoint to test."),
+        Parameter("TestMailbox", T.STRING, sets=("TestEndpoint",),
+                  help="A mailbox to sign in to the way the sync will (proxy login with the "
+                       "endpoint's -Credentials, or XOAUTH2 with its OAuth app)."),
         *unsupported("ExchangeRemoteMove", "ExchangeOutlookAnywhere", "Gmail", "PSTImport",
                      "PublicFolder", "Compliance", "Autodiscover", switch=True),
         *unsupported("Credentials", "EmailAddress", "ExchangeServer", "RPCProxyServer",
                      "SourceMailboxLegacyDN", "MailboxPermission", "ServiceAccountKeyFileData",
-                     "TestMailbox", "Partition"),
+                     "Partition"),
     )
     default_parameter_set = "IMAP"
     supports_should_process = True
@@ -304,7 +352,7 @@ class TestMigrationServerAvailability(Cmdlet):
     def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
         _authentication(args)
         if "Endpoint" in args:
-            result = ctx.engine.test_endpoint(args["Endpoint"])
+            result = ctx.engine.test_endpoint(args["Endpoint"], optional(args, "TestMailbox"))
         else:
             result = ctx.engine.test_server(args["RemoteServer"], args["Port"], _security(args),
                                             args.switch("AcceptUntrustedCertificates"))

@@ -68,7 +68,10 @@ def endpoint_record(info: EndpointInfo) -> PSObject:
         "Impersonation": info.impersonation,
         "TenantId": info.tenant_id,
         "ClientId": info.client_id,
-        "ClientSecret": MASKED if info.has_password and info.client_id is not None else None,
+        "ClientSecret": MASKED if info.has_password and info.client_id is not None
+        and info.certificate_thumbprint is None else None,
+        "CertificateThumbprint": info.certificate_thumbprint,
+        "Authority": info.authority,
         "IsDefaultTarget": info.is_default_target,
         "IsRemote": info.kind == IMAP,
         **_times("Creation", info.created_at),
@@ -220,6 +223,9 @@ def config_record(config: MigrationConfig) -> PSObject:
         "SmtpSecurity": smtp.security,
         "SmtpCredentials": smtp.user_name,  # the user name only; the password is never shown
         "SmtpFrom": smtp.sender,
+        # OAuth's settings only when the app signs in (the secret is never shown)
+        **({"SmtpAuthentication": "OAuth", "SmtpTenantId": smtp.tenant_id,
+            "SmtpClientId": smtp.client_id} if smtp.authentication == "OAuth" else {}),
     }, view="list")
 
 

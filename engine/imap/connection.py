@@ -6,12 +6,19 @@ Owns the transport rules for every IMAP endpoint (source and target):
   verified against the system store (or ``cafile``) with host-name checking, unless the endpoint
   accepts untrusted certificates (Exchange's ``-AcceptUntrustedCertificates``).
 - login by ``LOGIN`` or ``AUTHENTICATE PLAIN`` with an optional authorization identity (proxy
-  login of an administrator on behalf of a user, RFC 4616), as a login plan says.
+  login of an administrator on behalf of a user, RFC 4616), or by ``AUTHENTICATE XOAUTH2`` with
+  an OAuth bearer token (engine/oauth.py), as a login plan says. The token is revealed only
+  here, before the login; a refused XOAUTH2 login is tried once more with a renewed token (the
+  server may have stopped accepting a token the client still holds), then it is a verdict.
 - after login the capabilities are read again (servers announce more, or fewer: Cyrus reports
   ``LOGINDISABLED`` once logged in, which is normal), then NAMESPACE (or ``LIST "" ""`` when the
   server has none, as pymap) gives the hierarchy separator and personal prefix.
 - :func:`imap_errors` turns imaplib/imapclient/socket/ssl failures into the engine's
   :class:`TransientError` / :class:`PermanentError` with Exchange's wording.
+- a reply that says the server is throttling (Exchange Online: ``NO Request is throttled.
+  Suggested Backoff Time: 300000 milliseconds``, after which it drops the session) is a
+  :class:`ThrottledError`, whatever its response code: transient, with the server's hint as
+  ``retry_after``, which the runner's backoff honours (engine/runner/scheduler.py).
 
 imaplib's debug tracing (which imapclient switches on) formats every literal it sends or reads;
 it is switched off here because it costs more CPU than parsing on large messages.
@@ -49,6 +56,9 @@ MAILBOX_FULL = "This mailbox is full. Please free up some space so that email ca
 _TRANSIENT_CODES = ("UNAVAILABLE", "INUSE", "LIMIT", "SERVERBUG", "EXPUNGEISSUED", "THROTTLED")
 _MISSING_CODES = ("NONEXISTENT", "TRYCREATE")
 _CODE = re.compile(r"\[([A-Z-]+)")
+_BACKOFF = re.compile(r"Suggested\s+Backoff\s+Time\s*:?\s*~?\s*(\d+(?:\.\d+)?)\s*"
+                      r"(milliseconds|millisecond|msec|ms|seconds|second|sec|s)?\b", re.IGNORECASE)
+_THROTTLED = re.compile(r"\bthrottl", re.IGNORECASE)
 
 
 class Security(StrEnum):
@@ -69,7 +79,7 @@ class LoginPlanLike(Protocol):
     """What :mod:`engine.adminlogin` decides: how to log in for one migration user."""
 
     @property
-    def method(self) -> str: ...  # "login" | "authenticate-plain"
+    def method(self) -> str: ...  # "login" | "authenticate-plain" | "xoauth2"
 
     @property
     def authcid(self) -> str: ...
@@ -153,8 +163,40 @@ def response_code(text: str) -> str | None:
     return match.group(1) if match else None
 
 
+class ThrottledError(TransientError):
+    """The server asks imsh to slow down; ``retry_after`` is its hint in seconds (or None)."""
+
+    default_category = ErrorCategory.ResourceUnavailable
+    default_error_id = "ServerThrottled"
+
+    def __init__(self, message: str, retry_after: float | None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def backoff_hint(reply: str) -> float | None:
+    """Seconds from ``Suggested Backoff Time: N milliseconds`` (or ``N ms`` / ``N seconds``)."""
+    match = _BACKOFF.search(reply)
+    if match is None:
+        return None
+    value = float(match.group(1))
+    unit = (match.group(2) or "ms").lower()
+    return value if unit.startswith("s") else value / 1000.0
+
+
+def is_throttled(reply: str) -> bool:
+    return _BACKOFF.search(reply) is not None or _THROTTLED.search(reply) is not None
+
+
 def server_error(host: str, action: str, reply: str) -> TransientError | PermanentError:
-    """Classify a NO/BAD reply by its response code (RFC 5530)."""
+    """Classify a NO/BAD reply: throttling first (its hint kept), then by response code
+    (RFC 5530)."""
+    if is_throttled(reply):
+        hint = backoff_hint(reply)
+        wait = f"; it asked for {hint:g} s" if hint is not None else ""
+        return ThrottledError(
+            f"The server '{host}' is throttling imsh and could not {action}{wait}: {reply}",
+            retry_after=hint)
     code = response_code(reply)
     if code in _TRANSIENT_CODES:
         return TransientError(
@@ -183,7 +225,7 @@ def imap_errors(settings: ImapSettings, action: str) -> Iterator[None]:
             raise TransientError(
                 f"The connection to the server '{host}' was lost ({action}).",
                 category=ErrorCategory.ConnectionError, error_id="ConnectionFailed") from None
-        if response_code(str(exc)) in _TRANSIENT_CODES:
+        if response_code(str(exc)) in _TRANSIENT_CODES or is_throttled(str(exc)):
             raise server_error(host, action, str(exc)) from None
         raise PermanentError(BAD_CREDENTIALS, category=ErrorCategory.AuthenticationError,
                              error_id="AuthenticationFailed") from None
@@ -246,7 +288,11 @@ def connect(settings: ImapSettings) -> IMAPClient:
 
 
 def authenticate(client: IMAPClient, plan: LoginPlanLike, settings: ImapSettings) -> None:
-    """Log in as the plan says (LOGIN, or AUTHENTICATE PLAIN with an authorization id)."""
+    """Log in as the plan says (LOGIN, AUTHENTICATE PLAIN with an authorization id, or
+    AUTHENTICATE XOAUTH2 with a bearer token)."""
+    if plan.method == "xoauth2":
+        _xoauth2(client, plan, settings)
+        return
     password = reveal(plan.password)
     with imap_errors(settings, "log in"):
         if plan.method == "authenticate-plain":
@@ -255,6 +301,26 @@ def authenticate(client: IMAPClient, plan: LoginPlanLike, settings: ImapSettings
             client.login(plan.authcid, password)
         else:
             raise ValidationError(f"Unknown login method '{plan.method}'.")
+
+
+def _xoauth2(client: IMAPClient, plan: LoginPlanLike, settings: ImapSettings) -> None:
+    if not client.has_capability("AUTH=XOAUTH2"):
+        raise PermanentError(
+            f"The server '{settings.host}' doesn't offer OAuth sign-in (AUTH=XOAUTH2). Use "
+            "-Authentication Basic with this server.",
+            category=ErrorCategory.AuthenticationError, error_id="XOAuth2NotOffered")
+    token = reveal(plan.password)  # outside imap_errors: the token's own errors say more
+    try:
+        with imap_errors(settings, "log in"):
+            client.oauth2_login(plan.authcid, token)
+        return
+    except PermanentError as exc:
+        renew = getattr(plan.password, "renew", None)
+        if exc.error_id != "AuthenticationFailed" or renew is None:
+            raise
+    token = renew()
+    with imap_errors(settings, "log in"):
+        client.oauth2_login(plan.authcid, token)
 
 
 def open_session(

@@ -13,6 +13,11 @@ each time mail is to go out, so a change takes effect without restarting the ser
 - ``SmtpFrom``: the From address; default ``imsh@<host name>``.
 - ``SmtpCaFile``: a PEM file of extra trusted CA certificates (tests, private CAs). TLS
   certificates are always verified, against the system's CAs and this file.
+- ``SmtpAuthentication = OAuth`` with ``SmtpTenantId``, ``SmtpClientId``, ``SmtpClientSecret``
+  (sealed) and ``SmtpAuthority`` (absent: the public cloud): the sender signs in with SASL
+  XOAUTH2 as the From address with an app-only token (engine/oauth.py; Exchange Online's
+  ``SMTP.SendAsApp``, smtp.office365.com) instead of a password. -SmtpCredentials and OAuth
+  exclude each other.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from enum import StrEnum
 
 from engine.errors import ValidationError
 from engine.model import parse_enum
+from engine.oauth import PUBLIC_CLOUD, OAuthApp
 from engine.secrets import Secret
 from engine.store.config import ConfigRepository
 
@@ -33,9 +39,15 @@ SMTP_USER_NAME = "SmtpUserName"
 SMTP_PASSWORD = "SmtpPassword"  # sealed: write with config.set_secret
 SMTP_FROM = "SmtpFrom"
 SMTP_CA_FILE = "SmtpCaFile"
+SMTP_AUTHENTICATION = "SmtpAuthentication"  # "OAuth", or absent (a password login, or none)
+SMTP_TENANT_ID = "SmtpTenantId"
+SMTP_CLIENT_ID = "SmtpClientId"
+SMTP_CLIENT_SECRET = "SmtpClientSecret"  # sealed: write with config.set_secret
+SMTP_AUTHORITY = "SmtpAuthority"
+SMTP_OAUTH_KEYS = (SMTP_AUTHENTICATION, SMTP_TENANT_ID, SMTP_CLIENT_ID, SMTP_AUTHORITY)
 
 SMTP_KEYS = (SMTP_SERVER, SMTP_PORT, SMTP_SECURITY, SMTP_USER_NAME, SMTP_PASSWORD, SMTP_FROM,
-             SMTP_CA_FILE)
+             SMTP_CA_FILE, *SMTP_OAUTH_KEYS, SMTP_CLIENT_SECRET)
 
 DEFAULT_TIMEOUT_SECONDS = 20.0
 
@@ -68,6 +80,7 @@ class SmtpSettings:
     sender: str = ""  # the From address; "" means default_sender()
     ca_file: str | None = None
     timeout: float = DEFAULT_TIMEOUT_SECONDS
+    oauth: OAuthApp | None = None  # XOAUTH2 as the From address instead of credentials
 
     @property
     def from_address(self) -> str:
@@ -88,6 +101,7 @@ class SmtpSettings:
             credentials=_credentials(config),
             sender=str(config.get(SMTP_FROM) or ""),
             ca_file=config.get(SMTP_CA_FILE),
+            oauth=_oauth(config),
         )
 
     def save(self, config: ConfigRepository) -> None:
@@ -131,3 +145,17 @@ def _credentials(config: ConfigRepository) -> SmtpCredentials | None:
             error_id="SmtpPasswordMissing",
         )
     return SmtpCredentials(str(user_name), password)
+
+
+def _oauth(config: ConfigRepository) -> OAuthApp | None:
+    if config.get(SMTP_AUTHENTICATION) != "OAuth":
+        return None
+    tenant, client = config.get(SMTP_TENANT_ID), config.get(SMTP_CLIENT_ID)
+    secret = config.get_secret(SMTP_CLIENT_SECRET)
+    if not tenant or not client or secret is None:
+        raise ValidationError(
+            "The SMTP OAuth settings are incomplete. Set them again with Set-MigrationConfig "
+            "-Authentication OAuth -TenantId -ClientId -ClientSecret.",
+            error_id="SmtpOAuthIncomplete")
+    return OAuthApp(str(tenant), str(client), secret,
+                    authority=str(config.get(SMTP_AUTHORITY) or PUBLIC_CLOUD))

@@ -3,7 +3,10 @@
 ``SmtpSecurity.NONE`` is plain SMTP, ``Ssl`` is SMTPS (TLS from the first byte), ``Tls`` is
 STARTTLS — refused, never downgraded, when the server does not offer it. TLS certificates are
 verified (system CAs plus ``SmtpCaFile``) and the host name checked. With credentials the
-sender logs in; this is the one place the SMTP password is revealed.
+sender logs in; this is the one place the SMTP password is revealed. With an OAuth app it signs
+in with ``AUTH XOAUTH2`` as the From address (Exchange Online's SMTP.SendAsApp) with the app's
+token; a refused token is renewed and tried once more (engine/oauth.py says why). Neither a
+password nor a token is ever sent over an unencrypted connection.
 
 Every failure is an :class:`~engine.errors.ImshError`, so a caller (the runner) never sees an
 smtplib or socket exception:
@@ -25,6 +28,7 @@ from email.message import EmailMessage
 
 from engine.errors import ErrorCategory, PermanentError, TransientError
 from engine.notify.settings import SmtpSecurity, SmtpSettings
+from engine.oauth import provider_for
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +92,10 @@ def _deliver(settings: SmtpSettings, message: EmailMessage) -> dict[str, tuple[i
         if settings.security is SmtpSecurity.Tls:
             client.starttls(context=tls_context(settings))
             client.ehlo()
-        if settings.credentials is not None:
+        if settings.oauth is not None:
+            _refuse_clear_text(settings, "OAuth token")
+            _xoauth2(client, settings)
+        elif settings.credentials is not None:
             if settings.security is SmtpSecurity.NONE:
                 raise PermanentError(
                     f"imsh won't send the SMTP password to {settings.server} over an "
@@ -98,6 +105,34 @@ def _deliver(settings: SmtpSettings, message: EmailMessage) -> dict[str, tuple[i
                 settings.credentials.user_name, settings.credentials.password.reveal()
             )
         return client.send_message(message, from_addr=settings.from_address)
+
+
+def _refuse_clear_text(settings: SmtpSettings, what: str) -> None:
+    if settings.security is SmtpSecurity.NONE:
+        raise PermanentError(
+            f"imsh won't send the SMTP {what} to {settings.server} over an unencrypted "
+            "connection; set -SmtpSecurity Tls or Ssl.",
+            category=ErrorCategory.PermissionDenied, error_id="SmtpCredentialsNeedTls")
+
+
+def _xoauth2(client: smtplib.SMTP, settings: SmtpSettings) -> None:
+    assert settings.oauth is not None
+    mechanisms = client.esmtp_features.get("auth", "").upper().split()
+    if "XOAUTH2" not in mechanisms:
+        raise smtplib.SMTPNotSupportedError(
+            "AUTH XOAUTH2 (OAuth sign-in) is not offered by the server")
+    provider = provider_for(settings.oauth)
+    for fetch in (provider.token, provider.renew):
+        answer = (f"user={settings.from_address}\1auth=Bearer {fetch().reveal()}\1\1")
+        try:
+            # the initial response carries the token; a challenge is the server's error
+            # report, answered with an empty line as XOAUTH2 requires
+            client.auth("XOAUTH2", lambda challenge=None, text=answer: "" if challenge else text,
+                        initial_response_ok=True)
+            return
+        except smtplib.SMTPAuthenticationError:
+            if fetch == provider.renew:
+                raise
 
 
 def _connect(settings: SmtpSettings) -> smtplib.SMTP:

@@ -3,7 +3,21 @@
 :func:`probe_imap` connects with the configured security (certificates verified unless
 untrusted ones are accepted), reads CAPABILITY and, when credentials are given, logs in; it
 raises the engine's errors with Exchange's texts ("The connection to the server 'X' timed out
-after 00:00:15.", "... could not be completed.", the sign-in text). :func:`probe_maildir` checks
+after 00:00:15.", "... could not be completed.", the sign-in text).
+
+:func:`probe_endpoint` verifies a stored (or about to be stored) IMAP endpoint **the way the
+sync will log in**. An endpoint's own login is never a login of its own: its -Credentials are
+an administrator's acting for each mailbox (SASL PLAIN authzid, or Dovecot's ``user*admin``),
+and an OAuth app signs in to each mailbox with XOAUTH2. So:
+
+- with ``-TestMailbox``: the login the sync would make for that mailbox (the proxy login, or
+  XOAUTH2 as the mailbox with the app's token);
+- without it: an OAuth endpoint gets a token (proving the app's credential) and checks that the
+  server offers AUTH=XOAUTH2; an endpoint with -Credentials checks connectivity, TLS and the
+  offered mechanisms only -- a Dovecot master user cannot log in as itself -- and the result
+  says that no login was tried (``ImapProbe.note``);
+- an endpoint with neither (a source: each user logs in with the CSV's credentials) checks
+  connectivity, TLS and capabilities, as before. :func:`probe_maildir` checks
 that a Maildir root is, or can become, a writable directory.
 
 :func:`test_settings` and :func:`test_endpoint` never raise for an unreachable server: they
@@ -23,7 +37,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from engine.errors import ErrorCategory, ImshError, ValidationError
+from engine.errors import ErrorCategory, ImshError, PermanentError, ValidationError
 from engine.imap.connection import (
     ImapSettings,
     Security,
@@ -32,10 +46,12 @@ from engine.imap.connection import (
     connect,
     imap_errors,
 )
-from engine.limits import CONNECTION_TIMEOUT, validate_port
+from engine.limits import CONNECTION_TIMEOUT, DEFAULT_IMAP_PORT, validate_port
 from engine.model import EndpointType, IMAPSecurityMechanism
+from engine.oauth import app_of, is_oauth, provider_for
 from engine.secrets import Secret
-from engine.store.endpoints import EndpointRow
+from engine.store.endpoints import EndpointRow, EndpointSpec
+from engine.targets.base import TargetMailbox
 from engine.targets.ews_settings import ews_settings_from_row
 
 CONNECTION_TIMEOUT_SECONDS = CONNECTION_TIMEOUT.total_seconds()
@@ -65,6 +81,7 @@ class ImapProbe:
 
     capabilities: frozenset[str]
     warning: str | None
+    note: str | None = None  # what was not verified, when no login was tried
 
 
 def imap_settings(host: str, port: int, security: IMAPSecurityMechanism,
@@ -83,6 +100,47 @@ def probe_imap(settings: ImapSettings, user_name: str | None = None,
         if user_name is not None and password is not None:
             authenticate(client, SimpleLogin(user_name, password), settings)
         return ImapProbe(capabilities, _warning(settings, capabilities, user_name is not None))
+    finally:
+        try:
+            client.logout()
+        except Exception:  # the verdict is already known; a failed LOGOUT changes nothing
+            client.shutdown()
+
+
+def probe_endpoint(spec: EndpointSpec, test_mailbox: str | None = None,
+                   settings: ImapSettings | None = None) -> ImapProbe:
+    """Verify an IMAP endpoint the way the sync logs in (see the module docstring)."""
+    from engine.sync.endpoints import imap_target
+
+    settings = settings or imap_settings(
+        spec.remote_server or "", spec.port or DEFAULT_IMAP_PORT,
+        IMAPSecurityMechanism(spec.security or "Ssl"), spec.accept_untrusted_certificates)
+    oauth = is_oauth(spec)
+    if oauth:
+        provider_for(app_of(spec)).token()  # the app signs in, or its AADSTS reason is raised
+    client = connect(settings)
+    try:
+        with imap_errors(settings, "read the server capabilities"):
+            capabilities = frozenset(c.decode().upper() for c in client.capabilities())
+        if oauth and "AUTH=XOAUTH2" not in capabilities:
+            raise PermanentError(
+                f"The server '{settings.host}' doesn't offer OAuth sign-in (AUTH=XOAUTH2).",
+                category=ErrorCategory.AuthenticationError, error_id="XOAuth2NotOffered")
+        note = None
+        if test_mailbox:
+            plan = imap_target(spec, settings).login_plan(TargetMailbox(test_mailbox))
+            authenticate(client, plan, settings)
+        elif oauth:
+            note = ("The application got a token and the server offers XOAUTH2; no mailbox "
+                    "was signed in to. Give -TestMailbox to sign in to one as the sync will.")
+        elif spec.password is not None:
+            offered = ", ".join(sorted(c for c in capabilities if c.startswith("AUTH="))) \
+                or "no AUTH= mechanisms"
+            note = (f"Only the connection, TLS and the offered mechanisms ({offered}) were "
+                    "verified: the administrator credentials act for each mailbox and were not "
+                    "tried. Give -TestMailbox to sign in to one as the sync will.")
+        logged_in = bool(test_mailbox)
+        return ImapProbe(capabilities, _warning(settings, capabilities, logged_in), note)
     finally:
         try:
             client.logout()
@@ -138,7 +196,8 @@ def test_settings(host: str, port: int, security: IMAPSecurityMechanism,
     return _answered(probe, described)
 
 
-def test_endpoint(endpoint: EndpointRow) -> AvailabilityResult:
+def test_endpoint(endpoint: EndpointRow, test_mailbox: str | None = None
+                  ) -> AvailabilityResult:
     """Test-MigrationServerAvailability -Endpoint: the endpoint's own settings and login."""
     if endpoint.kind == EndpointType.Maildir:
         described = f"Maildir {endpoint.path}"
@@ -156,9 +215,13 @@ def test_endpoint(endpoint: EndpointRow) -> AvailabilityResult:
     try:
         settings = imap_settings(endpoint.remote_server or "", port, security,
                                  endpoint.accept_untrusted_certificates)
-        probe = probe_imap(settings, endpoint.username, endpoint.password)
+        probe = probe_endpoint(endpoint, test_mailbox, settings)
     except ImshError as exc:
         return _failed(exc, described)
+    if is_oauth(endpoint):
+        described += f" Authentication=OAuth Authority={app_of(endpoint).authority}"
+    if test_mailbox:
+        described += f" TestMailbox={test_mailbox}"
     return _answered(probe, described)
 
 
@@ -178,9 +241,11 @@ def _describe(host: str, port: int, security: IMAPSecurityMechanism) -> str:
 
 
 def _answered(probe: ImapProbe, described: str) -> AvailabilityResult:
+    note = f" {probe.note}" if probe.note else ""
     if probe.warning is not None:
-        return AvailabilityResult(TestResult.Warning, probe.warning, None, described)
-    return AvailabilityResult(TestResult.Success, "The connection to the server was successful.",
+        return AvailabilityResult(TestResult.Warning, probe.warning + note, None, described)
+    return AvailabilityResult(TestResult.Success,
+                              "The connection to the server was successful." + note,
                               None, described)
 
 

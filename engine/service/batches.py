@@ -49,6 +49,7 @@ from engine.errors import (
 from engine.excludes import parse_exclude_folders
 from engine.limits import DEFAULT_REPORT_INTERVAL, validate_batch_name, validate_report_interval
 from engine.model import BatchCounts, BatchStatus, EndpointType, MigrationUserStatus, count_users
+from engine.oauth import is_oauth
 from engine.runner.intervals import DEFAULT_INTERVAL, batch_interval, seconds_of
 from engine.secrets import Secret
 from engine.service.common import (
@@ -260,8 +261,10 @@ class BatchService:
         _check_limit("BadItemLimit", request.bad_item_limit)
         _check_limit("LargeItemLimit", request.large_item_limit)
         rows = parse_migration_csv(request.csv_data,
-                                   allow_unknown_columns=request.allow_unknown_columns)
-        users = self._user_specs(rows, target, request.auto_start, batch_name=None)
+                                   allow_unknown_columns=request.allow_unknown_columns,
+                                   password_required=not is_oauth(source))
+        users = self._user_specs(rows, target, request.auto_start, batch_name=None,
+                                 oauth_source=is_oauth(source))
         started = now() if request.auto_start else None
         spec = BatchSpec(
             name=name, source_endpoint_id=source.id, target_endpoint_id=target.id,
@@ -302,12 +305,13 @@ class BatchService:
         return source, target
 
     def _user_specs(self, rows: Sequence[CsvUserRow], target: EndpointRow, queued: bool,
-                    batch_name: str | None) -> builtins.list[MigrationUserSpec]:
+                    batch_name: str | None, oauth_source: bool = False
+                    ) -> builtins.list[MigrationUserSpec]:
         others = {address_key(u.email_address): u.batch_name for u in self._store.users.list()
                   if batch_name is None or u.batch_name.casefold() != batch_name.casefold()}
         check_not_in_other_batches(rows, others)
         due = now() if queued else None
-        return [_user_spec(row, target, due) for row in rows]
+        return [_user_spec(row, target, due, oauth_source) for row in rows]
 
     # --- changing ---------------------------------------------------------------------------
 
@@ -361,15 +365,18 @@ class BatchService:
             raise ValidationError(
                 "-CSVData on Set-MigrationBatch adds users and needs -AddUsers.",
                 error_id="CsvWithoutAddUsers")
+        source = self._store.endpoints.get_by_id(batch.source_endpoint_id)
         rows = parse_migration_csv(changes.csv_data,
-                                   allow_unknown_columns=changes.allow_unknown_columns)
+                                   allow_unknown_columns=changes.allow_unknown_columns,
+                                   password_required=not is_oauth(source))
         present = {address_key(u.email_address)
                    for u in self._store.users.list(batch_id=batch.id)}
         # "Only new entries in the CSV file are processed."
         fresh = [row for row in rows if address_key(row.email_address) not in present]
         target = self._store.endpoints.get_by_id(batch.target_endpoint_id)
         active = BatchPhase(batch.status) is BatchPhase.Active
-        return self._user_specs(fresh, target, active, batch_name=batch.name)
+        return self._user_specs(fresh, target, active, batch_name=batch.name,
+                                oauth_source=is_oauth(source))
 
     def _sync_now(self, batch: BatchRow) -> None:
         # "starts an immediate sync for users that have already reached Synced status, but
@@ -546,9 +553,11 @@ def _restarts(kind: StartKind, status: MigrationUserStatus) -> bool:
     return kind is StartKind.Resume and status in _RESUMABLE
 
 
-def _user_spec(row: CsvUserRow, target: EndpointRow, due: datetime | None) -> MigrationUserSpec:
-    try:
-        plan_login(row.user_name, row.password_plaintext, row.user_root)
+def _user_spec(row: CsvUserRow, target: EndpointRow, due: datetime | None,
+               oauth_source: bool = False) -> MigrationUserSpec:
+    try:  # an OAuth source signs in with XOAUTH2 as the UserName: no password to check
+        if not oauth_source:
+            plan_login(row.user_name, row.password_plaintext, row.user_root)
     except ValidationError as exc:
         raise ValidationError(f"Row {row.row_number}: {exc.message}",
                               error_id=exc.error_id) from None

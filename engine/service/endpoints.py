@@ -7,11 +7,16 @@ Rules, from reference/ms-cmdlets.md §A1-§A4 unless marked as imsh's:
   only ``-Port 143``).
 * ``MaxConcurrentMigrations``/``MaxConcurrentIncrementalSyncs`` default to 20 and 10
   (engine/limits.py explains the choice); ``Unlimited`` means the documented maximum, 100.
-* ``-Authentication``: IMAP logins are Basic (LOGIN / SASL PLAIN); EWS endpoints take Basic,
-  NTLM or OAuth (engine/service/ews_settings.py: how each is stored); other methods are
-  refused as not supported.
+* ``-Authentication``: IMAP logins are Basic (LOGIN / SASL PLAIN) or OAuth (SASL XOAUTH2 with an
+  app-only token, engine/oauth.py: Exchange Online); EWS endpoints take Basic, NTLM or OAuth
+  (engine/service/ews_settings.py). OAuth is stored the same way on both kinds: ``username`` =
+  -ClientId, ``password`` = the sealed -ClientSecret, ``extra["tenant_id"]`` = -TenantId, and
+  on IMAP ``extra["authority"]`` = imsh's -Authority when it is not the public cloud. Other
+  methods are refused as not supported.
 * Creating verifies the endpoint unless ``-SkipVerification``: IMAP connects with TLS as
-  configured and verified, reads CAPABILITY and logs in when credentials are given; Maildir
+  configured and verified and logs in the way the sync will (engine/service/availability.py
+  :func:`probe_endpoint`: to -TestMailbox when given, else an OAuth app gets a token and
+  admin credentials are not tried, which :attr:`EndpointInfo.warning` says); Maildir
   checks the path; EWS signs in at the URL as given (no autodiscover) and reads the server
   version (engine/targets/ews_verify.py). A failed verification stores nothing.
 * Connection settings can be changed only while no batch using the endpoint is running
@@ -24,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from engine.errors import InvalidStateError, NotSupportedError, ValidationError
 from engine.limits import (
@@ -41,8 +47,9 @@ from engine.model import (
     IMAPSecurityMechanism,
     MigrationUserStatus,
 )
+from engine.oauth import AUTHORITY, PUBLIC_CLOUD, THUMBPRINT, normalise_authority
 from engine.secrets import Secret
-from engine.service.availability import imap_settings, probe_imap, probe_maildir
+from engine.service.availability import probe_endpoint, probe_maildir
 from engine.service.batches import derive_status
 from engine.service.common import UNSET, Unset
 from engine.service.ews_settings import (
@@ -54,7 +61,7 @@ from engine.service.ews_settings import (
 )
 from engine.store import Store
 from engine.store.endpoints import EndpointRow, EndpointSpec
-from engine.targets.ews_settings import check_url, ews_settings_from_row
+from engine.targets.ews_settings import OAUTH, TENANT_ID, check_url, ews_settings_from_row
 
 _RUNNING_BATCH = frozenset({BatchStatus.Starting, BatchStatus.Syncing,
                             BatchStatus.IncrementalSyncing, BatchStatus.Stopping,
@@ -85,6 +92,9 @@ class EndpointRequest:
     tenant_id: str | None = None  # EWS OAuth
     client_id: str | None = None  # EWS OAuth
     client_secret: Secret | None = None  # EWS OAuth
+    authority: str | None = None  # IMAP OAuth: the identity platform's host (public cloud)
+    certificate: tuple[Secret, str] | None = None  # IMAP OAuth: (PEM, thumbprint) for a secret
+    test_mailbox: str | None = None  # verification only: log in to it as the sync will
     accept_untrusted_certificates: bool = False
     max_concurrent_migrations: int | None = DEFAULT_MAX_CONCURRENT_MIGRATIONS  # None: Unlimited
     max_concurrent_incremental_syncs: int | None = DEFAULT_MAX_CONCURRENT_INCREMENTAL_SYNCS
@@ -106,6 +116,9 @@ class EndpointChanges:
     tenant_id: str | None = None  # EWS OAuth
     client_id: str | None = None  # EWS OAuth
     client_secret: Secret | None = None  # EWS OAuth
+    authority: str | None = None  # IMAP OAuth
+    certificate: tuple[Secret, str] | None = None  # IMAP OAuth
+    test_mailbox: str | None = None  # verification only
     accept_untrusted_certificates: bool | None = None
     max_concurrent_migrations: int | Unset | None = UNSET
     max_concurrent_incremental_syncs: int | Unset | None = UNSET
@@ -136,6 +149,10 @@ class EndpointInfo:
     created_at: datetime
     active_migration_count: int
     active_incremental_sync_count: int
+    authority: str | None = None  # IMAP OAuth
+    certificate_thumbprint: str | None = None  # IMAP OAuth with -CertificateFile
+    warning: str | None = None  # for the admin, from create/change: what wasn't verified, EWS
+    # in Exchange Online
 
 
 class EndpointService:
@@ -144,9 +161,9 @@ class EndpointService:
 
     def create(self, request: EndpointRequest) -> EndpointInfo:
         spec = _spec(request)
-        if not request.skip_verification:
-            verify(spec)
-        return self.info(self._store.endpoints.add(spec))
+        note = None if request.skip_verification else verify(spec, request.test_mailbox)
+        note = _join(_ews_online_warning(spec), note)
+        return replace(self.info(self._store.endpoints.add(spec)), warning=note)
 
     def list(self, name: str | None = None, kind: str | None = None) -> list[EndpointInfo]:
         rows = [self._store.endpoints.get(name)] if name else self._store.endpoints.list()
@@ -157,11 +174,14 @@ class EndpointService:
     def change(self, name: str, changes: EndpointChanges) -> EndpointInfo:
         current = self._store.endpoints.get(name)
         updated = _apply(current, changes)
+        note = None
         if _connection(updated) != _connection(current):
             self._refuse_while_running(current)
             if not changes.skip_verification:
-                verify(updated)
-        return self.info(self._store.endpoints.update(updated))
+                note = verify(updated, changes.test_mailbox)
+        if changes.url is not None:
+            note = _join(_ews_online_warning(updated), note)
+        return replace(self.info(self._store.endpoints.update(updated)), warning=note)
 
     def remove(self, name: str) -> None:
         self._store.endpoints.remove(name)
@@ -171,7 +191,8 @@ class EndpointService:
 
     def info(self, row: EndpointRow) -> EndpointInfo:
         initial, incremental = self._active_counts(row.id)
-        login = login_of(row) if row.kind == EndpointType.EWS else EwsLogin(
+        oauth = row.authentication == OAUTH
+        login = login_of(row) if row.kind == EndpointType.EWS or oauth else EwsLogin(
             user_name=row.username)
         return EndpointInfo(
             name=row.name, kind=EndpointType(row.kind), remote_server=row.remote_server,
@@ -184,6 +205,9 @@ class EndpointService:
             max_concurrent_incremental_syncs=row.max_concurrent_incremental_syncs,
             is_default_target=row.is_default_target, created_at=row.created_at,
             active_migration_count=initial, active_incremental_sync_count=incremental,
+            authority=str(row.extra.get(AUTHORITY) or PUBLIC_CLOUD)
+            if oauth and row.kind == EndpointType.IMAP else None,
+            certificate_thumbprint=row.extra.get(THUMBPRINT) if oauth else None,
         )
 
     def _active_counts(self, endpoint_id: int) -> tuple[int, int]:
@@ -208,8 +232,9 @@ class EndpointService:
                 )
 
 
-def verify(spec: EndpointSpec) -> None:
-    """Reach the endpoint as configured; raise the engine's error when it can't be used."""
+def verify(spec: EndpointSpec, test_mailbox: str | None = None) -> str | None:
+    """Reach the endpoint as configured; raise the engine's error when it can't be used.
+    Returns what could not be verified (an IMAP endpoint without ``test_mailbox``), if any."""
     if spec.kind == EndpointType.Maildir:
         probe_maildir(spec.path or "")
     elif spec.kind == EndpointType.EWS:
@@ -217,10 +242,31 @@ def verify(spec: EndpointSpec) -> None:
 
         verify_ews_endpoint(ews_settings_from_row(spec))
     else:
-        settings = imap_settings(spec.remote_server or "", spec.port or DEFAULT_IMAP_PORT,
-                                 IMAPSecurityMechanism(spec.security or "Ssl"),
-                                 spec.accept_untrusted_certificates)
-        probe_imap(settings, spec.username, spec.password)
+        return probe_endpoint(spec, test_mailbox.strip() if test_mailbox else None).note
+    return None
+
+
+EXCHANGE_ONLINE_HOSTS = ("outlook.office365.com", "outlook.office.com")
+EWS_ONLINE_WARNING = (
+    "This EWS endpoint is in Exchange Online. EWS there is blocked since 1 October 2026 for "
+    "applications the tenant did not allow (Set-OrganizationConfig -EwsAllowedAppIDs) and is "
+    "shut down on 1 April 2027. Use an IMAP endpoint with OAuth instead: "
+    "New-MigrationEndpoint -IMAP -RemoteServer outlook.office365.com -Port 993 -Security Ssl "
+    "-Authentication OAuth -TenantId ... -ClientId ... -ClientSecret ... (see "
+    "docs/exchange-online.md). EWS remains the path for Exchange Server on-premises.")
+
+
+def _ews_online_warning(spec: EndpointSpec) -> str | None:
+    """EWS in Exchange Online is being retired (reference/exchange-online-2026.md §B1)."""
+    if spec.kind != EndpointType.EWS or not spec.url:
+        return None
+    host = (urlsplit(spec.url).hostname or "").lower()
+    online = host in EXCHANGE_ONLINE_HOSTS or host.endswith(".outlook.office365.com")
+    return EWS_ONLINE_WARNING if online else None
+
+
+def _join(*notes: str | None) -> str | None:
+    return " ".join(n for n in notes if n) or None
 
 
 def default_security(port: int) -> IMAPSecurityMechanism:
@@ -244,7 +290,19 @@ def _spec(request: EndpointRequest) -> EndpointSpec:
     }
     if request.kind == EndpointType.EWS:
         return EndpointSpec(**common, **_ews_settings(request))
-    _check_imap_authentication(request.authentication)
+    _check_imap_authentication(request.authentication, request.kind)
+    if request.kind == EndpointType.IMAP and request.authentication is AuthenticationMethod.OAuth:
+        secret = _credential(request.client_secret, request.certificate)
+        login = EwsLogin(OAUTH, user_name=credentials.user_name if credentials else None,
+                         password=credentials.password if credentials else None,
+                         tenant_id=request.tenant_id, client_id=request.client_id,
+                         client_secret=secret)
+        extra = _certificate_extra(_authority_extra({}, request.authority), request.certificate)
+        columns = login_columns(login, extra)
+        return EndpointSpec(**common, **{**_imap_settings(request), **columns})
+    _refuse_oauth_settings(request.tenant_id, request.client_id,
+                           request.client_secret or _credential(None, request.certificate),
+                           request.authority)
     if credentials is not None:
         common.update(username=credentials.user_name, password=credentials.password)
     if request.kind == EndpointType.IMAP:
@@ -298,7 +356,7 @@ def _apply(row: EndpointRow, changes: EndpointChanges) -> EndpointRow:
 
 
 def _apply_imap(row: EndpointRow, changes: EndpointChanges) -> EndpointRow:
-    _check_imap_authentication(changes.authentication)
+    _check_imap_authentication(changes.authentication, EndpointType(row.kind))
     updated = row
     if row.kind != EndpointType.IMAP and _touches_imap(changes):
         raise ValidationError(
@@ -311,12 +369,68 @@ def _apply_imap(row: EndpointRow, changes: EndpointChanges) -> EndpointRow:
         updated = replace(updated, port=validate_port(changes.port))
     if changes.security is not None:
         updated = replace(updated, security=str(changes.security))
+    oauth = (changes.authentication or row.authentication) == OAUTH
+    if oauth:
+        return _apply_imap_oauth(updated, changes)
     if changes.authentication is not None:
+        if row.authentication == OAUTH:  # from OAuth to Basic: the app's settings go
+            updated = replace(updated, username=None, password=None, extra={
+                k: v for k, v in row.extra.items() if k not in (TENANT_ID, AUTHORITY)})
         updated = replace(updated, authentication=str(changes.authentication))
+    _refuse_oauth_settings(changes.tenant_id, changes.client_id,
+                           changes.client_secret or _credential(None, changes.certificate),
+                           changes.authority)
     if changes.credentials is not None:
         updated = replace(updated, username=changes.credentials.user_name,
                           password=changes.credentials.password)
     return updated
+
+
+def _apply_imap_oauth(row: EndpointRow, changes: EndpointChanges) -> EndpointRow:
+    credentials = changes.credentials
+    given = EwsLogin(OAUTH, user_name=credentials.user_name if credentials else None,
+                     password=credentials.password if credentials else None,
+                     tenant_id=changes.tenant_id, client_id=changes.client_id,
+                     client_secret=_credential(changes.client_secret, changes.certificate))
+    current = login_of(row) if row.authentication == OAUTH else EwsLogin(OAUTH)
+    extra = row.extra if changes.authority is None \
+        else _authority_extra(row.extra, changes.authority)
+    if changes.certificate is not None or changes.client_secret is not None:
+        extra = _certificate_extra(extra, changes.certificate)
+    return replace(row, **login_columns(changed_login(current, given), extra))
+
+
+def _credential(secret: Secret | None, certificate: tuple[Secret, str] | None
+                ) -> Secret | None:
+    """The app's credential: -ClientSecret, or -CertificateFile's PEM (one of the two)."""
+    if certificate is None:
+        return secret
+    if secret is not None:
+        raise ValidationError("Give -ClientSecret or -CertificateFile, not both: the "
+                              "application signs in with one credential.",
+                              error_id="OAuthTwoCredentials")
+    return certificate[0]
+
+
+def _certificate_extra(extra: dict[str, Any], certificate: tuple[Secret, str] | None
+                       ) -> dict[str, Any]:
+    rest = {k: v for k, v in extra.items() if k != THUMBPRINT}
+    return rest if certificate is None else {**rest, THUMBPRINT: certificate[1]}
+
+
+def _authority_extra(extra: dict[str, Any], authority: str | None) -> dict[str, Any]:
+    """``extra`` with -Authority: stored only when it isn't the public cloud."""
+    rest = {k: v for k, v in extra.items() if k != AUTHORITY}
+    host = normalise_authority(authority)
+    return rest if host == PUBLIC_CLOUD else {**rest, AUTHORITY: host}
+
+
+def _refuse_oauth_settings(tenant_id: str | None, client_id: str | None,
+                           client_secret: Secret | None, authority: str | None) -> None:
+    if tenant_id or client_id or client_secret is not None or authority:
+        raise ValidationError("-TenantId, -ClientId, -ClientSecret, -CertificateFile and "
+                              "-Authority apply only with -Authentication OAuth.",
+                              error_id="OAuthParameters")
 
 
 def _apply_ews(row: EndpointRow, changes: EndpointChanges) -> EndpointRow:
@@ -340,13 +454,15 @@ def _apply_ews(row: EndpointRow, changes: EndpointChanges) -> EndpointRow:
 
 
 def _refuse_ews_changes(row: EndpointRow, changes: EndpointChanges) -> None:
-    given = (changes.url, changes.impersonation, changes.tenant_id, changes.client_id,
-             changes.client_secret)
+    given: tuple[object, ...] = (changes.url, changes.impersonation)
+    if row.kind != EndpointType.IMAP:
+        given += (changes.tenant_id, changes.client_id, changes.client_secret,
+                  changes.authority)
     if any(value is not None for value in given):
         raise ValidationError(
-            f"The migration endpoint '{row.name}' is a {row.kind} endpoint; -Url, "
-            "-Impersonation, -TenantId, -ClientId and -ClientSecret apply to EWS endpoints "
-            "only.", error_id="NotAnEwsEndpoint")
+            f"The migration endpoint '{row.name}' is a {row.kind} endpoint; -Url and "
+            "-Impersonation apply to EWS endpoints only, and -TenantId, -ClientId and "
+            "-ClientSecret to EWS and IMAP endpoints.", error_id="NotAnEwsEndpoint")
 
 
 def _apply_concurrency(row: EndpointRow, changes: EndpointChanges) -> EndpointRow:
@@ -369,8 +485,8 @@ def _connection(row: EndpointSpec) -> tuple[object, ...]:
     """Everything that decides whether the endpoint can be reached and signed in to."""
     password = row.password.reveal() if row.password is not None else None
     return (row.remote_server, row.port, row.security, row.authentication, row.path, row.url,
-            row.impersonation, row.extra.get("tenant_id"), row.username, password,
-            row.accept_untrusted_certificates)
+            row.impersonation, row.extra.get(TENANT_ID), row.extra.get(AUTHORITY), row.username,
+            password, row.accept_untrusted_certificates)
 
 
 def _check_name(name: str) -> None:
@@ -379,6 +495,9 @@ def _check_name(name: str) -> None:
                               error_id="EndpointNameEmpty")
 
 
-def _check_imap_authentication(method: AuthenticationMethod | None) -> None:
-    if method is not None and method is not AuthenticationMethod.Basic:
+def _check_imap_authentication(method: AuthenticationMethod | None,
+                               kind: EndpointType = EndpointType.IMAP) -> None:
+    allowed = (AuthenticationMethod.Basic, AuthenticationMethod.OAuth) \
+        if kind == EndpointType.IMAP else (AuthenticationMethod.Basic,)
+    if method is not None and method not in allowed:
         raise NotSupportedError(f"Authentication {method}")

@@ -93,8 +93,9 @@ class Engine:
         return availability.test_settings(remote_server, port,
                                           security or default_security(port), accept_untrusted)
 
-    def test_endpoint(self, identity: str) -> AvailabilityResult:
-        return availability.test_endpoint(self._endpoints.get_row(identity))
+    def test_endpoint(self, identity: str, test_mailbox: str | None = None
+                      ) -> AvailabilityResult:
+        return availability.test_endpoint(self._endpoints.get_row(identity), test_mailbox)
 
     # --- batches --------------------------------------------------------------------------
 

@@ -9,6 +9,10 @@ Each setting changes on its own: a parameter that isn't given leaves its setting
 (:data:`~engine.service.common.UNSET`), an empty value (``-SmtpServer ''``,
 ``-SmtpCredentials $null``) removes it. Without ``SmtpServer`` no mail is sent.
 
+OAuth (``-Authentication OAuth -TenantId -ClientId -ClientSecret [-Authority]``) is given whole
+in one call and replaces -SmtpCredentials (and the other way round); ``-Authentication Basic``
+removes it. It needs -SmtpFrom (the mailbox the app sends as) and an encrypted connection.
+
 After any change the waits of batches whose mail failed are forgotten
 (:func:`engine.notify.schedule.clear_backoff`), so a corrected setting is tried at once.
 """
@@ -23,17 +27,23 @@ from engine.errors import ValidationError
 from engine.notify.schedule import clear_backoff
 from engine.notify.settings import (
     DEFAULT_PORTS,
+    SMTP_AUTHENTICATION,
+    SMTP_AUTHORITY,
+    SMTP_CLIENT_ID,
+    SMTP_CLIENT_SECRET,
     SMTP_FROM,
     SMTP_PASSWORD,
     SMTP_PORT,
     SMTP_SECURITY,
     SMTP_SERVER,
+    SMTP_TENANT_ID,
     SMTP_USER_NAME,
     SmtpSecurity,
     default_sender,
     parse_security,
     validate_port,
 )
+from engine.oauth import PUBLIC_CLOUD, normalise_authority
 from engine.secrets import Secret
 from engine.service.common import UNSET, Unset
 from engine.store import Store
@@ -49,6 +59,16 @@ class SmtpLogin:
 
 
 @dataclass(frozen=True)
+class SmtpOAuth:
+    """-Authentication OAuth for SMTP: the app that sends as -SmtpFrom."""
+
+    tenant_id: str
+    client_id: str
+    client_secret: Secret
+    authority: str | None = None
+
+
+@dataclass(frozen=True)
 class SmtpChanges:
     """The ``-Smtp*`` parameters: ``UNSET`` leaves a setting, ``None`` removes it."""
 
@@ -57,11 +77,13 @@ class SmtpChanges:
     security: str | Unset | None = UNSET
     credentials: SmtpLogin | Unset | None = UNSET
     sender: str | Unset | None = UNSET
+    oauth: SmtpOAuth | Unset | None = UNSET  # None: back to a password login (or none)
 
     @property
     def given(self) -> bool:
         return any(not isinstance(value, Unset) for value in
-                   (self.server, self.port, self.security, self.credentials, self.sender))
+                   (self.server, self.port, self.security, self.credentials, self.sender,
+                    self.oauth))
 
 
 @dataclass(frozen=True)
@@ -74,6 +96,9 @@ class SmtpConfig:
     user_name: str | None
     has_password: bool
     sender: str  # the stored From address, or the default imsh@<host name>
+    authentication: str | None = None  # "OAuth" when the app signs in
+    tenant_id: str | None = None
+    client_id: str | None = None
 
 
 def load_smtp(store: Store) -> SmtpConfig:
@@ -87,6 +112,9 @@ def load_smtp(store: Store) -> SmtpConfig:
         user_name=config.get(SMTP_USER_NAME) or None,
         has_password=config.get_secret(SMTP_PASSWORD) is not None,
         sender=config.get(SMTP_FROM) or default_sender(),
+        authentication=config.get(SMTP_AUTHENTICATION) or None,
+        tenant_id=config.get(SMTP_TENANT_ID) or None,
+        client_id=config.get(SMTP_CLIENT_ID) or None,
     )
 
 
@@ -103,6 +131,12 @@ def check_smtp(changes: SmtpChanges) -> None:
     if isinstance(changes.credentials, SmtpLogin) and not changes.credentials.user_name.strip():
         raise ValidationError("-SmtpCredentials needs a user name.",
                               error_id="InvalidSmtpCredentials")
+    if isinstance(changes.oauth, SmtpOAuth):
+        if isinstance(changes.credentials, SmtpLogin):
+            raise ValidationError("-SmtpCredentials don't apply with -Authentication OAuth: "
+                                  "the application signs in with -ClientId and -ClientSecret.",
+                                  error_id="SmtpOAuthWithCredentials")
+        normalise_authority(changes.oauth.authority)
 
 
 def store_smtp(store: Store, changes: SmtpChanges) -> None:
@@ -123,14 +157,41 @@ def store_smtp(store: Store, changes: SmtpChanges) -> None:
         config.set_secret(SMTP_PASSWORD, login.password if login else None)
     if not isinstance(changes.sender, Unset):
         config.set(SMTP_FROM, _text(changes.sender))
+    if isinstance(changes.credentials, SmtpLogin):
+        _store_oauth(store, None)  # a password login replaces the app's
+    if not isinstance(changes.oauth, Unset):
+        _store_oauth(store, changes.oauth)
     _refuse_clear_text_login(store)
     clear_backoff(store)
 
 
+def _store_oauth(store: Store, oauth: SmtpOAuth | None) -> None:
+    config = store.config
+    if oauth is not None:
+        config.set(SMTP_USER_NAME, None)
+        config.set_secret(SMTP_PASSWORD, None)
+        authority = normalise_authority(oauth.authority)
+        if not config.get(SMTP_FROM):
+            raise ValidationError(
+                "-Authentication OAuth needs -SmtpFrom: the mailbox the application sends as "
+                "(it signs in with XOAUTH2 as that address).", error_id="SmtpOAuthNeedsFrom")
+    config.set(SMTP_AUTHENTICATION, "OAuth" if oauth else None)
+    config.set(SMTP_TENANT_ID, oauth.tenant_id.strip() if oauth else None)
+    config.set(SMTP_CLIENT_ID, oauth.client_id.strip() if oauth else None)
+    config.set_secret(SMTP_CLIENT_SECRET, oauth.client_secret if oauth else None)
+    config.set(SMTP_AUTHORITY, authority if oauth and authority != PUBLIC_CLOUD else None)
+
+
 def _refuse_clear_text_login(store: Store) -> None:
-    """A password is never sent over an unencrypted connection (raising rolls back)."""
+    """A password or token is never sent over an unencrypted connection (raising rolls
+    back)."""
     config = store.config
     security = _stored_security(config.get(SMTP_SECURITY))
+    if security is SmtpSecurity.NONE and config.get(SMTP_AUTHENTICATION) == "OAuth":
+        raise ValidationError(
+            "-Authentication OAuth needs an encrypted connection: add -SmtpSecurity Tls "
+            "(STARTTLS) or -SmtpSecurity Ssl, so the token isn't sent in clear text.",
+            error_id="SmtpCredentialsNeedTls")
     if security is SmtpSecurity.NONE and config.get_secret(SMTP_PASSWORD) is not None:
         raise ValidationError(
             "-SmtpCredentials need an encrypted connection: add -SmtpSecurity Tls (STARTTLS) "

@@ -3,8 +3,11 @@ user, and a factory of target objects for the batch's target endpoint.
 
 - Source: the IMAP endpoint gives host, port, ``-Security`` and ``-AcceptUntrustedCertificates``;
   the user's CSV row gives UserName/Password/UserRoot, turned into a login plan by
-  :func:`engine.adminlogin.plan_login` (admin formats included).
+  :func:`engine.adminlogin.plan_login` (admin formats included). A source endpoint with
+  ``-Authentication OAuth`` logs in with XOAUTH2 as the UserName, with the endpoint app's token
+  (engine/oauth.py); the CSV Password is then not used.
 - IMAP target: per-user login with the CSV's TargetUserName/TargetPassword when present, else
+  with ``-Authentication OAuth`` XOAUTH2 as the EmailAddress with the endpoint app's token, else
   SASL PLAIN proxy authorization with the endpoint's admin credentials (authzid = EmailAddress);
   the endpoint's ``extra["TargetProxy"] = "master-user"`` selects Dovecot's ``user*admin`` form.
 - Maildir target: the tree ``<endpoint path>/<email address>``.
@@ -25,9 +28,10 @@ from dataclasses import dataclass
 
 from engine.adminlogin import LoginPlan, plan_login
 from engine.errors import ErrorCategory, PermanentError
-from engine.imap.connection import ImapSettings, Security, SimpleLogin
+from engine.imap.connection import ImapSettings, LoginPlanLike, Security, SimpleLogin
 from engine.limits import CONNECTION_TIMEOUT, DEFAULT_IMAP_PORT, PLAIN_OR_STARTTLS_PORT
-from engine.store.endpoints import EndpointRow
+from engine.oauth import app_of, bearer_login, is_oauth
+from engine.store.endpoints import EndpointRow, EndpointSpec
 from engine.store.users import MigrationUserRow
 from engine.targets.base import Target, TargetMailbox
 from engine.targets.imap import ImapTarget
@@ -42,7 +46,7 @@ class Endpoints:
     """What one sync pass connects to."""
 
     source: ImapSettings
-    login: LoginPlan
+    login: LoginPlanLike
     mailbox: TargetMailbox
     new_target: Callable[[], Target]
     target_kind: str
@@ -57,14 +61,14 @@ def resolve(user: MigrationUserRow, source: EndpointRow, target: EndpointRow, *,
                              error_id="SourceNotImap")
     return Endpoints(
         source=imap_settings(source),
-        login=source_login(user),
+        login=source_login(user, source),
         mailbox=target_mailbox(user),
         new_target=target_factory(target, maildir_fsync=maildir_fsync),
         target_kind=target.kind,
     )
 
 
-def imap_settings(endpoint: EndpointRow) -> ImapSettings:
+def imap_settings(endpoint: EndpointSpec) -> ImapSettings:
     security = Security(endpoint.security or Security.SSL.value)
     default = DEFAULT_IMAP_PORT if security is Security.SSL else PLAIN_OR_STARTTLS_PORT
     if not endpoint.remote_server:
@@ -76,7 +80,10 @@ def imap_settings(endpoint: EndpointRow) -> ImapSettings:
                         timeout=SESSION_TIMEOUT)
 
 
-def source_login(user: MigrationUserRow) -> LoginPlan:
+def source_login(user: MigrationUserRow, source: EndpointRow | None = None
+                 ) -> LoginPlan | LoginPlanLike:
+    if source is not None and is_oauth(source):
+        return bearer_login(app_of(source), user.user_name, user.user_root)
     if user.password is None:
         raise PermanentError(
             f"No source password is stored for '{user.email_address}'.",
@@ -102,16 +109,25 @@ def target_factory(endpoint: EndpointRow, *, maildir_fsync: bool = True
         return lambda: MaildirTarget(root, fsync=maildir_fsync)
     if endpoint.kind == "IMAP":
         settings = imap_settings(endpoint)
-        admin = None
-        if endpoint.username and endpoint.password is not None:
-            admin = SimpleLogin(endpoint.username, endpoint.password)
-        proxy = str(endpoint.extra.get("TargetProxy", "authzid"))
-        return lambda: ImapTarget(settings, admin, proxy=proxy)
+        return lambda: imap_target(endpoint, settings)
     if endpoint.kind == "EWS":
         return _ews_factory(endpoint)
     raise PermanentError(f"imsh cannot sync into a {endpoint.kind} endpoint yet "
                          f"('{endpoint.name}').", category=ErrorCategory.NotImplemented,
                          error_id="TargetKindNotSupported")
+
+
+def imap_target(endpoint: EndpointSpec, settings: ImapSettings | None = None) -> ImapTarget:
+    """The IMAP target of ``endpoint`` (not connected yet): how it logs in per mailbox. Also
+    what endpoint verification logs in with, so a verified endpoint logs in as the sync will."""
+    settings = settings or imap_settings(endpoint)
+    if is_oauth(endpoint):
+        return ImapTarget(settings, bearer=app_of(endpoint))
+    admin = None
+    if endpoint.username and endpoint.password is not None:
+        admin = SimpleLogin(endpoint.username, endpoint.password)
+    proxy = str(endpoint.extra.get("TargetProxy", "authzid"))
+    return ImapTarget(settings, admin, proxy=proxy)
 
 
 def _ews_factory(endpoint: EndpointRow) -> Callable[[], Target]:

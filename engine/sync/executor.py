@@ -186,7 +186,9 @@ def _guarded(store: Store, store_factory: StoreFactory, job: SyncJob, token: Can
             message = (f"The pass didn't finish within its deadline of {one.overdue:.0f} s "
                        f"({message.rstrip('.')}); it resumes with the next attempt.")
         store.statistics.add_report_entry(job.user_id, "warning", message)
-        return SyncOutcome.transient(message, progressed=progress.count > 0)
+        # the server's backoff hint (IMAP "Suggested Backoff Time", EWS throttling) goes on
+        return SyncOutcome.transient(message, getattr(exc, "retry_after", None),
+                                     progressed=progress.count > 0)
     return SyncOutcome.ok()
 
 

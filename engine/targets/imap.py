@@ -3,7 +3,9 @@
 Login per user: by default SASL PLAIN proxy authorization (authzid = the target mailbox,
 authcid/password = the endpoint's admin credentials); ``proxy="master-user"`` uses Dovecot's
 ``LOGIN "user*admin"`` form instead; a :class:`TargetMailbox` with its own login plan (CSV
-``TargetUserName``/``TargetPassword``) logs in as that user.
+``TargetUserName``/``TargetPassword``) logs in as that user. With an OAuth app (``bearer``,
+engine/oauth.py: Exchange Online's app-only access) each mailbox is logged in to with SASL
+XOAUTH2 as its address, with the app's token.
 
 Appending (the expensive side of a migration, see reference/bench-baseline.md):
 
@@ -17,6 +19,11 @@ imapclient has no pipelined APPEND and its ``multiappend`` cannot use non-synchr
 literals, so both are written here directly on imapclient's underlying imaplib connection:
 tags come from imaplib's ``_new_tag`` (which registers them) and replies are collected with
 ``_get_tagged_response`` in order; nothing else is sent while commands are in flight.
+
+Exchange Online (known by its greeting, "The Microsoft Exchange IMAP4 service") forgets a
+``\\Flagged`` given at APPEND (imapsync FAQ.Office365), so there the flag is set again with one
+``UID STORE +FLAGS.SILENT`` per batch on the new copies' APPENDUIDs before the batch's results
+are returned (and recorded).
 
 Each message gets its flags (``\\Recent`` removed), the keywords the folder accepts
 (PERMANENTFLAGS with ``\\*``, or listed there; others are reported in
@@ -86,11 +93,13 @@ from engine.imap.connection import (
     Password,
     SimpleLogin,
     imap_errors,
+    is_throttled,
     open_session,
     response_code,
     server_error,
 )
 from engine.imap.source import FINGERPRINT_HEADERS, HEADER_ITEM, fingerprint_of, header_hash
+from engine.oauth import OAuthApp, bearer_login
 from engine.targets.base import (
     AppendResult,
     Lookup,
@@ -146,11 +155,13 @@ class ImapTarget:
 
     def __init__(self, settings: ImapSettings, admin: LoginPlanLike | None = None, *,
                  proxy: str = "authzid", master_separator: str = "*",
-                 append_mode: str = "auto", window: int = DEFAULT_WINDOW) -> None:
+                 append_mode: str = "auto", window: int = DEFAULT_WINDOW,
+                 bearer: OAuthApp | None = None) -> None:
         if append_mode not in _MODES or proxy not in ("authzid", "master-user"):
             raise ValueError(f"append_mode {append_mode!r} / proxy {proxy!r}")
         self.settings = settings
         self.admin = admin
+        self.bearer = bearer
         self.proxy = proxy
         self.master_separator = master_separator
         self.append_mode = append_mode
@@ -180,6 +191,8 @@ class ImapTarget:
         """The CSV's own target credentials, else the admin acting for the mailbox."""
         if mailbox.login is not None:
             return mailbox.login
+        if self.bearer is not None:
+            return bearer_login(self.bearer, mailbox.address)
         if self.admin is None:
             raise PermanentError(
                 f"The target endpoint has no administrator credentials and no target "
@@ -321,6 +334,14 @@ class ImapTarget:
 
     def append_batch(self, folder: FolderPath,
                      messages: Sequence[OutgoingMessage]) -> list[AppendResult]:
+        results = self._append_batch(folder, messages)
+        if results and _is_exchange(self.session):
+            with self._errors(f"flag the new copies in '{'/'.join(folder)}'"):
+                self._flag_again(results, messages)
+        return results
+
+    def _append_batch(self, folder: FolderPath,
+                      messages: Sequence[OutgoingMessage]) -> list[AppendResult]:
         if not messages:
             return []
         selected = self._select(folder)
@@ -368,6 +389,15 @@ class ImapTarget:
                     result = TargetRef(folder, f"{prefix}{uid}", result.dropped_keywords)
             located.append(result)
         return located
+
+    def _flag_again(self, results: list[AppendResult],
+                    messages: Sequence[OutgoingMessage]) -> None:
+        """Exchange Online drops ``\\Flagged`` at APPEND: STORE it on the new copies."""
+        uids = [int(r.item_id.split(":")[1]) for r, m in zip(results, messages, strict=True)
+                if isinstance(r, TargetRef) and r.item_id
+                and "\\flagged" in {f.lower() for f in m.flags}]
+        if uids:
+            self.session.client.add_flags(uids, [b"\\Flagged"], silent=True)
 
     def _mode(self) -> str:
         if self.append_mode != "auto":
@@ -423,7 +453,8 @@ class ImapTarget:
             typ, data = imap._get_tagged_response(tag)
         reply = _reply(data)
         if typ != "OK":
-            if response_code(reply.decode("utf-8", "replace")) == "TRYCREATE":
+            text = reply.decode("utf-8", "replace")
+            if response_code(text) == "TRYCREATE" or is_throttled(text):
                 raise server_error(self.settings.host, "append", reply.decode("utf-8", "replace"))
             return None  # nothing was stored: one by one, the culprits (or the full) show
         ids = _appended_ids(reply, len(prepared))
@@ -436,13 +467,23 @@ class ImapTarget:
         head = b" APPEND " + self._quoted(selected.name) + b" "
         in_flight: list[bytes] = []
         replies: list[tuple[str, bytes]] = []
-        for p in prepared:
-            tag = imap._new_tag()
-            imap.send(tag + head + self._append_args(p, True) + b"\r\n" + p.literal + b"\r\n")
-            in_flight.append(tag)
-            if len(in_flight) >= self.window:
-                replies.append(_collect(imap, in_flight.pop(0)))
-        replies += [_collect(imap, tag) for tag in in_flight]
+        try:
+            for p in prepared:
+                tag = imap._new_tag()
+                imap.send(tag + head + self._append_args(p, True) + b"\r\n" + p.literal
+                          + b"\r\n")
+                in_flight.append(tag)
+                if len(in_flight) >= self.window:
+                    replies.append(_collect(imap, in_flight.pop(0)))
+            for tag in in_flight:  # one by one: a lost session keeps the replies read so far
+                replies.append(_collect(imap, tag))
+        except (IMAPClientAbortError, OSError):
+            # Exchange Online answers one APPEND "throttled" and drops the session: the
+            # commands after it are lost, the hint must not be
+            for _typ, reply in replies:
+                if is_throttled(text := reply.decode("utf-8", "replace")):
+                    raise server_error(self.settings.host, "append", text) from None
+            raise
         return [self._result(folder, typ, data, p) for (typ, data), p in zip(replies, prepared,
                                                                              strict=True)]
 
@@ -461,7 +502,7 @@ class ImapTarget:
             return TargetRef(folder, ids[0], p.dropped)
         text = reply.decode("utf-8", "replace")
         code = response_code(text)
-        if code in ("TRYCREATE",):
+        if code in ("TRYCREATE",) or is_throttled(text):  # throttled: the pass waits as told
             raise server_error(self.settings.host, "append", text)
         if code == "OVERQUOTA":
             return capacity_refusal(folder, f"{MAILBOX_FULL} The target said: {text}")
@@ -628,6 +669,12 @@ def _split_id(item_id: str | None, uidvalidity: int) -> int | None:
 
 def _is_atom(keyword: str) -> bool:
     return bool(keyword) and keyword.isascii() and not any(c in _ATOM_SPECIALS for c in keyword)
+
+
+def _is_exchange(session: ImapSession) -> bool:
+    """Exchange (Online or Server) names itself in its greeting."""
+    welcome = getattr(session.client, "welcome", b"") or b""
+    return b"Microsoft Exchange" in welcome
 
 
 def _parse_date(date: bytes) -> datetime:

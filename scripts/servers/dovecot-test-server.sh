@@ -19,6 +19,11 @@
 #   QUOTA=yes           enable the quota plugin (count backend, IMAP QUOTA extension); limits
 #                       are per user: a "userdb_quota_rule=*:messages=N" extra field in
 #                       DIR/etc/users (tests/adversity/capacity_support.py edits it live)
+#   OAUTH2_INTROSPECTION_URL=URL   opt-in OAuth 2.0: also offer AUTH=XOAUTH2 and OAUTHBEARER,
+#                       validated by Dovecot's oauth2 passdb with RFC 7662 introspection (POST)
+#                       at URL; the token's "email" must be in the login user's domain
+#                       (username_format = %Ld: an app token serves every mailbox of its
+#                       tenant's domain). OAUTH2_CA_FILE=PEM: the CA that signed URL's cert.
 #   IMAPD_ROOT=/path    prefix of usr/lib/dovecot/imap; default / when dovecot-imapd is
 #                       installed, else the .deb matching dovecot-core is unpacked (lib.sh)
 #
@@ -159,7 +164,7 @@ first_valid_gid = 1
 shutdown_clients = yes
 $ssl_block
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login$(oauth2_mechanisms)
 auth_master_user_separator = *
 # tests try wrong passwords on purpose: answer at once (default: 2 s delay)
 auth_failure_delay = 0
@@ -173,6 +178,7 @@ passdb {
   driver = passwd-file
   args = username_format=%u $DIR/etc/users
 }
+$(oauth2_passdb)
 userdb {
   driver = passwd-file
   args = username_format=%u $DIR/etc/users
@@ -228,6 +234,28 @@ $CHROOT
 }
 EOF
     } > "$DIR/etc/dovecot.conf"
+}
+
+# --- opt-in OAuth 2.0 (OAUTH2_INTROSPECTION_URL) ---
+oauth2_mechanisms() {
+    [ -n "${OAUTH2_INTROSPECTION_URL:-}" ] && echo " xoauth2 oauthbearer"
+    return 0
+}
+
+oauth2_passdb() {
+    [ -n "${OAUTH2_INTROSPECTION_URL:-}" ] || return 0
+    {
+        echo "introspection_url = $OAUTH2_INTROSPECTION_URL"
+        echo "introspection_mode = post"
+        echo "username_attribute = email"
+        echo "username_format = %Ld"
+        echo "active_attribute = active"
+        echo "active_value = true"
+        echo "timeout_msecs = 10000"
+        [ -n "${OAUTH2_CA_FILE:-}" ] && echo "tls_ca_cert_file = $OAUTH2_CA_FILE"
+    } > "$DIR/etc/oauth2.conf.ext"
+    printf 'passdb {\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = %s\n}\n' \
+        "$DIR/etc/oauth2.conf.ext"
 }
 
 check_reachable() {  # only as root: the unprivileged server users must reach DIR

@@ -71,7 +71,7 @@ def test_oauth_client_secret_is_sealed_and_masked(shell: Shell) -> None:
     shell.ok("New-MigrationEndpoint -EWS -Name Online -Url "
              "https://outlook.office365.com/EWS/Exchange.asmx -Authentication OAuth "
              "-TenantId contoso.onmicrosoft.com -ClientId app-1234 -ClientSecret $s "
-             "-Impersonation -SkipVerification")
+             "-Impersonation -SkipVerification -WarningAction SilentlyContinue")  # retirement
     listed = shell.ok("Get-MigrationEndpoint Online | Format-List *")
     assert "ClientId                      : app-1234" in listed
     assert "TenantId                      : contoso.onmicrosoft.com" in listed

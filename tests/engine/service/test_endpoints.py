@@ -90,15 +90,21 @@ def test_an_unreachable_server_is_not_stored(engine: Engine) -> None:
 
 
 @pytest.mark.servers
-def test_credentials_are_verified_by_logging_in(engine: Engine, dovecot: ImapServer) -> None:
+def test_credentials_are_verified_by_the_proxy_login_to_the_test_mailbox(
+        engine: Engine, dovecot: ImapServer) -> None:
+    # an endpoint's credentials are an administrator's acting for each mailbox: verified the
+    # way the sync logs in (SASL PLAIN authzid = the test mailbox), never as a bare login
     user = dovecot.fresh_user()
     with pytest.raises(PermanentError) as caught:
-        engine.new_endpoint(imap("Bad", dovecot.port,
-                                 credentials=Credentials(user, Secret("wrong"))))
+        engine.new_endpoint(imap("Bad", dovecot.port, test_mailbox=user,
+                                 credentials=Credentials("admin", Secret("wrong"))))
     assert caught.value.message == BAD_CREDENTIALS
-    info = engine.new_endpoint(imap("Good", dovecot.port,
-                                    credentials=Credentials(user, Secret(dovecot.password))))
-    assert info.user_name == user and info.has_password
+    info = engine.new_endpoint(imap("Good", dovecot.port, test_mailbox=user,
+                                    credentials=Credentials("admin", Secret("adminpw"))))
+    assert info.user_name == "admin" and info.has_password and info.warning is None
+    untried = engine.new_endpoint(imap("Untried", dovecot.port,
+                                       credentials=Credentials("admin", Secret("wrong"))))
+    assert untried.warning and "were not tried" in untried.warning
 
 
 @pytest.mark.servers
