@@ -108,6 +108,12 @@ def held_deletions(store: Store, user_id: int) -> int:
 def approve_deletions(store: Store, user: MigrationUserRow) -> int:
     """Approve the user's held deletions (engine/sync/guard.py) and ask for a pass now, so the
     next pass deletes exactly those; returns how many were approved (0: nothing was held)."""
+    if user.id in users_being_synced(store):
+        # a pass planned before the approval would hold them again; one planned after it
+        # may have held more than the administrator reviewed
+        raise InvalidStateError(
+            f'The migration user "{user.email_address}" is being synchronized; approve its '
+            "held deletions when the pass has ended.", error_id="UserBeingSynced")
     with store.transaction():
         count = held_deletions(store, user.id)
         if not count:

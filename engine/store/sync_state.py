@@ -301,15 +301,26 @@ class MessageStateRepository:
         (as :meth:`detach` does) and mark the rows held until the administrator approves."""
         now = codec.time_to_db(codec.utc_now())
         with self._db.transaction():
+            # an approval given meanwhile (a pass planned before it) is never taken back
             self._db.execute_many(
                 "UPDATE message_states SET source_uid = NULL, hold = 'held', updated_at = ? "
-                "WHERE folder_id = ? AND source_uid = ? AND state = 'copied'",
+                "WHERE folder_id = ? AND source_uid = ? AND state = 'copied' "
+                "AND (hold IS NULL OR hold <> 'approved')",
                 [(now, folder_id, uid) for uid in source_uids],
             )
             self._db.execute_many(
                 "UPDATE message_states SET hold = 'held', updated_at = ? "
-                "WHERE folder_id = ? AND id = ? AND state = 'copied'",
+                "WHERE folder_id = ? AND id = ? AND state = 'copied' "
+                "AND (hold IS NULL OR hold <> 'approved')",
                 [(now, folder_id, row_id) for row_id in row_ids],
+            )
+
+    def mark_holds(self, folder_id: int, hold_by_uid: Mapping[int, str]) -> None:
+        """Carry rows' hold marks over (a renamed folder's state is written anew)."""
+        with self._db.transaction():
+            self._db.execute_many(
+                "UPDATE message_states SET hold = ? WHERE folder_id = ? AND source_uid = ?",
+                [(hold, folder_id, uid) for uid, hold in hold_by_uid.items()],
             )
 
     def approve_held(self, user_id: int) -> int:

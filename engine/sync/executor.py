@@ -243,7 +243,7 @@ class _Pass:
         self.surveyed_deletions: dict[str, int] = {}  # per folder, what the verdict saw
         self.group: deadline.ConnectionGroup | None = None  # the pass's connections
         self.overdue: float | None = None  # the pass deadline (s) once it was missed
-        self.held: defaultdict[str, set[int]] = defaultdict(set)  # see _moves
+        self.held: defaultdict[str, set[str]] = defaultdict(set)  # target refs; see _moves
 
     @property
     def user_id(self) -> int:
@@ -513,8 +513,8 @@ class _Pass:
         kept = self.survey.kept.get(name)
         if kept is not None:
             return kept
-        if name not in self.listed:
-            return self._plan_vanished(name, store)
+        if name not in self.listed or not self.listed[name].selectable:
+            return self._plan_vanished(name, store)  # gone, or listed \\Noselect: no EXAMINE
         return self._plan_listed(self.listed[name], source, target, store)[0]
 
     def _stored_path(self, name: str) -> FolderPath | None:
@@ -627,6 +627,9 @@ class _Pass:
             self.store.messages.record_skipped(new.id, [
                 PendingMessage(uids[r.id], r.fingerprint, r.size, r.internaldate, r.flags)
                 for r in rows if r.state == "skipped"])
+            # held deletions stay held (or approved) in the folder's new name
+            self.store.messages.mark_holds(new.id, {uids[r.id]: r.hold for r in rows
+                                                    if r.hold is not None})
             self.store.messages.detach(new.id, [uids[r.id] for r in rows
                                                 if r.source_uid is None])
 
@@ -689,8 +692,8 @@ class _Pass:
             rows = self.store.messages.find_by_source_uids(to_ctx.folder_id,
                                                            [m.to_uid for m in group])
             done = [m for m in group if m.to_uid in rows and rows[m.to_uid].state == "copied"]
-            self.held[from_name].update(m.from_uid for m in group
-                                        if m not in done and m.from_uid is not None)
+            self.held[from_name].update(m.target_ref for m in group
+                                        if m not in done and m.target_ref is not None)
             from_ctx = self._context(self.rows[from_name], None, self.target)
             FolderApplier(from_ctx).delete([
                 DeleteOnTarget(m.from_uid, m.target_ref, m.fingerprint, m.old_flags)
@@ -705,7 +708,7 @@ class _Pass:
             return FolderPlan(plan.folder)  # a vanished folder keeps its state until then
         return replace(plan, actions=tuple(
             a for a in plan.actions
-            if not (isinstance(a, DeleteOnTarget) and a.source_uid in held)))
+            if not (isinstance(a, DeleteOnTarget) and a.target_ref in held)))
 
     # --- folder plans ----------------------------------------------------------------------------
 

@@ -50,6 +50,7 @@ from engine.sync.model import (
     Detach,
     FolderPlan,
     FolderState,
+    Forget,
     ForgetFolder,
     Hold,
     HoldDeletion,
@@ -184,11 +185,18 @@ def hold_plan(plan: FolderPlan, verdict: Verdict,
     its removal was not approved."""
     actions: list[Action] = []
     held = False
+    rows = _forgotten_rows(plan)
     for action in plan.actions:
         if isinstance(action, DeleteOnTarget) and not action.approved and (
                 verdict.hold or action.hold is Hold.HELD):
-            actions.append(HoldDeletion(action.source_uid, action.target_ref,
-                                        action.fingerprint))
+            row = rows.pop((action.fingerprint, action.target_ref), None) \
+                if action.source_uid is None else None
+            if row is not None:  # a copy found under a new reference: hold the row itself
+                actions = [a for a in actions if a is not row]
+                actions.append(HoldDeletion(row.source_uid, row.target_ref, row.fingerprint))
+            else:
+                actions.append(HoldDeletion(action.source_uid, action.target_ref,
+                                            action.fingerprint))
             held = True
         else:
             actions.append(action)
@@ -199,6 +207,22 @@ def hold_plan(plan: FolderPlan, verdict: Verdict,
     if keep:
         actions = [a for a in actions if not isinstance(a, DeleteFolderIfEmpty | ForgetFolder)]
     return replace(plan, actions=tuple(actions)), keep
+
+
+def _forgotten_rows(plan: FolderPlan) -> dict[tuple[str, str | None], Forget]:
+    """The planner's pair for a copy found under a new target reference (the target's
+    UIDVALIDITY changed): ``Forget(row)`` then ``DeleteOnTarget(None, new_ref)``. Holding or
+    deferring that deletion must keep the row (with its mark), not forget it: keyed by
+    (fingerprint, new reference), the Forget that precedes each such deletion."""
+    found: dict[tuple[str, str | None], Forget] = {}
+    last: dict[str, Forget] = {}
+    for action in plan.actions:
+        if isinstance(action, Forget):
+            last[action.fingerprint] = action
+        elif (isinstance(action, DeleteOnTarget) and action.source_uid is None
+              and action.fingerprint in last):
+            found[(action.fingerprint, action.target_ref)] = last.pop(action.fingerprint)
+    return found
 
 
 def deletions_in(plan: FolderPlan) -> int:
@@ -212,13 +236,15 @@ def defer_deletions(plan: FolderPlan) -> FolderPlan:
     deletions happen in this pass. Each becomes a :class:`Detach` (the copy stays; its row
     gives up its source UID, which a new message may take after a UIDVALIDITY change), and
     the next pass plans and judges them again."""
+    rows = _forgotten_rows(plan)
+    keep = {id(row) for row in rows.values()}  # their Forget stays out: the row is kept
     actions: list[Action] = []
     for action in plan.actions:
         if isinstance(action, DeleteOnTarget) and not action.approved:
             if action.source_uid is not None:
                 actions.append(Detach(action.source_uid, action.target_ref,
                                       action.fingerprint))
-        else:
+        elif not (isinstance(action, Forget) and id(action) in keep):
             actions.append(action)
     return replace(plan, actions=tuple(actions))
 

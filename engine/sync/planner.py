@@ -190,7 +190,8 @@ def _plan_messages(
         if gone is not None:
             actions.append(gone)
         if id(row) in found:  # its copy is still there, under a reference the target chose
-            actions.append(DeleteOnTarget(None, found[id(row)], row.fingerprint, row.flags))
+            actions.append(DeleteOnTarget(None, found[id(row)], row.fingerprint, row.flags,
+                                          hold=row.hold))
     actions += [
         Rematch(row.source_uid, message.uid, row.target_ref, row.fingerprint)
         for message, row in pairs
@@ -291,7 +292,8 @@ def _plan_vanished_folder(
         if action is not None:
             actions.append(action)
         if id(row) in found:
-            actions.append(DeleteOnTarget(None, found[id(row)], row.fingerprint, row.flags))
+            actions.append(DeleteOnTarget(None, found[id(row)], row.fingerprint, row.flags,
+                                          hold=row.hold))
     if known.created_by_migration:
         actions.append(DeleteFolderIfEmpty(known.name))
     actions.append(ForgetFolder(known.name))

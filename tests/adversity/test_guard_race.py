@@ -90,3 +90,40 @@ def test_source_emptied_during_a_pass_deletes_nothing_the_verdict_did_not_see(
     assert _total(env.target, env.target_user) == before + 1
     with env.open_store() as store:
         assert store.messages.count_held(env.user_id) > 50
+
+
+def test_folder_turned_noselect_with_a_plan_too_large_to_keep_holds_and_tells(
+        env: SyncEnv) -> None:
+    """A vanished folder whose survey plan was not kept is planned again when applied; one
+    the source lists as \\Noselect must not be EXAMINEd then (that failed every pass, and the
+    held-deletions warning was never written)."""
+    import glob
+    import os
+
+    assert env.target is not None and env.target_user is not None
+    client = env.source.login(env.source_user)
+    try:
+        folders = [(name, client.folder_status(name, [b"MESSAGES"])[b"MESSAGES"])
+                   for flags, _sep, name in client.list_folders()
+                   if b"\\Noselect" not in flags and name != "INBOX"]
+    finally:
+        client.logout()
+    name, count = max(folders, key=lambda f: f[1])
+    home = env.source.dir / "mail" / env.source_user / "Maildir"
+    maildir = home / name
+    mode = maildir.stat().st_mode
+    before = _total(env.target, env.target_user)
+    os.chmod(maildir, 0)
+    for index in glob.glob(str(home / "dovecot.list.index*")):
+        os.remove(index)
+    try:
+        outcome = env.run(SyncKind.incremental, workers=1, plan_keep_budget=0)
+    finally:
+        os.chmod(maildir, mode)
+        for index in glob.glob(str(home / "dovecot.list.index*")):
+            os.remove(index)
+    assert outcome.kind is OutcomeKind.ok, outcome.message
+    assert count > 0 and _total(env.target, env.target_user) == before
+    with env.open_store() as store:
+        assert store.messages.count_held(env.user_id) == count
+        assert store.statistics.get(env.user_id).held_deletions_reason

@@ -597,3 +597,23 @@ def test_a_failed_commit_rolls_back_and_the_next_transaction_works(store: Store)
     assert db.query_all("SELECT * FROM report_entries WHERE user_id = 424242") == []
     user = store.users.add(_batch(store).id, _user_spec())  # BEGIN works again
     assert store.users.get_by_id(user.id).email_address == "ann@example.org"
+
+
+def test_held_marks_approval_is_never_taken_back_and_marks_carry_over(store: Store) -> None:
+    user = store.users.add(_batch(store).id, _user_spec())
+    folder = store.folders.save(user.id, FolderState("INBOX"))
+    store.messages.record_pending(folder.id, [PendingMessage(1, "fp1", 1),
+                                              PendingMessage(2, "fp2", 1)])
+    store.messages.record_copied(folder.id, [CopiedMessage(1, "1:1"), CopiedMessage(2, "1:2")])
+    store.messages.hold(folder.id, [1, 2], [])
+    assert store.messages.count_held(user.id) == 2
+    assert store.messages.approve_held(user.id) == 2
+    row = store.messages.find_by_target_ref(folder.id, "1:1")
+    assert row is not None
+    store.messages.hold(folder.id, [], [row.id])  # a pass planned before the approval
+    assert store.messages.count_held(user.id, "approved") == 2
+    renamed = store.folders.save(user.id, FolderState("Renamed"))
+    store.messages.record_pending(renamed.id, [PendingMessage(9, "fp1", 1)])
+    store.messages.record_copied(renamed.id, [CopiedMessage(9, "1:1")])
+    store.messages.mark_holds(renamed.id, {9: "held"})
+    assert store.messages.count_held(user.id) == 1

@@ -165,3 +165,27 @@ def test_deferred_deletions_become_detaches_and_approved_ones_stay() -> None:
     deferred = defer_deletions(plan)
     assert [type(a) for a in deferred.actions] == [Detach, DeleteOnTarget, Copy]
     assert deletions_in(deferred) == 0
+
+
+def test_a_held_copy_found_under_a_new_reference_stays_held_on_its_row() -> None:
+    """After a target UIDVALIDITY change the planner forgets the row and deletes the copy
+    under its new reference; a held (unapproved) row must keep its mark and its copy."""
+    from engine.sync.model import Forget
+
+    pair = (Forget(None, "1:5", "f5"), DeleteOnTarget(None, "2:5", "f5", hold=Hold.HELD))
+    for verdict in (DELETE, Verdict(True, ("x",))):
+        held, _ = hold_plan(FolderPlan("INBOX", pair), verdict)
+        assert held.actions == (HoldDeletion(None, "1:5", "f5"),)
+    approved = (Forget(None, "1:5", "f5"), DeleteOnTarget(None, "2:5", "f5",
+                                                           hold=Hold.APPROVED))
+    assert hold_plan(FolderPlan("INBOX", approved), Verdict(True, ("x",)))[0].actions == \
+        approved
+
+
+def test_deferring_a_copy_found_under_a_new_reference_keeps_its_row() -> None:
+    from engine.sync.guard import defer_deletions
+    from engine.sync.model import Forget
+
+    plan = FolderPlan("INBOX", (Forget(None, "1:5", "f5"), DeleteOnTarget(None, "2:5", "f5"),
+                                Forget(7, None, "f7")))
+    assert defer_deletions(plan).actions == (Forget(7, None, "f7"),)
