@@ -11,6 +11,7 @@ wording, in the style of Exchange's CSV messages.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from engine.errors import ValidationError
@@ -38,6 +39,9 @@ DEFAULT_LARGE_ITEM_LIMIT: int | None = None  # Unlimited
 
 # --- items (§B4) -----------------------------------------------------------------------------
 MAX_MESSAGE_SIZE_BYTES = 35 * 1024 * 1024  # "The biggest email you can migrate is 35 MB."
+# Exchange Online's ceiling when the tenant raises a mailbox's limit (Set-Mailbox
+# -MaxReceiveSize; exchange-online-2026.md §B3): the most an endpoint's -MaxMessageSize may say.
+EXCHANGE_ONLINE_MAX_MESSAGE_SIZE_BYTES = 150 * 1024 * 1024
 MAX_ITEMS_PER_MAILBOX = 500_000  # "A maximum of 500,000 items can be migrated"
 FOLDER_NAME_FORBIDDEN = "/"  # "Folders with a forward slash ( / ) in the folder name aren't
 #                              migrated." (Exchange's rule; imsh's folder mapper decides.)
@@ -148,3 +152,64 @@ def validate_report_interval(interval: timedelta) -> timedelta:
             error_id="InvalidReportInterval",
         )
     return interval
+
+
+# --- message size (imsh's wording) -----------------------------------------------------------
+
+DEFAULT_SIZE_ORIGIN = "the default maximum message size, Exchange Online's"
+ENDPOINT_SIZE_ORIGIN = "the target endpoint's MaxMessageSize"
+APPENDLIMIT_ORIGIN = "the target server's APPENDLIMIT"
+
+
+@dataclass(frozen=True)
+class MessageSizeLimit:
+    """The largest message a pass copies, and where that limit comes from (for the admin)."""
+
+    limit: int
+    origin: str
+
+    def reason(self, size: int) -> str:
+        """The skipped item's reason for a message of ``size`` bytes over this limit."""
+        text = (f"The message is larger than the maximum message size: {format_size(size)} "
+                f"is over {format_size(self.limit)}, {self.origin}.")
+        if self.origin == APPENDLIMIT_ORIGIN:
+            return text + " The server accepts nothing larger."
+        if size > EXCHANGE_ONLINE_MAX_MESSAGE_SIZE_BYTES:
+            return text + " Exchange Online accepts no message over 150 MB."
+        return (text + " The tenant can raise the mailbox's limit up to 150 MB (Set-Mailbox "
+                "-MaxReceiveSize); then raise the endpoint's (Set-MigrationEndpoint "
+                "-MaxMessageSize), and the next synchronization copies the message.")
+
+
+def message_size_limit(default: int | None, endpoint: int | None = None,
+                       append_limit: int | None = None) -> MessageSizeLimit | None:
+    """The limit of a pass: the endpoint's -MaxMessageSize in place of the default, lowered
+    by the server's APPENDLIMIT (RFC 7889) when that is smaller. None: unlimited."""
+    chosen = None
+    if endpoint is not None:
+        chosen = MessageSizeLimit(endpoint, ENDPOINT_SIZE_ORIGIN)
+    elif default is not None:
+        chosen = MessageSizeLimit(default, DEFAULT_SIZE_ORIGIN
+                                  if default == MAX_MESSAGE_SIZE_BYTES else "imsh's setting")
+    if append_limit is not None and (chosen is None or append_limit < chosen.limit):
+        chosen = MessageSizeLimit(append_limit, APPENDLIMIT_ORIGIN)
+    return chosen
+
+
+def validate_max_message_size(value: int) -> int:
+    """-MaxMessageSize on an endpoint: 1 byte to Exchange Online's 150 MB."""
+    if not 0 < value <= EXCHANGE_ONLINE_MAX_MESSAGE_SIZE_BYTES:
+        raise ValidationError(
+            f"The value {value} isn't valid for -MaxMessageSize. Give a size from 1 byte to "
+            f"150 MB ({EXCHANGE_ONLINE_MAX_MESSAGE_SIZE_BYTES:,} bytes), for example 150MB.",
+            error_id="MaxMessageSize")
+    return value
+
+
+def format_size(size: int) -> str:
+    """Exchange's ByteQuantifiedSize text: ``35 MB (36,700,160 bytes)``."""
+    for unit, factor in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if size >= factor:
+            value = f"{size / factor:.2f}".rstrip("0").rstrip(".")
+            return f"{value} {unit} ({size:,} bytes)"
+    return f"{size} B ({size:,} bytes)"

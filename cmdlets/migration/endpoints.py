@@ -10,6 +10,7 @@ parse and are refused as not supported.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -53,7 +54,31 @@ _LIMITS = (
               help="Mailboxes migrated at once during initial sync (default 20; at most 100)."),
     Parameter("MaxConcurrentIncrementalSyncs", T.UNLIMITED_INT,
               help="Incremental syncs at once (default 10); at most MaxConcurrentMigrations."),
+    Parameter("MaxMessageSize", T.OBJECT, allow_null=True,
+              help="imsh: IMAP target: the largest message copied (default 35MB, Exchange "
+                   "Online's; up to 150MB when the tenant raised the mailboxes' limit). "
+                   "Larger messages are skipped items. $null: back to the default."),
 )
+_SIZE = re.compile(r"^\s*([0-9][0-9,]*(?:\.[0-9]+)?)\s*(B|KB|MB|GB)?\b", re.IGNORECASE)
+_UNITS = {"B": 1, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30}
+
+
+def _max_message_size(args: BoundArguments) -> int | None:
+    """-MaxMessageSize: a number of bytes (150MB is one in PowerShell), or Exchange's text
+    ("150 MB", "35 MB (36,700,160 bytes)")."""
+    value = args.get("MaxMessageSize")
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, str):
+        match = _SIZE.match(value)
+        rest = value[match.end():].strip() if match is not None else "?"
+        if match is not None and (not rest or rest.startswith("(")):
+            number = float(match.group(1).replace(",", ""))
+            return int(number * _UNITS[(match.group(2) or "B").upper()])
+    raise CmdletError(f"Cannot convert '{value}' to a size for -MaxMessageSize. Give bytes or "
+                      "a size such as 150MB.", "InvalidArgument", "MaxMessageSize")
 
 
 def _security(args: BoundArguments) -> IMAPSecurityMechanism | None:
@@ -190,6 +215,7 @@ class NewMigrationEndpoint(Cmdlet):
             max_concurrent_migrations=_limit(args, "MaxConcurrentMigrations", 20),
             max_concurrent_incremental_syncs=_limit(args, "MaxConcurrentIncrementalSyncs", 10),
             skip_verification=args.switch("SkipVerification"),
+            max_message_size=_max_message_size(args),
         )
         if not ctx.should_process(request.name, "Create migration endpoint"):
             return []
@@ -283,6 +309,7 @@ class SetMigrationEndpoint(Cmdlet):
                 _limit(args, "MaxConcurrentIncrementalSyncs", 0)
                 if "MaxConcurrentIncrementalSyncs" in args else UNSET),
             skip_verification=args.switch("SkipVerification"),
+            max_message_size=(_max_message_size(args) if "MaxMessageSize" in args else UNSET),
         )
         if ctx.should_process(args["Identity"], "Change migration endpoint"):
             info = ctx.engine.set_endpoint(args["Identity"], changes)

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cmdlets.base import PSObject
-from engine.limits import format_unlimited
+from engine.limits import MAX_MESSAGE_SIZE_BYTES, format_size, format_unlimited
 from engine.secrets import Secret
 from engine.service.availability import AvailabilityResult
 from engine.service.batches import BatchInfo
@@ -72,10 +72,18 @@ def endpoint_record(info: EndpointInfo) -> PSObject:
         and info.certificate_thumbprint is None else None,
         "CertificateThumbprint": info.certificate_thumbprint,
         "Authority": info.authority,
+        "MaxMessageSize": _max_message_size(info),
         "IsDefaultTarget": info.is_default_target,
         "IsRemote": info.kind == IMAP,
         **_times("Creation", info.created_at),
     }, ("Identity", "EndpointType", "RemoteServer", "Port", "Security"))
+
+
+def _max_message_size(info: EndpointInfo) -> str | None:
+    """IMAP: ByteQuantifiedSize text of the limit the sync applies (imsh's default shown)."""
+    if info.kind != IMAP:
+        return None
+    return format_size(info.max_message_size or MAX_MESSAGE_SIZE_BYTES)
 
 
 def batch_record(info: BatchInfo, include_report: bool = False) -> PSObject:

@@ -38,6 +38,7 @@ from engine.limits import (
     DEFAULT_MAX_CONCURRENT_MIGRATIONS,
     MAX_CONCURRENT_MIGRATIONS_LIMIT,
     validate_concurrency,
+    validate_max_message_size,
     validate_port,
 )
 from engine.model import (
@@ -59,8 +60,10 @@ from engine.service.ews_settings import (
     login_columns,
     login_of,
 )
+from engine.skipped import retry_skipped_items
 from engine.store import Store
 from engine.store.endpoints import EndpointRow, EndpointSpec
+from engine.sync.endpoints import MAX_MESSAGE_SIZE, max_message_size
 from engine.targets.ews_settings import OAUTH, TENANT_ID, check_url, ews_settings_from_row
 
 _RUNNING_BATCH = frozenset({BatchStatus.Starting, BatchStatus.Syncing,
@@ -99,6 +102,7 @@ class EndpointRequest:
     max_concurrent_migrations: int | None = DEFAULT_MAX_CONCURRENT_MIGRATIONS  # None: Unlimited
     max_concurrent_incremental_syncs: int | None = DEFAULT_MAX_CONCURRENT_INCREMENTAL_SYNCS
     skip_verification: bool = False
+    max_message_size: int | None = None  # IMAP: bytes; None: imsh's default (35 MB)
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,7 @@ class EndpointChanges:
     max_concurrent_migrations: int | Unset | None = UNSET
     max_concurrent_incremental_syncs: int | Unset | None = UNSET
     skip_verification: bool = False
+    max_message_size: int | Unset | None = UNSET  # None: back to imsh's default
 
 
 @dataclass(frozen=True)
@@ -153,6 +158,7 @@ class EndpointInfo:
     certificate_thumbprint: str | None = None  # IMAP OAuth with -CertificateFile
     warning: str | None = None  # for the admin, from create/change: what wasn't verified, EWS
     # in Exchange Online
+    max_message_size: int | None = None  # IMAP: -MaxMessageSize (None: imsh's default)
 
 
 class EndpointService:
@@ -160,7 +166,7 @@ class EndpointService:
         self._store = store
 
     def create(self, request: EndpointRequest) -> EndpointInfo:
-        spec = _spec(request)
+        spec = _apply_max_message_size(_spec(request), request.max_message_size)
         note = None if request.skip_verification else verify(spec, request.test_mailbox)
         note = _join(_ews_online_warning(spec), note)
         return replace(self.info(self._store.endpoints.add(spec)), warning=note)
@@ -173,7 +179,7 @@ class EndpointService:
 
     def change(self, name: str, changes: EndpointChanges) -> EndpointInfo:
         current = self._store.endpoints.get(name)
-        updated = _apply(current, changes)
+        updated = _apply_max_message_size(_apply(current, changes), changes.max_message_size)
         note = None
         if _connection(updated) != _connection(current):
             self._refuse_while_running(current)
@@ -181,7 +187,21 @@ class EndpointService:
                 note = verify(updated, changes.test_mailbox)
         if changes.url is not None:
             note = _join(_ews_online_warning(updated), note)
-        return replace(self.info(self._store.endpoints.update(updated)), warning=note)
+        with self._store.transaction():
+            stored = self._store.endpoints.update(updated)
+            if max_message_size(stored) != max_message_size(current):
+                self._retry_skipped(stored)
+        return replace(self.info(stored), warning=note)
+
+    def _retry_skipped(self, endpoint: EndpointRow) -> None:
+        """A changed -MaxMessageSize: the target's users try their skipped items again (as
+        after a changed LargeItemLimit, engine/skipped.py); what is still too large is
+        skipped again, with the reason that holds now."""
+        for batch in self._store.batches.list(endpoint_id=endpoint.id):
+            if batch.target_endpoint_id != endpoint.id:
+                continue
+            for user in self._store.users.list(batch_id=batch.id):
+                retry_skipped_items(self._store, user.id)
 
     def remove(self, name: str) -> None:
         self._store.endpoints.remove(name)
@@ -208,6 +228,7 @@ class EndpointService:
             authority=str(row.extra.get(AUTHORITY) or PUBLIC_CLOUD)
             if oauth and row.kind == EndpointType.IMAP else None,
             certificate_thumbprint=row.extra.get(THUMBPRINT) if oauth else None,
+            max_message_size=max_message_size(row) if row.kind == EndpointType.IMAP else None,
         )
 
     def _active_counts(self, endpoint_id: int) -> tuple[int, int]:
@@ -310,6 +331,23 @@ def _spec(request: EndpointRequest) -> EndpointSpec:
     if not request.path:
         raise ValidationError("A Maildir endpoint needs -Path.", error_id="MaildirPathMissing")
     return EndpointSpec(**common, path=request.path)
+
+
+def _refuse_max_message_size(kind: EndpointType, value: int | Unset | None) -> None:
+    if kind != EndpointType.IMAP and isinstance(value, int):
+        raise ValidationError("-MaxMessageSize applies to IMAP endpoints only.",
+                              error_id="MaxMessageSize")
+
+
+def _apply_max_message_size(spec: Any, value: int | Unset | None) -> Any:
+    """``extra["MaxMessageSize"]``: set (validated), or dropped for None (imsh's default)."""
+    if isinstance(value, Unset) or (value is None and MAX_MESSAGE_SIZE not in spec.extra):
+        return spec
+    _refuse_max_message_size(EndpointType(spec.kind), value)
+    rest = {k: v for k, v in spec.extra.items() if k != MAX_MESSAGE_SIZE}
+    if value is None:
+        return replace(spec, extra=rest)
+    return replace(spec, extra={**rest, MAX_MESSAGE_SIZE: validate_max_message_size(value)})
 
 
 def _ews_settings(request: EndpointRequest) -> dict[str, Any]:

@@ -59,6 +59,7 @@ from engine.folders import FolderPath, display_name
 from engine.imap.commands import fetch
 from engine.imap.connection import imap_errors
 from engine.imap.source import HEADER_ITEM, ImapSource, byte_chunks
+from engine.limits import MessageSizeLimit
 from engine.store import Store
 from engine.store.codec import utc_now
 from engine.store.sync_state import CopiedMessage, PendingMessage
@@ -197,6 +198,7 @@ class FolderContext:
     batch_bytes: int = DEFAULT_BATCH_BYTES
     batch_count: int = DEFAULT_BATCH_COUNT
     fence: Fence = no_fence  # raises Stopped when the job lost its lease (in a transaction)
+    size_limit: MessageSizeLimit | None = None  # the plan's, for the skipped items' reason
 
     @property
     def folder_id(self) -> int:
@@ -464,10 +466,11 @@ class FolderApplier:
                 PendingMessage(a.uid, a.fingerprint, a.size) for a in actions])
             for action in actions:
                 subject, date = headers.get(action.uid, (None, None))
+                reason = (ctx.size_limit.reason(action.size) if ctx.size_limit else
+                          f"The message is larger than the maximum message size "
+                          f"({action.size} bytes).")
                 ctx.store.statistics.add_skipped_item(
-                    ctx.user_id, ctx.display, "large",
-                    f"The message is larger than the maximum message size "
-                    f"({action.size} bytes).", subject, date, action.size)
+                    ctx.user_id, ctx.display, "large", reason, subject, date, action.size)
             ctx.store.statistics.add_counts(ctx.user_id, skipped=len(actions))
         ctx.hook(faults.AFTER_SKIP)
         ctx.limits.add("large", len(actions))

@@ -10,6 +10,8 @@ user, and a factory of target objects for the batch's target endpoint.
   with ``-Authentication OAuth`` XOAUTH2 as the EmailAddress with the endpoint app's token, else
   SASL PLAIN proxy authorization with the endpoint's admin credentials (authzid = EmailAddress);
   the endpoint's ``extra["TargetProxy"] = "master-user"`` selects Dovecot's ``user*admin`` form.
+  The endpoint's ``extra["MaxMessageSize"]`` (-MaxMessageSize, bytes) replaces imsh's 35 MB
+  default for the messages the target takes (engine/limits.py :class:`MessageSizeLimit`).
 - Maildir target: the tree ``<endpoint path>/<email address>``.
 - EWS target: the endpoint's settings through
   :func:`engine.targets.ews_settings.ews_settings_from_row` (URL as given, impersonation as the
@@ -121,13 +123,23 @@ def imap_target(endpoint: EndpointSpec, settings: ImapSettings | None = None) ->
     """The IMAP target of ``endpoint`` (not connected yet): how it logs in per mailbox. Also
     what endpoint verification logs in with, so a verified endpoint logs in as the sync will."""
     settings = settings or imap_settings(endpoint)
+    size = max_message_size(endpoint)
     if is_oauth(endpoint):
-        return ImapTarget(settings, bearer=app_of(endpoint))
+        return ImapTarget(settings, bearer=app_of(endpoint), max_message_size=size)
     admin = None
     if endpoint.username and endpoint.password is not None:
         admin = SimpleLogin(endpoint.username, endpoint.password)
     proxy = str(endpoint.extra.get("TargetProxy", "authzid"))
-    return ImapTarget(settings, admin, proxy=proxy)
+    return ImapTarget(settings, admin, proxy=proxy, max_message_size=size)
+
+
+MAX_MESSAGE_SIZE = "MaxMessageSize"  # extra: the endpoint's -MaxMessageSize in bytes
+
+
+def max_message_size(endpoint: EndpointSpec) -> int | None:
+    """The IMAP endpoint's -MaxMessageSize (None: imsh's default, Exchange Online's 35 MB)."""
+    value = (endpoint.extra or {}).get(MAX_MESSAGE_SIZE)
+    return int(value) if value is not None else None
 
 
 def _ews_factory(endpoint: EndpointRow) -> Callable[[], Target]:

@@ -57,7 +57,7 @@ from engine.folders import (
 )
 from engine.imap import deadline
 from engine.imap.source import ImapSource, SourceFolder, SourceFolderGone
-from engine.limits import MAX_MESSAGE_SIZE_BYTES
+from engine.limits import MAX_MESSAGE_SIZE_BYTES, MessageSizeLimit, message_size_limit
 from engine.runner.jobs import (
     CancelReason,
     CancelToken,
@@ -459,7 +459,8 @@ class _Pass:
         known, known_bytes = self._known(store, folder.name)
         snapshot = snapshot_folder(source, folder, known, _fingerprints(known))
         present = self._present_on_target(target, snapshot, known)
-        limits = Limits(self.options.max_message_size)
+        size_limit = self._size_limit(target)
+        limits = Limits(size_limit.limit if size_limit else None)
         plan = plan_folder(snapshot, known, phase=self.phase, limits=limits,
                            present_on_target=present)
         if wants_target_messages(plan, known, present):
@@ -548,7 +549,17 @@ class _Pass:
             store=store or self.store, user_id=self.user_id, row=row,
             target_path=self.target_path(row.source_name), target=target, source=source,
             limits=self.limits, hook=self.hook, token=token or self.token,  # type: ignore[arg-type]
-            batch_bytes=batch_bytes, batch_count=batch_count, fence=self._fence)
+            batch_bytes=batch_bytes, batch_count=batch_count, fence=self._fence,
+            size_limit=self._size_limit(target))
+
+    def _size_limit(self, target: Target) -> MessageSizeLimit | None:
+        """imsh's limit, or what the target says it takes (an IMAP target: the endpoint's
+        -MaxMessageSize and the server's APPENDLIMIT; engine/targets/imap.py)."""
+        own = getattr(target, "message_size_limit", None)
+        if callable(own):
+            limit: MessageSizeLimit | None = own(self.options.max_message_size)
+            return limit
+        return message_size_limit(self.options.max_message_size)
 
     def _fence(self, store: Store) -> None:
         """Stop unless the job still holds its user lease (see LeaseFence); the runner, told

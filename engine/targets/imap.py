@@ -99,6 +99,7 @@ from engine.imap.connection import (
     server_error,
 )
 from engine.imap.source import FINGERPRINT_HEADERS, HEADER_ITEM, fingerprint_of, header_hash
+from engine.limits import MessageSizeLimit, message_size_limit
 from engine.oauth import OAuthApp, bearer_login
 from engine.targets.base import (
     AppendResult,
@@ -112,6 +113,13 @@ from engine.targets.base import (
     capacity_refusal,
     normalise_flags,
     split_names,
+)
+from engine.targets.exchange import (
+    EXCHANGE_FOLDER_NAMES,
+    ExchangeKind,
+    append_limit,
+    detect,
+    unreserved,
 )
 
 EARLIEST_DATE = datetime(1970, 1, 2, tzinfo=UTC)
@@ -156,7 +164,7 @@ class ImapTarget:
     def __init__(self, settings: ImapSettings, admin: LoginPlanLike | None = None, *,
                  proxy: str = "authzid", master_separator: str = "*",
                  append_mode: str = "auto", window: int = DEFAULT_WINDOW,
-                 bearer: OAuthApp | None = None) -> None:
+                 bearer: OAuthApp | None = None, max_message_size: int | None = None) -> None:
         if append_mode not in _MODES or proxy not in ("authzid", "master-user"):
             raise ValueError(f"append_mode {append_mode!r} / proxy {proxy!r}")
         self.settings = settings
@@ -171,6 +179,8 @@ class ImapTarget:
         self._existing: set[str] = set()
         self._selected: _Selected | None = None
         self._appenduid_seen = False
+        self.max_message_size = max_message_size  # the endpoint's -MaxMessageSize
+        self.exchange: ExchangeKind | None = None  # what the open session's server is
 
     # --- session ---------------------------------------------------------------------------------
 
@@ -207,6 +217,7 @@ class ImapTarget:
     def open_user(self, mailbox: TargetMailbox) -> None:
         self.close()
         self._session = open_session(self.settings, self.login_plan(mailbox))
+        self.exchange = _exchange_kind(self._session)
         self._refresh_folders()
 
     def close(self) -> None:
@@ -232,11 +243,22 @@ class ImapTarget:
             role = role_from_flags(texts)
             if role and role not in special:
                 special[role] = source_path(name, session.separator, session.personal_prefix)
+        if self.exchange is not None:  # unmarked: Exchange's names, never a second "Sent"
+            for role, exchange_name in EXCHANGE_FOLDER_NAMES.items():
+                special.setdefault(role, (exchange_name,))
         self._naming = TargetNaming(separator=session.separator or "/",
                                     prefix=session.personal_prefix, special=special)
 
     def raw_name(self, path: FolderPath) -> str:
+        if self.exchange is not None:
+            path = unreserved(path)  # "Files" is Exchange's own
         return target_raw_name(path, self._naming)
+
+    def message_size_limit(self, default: int | None) -> MessageSizeLimit | None:
+        """The largest message this target takes: the endpoint's -MaxMessageSize in place of
+        imsh's ``default``, lowered by the open session's APPENDLIMIT (RFC 7889)."""
+        server = append_limit(self._session.capabilities) if self._session else None
+        return message_size_limit(default, self.max_message_size, server)
 
     # --- folders ---------------------------------------------------------------------------------
 
@@ -335,7 +357,7 @@ class ImapTarget:
     def append_batch(self, folder: FolderPath,
                      messages: Sequence[OutgoingMessage]) -> list[AppendResult]:
         results = self._append_batch(folder, messages)
-        if results and _is_exchange(self.session):
+        if results and self.exchange is not None:
             with self._errors(f"flag the new copies in '{'/'.join(folder)}'"):
                 self._flag_again(results, messages)
         return results
@@ -671,10 +693,10 @@ def _is_atom(keyword: str) -> bool:
     return bool(keyword) and keyword.isascii() and not any(c in _ATOM_SPECIALS for c in keyword)
 
 
-def _is_exchange(session: ImapSession) -> bool:
-    """Exchange (Online or Server) names itself in its greeting."""
+def _exchange_kind(session: ImapSession) -> ExchangeKind | None:
+    """Exchange (Online or Server), from its greeting and its capabilities after login."""
     welcome = getattr(session.client, "welcome", b"") or b""
-    return b"Microsoft Exchange" in welcome
+    return detect(welcome if isinstance(welcome, bytes) else b"", session.capabilities)
 
 
 def _parse_date(date: bytes) -> datetime:
