@@ -170,6 +170,10 @@ class BearerToken:
     def __repr__(self) -> str:
         return f"BearerToken({self.provider.app.client_id})"
 
+    @property
+    def client_id(self) -> str:
+        return self.provider.app.client_id
+
 
 @dataclass(frozen=True)
 class BearerLogin:
@@ -197,6 +201,20 @@ def provider_for(app: OAuthApp) -> TokenProvider:
 
 def bearer_login(app: OAuthApp, user: str, user_root: str | None = None) -> BearerLogin:
     return BearerLogin(user, BearerToken(provider_for(app)), user_root=user_root)
+
+
+def token_refused(client_id: str, mailbox: str, host: str) -> PermanentError:
+    """The mail server refused the app's token for ``mailbox`` (twice: a fresh one too). The
+    identity platform gave the token, so the app and its secret are fine; what is missing is
+    on the mailbox's side, which Exchange does not say (its reply is ``AUTHENTICATE failed``)."""
+    return PermanentError(
+        f"The application '{client_id}' couldn't sign in to the mailbox '{mailbox}' on the "
+        f"server '{host}': the server refused the application's token (XOAUTH2). Check that "
+        "the mailbox exists and has IMAP enabled (Set-CASMailbox -ImapEnabled $true), that "
+        "the application has the IMAP.AccessAsApp permission with admin consent and an "
+        "Exchange service principal (New-ServicePrincipal), and that the service principal "
+        "has FullAccess to the mailbox (Add-MailboxPermission).",
+        category=ErrorCategory.AuthenticationError, error_id="OAuthTokenRefused")
 
 
 def _reason(description: str) -> str:

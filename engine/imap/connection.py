@@ -47,6 +47,7 @@ from engine.errors import (
     ValidationError,
 )
 from engine.imap import deadline
+from engine.oauth import token_refused
 
 BAD_CREDENTIALS = (
     "We had trouble signing in to this account. "
@@ -319,8 +320,16 @@ def _xoauth2(client: IMAPClient, plan: LoginPlanLike, settings: ImapSettings) ->
         if exc.error_id != "AuthenticationFailed" or renew is None:
             raise
     token = renew()
-    with imap_errors(settings, "log in"):
-        client.oauth2_login(plan.authcid, token)
+    try:
+        with imap_errors(settings, "log in"):
+            client.oauth2_login(plan.authcid, token)
+    except PermanentError as exc:
+        if exc.error_id != "AuthenticationFailed":
+            raise
+        # a fresh token refused too: the mailbox side, not the password that BAD_CREDENTIALS
+        # speaks of (and not a missing recipient, as the executor reads a refused proxy login)
+        client_id = getattr(plan.password, "client_id", "")
+        raise token_refused(client_id, plan.authcid, settings.host) from None
 
 
 def open_session(

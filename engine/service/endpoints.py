@@ -319,7 +319,7 @@ def _spec(request: EndpointRequest) -> EndpointSpec:
                          tenant_id=request.tenant_id, client_id=request.client_id,
                          client_secret=secret)
         extra = _certificate_extra(_authority_extra({}, request.authority), request.certificate)
-        columns = login_columns(login, extra)
+        columns = login_columns(login, extra, "Imap")
         return EndpointSpec(**common, **{**_imap_settings(request), **columns})
     _refuse_oauth_settings(request.tenant_id, request.client_id,
                            request.client_secret or _credential(None, request.certificate),
@@ -435,7 +435,7 @@ def _apply_imap_oauth(row: EndpointRow, changes: EndpointChanges) -> EndpointRow
         else _authority_extra(row.extra, changes.authority)
     if changes.certificate is not None or changes.client_secret is not None:
         extra = _certificate_extra(extra, changes.certificate)
-    return replace(row, **login_columns(changed_login(current, given), extra))
+    return replace(row, **login_columns(changed_login(current, given), extra, "Imap"))
 
 
 def _credential(secret: Secret | None, certificate: tuple[Secret, str] | None

@@ -66,11 +66,12 @@ def changed_login(current: EwsLogin, given: EwsLogin) -> EwsLogin:
     return replace(base, **overlay)
 
 
-def login_columns(login: EwsLogin, extra: dict[str, Any]) -> dict[str, Any]:
-    """The endpoint columns for ``login``, after checking that it is complete and consistent."""
+def login_columns(login: EwsLogin, extra: dict[str, Any], kind: str = "Ews") -> dict[str, Any]:
+    """The endpoint columns for ``login``, after checking that it is complete and consistent.
+    ``kind`` ("Ews" or "Imap") starts the error ids, so each endpoint kind has its own."""
     rest = {k: v for k, v in extra.items() if k != TENANT_ID}
     if login.is_oauth:
-        _check_oauth(login)
+        _check_oauth(login, kind)
         return {"authentication": OAUTH, "username": login.client_id,
                 "password": login.client_secret, "extra": {**rest, TENANT_ID: login.tenant_id}}
     if login.tenant_id or login.client_id or login.client_secret is not None:
@@ -84,17 +85,18 @@ def login_columns(login: EwsLogin, extra: dict[str, Any]) -> dict[str, Any]:
             "password": login.password, "extra": rest}
 
 
-def _check_oauth(login: EwsLogin) -> None:
+def _check_oauth(login: EwsLogin, kind: str = "Ews") -> None:
+    secret = "-ClientSecret" if kind == "Ews" else "-ClientSecret or -CertificateFile"
     if login.user_name or login.password is not None:
         raise ValidationError("-Credentials don't apply with -Authentication OAuth: the "
-                              "application signs in with -ClientId and -ClientSecret.",
-                              error_id="EwsOAuthWithCredentials")
-    present = {"TenantId": bool(login.tenant_id), "ClientId": bool(login.client_id),
-               "ClientSecret": bool(login.client_secret)}
+                              f"application signs in with -ClientId and {secret}.",
+                              error_id=f"{kind}OAuthWithCredentials")
+    present = {"-TenantId": bool(login.tenant_id), "-ClientId": bool(login.client_id),
+               secret: bool(login.client_secret)}
     missing = [name for name, given in present.items() if not given]
     if missing:
-        raise ValidationError("-Authentication OAuth needs " + ", ".join(
-            f"-{name}" for name in missing) + ".", error_id="EwsOAuthIncomplete")
+        raise ValidationError("-Authentication OAuth needs " + ", ".join(missing) + ".",
+                              error_id=f"{kind}OAuthIncomplete")
 
 
 __all__ = ["OAUTH", "TENANT_ID", "EwsLogin", "changed_login", "ews_authentication",

@@ -289,6 +289,37 @@ Get-MigrationUserStatistics -Identity {targets[0]} | ForEach-Object {{ Write-Out
     no_secret_in_clear(admin, out)
 
 
+def test_a_mailbox_the_app_may_not_open_fails_saying_the_sign_in_was_refused(
+    admin: Admin, tokens: TokenService, exo: ImapServer, dovecot: ImapServer
+) -> None:
+    # the token is good (the tenant gave it), but the server refuses it for this mailbox: no
+    # FullAccess, another tenant's domain, IMAP off. Before, the user failed with "A recipient
+    # wasn't found", as if the admin had named a mailbox that doesn't exist.
+    client_id = new_app(tokens)
+    source = dovecot.fresh_user()
+    load(dovecot, source, 7, 3)
+    csv = admin.work / "users.csv"
+    csv.write_text(f"EmailAddress,UserName,Password\nann@fabrikam.test,{source},"
+                   f"{dovecot.password}\n")
+    out = admin.imsh(f"""
+New-MigrationEndpoint -IMAP -Name Source -RemoteServer 127.0.0.1 -Port {dovecot.port} -Security None | Out-Null
+{oauth_endpoint("EXO", exo, tokens, client_id, extra="-SkipVerification")} | Out-Null
+New-MigrationBatch -Name B1 -SourceEndpoint Source -TargetEndpoint EXO -CSVData ([System.IO.File]::ReadAllBytes("{csv}")) -AutoStart | Out-Null
+$b = Wait-MigrationBatch -Identity B1 -TimeoutSeconds 90 -ErrorAction SilentlyContinue
+Get-MigrationUserStatistics -Identity ann@fabrikam.test | ForEach-Object {{ Write-Output "error: $($_.ErrorSummary)" }}
+""", ok=False)  # noqa: E501
+    admin.wait_for_no_runner()
+    status, error = admin.statuses()["ann@fabrikam.test"]
+    assert status == "Failed", (status, error, out)
+    assert error is not None and "recipient wasn't found" not in error, error
+    assert f"The application '{client_id}' couldn't sign in to the mailbox " \
+           "'ann@fabrikam.test'" in error, error
+    assert "Add-MailboxPermission" in error and "IMAP.AccessAsApp" in error
+    assert "error: The application" in out, out
+    assert len(tokens.issued_to(client_id)) <= 2  # the token was fine: no storm of new ones
+    no_secret_in_clear(admin, out)
+
+
 def test_status_mail_is_sent_over_smtp_with_an_oauth_token(
     admin: Admin, tokens: TokenService, dovecot: ImapServer
 ) -> None:

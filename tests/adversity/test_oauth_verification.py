@@ -73,7 +73,9 @@ def test_oauth_endpoint_verification_signs_in_to_the_test_mailbox(
     # a mailbox outside the tenant: the token is good, the sign-in is refused
     refused = admin.imsh(oauth_endpoint("EXO", exo, tokens, client_id,
                                         extra="-TestMailbox someone@fabrikam.test"), ok=False)
-    assert "We had trouble signing in" in refused, refused
+    assert f"The application '{client_id}' couldn't sign in to the mailbox " \
+           "'someone@fabrikam.test'" in refused, refused
+    assert "OAuthTokenRefused,New-MigrationEndpoint" in refused
     out = admin.imsh(oauth_endpoint("EXO", exo, tokens, client_id,
                                     extra=f"-TestMailbox {mailbox}") + " | Out-Null\n"
                      f"$r = Test-MigrationServerAvailability -Endpoint EXO -TestMailbox {mailbox}\n"
@@ -133,3 +135,30 @@ def test_a_rotated_client_secret_is_set_verified_and_used(
         "Write-Output \"now: $($r.Result)\"")
     assert "now: Warning" in out and "AADSTS" not in out, out  # Warning: plain test server
     assert "the-new-secret-value" not in out
+
+
+@pytest.mark.parametrize(("missing", "flags"), [
+    ("-ClientId", "-TenantId t -ClientSecret (ConvertTo-SecureString 'x' -AsPlainText -Force)"),
+    ("-TenantId", "-ClientId c -CertificateFile nowhere.pem"),
+])
+def test_an_incomplete_imap_oauth_endpoint_is_refused_with_its_own_error_id(
+    admin: Admin, missing: str, flags: str  # noqa: F811
+) -> None:
+    # before, IMAP reused the EWS endpoint's id (EwsOAuthIncomplete)
+    if "CertificateFile" in flags:
+        flags = flags.replace("nowhere.pem", str(write_certificate(admin.work)))
+    out = admin.imsh("New-MigrationEndpoint -IMAP -Name EXO -RemoteServer 127.0.0.1 -Port 1 "
+                     f"-Security None -Authentication OAuth {flags} -SkipVerification",
+                     ok=False)
+    assert f"-Authentication OAuth needs {missing}." in out, out
+    assert "FullyQualifiedErrorId : ImapOAuthIncomplete,New-MigrationEndpoint" in out, out
+    assert "Ews" not in out
+
+
+def write_certificate(work: Path) -> Path:
+    from tests.support.token_service import client_certificate
+
+    certificate, key = client_certificate()
+    pem = work / "app.pem"
+    pem.write_bytes(key + certificate)
+    return pem
