@@ -24,6 +24,10 @@
 #                       at URL; the token's "email" must be in the login user's domain
 #                       (username_format = %Ld: an app token serves every mailbox of its
 #                       tenant's domain). OAUTH2_CA_FILE=PEM: the CA that signed URL's cert.
+#   SPECIAL_USE=archive  also mark a folder named Archive \Archive (besides Drafts, Sent, Trash,
+#                       Junk); SPECIAL_USE=exchange: Exchange's folders instead (Sent Items,
+#                       Deleted Items, Junk Email, Drafts, Archive, created at first login and
+#                       marked); exchange-unmarked: the same folders without the attributes
 #   IMAPD_ROOT=/path    prefix of usr/lib/dovecot/imap; default / when dovecot-imapd is
 #                       installed, else the .deb matching dovecot-core is unpacked (lib.sh)
 #
@@ -122,6 +126,27 @@ mail_location() {
     echo "$loc"
 }
 
+special_use_mailboxes() {  # SPECIAL_USE=default|archive|exchange|exchange-unmarked
+    case "${SPECIAL_USE:-default}" in
+        exchange|exchange-unmarked)  # Exchange's own folders, present from the first login
+            local role name
+            for role in "Drafts:Drafts" "Sent:Sent Items" "Trash:Deleted Items" \
+                        "Junk:Junk Email" "Archive:Archive"; do
+                name=${role#*:}
+                printf '  mailbox "%s" {\n    auto = subscribe\n' "$name"
+                [ "$SPECIAL_USE" = exchange ] && printf '    special_use = \\%s\n' "${role%%:*}"
+                printf '  }\n'
+            done
+            return 0 ;;
+    esac
+    local role
+    for role in Drafts Sent Trash Junk; do
+        printf '  mailbox %s {\n    special_use = \\%s\n  }\n' "$role" "$role"
+    done
+    [ "${SPECIAL_USE:-default}" = archive ] && printf '  mailbox Archive {\n    special_use = \\Archive\n  }\n'
+    return 0
+}
+
 quota_block() {  # opt-in (QUOTA=yes): without a per-user quota_rule a user is unlimited
     [ "${QUOTA:-no}" = yes ] || return 0
     cat <<EOF
@@ -190,18 +215,7 @@ namespace inbox {
   inbox = yes
   separator = ${SEP:-/}
   prefix =
-  mailbox Drafts {
-    special_use = \\Drafts
-  }
-  mailbox Sent {
-    special_use = \\Sent
-  }
-  mailbox Trash {
-    special_use = \\Trash
-  }
-  mailbox Junk {
-    special_use = \\Junk
-  }
+$(special_use_mailboxes)
 }
 protocol imap {
   # the default (10 per user and IP) is too few for parallel migration workers

@@ -12,6 +12,9 @@ greeting names "The Microsoft Exchange IMAP4 service", and its capabilities lack
 (so imsh pipelines APPENDs with LITERAL+, as it does against Exchange Online). It "forgets"
 ``\\Flagged`` given at APPEND: the proxy strips the flag from APPEND commands, so a copy gets
 it only through a later STORE, as on Exchange Online.
+
+:attr:`ExoProxy.append_limit`, when set, is announced as ``APPENDLIMIT=<n>`` (RFC 7889) in the
+server's CAPABILITY replies, on the connections made after it was set.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ _LITERAL = re.compile(rb"\{(\d+)\+?\}\r\n$")
 _MULTIAPPEND = re.compile(rb" MULTIAPPEND(?=[ \]\r])")
 _FLAGGED = re.compile(rb"\\Flagged\b ?", re.IGNORECASE)
 _SPACE_BEFORE_CLOSE = re.compile(rb" \)")
+_CAPABILITY = re.compile(rb"(CAPABILITY IMAP4rev1)(?= )")
 _APPEND = re.compile(rb"^(\S+) (?:UID )?APPEND ", re.IGNORECASE)
 
 
@@ -43,6 +47,7 @@ class ExoProxy:
         self._armed: int | None = None  # the hint in milliseconds
         self.throttled_at: list[float] = []  # monotonic times of the throttled commands
         self.append_times: list[float] = []  # monotonic times of every APPEND command seen
+        self.append_limit: int | None = None  # announced as APPENDLIMIT=<n> when set
         threading.Thread(target=self._accept, name="exo-proxy", daemon=True).start()
 
     def throttle_next_append(self, backoff_ms: int) -> None:
@@ -75,9 +80,13 @@ class ExoProxy:
                 client.sendall(_MULTIAPPEND.sub(b"", re.sub(
                     rb"Dovecot.*ready\.", b"The Microsoft Exchange IMAP4 service is ready.",
                     greeting)))
+            limit = self.append_limit
             while data := server.recv(65536):
                 # Exchange offers LITERAL+ but not MULTIAPPEND: imsh pipelines its APPENDs
-                client.sendall(_MULTIAPPEND.sub(b"", data) if self.exchange else data)
+                data = _MULTIAPPEND.sub(b"", data) if self.exchange else data
+                if limit is not None:
+                    data = _CAPABILITY.sub(rb"\1 APPENDLIMIT=%d" % limit, data)
+                client.sendall(data)
         with contextlib.suppress(OSError):
             client.shutdown(socket.SHUT_WR)
 

@@ -33,11 +33,13 @@ DOMAIN = "contoso.test"
 _counter = itertools.count(1)
 
 
-def start_oauth_dovecot(tokens: TokenService, nusers: int = 3) -> ImapServer:
-    """Dovecot (plain port) that accepts the token service's tokens for users in DOMAIN."""
+def start_oauth_dovecot(tokens: TokenService, nusers: int = 3,
+                        extra_env: dict[str, str] | None = None) -> ImapServer:
+    """Dovecot (plain port) that accepts the token service's tokens for users in DOMAIN;
+    ``extra_env`` adds settings of scripts/servers/dovecot-test-server.sh (SPECIAL_USE=...)."""
     env = {"SEP": "/", "MAIL_FSYNC": "never", "MAIL_FORMAT": "maildir",
            "OAUTH2_INTROSPECTION_URL": tokens.introspection_url,
-           "OAUTH2_CA_FILE": str(tokens.ca_file)}
+           "OAUTH2_CA_FILE": str(tokens.ca_file), **(extra_env or {})}
     directory, port, tls_port, seconds = _launch("dovecot", 1, env, tls=False)
     server = _register(ImapServer(
         kind="dovecot", host=LOOPBACK, port=port, tls_port=tls_port, dir=directory, users=[],

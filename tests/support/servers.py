@@ -186,11 +186,13 @@ def start_dovecot(
     fsync: str = "never",
     mail_format: str = "maildir",
     quota: bool = False,
+    special_use: str = "default",
 ) -> ImapServer:
     """Dovecot with users user1..N, master user admin/adminpw, optional implicit TLS;
-    ``quota``: the quota plugin is loaded (limits per user, see dovecot-test-server.sh)."""
+    ``quota``: the quota plugin is loaded (limits per user, see dovecot-test-server.sh);
+    ``special_use``: "archive" also marks Archive, "exchange" gives Exchange's folders."""
     env = {"SEP": sep, "MAIL_FSYNC": fsync, "MAIL_FORMAT": mail_format,
-           "QUOTA": "yes" if quota else "no"}
+           "QUOTA": "yes" if quota else "no", "SPECIAL_USE": special_use}
     directory, port, tls_port, seconds = _launch("dovecot", nusers, env, tls=tls)
     return _register(
         ImapServer(
