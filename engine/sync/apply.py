@@ -646,8 +646,11 @@ class FolderApplier:
         if later:
             self._waiting = True
             ctx.limits.refuse(later)
-        if bad:
-            ctx.limits.add("bad", len(bad))
+        large = sum(1 for _c, r in bad if r.large)
+        if large:
+            ctx.limits.add("large", large)
+        if len(bad) > large:
+            ctx.limits.add("bad", len(bad) - large)
 
     def _record_bad(self, bad: Sequence[tuple[Copy, Rejected]],
                     batch: Sequence[tuple[Copy, bytes]]) -> None:
@@ -659,7 +662,8 @@ class FolderApplier:
             PendingMessage(c.uid, c.fingerprint, c.size, c.internaldate) for c, _ in bad])
         for c, rejected in bad:
             subject, date = _subject_and_date(raws.get(c.uid, b""))
-            ctx.store.statistics.add_skipped_item(ctx.user_id, ctx.display, "bad",
+            ctx.store.statistics.add_skipped_item(ctx.user_id, ctx.display,
+                                                  "large" if rejected.large else "bad",
                                                   rejected.reason, subject,
                                                   date or c.internaldate, c.size)
 

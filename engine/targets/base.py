@@ -76,12 +76,15 @@ class Rejected:
     ``capacity``: the refusal is about the target, not the message (quota, disk full,
     throttling, mailbox in use): it is never permanent, and the executor appends nothing more
     in this pass and retries later (:class:`engine.errors.CapacityError`).
+
+    ``large``: refused for its size (a permanent refusal): a large item, not a bad one.
     """
 
     folder: FolderPath
     reason: str
     permanent: bool = True
     capacity: bool = False
+    large: bool = False
 
     def __post_init__(self) -> None:
         if self.capacity and self.permanent:

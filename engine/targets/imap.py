@@ -56,6 +56,8 @@ Refused APPENDs, by response code (RFC 5530; docs/sync-planner.md "Refusals"):
   executor appends nothing more now). A refused MULTIAPPEND stored nothing (it is atomic), so
   the batch is sent again message by message: the messages that still fit are stored.
 - ``LIMIT``, ``SERVERBUG``, ``EXPUNGEISSUED``: transient for this message (retried later);
+- ``TOOBIG`` (RFC 7889; Gmail says it with BAD), or "message size exceeds ..." in words: the
+  message is too large for this server: a permanent refusal, reported as a large item;
 - ``TRYCREATE``: the folder is gone (raised); anything else: the message is bad (permanent).
 
 Flag changes are deltas (``UID STORE +FLAGS.SILENT`` / ``-FLAGS.SILENT``): a flag or keyword
@@ -99,7 +101,7 @@ from engine.imap.connection import (
     server_error,
 )
 from engine.imap.source import FINGERPRINT_HEADERS, HEADER_ITEM, fingerprint_of, header_hash
-from engine.limits import MessageSizeLimit, message_size_limit
+from engine.limits import MessageSizeLimit, format_size, message_size_limit
 from engine.oauth import OAuthApp, bearer_login
 from engine.targets.base import (
     AppendResult,
@@ -130,6 +132,8 @@ _ATOM_SPECIALS = set('(){ %*"\\]') | {chr(c) for c in range(0x20)} | {"\x7f"}
 _MODES = ("auto", "multiappend", "literal-plus", "sequential")
 CAPACITY_CODES = frozenset({"OVERQUOTA", "INUSE", "UNAVAILABLE", "THROTTLED"})
 RETRY_CODES = frozenset({"LIMIT", "SERVERBUG", "EXPUNGEISSUED"})
+_TOO_BIG = re.compile(r"(?:maximum )?message size exceed|message (?:is )?too (?:large|big)",
+                      re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -530,6 +534,10 @@ class ImapTarget:
             return capacity_refusal(folder, f"{MAILBOX_FULL} The target said: {text}")
         if code in CAPACITY_CODES:
             return capacity_refusal(folder, f"The target server is busy: {text}")
+        if code == "TOOBIG" or _TOO_BIG.search(text):  # RFC 7889, or said in words
+            return Rejected(folder, f"The message is larger than the target server accepts: "
+                            f"{format_size(len(p.literal))}. The server said: {text}",
+                            large=True)
         return Rejected(folder, f"The server refused the message: {text}",
                         permanent=code not in RETRY_CODES)
 

@@ -15,6 +15,9 @@ it only through a later STORE, as on Exchange Online.
 
 :attr:`ExoProxy.append_limit`, when set, is announced as ``APPENDLIMIT=<n>`` (RFC 7889) in the
 server's CAPABILITY replies, on the connections made after it was set.
+:attr:`ExoProxy.refuse_over`, when set, refuses an APPEND whose literal is larger, as a server
+with a size limit it does not announce: the literal is read, not forwarded, and the command is
+answered ``NO [TOOBIG] Message size exceeds fixed maximum message size``.
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ class ExoProxy:
         self.throttled_at: list[float] = []  # monotonic times of the throttled commands
         self.append_times: list[float] = []  # monotonic times of every APPEND command seen
         self.append_limit: int | None = None  # announced as APPENDLIMIT=<n> when set
+        self.refuse_over: int | None = None  # APPENDs of larger literals: NO [TOOBIG]
+        self.refused: int = 0  # APPENDs refused so far
         threading.Thread(target=self._accept, name="exo-proxy", daemon=True).start()
 
     def throttle_next_append(self, backoff_ms: int) -> None:
@@ -112,8 +117,19 @@ class ExoProxy:
                 while True:
                     if appending and self.exchange:
                         line = _SPACE_BEFORE_CLOSE.sub(b")", _FLAGGED.sub(b"", line))
-                    server.sendall(line)
                     literal = _LITERAL.search(line)
+                    limit = self.refuse_over
+                    if (appending and match is not None and literal is not None
+                            and limit is not None and int(literal.group(1)) > limit
+                            and line.rstrip().endswith(b"+}")):
+                        reader.read(int(literal.group(1)))
+                        reader.readline()  # the command's end
+                        client.sendall(match.group(1) + b" NO [TOOBIG] Message size exceeds "
+                                       b"fixed maximum message size\r\n")
+                        with self._lock:
+                            self.refused += 1
+                        break
+                    server.sendall(line)
                     if literal is None:
                         break
                     server.sendall(reader.read(int(literal.group(1))))

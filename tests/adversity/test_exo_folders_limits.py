@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from engine.limits import format_size
 from scripts.compare import FolderInfo, ImapSource, ImapSpec, MessageRecord, compare
 from tests.adversity.oauth_exo_proxy import ExoProxy
 from tests.adversity.oauth_support import add_domain_users, start_oauth_dovecot
@@ -202,6 +203,45 @@ $s.SkippedItems | ForEach-Object {{ Write-Output "item: $($_.Kind) $($_.Subject)
                                     exchange_target.password))
         assert after is None, after
         no_secret_in_clear(admin, out)
+    finally:
+        proxy.close()
+
+
+def test_a_message_the_server_refuses_as_too_big_is_a_large_item_not_retried(
+    admin: Admin, tokens: TokenService, exchange_target: ImapServer,  # noqa: F811
+    dovecot: ImapServer,
+) -> None:
+    # a limit the server does not announce (Exchange Online announces no APPENDLIMIT): it
+    # refuses the APPEND itself. Before, that was a "bad item" with the server's bare text.
+    proxy = ExoProxy(exchange_target.host, exchange_target.port, exchange=True)
+    proxy.refuse_over = 64 * 1024
+    try:
+        client_id = new_app(tokens)
+        target = add_domain_users(exchange_target, 1)[0]
+        source = dovecot.fresh_user()
+        client = dovecot.login(source)
+        try:
+            for n in range(3):
+                client.append("INBOX", message("INBOX", n), [b"\\Seen"])
+            client.append("INBOX", message("INBOX", 99, BIG), [])
+        finally:
+            client.logout()
+        csv = admin.work / "users.csv"
+        csv.write_text(f"EmailAddress,UserName,Password\n{target},{source},{dovecot.password}\n")
+        out = admin.imsh(f"""$ErrorActionPreference = 'Stop'
+New-MigrationEndpoint -IMAP -Name Source -RemoteServer 127.0.0.1 -Port {dovecot.port} -Security None | Out-Null
+New-MigrationEndpoint -IMAP -Name EXO -RemoteServer 127.0.0.1 -Port {proxy.port} -Security None -Authentication OAuth -TenantId {TENANT} -ClientId {client_id} -ClientSecret (ConvertTo-SecureString '{SECRET}' -AsPlainText -Force) -Authority {tokens.authority} -TestMailbox {target} -MaxMessageSize 150MB | Out-Null
+New-MigrationBatch -Name B1 -SourceEndpoint Source -TargetEndpoint EXO -CSVData ([System.IO.File]::ReadAllBytes("{csv}")) -AutoStart | Out-Null
+Write-Output "initial: $((Wait-MigrationBatch -Identity B1 -Status Synced -TimeoutSeconds 120).Status)"
+""")  # noqa: E501
+        assert "initial: Synced" in out, out
+        assert proxy.refused == 1
+        out = run_pass(admin, "Write-Output 'again'")
+        assert proxy.refused == 1, "the refused message was offered again"
+        assert "skipped: 1" in out, out
+        size = format_size(len(message("INBOX", 99, BIG)))
+        assert "item: LargeItem INBOX 99: The message is larger than the target server " \
+               f"accepts: {size}. The server said: [TOOBIG]" in out, out
     finally:
         proxy.close()
 
