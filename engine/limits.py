@@ -156,7 +156,7 @@ def validate_report_interval(interval: timedelta) -> timedelta:
 
 # --- message size (imsh's wording) -----------------------------------------------------------
 
-DEFAULT_SIZE_ORIGIN = "the default maximum message size, Exchange Online's"
+DEFAULT_SIZE_ORIGIN = "Exchange Online's default maximum message size"
 ENDPOINT_SIZE_ORIGIN = "the target endpoint's MaxMessageSize"
 APPENDLIMIT_ORIGIN = "the target server's APPENDLIMIT"
 

@@ -109,7 +109,8 @@ def test_the_endpoint_limit_replaces_the_default_and_appendlimit_lowers_it() -> 
 def test_a_skipped_message_says_its_size_the_limit_and_how_to_raise_it() -> None:
     reason = MessageSizeLimit(MAX_MESSAGE_SIZE_BYTES, DEFAULT_SIZE_ORIGIN).reason(40 << 20)
     assert reason.startswith("The message is larger than the maximum message size: 40 MB "
-                             "(41,943,040 bytes) is over 35 MB (36,700,160 bytes), the default")
+                             "(41,943,040 bytes) is over 35 MB (36,700,160 bytes), Exchange "
+                             "Online's default maximum message size.")
     assert "Set-Mailbox -MaxReceiveSize" in reason and "-MaxMessageSize" in reason
     huge = MessageSizeLimit(150 << 20, ENDPOINT_SIZE_ORIGIN).reason(200 << 20)
     assert "accepts no message over 150 MB" in huge
