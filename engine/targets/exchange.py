@@ -20,9 +20,10 @@ enough. An Exchange greeting with no sign of the cloud is Exchange Server (on-pr
 
 **What changes on Exchange** (both kinds; reference/exchange-online-2026.md §B3):
 
-- special-use folders fall back to Exchange's own names when LIST does not mark them
-  (:data:`EXCHANGE_FOLDER_NAMES`): a source's ``\\Sent`` folder lands in "Sent Items", never in
-  a new "Sent" folder next to it;
+- a special-use role that LIST does not mark goes to the folder with Exchange's own name for
+  it (:data:`EXCHANGE_FOLDER_NAMES`, any case) when the mailbox has one: a source's ``\\Sent``
+  folder lands in "Sent Items", never in a new "Sent" folder next to it. A mailbox without
+  that folder (a localized one, say) gets the usual English name, as on other servers;
 - the top-level folder name ``Files`` is reserved (:data:`RESERVED_FOLDER_NAMES`); a source
   folder of that name is stored as ``Files_`` (:func:`unreserved`), with the same substitute
   character imsh uses for a separator inside a name (engine/folders.py), stable across passes;

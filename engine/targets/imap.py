@@ -238,18 +238,23 @@ class ImapTarget:
             rows = session.client.list_folders("", "*")
         special: dict[str, FolderPath] = {}
         self._existing = set()
+        top: dict[str, FolderPath] = {}  # top-level folders by casefolded name
         for flags, _sep, raw in rows:
             name = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
             texts = [f.decode() if isinstance(f, bytes) else str(f) for f in flags]
             if {t.lower() for t in texts} & {"\\noselect", "\\nonexistent"}:
                 continue  # a level of the hierarchy, not a folder: CREATE may still be needed
             self._existing.add("INBOX" if is_inbox(name) else name)
+            path = source_path(name, session.separator, session.personal_prefix)
+            if len(path) == 1:
+                top.setdefault(path[0].casefold(), path)
             role = role_from_flags(texts)
             if role and role not in special:
-                special[role] = source_path(name, session.separator, session.personal_prefix)
-        if self.exchange is not None:  # unmarked: Exchange's names, never a second "Sent"
+                special[role] = path
+        if self.exchange is not None:  # unmarked: Exchange's folder, never a second "Sent"
             for role, exchange_name in EXCHANGE_FOLDER_NAMES.items():
-                special.setdefault(role, (exchange_name,))
+                if role not in special and exchange_name.casefold() in top:
+                    special[role] = top[exchange_name.casefold()]
         self._naming = TargetNaming(separator=session.separator or "/",
                                     prefix=session.personal_prefix, special=special)
 
