@@ -132,12 +132,15 @@ class TargetNaming:
 
     ``special`` maps a role to the target folder that has it (discovered on the target, or the
     well-known name). ``forbidden`` lists characters that cannot appear inside a path part.
+    ``reserved``: casefolded top-level names the target keeps for itself (Exchange's ``Files``);
+    such a name is stored with :data:`SEPARATOR_SUBSTITUTE` appended (``Files_``).
     """
 
     separator: str
     prefix: str = ""
     special: Mapping[str, FolderPath] = field(default_factory=dict)
     forbidden: str = ""
+    reserved: frozenset[str] = frozenset()
 
     def role_path(self, role: str) -> FolderPath:
         return self.special.get(role, (WELL_KNOWN_NAMES[role],))
@@ -156,6 +159,8 @@ def target_raw_name(path: FolderPath, naming: TargetNaming) -> str:
         raise ValidationError("A folder path cannot be empty.")
     if path == INBOX:
         return "INBOX"
+    if path[0].casefold() in naming.reserved:
+        path = (path[0] + SEPARATOR_SUBSTITUTE, *path[1:])
     encoded = naming.separator.join(encode_mutf7(clean_part(p, naming)) for p in path)
     if is_inbox(path[0]):
         return "INBOX" + encoded[len(path[0]) :]

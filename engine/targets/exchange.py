@@ -25,7 +25,9 @@ enough. An Exchange greeting with no sign of the cloud is Exchange Server (on-pr
   folder lands in "Sent Items", never in a new "Sent" folder next to it. A mailbox without
   that folder (a localized one, say) gets the usual English name, as on other servers;
 - the top-level folder name ``Files`` is reserved (:data:`RESERVED_FOLDER_NAMES`); a source
-  folder of that name is stored as ``Files_`` (:func:`unreserved`), with the same substitute
+  folder of that name is stored as ``Files_`` (the target's ``TargetNaming.reserved``, applied
+  by :func:`engine.folders.target_raw_name`, so that imsh's own collision check sees it), with
+  the same substitute
   character imsh uses for a separator inside a name (engine/folders.py), stable across passes;
 - ``\\Flagged`` given at APPEND is forgotten and set again with STORE (engine/targets/imap.py).
 
@@ -41,8 +43,6 @@ import binascii
 import re
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
-
-from engine.folders import SEPARATOR_SUBSTITUTE, FolderPath
 
 
 class ExchangeKind(StrEnum):
@@ -101,12 +101,5 @@ def append_limit(capabilities: Iterable[str]) -> int | None:
     return None
 
 
-def unreserved(path: FolderPath) -> FolderPath:
-    """``path`` with a reserved top-level name made storable (``Files`` -> ``Files_``)."""
-    if path and path[0].casefold() in RESERVED_FOLDER_NAMES:
-        return (path[0] + SEPARATOR_SUBSTITUTE, *path[1:])
-    return path
-
-
 __all__ = ["EXCHANGE_FOLDER_NAMES", "ONLINE_CAPABILITIES", "RESERVED_FOLDER_NAMES",
-           "ExchangeKind", "append_limit", "detect", "unreserved"]
+           "ExchangeKind", "append_limit", "detect"]

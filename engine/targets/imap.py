@@ -118,10 +118,10 @@ from engine.targets.base import (
 )
 from engine.targets.exchange import (
     EXCHANGE_FOLDER_NAMES,
+    RESERVED_FOLDER_NAMES,
     ExchangeKind,
     append_limit,
     detect,
-    unreserved,
 )
 
 EARLIEST_DATE = datetime(1970, 1, 2, tzinfo=UTC)
@@ -256,11 +256,11 @@ class ImapTarget:
                 if role not in special and exchange_name.casefold() in top:
                     special[role] = top[exchange_name.casefold()]
         self._naming = TargetNaming(separator=session.separator or "/",
-                                    prefix=session.personal_prefix, special=special)
+                                    prefix=session.personal_prefix, special=special,
+                                    reserved=RESERVED_FOLDER_NAMES if self.exchange else
+                                    frozenset())
 
     def raw_name(self, path: FolderPath) -> str:
-        if self.exchange is not None:
-            path = unreserved(path)  # "Files" is Exchange's own
         return target_raw_name(path, self._naming)
 
     def message_size_limit(self, default: int | None) -> MessageSizeLimit | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import ValidationError
+from engine.folders import TargetNaming, target_raw_name
 from engine.limits import (
     APPENDLIMIT_ORIGIN,
     DEFAULT_SIZE_ORIGIN,
@@ -22,7 +23,8 @@ from engine.limits import (
     message_size_limit,
     validate_max_message_size,
 )
-from engine.targets.exchange import ExchangeKind, append_limit, detect, unreserved
+from engine.sync.target_names import Placement, distinct_targets
+from engine.targets.exchange import RESERVED_FOLDER_NAMES, ExchangeKind, append_limit, detect
 
 EXO_2023 = (b"* OK The Microsoft Exchange IMAP4 service is ready. [RgBSADAAUAAyADgAMQBDAEEAMAAwAD"
             b"QAMQAuAEQARQBVAFAAMgA4ADEALgBQAFIATwBEAC4ATwBVAFQATABPAE8ASwAuAEMATwBNAA==]")
@@ -88,10 +90,20 @@ def test_appendlimit_is_read_when_the_server_announces_one_for_all_mailboxes() -
 
 
 def test_the_reserved_folder_name_files_is_stored_under_another_name() -> None:
-    assert unreserved(("Files",)) == ("Files_",)
-    assert unreserved(("FILES", "2024")) == ("FILES_", "2024")  # Exchange ignores case
-    assert unreserved(("Projects", "Files")) == ("Projects", "Files")  # top level only
-    assert unreserved(("Filesystem",)) == ("Filesystem",)
+    exchange = TargetNaming("/", reserved=RESERVED_FOLDER_NAMES)
+    assert target_raw_name(("Files",), exchange) == "Files_"
+    assert target_raw_name(("FILES", "2024"), exchange) == "FILES_/2024"  # any case
+    assert target_raw_name(("Projects", "Files"), exchange) == "Projects/Files"  # top only
+    assert target_raw_name(("Filesystem",), exchange) == "Filesystem"
+    assert target_raw_name(("Files",), TargetNaming("/")) == "Files"  # other servers: as is
+
+
+def test_a_source_folder_named_like_the_substitute_does_not_land_in_the_same_folder() -> None:
+    exchange = TargetNaming("/", reserved=RESERVED_FOLDER_NAMES)
+    placed = distinct_targets([Placement("Files", ("Files",), ("Files",)),
+                               Placement("Files_", ("Files_",), ("Files_",))], exchange)
+    assert target_raw_name(placed["Files"], exchange) == "Files_"
+    assert target_raw_name(placed["Files_"], exchange) == "Files_ (2)"
 
 
 def test_the_endpoint_limit_replaces_the_default_and_appendlimit_lowers_it() -> None:
