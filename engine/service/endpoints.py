@@ -19,6 +19,10 @@ Rules, from reference/ms-cmdlets.md §A1-§A4 unless marked as imsh's:
   admin credentials are not tried, which :attr:`EndpointInfo.warning` says); Maildir
   checks the path; EWS signs in at the URL as given (no autodiscover) and reads the server
   version (engine/targets/ews_verify.py). A failed verification stores nothing.
+* ``-MaxMessageSize`` (imsh's; IMAP only, stored as ``extra["MaxMessageSize"]`` in bytes, 1
+  byte to Exchange Online's 150 MB; ``$null`` drops it, back to the 35 MB default): the largest
+  message the endpoint takes as a target. A change tries the skipped items of the users whose
+  batch targets the endpoint again (engine/skipped.py), as a changed LargeItemLimit does.
 * Connection settings can be changed only while no batch using the endpoint is running
   (EXO-DOCS: "if none of the migration batches using the endpoint are currently running").
 * An endpoint a batch uses can't be removed (the store refuses it).

@@ -20,10 +20,17 @@ literals, so both are written here directly on imapclient's underlying imaplib c
 tags come from imaplib's ``_new_tag`` (which registers them) and replies are collected with
 ``_get_tagged_response`` in order; nothing else is sent while commands are in flight.
 
-Exchange Online (known by its greeting, "The Microsoft Exchange IMAP4 service") forgets a
-``\\Flagged`` given at APPEND (imapsync FAQ.Office365), so there the flag is set again with one
-``UID STORE +FLAGS.SILENT`` per batch on the new copies' APPENDUIDs before the batch's results
-are returned (and recorded).
+Exchange (recognised from its greeting and its capabilities after login,
+engine/targets/exchange.py, never asked of the admin) forgets a ``\\Flagged`` given at APPEND
+(imapsync FAQ.Office365), so there the flag is set again with one ``UID STORE +FLAGS.SILENT``
+per batch on the new copies' APPENDUIDs before the batch's results are returned (and
+recorded). On Exchange, a special-use role that LIST does not mark goes to the folder with
+Exchange's name for it when the mailbox has one, and the reserved top-level name ``Files`` is
+stored as ``Files_`` (``TargetNaming.reserved``).
+
+:meth:`ImapTarget.message_size_limit` is the largest message the pass copies here: the
+endpoint's -MaxMessageSize in place of imsh's 35 MB default, lowered by the server's
+``APPENDLIMIT`` (RFC 7889); the planner skips larger ones as large items.
 
 Each message gets its flags (``\\Recent`` removed), the keywords the folder accepts
 (PERMANENTFLAGS with ``\\*``, or listed there; others are reported in
