@@ -21,9 +21,10 @@ enough. An Exchange greeting with no sign of the cloud is Exchange Server (on-pr
 **What changes on Exchange** (both kinds; reference/exchange-online-2026.md §B3):
 
 - a special-use role that LIST does not mark goes to the folder with Exchange's own name for
-  it (:data:`EXCHANGE_FOLDER_NAMES`, any case) when the mailbox has one: a source's ``\\Sent``
-  folder lands in "Sent Items", never in a new "Sent" folder next to it. A mailbox without
-  that folder (a localized one, say) gets the usual English name, as on other servers;
+  it (:func:`exchange_roles`, :data:`EXCHANGE_FOLDER_NAMES`, any case) when the mailbox has
+  one: a source's ``\\Sent`` folder lands in "Sent Items", never in a new "Sent" folder next
+  to it. A mailbox without that folder (a localized one, say) gets the usual English name, as
+  on other servers;
 - the top-level folder name ``Files`` is reserved (:data:`RESERVED_FOLDER_NAMES`); a source
   folder of that name is stored as ``Files_`` (the target's ``TargetNaming.reserved``, applied
   by :func:`engine.folders.target_raw_name`, so that imsh's own collision check sees it), with
@@ -44,6 +45,8 @@ import re
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
 
+from engine.folders import FolderPath
+
 
 class ExchangeKind(StrEnum):
     """Which Exchange an IMAP session talks to."""
@@ -60,9 +63,11 @@ _EXCHANGE_GREETING = re.compile(rb"Microsoft Exchange (?:Server )?IMAP4", re.IGN
 _OUTLOOK_COM_GREETING = re.compile(rb"\bOutlook\.com IMAP4", re.IGNORECASE)
 _HOST_BLOB = re.compile(rb"\[([A-Za-z0-9+/]{8,}={0,2})\]")
 
-EXCHANGE_FOLDER_NAMES: Mapping[str, str] = {
-    "Sent": "Sent Items", "Trash": "Deleted Items", "Junk": "Junk Email", "Drafts": "Drafts",
-    "Archive": "Archive",
+# Exchange's English folder names by role; "Junk E-mail" is the older spelling (Exchange 2010+
+# mailboxes created before the rename keep it).
+EXCHANGE_FOLDER_NAMES: Mapping[str, tuple[str, ...]] = {
+    "Sent": ("Sent Items",), "Trash": ("Deleted Items",), "Junk": ("Junk Email", "Junk E-mail"),
+    "Drafts": ("Drafts",), "Archive": ("Archive",),
 }
 RESERVED_FOLDER_NAMES = frozenset({"files"})  # casefolded; top level only
 
@@ -92,6 +97,23 @@ def _serving_host(greeting: bytes) -> str:
     return name.lower() if name.isprintable() else ""
 
 
+def exchange_roles(marked: Mapping[str, FolderPath], folders: Iterable[FolderPath]
+                   ) -> dict[str, FolderPath]:
+    """The role folders of an Exchange mailbox: those LIST marked (``marked``), and for each
+    role it did not mark, the folder with Exchange's name for it, in any case, when the
+    mailbox has one among ``folders``."""
+    top: dict[str, FolderPath] = {}
+    for path in folders:
+        if len(path) == 1:
+            top.setdefault(path[0].casefold(), path)
+    roles = dict(marked)
+    for role, names in EXCHANGE_FOLDER_NAMES.items():
+        found = next((top[n.casefold()] for n in names if n.casefold() in top), None)
+        if role not in roles and found is not None:
+            roles[role] = found
+    return roles
+
+
 def append_limit(capabilities: Iterable[str]) -> int | None:
     """The server-wide ``APPENDLIMIT=<n>`` (RFC 7889) in bytes, if announced."""
     for capability in capabilities:
@@ -102,4 +124,4 @@ def append_limit(capabilities: Iterable[str]) -> int | None:
 
 
 __all__ = ["EXCHANGE_FOLDER_NAMES", "ONLINE_CAPABILITIES", "RESERVED_FOLDER_NAMES",
-           "ExchangeKind", "append_limit", "detect"]
+           "ExchangeKind", "append_limit", "detect", "exchange_roles"]

@@ -124,11 +124,11 @@ from engine.targets.base import (
     split_names,
 )
 from engine.targets.exchange import (
-    EXCHANGE_FOLDER_NAMES,
     RESERVED_FOLDER_NAMES,
     ExchangeKind,
     append_limit,
     detect,
+    exchange_roles,
 )
 
 EARLIEST_DATE = datetime(1970, 1, 2, tzinfo=UTC)
@@ -245,7 +245,7 @@ class ImapTarget:
             rows = session.client.list_folders("", "*")
         special: dict[str, FolderPath] = {}
         self._existing = set()
-        top: dict[str, FolderPath] = {}  # top-level folders by casefolded name
+        listed: list[FolderPath] = []
         for flags, _sep, raw in rows:
             name = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
             texts = [f.decode() if isinstance(f, bytes) else str(f) for f in flags]
@@ -253,15 +253,12 @@ class ImapTarget:
                 continue  # a level of the hierarchy, not a folder: CREATE may still be needed
             self._existing.add("INBOX" if is_inbox(name) else name)
             path = source_path(name, session.separator, session.personal_prefix)
-            if len(path) == 1:
-                top.setdefault(path[0].casefold(), path)
+            listed.append(path)
             role = role_from_flags(texts)
             if role and role not in special:
                 special[role] = path
         if self.exchange is not None:  # unmarked: Exchange's folder, never a second "Sent"
-            for role, exchange_name in EXCHANGE_FOLDER_NAMES.items():
-                if role not in special and exchange_name.casefold() in top:
-                    special[role] = top[exchange_name.casefold()]
+            special = exchange_roles(special, listed)
         self._naming = TargetNaming(separator=session.separator or "/",
                                     prefix=session.personal_prefix, special=special,
                                     reserved=RESERVED_FOLDER_NAMES if self.exchange else

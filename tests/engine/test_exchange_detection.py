@@ -24,7 +24,13 @@ from engine.limits import (
     validate_max_message_size,
 )
 from engine.sync.target_names import Placement, distinct_targets
-from engine.targets.exchange import RESERVED_FOLDER_NAMES, ExchangeKind, append_limit, detect
+from engine.targets.exchange import (
+    RESERVED_FOLDER_NAMES,
+    ExchangeKind,
+    append_limit,
+    detect,
+    exchange_roles,
+)
 
 EXO_2023 = (b"* OK The Microsoft Exchange IMAP4 service is ready. [RgBSADAAUAAyADgAMQBDAEEAMAAwAD"
             b"QAMQAuAEQARQBVAFAAMgA4ADEALgBQAFIATwBEAC4ATwBVAFQATABPAE8ASwAuAEMATwBNAA==]")
@@ -104,6 +110,16 @@ def test_a_source_folder_named_like_the_substitute_does_not_land_in_the_same_fol
                                Placement("Files_", ("Files_",), ("Files_",))], exchange)
     assert target_raw_name(placed["Files"], exchange) == "Files_"
     assert target_raw_name(placed["Files_"], exchange) == "Files_ (2)"
+
+
+def test_unmarked_role_folders_of_an_exchange_mailbox_are_found_by_exchanges_names() -> None:
+    listed = [("INBOX",), ("Sent Items",), ("deleted items",), ("Junk E-mail",), ("Drafts",),
+              ("Projects", "Sent Items")]
+    assert exchange_roles({}, listed) == {
+        "Sent": ("Sent Items",), "Trash": ("deleted items",), "Junk": ("Junk E-mail",),
+        "Drafts": ("Drafts",)}  # no Archive folder: the usual name then, as elsewhere
+    marked = {"Sent": ("Gesendete Elemente",)}  # what LIST marks wins
+    assert exchange_roles(marked, listed)["Sent"] == ("Gesendete Elemente",)
 
 
 def test_the_endpoint_limit_replaces_the_default_and_appendlimit_lowers_it() -> None:
