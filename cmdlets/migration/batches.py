@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from cmdlets.base import BoundArguments, Cmdlet, Context, Example, Parameter
+from cmdlets.base import BoundArguments, Cmdlet, Context, Example, Parameter, PSObject
 from cmdlets.base import ParamType as T
 from cmdlets.migration.common import (
     ON_PREMISES,
@@ -57,7 +57,7 @@ _OTHER_KINDS = (
         "Locale", "MoveOptions", "SkipMerging", "SkipMoving", "SkipSteps",
         "SourcePFPrimaryMailboxGuid", "SourcePublicFolderDatabase", "StartAfter",
         "TargetArchiveDatabases", "TargetDatabases", "TargetDeliveryDomain", "TimeZone",
-        "UserIds", "Users", "WorkflowControlFlags", "XMLData", "ArchiveDatabases",
+        "UserIds", "WorkflowControlFlags", "XMLData", "ArchiveDatabases",
         "TargetPFPrimaryMailboxGuid"),
 )
 _NOTIFY = Parameter("NotificationEmails", T.STRING_ARRAY, allow_empty=True,
@@ -76,6 +76,18 @@ _ITEM_LIMITS = (
     Parameter("LargeItemLimit", T.UNLIMITED_INT,
               help="Too-large items allowed before a user fails (default Unlimited)."),
 )
+
+
+def user_identities(value: Any) -> list[str]:
+    """-Users: migration user records (their Identity) or e-mail addresses, one or many."""
+    items = value if isinstance(value, list | tuple) else [value]
+    found = []
+    for item in items:
+        if isinstance(item, PSObject):
+            item = item.get("Identity") or item.get("EmailAddress")
+        if item is not None and str(item).strip():
+            found.append(str(item).strip())
+    return found
 
 
 def _records(infos: Iterable[BatchInfo], include_report: bool = False) -> list[Any]:
@@ -112,8 +124,12 @@ class NewMigrationBatch(Cmdlet):
         Parameter("Name", T.STRING, mandatory=True, help="A unique name, at most 64 characters."),
         # allow_empty: an empty file is refused by the CSV check with Exchange's own text
         # ("Upload file can't be empty"), which says more than the binder's "empty array"
-        Parameter("CSVData", T.BYTES, mandatory=True, allow_empty=True,
+        Parameter("CSVData", T.BYTES, mandatory=True, allow_empty=True, sets=("Onboarding",),
                   help="The CSV file's bytes."),
+        Parameter("Users", T.OBJECT_ARRAY, mandatory=True, position=0, from_pipeline=True,
+                  sets=("Preexisting",),
+                  help="Migration users of existing batches (Get-MigrationUser output or "
+                       "e-mail addresses) that move into the new batch with their progress."),
         Parameter("SourceEndpoint", T.STRING, help="The IMAP endpoint of the source server."),
         Parameter("TargetEndpoint", T.STRING,
                   help="imsh: the target endpoint (default: the configured default target)."),
@@ -121,20 +137,39 @@ class NewMigrationBatch(Cmdlet):
                   help="Source folders not to migrate: Name, Name/* (subtree), #WellKnown#."),
         Parameter("AutoStart", T.SWITCH, help="Start the batch at once."),
         Parameter("AutoComplete", T.SWITCH, help="Complete each user after its initial sync."),
-        Parameter("AllowUnknownColumnsInCsv", T.BOOL,
+        Parameter("AllowUnknownColumnsInCsv", T.BOOL, sets=("Onboarding",),
                   help="$true ignores columns imsh does not know (default $false: refuse)."),
         Parameter("SkipReports", T.SWITCH, help="Send no status reports."),
         Parameter("IncrementalSyncInterval", T.TIMESPAN, help=_SYNC_INTERVAL_HELP + "."),
         _NOTIFY, _REPORT_INTERVAL, *_ITEM_LIMITS, *_OTHER_KINDS, *ON_PREMISES,
     )
+    default_parameter_set = "Onboarding"
     supports_should_process = True
     output_type = _TYPE
 
+    def __init__(self) -> None:
+        self._users: list[str] = []  # -Users, collected over the pipeline
+        self._args: BoundArguments | None = None
+
     def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
+        if "Users" in args:  # one batch for all the piped users: created in end()
+            self._users.extend(user_identities(args["Users"]))
+            self._args = args
+            return []
+        return self._create(ctx, args, ())
+
+    def end(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
+        if self._args is None:
+            return []
+        return self._create(ctx, self._args, tuple(self._users))
+
+    def _create(self, ctx: Context, args: BoundArguments,
+                users: tuple[str, ...]) -> Iterable[Any]:
         interval = optional(args, "ReportInterval")
         request = BatchRequest(
             name=args["Name"], source_endpoint=optional(args, "SourceEndpoint"),
-            csv_data=bytes(args["CSVData"]), target_endpoint=optional(args, "TargetEndpoint"),
+            csv_data=bytes(args["CSVData"]) if "CSVData" in args else b"",
+            users=users, target_endpoint=optional(args, "TargetEndpoint"),
             allow_unknown_columns=bool(optional(args, "AllowUnknownColumnsInCsv")),
             exclude_folders=strings(args, "ExcludeFolders"),
             auto_start=args.switch("AutoStart"), auto_complete=args.switch("AutoComplete"),

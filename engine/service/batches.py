@@ -67,6 +67,12 @@ from engine.service.common import (
     with_status,
 )
 from engine.service.config import load_config
+from engine.service.moved_users import (
+    check_same_target,
+    move_users,
+    shared_endpoint,
+    users_to_move,
+)
 from engine.service.sync_interval import check_interval, reschedule_waiting_users
 from engine.service.users import approve_deletions, held_deletions
 from engine.skipped import retry_skipped_items
@@ -115,6 +121,9 @@ class BatchRequest:
     large_item_limit: int | None = None
     report_interval: timedelta = DEFAULT_REPORT_INTERVAL
     incremental_sync_interval: timedelta | None = None  # None: follow the configured one
+    # -Users: existing users that move into the new batch instead of -CSVData's
+    # (engine/service/moved_users.py)
+    users: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -230,6 +239,8 @@ class BatchService:
     # --- creating ---------------------------------------------------------------------------
 
     def create(self, request: BatchRequest) -> BatchInfo:
+        if request.users:
+            return self._create_from_users(request)
         spec, users = self._prepare(request)
         with self._store.transaction():
             if self._store.batches.find(spec.name) is not None:
@@ -240,8 +251,33 @@ class BatchService:
             self._launch()
         return self.info(self._store.batches.get_by_id(batch.id))
 
+    def _create_from_users(self, request: BatchRequest) -> BatchInfo:
+        """New-MigrationBatch -Users: the batch takes over existing users with their state."""
+        moving = users_to_move(self._store, request.users)
+        source_id = (self._store.endpoints.get(request.source_endpoint).id
+                     if request.source_endpoint else shared_endpoint(self._store, moving,
+                                                                     "source"))
+        target_id = (self._store.endpoints.get(request.target_endpoint).id
+                     if request.target_endpoint else shared_endpoint(self._store, moving,
+                                                                     "target"))
+        check_same_target(self._store, moving, target_id)
+        source = self._store.endpoints.get_by_id(source_id)
+        spec, _ = self._prepare(replace(
+            request, source_endpoint=source.name, csv_data=b"",
+            target_endpoint=self._store.endpoints.get_by_id(target_id).name), csv=False)
+        spec = replace(spec, csv_row_count=len(moving), csv_bytes=0)
+        due = now() if request.auto_start else None
+        with self._store.transaction():
+            if self._store.batches.find(spec.name) is not None:
+                raise _batch_exists()
+            batch = self._store.batches.add(spec)
+            move_users(self._store, batch.id, moving, due)
+        if request.auto_start:
+            self._launch()
+        return self.info(self._store.batches.get_by_id(batch.id))
+
     def _prepare(
-        self, request: BatchRequest
+        self, request: BatchRequest, csv: bool = True
     ) -> tuple[BatchSpec, builtins.list[MigrationUserSpec]]:
         name = validate_batch_name(request.name.strip())
         if self._store.batches.find(name) is not None:
@@ -262,9 +298,9 @@ class BatchService:
         _check_limit("LargeItemLimit", request.large_item_limit)
         rows = parse_migration_csv(request.csv_data,
                                    allow_unknown_columns=request.allow_unknown_columns,
-                                   password_required=not is_oauth(source))
+                                   password_required=not is_oauth(source)) if csv else []
         users = self._user_specs(rows, target, request.auto_start, batch_name=None,
-                                 oauth_source=is_oauth(source))
+                                 oauth_source=is_oauth(source)) if csv else []
         started = now() if request.auto_start else None
         spec = BatchSpec(
             name=name, source_endpoint_id=source.id, target_endpoint_id=target.id,

@@ -219,7 +219,6 @@ NON_IMAP_EXAMPLES = [
     "50 -NspiServer Server01.contoso.com",
     "Test-MigrationServerAvailability -ExchangeRemoteMove -RemoteServer Server01.contoso.com "
     "-Credentials $cred",
-    'New-MigrationBatch -Name "Retry Failed Users" -Users $Failed',
     "New-MigrationBatch -Local -Name LocalMove1 -CSVData $data -TargetDatabases MBXDB2",
     "Get-MigrationUser -MailboxGuid b6a6795c-a010-4f67-aaaa-da372d56fcb9 | "
     "Get-MigrationUserStatistics",

@@ -1,0 +1,93 @@
+"""Exchange's migration parameters admins rely on (issue 15), through the real session:
+-Users (retry failed users in a new batch), and the others below.
+
+A failed user is made by writing its status into the real state store (fault injection);
+tests/integration/test_exchange_parameters_flow.py makes one fail for real against Dovecot.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.paths import resolve_state_paths
+from engine.store import Store
+from engine.store.sync_state import FolderState
+from tests.cmdlets.conftest import Shell
+
+
+def open_store(shell: Shell) -> Store:
+    return Store.open(resolve_state_paths(str(shell.tmp / "state")))
+
+
+@pytest.fixture
+def batch(shell: Shell) -> Shell:
+    shell.ok("New-MigrationEndpoint -IMAP -Name Src -RemoteServer 127.0.0.1 -Port 9 "
+             "-SkipVerification")
+    shell.ok(f'New-MigrationBatch -Name B1 -SourceEndpoint Src -CSVData '
+             f'([System.IO.File]::ReadAllBytes("{shell.tmp / "users.csv"}"))')
+    return shell
+
+
+def fail_user(shell: Shell, address: str, error: str = "The target mailbox is missing.") -> int:
+    with open_store(shell) as store:
+        user = store.users.get(address)
+        store.users.set_status(user.id, "Failed", "Failed", error)
+        return user.id
+
+
+def test_failed_users_retried_in_a_new_batch_keep_their_progress(batch: Shell) -> None:
+    user_id = fail_user(batch, "bob@contoso.com")
+    with open_store(batch) as store:
+        folder = store.folders.save(user_id, FolderState(source_name="INBOX"))
+    out = batch.ok('$Failed = Get-MigrationUser -Status Failed; '
+                   'New-MigrationBatch -Name "Retry Failed Users" -Users $Failed')
+    lines = [line.split() for line in out.strip().splitlines()]
+    assert lines[2] == ["Retry", "Failed", "Users", "Created", "IMAP", "1"]
+    users = batch.ok("Get-MigrationUser | Format-Table Identity,BatchId,Status -HideTableHeaders")
+    assert [line.split() for line in users.strip().splitlines()] == [
+        ["ann@contoso.com", "B1", "Queued"],
+        ["bob@contoso.com", "Retry", "Failed", "Users", "Queued"]]
+    with open_store(batch) as store:
+        bob = store.users.get("bob@contoso.com")
+        assert bob.id == user_id and bob.error is None and bob.next_sync_due_at is None
+        assert [f.id for f in store.folders.list(user_id)] == [folder.id]  # its state moved along
+        assert store.batches.get("Retry Failed Users").source_endpoint_id == \
+            store.batches.get("B1").source_endpoint_id
+    batch.ok('Start-MigrationBatch -Identity "Retry Failed Users"')
+    with open_store(batch) as store:
+        assert store.users.get("bob@contoso.com").next_sync_due_at is not None
+        assert store.users.get("ann@contoso.com").next_sync_due_at is None
+
+
+def test_users_from_the_pipeline_go_into_one_batch(batch: Shell) -> None:
+    fail_user(batch, "ann@contoso.com")
+    fail_user(batch, "bob@contoso.com")
+    out = batch.ok("Get-MigrationUser -Status Failed | New-MigrationBatch -Name Retry")
+    assert out.strip().splitlines()[2].split() == ["Retry", "Created", "IMAP", "2"]
+    assert batch.ok("(Get-MigrationBatch B1).TotalCount").strip() == "0"
+
+
+def test_a_user_still_queued_is_not_moved_and_nothing_is_created(batch: Shell) -> None:
+    _, err = batch.run("New-MigrationBatch -Name Retry -Users ann@contoso.com")
+    assert ('The migration user "ann@contoso.com" can\'t be moved to a new batch because its '
+            'status is Queued in batch "B1".') in err
+    assert "Traceback" not in err
+    assert batch.ok("@(Get-MigrationBatch).Count").strip() == "1"
+
+
+def test_an_unknown_user_is_refused_with_exchanges_words(batch: Shell) -> None:
+    fail_user(batch, "bob@contoso.com")
+    _, err = batch.run("New-MigrationBatch -Name Retry -Users bob@contoso.com,nobody@contoso.com")
+    assert "The migration user 'nobody@contoso.com' couldn't be found." in err
+    assert batch.ok("(Get-MigrationUser bob@contoso.com).BatchId").strip() == "B1"
+
+
+def test_moved_users_keep_their_target(batch: Shell, tmp_path: Path) -> None:
+    fail_user(batch, "bob@contoso.com")
+    batch.ok(f"New-MigrationEndpoint -Maildir -Name Other -Path '{tmp_path / 'other'}'")
+    _, err = batch.run("New-MigrationBatch -Name Retry -Users bob@contoso.com "
+                       "-TargetEndpoint Other")
+    assert "must use the same target" in err
+    assert batch.ok("@(Get-MigrationBatch).Count").strip() == "1"
