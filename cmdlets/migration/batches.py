@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from cmdlets.base import BoundArguments, Cmdlet, Context, Example, Parameter, PSObject
@@ -52,12 +52,12 @@ _OTHER_KINDS = (
         "SkipMail", "SkipProvisioning", "SkipRules", "PublicFolderToUnifiedGroup",
         "ManagedGmailTeams", "Analysis", switch=True),
     *unsupported(
-        "AllowIncrementalSyncs", "ArchiveDomain", "AutoRetryCount", "CompleteAfter",
+        "AllowIncrementalSyncs", "ArchiveDomain", "AutoRetryCount",
         "ContentFilter", "ContentFilterLanguage", "ForwardingDisposition", "IncludeFolders",
         "Locale", "MoveOptions", "SkipMerging", "SkipMoving", "SkipSteps",
-        "SourcePFPrimaryMailboxGuid", "SourcePublicFolderDatabase", "StartAfter",
-        "TargetArchiveDatabases", "TargetDatabases", "TargetDeliveryDomain", "TimeZone",
-        "UserIds", "WorkflowControlFlags", "XMLData", "ArchiveDatabases",
+        "SourcePFPrimaryMailboxGuid", "SourcePublicFolderDatabase",
+        "TargetArchiveDatabases", "TargetDatabases", "TargetDeliveryDomain", "UserIds",
+        "WorkflowControlFlags", "XMLData", "ArchiveDatabases",
         "TargetPFPrimaryMailboxGuid"),
 )
 _NOTIFY = Parameter("NotificationEmails", T.STRING_ARRAY, allow_empty=True,
@@ -70,6 +70,27 @@ _REPORT_INTERVAL = Parameter("ReportInterval", T.TIMESPAN,
                              help="How often reports are sent (default 1.00:00:00; 0 = never).")
 _SYNC_INTERVAL_HELP = ("imsh: how long after a successful pass the next incremental sync is due, "
                        "1 second to 365 days (default: Set-MigrationConfig's, else 1.00:00:00)")
+_WHEN = ('"09/01/2018 5:00 PM", "2021-05-06 14:30:00Z" or "7/30/2020 9:00PM -700"; without '
+         "a zone it is read in -TimeZone (default UTC)")
+_DELAYS = (
+    Parameter("StartAfter", T.OBJECT,
+              help="Do not start the users' data migration before this date/time: " + _WHEN
+              + "."),
+    Parameter("CompleteAfter", T.OBJECT,
+              help="Complete the batch once it is synced and this date/time has passed: "
+              + _WHEN + "."),
+    Parameter("TimeZone", T.STRING,
+              help='The administrator\'s time zone, e.g. "Pacific Standard Time" (default '
+                   "UTC); Get-MigrationBatch shows StartAfter/CompleteAfter in it."),
+)
+# Set-: $null clears a time
+_SET_DELAYS = (
+    Parameter("StartAfter", T.OBJECT, allow_null=True,
+              help="Do not start the data migration before this date/time ($null: clear)."),
+    Parameter("CompleteAfter", T.OBJECT, allow_null=True,
+              help="Complete the batch once synced and past this date/time ($null: clear)."),
+    _DELAYS[2],
+)
 _ITEM_LIMITS = (
     Parameter("BadItemLimit", T.UNLIMITED_INT,
               help="Corrupt items allowed before a user fails (default Unlimited: skip them)."),
@@ -141,7 +162,7 @@ class NewMigrationBatch(Cmdlet):
                   help="$true ignores columns imsh does not know (default $false: refuse)."),
         Parameter("SkipReports", T.SWITCH, help="Send no status reports."),
         Parameter("IncrementalSyncInterval", T.TIMESPAN, help=_SYNC_INTERVAL_HELP + "."),
-        _NOTIFY, _REPORT_INTERVAL, *_ITEM_LIMITS, *_OTHER_KINDS, *ON_PREMISES,
+        _NOTIFY, _REPORT_INTERVAL, *_ITEM_LIMITS, *_DELAYS, *_OTHER_KINDS, *ON_PREMISES,
     )
     default_parameter_set = "Onboarding"
     supports_should_process = True
@@ -180,6 +201,8 @@ class NewMigrationBatch(Cmdlet):
             report_interval=(timedelta(0) if args.switch("SkipReports")
                              else interval if interval is not None else DEFAULT_REPORT_INTERVAL),
             incremental_sync_interval=optional(args, "IncrementalSyncInterval"),
+            start_after=_when(args, "StartAfter"), complete_after=_when(args, "CompleteAfter"),
+            time_zone=optional(args, "TimeZone"),
         )
         if not ctx.should_process(request.name, "Create migration batch"):
             return []
@@ -261,9 +284,9 @@ class SetMigrationBatch(Cmdlet):
         Parameter("SkipReports", T.BOOL, help="$true sends no more reports."),
         Parameter("IncrementalSyncInterval", T.OBJECT, allow_null=True,
                   help=_SYNC_INTERVAL_HELP + "; $null = follow Set-MigrationConfig's again."),
-        _SET_NOTIFY, _REPORT_INTERVAL, *_ITEM_LIMITS,
-        *unsupported("AllowIncrementalSyncs", "AutoRetryCount", "CompleteAfter", "StartAfter",
-                     "MoveOptions", "SkipMerging", "SkipMoving", "SourcePublicFolderDatabase"),
+        _SET_NOTIFY, _REPORT_INTERVAL, *_ITEM_LIMITS, *_SET_DELAYS,
+        *unsupported("AllowIncrementalSyncs", "AutoRetryCount", "MoveOptions", "SkipMerging",
+                     "SkipMoving", "SourcePublicFolderDatabase"),
         *ON_PREMISES,
     )
     supports_should_process = True
@@ -286,10 +309,22 @@ class SetMigrationBatch(Cmdlet):
             sync_now=args.switch("SyncNow"),
             approve_skipped_items=args.switch("ApproveSkippedItems"),
             approve_deletions=args.switch("ApproveDeletions"),
+            start_after=_when(args, "StartAfter") if "StartAfter" in args else UNSET,
+            complete_after=_when(args, "CompleteAfter") if "CompleteAfter" in args else UNSET,
+            time_zone=optional(args, "TimeZone") if "TimeZone" in args else UNSET,
         )
         if ctx.should_process(args["Identity"], "Change migration batch"):
             ctx.engine.set_batch(args["Identity"], changes)
         return []
+
+
+def _when(args: BoundArguments, name: str) -> datetime | str | None:
+    """-StartAfter/-CompleteAfter as given: a DateTime (Get-Date) or text; the engine reads it
+    (engine/schedule_times.py), so "...Z" and "... -700" keep their zone."""
+    value = optional(args, name)
+    if value is None or isinstance(value, datetime):
+        return value
+    return str(value)
 
 
 def _sync_interval(args: BoundArguments) -> timedelta | Unset | None:
@@ -347,8 +382,10 @@ class CompleteMigrationBatch(Cmdlet):
                         "Completes the batch without asking."),)
     parameters = (
         identity("migration batch", mandatory=True),
-        *unsupported("SyncAndComplete", "CompletePublicFolderMigrationWithDataLoss",
-                     switch=True),
+        Parameter("SyncAndComplete", T.SWITCH,
+                  help="A final incremental sync, then completion; refused unless no user "
+                       "failed or stopped."),
+        *unsupported("CompletePublicFolderMigrationWithDataLoss", switch=True),
         *unsupported("NotificationEmails"), *ON_PREMISES,
     )
     supports_should_process = True
@@ -356,7 +393,8 @@ class CompleteMigrationBatch(Cmdlet):
 
     def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
         if ctx.should_process(args["Identity"], "Complete migration batch"):
-            ctx.engine.complete_batch(args["Identity"])
+            ctx.engine.complete_batch(args["Identity"],
+                                      sync_and_complete=args.switch("SyncAndComplete"))
         return []
 
 

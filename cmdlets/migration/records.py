@@ -19,10 +19,12 @@ from typing import Any
 
 from cmdlets.base import PSObject
 from engine.limits import format_unlimited
+from engine.schedule_times import DEFAULT_TIME_ZONE, in_zone
 from engine.secrets import Secret
 from engine.service.availability import AvailabilityResult
 from engine.service.batches import BatchInfo
 from engine.service.config import MigrationConfig
+from engine.service.delays import batch_delays
 from engine.service.endpoints import EndpointInfo
 from engine.service.statistics import MigrationTotals, UserStatisticsInfo
 from engine.service.users import UserInfo
@@ -109,10 +111,25 @@ def batch_record(info: BatchInfo, include_report: bool = False) -> PSObject:
         **_times("InitialSync", row.initial_sync_completed_at),
         **_times("LastSynced", row.last_synced_at),
         **_times("Finalized", row.completed_at),
+        **_delays(info),
         "Message": row.error or info.attention,
         "UsersWithHeldDeletions": info.users_with_held_deletions,  # imsh
         "Report": list(info.report) if include_report else None,
     }, ("Identity", "Status", "Type", "TotalCount"))
+
+
+def _delays(info: BatchInfo) -> dict[str, Any]:
+    """StartAfter/CompleteAfter in the batch's time zone, and in UTC ("In the cloud-based
+    service, if you don't use the TimeZone parameter ... the default time zone for the
+    migration batch is UTC")."""
+    delays = batch_delays(info.row)
+    return {
+        "StartAfter": in_zone(delays.start_after, delays.time_zone),
+        "StartAfterUTC": delays.start_after,
+        "CompleteAfter": in_zone(delays.complete_after, delays.time_zone),
+        "CompleteAfterUTC": delays.complete_after,
+        "TimeZone": delays.time_zone or DEFAULT_TIME_ZONE,
+    }
 
 
 def _user_properties(info: UserInfo) -> dict[str, Any]:

@@ -67,6 +67,7 @@ from engine.service.common import (
     with_status,
 )
 from engine.service.config import load_config
+from engine.service.delays import delays_for
 from engine.service.moved_users import (
     check_same_target,
     move_users,
@@ -124,6 +125,11 @@ class BatchRequest:
     # -Users: existing users that move into the new batch instead of -CSVData's
     # (engine/service/moved_users.py)
     users: tuple[str, ...] = ()
+    # -StartAfter/-CompleteAfter as typed (text or datetime), read in -TimeZone when they
+    # carry no zone (engine/service/delays.py, engine/schedule_times.py)
+    start_after: datetime | str | None = None
+    complete_after: datetime | str | None = None
+    time_zone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -142,6 +148,10 @@ class BatchChanges:
     sync_now: bool = False
     approve_skipped_items: bool = False
     approve_deletions: bool = False  # imsh: release every user's held deletions
+    # UNSET: leave it; None: clear it (engine/service/delays.py)
+    start_after: datetime | str | Unset | None = UNSET
+    complete_after: datetime | str | Unset | None = UNSET
+    time_zone: str | Unset | None = UNSET
 
 
 @dataclass(frozen=True)
@@ -313,7 +323,9 @@ class BatchService:
             incremental_sync_interval_seconds=seconds_of(request.incremental_sync_interval),
             csv_row_count=len(rows), csv_bytes=len(request.csv_data), started_at=started,
         )
-        return spec, users
+        delayed = delays_for(spec, request.start_after, request.complete_after,
+                             request.time_zone)
+        return replace(spec, extra=delayed.extra), users
 
     def _endpoints(self, request: BatchRequest) -> tuple[EndpointRow, EndpointRow]:
         if not request.source_endpoint:
@@ -462,9 +474,11 @@ class BatchService:
                                                           status=str(BatchPhase.Stopping)))
         return self.info(self._store.batches.get_by_id(batch.id))
 
-    def complete(self, name: str) -> BatchInfo:
+    def complete(self, name: str, sync_and_complete: bool = False) -> BatchInfo:
         batch = self.resolve(name)
         check_complete(derive_status(self._store, batch), batch.name)
+        if sync_and_complete:
+            _check_all_good(batch, self._store.users.list(batch_id=batch.id))
         when = now()
         with self._store.transaction():
             for user in self._store.users.list(batch_id=batch.id):
@@ -576,6 +590,21 @@ def _check_waitable(info: BatchInfo, until: frozenset[BatchStatus]) -> None:
             "first.", error_id="BatchNotStarted")
 
 
+_NOT_GOOD = _RETRYABLE | _RESUMABLE | {U.Corrupted}
+
+
+def _check_all_good(batch: BatchRow, users: Sequence[MigrationUserRow]) -> None:
+    """-SyncAndComplete: "the batch must have zero failed, corrupted, or stopped items;
+    otherwise, the cmdlet returns an error"."""
+    bad = [f"{u.email_address} ({u.status})" for u in users if U(u.status) in _NOT_GOOD]
+    if bad:
+        raise InvalidStateError(
+            f'The migration batch "{batch.name}" can\'t be completed with -SyncAndComplete '
+            f"because {len(bad)} of its users failed or stopped: {', '.join(bad)}. Retry them "
+            "(Start-MigrationBatch), move them to another batch (New-MigrationBatch -Users) "
+            "or complete without -SyncAndComplete.", error_id="SyncAndCompleteNotAllSynced")
+
+
 def _either(statuses: frozenset[BatchStatus]) -> str:
     names = sorted(str(s) for s in statuses)
     return names[0] if len(names) == 1 else "one of " + ", ".join(names)
@@ -634,7 +663,7 @@ def _apply(batch: BatchRow, changes: BatchChanges) -> BatchRow:
     if changes.approve_skipped_items:
         extra = {**updated.extra, "skipped_items_approved_at": now().isoformat()}
         updated = replace(updated, extra=extra)
-    return updated
+    return delays_for(updated, changes.start_after, changes.complete_after, changes.time_zone)
 
 
 def _retries_skipped(batch: BatchRow, changes: BatchChanges) -> bool:

@@ -116,8 +116,8 @@ class Engine:
     def stop_batch(self, identity: str) -> BatchInfo:
         return self._batches.stop(identity)
 
-    def complete_batch(self, identity: str) -> BatchInfo:
-        return self._batches.complete(identity)
+    def complete_batch(self, identity: str, sync_and_complete: bool = False) -> BatchInfo:
+        return self._batches.complete(identity, sync_and_complete)
 
     def remove_batch(self, identity: str) -> BatchInfo | None:
         """None when the batch is gone; its info (status Removing) when a runner finishes it."""

@@ -91,3 +91,77 @@ def test_moved_users_keep_their_target(batch: Shell, tmp_path: Path) -> None:
                        "-TargetEndpoint Other")
     assert "must use the same target" in err
     assert batch.ok("@(Get-MigrationBatch).Count").strip() == "1"
+
+
+# --- -StartAfter, -CompleteAfter, -TimeZone, -SyncAndComplete -------------------------------
+
+
+def test_times_are_stored_in_utc_and_shown_in_the_batch_time_zone(shell: Shell) -> None:
+    shell.ok("New-MigrationEndpoint -IMAP -Name Src -RemoteServer 127.0.0.1 -Port 9 "
+             "-SkipVerification")
+    shell.ok(f'New-MigrationBatch -Name B1 -SourceEndpoint Src -CSVData '
+             f'([System.IO.File]::ReadAllBytes("{shell.tmp / "users.csv"}")) '
+             '-StartAfter "01/15/2030 5:00 PM" -CompleteAfter "2030-01-20 08:00:00Z" '
+             '-TimeZone "Pacific Standard Time"')
+    out = shell.ok("Get-MigrationBatch B1 | Format-List StartAfter,StartAfterUTC,"
+                   "CompleteAfter,CompleteAfterUTC,TimeZone")
+    assert out.strip().splitlines() == [
+        "StartAfter       : 1/15/2030 5:00:00 PM",
+        "StartAfterUTC    : 1/16/2030 1:00:00 AM",
+        "CompleteAfter    : 1/20/2030 12:00:00 AM",
+        "CompleteAfterUTC : 1/20/2030 8:00:00 AM",
+        "TimeZone         : Pacific Standard Time"]
+    with open_store(shell) as store:
+        extra = store.batches.get("B1").extra
+    assert extra["start_after"] == "2030-01-16T01:00:00+00:00"
+
+    shell.ok('Set-MigrationBatch B1 -StartAfter $null -TimeZone "Tokyo Standard Time"')
+    out = shell.ok("Get-MigrationBatch B1 | Format-List StartAfter,CompleteAfter,TimeZone")
+    assert out.strip().splitlines() == [
+        "StartAfter    :", "CompleteAfter : 1/20/2030 5:00:00 PM",
+        "TimeZone      : Tokyo Standard Time"]
+
+
+def test_a_batch_without_times_shows_utc_and_nothing_scheduled(batch: Shell) -> None:
+    out = batch.ok("Get-MigrationBatch B1 | Format-List StartAfter,CompleteAfterUTC,TimeZone")
+    assert out.strip().splitlines() == ["StartAfter       :", "CompleteAfterUTC :",
+                                        "TimeZone         : UTC"]
+
+
+@pytest.mark.parametrize(("line", "words"), [
+    ('Set-MigrationBatch B1 -StartAfter "next week"',
+     'Cannot convert value "next week" to type "System.DateTime"'),
+    ('Set-MigrationBatch B1 -TimeZone "Atlantis Time"',
+     'The time zone "Atlantis Time" isn\'t valid'),
+])
+def test_bad_times_are_refused_and_change_nothing(batch: Shell, line: str, words: str) -> None:
+    _, err = batch.run(line)
+    assert words in err and "Traceback" not in err
+    with open_store(batch) as store:
+        assert store.batches.get("B1").extra == {}
+
+
+def test_sync_and_complete_refuses_a_batch_with_a_failed_user(batch: Shell) -> None:
+    batch.ok("Start-MigrationBatch B1")
+    with open_store(batch) as store:
+        for address, status in (("ann@contoso.com", "Synced"), ("bob@contoso.com", "Failed")):
+            user = store.users.get(address)
+            store.users.set_status(user.id, status, status)
+    assert batch.ok("(Get-MigrationBatch B1).Status").strip() == "SyncedWithErrors"
+    _, err = batch.run("Complete-MigrationBatch B1 -SyncAndComplete -Confirm:$false")
+    assert ('The migration batch "B1" can\'t be completed with -SyncAndComplete because 1 of '
+            "its users failed or stopped: bob@contoso.com (Failed).") in err
+    assert batch.ok("(Get-MigrationBatch B1).Status").strip() == "SyncedWithErrors"
+    batch.ok("Complete-MigrationBatch B1 -Confirm:$false")  # without the switch it completes
+    assert batch.ok("(Get-MigrationBatch B1).Status").strip() == "Completing"
+
+
+def test_sync_and_complete_completes_an_all_synced_batch(batch: Shell) -> None:
+    batch.ok("Start-MigrationBatch B1")
+    with open_store(batch) as store:
+        for user in store.users.list():
+            store.users.set_status(user.id, "Synced", "Synced")
+    batch.ok("Complete-MigrationBatch B1 -SyncAndComplete -Confirm:$false")
+    assert batch.ok("(Get-MigrationBatch B1).Status").strip() == "Completing"
+    with open_store(batch) as store:
+        assert all(u.next_sync_due_at is not None for u in store.users.list())  # final pass

@@ -5,6 +5,9 @@ console script, with the detached runner it launches, a real Dovecot source and 
   administrator creates the mailbox and runs ``New-MigrationBatch -Users (Get-MigrationUser
   -Status Failed)``; the user moves to the new batch and its mail arrives exactly once, while
   the user that had succeeded stays untouched in the old batch.
+* -StartAfter a few seconds ahead (typed in the administrator's -TimeZone): nothing is copied
+  before it, the runner starts the user at that time; -CompleteAfter completes the synced
+  batch without a Complete-MigrationBatch.
 """
 
 from __future__ import annotations
@@ -13,8 +16,10 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -117,3 +122,44 @@ Write-Output "B1 users: $((Get-MigrationBatch B1).TotalCount)"
     difference = identical(dovecot, bob_src, dovecot_target, bob_dst)
     assert difference is None, difference
     assert counters(dovecot_target, ann_dst) == ann_before  # the old batch's user untouched
+
+
+def test_start_after_holds_the_copy_until_its_time_and_complete_after_completes(
+    tmp_path: Path, dovecot: ImapServer, dovecot_target: ImapServer
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    admin = Admin(tmp_path / "state", work)
+    source, target = dovecot.fresh_user(), dovecot_target.fresh_user()
+    load_imap(ImapParams(dovecot.host, dovecot.port, source, dovecot.password),
+              generate(7, 10, max_size=4 * 1024))
+    (work / "users.csv").write_text(
+        "EmailAddress,UserName,Password,TargetUserName,TargetPassword\n"
+        f"cat@contoso.com,{source},{dovecot.password},{target},{dovecot_target.password}\n",
+        encoding="utf-8")
+    start = (datetime.now(UTC) + timedelta(seconds=6)).replace(microsecond=0)
+    # the administrator types local time in Tokyo (UTC+9, no daylight saving)
+    tokyo = start.astimezone(timezone(timedelta(hours=9)))
+    out = admin.imsh("schedule", f"""
+New-MigrationEndpoint -IMAP -Name Source -RemoteServer 127.0.0.1 -Port {dovecot.port} -Security None | Out-Null
+New-MigrationEndpoint -IMAP -Name Target -RemoteServer 127.0.0.1 -Port {dovecot_target.port} -Security None | Out-Null
+New-MigrationBatch -Name B1 -SourceEndpoint Source -TargetEndpoint Target -CSVData ([System.IO.File]::ReadAllBytes("users.csv")) -AutoStart -StartAfter "{tokyo:%m/%d/%Y %H:%M:%S}" -CompleteAfter "{start:%Y-%m-%d %H:%M:%S}Z" -TimeZone "Tokyo Standard Time" | Out-Null
+Write-Output "user: $((Get-MigrationUser cat@contoso.com).Status)"
+""").stdout  # noqa: E501
+    assert "user: Queued" in out
+    time.sleep(2)  # the runner is up and polling; the StartAfter is still ahead
+    assert datetime.now(UTC) < start
+    assert sum(c[1] for c in counters(dovecot_target, target).values()) == 0
+    out = admin.imsh("wait", """
+Write-Output "batch: $((Wait-MigrationBatch -Identity B1 -Status Completed -TimeoutSeconds 90).Status)"
+Write-Output "user: $((Get-MigrationUser cat@contoso.com).Status)"
+""").stdout  # noqa: E501
+    assert "batch: Completed" in out and "user: Completed" in out
+    from engine.paths import resolve_state_paths
+    from engine.store import Store
+    with Store.open(resolve_state_paths(admin.state)) as store:
+        user = store.users.get("cat@contoso.com")
+        first = min(e.created_at for e in store.statistics.report_entries(user.id))
+    assert first >= start  # nothing happened for the user before its StartAfter
+    difference = identical(dovecot, source, dovecot_target, target)
+    assert difference is None, difference
