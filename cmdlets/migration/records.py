@@ -151,7 +151,25 @@ def _user_properties(info: UserInfo) -> dict[str, Any]:
         "TargetUserName": info.target_user_name,
         "HasUnapprovedDeletions": bool(info.held_deletions or info.held_folders),  # imsh
         "HeldDeletionCount": info.held_deletions,  # imsh
+        "MailboxGuid": info.mailbox_guid,
+        **_user_settings(info),
     }
+
+
+def _user_settings(info: UserInfo) -> dict[str, Any]:
+    """Set-MigrationUser's overrides; None where the user follows its batch."""
+    settings = info.settings
+    if settings is None:
+        return {"BadItemLimit": None, "LargeItemLimit": None, "StartAfter": None}
+    return {
+        "BadItemLimit": _limit(settings.bad_item_limit),
+        "LargeItemLimit": _limit(settings.large_item_limit),
+        "StartAfter": settings.start_after,
+    }
+
+
+def _limit(value: int | str | None) -> str | None:
+    return None if value is None else str(value)
 
 
 def user_record(info: UserInfo) -> PSObject:

@@ -79,14 +79,16 @@ def delays_for(batch: B, start_after: datetime | str | Unset | None,
 
 def held_by_start_after(store: Store, users: Sequence[MigrationUserRow],
                         now: datetime) -> set[int]:
-    """Ids of the due ``users`` whose StartAfter (their batch's) lies ahead of ``now``."""
+    """Ids of the due ``users`` whose StartAfter (their own, else their batch's) lies ahead of
+    ``now``."""
     starts: dict[int, datetime | None] = {}
     held = set()
     for user in users:
         if user.batch_id not in starts:
             starts[user.batch_id] = batch_delays(store.batches.get_by_id(user.batch_id)
                                                  ).start_after
-        if start_held(start_after_of(starts[user.batch_id], None), now):
+        own = store.user_settings.get(user.id).start_after  # Set-MigrationUser's overrides
+        if start_held(start_after_of(starts[user.batch_id], own), now):
             held.add(user.id)
     return held
 

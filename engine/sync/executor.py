@@ -71,6 +71,7 @@ from engine.store import Store
 from engine.store.batches import BatchRow
 from engine.store.sync_state import CopiedMessage, PendingMessage
 from engine.store.sync_state import FolderState as FolderRow
+from engine.store.user_settings import limit_that_applies
 from engine.sync import faults
 from engine.sync.adoption import claimed_refs, on_target, wants_target_messages
 from engine.sync.apply import (
@@ -951,6 +952,8 @@ def _fingerprints(known: FolderState | None) -> dict[int, str]:
 
 def _item_limits(store: Store, user_id: int, batch: BatchRow) -> ItemLimits:
     skipped = store.statistics.skipped_items(user_id)
-    return ItemLimits(batch.bad_item_limit, batch.large_item_limit,
+    own = store.user_settings.get(user_id)  # Set-MigrationUser's limits override the batch's
+    return ItemLimits(limit_that_applies(own.bad_item_limit, batch.bad_item_limit),
+                      limit_that_applies(own.large_item_limit, batch.large_item_limit),
                       bad=sum(1 for s in skipped if s.kind == "bad"),
                       large=sum(1 for s in skipped if s.kind == "large"))

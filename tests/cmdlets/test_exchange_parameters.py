@@ -165,3 +165,68 @@ def test_sync_and_complete_completes_an_all_synced_batch(batch: Shell) -> None:
     assert batch.ok("(Get-MigrationBatch B1).Status").strip() == "Completing"
     with open_store(batch) as store:
         assert all(u.next_sync_due_at is not None for u in store.users.list())  # final pass
+
+
+# --- Set-MigrationUser limits and StartAfter, Get-MigrationUser -MailboxGuid -----------------
+
+
+def test_a_users_limits_override_the_batch_and_show_on_the_user(batch: Shell) -> None:
+    batch.ok("Set-MigrationUser -Identity ann@contoso.com -LargeItemLimit 15 -BadItemLimit 15")
+    batch.ok("Set-MigrationUser -Identity bob@contoso.com -LargeItemLimit Unlimited")
+    out = batch.ok("Get-MigrationUser | Format-Table Identity,BadItemLimit,LargeItemLimit "
+                   "-HideTableHeaders")
+    assert [line.split() for line in out.strip().splitlines()] == [
+        ["ann@contoso.com", "15", "15"], ["bob@contoso.com", "Unlimited"]]
+    with open_store(batch) as store:
+        bob = store.user_settings.get(store.users.get("bob@contoso.com").id)
+    assert (bob.bad_item_limit, bob.large_item_limit) == (None, "Unlimited")
+
+
+def test_a_negative_limit_is_refused_and_nothing_is_stored(batch: Shell) -> None:
+    _, err = batch.run("Set-MigrationUser -Identity ann@contoso.com -BadItemLimit -1")
+    assert ('The value "-1" of parameter BadItemLimit isn\'t valid. Enter a non-negative '
+            "integer or the value Unlimited.") in err
+    with open_store(batch) as store:
+        assert store.user_settings.get(store.users.get("ann@contoso.com").id).bad_item_limit \
+            is None
+
+
+def test_a_users_start_after_holds_only_that_user(batch: Shell) -> None:
+    from datetime import UTC, datetime
+
+    from engine.service.delays import held_by_start_after
+    batch.ok('Set-MigrationUser -Identity ann@contoso.com -StartAfter "2030-01-01 09:00:00Z"')
+    batch.ok("Start-MigrationBatch B1")
+    with open_store(batch) as store:
+        users = store.users.list()
+        ann = store.users.get("ann@contoso.com").id
+        assert held_by_start_after(store, users, datetime(2029, 12, 31, tzinfo=UTC)) == {ann}
+        assert held_by_start_after(store, users, datetime(2030, 1, 1, 9, tzinfo=UTC)) == set()
+    batch.ok("Set-MigrationUser -Identity ann@contoso.com -StartAfter $null")
+    with open_store(batch) as store:
+        assert held_by_start_after(store, store.users.list(),
+                                   datetime(2029, 12, 31, tzinfo=UTC)) == set()
+
+
+def test_the_mailbox_guid_is_stable_and_finds_its_user(batch: Shell) -> None:
+    guid = batch.ok("(Get-MigrationUser bob@contoso.com).MailboxGuid").strip()
+    assert len(guid) == 36 and guid.count("-") == 4
+    fail_user(batch, "bob@contoso.com")
+    batch.ok("New-MigrationBatch -Name Retry -Users bob@contoso.com")  # moving keeps it
+    assert batch.ok("(Get-MigrationUser bob@contoso.com).MailboxGuid").strip() == guid
+    out = batch.ok(f"Get-MigrationUser -MailboxGuid {guid.upper()} | "
+                   "Format-Table Identity,BatchId -HideTableHeaders")
+    assert out.split() == ["bob@contoso.com", "Retry"]
+    assert batch.ok("(Get-MigrationUser ann@contoso.com).MailboxGuid").strip() != guid
+
+
+@pytest.mark.parametrize(("guid", "words"), [
+    ("b6a6795c-a010-4f67-aaaa-da372d56fcb9",
+     "The migration user with MailboxGuid 'b6a6795c-a010-4f67-aaaa-da372d56fcb9' couldn't be "
+     "found."),
+    ("not-a-guid", 'Cannot convert value "not-a-guid" to type "System.Guid"'),
+])
+def test_an_unknown_or_malformed_mailbox_guid_is_refused(batch: Shell, guid: str,
+                                                          words: str) -> None:
+    _, err = batch.run(f"Get-MigrationUser -MailboxGuid {guid}")
+    assert words in err and "Traceback" not in err
