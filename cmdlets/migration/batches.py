@@ -53,7 +53,7 @@ _OTHER_KINDS = (
         "ManagedGmailTeams", "Analysis", switch=True),
     *unsupported(
         "AllowIncrementalSyncs", "ArchiveDomain", "AutoRetryCount",
-        "ContentFilter", "ContentFilterLanguage", "ForwardingDisposition", "IncludeFolders",
+        "ContentFilterLanguage", "ForwardingDisposition",
         "Locale", "MoveOptions", "SkipMerging", "SkipMoving", "SkipSteps",
         "SourcePFPrimaryMailboxGuid", "SourcePublicFolderDatabase",
         "TargetArchiveDatabases", "TargetDatabases", "TargetDeliveryDomain", "UserIds",
@@ -156,6 +156,12 @@ class NewMigrationBatch(Cmdlet):
                   help="imsh: the target endpoint (default: the configured default target)."),
         Parameter("ExcludeFolders", T.STRING_ARRAY, allow_empty=True,
                   help="Source folders not to migrate: Name, Name/* (subtree), #WellKnown#."),
+        Parameter("IncludeFolders", T.STRING_ARRAY,
+                  help="Only these source folders are migrated (the syntax of "
+                       "-ExcludeFolders: Name, Name/*, #WellKnown#)."),
+        Parameter("ContentFilter", T.STRING,
+                  help="Only messages that match are migrated, e.g. \"Received -gt "
+                       "'2020-01-01'\" (-and, -or, -not; Received is the only property)."),
         Parameter("AutoStart", T.SWITCH, help="Start the batch at once."),
         Parameter("AutoComplete", T.SWITCH, help="Complete each user after its initial sync."),
         Parameter("AllowUnknownColumnsInCsv", T.BOOL, sets=("Onboarding",),
@@ -193,6 +199,8 @@ class NewMigrationBatch(Cmdlet):
             users=users, target_endpoint=optional(args, "TargetEndpoint"),
             allow_unknown_columns=bool(optional(args, "AllowUnknownColumnsInCsv")),
             exclude_folders=strings(args, "ExcludeFolders"),
+            include_folders=strings(args, "IncludeFolders"),
+            content_filter=optional(args, "ContentFilter"),
             auto_start=args.switch("AutoStart"), auto_complete=args.switch("AutoComplete"),
             notification_emails=strings(args, "NotificationEmails"),
             bad_item_limit=unlimited(args, "BadItemLimit") if "BadItemLimit" in args else None,

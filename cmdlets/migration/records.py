@@ -29,6 +29,7 @@ from engine.service.endpoints import EndpointInfo
 from engine.service.statistics import MigrationTotals, UserStatisticsInfo
 from engine.service.users import UserInfo
 from engine.store.stats import ReportEntry, SkippedItem
+from engine.sync.selection import CONTENT_FILTER, included_folders
 
 _NS = "Microsoft.Exchange.Data.Storage.Management."
 IMAP = "IMAP"
@@ -99,6 +100,8 @@ def batch_record(info: BatchInfo, include_report: bool = False) -> PSObject:
         "SourceEndpoint": row.source_endpoint,
         "TargetEndpoint": row.target_endpoint,
         "ExcludedFolders": list(row.exclude_folders),
+        "IncludedFolders": list(included_folders(row)),
+        "ContentFilter": row.extra.get(CONTENT_FILTER),
         "NotificationEmails": list(row.notification_emails),
         "AutoStart": row.auto_start,
         "AutoComplete": row.auto_complete,

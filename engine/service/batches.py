@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from engine.adminlogin import plan_login
+from engine.content_filter import parse_content_filter
 from engine.csvdata import (
     CsvUserRow,
     address_key,
@@ -82,6 +83,7 @@ from engine.store.batches import BatchRow, BatchSpec
 from engine.store.endpoints import EndpointRow
 from engine.store.stats import BatchTotals
 from engine.store.users import MigrationUserRow, MigrationUserSpec
+from engine.sync.selection import selection_extra
 from engine.transitions import (
     BatchPhase,
     StartKind,
@@ -130,6 +132,9 @@ class BatchRequest:
     start_after: datetime | str | None = None
     complete_after: datetime | str | None = None
     time_zone: str | None = None
+    # -IncludeFolders and -ContentFilter (engine/sync/selection.py)
+    include_folders: tuple[str, ...] = ()
+    content_filter: str | None = None
 
 
 @dataclass(frozen=True)
@@ -301,6 +306,9 @@ class BatchService:
                 category=ErrorCategory.LimitsExceeded, error_id="TooManyBatches")
         source, target = self._endpoints(request)
         parse_exclude_folders(request.exclude_folders)
+        parse_exclude_folders(request.include_folders)  # the same syntax
+        if request.content_filter:
+            parse_content_filter(request.content_filter)
         _check_addresses(request.notification_emails)
         validate_report_interval(request.report_interval)
         check_interval(request.incremental_sync_interval)
@@ -325,7 +333,9 @@ class BatchService:
         )
         delayed = delays_for(spec, request.start_after, request.complete_after,
                              request.time_zone)
-        return replace(spec, extra=delayed.extra), users
+        extra = {**delayed.extra, **selection_extra(request.include_folders,
+                                                     request.content_filter)}
+        return replace(spec, extra=extra), users
 
     def _endpoints(self, request: BatchRequest) -> tuple[EndpointRow, EndpointRow]:
         if not request.source_endpoint:

@@ -48,7 +48,7 @@ from dataclasses import dataclass, replace
 
 from engine.errors import ErrorCategory, PermanentError, TransientError
 from engine.excludes import SourceFolder as ExcludeFolder
-from engine.excludes import filter_folders, parse_exclude_folders
+from engine.excludes import filter_folders, keep_included, parse_exclude_folders
 from engine.folders import (
     FolderPath,
     SourceFolderName,
@@ -115,6 +115,7 @@ from engine.sync.model import (
 from engine.sync.moves import choose_renames, rename_score
 from engine.sync.planner import plan_folder
 from engine.sync.progress import record_finish, record_totals
+from engine.sync.selection import by_content_filter, content_filter, included_folders
 from engine.sync.snapshot import snapshot_folder
 from engine.sync.state import decode_target_path, encode_target_path, known_folder
 from engine.sync.survey import DEFAULT_KEEP_BUDGET, Survey
@@ -342,6 +343,8 @@ class _Pass:
         separator = next((f.separator for f in folders if f.separator), "/")
         kept = filter_folders([ExcludeFolder(f.path, frozenset(f.flags)) for f in folders],
                               patterns, separator=separator)
+        kept = keep_included(kept, parse_exclude_folders(included_folders(self.batch)),
+                             separator=separator)  # -IncludeFolders
         kept_paths = {k.path for k in kept}
         included = [f for f in folders if f.path in kept_paths]
         mapping = map_folders([SourceFolderName(f.path, f.role) for f in included],
@@ -459,6 +462,7 @@ class _Pass:
                      store: Store) -> tuple[FolderPlan, FolderSnapshot, int, FolderState | None]:
         known, known_bytes = self._known(store, folder.name)
         snapshot = snapshot_folder(source, folder, known, _fingerprints(known))
+        snapshot = by_content_filter(snapshot, known, content_filter(self.batch))
         present = self._present_on_target(target, snapshot, known)
         limits = Limits(self.options.max_message_size)
         plan = plan_folder(snapshot, known, phase=self.phase, limits=limits,

@@ -230,3 +230,33 @@ def test_an_unknown_or_malformed_mailbox_guid_is_refused(batch: Shell, guid: str
                                                           words: str) -> None:
     _, err = batch.run(f"Get-MigrationUser -MailboxGuid {guid}")
     assert words in err and "Traceback" not in err
+
+
+# --- -IncludeFolders, -ContentFilter -----------------------------------------------------------
+
+
+def new_batch(shell: Shell, extra: str) -> tuple[str, str]:
+    shell.ok("New-MigrationEndpoint -IMAP -Name Src -RemoteServer 127.0.0.1 -Port 9 "
+             "-SkipVerification")
+    return shell.run(f'New-MigrationBatch -Name B1 -SourceEndpoint Src -CSVData '
+                     f'([System.IO.File]::ReadAllBytes("{shell.tmp / "users.csv"}")) {extra}')
+
+
+def test_include_folders_and_content_filter_are_kept_with_the_batch(shell: Shell) -> None:
+    _, err = new_batch(shell, "-IncludeFolders 'Archive/*','#Inbox#' "
+                              "-ContentFilter \"Received -gt '2020-01-01'\"")
+    assert err == ""
+    out = shell.ok("Get-MigrationBatch B1 | Format-List IncludedFolders,ContentFilter")
+    assert out.strip().splitlines() == ["IncludedFolders : {Archive/*, #Inbox#}",
+                                        "ContentFilter   : Received -gt '2020-01-01'"]
+
+
+@pytest.mark.parametrize(("extra", "words"), [
+    ("-ContentFilter \"Subject -like 'x'\"", 'The property "Subject" can\'t be used'),
+    ("-ContentFilter \"Received -gt 'someday'\"", "'someday' isn't a date"),
+    ("-IncludeFolders 'Arch*'", "wildcard characters can't be used"),
+])
+def test_a_bad_selection_creates_no_batch(shell: Shell, extra: str, words: str) -> None:
+    _, err = new_batch(shell, extra)
+    assert words in err and "Traceback" not in err
+    assert shell.ok("@(Get-MigrationBatch).Count").strip() == "0"
