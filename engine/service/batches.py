@@ -76,6 +76,7 @@ from engine.service.moved_users import (
     users_to_move,
 )
 from engine.service.sync_interval import check_interval, reschedule_waiting_users
+from engine.service.updated_users import changed_users
 from engine.service.users import approve_deletions, held_deletions
 from engine.skipped import retry_skipped_items
 from engine.store import Store
@@ -381,10 +382,13 @@ class BatchService:
             check_sync_now(status, batch.name)
         _apply(batch, changes)  # validate before anything is written
         new_users = self._added_users(batch, status, changes)
+        updates = self._updated_users(batch, changes)  # changed rows of present users
         with self._store.transaction():
             self._rewrite(batch.id, lambda fresh: _apply(fresh, changes))
             if new_users:
                 self._store.users.add_many(batch.id, new_users)
+            for updated in updates:
+                self._store.users.update(updated)
             if not isinstance(changes.incremental_sync_interval, Unset):
                 reschedule_waiting_users(self._store, self._store.batches.get_by_id(batch.id),
                                          now())
@@ -435,6 +439,23 @@ class BatchService:
         active = BatchPhase(batch.status) is BatchPhase.Active
         return self._user_specs(fresh, target, active, batch_name=batch.name,
                                 oauth_source=is_oauth(source))
+
+    def _updated_users(self, batch: BatchRow,
+                       changes: BatchChanges) -> builtins.list[MigrationUserRow]:
+        """-AddUsers: the users of the batch whose CSV row changed, with the new values
+        (engine/service/updated_users.py); checked like new rows, nothing written yet."""
+        if changes.csv_data is None or not changes.add_users:
+            return []
+        source = self._store.endpoints.get_by_id(batch.source_endpoint_id)
+        rows = parse_migration_csv(changes.csv_data,
+                                   allow_unknown_columns=changes.allow_unknown_columns,
+                                   password_required=not is_oauth(source))
+        updates = changed_users(self._store, self._store.users.list(batch_id=batch.id), rows)
+        by_key = {address_key(row.email_address): row for row in rows}
+        target = self._store.endpoints.get_by_id(batch.target_endpoint_id)
+        for user in updates:  # the same checks as a new user's row
+            _user_spec(by_key[address_key(user.email_address)], target, None, is_oauth(source))
+        return updates
 
     def _sync_now(self, batch: BatchRow) -> None:
         # "starts an immediate sync for users that have already reached Synced status, but

@@ -260,3 +260,44 @@ def test_a_bad_selection_creates_no_batch(shell: Shell, extra: str, words: str) 
     _, err = new_batch(shell, extra)
     assert words in err and "Traceback" not in err
     assert shell.ok("@(Get-MigrationBatch).Count").strip() == "0"
+
+
+# --- Set-MigrationBatch -AddUsers with a corrected row ----------------------------------------
+
+
+def resubmit(shell: Shell, csv_text: str) -> tuple[str, str]:
+    (shell.tmp / "fixed.csv").write_text(csv_text, encoding="utf-8")
+    return shell.run(f'Set-MigrationBatch -Identity B1 -AddUsers -CSVData '
+                     f'([System.IO.File]::ReadAllBytes("{shell.tmp / "fixed.csv"}"))')
+
+
+def test_a_corrected_row_updates_the_user_already_in_the_batch(batch: Shell) -> None:
+    user_id = fail_user(batch, "bob@contoso.com", "We had trouble signing in to this account.")
+    _, err = resubmit(batch, "EmailAddress,UserName,Password\n"
+                             "ann@contoso.com,ann,Secr3tPw\n"  # unchanged
+                             "bob@contoso.com,bob*admin,N3wAdm1nPw\n"  # the fixed password
+                             "cy@contoso.com,cy,CyPw\n")  # new
+    assert err == ""
+    with open_store(batch) as store:
+        bob = store.users.get("bob@contoso.com")
+        ann = store.users.get("ann@contoso.com")
+        assert bob.id == user_id and bob.password is not None
+        assert bob.password.reveal() == "N3wAdm1nPw" and bob.status == "Failed"  # kept
+        assert ann.password is not None and ann.password.reveal() == "Secr3tPw"
+        assert [u.email_address for u in store.users.list()] == [
+            "ann@contoso.com", "bob@contoso.com", "cy@contoso.com"]
+
+
+def test_a_changed_row_of_a_user_being_synced_is_refused_and_nothing_changes(
+        batch: Shell) -> None:
+    with open_store(batch) as store:
+        bob = store.users.get("bob@contoso.com")
+        store.users.set_status(bob.id, "Syncing", "Active")
+    _, err = resubmit(batch, "EmailAddress,UserName,Password\n"
+                             "bob@contoso.com,bob*admin,Other\ncy@contoso.com,cy,CyPw\n")
+    assert ('The migration user "bob@contoso.com" is being synchronized (status Syncing), so '
+            "its changed row 1 can't be applied now.") in err
+    with open_store(batch) as store:
+        bob = store.users.get("bob@contoso.com")
+        assert bob.password is not None and bob.password.reveal() == "Adm1nPw"
+        assert store.users.find("cy@contoso.com") is None  # all or nothing
