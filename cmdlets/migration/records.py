@@ -1,10 +1,12 @@
 """Engine results -> output records with Exchange's property and type names.
 
-Property names follow reference/ms-cmdlets.md (A3, A5, A8, A13, A15-A17); the default table
-columns are imsh's choice (Exchange's console views are not documented): batches
-``Identity Status Type TotalCount``, users ``Identity BatchId Status LastSuccessfulSyncTime``,
-statistics ``Identity BatchId Status SyncedItemCount SkippedItemCount``, endpoints
-``Identity EndpointType RemoteServer Port Security``.
+Property names follow reference/ms-cmdlets.md (A3, A5, A8, A13, A15-A17). The default table
+columns of users and statistics are Exchange Online's views (headers ``Identity Batch Status
+LastSyncTime`` and ``Identity Batch Status Items Synced Items Skipped``, labels over the
+properties BatchId, LastSuccessfulSyncTime, SyncedItemCount, SkippedItemCount); the others are
+imsh's choice: batches ``Identity Status Type TotalCount``, endpoints ``Identity EndpointType
+RemoteServer Port Security``. Sizes read as Exchange's ByteQuantifiedSize text
+(engine/bytesize.py).
 
 Passwords never reach a record. Where one is stored, the ``Password`` property holds a
 *redacted* :class:`~engine.secrets.Secret`: it prints ``********`` everywhere (tables,
@@ -18,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cmdlets.base import PSObject
+from engine.bytesize import byte_quantified_size
 from engine.limits import format_unlimited
 from engine.schedule_times import DEFAULT_TIME_ZONE, in_zone
 from engine.secrets import Secret
@@ -38,8 +41,9 @@ MASKED: Secret = pickle.loads(pickle.dumps(Secret("")))
 
 
 def _record(type_name: str, properties: dict[str, Any], display: tuple[str, ...] = (),
-            view: str | None = "table") -> PSObject:
-    return PSObject(properties, (_NS + type_name, "System.Object"), display, view)
+            view: str | None = "table", labels: dict[str, str] | None = None) -> PSObject:
+    return PSObject(properties, (_NS + type_name, "System.Object"), display, view,
+                    labels or {})
 
 
 def _local(value: datetime | None) -> datetime | None:
@@ -175,9 +179,17 @@ def _limit(value: int | str | None) -> str | None:
     return None if value is None else str(value)
 
 
+# Exchange Online's default views: Get-MigrationUser "Identity Batch Status LastSyncTime",
+# Get-MigrationUserStatistics "Identity Batch Status Items Synced Items Skipped".
+USER_LABELS = {"BatchId": "Batch", "LastSuccessfulSyncTime": "LastSyncTime"}
+STATISTICS_LABELS = {"BatchId": "Batch", "SyncedItemCount": "Items Synced",
+                     "SkippedItemCount": "Items Skipped"}
+
+
 def user_record(info: UserInfo) -> PSObject:
     return _record("MigrationUser", _user_properties(info),
-                   ("Identity", "BatchId", "Status", "LastSuccessfulSyncTime"))
+                   ("Identity", "BatchId", "Status", "LastSuccessfulSyncTime"),
+                   labels=USER_LABELS)
 
 
 def _seconds(value: float | None) -> timedelta | None:
@@ -190,8 +202,9 @@ def user_statistics_record(info: UserStatisticsInfo) -> PSObject:
     properties.update({
         "MigrationType": IMAP,
         "TotalItemsInSourceMailboxCount": stats.total_items_in_source,
-        "BytesTransferred": stats.bytes_transferred,
-        "EstimatedTotalTransferSize": stats.total_bytes,
+        # ByteQuantifiedSize text, as Exchange Online writes it
+        "BytesTransferred": byte_quantified_size(stats.bytes_transferred),
+        "EstimatedTotalTransferSize": byte_quantified_size(stats.total_bytes),
         "PercentageComplete": stats.percentage_complete,
         "TotalQueuedDuration": _seconds(stats.queued_seconds),
         "TotalInProgressDuration": _seconds(stats.in_progress_seconds),
@@ -206,7 +219,8 @@ def user_statistics_record(info: UserStatisticsInfo) -> PSObject:
         "DiagnosticInfo": info.diagnostic,
     })
     return _record("MigrationUserStatistics", properties,
-                   ("Identity", "BatchId", "Status", "SyncedItemCount", "SkippedItemCount"))
+                   ("Identity", "BatchId", "Status", "SyncedItemCount", "SkippedItemCount"),
+                   labels=STATISTICS_LABELS)
 
 
 def _report_line(entry: ReportEntry) -> str:
