@@ -1,9 +1,11 @@
 """New-/Get-/Set-/Start-/Stop-/Complete-/Remove-MigrationBatch and imsh's Wait-MigrationBatch.
 
 Only IMAP onboarding batches exist in imsh: ``-CSVData`` with a ``-SourceEndpoint`` that is an
-IMAP endpoint. Parameters of other migration kinds (remote moves, Google Workspace, public
-folders, ...) and the delayed-start/-complete parameters parse and are refused as not
-supported.
+IMAP endpoint, or ``-Users`` of existing batches (Microsoft's retry of failed users; the users
+move with their state, engine/service/moved_users.py). Parameters of other migration kinds
+(remote moves, Google Workspace, public folders, ...) parse and are refused as not supported.
+``-StartAfter``/``-CompleteAfter`` are declared OBJECT so that Exchange's text forms ("...Z",
+"... -700") reach the engine's reader (engine/schedule_times.py) as typed.
 
 Start/Stop/Complete/Remove-MigrationBatch take a mandatory ``-Identity`` (by name, position or
 pipeline). Exchange documents it as optional there and acts on "the current batch" without it;
@@ -117,7 +119,7 @@ def _records(infos: Iterable[BatchInfo], include_report: bool = False) -> list[A
 
 class NewMigrationBatch(Cmdlet):
     name = "New-MigrationBatch"
-    synopsis = "Creates an IMAP migration batch from CSV data."
+    synopsis = "Creates an IMAP migration batch from CSV data, or from users of other batches."
     description = (
         "Creates a batch of migration users from -CSVData: the bytes of a CSV file with the "
         "columns EmailAddress, UserName, Password and optionally UserRoot (and imsh's "
@@ -128,7 +130,13 @@ class NewMigrationBatch(Cmdlet):
         "the configured default target (LocalMaildir on a fresh state). The batch waits for "
         "Start-MigrationBatch unless -AutoStart is given. imsh's -IncrementalSyncInterval sets "
         "how often the batch is kept in sync after its initial sync (default: the configured "
-        "interval, 24 hours unless Set-MigrationConfig changed it).")
+        "interval, 24 hours unless Set-MigrationConfig changed it). -Users instead of -CSVData "
+        "moves existing users (Get-MigrationUser -Status Failed) into the new batch with their "
+        "progress. -IncludeFolders migrates only the named folders (the syntax of "
+        "-ExcludeFolders); -ContentFilter \"Received -gt '2020-01-01'\" only the mail received "
+        "in that range. -StartAfter holds the data migration until then, -CompleteAfter "
+        "completes the batch once synced and past that time; both are read in -TimeZone "
+        "(default UTC) unless they carry a zone.")
     examples = (
         Example('New-MigrationBatch -Name IMAPbatch1 -CSVData ([System.IO.File]::ReadAllBytes('
                 '"/srv/IMAPmigration_1.csv")) -SourceEndpoint IMAPEndpoint1 -ExcludeFolders '
@@ -140,6 +148,18 @@ class NewMigrationBatch(Cmdlet):
         Example("New-MigrationBatch -Name IMAPBatch2 -SourceEndpoint IMAPEndpoint -CSVData "
                 "(Get-Content users.csv -AsByteStream) -IncrementalSyncInterval 06:00:00",
                 "Creates a batch that is kept in sync every 6 hours instead of every 24."),
+        Example('$Failed = Get-MigrationUser -Status Failed; New-MigrationBatch -Name "Retry '
+                'Failed Users" -Users $Failed -AutoStart',
+                "Retries the failed users in a new batch; what they copied so far stays."),
+        Example("New-MigrationBatch -Name IMAPBatch3 -SourceEndpoint IMAPEndpoint -CSVData "
+                "(Get-Content users.csv -AsByteStream) -AutoStart -StartAfter "
+                "\"09/01/2026 8:00 PM\" -CompleteAfter \"09/03/2026 6:00 AM\" -TimeZone "
+                "\"Pacific Standard Time\"",
+                "Starts copying at 8 PM Pacific time and completes two days later."),
+        Example("New-MigrationBatch -Name Recent -SourceEndpoint IMAPEndpoint -CSVData "
+                "(Get-Content users.csv -AsByteStream) -IncludeFolders '#Inbox#','Projects/*' "
+                "-ContentFilter \"Received -gt '2020-01-01'\"",
+                "Migrates the Inbox and the Projects tree, mail received since 2020 only."),
     )
     parameters = (
         Parameter("Name", T.STRING, mandatory=True, help="A unique name, at most 64 characters."),
@@ -266,7 +286,9 @@ class SetMigrationBatch(Cmdlet):
         "next pass. imsh's "
         "-IncrementalSyncInterval changes how often the batch is kept in sync; users waiting "
         "for their next pass are rescheduled at once; $null makes the batch follow "
-        "Set-MigrationConfig's interval again.")
+        "Set-MigrationConfig's interval again. A row of -AddUsers for a user already in the "
+        "batch whose values changed updates that user (refused while it syncs). -StartAfter, "
+        "-CompleteAfter and -TimeZone change the batch's schedule ($null clears a time).")
     examples = (
         Example("Set-MigrationBatch -Identity MigrationBatch01 -AddUsers -CSVData "
                 "([System.IO.File]::ReadAllBytes('/srv/MigrationBatch01.csv'))",
@@ -277,6 +299,8 @@ class SetMigrationBatch(Cmdlet):
                 "Keeps the batch in sync every 12 hours."),
         Example("Set-MigrationBatch -Identity IMAPBatch1 -IncrementalSyncInterval $null",
                 "Follows the interval of Set-MigrationConfig again."),
+        Example('Set-MigrationBatch -Identity IMAPBatch1 -CompleteAfter "2026-12-24 18:00:00Z"',
+                "Completes the batch after that time (UTC), once it is synced."),
     )
     parameters = (
         identity("migration batch", mandatory=True),
@@ -385,9 +409,13 @@ class CompleteMigrationBatch(Cmdlet):
         "For a batch that is Synced or SyncedWithErrors: every user that has not failed gets "
         "a final incremental sync and is then Completed; after that the batch is no longer "
         "synchronized. (For IMAP migrations Exchange ends synchronization by removing the "
-        "batch; imsh offers both.)")
+        "batch; imsh offers both.) With -SyncAndComplete the batch must have no failed, "
+        "corrupted or stopped user; otherwise the cmdlet names them and completes nothing.")
     examples = (Example("Complete-MigrationBatch -Identity IMAPBatch1 -Confirm:$false",
-                        "Completes the batch without asking."),)
+                        "Completes the batch without asking."),
+                Example("Complete-MigrationBatch -Identity IMAPBatch1 -SyncAndComplete "
+                        "-Confirm:$false", "A final sync and completion, only if every user "
+                        "is synced."))
     parameters = (
         identity("migration batch", mandatory=True),
         Parameter("SyncAndComplete", T.SWITCH,

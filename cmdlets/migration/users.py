@@ -29,8 +29,10 @@ class GetMigrationUser(Cmdlet):
     name = "Get-MigrationUser"
     synopsis = "Lists migration users with their batch and status."
     description = (
-        "Shows every migration user, one user (-Identity or -EmailAddress), or the users of a "
-        "batch (-BatchId) in a status (-Status, -StatusSummary).")
+        "Shows every migration user, one user (-Identity, -EmailAddress or its stable "
+        "-MailboxGuid), or the users of a batch (-BatchId) in a status (-Status, "
+        "-StatusSummary). The default table is Exchange Online's: Identity, Batch, Status, "
+        "LastSyncTime.")
     examples = (
         Example("Get-MigrationUser -Identity TonySmith@contoso.com", "One user."),
         Example("Get-MigrationUser -BatchId IMAPBatch1 | Get-MigrationUserStatistics",
