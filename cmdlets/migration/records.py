@@ -167,11 +167,13 @@ def _user_settings(info: UserInfo) -> dict[str, Any]:
     """Set-MigrationUser's overrides; None where the user follows its batch."""
     settings = info.settings
     if settings is None:
-        return {"BadItemLimit": None, "LargeItemLimit": None, "StartAfter": None}
+        return {"BadItemLimit": None, "LargeItemLimit": None, "StartAfter": None,
+                "StartAfterUTC": None}
     return {
         "BadItemLimit": _limit(settings.bad_item_limit),
         "LargeItemLimit": _limit(settings.large_item_limit),
-        "StartAfter": settings.start_after,
+        "StartAfter": in_zone(settings.start_after, info.time_zone),  # the batch's zone
+        "StartAfterUTC": settings.start_after,
     }
 
 

@@ -25,6 +25,7 @@ from engine.service.common import (
     waiting_for_retry,
     with_status,
 )
+from engine.service.delays import batch_delays
 from engine.service.user_settings import (
     UserSettingChanges,
     apply_settings,
@@ -71,6 +72,7 @@ class UserInfo:
     held_folders: int = 0  # vanished folders whose removal awaits approval
     mailbox_guid: str = ""  # stable (engine/service/user_settings.py)
     settings: UserSettings | None = None  # Set-MigrationUser's overrides of the batch's
+    time_zone: str | None = None  # the batch's -TimeZone, for showing the user's StartAfter
 
     @property
     def held_deletions_warning(self) -> str | None:
@@ -108,6 +110,7 @@ def user_info(store: Store, user: MigrationUserRow) -> UserInfo:
         held_deletions=store.messages.count_held(user.id),
         held_folders=store.messages.count_held_folders(user.id),
         mailbox_guid=mailbox_guid(user), settings=store.user_settings.get(user.id),
+        time_zone=batch_delays(store.batches.get_by_id(user.batch_id)).time_zone,
     )
 
 

@@ -301,3 +301,11 @@ def test_a_changed_row_of_a_user_being_synced_is_refused_and_nothing_changes(
         bob = store.users.get("bob@contoso.com")
         assert bob.password is not None and bob.password.reveal() == "Adm1nPw"
         assert store.users.find("cy@contoso.com") is None  # all or nothing
+
+
+def test_a_users_start_after_is_read_and_shown_in_its_batch_time_zone(shell: Shell) -> None:
+    new_batch(shell, '-TimeZone "Tokyo Standard Time"')
+    shell.ok('Set-MigrationUser -Identity ann@contoso.com -StartAfter "2030-01-01 09:00"')
+    out = shell.ok("Get-MigrationUser ann@contoso.com | Format-List StartAfter,StartAfterUTC")
+    assert out.strip().splitlines() == ["StartAfter    : 1/1/2030 9:00:00 AM",
+                                        "StartAfterUTC : 1/1/2030 12:00:00 AM"]
