@@ -13,9 +13,10 @@ this parameter must be defined in an existing migration batch"). Design decision
   batch therefore takes the users' target endpoint, and a different ``-TargetEndpoint`` is
   refused. The source endpoint defaults to the users' one; another may be named (a renamed
   server), since passes re-match source messages by fingerprint.
-* **Only users at rest move.** A user a runner holds, or one queued, syncing, stopping,
-  completing or removing, is refused with its status; Completed users are done and are
-  refused too. Failed, stopped and synced users move.
+* **Only users at rest move.** A user a runner holds, or one queued for a pass, syncing,
+  stopping, completing or removing, is refused with its status; Completed users are done and
+  are refused too. Failed, stopped and synced users move, and so do the Queued users of a
+  batch that was never started (nothing is due for them).
 * **All or nothing.** Every user is checked before anything is written; the batch and the
   moves are one transaction (the caller's).
 """
@@ -30,6 +31,7 @@ from engine.model import MigrationUserStatus
 from engine.service.common import users_being_synced, with_status
 from engine.store import Store
 from engine.store.users import MigrationUserRow
+from engine.transitions import BatchPhase
 
 U = MigrationUserStatus
 MOVABLE = frozenset({
@@ -53,13 +55,20 @@ def users_to_move(store: Store, identities: Iterable[str]) -> list[MigrationUser
                               "needs at least one.", error_id="NoUsersToMove")
     running = users_being_synced(store)
     for user in users:
-        if user.id in running or U(user.status) not in MOVABLE:
+        if user.id in running or not (U(user.status) in MOVABLE or _never_started(store, user)):
             raise InvalidStateError(
                 f'The migration user "{user.email_address}" can\'t be moved to a new batch '
                 f'because its status is {user.status} in batch "{user.batch_name}". Only '
                 "failed, stopped or synced users can be moved; stop the user first.",
                 error_id="UserCannotBeMoved")
     return users
+
+
+def _never_started(store: Store, user: MigrationUserRow) -> bool:
+    """A Queued user of a batch still Created: it waits for Start-MigrationBatch only."""
+    if U(user.status) is not U.Queued or user.next_sync_due_at is not None:
+        return False
+    return BatchPhase(store.batches.get_by_id(user.batch_id).status) is BatchPhase.Created
 
 
 def shared_endpoint(store: Store, users: Sequence[MigrationUserRow], which: str) -> int:

@@ -69,7 +69,14 @@ def test_users_from_the_pipeline_go_into_one_batch(batch: Shell) -> None:
     assert batch.ok("(Get-MigrationBatch B1).TotalCount").strip() == "0"
 
 
-def test_a_user_still_queued_is_not_moved_and_nothing_is_created(batch: Shell) -> None:
+def test_a_user_of_a_batch_never_started_moves(batch: Shell) -> None:
+    out = batch.ok("New-MigrationBatch -Name Wave2 -Users ann@contoso.com")
+    assert out.strip().splitlines()[2].split() == ["Wave2", "Created", "IMAP", "1"]
+    assert batch.ok("(Get-MigrationUser ann@contoso.com).BatchId").strip() == "Wave2"
+
+
+def test_a_user_queued_for_a_pass_is_not_moved_and_nothing_is_created(batch: Shell) -> None:
+    batch.ok("Start-MigrationBatch B1")
     _, err = batch.run("New-MigrationBatch -Name Retry -Users ann@contoso.com")
     assert ('The migration user "ann@contoso.com" can\'t be moved to a new batch because its '
             'status is Queued in batch "B1".') in err
