@@ -22,7 +22,8 @@ from engine.service.users import UserChanges
 
 _STATUSES = tuple(s.value for s in MigrationUserStatus)
 _SUMMARIES = tuple(s.value for s in MigrationUserStatusSummary)
-_DELAYS = unsupported("CompleteAfter")
+# a user completes with its batch in imsh; there is no per-user completion
+_NOT_PER_USER = unsupported("CompleteAfter")
 
 
 class GetMigrationUser(Cmdlet):
@@ -110,7 +111,7 @@ class SetMigrationUser(Cmdlet):
         Parameter("StartAfter", T.OBJECT, allow_null=True,
                   help="Do not start the user's data migration before this date/time "
                        "($null: the batch's)."),
-        *_DELAYS, *ON_PREMISES,
+        *_NOT_PER_USER, *ON_PREMISES,
     )
     supports_should_process = True
 
