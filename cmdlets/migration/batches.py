@@ -119,7 +119,7 @@ def _records(infos: Iterable[BatchInfo], include_report: bool = False) -> list[A
 
 class NewMigrationBatch(Cmdlet):
     name = "New-MigrationBatch"
-    synopsis = "Creates an IMAP migration batch from CSV data, or from users of other batches."
+    synopsis = "Creates an IMAP migration batch from CSV data."
     description = (
         "Creates a batch of migration users from -CSVData: the bytes of a CSV file with the "
         "columns EmailAddress, UserName, Password and optionally UserRoot (and imsh's "
