@@ -8,6 +8,8 @@ console script, with the detached runner it launches, a real Dovecot source and 
 * -StartAfter a few seconds ahead (typed in the administrator's -TimeZone): nothing is copied
   before it, the runner starts the user at that time; -CompleteAfter completes the synced
   batch without a Complete-MigrationBatch.
+* A wrong password in the CSV: the user fails; ``Set-MigrationBatch -AddUsers`` with the
+  corrected file updates the user (it used to do nothing), and Start-MigrationBatch migrates it.
 """
 
 from __future__ import annotations
@@ -163,3 +165,38 @@ Write-Output "user: $((Get-MigrationUser cat@contoso.com).Status)"
     assert first >= start  # nothing happened for the user before its StartAfter
     difference = identical(dovecot, source, dovecot_target, target)
     assert difference is None, difference
+
+
+def test_a_wrong_password_fixed_with_add_users_then_retried_migrates_the_user(
+    tmp_path: Path, dovecot: ImapServer
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    admin = Admin(tmp_path / "state", work)
+    source = dovecot.fresh_user()
+    load_imap(ImapParams(dovecot.host, dovecot.port, source, dovecot.password),
+              generate(9, 8, max_size=4 * 1024))
+    (work / "users.csv").write_text("EmailAddress,UserName,Password\n"
+                                    f"dan@contoso.com,{source},not-the-password\n",
+                                    encoding="utf-8")
+    out = admin.imsh("migrate", f"""
+New-MigrationEndpoint -IMAP -Name Source -RemoteServer 127.0.0.1 -Port {dovecot.port} -Security None | Out-Null
+New-MigrationBatch -Name B1 -SourceEndpoint Source -CSVData ([System.IO.File]::ReadAllBytes("users.csv")) -AutoStart | Out-Null
+$null = Wait-MigrationBatch -Identity B1 -Status Failed,SyncedWithErrors -TimeoutSeconds 90 -ErrorAction SilentlyContinue
+Write-Output "user: $((Get-MigrationUser dan@contoso.com).Status)"
+""", ok=False).stdout  # noqa: E501
+    assert "user: Failed" in out
+    wait_for(admin.no_runner, 30, "the runner to exit")
+
+    (work / "fixed.csv").write_text("EmailAddress,UserName,Password\n"
+                                    f"dan@contoso.com,{source},{dovecot.password}\n",
+                                    encoding="utf-8")
+    out = admin.imsh("fix", """
+Set-MigrationBatch -Identity B1 -AddUsers -CSVData ([System.IO.File]::ReadAllBytes("fixed.csv"))
+Start-MigrationBatch -Identity B1
+Write-Output "batch: $((Wait-MigrationBatch -Identity B1 -Status Synced -TimeoutSeconds 90).Status)"
+Get-MigrationUserStatistics dan@contoso.com | Format-List Status,SyncedItemCount
+""").stdout
+    assert "batch: Synced" in out
+    assert "SyncedItemCount : 8" in out
+    wait_for(admin.no_runner, 30, "the runner to exit")
