@@ -10,6 +10,8 @@ console script, with the detached runner it launches, a real Dovecot source and 
   batch without a Complete-MigrationBatch.
 * A wrong password in the CSV: the user fails; ``Set-MigrationBatch -AddUsers`` with the
   corrected file updates the user (it used to do nothing), and Start-MigrationBatch migrates it.
+* -IncludeFolders and -ContentFilter typed at the console: only the included folders' mail
+  received in range arrives, and the statistics count nothing else (100 %, nothing missing).
 """
 
 from __future__ import annotations
@@ -200,3 +202,41 @@ Get-MigrationUserStatistics dan@contoso.com | Format-List Status,SyncedItemCount
     assert "batch: Synced" in out
     assert "SyncedItemCount : 8" in out
     wait_for(admin.no_runner, 30, "the runner to exit")
+
+
+def test_include_folders_and_content_filter_from_the_console(
+    tmp_path: Path, dovecot: ImapServer, dovecot_target: ImapServer
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    admin = Admin(tmp_path / "state", work)
+    source, target = dovecot.fresh_user(), dovecot_target.fresh_user()
+    client = dovecot.login(source)
+    try:
+        client.create_folder("Projects")
+        client.create_folder("Old")
+        for folder, year in (("INBOX", 2019), ("INBOX", 2024), ("Projects", 2023),
+                             ("Old", 2024)):
+            client.append(folder, f"Subject: {folder} {year}\r\nMessage-ID: <{folder}{year}@x>"
+                          f"\r\n\r\nx\r\n".encode(), (), datetime(year, 6, 1, tzinfo=UTC))
+    finally:
+        client.logout()
+    (work / "users.csv").write_text(
+        "EmailAddress,UserName,Password,TargetUserName,TargetPassword\n"
+        f"eve@contoso.com,{source},{dovecot.password},{target},{dovecot_target.password}\n",
+        encoding="utf-8")
+    out = admin.imsh("migrate", f"""
+New-MigrationEndpoint -IMAP -Name Source -RemoteServer 127.0.0.1 -Port {dovecot.port} -Security None | Out-Null
+New-MigrationEndpoint -IMAP -Name Target -RemoteServer 127.0.0.1 -Port {dovecot_target.port} -Security None | Out-Null
+New-MigrationBatch -Name B1 -SourceEndpoint Source -TargetEndpoint Target -CSVData ([System.IO.File]::ReadAllBytes("users.csv")) -IncludeFolders '#Inbox#','Projects/*' -ContentFilter "Received -gt '2020-01-01'" -AutoStart | Out-Null
+Write-Output "batch: $((Wait-MigrationBatch -Identity B1 -Status Synced -TimeoutSeconds 90).Status)"
+Get-MigrationUserStatistics eve@contoso.com | Format-List SyncedItemCount,TotalItemsInSourceMailboxCount,PercentageComplete
+""").stdout  # noqa: E501
+    assert "batch: Synced" in out
+    assert "SyncedItemCount                : 2" in out
+    assert "TotalItemsInSourceMailboxCount : 2" in out
+    assert "PercentageComplete             : 100" in out
+    wait_for(admin.no_runner, 30, "the runner to exit")
+    copied = counters(dovecot_target, target)
+    assert (copied["INBOX"][1], copied["Projects"][1]) == (1, 1)
+    assert "Old" not in copied
