@@ -141,7 +141,7 @@ def test_start_after_holds_the_copy_until_its_time_and_complete_after_completes(
         "EmailAddress,UserName,Password,TargetUserName,TargetPassword\n"
         f"cat@contoso.com,{source},{dovecot.password},{target},{dovecot_target.password}\n",
         encoding="utf-8")
-    start = (datetime.now(UTC) + timedelta(seconds=6)).replace(microsecond=0)
+    start = (datetime.now(UTC) + timedelta(seconds=8)).replace(microsecond=0)
     # the administrator types local time in Tokyo (UTC+9, no daylight saving)
     tokyo = start.astimezone(timezone(timedelta(hours=9)))
     out = admin.imsh("schedule", f"""
@@ -151,9 +151,9 @@ New-MigrationBatch -Name B1 -SourceEndpoint Source -TargetEndpoint Target -CSVDa
 Write-Output "user: $((Get-MigrationUser cat@contoso.com).Status)"
 """).stdout  # noqa: E501
     assert "user: Queued" in out
-    time.sleep(2)  # the runner is up and polling; the StartAfter is still ahead
-    assert datetime.now(UTC) < start
-    assert sum(c[1] for c in counters(dovecot_target, target).values()) == 0
+    time.sleep(1)  # the runner is up and polling
+    if datetime.now(UTC) < start - timedelta(seconds=1):  # a loaded machine may be past it
+        assert sum(c[1] for c in counters(dovecot_target, target).values()) == 0
     out = admin.imsh("wait", """
 Write-Output "batch: $((Wait-MigrationBatch -Identity B1 -Status Completed -TimeoutSeconds 90).Status)"
 Write-Output "user: $((Get-MigrationUser cat@contoso.com).Status)"
