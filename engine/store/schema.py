@@ -230,6 +230,17 @@ _V3_DELETION_GUARD = (
     "WHERE hold IS NOT NULL",
 )
 
+# Per-user settings that override the batch's (engine/store/user_settings.py): item limits
+# (NULL: the batch's, -1: Unlimited) and StartAfter (UTC).
+_V4_USER_SETTINGS = (
+    """CREATE TABLE user_settings (
+        user_id INTEGER PRIMARY KEY REFERENCES migration_users (id) ON DELETE CASCADE,
+        bad_item_limit INTEGER,
+        large_item_limit INTEGER,
+        start_after TEXT
+    )""",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -239,6 +250,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "message_states.target_mark: where a pending copy can appear", _V2_TARGET_MARK),
     Migration(3, "held deletions: message_states.hold, folder_states.hold, the reason",
               _V3_DELETION_GUARD),
+    Migration(4, "user_settings: per-user item limits and StartAfter", _V4_USER_SETTINGS),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

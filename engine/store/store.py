@@ -52,6 +52,7 @@ from engine.store.leases import LeaseRepository
 from engine.store.schema import migrate
 from engine.store.stats import StatisticsRepository
 from engine.store.sync_state import FolderStateRepository, MessageStateRepository
+from engine.store.user_settings import UserSettingsRepository
 from engine.store.users import MigrationUserRepository
 
 DEFAULT_TARGET_NAME = "LocalMaildir"
@@ -76,6 +77,7 @@ class Store:
         self.messages = MessageStateRepository(db)
         self.statistics = StatisticsRepository(db)
         self.leases = LeaseRepository(db)
+        self.user_settings = UserSettingsRepository(db)
 
     @classmethod
     def open(cls, paths: StatePaths) -> Store:

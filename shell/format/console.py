@@ -93,7 +93,8 @@ def _record_view(run: list[Any]) -> FormattedOutput:
     as_table = view == "table" or (view != "list" and len(names) <= TABLE_MAX_PROPERTIES)
     if as_table:
         rows = tuple(tuple(get_property(obj, name) for name in names) for obj in run)
-        return FormattedTable(tuple(Column(name) for name in names), rows)
+        labels = first.labels if isinstance(first, PSObject) else {}
+        return FormattedTable(tuple(Column(labels.get(name, name)) for name in names), rows)
     return FormattedList(tuple(
         tuple((name, get_property(obj, name)) for name in names) for obj in run
     ))
