@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from cmdlets.registry import Registry
+from shell.lang import functions
+from shell.lang.binder import BindingError
 from shell.lang.errors import ErrorRecord, ParseError, PSRuntimeError
 from shell.lang.errorview import format_record
 from shell.lang.evaluator import Runtime
@@ -119,7 +121,7 @@ class Session:
             return self._finish(False, errors_before)
         try:
             if tree.params:
-                self._bind_script_params(tree.params, script_args or [])
+                self._bind_script_params(tree, script_args or [])
             self.runtime.run_statements(tree.statements, self._pending.append,
                                         after_each=self.flush_output)
         except PSRuntimeError as err:
@@ -174,35 +176,23 @@ class Session:
         self.run(text, source=str(path), script_args=list(args or []))
         return self.exit_code
 
-    def _bind_script_params(self, params: list[Any], args: list[str]) -> None:
-        """Bind a script's ``param($A, $B)`` from its command-line arguments, as PowerShell
-        does: ``-A value`` / ``-A:value`` (a unique prefix is enough) by name, the rest by
-        position; a parameter given no argument is ``$null``; what is left is ``$args``."""
-        names = [param.name for param in params]
-        named: dict[str, Any] = {}
-        positional: list[Any] = []
-        i = 0
-        while i < len(args):
-            arg = args[i]
-            i += 1
-            typed, colon, value = arg[1:].partition(":")
-            matches = [n for n in names if typed and n.casefold().startswith(typed.casefold())]
-            exact = [n for n in matches if n.casefold() == typed.casefold()]
-            if not arg.startswith("-") or len(exact or matches) != 1:
-                positional.append(arg)
-                continue
-            name = (exact or matches)[0]
-            if colon:
-                named[name] = value
-            elif i < len(args):
-                named[name] = args[i]
-                i += 1
-            else:
-                named[name] = True  # a bare -Switch
-        for name in names:
-            self.variables.set(name, named[name] if name in named
-                               else positional.pop(0) if positional else None)
-        self.variables.set("args", positional)
+    def _bind_script_params(self, tree: Any, args: list[str]) -> None:
+        """Bind a script's ``param( )`` block from its command-line arguments with the binder
+        functions use (``-A value``, ``-A:value``, a unique prefix, the rest by position;
+        types, defaults, Mandatory and validation as for a function). The variables land in
+        the script's scope; ``$args`` holds what a simple script's parameters did not take.
+        A binding error is a terminating error (exit status 1), as in PowerShell."""
+        name = Path(tree.extent.source.name).name if tree.extent.source.name != "<stdin>" \
+            else "<ScriptBlock>"
+        cls = functions.declaration(tree, name, self.runtime.eval)
+        try:
+            binding, rest = functions.bind_function(cls, functions.command_line_items(args),
+                                                    pipeline_input=False)
+        except BindingError as err:
+            raise PSRuntimeError(ErrorRecord(
+                err.message, category=err.category, error_id=err.error_id, command=name,
+                reason=err.reason, target=err.target), script_terminating=True) from None
+        functions.bound_variables(self.runtime, cls, binding, rest, self.variables.set)
 
     def _unreadable_script(self, path: Path, why: str, error_id: str) -> int:
         self.runtime.report(ErrorRecord(
