@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from cmdlets.registry import Registry
 from shell.lang import ast
+from shell.lang.convert import ConversionError, cast
 from shell.lang.errors import ErrorRecord, PSRuntimeError, runtime_error
 from shell.lang.errorview import format_record
 from shell.lang.expressions import Expressions
@@ -348,7 +349,15 @@ class Runtime(Expressions, Pipelines):
             key = param.name.casefold()
             match = next((v for k, v in named.items() if param.name.casefold().startswith(
                 k.casefold())), _UNSET)
-            value = match if match is not _UNSET else (remaining.pop(0) if remaining else None)
+            if match is not _UNSET:
+                value = match
+            elif remaining:
+                value = remaining.pop(0)
+            else:
+                value = self.eval(param.default) if param.default is not None else None
+            if param.type_name and value is not None:
+                with contextlib.suppress(KeyError, ValueError, TypeError, ConversionError):
+                    value = cast(value, param.type_name)
             self.variables.set_local(key, value)
         self.variables.set_local("args", remaining)
 

@@ -257,7 +257,7 @@ def declaration(node: ast.ScriptBlockExpr | ast.StatementList, name: str,
         "default_parameter_set": binding_args.get("defaultparametersetname"),
     })
     _DECLARATIONS[key] = (node, cls)  # type: ignore[assignment]
-    return cls  # type: ignore[return-value]
+    return cls
 
 
 def _attr(decl: ast.ParamDecl, name: str) -> ast.Attribute | None:
@@ -348,7 +348,12 @@ def _declared(cls: type[ScriptCommand], typed: str) -> Parameter | None:
         if param.name.lower() == key or key in (a.lower() for a in param.aliases):
             return param
     matches = [p for p in cls.parameters if p.name.lower().startswith(key)]
-    return matches[0] if len(matches) == 1 else None
+    if len(matches) > 1:
+        names = " ".join("-" + p.name for p in matches)
+        raise BindingError(f"Parameter cannot be processed because the parameter name '{typed}' "
+                           f"is ambiguous. Possible matches include: {names}.",
+                           "AmbiguousParameter", target=typed)
+    return matches[0] if matches else None
 
 
 def bound_variables(runtime: Runtime, cls: type[ScriptCommand], binding: Binding,
@@ -356,12 +361,13 @@ def bound_variables(runtime: Runtime, cls: type[ScriptCommand], binding: Binding
     """Set each parameter's variable (bound value, else its default, else ``$null``/false),
     ``$args`` and ``$PSBoundParameters``; defaults are evaluated in order, in the scope the
     variables are set in, so a default may use an earlier parameter."""
-    bound = Hashtable()
     values = binding.values
+    # in binding order, as PowerShell fills it: named arguments first, then positional ones
+    bound = Hashtable({name: values[name] for name in values
+                       if any(p.name == name for p in cls.parameters)})
     for param, decl in zip(cls.parameters, cls.decls, strict=True):
         if param.name in values:
             value = values[param.name]
-            bound[param.name] = value
         elif decl.default is not None:
             value = runtime.eval(decl.default)
             if decl.type_name:
