@@ -110,6 +110,12 @@ def _builtin_member(obj: Any, name: str) -> Any:
                     "totalhours": obj.total_seconds() / 3600, "days": obj.days}
         if key in parts_td:
             return parts_td[key]
+    declared = getattr(type(obj), "PS_PROPERTIES", None)  # only the .NET-visible members
+    if declared is not None:
+        for attr in declared:
+            if attr.casefold() == key:
+                return getattr(obj, attr)
+        return _MISSING
     for attr in vars(obj) if hasattr(obj, "__dict__") else ():
         if attr.casefold() == key and not attr.startswith("_"):
             return getattr(obj, attr)
@@ -126,6 +132,9 @@ def property_names(obj: Any) -> list[str]:
         return ["UserName", "Password"]
     if obj is None or isinstance(obj, str | int | float | bool | bytes | dt.datetime):
         return []
+    declared = getattr(type(obj), "PS_PROPERTIES", None)
+    if declared is not None:
+        return list(declared)
     if hasattr(obj, "__dict__"):
         return [name for name in vars(obj) if not name.startswith("_")]
     return []

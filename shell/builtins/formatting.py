@@ -2,7 +2,8 @@
 
 Format-* collect their input and emit one format object (``shell.format.formatted``) that
 the console prints as is; like PowerShell's, those objects belong at the end of a pipeline.
-Format-List shows every property with ``*``; values go through the display conversion, so
+Format-List shows every property by default (as Exchange's list views do) and with ``*``;
+values go through the display conversion, so
 a ``Secret`` prints as ``********``.
 """
 
@@ -95,7 +96,9 @@ class FormatList(Collecting):
         for obj in self._items:
             if not _is_record(obj):
                 continue
-            specs = _specs_for(obj, args, all_by_default=False)
+            # every property, as Exchange's list views show (`Get-MigrationBatch | fl`);
+            # the display set only chooses a table's columns
+            specs = _specs_for(obj, args, all_by_default=True)
             records.append(tuple((spec.name, sel.evaluate(ctx, obj, spec)) for spec in specs))
         scalars = [obj for obj in self._items if not _is_record(obj)]
         out: list[Any] = []

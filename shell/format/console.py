@@ -16,9 +16,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from cmdlets.base import PSObject
-from shell.format.formatted import FormattedList, FormattedOutput, FormattedTable
+from shell.format.formatted import FormattedList, FormattedOutput, FormattedTable, GroupedTable
 from shell.format.table import Column
 from shell.format.values import long_date
+from shell.lang.errors import ErrorRecord
+from shell.lang.errorview import format_record
 from shell.objects import display_properties, enumerate_value, get_property, to_text
 
 TABLE_MAX_PROPERTIES = 4
@@ -42,6 +44,8 @@ def _shape(obj: Any) -> tuple[str, ...]:
     """Objects with equal shapes share one table or list."""
     if isinstance(obj, FormattedOutput):
         return ("format", str(id(obj)))
+    if isinstance(obj, ErrorRecord):
+        return ("error",)
     if isinstance(obj, Mapping) and not isinstance(obj, PSObject):
         return ("hashtable",)
     names = display_properties(obj)
@@ -69,6 +73,8 @@ def _run_lines(run: list[Any], width: int) -> list[str]:
     kind = _shape(first)[0]
     if kind == "scalar":
         return [line for obj in run for line in _scalar_lines(obj)]
+    if kind == "error":  # `$Error[0]` shows as the error was shown
+        return [line for obj in run for line in format_record(obj).split("\n")]
     if kind == "hashtable":
         return _hashtable_table(run).lines(width)
     return _record_view(run).lines(width)
@@ -86,8 +92,15 @@ def _hashtable_table(run: list[Any]) -> FormattedTable:
     return FormattedTable(columns, rows)
 
 
+# record types whose view is a table grouped under a "   Label: value" heading
+GROUPED_VIEWS = {"Microsoft.PowerShell.Commands.MemberDefinition": "TypeName"}
+
+
 def _record_view(run: list[Any]) -> FormattedOutput:
     first = run[0]
+    group_by = GROUPED_VIEWS.get(first.type_name) if isinstance(first, PSObject) else None
+    if group_by is not None:
+        return grouped_table(run, group_by, display_properties(first))
     names = display_properties(first)
     view = first.view if isinstance(first, PSObject) else None
     as_table = view == "table" or (view != "list" and len(names) <= TABLE_MAX_PROPERTIES)
@@ -97,3 +110,19 @@ def _record_view(run: list[Any]) -> FormattedOutput:
     return FormattedList(tuple(
         tuple((name, get_property(obj, name)) for name in names) for obj in run
     ))
+
+
+def grouped_table(objects: Sequence[Any], label: str, names: Sequence[str],
+                  values: Sequence[Any] | None = None) -> GroupedTable:
+    """Consecutive objects with the same ``label`` value share one table (PowerShell starts a
+    new group whenever the value changes, so sort first to group all of them)."""
+    groups: list[tuple[Any, list[tuple[Any, ...]]]] = []
+    for index, obj in enumerate(objects):
+        value = values[index] if values is not None else get_property(obj, label)
+        row = tuple(get_property(obj, name) for name in names)
+        if groups and groups[-1][0] == value:
+            groups[-1][1].append(row)
+        else:
+            groups.append((value, [row]))
+    return GroupedTable(label, tuple(Column(name) for name in names),
+                        tuple((value, tuple(rows)) for value, rows in groups))

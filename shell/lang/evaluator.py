@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from cmdlets.registry import Registry
 from shell.lang import ast
 from shell.lang.convert import ConversionError, cast
-from shell.lang.errors import ErrorRecord, PSRuntimeError, runtime_error
+from shell.lang.errors import ErrorList, ErrorRecord, PSRuntimeError, runtime_error
 from shell.lang.errorview import format_record
 from shell.lang.expressions import Expressions
 from shell.lang.flow import BreakSignal, ContinueSignal, ExitSignal, ReturnSignal
@@ -73,7 +73,7 @@ class Runtime(Expressions, Pipelines):
         self.host = host
         self.variables = variables
         self.functions: dict[str, FunctionInfo] = {}
-        self.errors: list[ErrorRecord] = []
+        self.errors: list[ErrorRecord] = ErrorList()
         self.try_depth = 0
         self.current_ok = True
         self.last_ok = True
