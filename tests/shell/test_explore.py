@@ -4,6 +4,7 @@ entries that behave as ErrorRecords.  Literal input, PowerShell 7's literal outp
 from __future__ import annotations
 
 from collections.abc import Iterator
+
 import pytest
 
 from tests.shell.real_session import RealShell, real_shell
