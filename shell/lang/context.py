@@ -107,6 +107,19 @@ class CommandContext:
     def resolve_path(self, path: str) -> Path:
         return self._rt.host.resolve_path(path)
 
+    def function_declarations(self) -> dict[str, type[Cmdlet]]:
+        """The session's functions as cmdlet declarations (Get-Command lists them)."""
+        from shell.lang import functions
+
+        out: dict[str, type[Cmdlet]] = {}
+        for info in self._rt.functions.values():
+            try:
+                out[info.name] = functions.declaration(info.block.node, info.name,
+                                                       self._rt.eval)
+            except Exception:  # a declaration whose attribute arguments fail: not listed
+                continue
+        return out
+
     def invoke(self, block: Invocable, input_object: Any = None, args: Sequence[Any] = ()
                ) -> list[Any]:
         if not isinstance(block, ScriptBlock):

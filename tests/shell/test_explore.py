@@ -143,3 +143,25 @@ def test_binding_error_of_a_function_is_a_parameter_binding_exception(sh: RealSh
                  "$_.FullyQualifiedErrorId }")
     assert out == \
         "System.Management.Automation.ParameterBindingException\nNamedParameterNotFound,F\n"
+
+
+@pytest.mark.parametrize(("expression", "expected"), [
+    ("(Get-Command New-MigrationBatch).Verb", "New"),
+    ("(Get-Command New-MigrationBatch).Noun", "MigrationBatch"),
+    ("(Get-Command New-MigrationBatch).CommandType", "Cmdlet"),
+    ("(Get-Command gcm).CommandType", "Alias"),
+    ("(Get-Command Get-MigrationUser).Parameters['Identity'].ParameterType.FullName",
+     "System.String"),
+    ("(Get-Command Get-MigrationUser).Parameters.ContainsKey('ErrorAction')", "True"),
+    ("(Get-Command Get-Member).Parameters['Name'].Position", "0"),
+    ("function Start-Wave { param($Batch, [switch]$Force) }; "
+     "(Get-Command Start-Wave).Parameters.Keys -join ','", "Batch,Force"),
+    ("function Start-Wave { [CmdletBinding()] param($Batch) }; "
+     "(Get-Command Start-Wave).Parameters.ContainsKey('Verbose')", "True"),
+    ("function Start-Wave { param($Batch) }; (Get-Command -Verb Start -CommandType Function)"
+     ".Name", "Start-Wave"),
+    ("function Start-Wave { param($Batch) }; (Get-Command Start-Wave).CommandType", "Function"),
+])
+def test_get_command_has_verb_noun_parameters_and_command_type(sh: RealShell, expression: str,
+                                                               expected: str) -> None:
+    assert sh.run(expression) == expected + "\n"
