@@ -115,7 +115,7 @@ class GetCommand(Cmdlet):
         registry = registry_of(ctx)
         names = [str(n) for n in as_list(args.get("Name"))]
         kinds = {str(k).casefold() for k in as_list(args.get("CommandType"))} or {"all"}
-        functions = getattr(ctx, "function_declarations", dict)()
+        functions: dict[str, type[Cmdlet]] = getattr(ctx, "function_declarations", dict)()
         if not names and "all" in kinds and (args.get("Verb") or args.get("Noun")):
             kinds = {"cmdlet", "function"}
         records = [r for r in self._all(registry, kinds, functions)
