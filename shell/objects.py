@@ -181,7 +181,7 @@ def to_text(value: Any) -> str:
     if isinstance(value, bytes | bytearray):
         return " ".join(str(b) for b in value)
     if isinstance(value, PSObject):
-        return _record_text(value)
+        return str(value) if value.view == "string" else _record_text(value)
     if isinstance(value, Hashtable):
         return "System.Collections.Hashtable"
     if is_enumerable(value):

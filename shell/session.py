@@ -13,6 +13,7 @@ away (``imsh -c ... | head -1``) the run stops quietly, as a program killed by S
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import os
 import time
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from cmdlets.registry import Registry
+from shell.history import is_sensitive
 from shell.lang import functions
 from shell.lang.binder import BindingError
 from shell.lang.errors import ErrorRecord, ParseError, PSRuntimeError
@@ -78,6 +80,8 @@ class Session:
         self._exit_requested: int | None = None
         self._progress_shown: dict[str, tuple[str, float]] = {}
         self._output_closed = False
+        self.history: list[HistoryEntry] = []  # Get-History (this session, secrets left out)
+        self.transcript: Path | None = None  # Start-Transcript's file
         self.variables = Variables({
             "?": lambda: self.runtime.last_ok,
             "pwd": lambda: PathInfo.of(self._cwd),
@@ -91,6 +95,7 @@ class Session:
     def _set_preferences(self) -> None:
         defaults = {"ErrorActionPreference": "Continue", "WarningPreference": "Continue",
                     "VerbosePreference": "SilentlyContinue", "WhatIfPreference": False,
+                    "DebugPreference": "SilentlyContinue",
                     "ConfirmPreference": "High", "LASTEXITCODE": 0, "IsLinux": True,
                     "IsWindows": False, "PSVersionTable": Hashtable(
                         {"PSVersion": "5.1", "PSEdition": "imsh"})}
@@ -105,6 +110,7 @@ class Session:
         errors_before = self.runtime.had_errors
         self.runtime.had_errors = False
         ok, exit_requested = True, None
+        entry = self._remember_command(text, source)
         try:
             tree = parse_source(Source(text, source))
         except ParseError as err:
@@ -143,7 +149,30 @@ class Session:
             self.flush_output()
         except OutputClosed:
             ok = False
+        if entry is not None:
+            entry.end = dt.datetime.now()
+            entry.ok = ok and not self.runtime.had_errors
         return self._finish(ok, errors_before, exit_requested)
+
+    def _remember_command(self, text: str, source: str) -> HistoryEntry | None:
+        """Lines typed at the console (or given to -c) become Get-History entries; a line
+        that may carry a secret is left out, as it is of the history file."""
+        if source != "<stdin>" or not text.strip() or is_sensitive(text):
+            return None
+        entry = HistoryEntry(len(self.history) + 1, text.strip(), dt.datetime.now())
+        self.history.append(entry)
+        if self.transcript is not None:
+            self._transcribe(f"PS> {entry.command_line}\n")
+        return entry
+
+    def _transcribe(self, text: str) -> None:
+        if self.transcript is None:
+            return
+        try:
+            with self.transcript.open("a", encoding="utf-8") as handle:
+                handle.write(text)
+        except OSError:
+            self.transcript = None  # the file went away: stop transcribing, keep running
 
     def _finish(self, ok: bool, errors_before: bool, exit_requested: int | None = None
                 ) -> RunResult:
@@ -236,6 +265,8 @@ class Session:
     def write_out(self, text: str) -> None:
         if self._output_closed:
             return
+        if self.transcript is not None:
+            self._transcribe(text)
         try:
             self.stdout.write(text)
             self.stdout.flush()
@@ -251,6 +282,8 @@ class Session:
                 self.stdout.flush()  # errors appear after the output before them
         except BrokenPipeError:
             self._close_output()
+        if self.transcript is not None:
+            self._transcribe(text)
         if kind in STREAM_COLOURS and self._colour():
             text = colour_lines(text, STREAM_COLOURS[kind])
         try:
@@ -326,6 +359,17 @@ class Session:
         if self.interactive:
             self.stderr.write("\r\x1b[K")
             self.stderr.flush()
+
+
+@dataclass
+class HistoryEntry:
+    """One Get-History entry (Microsoft.PowerShell.Commands.HistoryInfo)."""
+
+    id: int
+    command_line: str
+    start: dt.datetime
+    end: dt.datetime | None = None
+    ok: bool = True
 
 
 PLAIN_PROGRESS_SECONDS = 5.0

@@ -7,6 +7,7 @@ CSV/JSON, files, objects, help).
 from cmdlets.base import Cmdlet
 from shell.builtins.aggregate import AGGREGATE_CMDLETS
 from shell.builtins.csvjson import CSV_JSON_CMDLETS
+from shell.builtins.everyday import EVERYDAY_CMDLETS
 from shell.builtins.explore import EXPLORE_CMDLETS
 from shell.builtins.formatting import FORMATTING_CMDLETS
 from shell.builtins.help import HELP_CMDLETS
@@ -22,6 +23,7 @@ BUILTIN_CMDLETS: tuple[type[Cmdlet], ...] = (
     *IO_CMDLETS,
     *OBJECT_CMDLETS,
     *EXPLORE_CMDLETS,
+    *EVERYDAY_CMDLETS,
     *HELP_CMDLETS,
 )
 

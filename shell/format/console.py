@@ -46,12 +46,16 @@ def _shape(obj: Any) -> tuple[str, ...]:
         return ("format", str(id(obj)))
     if isinstance(obj, ErrorRecord):
         return ("error",)
+    if isinstance(obj, PSObject) and obj.view == "string":  # shown as its text (MatchInfo)
+        return ("scalar",)
     if isinstance(obj, Mapping) and not isinstance(obj, PSObject):
         return ("hashtable",)
     names = display_properties(obj)
     if not names or isinstance(obj, dt.datetime):
         return ("scalar",)
     type_name = obj.type_name if isinstance(obj, PSObject) else type(obj).__qualname__
+    if type_name in GROUPED_VIEWS:  # files and directories share one listing
+        return ("grouped", GROUPED_VIEWS[type_name][0])
     return ("record", type_name, *(name.casefold() for name in names))
 
 
@@ -93,14 +97,17 @@ def _hashtable_table(run: list[Any]) -> FormattedTable:
 
 
 # record types whose view is a table grouped under a "   Label: value" heading
-GROUPED_VIEWS = {"Microsoft.PowerShell.Commands.MemberDefinition": "TypeName"}
+GROUPED_VIEWS = {"Microsoft.PowerShell.Commands.MemberDefinition": ("TypeName", 3),
+                 "System.IO.FileInfo": ("Directory", 4),
+                 "System.IO.DirectoryInfo": ("Directory", 4)}
 
 
 def _record_view(run: list[Any]) -> FormattedOutput:
     first = run[0]
-    group_by = GROUPED_VIEWS.get(first.type_name) if isinstance(first, PSObject) else None
-    if group_by is not None:
-        return grouped_table(run, group_by, display_properties(first))
+    grouped = GROUPED_VIEWS.get(first.type_name) if isinstance(first, PSObject) else None
+    if grouped is not None:
+        table = grouped_table(run, grouped[0], display_properties(first))
+        return GroupedTable(table.label, table.columns, table.groups, grouped[1])
     names = display_properties(first)
     view = first.view if isinstance(first, PSObject) else None
     as_table = view == "table" or (view != "list" and len(names) <= TABLE_MAX_PROPERTIES)

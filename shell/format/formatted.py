@@ -69,13 +69,14 @@ class GroupedTable(FormattedOutput):
     label: str
     columns: tuple[Column, ...]
     groups: tuple[tuple[Any, tuple[tuple[Any, ...], ...]], ...]
+    indent: int = 3  # Get-Member and -GroupBy: 3 spaces; Get-ChildItem's Directory: 4
 
     def lines(self, width: int) -> list[str]:
         from shell.format.values import cell_text
 
         out: list[str] = []
         for value, rows in self.groups:
-            out.extend(["", f"   {self.label}: {cell_text(value)}", ""])
+            out.extend(["", " " * self.indent + f"{self.label}: {cell_text(value)}", ""])
             out.extend(table_lines(self.columns, rows, width=width))
         return [*out, ""] if out else []
 

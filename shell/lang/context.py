@@ -107,6 +107,23 @@ class CommandContext:
     def resolve_path(self, path: str) -> Path:
         return self._rt.host.resolve_path(path)
 
+    @property
+    def session(self) -> Any:
+        """The session around the runtime (Set-Location, Read-Host, Get-History, transcripts
+        use its console services)."""
+        return self._rt.host
+
+    def set_variable(self, name: str, value: Any) -> None:
+        """Tee-Object -Variable, -OutVariable-like stores in the caller's scope."""
+        self._rt.variables.set(name, value)
+
+    def write_debug(self, text: str) -> None:
+        debug = self._common("debug") or to_text(
+            self._rt.variables.get("DebugPreference")).lower() == "continue"
+        if debug:
+            self._rt.host.flush_output()
+            self._rt.host.write_err(f"DEBUG: {text}\n", "verbose")
+
     def function_declarations(self) -> dict[str, type[Cmdlet]]:
         """The session's functions as cmdlet declarations (Get-Command lists them)."""
         from shell.lang import functions
