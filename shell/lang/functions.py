@@ -434,7 +434,11 @@ def function_stage(runtime: Runtime, block: ScriptBlock, ctx: CommandContext,
     caller = variables.current
     variables.current = scope
     try:
-        bound = bound_variables(runtime, cls, binding, rest, scope_setter(scope))
+        setter = scope_setter(scope)
+        bound = bound_variables(runtime, cls, binding, rest, setter)
+        setter("MyInvocation", invocation_info(cls.name, bound, rest))
+        if cls.advanced:
+            setter("PSCmdlet", FunctionCmdlet(ctx, cls.name, binding.parameter_set))
     finally:
         variables.current = caller
     yield from run(node.begin, None)
@@ -460,6 +464,49 @@ def function_stage(runtime: Runtime, block: ScriptBlock, ctx: CommandContext,
             else:
                 received.append(obj)
     yield from run(node.body, None, received)
+
+
+def invocation_info(name: str, bound: Hashtable, rest: list[Any]) -> Any:
+    """``$MyInvocation``: the command's name and its arguments."""
+    from cmdlets.base import PSObject
+
+    command = PSObject({"Name": name, "CommandType": "Function"},
+                       ("System.Management.Automation.FunctionInfo",))
+    return PSObject({"MyCommand": command, "InvocationName": name, "BoundParameters": bound,
+                     "UnboundArguments": list(rest)},
+                    ("System.Management.Automation.InvocationInfo",))
+
+
+class FunctionCmdlet:
+    """``$PSCmdlet`` in an advanced function: ShouldProcess (honours -WhatIf/-Confirm like a
+    cmdlet), ParameterSetName, WriteVerbose/WriteWarning/WriteDebug/WriteError."""
+
+    ps_type_name = "System.Management.Automation.PSScriptCmdlet"
+    PS_PROPERTIES = ("ParameterSetName", "MyInvocation")
+
+    def __init__(self, ctx: CommandContext, name: str, parameter_set: str) -> None:
+        self._ctx = ctx
+        self._name = name
+        self.ParameterSetName = parameter_set
+        self.MyInvocation = None
+
+    def ps_methods(self) -> dict[str, Any]:
+        ctx = self._ctx
+
+        def should_process(target: Any, action: Any = None) -> bool:
+            return ctx.should_process(to_text(target), to_text(action) if action is not None
+                                      else self._name)
+
+        def write_error(error: Any) -> None:
+            message = getattr(error, "message", None) or to_text(error)
+            ctx.write_error(CmdletError(message, "NotSpecified", "Microsoft.PowerShell."
+                                        "Commands.WriteErrorException"))
+
+        return {"shouldprocess": should_process,
+                "writeverbose": lambda text: ctx.write_verbose(to_text(text)),
+                "writewarning": lambda text: ctx.write_warning(to_text(text)),
+                "writedebug": lambda text: ctx.write_debug(to_text(text)),
+                "writeerror": write_error}
 
 
 def scope_setter(scope: Scope) -> Any:

@@ -138,6 +138,8 @@ def _find(value: Any, key: str, invoke: Invoke) -> Callable[..., Any] | None:
                     "invokereturnasis": lambda *a: collapse(invoke(value, None, list(a)))}
     elif isinstance(value, Encoding):
         return lambda *a: value.call(key, list(a))
+    elif callable(getattr(value, "ps_methods", None)):  # $PSCmdlet in an advanced function
+        specific = value.ps_methods()
     elif isinstance(value, PSCredential):
         specific = {"getnetworkcredential": lambda: PSObject(
             {"UserName": value.user_name, "Password": _reveal(value.password)},

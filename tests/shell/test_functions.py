@@ -71,6 +71,16 @@ OUTPUT_CASES = [
     ("function Rec($n) { if ($n -le 1) { 1 } else { $n * (Rec ($n - 1)) } }; Rec 5", "120"),
     ("function Sc { $x = 5 }; $x = 1; Sc; $x", "1"),
     ("1,2 | ForEach-Object { param($k = 5) $_ + $k }", "6\n7"),
+    # $PSCmdlet.ShouldProcess honours -WhatIf as a cmdlet does; $MyInvocation
+    ('function Remove-Wave { [CmdletBinding(SupportsShouldProcess)] param($Batch) '
+     'if ($PSCmdlet.ShouldProcess($Batch, "Remove batch")) { "removed $Batch" } }; '
+     "Remove-Wave b1; Remove-Wave b2 -WhatIf",
+     'removed b1\nWhat if: Performing the operation "Remove batch" on target "b2".'),
+    ("function Who { $MyInvocation.MyCommand.Name }; Who", "Who"),
+    ('function Plain { param($a) "$args" }; Plain 1 -WhatIf', "-WhatIf"),
+    ("function Set { [CmdletBinding(DefaultParameterSetName='ByName')] param("
+     "[Parameter(ParameterSetName='ByName')]$Name, [Parameter(ParameterSetName='ById')]$Id) "
+     "$PSCmdlet.ParameterSetName }; Set -Id 1; Set -Name n", "ById\nByName"),
     ("function Multi {\n  [CmdletBinding()]\n  param(\n    [Parameter(Mandatory=$true)]\n"
      "    [string]$Batch,\n    [int]$Count = 2\n  )\n  \"$Batch x $Count\"\n}\n"
      "Multi -Batch Wave5", "Wave5 x 2"),
@@ -117,6 +127,8 @@ ERROR_CASES = [
      "Possible matches include: -Name -Number."),
     ("function Dp([Parameter(Mandatory)][int]$n) { $n }; Dp",
      "Dp : Cannot process command because of one or more missing mandatory parameters: n."),
+    ("function Adv { [CmdletBinding()] param($a) }; Adv -WhatIf",
+     "Adv : A parameter cannot be found that matches parameter name 'WhatIf'."),
     ("function Adv { [CmdletBinding()] param($a) process { $a } }; 1 | Adv",
      "Adv : The input object cannot be bound to any parameters for the command either because "
      "the command does not take pipeline input or the input and its properties do not match "
