@@ -213,8 +213,8 @@ class Session:
         A binding error is a terminating error (exit status 1), as in PowerShell."""
         name = Path(tree.extent.source.name).name if tree.extent.source.name != "<stdin>" \
             else "<ScriptBlock>"
-        cls = functions.declaration(tree, name, self.runtime.eval)
         try:
+            cls = functions.declaration(tree, name, self.runtime.eval)
             binding, rest = functions.bind_function(cls, functions.command_line_items(args),
                                                     pipeline_input=False)
         except BindingError as err:

@@ -288,6 +288,11 @@ def _validations(decl: ast.ParamDecl, evaluate: Any
             validations.append(Validation(kind, flat))
         elif kind in ("validatenotnullorempty", "validatenotnull"):
             validations.append(Validation(kind))
+        elif kind.startswith("validate"):
+            # a check imsh cannot run must not silently let every value through
+            raise BindingError(f"The [{attribute.name}()] attribute on parameter "
+                               f"'{decl.name}' is not supported by imsh.", "NotSupported",
+                               category="NotImplemented", reason="PSNotSupportedException")
     return tuple(validations), choices, aliases
 
 

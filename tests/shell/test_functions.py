@@ -127,6 +127,8 @@ ERROR_CASES = [
      "Possible matches include: -Name -Number."),
     ("function Dp([Parameter(Mandatory)][int]$n) { $n }; Dp",
      "Dp : Cannot process command because of one or more missing mandatory parameters: n."),
+    ("function Vs { param([ValidateScript({$_ -gt 1})]$n) $n }; Vs 5",
+     "Vs : The [ValidateScript()] attribute on parameter 'n' is not supported by imsh."),
     ("function Adv { [CmdletBinding()] param($a) }; Adv -WhatIf",
      "Adv : A parameter cannot be found that matches parameter name 'WhatIf'."),
     ("function Adv { [CmdletBinding()] param($a) process { $a } }; 1 | Adv",
