@@ -287,6 +287,11 @@ class GetHelp(Cmdlet):
         if name.casefold() == ABOUT_TOPIC.casefold():
             return (about_text(registry),)
         cls = registry.find(name)
+        if cls is None and not has_wildcards(name):  # a function: its syntax from param()
+            functions: dict[str, type[Cmdlet]] = getattr(ctx, "function_declarations",
+                                                         dict)()
+            cls = next((f for n, f in functions.items() if n.casefold() == name.casefold()),
+                       None)
         if cls is None and has_wildcards(name):
             return self._listing(registry, name)
         if cls is None:

@@ -165,3 +165,9 @@ def test_binding_error_of_a_function_is_a_parameter_binding_exception(sh: RealSh
 def test_get_command_has_verb_noun_parameters_and_command_type(sh: RealShell, expression: str,
                                                                expected: str) -> None:
     assert sh.run(expression) == expected + "\n"
+
+
+def test_get_help_of_a_function_shows_its_syntax(sh: RealShell) -> None:
+    out = sh.run("function Start-Wave { [CmdletBinding()] param([Parameter(Mandatory)]"
+                 "[string]$Batch, [switch]$Force) }; Get-Help Start-Wave")
+    assert "    Start-Wave [-Batch] <string> [-Force] [<CommonParameters>]" in out.splitlines()
