@@ -221,7 +221,12 @@ class Session:
             raise PSRuntimeError(ErrorRecord(
                 err.message, category=err.category, error_id=err.error_id, command=name,
                 reason=err.reason, target=err.target), script_terminating=True) from None
-        functions.bound_variables(self.runtime, cls, binding, rest, self.variables.set)
+        try:
+            functions.bound_variables(self.runtime, cls, binding, rest, self.variables.set)
+        except BindingError as err:  # a default value its type constraint refuses
+            raise PSRuntimeError(ErrorRecord(
+                err.message, category=err.category, error_id=err.error_id, command=name,
+                reason=err.reason, target=err.target), script_terminating=True) from None
 
     def _unreadable_script(self, path: Path, why: str, error_id: str) -> int:
         self.runtime.report(ErrorRecord(

@@ -108,6 +108,10 @@ class CommandContext:
         return self._rt.host.resolve_path(path)
 
     @property
+    def extent(self) -> Extent:
+        return self._extent
+
+    @property
     def session(self) -> Any:
         """The session around the runtime (Set-Location, Read-Host, Get-History, transcripts
         use its console services)."""

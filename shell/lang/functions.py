@@ -39,7 +39,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from cmdlets.base import ALL_SETS, Cmdlet, CmdletError, Parameter, ParamType
 from shell.lang import ast
 from shell.lang.binder import ArgItem, Binding, BindingError, bind, bind_pipeline
-from shell.lang.convert import ConversionError, cast, to_string
+from shell.lang.convert import ConversionError, cast, to_int, to_string
+from shell.lang.errors import ErrorRecord, PSRuntimeError
 from shell.lang.flow import ReturnSignal
 from shell.lang.scope import Scope
 from shell.objects import Hashtable, to_text
@@ -224,32 +225,14 @@ def declaration(node: ast.ScriptBlockExpr | ast.StatementList, name: str,
     parameters: list[Parameter] = []
     next_position = 0
     for decl in node.params:
-        param_args = _named_args(_attr(decl, "parameter"), evaluate)
-        type_name = decl.type_name
-        ptype = _PARAM_TYPES.get(type_name.lower(), ParamType.OBJECT) if type_name \
-            else ParamType.OBJECT
-        position: int | None = None
-        if "position" in param_args:
-            position = int(param_args["position"])
-        elif ptype is not ParamType.SWITCH and not explicit and (positional_binding
-                                                                 or not advanced):
-            position = next_position
-            next_position += 1
-        mandatory = bool(param_args.get("mandatory", False))
-        validations, choices, aliases = _validations(decl, evaluate)
-        allowed = {a.name.lower() for a in decl.attributes}
-        set_name = param_args.get("parametersetname")
-        parameters.append(ScriptParameter(
-            name=decl.name, type=ptype, mandatory=mandatory, position=position,
-            sets=(str(set_name),) if set_name and str(set_name) != ALL_SETS else (),
-            from_pipeline=bool(param_args.get("valuefrompipeline", False)),
-            from_pipeline_by_name=bool(param_args.get("valuefrompipelinebypropertyname", False)),
-            aliases=aliases, choices=choices, help=str(param_args.get("helpmessage", "")),
-            remaining=bool(param_args.get("valuefromremainingarguments", False)),
-            allow_null=not mandatory or "allownull" in allowed,
-            allow_empty=not mandatory or bool(allowed & {"allowemptystring",
-                                                         "allowemptycollection"}),
-            type_name=type_name, validations=validations))
+        try:
+            param, next_position = _parameter(decl, evaluate, advanced, explicit,
+                                              positional_binding, next_position)
+        except ConversionError as err:
+            raise BindingError(f"The attributes of parameter '{decl.name}' are not valid: "
+                               f"{err.message}", "InvalidParameterAttribute",
+                               category="MetadataError", reason="MetadataException") from None
+        parameters.append(param)
     cls = type(name, (ScriptCommand,), {
         "name": name, "parameters": tuple(parameters), "advanced": advanced,
         "decls": tuple(node.params), "positional_binding": positional_binding,
@@ -258,6 +241,38 @@ def declaration(node: ast.ScriptBlockExpr | ast.StatementList, name: str,
     })
     _DECLARATIONS[key] = (node, cls)  # type: ignore[assignment]
     return cls
+
+
+def _parameter(decl: ast.ParamDecl, evaluate: Any, advanced: bool, explicit: bool,
+           positional_binding: bool, next_position: int) -> tuple[Parameter, int]:
+    """One ScriptParameter from its declaration, and the next automatic position."""
+    param_args = _named_args(_attr(decl, "parameter"), evaluate)
+    type_name = decl.type_name
+    ptype = _PARAM_TYPES.get(type_name.lower(), ParamType.OBJECT) if type_name \
+        else ParamType.OBJECT
+    position: int | None = None
+    if "position" in param_args:
+        position = to_int(param_args["position"])
+    elif ptype is not ParamType.SWITCH and not explicit and (positional_binding
+                                                             or not advanced):
+        position = next_position
+        next_position += 1
+    mandatory = bool(param_args.get("mandatory", False))
+    validations, choices, aliases = _validations(decl, evaluate)
+    allowed = {a.name.lower() for a in decl.attributes}
+    set_name = param_args.get("parametersetname")
+    param = ScriptParameter(
+        name=decl.name, type=ptype, mandatory=mandatory, position=position,
+        sets=(str(set_name),) if set_name and str(set_name) != ALL_SETS else (),
+        from_pipeline=bool(param_args.get("valuefrompipeline", False)),
+        from_pipeline_by_name=bool(param_args.get("valuefrompipelinebypropertyname", False)),
+        aliases=aliases, choices=choices, help=str(param_args.get("helpmessage", "")),
+        remaining=bool(param_args.get("valuefromremainingarguments", False)),
+        allow_null=not mandatory or "allownull" in allowed,
+        allow_empty=not mandatory or bool(allowed & {"allowemptystring",
+                                                     "allowemptycollection"}),
+        type_name=type_name, validations=validations)
+    return param, next_position
 
 
 def _attr(decl: ast.ParamDecl, name: str) -> ast.Attribute | None:
@@ -285,6 +300,12 @@ def _validations(decl: ast.ParamDecl, evaluate: Any
         elif kind == "alias":
             aliases = tuple(to_text(v) for v in flat)
         elif kind in ("validaterange", "validatepattern", "validatelength"):
+            wanted = 1 if kind == "validatepattern" else 2
+            if len(flat) != wanted:
+                raise BindingError(f"The [{attribute.name}()] attribute on parameter "
+                                   f"'{decl.name}' needs {wanted} argument(s).",
+                                   "InvalidParameterAttribute", category="MetadataError",
+                                   reason="MetadataException")
             validations.append(Validation(kind, flat))
         elif kind in ("validatenotnullorempty", "validatenotnull"):
             validations.append(Validation(kind))
@@ -440,7 +461,12 @@ def function_stage(runtime: Runtime, block: ScriptBlock, ctx: CommandContext,
     variables.current = scope
     try:
         setter = scope_setter(scope)
-        bound = bound_variables(runtime, cls, binding, rest, setter)
+        try:
+            bound = bound_variables(runtime, cls, binding, rest, setter)
+        except BindingError as err:  # a default value its type constraint refuses
+            raise PSRuntimeError(ErrorRecord(
+                err.message, category=err.category, error_id=err.error_id, command=cls.name,
+                reason=err.reason, target=err.target, extent=ctx.extent)) from None
         setter("MyInvocation", invocation_info(cls.name, bound, rest))
         if cls.advanced:
             setter("PSCmdlet", FunctionCmdlet(ctx, cls.name, binding.parameter_set))

@@ -18,7 +18,7 @@ from shell.lang.tokens import Extent, Kind, Token
 
 _PARAM = re.compile(r"param\s*\(", re.IGNORECASE)
 _ATTRIBUTE = re.compile(r"\[\s*([A-Za-z_][\w.]*(?:\[\])?)\s*([(\]])")
-_NAMED_ARG = re.compile(r"([A-Za-z_]\w*)(?=\s*[=,)\n])")
+_NAMED_ARG = re.compile(r"([A-Za-z_]\w*)(?=\s*(?:[=,)\n]|$))")
 _NAMED_BLOCK = re.compile(r"(begin|process|end|dynamicparam)(?=\s*\{)", re.IGNORECASE)
 
 
@@ -111,10 +111,15 @@ class LiteralParser(ParserBase):
                     raise ParseError("not an attribute", "NotAnAttribute", None)
                 attributes.append(found)
                 self.lx.skip_newlines()
-        except ParseError:
+        except ParseError as err:
+            if err.incomplete:
+                raise
             attributes = []
         if attributes and _PARAM.match(self.lx.text, self.lx.pos):
             return attributes
+        if attributes and self.char() == "":  # [CmdletBinding()] typed, param( ) to come
+            raise self.error("Missing param block after the attributes.", "MissingParamBlock",
+                             self.lx.pos, incomplete=True)
         self.lx.pos = saved
         del self.tokens[saved_tokens:]
         return []

@@ -129,6 +129,14 @@ ERROR_CASES = [
      "Dp : Cannot process command because of one or more missing mandatory parameters: n."),
     ("function Vs { param([ValidateScript({$_ -gt 1})]$n) $n }; Vs 5",
      "Vs : The [ValidateScript()] attribute on parameter 'n' is not supported by imsh."),
+    ('function F { param([Parameter(Position="x")]$a) }; F 1',
+     "F : The attributes of parameter 'a' are not valid: Cannot convert value \"x\" to type "
+     '"System.Int32". Error: "Input string was not in a correct format."'),
+    ("function G { param([ValidateRange(5)]$n) $n }; G 1",
+     "G : The [ValidateRange()] attribute on parameter 'n' needs 2 argument(s)."),
+    ('function K { param([int]$n = "abc") $n }; K',
+     "K : Cannot process argument transformation on parameter 'n'. Cannot convert value "
+     '"abc" to type "System.Int32". Error: "Input string was not in a correct format."'),
     ("function Adv { [CmdletBinding()] param($a) }; Adv -WhatIf",
      "Adv : A parameter cannot be found that matches parameter name 'WhatIf'."),
     ("function Adv { [CmdletBinding()] param($a) process { $a } }; 1 | Adv",
@@ -174,6 +182,17 @@ def test_malformed_function_declarations_are_parse_errors_not_tracebacks(text: s
     err = sh.err.getvalue()
     assert not result.ok and "ParserError" in err
     assert "Traceback" not in err and "internal error" not in err
+
+
+@pytest.mark.parametrize("text", [
+    "function F {\n[CmdletBinding()]", "function F {\n[CmdletBinding()]\nparam(",
+    "function F { param([Parameter(Mandatory", "function F { param([Parameter(Mandatory)]",
+    "function F { param($a = ", "function F { begin {", "function F { begin { } process {",
+])
+def test_a_half_typed_declaration_asks_for_more_lines(text: str) -> None:
+    from shell.lang.parser import needs_more
+
+    assert needs_more(text)
 
 
 # -- scripts through the real console script --------------------------------------------------
