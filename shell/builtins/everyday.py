@@ -26,6 +26,7 @@ from typing import Any
 
 from cmdlets.base import BoundArguments, Cmdlet, CmdletError, Context, Example, Parameter, PSObject
 from cmdlets.base import ParamType as T
+from engine.secrets import Secret
 from shell.builtins.common import INPUT_OBJECT, Collecting, as_list, has_input
 from shell.builtins.files import write_text
 from shell.objects import get_property, property_names, to_text
@@ -580,8 +581,6 @@ class ReadHost(Cmdlet):
             raise CmdletError("Read-Host reached the end of the input: no answer was given.",
                               "ReadError", "EndOfInput")
         if args.switch("AsSecureString"):
-            from engine.secrets import Secret
-
             return (Secret(answer),)
         return (answer,)
 

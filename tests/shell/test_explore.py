@@ -171,3 +171,12 @@ def test_get_help_of_a_function_shows_its_syntax(sh: RealShell) -> None:
     out = sh.run("function Start-Wave { [CmdletBinding()] param([Parameter(Mandatory)]"
                  "[string]$Batch, [switch]$Force) }; Get-Help Start-Wave")
     assert "    Start-Wave [-Batch] <string> [-Force] [<CommonParameters>]" in out.splitlines()
+
+
+def test_out_string_stream_and_width(sh: RealShell) -> None:
+    table = "[pscustomobject]@{Identity='a@contoso.com'; Status='Synced'}"
+    assert sh.run(f"({table} | Out-String -Stream).Count") == "5\n"
+    assert sh.run(f"{table} | Out-String -Stream | Select-String Synced") == \
+        "a@contoso.com Synced\n"
+    text = sh.run(f"({table} | Out-String -Width 12)")
+    assert max(len(line) for line in text.splitlines()) <= 12

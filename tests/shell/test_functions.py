@@ -247,3 +247,16 @@ def test_script_binding_error_fails_with_status_1(script: Path, args: list[str],
     assert result.returncode == 1 and result.stdout == ""
     assert result.stderr.splitlines()[0] == first_line
     assert "Traceback" not in result.stderr
+
+
+def test_functions_through_imsh_c(tmp_path: Path) -> None:
+    env = {**os.environ, "IMSH_HOME": str(tmp_path / "state")}
+    result = subprocess.run(
+        ["imsh", "-c", 'function F($a, $b) { "a=$a b=$b" }; F -a 1 -b 2; '
+                       "filter Dbl { $_ * 2 }; 1, 2 | Dbl; "
+                       "function M { param([Parameter(Mandatory)]$Batch) }; M"],
+        capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path)
+    assert result.stdout == "a=1 b=2\n2\n4\n"
+    assert result.stderr.splitlines()[0] == \
+        "M : Cannot process command because of one or more missing mandatory parameters: Batch."
+    assert result.returncode == 1 and "Traceback" not in result.stderr
