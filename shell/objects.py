@@ -99,6 +99,8 @@ def _builtin_member(obj: Any, name: str) -> Any:
         if isinstance(obj, str | bytes | list | tuple | dict):
             return len(obj)
         return 1
+    if isinstance(obj, bool) and key == "ispresent":  # a [switch] parameter's value
+        return obj
     if isinstance(obj, dt.datetime):
         parts = {"year": obj.year, "month": obj.month, "day": obj.day, "hour": obj.hour,
                  "minute": obj.minute, "second": obj.second, "date": obj.replace(

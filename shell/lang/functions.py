@@ -196,7 +196,8 @@ class ScriptCommand(Cmdlet):
     positional_binding: ClassVar[bool] = True
 
 
-_DECLARATIONS: dict[int, tuple[ast.ScriptBlockExpr, type[ScriptCommand]]] = {}
+# (id of the node, name) -> (the node, kept alive so its id stays unique; the declaration)
+_DECLARATIONS: dict[tuple[int, str], tuple[Any, type[ScriptCommand]]] = {}
 
 
 class DeclarationError(Exception):
@@ -211,7 +212,7 @@ def declaration(node: ast.ScriptBlockExpr | ast.StatementList, name: str,
     """The cmdlet declaration of ``node``'s parameters (cached per node and name).
 
     ``evaluate`` turns an attribute argument expression into its value (constants, mostly)."""
-    key = id(node) ^ hash(name)
+    key = (id(node), name)
     cached = _DECLARATIONS.get(key)
     if cached is not None and cached[0] is node:
         return cached[1]
@@ -239,7 +240,7 @@ def declaration(node: ast.ScriptBlockExpr | ast.StatementList, name: str,
         "supports_should_process": bool(binding_args.get("supportsshouldprocess", False)),
         "default_parameter_set": binding_args.get("defaultparametersetname"),
     })
-    _DECLARATIONS[key] = (node, cls)  # type: ignore[assignment]
+    _DECLARATIONS[key] = (node, cls)
     return cls
 
 
@@ -447,7 +448,11 @@ def function_stage(runtime: Runtime, block: ScriptBlock, ctx: CommandContext,
         try:
             if runtime.depth > 200:
                 raise RecursionError
-            scope.values["_"] = input_object
+            # $_ is the pipeline object in process; elsewhere the caller's $_ shows through
+            if statements is node.process and input_items is not None:
+                scope.values["_"] = input_object
+            else:
+                scope.values.pop("_", None)
             if input_items is not None:
                 scope.values["input"] = input_items
             with contextlib.suppress(ReturnSignal):

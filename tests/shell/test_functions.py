@@ -37,6 +37,8 @@ OUTPUT_CASES = [
     ('function S([switch]$Force) { "Force=$Force" }; S; S -Force; S -Force:$false',
      "Force=False\nForce=True\nForce=False"),
     ('function S([switch]$Force, $x) { "$x $Force" }; S 1 -Force', "1 True"),
+    ("function S([switch]$Force) { $Force.IsPresent }; S -Force; S", "True\nFalse"),
+    ('function Cur { "[$_]" }; 1,2 | ForEach-Object { Cur }', "[1]\n[2]"),
     # $args holds what a simple function's parameters do not take
     ('function R { "args=$($args.Count) first=$($args[0])" }; R a b c', "args=3 first=a"),
     ('function R($one) { "one=$one rest=$args" }; R 1 2 3', "one=1 rest=2 3"),
