@@ -287,7 +287,8 @@ class SelectString(Cmdlet):
             self._patterns = [re.compile(re.escape(p) if args.switch("SimpleMatch") else p,
                                          flags) for p in as_list(args["Pattern"])]
         except re.error as err:
-            raise CmdletError(f"The string {args['Pattern']} is not a valid regular "
+            patterns = ", ".join(to_text(p) for p in as_list(args["Pattern"]))
+            raise CmdletError(f"The string {patterns} is not a valid regular "
                               f"expression: {err}.", "InvalidArgument",
                               "InvalidRegex") from None
         self._found = False

@@ -76,8 +76,10 @@ class FormatTable(Collecting):
 
 
     def _grouped(self, ctx: Context, args: BoundArguments) -> GroupedTable:
-        group_spec = sel.resolve(self._items[0], sel.parse_specs([args["GroupBy"]],
-                                                                 sel.FORMAT_KEYS))[0]
+        parsed = sel.parse_specs([args["GroupBy"]], sel.FORMAT_KEYS)
+        resolved = sel.resolve(self._items[0], parsed)
+        # a name the first object lacks still groups (by $null), as in PowerShell
+        group_spec = resolved[0] if resolved else sel.PropertySpec(to_text(args["GroupBy"]))
         specs = _specs_for(self._items[0], args, all_by_default=False)
         columns = tuple(_column(spec) for spec in specs)
         groups: list[tuple[Any, list[tuple[Any, ...]]]] = []

@@ -194,3 +194,13 @@ def test_import_csv_honours_a_utf16_byte_order_mark(tmp_path: Path, encoding: st
     shell.session.close()
 
 
+
+
+@pytest.mark.parametrize("line", [
+    "gci | Format-Table -GroupBy '['", "gci | Format-Table -GroupBy '[]'",
+    "Select-String -Pattern '*' -Path log.txt", "'a' | Get-Member -Name '[]'",
+])
+def test_odd_patterns_are_errors_or_nothing_never_internal_errors(sh: RealShell,
+                                                                   line: str) -> None:
+    _, err, _ = sh.run_failing(line)
+    assert "internal error" not in err and "Traceback" not in err
