@@ -92,6 +92,8 @@ def _scalar_lines(obj: Any) -> list[str]:
 
 def _hashtable_table(run: list[Any]) -> FormattedTable:
     rows = tuple((key, value) for table in run for key, value in table.items())
+    if getattr(run[0], "key_value_view", False):  # a dictionary ($PSBoundParameters)
+        return FormattedTable((Column("Key", "left"), Column("Value", "left")), rows)
     columns = (Column("Name", "left", HASHTABLE_NAME_WIDTH), Column("Value", "left"))
     return FormattedTable(columns, rows)
 

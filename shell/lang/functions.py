@@ -383,6 +383,12 @@ def _declared(cls: type[ScriptCommand], typed: str) -> Parameter | None:
     return matches[0] if matches else None
 
 
+class BoundParameters(Hashtable):
+    """``$PSBoundParameters``: a dictionary, shown with Key/Value columns as PowerShell does."""
+
+    key_value_view = True
+
+
 def bound_variables(runtime: Runtime, cls: type[ScriptCommand], binding: Binding,
                     args: list[Any], set_variable: Any) -> Hashtable:
     """Set each parameter's variable (bound value, else its default, else ``$null``/false),
@@ -390,8 +396,8 @@ def bound_variables(runtime: Runtime, cls: type[ScriptCommand], binding: Binding
     variables are set in, so a default may use an earlier parameter."""
     values = binding.values
     # in binding order, as PowerShell fills it: named arguments first, then positional ones
-    bound = Hashtable({name: values[name] for name in values
-                       if any(p.name == name for p in cls.parameters)})
+    bound = BoundParameters({name: values[name] for name in values
+                             if any(p.name == name for p in cls.parameters)})
     for param, decl in zip(cls.parameters, cls.decls, strict=True):
         if param.name in values:
             value = values[param.name]

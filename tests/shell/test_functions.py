@@ -47,6 +47,8 @@ OUTPUT_CASES = [
     ('function P { param($a, $b) $PSBoundParameters.Keys -join "," }; P -b 1 -a 2', "b,a"),
     ('function P { param($a, $b) $PSBoundParameters.ContainsKey("b") }; P 1', "False"),
     ("function P { param($a, $b) $PSBoundParameters.Count }; P 1 2", "2"),
+    ("function P { param($Batch, $n) $PSBoundParameters }; P -n 2 Wave5",
+     "\nKey   Value\n---   -----\nn     2\nBatch Wave5"),
     # begin/process/end, filter, $input, return
     ('function B { begin { "begin" } process { "p:$_" } end { "end" } }; 1,2 | B',
      "begin\np:1\np:2\nend"),
