@@ -104,8 +104,23 @@ GROUPED_VIEWS = {"Microsoft.PowerShell.Commands.MemberDefinition": ("TypeName", 
                  "System.IO.DirectoryInfo": ("Directory", 4)}
 
 
+def _history_view(run: list[Any]) -> FormattedTable:
+    """PowerShell 7's HistoryInfo table: Id (4 wide), Duration in seconds (12 wide, N3)."""
+    rows = tuple((get_property(obj, "Id"),
+                  f"{get_property(obj, 'Duration').total_seconds():,.3f}",
+                  get_property(obj, "CommandLine")) for obj in run)
+    return FormattedTable((Column("Id", "right", 4), Column("Duration", "right", 12),
+                           Column("CommandLine", "left")), rows)
+
+
+TABLE_VIEWS = {"Microsoft.PowerShell.Commands.HistoryInfo": _history_view}
+
+
 def _record_view(run: list[Any]) -> FormattedOutput:
     first = run[0]
+    view_of = TABLE_VIEWS.get(first.type_name) if isinstance(first, PSObject) else None
+    if view_of is not None:
+        return view_of(run)
     grouped = GROUPED_VIEWS.get(first.type_name) if isinstance(first, PSObject) else None
     if grouped is not None:
         table = grouped_table(run, grouped[0], display_properties(first))

@@ -162,6 +162,9 @@ def test_get_history_lists_this_sessions_commands_without_secrets(tmp_path: Path
     shell.run("'second'")
     assert shell.run("(Get-History).CommandLine") == "1 + 1\n'second'\n"
     assert shell.run("(Get-History -Count 1).Id") == "3\n"
+    table = shell.run("Get-History -Id 1").splitlines()
+    assert table[:3] == ["", "  Id     Duration CommandLine", "  --     -------- -----------"]
+    assert table[3].startswith("   1        0.0") and table[3].endswith(" 1 + 1")
     shell.session.close()
 
 
