@@ -28,7 +28,7 @@ from cmdlets.base import BoundArguments, Cmdlet, CmdletError, Context, Example, 
 from cmdlets.base import ParamType as T
 from engine.secrets import Secret
 from shell.builtins.common import INPUT_OBJECT, Collecting, as_list, has_input
-from shell.builtins.files import write_text
+from shell.builtins.files import read_text, write_text
 from shell.objects import get_property, property_names, to_text
 from shell.wildcard import has_wildcards, wildcard_match
 
@@ -295,21 +295,13 @@ class SelectString(Cmdlet):
         return ()
 
     def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
+        piped = args.get("InputObject") if has_input(args) else None
+        if isinstance(piped, PSObject) and piped.type_name == "System.IO.FileInfo":
+            # `gci *.log | Select-String x` searches the files, as PowerShell binds -Path
+            yield from self._search(ctx, args, [str(piped.get("FullName"))])
+            return
         if args.get("Path") is not None and not has_input(args):
-            for typed in as_list(args["Path"]):
-                matches = _expand(ctx, typed)
-                if not matches:
-                    ctx.write_error(_not_found(str(ctx.resolve_path(typed))))
-                for path in matches:
-                    if path.is_dir():
-                        continue
-                    text = path.read_text(encoding="utf-8-sig", errors="replace")
-                    for number, line in enumerate(text.splitlines(), 1):
-                        hit = self._line(args, line, number, str(path), path.name)
-                        if hit is not None:
-                            yield from self._emit(args, hit)
-                            if args.switch("List"):
-                                break
+            yield from self._search(ctx, args, as_list(args["Path"]))
             return
         if not has_input(args) or args["InputObject"] is None:
             return
@@ -317,6 +309,23 @@ class SelectString(Cmdlet):
         hit = self._line(args, to_text(obj), 0, "InputStream", "InputStream")
         if hit is not None:
             yield from self._emit(args, hit)
+
+    def _search(self, ctx: Context, args: BoundArguments, paths: list[str]) -> Iterable[Any]:
+        for typed in paths:
+            matches = _expand(ctx, typed)
+            if not matches:
+                ctx.write_error(_not_found(str(ctx.resolve_path(typed))))
+            for path in matches:
+                if path.is_dir():
+                    continue
+                shown = os.path.relpath(path, ctx.cwd) if path.is_relative_to(ctx.cwd) \
+                    else str(path)
+                for number, line in enumerate(read_text(path).splitlines(), 1):
+                    hit = self._line(args, line, number, str(path), shown)
+                    if hit is not None:
+                        yield from self._emit(args, hit)
+                        if args.switch("List"):
+                            break
 
     def _line(self, args: BoundArguments, line: str, number: int, path: str, filename: str
               ) -> PSObject | None:
@@ -331,7 +340,8 @@ class SelectString(Cmdlet):
                   for _, m in found]
         shown = f"{filename}:{number}:{line}" if number else line
         return PSObject({"IgnoreCase": not args.switch("CaseSensitive"), "LineNumber": number,
-                         "Line": line, "Filename": filename, "Path": path,
+                         "Line": line, "Path": path,
+                         "Filename": Path(path).name if number else filename,
                          "Pattern": pattern, "Matches": groups, "_shown": shown},
                         ("Microsoft.PowerShell.Commands.MatchInfo", "System.Object"))
 

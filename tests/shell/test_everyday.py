@@ -207,3 +207,10 @@ def test_odd_patterns_are_errors_or_nothing_never_internal_errors(sh: RealShell,
                                                                    line: str) -> None:
     _, err, _ = sh.run_failing(line)
     assert "internal error" not in err and "Traceback" not in err
+
+
+def test_select_string_searches_files_piped_from_get_child_item(sh: RealShell) -> None:
+    assert sh.run("Get-ChildItem -Recurse -File | Select-String -Pattern '^x$'") == \
+        "sub/users.csv:1:x\n"
+    assert sh.run("(Get-ChildItem -Recurse -File | Select-String '^x$').Filename") == \
+        "users.csv\n"
