@@ -6,8 +6,8 @@ completion keeps working on half-typed, unbalanced lines.  Identities (batch, en
 and user names) come from the engine's ``identities(kind)``; completion never raises and
 never opens the state store unless an identity is asked for.  Member completion reads the
 variable's current value and follows property names only (never calls a method or runs
-code), so pressing Tab has no side effects; ``$_`` has no value at the prompt, so its members
-are not completed.  A word that is no parameter, choice or identity completes as a path
+code), so pressing Tab has no side effects; ``$_`` completes from the first object of the
+variable that starts the pipeline (``$users | ? { $_.Sta``), and from nothing else.  A word that is no parameter, choice or identity completes as a path
 relative to the session's current directory (directories end in ``/``).
 """
 
@@ -55,7 +55,7 @@ class Completer:
 
     def _candidates(self, text: str, before: str) -> list[str]:
         if text.startswith("$") or (text.startswith("@") and len(text) > 1):
-            return self._variable_candidates(text)
+            return self._variable_candidates(text, before)
         if _looks_like_path(text):
             return self._paths(text)
         segment = re.split(r"[|;({]", before)[-1]
@@ -75,15 +75,16 @@ class Completer:
         values = _prefixed(self._values_for(cmdlet, previous, len(words)), text)
         return values or self._paths(text)
 
-    def _variable_candidates(self, text: str) -> list[str]:
+    def _variable_candidates(self, text: str, before: str = "") -> list[str]:
         sigil, rest = text[0], text[1:]
         variables = self.session.variables
         if "." not in rest:
             return _prefixed([sigil + name for name in variables.visible_names()], text)
         name, *chain, partial = rest.split(".")
-        if not re.fullmatch(r"[\w:?]+", name) or name == "_":
+        if not re.fullmatch(r"[\w:?]+", name):
             return []
-        value = variables.get(name)
+        value = _pipeline_item(variables, before) if name.casefold() in ("_", "psitem") \
+            else variables.get(name)
         for member in chain:
             value = get_property(value, member)
             if value is None:
@@ -134,6 +135,21 @@ class Completer:
     def _identities(self, kind: str) -> list[str]:
         engine: Any = self.session.engine
         return [str(name) for name in engine.identities(kind)]
+
+
+def _pipeline_item(variables: Any, before: str) -> Any:
+    """``$_`` in ``$users | Where-Object { $_.Sta``: the first object of the variable that
+    starts the pipeline (read, never run); None when the pipeline starts otherwise."""
+    statement = re.split(r"[;\n]", before)[-1]
+    if "|" not in statement:
+        return None
+    match = re.fullmatch(r"\s*\$([\w:]+)\s*", statement.split("|", 1)[0])
+    if match is None:
+        return None
+    value = variables.get(match.group(1))
+    if isinstance(value, list | tuple):
+        return value[0] if value else None
+    return value
 
 
 def _looks_like_path(text: str) -> bool:

@@ -158,6 +158,12 @@ def _validate(param: ScriptParameter, validation: Validation, value: Any) -> Non
                 raise _invalid(prefix + f'The argument "{to_text(item)}" does not match the '
                                f'"{pattern}" pattern. Supply an argument that matches '
                                f'"{pattern}" and try the command again.')
+    elif validation.kind == "validatecount" and len(validation.args) == 2:
+        low, high = (int(v) for v in validation.args)
+        count = len(value) if isinstance(value, list) else (0 if value is None else 1)
+        if not low <= count <= high:
+            raise _invalid(prefix + f"The parameter requires at least {low} value(s) and no "
+                           f"more than {high} value(s) - {count} value(s) were provided.")
     elif validation.kind == "validatelength" and len(validation.args) == 2:
         low, high = (int(v) for v in validation.args)
         for item in items:
@@ -300,7 +306,7 @@ def _validations(decl: ast.ParamDecl, evaluate: Any
             choices = tuple(to_text(v) for v in flat)
         elif kind == "alias":
             aliases = tuple(to_text(v) for v in flat)
-        elif kind in ("validaterange", "validatepattern", "validatelength"):
+        elif kind in ("validaterange", "validatepattern", "validatelength", "validatecount"):
             wanted = 1 if kind == "validatepattern" else 2
             if len(flat) != wanted:
                 raise BindingError(f"The [{attribute.name}()] attribute on parameter "

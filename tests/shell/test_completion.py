@@ -22,7 +22,8 @@ def sh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealShell]:
     shell = real_shell(root / "state", work)
     shell.run("$BatchName = 'Wave5'; $BatchList = 1, 2; "
               "$Row = [pscustomobject]@{EmailAddress='a@contoso.com'; Status='Synced'; "
-              "Inner=[pscustomobject]@{Depth=1}}; function Start-Wave { param($Batch) }")
+              "Inner=[pscustomobject]@{Depth=1}}; $Rows = @($Row); "
+              "function Start-Wave { param($Batch) }")
     yield shell
     shell.session.close()
 
@@ -44,6 +45,9 @@ def complete(sh: RealShell, line: str) -> list[str]:
     ("$BatchName.Len", ["$BatchName.Length"]),
     ("$BatchName.ToU", ["$BatchName.ToUpper(", "$BatchName.ToUpperInvariant("]),
     ("$_.Sta", []),
+    ("$Rows | Where-Object { $_.Sta", ["$_.Status"]),
+    ("$Rows | % { $PSItem.Email", ["$PSItem.EmailAddress"]),
+    ("Get-MigrationUser | ? { $_.Sta", []),
     ("$Missing.X", []),
     ("Import-Csv us", ["users.csv"]),
     ("Import-Csv -Path ./scr", ["./scripts/"]),

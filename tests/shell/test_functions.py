@@ -131,6 +131,9 @@ ERROR_CASES = [
      "Possible matches include: -Name -Number."),
     ("function Dp([Parameter(Mandatory)][int]$n) { $n }; Dp",
      "Dp : Cannot process command because of one or more missing mandatory parameters: n."),
+    ("function Vc { param([ValidateCount(1,2)][string[]]$names) $names }; Vc a,b,c",
+     "Vc : Cannot validate argument on parameter 'names'. The parameter requires at least 1 "
+     "value(s) and no more than 2 value(s) - 3 value(s) were provided."),
     ("function Vs { param([ValidateScript({$_ -gt 1})]$n) $n }; Vs 5",
      "Vs : The [ValidateScript()] attribute on parameter 'n' is not supported by imsh."),
     ('function F { param([Parameter(Position="x")]$a) }; F 1',
