@@ -7,8 +7,10 @@ and user names) come from the engine's ``identities(kind)``; completion never ra
 never opens the state store unless an identity is asked for.  Member completion reads the
 variable's current value and follows property names only (never calls a method or runs
 code), so pressing Tab has no side effects; ``$_`` completes from the first object of the
-variable that starts the pipeline (``$users | ? { $_.Sta``), and from nothing else.  A word that is no parameter, choice or identity completes as a path
-relative to the session's current directory (directories end in ``/``).
+variable that starts the pipeline (``$users | ? { $_.Sta``), and from nothing else.  A word
+that is no parameter, choice or identity completes as a path relative to the session's
+current directory (directories end in ``/``).  After a variable, a member, a method's ``(``
+or a directory the console adds no space (``finalizes``), so the next part can be typed.
 """
 
 from __future__ import annotations
@@ -135,6 +137,12 @@ class Completer:
     def _identities(self, kind: str) -> list[str]:
         engine: Any = self.session.engine
         return [str(name) for name in engine.identities(kind)]
+
+
+def finalizes(candidates: list[str]) -> bool:
+    """Whether the console may end a single completion with a space: not after a variable or
+    member (``.Name`` may follow), a method's ``(`` or a directory's ``/``."""
+    return not any(c.startswith(("$", "@")) or c.endswith(("/", "(")) for c in candidates)
 
 
 def _pipeline_item(variables: Any, before: str) -> Any:

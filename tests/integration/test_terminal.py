@@ -119,3 +119,13 @@ def test_history_is_recalled_and_survives_a_restart(tmp_path: Path) -> None:
                         "the line recalled from the previous session's history")
     finally:
         second.stop()
+
+
+def test_tab_completes_variables_and_their_members(terminal: Terminal) -> None:
+    terminal.type_line("$WaveBatchName = 'Wave5'")
+    terminal.type_text("$WaveBat")
+    terminal.send("Tab")
+    terminal.wait_for(lambda s: "$WaveBatchName" in s, "the variable name completed")
+    terminal.type_text(".Leng")
+    terminal.send("Tab")
+    terminal.wait_for(lambda s: "$WaveBatchName.Length" in s, "the property name completed")
