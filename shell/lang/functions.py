@@ -32,11 +32,13 @@ streams on, and the caller's scope is current whenever other commands of the pip
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from cmdlets.base import ALL_SETS, Cmdlet, CmdletError, Parameter, ParamType
+from cmdlets.base import ALL_SETS, Cmdlet, CmdletError, Example, Parameter, ParamType
 from shell.lang import ast
 from shell.lang.binder import ArgItem, Binding, BindingError, bind, bind_pipeline
 from shell.lang.convert import ConversionError, cast, to_int, to_string
@@ -150,8 +152,6 @@ def _validate(param: ScriptParameter, validation: Validation, value: Any) -> Non
                                f"less than or equal to {to_text(high)} and then try the command "
                                "again.")
     elif validation.kind == "validatepattern" and validation.args:
-        import re
-
         pattern = to_text(validation.args[0])
         for item in items:
             if re.search(pattern, to_text(item), re.IGNORECASE) is None:
@@ -240,7 +240,14 @@ def declaration(node: ast.ScriptBlockExpr | ast.StatementList, name: str,
                                f"{err.message}", "InvalidParameterAttribute",
                                category="MetadataError", reason="MetadataException") from None
         parameters.append(param)
+    comment = comment_help(node.extent.text)
+    if comment.get("parameters"):
+        parameters = [dataclasses.replace(p, help=comment["parameters"].get(p.name.lower(),
+                                                                          p.help))
+                      for p in parameters]
     cls = type(name, (ScriptCommand,), {
+        "synopsis": comment.get("synopsis", ""), "description": comment.get("description", ""),
+        "examples": tuple(comment.get("examples", ())),
         "name": name, "parameters": tuple(parameters), "advanced": advanced,
         "decls": tuple(node.params), "positional_binding": positional_binding,
         "supports_should_process": bool(binding_args.get("supportsshouldprocess", False)),
@@ -280,6 +287,36 @@ def _parameter(decl: ast.ParamDecl, evaluate: Any, advanced: bool, explicit: boo
                                                      "allowemptycollection"}),
         type_name=type_name, validations=validations)
     return param, next_position
+
+
+_HELP_BLOCK = re.compile(r"<#(.*?)#>", re.DOTALL)
+_HELP_KEYWORD = re.compile(r"^\s*\.(SYNOPSIS|DESCRIPTION|PARAMETER|EXAMPLE|NOTES)\b[ \t]*(\S*)",
+                           re.IGNORECASE | re.MULTILINE)
+
+
+def comment_help(text: str) -> dict[str, Any]:
+    """Comment-based help (``<# .SYNOPSIS ... .PARAMETER Batch ... .EXAMPLE ... #>``) at the
+    start of a function's body, for Get-Help."""
+    body = text[1:] if text.startswith("{") else text
+    match = _HELP_BLOCK.match(body.lstrip())
+    if match is None:
+        return {}
+    block = match.group(1)
+    found: dict[str, Any] = {"parameters": {}, "examples": []}
+    marks = list(_HELP_KEYWORD.finditer(block))
+    for index, mark in enumerate(marks):
+        end = marks[index + 1].start() if index + 1 < len(marks) else len(block)
+        content = "\n".join(line.strip() for line in block[mark.end():end].strip("\n")
+                            .splitlines()).strip()
+        keyword = mark.group(1).lower()
+        if keyword == "parameter":
+            found["parameters"][mark.group(2).lower()] = " ".join(content.split())
+        elif keyword == "example":
+            code, _, remarks = content.partition("\n")
+            found["examples"].append(Example(code.strip(), " ".join(remarks.split())))
+        elif keyword in ("synopsis", "description"):
+            found[keyword] = " ".join(content.split())
+    return found
 
 
 def _attr(decl: ast.ParamDecl, name: str) -> ast.Attribute | None:
@@ -575,7 +612,6 @@ def bind_function(cls: type[ScriptCommand], items: list[ArgItem], *, pipeline_in
 
 def command_line_items(args: list[str]) -> list[ArgItem]:
     """A script's command-line arguments as binder items: ``-Name``, ``-Name:value``, values."""
-    import re
 
     items: list[ArgItem] = []
     for arg in args:
