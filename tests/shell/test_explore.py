@@ -183,8 +183,9 @@ def test_out_string_stream_and_width(sh: RealShell) -> None:
 
 
 def test_get_help_of_a_function_uses_its_comment_based_help(sh: RealShell) -> None:
-    out = sh.run("function Start-Wave {\n  <#\n  .SYNOPSIS\n  Starts a wave.\n  .PARAMETER Batch\n"
-                 "  The batch name.\n  .EXAMPLE\n  Start-Wave -Batch Wave5\n  Starts wave 5.\n  #>\n"
-                 "  param($Batch)\n}\nGet-Help Start-Wave -Full").splitlines()
+    out = sh.run("function Start-Wave {\n  <#\n  .SYNOPSIS\n  Starts a wave.\n"
+                 "  .PARAMETER Batch\n  The batch name.\n  .EXAMPLE\n  Start-Wave -Batch Wave5\n"
+                 "  Starts wave 5.\n  #>\n  param($Batch)\n}\nGet-Help Start-Wave -Full"
+                 ).splitlines()
     assert out[4:6] == ["SYNOPSIS", "    Starts a wave."]
     assert "        The batch name." in out and "    Start-Wave -Batch Wave5" in out
