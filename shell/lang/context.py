@@ -168,6 +168,9 @@ class CommandContext:
 
     def write_error(self, error: BaseException) -> None:
         record = exception_record(error, self._cmdlet.name, self._extent)
+        if self._cmdlet.name == "Write-Error" and isinstance(error, CmdletError) and \
+                getattr(self._rt, "invocations", None):
+            record = self._written_error(error)
         action = self.error_action().lower()
         self._remember(record)
         if action == "stop":
@@ -176,6 +179,14 @@ class CommandContext:
             return
         quiet = action == "silentlycontinue"
         self._rt.report(record, display=not quiet, count=not quiet)
+
+    def _written_error(self, error: CmdletError) -> ErrorRecord:
+        """Inside a function, Write-Error's record names the function and points at its call,
+        as PowerShell's does (``Check-Wave : wave failed``)."""
+        command, extent = self._rt.invocations[-1]
+        return ErrorRecord(error.message, category=error.category, error_id=error.error_id,
+                           command=command, activity="Write-Error",
+                           reason="WriteErrorException", target=error.target, extent=extent)
 
     def should_process(self, target: str, action: str) -> bool:
         common = self.binding.common if self.binding else None

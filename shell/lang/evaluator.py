@@ -80,6 +80,9 @@ class Runtime(Expressions, Pipelines):
         self.had_errors = False
         self.error_sinks: list[Callable[[ErrorRecord], None]] = []
         self.depth = 0
+        # the functions running now, innermost last: (name, extent of the call); Write-Error
+        # names the function that wrote an error
+        self.invocations: list[tuple[str, Any]] = []
 
     # -- statement lists ---------------------------------------------------------------------
 

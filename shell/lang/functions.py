@@ -494,6 +494,9 @@ def function_stage(runtime: Runtime, block: ScriptBlock, ctx: CommandContext,
         caller = variables.current
         variables.current = scope
         runtime.depth += 1
+        named = cls.name != "<ScriptBlock>"
+        if named:  # a function (not `& { }`): Write-Error inside names it
+            runtime.invocations.append((cls.name, ctx.extent))
         try:
             if runtime.depth > 200:
                 raise RecursionError
@@ -507,6 +510,8 @@ def function_stage(runtime: Runtime, block: ScriptBlock, ctx: CommandContext,
             with contextlib.suppress(ReturnSignal):
                 runtime.exec_block(statements, out.append)
         finally:
+            if named:
+                runtime.invocations.pop()
             runtime.depth -= 1
             variables.current = caller
         return out

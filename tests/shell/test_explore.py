@@ -189,3 +189,13 @@ def test_get_help_of_a_function_uses_its_comment_based_help(sh: RealShell) -> No
                  ).splitlines()
     assert out[4:6] == ["SYNOPSIS", "    Starts a wave."]
     assert "        The batch name." in out and "    Start-Wave -Batch Wave5" in out
+
+
+def test_write_error_in_a_function_names_the_function(sh: RealShell) -> None:
+    _, err, _ = sh.run_failing('function Check-Wave { Write-Error "wave failed" }; Check-Wave')
+    lines = err.splitlines()
+    assert lines[0] == "Check-Wave : wave failed"
+    assert lines[-1] == ("    + FullyQualifiedErrorId : Microsoft.PowerShell.Commands."
+                         "WriteErrorException,Check-Wave")
+    assert sh.run("$Error[0].Exception.GetType().FullName") == \
+        "Microsoft.PowerShell.Commands.WriteErrorException\n"
