@@ -125,7 +125,9 @@ def test_tab_completes_variables_and_their_members(terminal: Terminal) -> None:
     terminal.type_line("$WaveBatchName = 'Wave5'")
     terminal.type_text("$WaveBat")
     terminal.send("Tab")
-    terminal.wait_for(lambda s: "$WaveBatchName" in s, "the variable name completed")
+    # the line typed before also holds the name: look at the prompt line only
+    terminal.wait_for(lambda s: s.rstrip().endswith("> $WaveBatchName"),
+                      "the variable name completed (no space after it)")
     terminal.type_text(".Leng")
     terminal.send("Tab")
     terminal.wait_for(lambda s: "$WaveBatchName.Length" in s, "the property name completed")
