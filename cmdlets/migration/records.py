@@ -79,18 +79,20 @@ def endpoint_record(info: EndpointInfo) -> PSObject:
         and info.certificate_thumbprint is None else None,
         "CertificateThumbprint": info.certificate_thumbprint,
         "Authority": info.authority,
-        "MaxMessageSize": _max_message_size(info),
+        **_max_message_size(info),
         "IsDefaultTarget": info.is_default_target,
         "IsRemote": info.kind == IMAP,
         **_times("Creation", info.created_at),
     }, ("Identity", "EndpointType", "RemoteServer", "Port", "Security"))
 
 
-def _max_message_size(info: EndpointInfo) -> str | None:
-    """IMAP: ByteQuantifiedSize text of the limit the sync applies (imsh's default shown)."""
+def _max_message_size(info: EndpointInfo) -> dict[str, str]:
+    """IMAP only (imsh's addition): ByteQuantifiedSize text of the limit the sync applies,
+    imsh's default shown. Other endpoint kinds don't carry the property at all, so their
+    records (and ``Max*`` column patterns on them) stay as Exchange has them."""
     if info.kind != IMAP:
-        return None
-    return byte_quantified_size(info.max_message_size or MAX_MESSAGE_SIZE_BYTES)
+        return {}
+    return {"MaxMessageSize": byte_quantified_size(info.max_message_size or MAX_MESSAGE_SIZE_BYTES)}
 
 
 def batch_record(info: BatchInfo, include_report: bool = False) -> PSObject:

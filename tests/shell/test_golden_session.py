@@ -60,6 +60,7 @@ Port                          : 993
 Security                      : Ssl
 MaxConcurrentMigrations       : 20
 MaxConcurrentIncrementalSyncs : 10
+MaxMessageSize                : 35 MB (36,700,160 bytes)
 
 """
 
