@@ -6,10 +6,16 @@ nothing when a runner already holds the state directory; otherwise it takes the 
 ``launch`` lease (so two shells starting batches at once launch one runner; the runner
 releases it once it holds its own lease) and starts::
 
-    python -m shell.main --state DIR service --until-idle
+    python -m shell.main --state DIR service --until-idle --keep-alive
 
 in a session of its own, logging to ``<state>/logs/imsh-runner.out``. ``ps`` shows it as
-``... service --until-idle``.
+``... service --until-idle --keep-alive``: it stays while any batch has a pass due, so
+incremental syncs happen by themselves (engine/runner/runner.py). ``IMSH_RUNNER_KEEP_ALIVE=0``
+(or ``runner: keep_alive: false`` in the configuration file) launches it without
+``--keep-alive``: it then exits once no unfinished pass waits, as a test suite wants, and
+Get-MigrationBatch warns that the next pass has no runner. With keep-alive on, every command
+that opens the engine revives a runner that died while passes were due
+(:func:`engine.service.pending.revive_runner`).
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import shell
@@ -28,11 +34,20 @@ from engine.store import Store
 
 OUTPUT_NAME = "imsh-runner.out"
 LAUNCH_OWNER_ENV = "IMSH_LAUNCH_OWNER"  # the child releases our launch lease once it runs
+KEEP_ALIVE_ENV = "IMSH_RUNNER_KEEP_ALIVE"
+_OFF = ("0", "false", "no", "off")
 
 log = logging.getLogger(__name__)
 
 
-def runner_command(state_root: Path) -> list[str]:
+def keep_alive_enabled(env: Mapping[str, str] | None = None) -> bool:
+    """Does the on-demand runner wait for the next incremental pass? Yes unless
+    ``$IMSH_RUNNER_KEEP_ALIVE`` says 0/false/no/off."""
+    value = (os.environ if env is None else env).get(KEEP_ALIVE_ENV, "").strip().lower()
+    return value not in _OFF
+
+
+def runner_command(state_root: Path, keep_alive: bool = True) -> list[str]:
     """The command line of a detached runner for ``state_root``."""
     return [
         sys.executable,
@@ -42,6 +57,7 @@ def runner_command(state_root: Path) -> list[str]:
         str(state_root),
         "service",
         "--until-idle",
+        *(["--keep-alive"] if keep_alive else []),
     ]
 
 
@@ -56,7 +72,7 @@ def make_runner_launcher(state: str | None) -> Callable[[], None]:
                 return
         ensure_private_dir(paths.log_dir)
         launch_detached(
-            runner_command(paths.root),
+            runner_command(paths.root, keep_alive_enabled()),
             paths.log_dir / OUTPUT_NAME,
             env={**_child_environment(), LAUNCH_OWNER_ENV: owner},
             cwd=paths.root,

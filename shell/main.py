@@ -5,7 +5,7 @@
     imsh                          interactive shell (a terminal), or lines from stdin (a pipe)
     imsh FILE.imsh [ARGS...]      run a script
     imsh -c "LINE"                run one line
-    imsh service [--until-idle]   the runner
+    imsh service [--until-idle [--keep-alive]]   the runner
     imsh service install|uninstall|status [--user] [--name N] [--run-as U] [--unit-dir D]
                                   keep the runner running under systemd (shell/systemd.py)
     imsh --state DIR ...          state directory (default $IMSH_HOME, else ~/.local/share/imsh)
@@ -35,6 +35,8 @@ imsh moves mailboxes off IMAP servers with Exchange's migration cmdlets.
   ... | imsh                run the lines read from standard input
   imsh service              the runner in the foreground (SIGTERM stops it cleanly);
                             --until-idle: exit once no work is due
+                            --keep-alive (with --until-idle): wait for the next
+                            incremental pass too; exit once no batch has one due
   imsh service install      write and enable a systemd unit that keeps the runner running,
                             so incremental passes happen by themselves and after a reboot
                             (--user: a user unit; --name: one unit per state directory;
@@ -62,6 +64,7 @@ class Invocation:
     script_args: list[str] = field(default_factory=list)
     service: bool = False
     until_idle: bool = False
+    keep_alive: bool = False  # service --keep-alive: idle = no pass due at all
     service_action: str | None = None  # install | uninstall | status (None: run it)
     service_options: dict[str, str | bool] = field(default_factory=dict)
     version: bool = False
@@ -94,7 +97,7 @@ def parse_command_line(argv: list[str]) -> Invocation:
                 inv.service_action = args.pop(0)
                 inv.service_options = _unit_options(args)
             else:
-                inv.until_idle = _service_options(args)
+                inv.until_idle, inv.keep_alive = _service_options(args)
             args = []
         elif arg.startswith("-") and arg != "-":
             raise UsageError(f"unknown option {arg}")
@@ -111,14 +114,18 @@ def _option_value(arg: str, rest: list[str], name: str) -> str:
     return rest.pop(0)
 
 
-def _service_options(args: list[str]) -> bool:
-    until_idle = False
+def _service_options(args: list[str]) -> tuple[bool, bool]:
+    until_idle = keep_alive = False
     for arg in args:
         if arg == "--until-idle":
             until_idle = True
+        elif arg == "--keep-alive":
+            keep_alive = True
         else:
             raise UsageError(f"unknown service option {arg}")
-    return until_idle
+    if keep_alive and not until_idle:
+        raise UsageError("--keep-alive goes with --until-idle")
+    return until_idle, keep_alive
 
 
 def _unit_options(args: list[str]) -> dict[str, str | bool]:

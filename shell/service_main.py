@@ -55,8 +55,10 @@ ENV_MIN_TRANSFER_RATE = "IMSH_MIN_TRANSFER_RATE"
 log = logging.getLogger("imsh.service")
 
 
-def run_service(state: str | None, until_idle: bool) -> int:
-    """Run the runner on the state directory until stopped (or idle); the exit status."""
+def run_service(state: str | None, until_idle: bool, keep_alive: bool = False) -> int:
+    """Run the runner on the state directory until stopped (or idle); the exit status.
+    ``keep_alive`` (``--keep-alive``, the on-demand runner): idle means no pass is due at all
+    (engine/runner/runner.py)."""
     try:
         paths = ensure_state_dir(resolve_state_paths(state))
         handlers = configure_logging(paths)
@@ -64,14 +66,15 @@ def run_service(state: str | None, until_idle: bool) -> int:
         print(f"imsh service: {exc}", file=sys.stderr)
         return 1
     try:
-        return _serve(paths, until_idle, os.environ)
+        return _serve(paths, until_idle, os.environ, keep_alive)
     finally:
         for handler in handlers:
             logging.getLogger().removeHandler(handler)
             handler.close()
 
 
-def _serve(paths: StatePaths, until_idle: bool, env: Mapping[str, str]) -> int:
+def _serve(paths: StatePaths, until_idle: bool, env: Mapping[str, str],
+           keep_alive: bool = False) -> int:
     stop = threading.Event()
     previous = install_stop_handlers(stop)
     try:
@@ -84,6 +87,7 @@ def _serve(paths: StatePaths, until_idle: bool, env: Mapping[str, str]) -> int:
             lease_ttl=_seconds(env, ENV_LEASE_TTL, 60.0),
             poll_interval=_seconds(env, ENV_POLL_INTERVAL, 1.0),
             handover=_launch_handover(env),
+            keep_alive=keep_alive,
         )
         runner.run(until_idle, stop)
     except ImshError as exc:

@@ -7,6 +7,7 @@ and migration cmdlets, and picks the right front end (console, script, one line,
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -29,13 +30,19 @@ def engine_factory(state: str | None) -> Callable[[], Any]:
     """A function opening the engine façade on the state directory at first use."""
 
     def open_engine() -> Any:
+        from engine.errors import ImshError
         from engine.paths import resolve_state_paths
         from engine.service import Engine
-        from shell.launch import make_runner_launcher
+        from shell.launch import keep_alive_enabled, make_runner_launcher
 
-        return Engine.open(
+        engine = Engine.open(
             resolve_state_paths(state), runner_launcher=make_runner_launcher(state)
         )
+        if keep_alive_enabled():  # a runner killed while passes were due comes back here
+            # if that fails the command still runs; Get-MigrationBatch warns that none runs
+            with contextlib.suppress(ImshError, OSError):
+                engine.revive_runner()
+        return engine
 
     return open_engine
 
@@ -68,7 +75,7 @@ def run_invocation(inv: Invocation) -> int:
     if inv.service:
         from shell.service_main import run_service
 
-        return run_service(inv.state, until_idle=inv.until_idle)
+        return run_service(inv.state, until_idle=inv.until_idle, keep_alive=inv.keep_alive)
     terminal = sys.stdin.isatty() and sys.stdout.isatty()
     session = build_session(inv.state, interactive=terminal and inv.command is None
                             and inv.script is None)

@@ -20,7 +20,7 @@ from engine.model import BatchStatus, IMAPSecurityMechanism
 from engine.model import MigrationUserStatus as UserStatus
 from engine.model import MigrationUserStatusSummary as UserStatusSummary
 from engine.paths import StatePaths
-from engine.service import availability, config, statistics
+from engine.service import availability, config, pending, statistics
 from engine.service.availability import AvailabilityResult
 from engine.service.batches import SETTLED, BatchChanges, BatchInfo, BatchRequest, BatchService
 from engine.service.common import Launcher, RunnerLauncher
@@ -43,6 +43,7 @@ class Engine:
     def __init__(self, store: Store, runner_launcher: RunnerLauncher | None = None) -> None:
         self.store = store
         launcher = Launcher(runner_launcher)
+        self._launcher = launcher
         self._endpoints = EndpointService(store)
         self._batches = BatchService(store, launcher)
         self._users = UserService(store, launcher)
@@ -122,6 +123,15 @@ class Engine:
     def remove_batch(self, identity: str) -> BatchInfo | None:
         """None when the batch is gone; its info (status Removing) when a runner finishes it."""
         return self._batches.remove(identity)
+
+    def runner_notice(self, batch: BatchInfo) -> str | None:
+        """A warning when ``batch`` has passes due but no runner will perform them."""
+        return pending.no_runner_notice(self.store, batch.row)
+
+    def revive_runner(self) -> bool:
+        """Start a runner when passes are due and none serves the state (a killed one, say);
+        True when the launcher was asked (engine/service/pending.py)."""
+        return pending.revive_runner(self.store, self._launcher)
 
     def wait_batch(self, identity: str, until: frozenset[BatchStatus] | None,
                    timeout: timedelta, on_poll: Callable[[BatchInfo], None],
