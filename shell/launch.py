@@ -8,8 +8,9 @@ releases it once it holds its own lease) and starts::
 
     python -m shell.main --state DIR service --until-idle --keep-alive
 
-in a session of its own, logging to ``<state>/logs/imsh-runner.out``. ``ps`` shows it as
-``... service --until-idle --keep-alive``: it stays while any batch has a pass due, so
+in a session of its own, its output going to ``<state>/logs/imsh-runner.out`` (rotated before
+a launch once it passes 1 MB; its log goes to imsh-service.log only, engine/logs.py). ``ps``
+shows it as ``... service --until-idle --keep-alive``: it stays while any batch has a pass due, so
 incremental syncs happen by themselves (engine/runner/runner.py). ``IMSH_RUNNER_KEEP_ALIVE=0``
 (or ``runner: keep_alive: false`` in the configuration file) launches it without
 ``--keep-alive``: it then exits once no unfinished pass waits, as a test suite wants, and
@@ -27,12 +28,14 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import shell
-from engine.paths import ensure_private_dir, resolve_state_paths
+from engine.logs import RUNNER_OUTPUT_NAME, rotate_output
+from engine.paths import ensure_private_dir
 from engine.runner.launcher import claim_launch, launch_detached, runner_is_active
 from engine.runner.liveness import new_owner
 from engine.store import Store
+from shell import config
 
-OUTPUT_NAME = "imsh-runner.out"
+OUTPUT_NAME = RUNNER_OUTPUT_NAME
 LAUNCH_OWNER_ENV = "IMSH_LAUNCH_OWNER"  # the child releases our launch lease once it runs
 KEEP_ALIVE_ENV = "IMSH_RUNNER_KEEP_ALIVE"
 _OFF = ("0", "false", "no", "off")
@@ -40,11 +43,15 @@ _OFF = ("0", "false", "no", "off")
 log = logging.getLogger(__name__)
 
 
-def keep_alive_enabled(env: Mapping[str, str] | None = None) -> bool:
-    """Does the on-demand runner wait for the next incremental pass? Yes unless
-    ``$IMSH_RUNNER_KEEP_ALIVE`` says 0/false/no/off."""
+def keep_alive_enabled(env: Mapping[str, str] | None = None,
+                       settings: config.Settings | None = None) -> bool:
+    """Does the on-demand runner wait for the next incremental pass? ``$IMSH_RUNNER_KEEP_ALIVE``
+    (0/false/no/off: no), else the configuration file's ``runner.keep_alive``, else yes."""
     value = (os.environ if env is None else env).get(KEEP_ALIVE_ENV, "").strip().lower()
-    return value not in _OFF
+    if value:
+        return value not in _OFF
+    chosen = (settings or config.active()).keep_alive
+    return True if chosen is None else chosen
 
 
 def runner_command(state_root: Path, keep_alive: bool = True) -> list[str]:
@@ -53,6 +60,7 @@ def runner_command(state_root: Path, keep_alive: bool = True) -> list[str]:
         sys.executable,
         "-m",
         "shell.main",
+        *(["--config", str(source)] if (source := config.active().source) else []),
         "--state",
         str(state_root),
         "service",
@@ -63,7 +71,7 @@ def runner_command(state_root: Path, keep_alive: bool = True) -> list[str]:
 
 def make_runner_launcher(state: str | None) -> Callable[[], None]:
     """A function that starts a detached runner on ``state`` unless one is already active."""
-    paths = resolve_state_paths(state)
+    paths = config.paths_for(state)
 
     def launch_runner_if_needed() -> None:
         owner = new_owner()
@@ -71,6 +79,7 @@ def make_runner_launcher(state: str | None) -> Callable[[], None]:
             if runner_is_active(store) or not claim_launch(store, owner):
                 return
         ensure_private_dir(paths.log_dir)
+        rotate_output(paths.log_dir / OUTPUT_NAME)
         launch_detached(
             runner_command(paths.root, keep_alive_enabled()),
             paths.log_dir / OUTPUT_NAME,

@@ -59,6 +59,7 @@ class Invocation:
     """What the command line asked for."""
 
     state: str | None = None
+    config: str | None = None  # --config FILE (shell/config.py)
     command: str | None = None
     script: str | None = None
     script_args: list[str] = field(default_factory=list)
@@ -87,6 +88,8 @@ def parse_command_line(argv: list[str]) -> Invocation:
             inv.help = True
         elif arg == "--state" or arg.startswith("--state="):
             inv.state = _option_value(arg, args, "--state")
+        elif arg == "--config" or arg.startswith("--config="):
+            inv.config = _option_value(arg, args, "--config")
         elif arg in ("-c", "--command"):
             if not args:
                 raise UsageError("-c needs a line to run")

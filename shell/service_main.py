@@ -1,8 +1,11 @@
 """``imsh service [--until-idle]``: run the runner in the foreground, with logging and signals.
 
 Logging goes to stderr and to ``<state>/logs/imsh-service.log`` (rotated at 5 MB, 5 kept,
-mode 0600). SIGTERM and SIGINT ask for a clean stop: running syncs stop at a safe point, their
-leases are released, and the exit status is 0.
+mode 0600); a runner a shell launched (``IMSH_LAUNCH_OWNER`` set) logs to the file only, since
+its stderr is ``imsh-runner.out`` and would repeat every line (engine/logs.py). The level and
+the runner limits may come from the configuration file (shell/config.py). SIGTERM and SIGINT
+ask for a clean stop: running syncs stop at a safe point, their leases are released, and the
+exit status is 0.
 
 Environment (mainly for tests and diagnosis; docs/service.md):
 
@@ -35,11 +38,14 @@ from typing import Any, cast
 
 from engine.errors import ImshError, PermanentError
 from engine.imap import deadline
-from engine.paths import StatePaths, ensure_private_dir, ensure_state_dir, resolve_state_paths
+from engine.logs import SERVICE_LOG_NAME
+from engine.paths import StatePaths, ensure_private_dir, ensure_state_dir
 from engine.runner import CancelToken, Runner, StoreFactory, SyncJob, SyncOutcome, UserSyncer
 from engine.runner.launcher import LAUNCH_RESOURCE
+from engine.runner.runner import DEFAULT_MAX_WORKERS
+from shell import config
 
-LOG_NAME = "imsh-service.log"
+LOG_NAME = SERVICE_LOG_NAME
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s"
 LOG_MAX_BYTES = 5 * 1024 * 1024
 LOG_BACKUPS = 5
@@ -60,8 +66,8 @@ def run_service(state: str | None, until_idle: bool, keep_alive: bool = False) -
     ``keep_alive`` (``--keep-alive``, the on-demand runner): idle means no pass is due at all
     (engine/runner/runner.py)."""
     try:
-        paths = ensure_state_dir(resolve_state_paths(state))
-        handlers = configure_logging(paths)
+        paths = ensure_state_dir(config.paths_for(state))
+        handlers = configure_logging(paths, to_stderr=not os.environ.get(ENV_LAUNCH_OWNER))
     except (ImshError, OSError) as exc:
         print(f"imsh service: {exc}", file=sys.stderr)
         return 1
@@ -81,11 +87,13 @@ def _serve(paths: StatePaths, until_idle: bool, env: Mapping[str, str],
         deadline.configure(deadline.Deadlines(
             _seconds(env, ENV_COMMAND_DEADLINE, deadline.DEFAULT_BASE_SECONDS),
             _seconds(env, ENV_MIN_TRANSFER_RATE, deadline.DEFAULT_MIN_RATE)))
+        settings = config.active()
         runner = Runner(
             paths,
             load_syncer(env.get(ENV_SYNCER)),
-            lease_ttl=_seconds(env, ENV_LEASE_TTL, 60.0),
-            poll_interval=_seconds(env, ENV_POLL_INTERVAL, 1.0),
+            lease_ttl=_seconds(env, ENV_LEASE_TTL, settings.lease_ttl or 60.0),
+            poll_interval=_seconds(env, ENV_POLL_INTERVAL, settings.poll_interval or 1.0),
+            max_workers=settings.max_workers or DEFAULT_MAX_WORKERS,
             handover=_launch_handover(env),
             keep_alive=keep_alive,
         )
@@ -98,16 +106,16 @@ def _serve(paths: StatePaths, until_idle: bool, env: Mapping[str, str],
     return 0
 
 
-def configure_logging(paths: StatePaths) -> list[logging.Handler]:
-    """Log INFO and up to stderr and to the rotating file; returns the handlers added."""
+def configure_logging(paths: StatePaths, to_stderr: bool = True) -> list[logging.Handler]:
+    """Log at the configured level (INFO unless the configuration file's ``log.level`` says
+    otherwise) to the rotating file (and stderr); returns the handlers added."""
     ensure_private_dir(paths.log_dir)
     formatter = logging.Formatter(LOG_FORMAT)
-    handlers: list[logging.Handler] = [
-        logging.StreamHandler(sys.stderr),
-        PrivateRotatingFileHandler(paths.log_dir / LOG_NAME),
-    ]
+    handlers: list[logging.Handler] = [PrivateRotatingFileHandler(paths.log_dir / LOG_NAME)]
+    if to_stderr:
+        handlers.insert(0, logging.StreamHandler(sys.stderr))
     root = logging.getLogger()
-    root.setLevel(logging.INFO)
+    root.setLevel(config.active().log_level)
     for handler in handlers:
         handler.setFormatter(formatter)
         root.addHandler(handler)

@@ -32,11 +32,13 @@ from engine.service.endpoints import (
     EndpointService,
     default_security,
 )
+from engine.service.smtp_config import SmtpChanges
 from engine.service.statistics import MigrationTotals, UserStatisticsInfo
 from engine.service.users import UserChanges, UserInfo, UserService
 from engine.store import Store
 
 IDENTITY_KINDS = ("batch", "endpoint", "user")
+SMTP_DEFAULTS_APPLIED = "SmtpDefaultsApplied"  # config key: the file's smtp section was stored
 
 
 class Engine:
@@ -177,3 +179,15 @@ class Engine:
 
     def set_config(self, changes: ConfigChanges) -> MigrationConfig:
         return config.change_config(self.store, changes)
+
+    def apply_smtp_defaults(self, smtp: SmtpChanges) -> bool:
+        """Store ``smtp`` (the configuration file's defaults, shell/config.py) as
+        Set-MigrationConfig would — once: only while this state has no SMTP server and never
+        had defaults applied, so a server the administrator removed is not brought back.
+        True when they were stored; a bad value raises what Set-MigrationConfig would."""
+        if (not smtp.given or self.store.config.get(SMTP_DEFAULTS_APPLIED)
+                or self.get_config().smtp.server is not None):
+            return False
+        config.change_config(self.store, ConfigChanges(smtp=smtp))
+        self.store.config.set(SMTP_DEFAULTS_APPLIED, True)
+        return True

@@ -156,3 +156,16 @@ def test_batch_keeps_syncing_by_itself_and_after_its_runner_is_killed(admin: Adm
     replacement = admin.runner_pids()[0]
     admin.imsh("Stop-MigrationBatch -Identity B1 -Confirm:$false")
     wait_for(lambda: not alive(replacement), 30, "the runner to exit once nothing is due")
+
+
+def test_diagnostic_names_the_logs_and_the_runner_output_does_not_repeat_the_log(
+        admin: Admin) -> None:
+    shown = admin.imsh("(Get-MigrationUserStatistics -Identity kim@contoso.com -Diagnostic)"
+                       ".DiagnosticInfo", keep_alive=False)
+    logs = admin.state / "logs"
+    assert f"logs: {logs / 'imsh-service.log'}, {logs / 'imsh-runner.out'}" in shown.stdout
+    service_log = (logs / "imsh-service.log").read_text(encoding="utf-8")
+    assert "starting the initial sync of kim@contoso.com" in service_log
+    output = (logs / "imsh-runner.out").read_text(encoding="utf-8")
+    assert "starting the initial sync" not in output  # the log is in one file, not two
+    assert {path.stat().st_mode & 0o777 for path in logs.iterdir()} == {0o600}
