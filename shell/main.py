@@ -20,9 +20,10 @@ import sys
 from dataclasses import dataclass, field
 from importlib import metadata
 
-USAGE = """usage: imsh [--state DIR] [-c LINE | FILE.imsh [ARGS...] | service [--until-idle]]
-       imsh [--state DIR] service install|uninstall|status [--user] [--name N] [--run-as U]
-            [--unit-dir DIR] [--no-enable]
+USAGE = """usage: imsh [--config FILE] [--state DIR] [-c LINE | FILE.imsh [ARGS...]
+            | service [--until-idle [--keep-alive]]]
+       imsh [--config FILE] [--state DIR] service install|uninstall|status [--user]
+            [--name N] [--run-as U] [--unit-dir DIR] [--no-enable]
        imsh --version"""
 
 HELP = USAGE + """
@@ -47,6 +48,12 @@ imsh moves mailboxes off IMAP servers with Exchange's migration cmdlets.
   --state DIR               the state directory (default $IMSH_HOME, else
                             ~/.local/share/imsh): state.db, the key file secret.key and
                             logs/ (imsh-service.log, imsh-runner.out)
+  --config FILE             the configuration file (YAML); else $IMSH_CONFIG, else
+                            imsh.yaml in the state directory, else /etc/imsh/imsh.yaml
+
+Environment: IMSH_HOME (state directory), IMSH_CONFIG (configuration file), IMSH_KEY_FILE
+(the key file elsewhere), IMSH_RUNNER_KEEP_ALIVE=0 (on-demand runners exit when idle instead
+of waiting for the next pass), NO_COLOR (no colour on a terminal).
 
 Exit status: 0 when no command reported an error; 1 otherwise; 2 for a bad command line.
 Documentation: README.md and docs/ in the source tree."""
