@@ -27,11 +27,12 @@ default)::
       max_workers: 32                  # syncs at once in one runner
       poll_interval: 1                 # seconds between its looks at the state
       lease_ttl: 60                    # seconds; a dead runner's users are free after this
+      retry_base: 30                   # seconds before the first retry after a transient fault
 
 Environment variables of the same settings (``IMSH_RUNNER_KEEP_ALIVE``, ``IMSH_POLL_INTERVAL``,
-``IMSH_LEASE_TTL``) win over the file, as ``--state`` does. The ``smtp`` section is applied
-once, the first time a state directory is opened with no SMTP settings at all (as if given to
-Set-MigrationConfig; the marker ``SmtpDefaultsApplied`` records it), so a later
+``IMSH_LEASE_TTL``, ``IMSH_RETRY_BASE``) win over the file, as ``--state`` does. The ``smtp``
+section is applied once, the first time a state directory is opened with no SMTP settings at
+all (as if given to Set-MigrationConfig; the marker ``SmtpDefaultsApplied`` records it), so a later
 ``Set-MigrationConfig -SmtpServer ''`` is not undone by the file. Passwords have no place here:
 credentials are given to Set-MigrationConfig, which seals them (engine/secrets.py).
 
@@ -79,6 +80,7 @@ class Settings:
     max_workers: int | None = None
     poll_interval: float | None = None
     lease_ttl: float | None = None
+    retry_base: float | None = None
 
     @property
     def smtp_given(self) -> bool:
@@ -197,6 +199,7 @@ _KEYS: dict[str, tuple[str, Check]] = {
     "runner.max_workers": ("max_workers", _workers),
     "runner.poll_interval": ("poll_interval", _seconds),
     "runner.lease_ttl": ("lease_ttl", _seconds),
+    "runner.retry_base": ("retry_base", _seconds),
 }
 _SECTIONS = sorted({key.split(".")[0] for key in _KEYS})
 

@@ -12,6 +12,8 @@ Environment (mainly for tests and diagnosis; docs/service.md):
 - ``IMSH_LEASE_TTL`` — lease time-to-live in seconds (default 60); a killed runner's users are
   taken over this long after it died.
 - ``IMSH_POLL_INTERVAL`` — seconds between the runner's looks at the store (default 1).
+- ``IMSH_RETRY_BASE`` — the first wait after a transient fault, in seconds (default 30; it
+  doubles up to 15 minutes, engine/runner/scheduler.py). Tests of retries use 2.
 - ``IMSH_SERVICE_SYNCER`` — ``module:function`` of the syncer to run instead of
   ``engine.sync.executor:sync_user``.
 - ``IMSH_COMMAND_DEADLINE`` — the base of every IMAP command's deadline, in seconds (default
@@ -43,6 +45,7 @@ from engine.paths import StatePaths, ensure_private_dir, ensure_state_dir
 from engine.runner import CancelToken, Runner, StoreFactory, SyncJob, SyncOutcome, UserSyncer
 from engine.runner.launcher import LAUNCH_RESOURCE
 from engine.runner.runner import DEFAULT_MAX_WORKERS
+from engine.runner.scheduler import RETRY_BASE_SECONDS
 from shell import config
 
 LOG_NAME = SERVICE_LOG_NAME
@@ -53,6 +56,7 @@ EXECUTOR_MODULE = "engine.sync.executor"
 EXECUTOR_FUNCTION = "sync_user"
 ENV_LEASE_TTL = "IMSH_LEASE_TTL"
 ENV_POLL_INTERVAL = "IMSH_POLL_INTERVAL"
+ENV_RETRY_BASE = "IMSH_RETRY_BASE"
 ENV_SYNCER = "IMSH_SERVICE_SYNCER"
 ENV_LAUNCH_OWNER = "IMSH_LAUNCH_OWNER"
 ENV_COMMAND_DEADLINE = "IMSH_COMMAND_DEADLINE"
@@ -94,6 +98,7 @@ def _serve(paths: StatePaths, until_idle: bool, env: Mapping[str, str],
             lease_ttl=_seconds(env, ENV_LEASE_TTL, settings.lease_ttl or 60.0),
             poll_interval=_seconds(env, ENV_POLL_INTERVAL, settings.poll_interval or 1.0),
             max_workers=settings.max_workers or DEFAULT_MAX_WORKERS,
+            retry_base=_seconds(env, ENV_RETRY_BASE, settings.retry_base or RETRY_BASE_SECONDS),
             handover=_launch_handover(env),
             keep_alive=keep_alive,
         )

@@ -57,7 +57,13 @@ from engine.runner.launcher import RUNNER_PREFIX
 from engine.runner.liveness import free_dead_leases, new_owner
 from engine.runner.notifications import Notifier
 from engine.runner.passes import USER_PREFIX, claim_user, record_outcome, user_resource
-from engine.runner.scheduler import Candidate, EndpointLimits, count_running, pick_jobs
+from engine.runner.scheduler import (
+    RETRY_BASE_SECONDS,
+    Candidate,
+    EndpointLimits,
+    count_running,
+    pick_jobs,
+)
 from engine.runner.status import (
     DUE_STATUSES,
     RUNNABLE_PHASES,
@@ -107,6 +113,7 @@ class Runner:
         handover: tuple[str, str] | None = None,
         sender: Sender = send_message,
         keep_alive: bool = False,
+        retry_base: float = RETRY_BASE_SECONDS,
     ) -> None:
         """``handover`` is a (resource, owner) lease to release once this runner's own lease
         is held: the ``launch`` lease of the shell that started this runner. ``sender`` sends
@@ -122,6 +129,7 @@ class Runner:
         self._housekeeping_interval = housekeeping_interval
         self._handover = handover
         self._keep_alive = keep_alive
+        self._retry_base = retry_base  # the first backoff after a transient fault
         self._told_next: datetime | None = None  # the next due pass we said we wait for
         self._running: dict[int, _Running] = {}
         self._notifier = Notifier(paths, self.now, sender)
@@ -218,7 +226,8 @@ class Runner:
         elapsed = time.monotonic() - running.started
         try:
             if reason is not CancelReason.lease_lost:
-                record_outcome(store, job, outcome, reason, self.now(), elapsed)
+                record_outcome(store, job, outcome, reason, self.now(), elapsed,
+                               self._retry_base)
         except NotFoundError:
             log.info("%s was removed while it was being synced", job.email_address)
         finally:

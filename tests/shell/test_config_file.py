@@ -76,14 +76,14 @@ def test_every_key_is_read() -> None:
         "smtp": {"server": "smtp.contoso.com", "port": 587, "security": "tls",
                  "from": "migration@contoso.com"},
         "runner": {"keep_alive": False, "max_workers": 4, "poll_interval": 0.5,
-                   "lease_ttl": 30},
+                   "lease_ttl": 30, "retry_base": 5},
     }, FILE)
     assert settings == Settings(
         source=FILE, state_directory=Path("/srv/imsh"), database=Path("db/state.db"),
         log_level="DEBUG", log_directory=Path("/var/log/imsh"),
         smtp_server="smtp.contoso.com", smtp_port=587, smtp_security="Tls",
         smtp_from="migration@contoso.com", keep_alive=False, max_workers=4,
-        poll_interval=0.5, lease_ttl=30.0)
+        poll_interval=0.5, lease_ttl=30.0, retry_base=5.0)
 
 
 @pytest.mark.parametrize(("data", "message"), [
@@ -158,7 +158,7 @@ def test_admin_with_a_typo_in_the_config_file_gets_one_line_and_nothing_runs(
                              "state_directory, database, log.level, log.directory, "
                              "smtp.server, smtp.port, smtp.security, smtp.from, "
                              "runner.keep_alive, runner.max_workers, runner.poll_interval, "
-                             "runner.lease_ttl\n")
+                             "runner.lease_ttl, runner.retry_base\n")
     assert not state.exists()  # nothing was created on the way to the error
 
 
