@@ -81,6 +81,8 @@ def test_tab_completes_cmdlet_and_parameter_names(terminal: Terminal) -> None:
 
 def test_tab_completes_known_identities(terminal: Terminal) -> None:
     terminal.type_line("Get-MigrationEndpoint | Out-String | Out-Null")
+    # the next prompt first: keys typed while the line runs are echoed into its redraw
+    terminal.wait_for(lambda s: s.count("PS ") >= 2, "the prompt after the first line")
     terminal.type_text("Get-MigrationEndpoint Local")
     terminal.send("Tab")
     terminal.wait_for(lambda s: "Get-MigrationEndpoint LocalMaildir" in s,
