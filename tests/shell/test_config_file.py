@@ -183,3 +183,29 @@ def test_state_dir_config_sets_where_the_database_and_logs_go_and_the_smtp_defau
     assert served.returncode == 0, served.stderr
     log = (tmp_path / "logs" / "imsh-service.log").read_text(encoding="utf-8")
     assert " DEBUG " in log and "no work is due; the runner exits" in log
+
+
+def test_the_unit_service_install_writes_reads_the_same_config_file(tmp_path: Path) -> None:
+    config = write(tmp_path / "etc" / "imsh.yaml", "log:\n  level: WARNING\n")
+    state, units = tmp_path / "state", tmp_path / "units"
+    done = imsh("--config", str(config), "--state", str(state), "service", "install",
+                "--unit-dir", str(units), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    start = next(line for line in (units / "imsh.service").read_text().splitlines()
+                 if line.startswith("ExecStart="))
+    assert start.endswith(f" --config {config} --state {state} service")
+
+
+def test_a_runner_started_on_demand_is_given_the_same_config_file(tmp_path: Path) -> None:
+    from shell import config
+    from shell.launch import keep_alive_enabled, runner_command
+
+    config.activate(Settings(source=tmp_path / "imsh.yaml", keep_alive=False))
+    try:
+        command = runner_command(tmp_path / "state")
+        assert command[command.index("--config") + 1] == str(tmp_path / "imsh.yaml")
+        assert keep_alive_enabled({}) is False  # the file's runner.keep_alive
+        assert keep_alive_enabled({"IMSH_RUNNER_KEEP_ALIVE": "1"}) is True  # the environment wins
+    finally:
+        config.activate(Settings())
+    assert "--config" not in runner_command(tmp_path / "state")
