@@ -35,11 +35,13 @@ def engine_factory(state: str | None) -> Callable[[], Any]:
         from shell import config
         from shell.launch import keep_alive_enabled, make_runner_launcher
 
+        keep = keep_alive_enabled()
         engine = Engine.open(
-            config.paths_for(state), runner_launcher=make_runner_launcher(state)
+            config.paths_for(state), runner_launcher=make_runner_launcher(state),
+            keep_runner=keep,
         )
         apply_smtp_defaults(engine, config.active())
-        if keep_alive_enabled():  # a runner killed while passes were due comes back here
+        if keep:  # a runner killed while passes were due comes back here
             # if that fails the command still runs; Get-MigrationBatch warns that none runs
             with contextlib.suppress(ImshError, OSError):
                 engine.revive_runner()

@@ -42,18 +42,23 @@ SMTP_DEFAULTS_APPLIED = "SmtpDefaultsApplied"  # config key: the file's smtp sec
 
 
 class Engine:
-    def __init__(self, store: Store, runner_launcher: RunnerLauncher | None = None) -> None:
+    def __init__(self, store: Store, runner_launcher: RunnerLauncher | None = None,
+                 keep_runner: bool = False) -> None:
+        """``keep_runner``: the shell keeps on-demand runners alive, so a runner found missing
+        while passes are due is started again before the no-runner warning is considered."""
         self.store = store
         launcher = Launcher(runner_launcher)
         self._launcher = launcher
+        self._keep_runner = keep_runner
         self._endpoints = EndpointService(store)
         self._batches = BatchService(store, launcher)
         self._users = UserService(store, launcher)
 
     @classmethod
     def open(cls, paths: StatePaths, *,
-             runner_launcher: RunnerLauncher | None = None) -> Engine:
-        return cls(Store.open(paths), runner_launcher)
+             runner_launcher: RunnerLauncher | None = None,
+             keep_runner: bool = False) -> Engine:
+        return cls(Store.open(paths), runner_launcher, keep_runner)
 
     def close(self) -> None:
         self.store.close()
@@ -127,7 +132,11 @@ class Engine:
         return self._batches.remove(identity)
 
     def runner_notice(self, batch: BatchInfo) -> str | None:
-        """A warning when ``batch`` has passes due but no runner will perform them."""
+        """A warning when ``batch`` has passes due but no runner will perform them (with
+        ``keep_runner``, after starting one if it can: a console open for days sees its
+        runner replaced, not only warned about)."""
+        if self._keep_runner:
+            self.revive_runner()
         return pending.no_runner_notice(self.store, batch.row)
 
     def revive_runner(self) -> bool:

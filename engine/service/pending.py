@@ -12,7 +12,9 @@ promised a next pass. Two things here keep that from going unnoticed:
   launch is under way (a live ``launch`` lease: a shell is starting one this moment);
 - :func:`revive_runner` is what every imsh command that opens the engine does first (when the
   shell keeps runners alive): if passes are due and no runner lives, it asks the launcher to
-  start one, so a killed runner is replaced by the next command that reads state.
+  start one, so a killed runner is replaced by the next command that reads state; an engine
+  opened with ``keep_runner`` also does it before each notice, so a console left open for days
+  replaces a dead runner when it lists batches, rather than only warning.
 
 Which users count as "due" is the runner's own rule (:func:`engine.runner.status.runnable`):
 a user in one of the due statuses, not asked to stop, with a due time, in a running batch.
@@ -62,9 +64,10 @@ def no_runner_notice(store: Store, batch: BatchRow) -> str | None:
         return None
     when = due.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     return (f'The migration batch "{batch.name}" has passes due (the next at {when}) but no '
-            "runner is running to perform them. Run any imsh command to start one, run "
-            "'imsh service' in the foreground, or install the service with "
-            "'imsh service install' so that passes happen by themselves.")
+            "runner is running to perform them. Install the service with 'imsh service "
+            "install' so that passes happen by themselves, run 'imsh service' in the "
+            "foreground, or switch runner keep-alive back on (IMSH_RUNNER_KEEP_ALIVE, "
+            "runner.keep_alive) so that imsh starts one.")
 
 
 def revive_runner(store: Store, launch: Launcher) -> bool:

@@ -13,6 +13,7 @@ from engine.runner.liveness import new_owner, owner_name, this_host
 from engine.service import Engine
 from engine.service.batches import BatchRequest
 from engine.service.endpoints import EndpointRequest
+from engine.store import Store
 
 CSV = b"EmailAddress,UserName,Password\r\nann@contoso.com,ann,pw\r\n"
 MINUTE = timedelta(seconds=60)
@@ -80,3 +81,24 @@ def test_revive_asks_the_launcher_only_when_passes_are_due_and_no_runner_lives(
         engine.store.leases.acquire(RUNNER_PREFIX + me, me, MINUTE)
         assert engine.revive_runner() is False
         assert asked == ["launch", "launch"]
+
+
+def test_with_keep_runner_the_notice_starts_a_runner_instead_of_warning(tmp_path: Path) -> None:
+    paths = resolve_state_paths(tmp_path / "state")
+    launches: list[str] = []
+    holder = new_owner()
+
+    def launch() -> None:  # as shell/launch.py does: its own store, the launch lease first
+        with Store.open(paths) as own:
+            own.leases.acquire(LAUNCH_RESOURCE, holder, MINUTE)
+        launches.append("launch")
+
+    with Engine.open(paths, keep_runner=True, runner_launcher=launch) as engine:
+        engine.new_endpoint(EndpointRequest(name="Src", kind=EndpointType.IMAP,
+                                            remote_server="127.0.0.1", port=9,
+                                            skip_verification=True))
+        started(engine, "Src")
+        assert launches == ["launch"]
+        engine.store.leases.release(LAUNCH_RESOURCE, holder)  # that runner never came up
+        assert notice(engine) is None  # a runner is being launched again instead
+        assert launches == ["launch", "launch"]
