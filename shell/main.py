@@ -5,7 +5,7 @@
     imsh                          interactive shell (a terminal), or lines from stdin (a pipe)
     imsh FILE.imsh [ARGS...]      run a script
     imsh -c "LINE"                run one line
-    imsh service [--until-idle]   the runner
+    imsh service [--until-idle [--keep-alive]]   the runner
     imsh service install|uninstall|status [--user] [--name N] [--run-as U] [--unit-dir D]
                                   keep the runner running under systemd (shell/systemd.py)
     imsh --state DIR ...          state directory (default $IMSH_HOME, else ~/.local/share/imsh)
@@ -20,9 +20,10 @@ import sys
 from dataclasses import dataclass, field
 from importlib import metadata
 
-USAGE = """usage: imsh [--state DIR] [-c LINE | FILE.imsh [ARGS...] | service [--until-idle]]
-       imsh [--state DIR] service install|uninstall|status [--user] [--name N] [--run-as U]
-            [--unit-dir DIR] [--no-enable]
+USAGE = """usage: imsh [--config FILE] [--state DIR] [-c LINE | FILE.imsh [ARGS...]
+            | service [--until-idle [--keep-alive]]]
+       imsh [--config FILE] [--state DIR] service install|uninstall|status [--user]
+            [--name N] [--run-as U] [--unit-dir DIR] [--no-enable]
        imsh --version"""
 
 HELP = USAGE + """
@@ -35,6 +36,8 @@ imsh moves mailboxes off IMAP servers with Exchange's migration cmdlets.
   ... | imsh                run the lines read from standard input
   imsh service              the runner in the foreground (SIGTERM stops it cleanly);
                             --until-idle: exit once no work is due
+                            --keep-alive (with --until-idle): wait for the next
+                            incremental pass too; exit once no batch has one due
   imsh service install      write and enable a systemd unit that keeps the runner running,
                             so incremental passes happen by themselves and after a reboot
                             (--user: a user unit; --name: one unit per state directory;
@@ -45,6 +48,12 @@ imsh moves mailboxes off IMAP servers with Exchange's migration cmdlets.
   --state DIR               the state directory (default $IMSH_HOME, else
                             ~/.local/share/imsh): state.db, the key file secret.key and
                             logs/ (imsh-service.log, imsh-runner.out)
+  --config FILE             the configuration file (YAML); else $IMSH_CONFIG, else
+                            imsh.yaml in the state directory, else /etc/imsh/imsh.yaml
+
+Environment: IMSH_HOME (state directory), IMSH_CONFIG (configuration file), IMSH_KEY_FILE
+(the key file elsewhere), IMSH_RUNNER_KEEP_ALIVE=0 (on-demand runners exit when idle instead
+of waiting for the next pass), NO_COLOR (no colour on a terminal).
 
 Exit status: 0 when no command reported an error; 1 otherwise; 2 for a bad command line.
 Documentation: README.md and docs/ in the source tree."""
@@ -57,11 +66,13 @@ class Invocation:
     """What the command line asked for."""
 
     state: str | None = None
+    config: str | None = None  # --config FILE (shell/config.py)
     command: str | None = None
     script: str | None = None
     script_args: list[str] = field(default_factory=list)
     service: bool = False
     until_idle: bool = False
+    keep_alive: bool = False  # service --keep-alive: idle = no pass due at all
     service_action: str | None = None  # install | uninstall | status (None: run it)
     service_options: dict[str, str | bool] = field(default_factory=dict)
     version: bool = False
@@ -84,6 +95,8 @@ def parse_command_line(argv: list[str]) -> Invocation:
             inv.help = True
         elif arg == "--state" or arg.startswith("--state="):
             inv.state = _option_value(arg, args, "--state")
+        elif arg == "--config" or arg.startswith("--config="):
+            inv.config = _option_value(arg, args, "--config")
         elif arg in ("-c", "--command"):
             if not args:
                 raise UsageError("-c needs a line to run")
@@ -94,7 +107,7 @@ def parse_command_line(argv: list[str]) -> Invocation:
                 inv.service_action = args.pop(0)
                 inv.service_options = _unit_options(args)
             else:
-                inv.until_idle = _service_options(args)
+                inv.until_idle, inv.keep_alive = _service_options(args)
             args = []
         elif arg.startswith("-") and arg != "-":
             raise UsageError(f"unknown option {arg}")
@@ -111,14 +124,18 @@ def _option_value(arg: str, rest: list[str], name: str) -> str:
     return rest.pop(0)
 
 
-def _service_options(args: list[str]) -> bool:
-    until_idle = False
+def _service_options(args: list[str]) -> tuple[bool, bool]:
+    until_idle = keep_alive = False
     for arg in args:
         if arg == "--until-idle":
             until_idle = True
+        elif arg == "--keep-alive":
+            keep_alive = True
         else:
             raise UsageError(f"unknown service option {arg}")
-    return until_idle
+    if keep_alive and not until_idle:
+        raise UsageError("--keep-alive goes with --until-idle")
+    return until_idle, keep_alive
 
 
 def _unit_options(args: list[str]) -> dict[str, str | bool]:

@@ -1,14 +1,19 @@
 """``imsh service [--until-idle]``: run the runner in the foreground, with logging and signals.
 
 Logging goes to stderr and to ``<state>/logs/imsh-service.log`` (rotated at 5 MB, 5 kept,
-mode 0600). SIGTERM and SIGINT ask for a clean stop: running syncs stop at a safe point, their
-leases are released, and the exit status is 0.
+mode 0600); a runner a shell launched (``IMSH_LAUNCH_OWNER`` set) logs to the file only, since
+its stderr is ``imsh-runner.out`` and would repeat every line (engine/logs.py). The level and
+the runner limits may come from the configuration file (shell/config.py). SIGTERM and SIGINT
+ask for a clean stop: running syncs stop at a safe point, their leases are released, and the
+exit status is 0.
 
 Environment (mainly for tests and diagnosis; docs/service.md):
 
 - ``IMSH_LEASE_TTL`` — lease time-to-live in seconds (default 60); a killed runner's users are
   taken over this long after it died.
 - ``IMSH_POLL_INTERVAL`` — seconds between the runner's looks at the store (default 1).
+- ``IMSH_RETRY_BASE`` — the first wait after a transient fault, in seconds (default 30; it
+  doubles up to 15 minutes, engine/runner/scheduler.py). Tests of retries use 2.
 - ``IMSH_SERVICE_SYNCER`` — ``module:function`` of the syncer to run instead of
   ``engine.sync.executor:sync_user``.
 - ``IMSH_COMMAND_DEADLINE`` — the base of every IMAP command's deadline, in seconds (default
@@ -35,11 +40,15 @@ from typing import Any, cast
 
 from engine.errors import ImshError, PermanentError
 from engine.imap import deadline
-from engine.paths import StatePaths, ensure_private_dir, ensure_state_dir, resolve_state_paths
+from engine.logs import SERVICE_LOG_NAME
+from engine.paths import StatePaths, ensure_private_dir, ensure_state_dir
 from engine.runner import CancelToken, Runner, StoreFactory, SyncJob, SyncOutcome, UserSyncer
 from engine.runner.launcher import LAUNCH_RESOURCE
+from engine.runner.runner import DEFAULT_MAX_WORKERS
+from engine.runner.scheduler import RETRY_BASE_SECONDS
+from shell import config
 
-LOG_NAME = "imsh-service.log"
+LOG_NAME = SERVICE_LOG_NAME
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s"
 LOG_MAX_BYTES = 5 * 1024 * 1024
 LOG_BACKUPS = 5
@@ -47,6 +56,7 @@ EXECUTOR_MODULE = "engine.sync.executor"
 EXECUTOR_FUNCTION = "sync_user"
 ENV_LEASE_TTL = "IMSH_LEASE_TTL"
 ENV_POLL_INTERVAL = "IMSH_POLL_INTERVAL"
+ENV_RETRY_BASE = "IMSH_RETRY_BASE"
 ENV_SYNCER = "IMSH_SERVICE_SYNCER"
 ENV_LAUNCH_OWNER = "IMSH_LAUNCH_OWNER"
 ENV_COMMAND_DEADLINE = "IMSH_COMMAND_DEADLINE"
@@ -55,35 +65,42 @@ ENV_MIN_TRANSFER_RATE = "IMSH_MIN_TRANSFER_RATE"
 log = logging.getLogger("imsh.service")
 
 
-def run_service(state: str | None, until_idle: bool) -> int:
-    """Run the runner on the state directory until stopped (or idle); the exit status."""
+def run_service(state: str | None, until_idle: bool, keep_alive: bool = False) -> int:
+    """Run the runner on the state directory until stopped (or idle); the exit status.
+    ``keep_alive`` (``--keep-alive``, the on-demand runner): idle means no pass is due at all
+    (engine/runner/runner.py)."""
     try:
-        paths = ensure_state_dir(resolve_state_paths(state))
-        handlers = configure_logging(paths)
+        paths = ensure_state_dir(config.paths_for(state))
+        handlers = configure_logging(paths, to_stderr=not os.environ.get(ENV_LAUNCH_OWNER))
     except (ImshError, OSError) as exc:
         print(f"imsh service: {exc}", file=sys.stderr)
         return 1
     try:
-        return _serve(paths, until_idle, os.environ)
+        return _serve(paths, until_idle, os.environ, keep_alive)
     finally:
         for handler in handlers:
             logging.getLogger().removeHandler(handler)
             handler.close()
 
 
-def _serve(paths: StatePaths, until_idle: bool, env: Mapping[str, str]) -> int:
+def _serve(paths: StatePaths, until_idle: bool, env: Mapping[str, str],
+           keep_alive: bool = False) -> int:
     stop = threading.Event()
     previous = install_stop_handlers(stop)
     try:
         deadline.configure(deadline.Deadlines(
             _seconds(env, ENV_COMMAND_DEADLINE, deadline.DEFAULT_BASE_SECONDS),
             _seconds(env, ENV_MIN_TRANSFER_RATE, deadline.DEFAULT_MIN_RATE)))
+        settings = config.active()
         runner = Runner(
             paths,
             load_syncer(env.get(ENV_SYNCER)),
-            lease_ttl=_seconds(env, ENV_LEASE_TTL, 60.0),
-            poll_interval=_seconds(env, ENV_POLL_INTERVAL, 1.0),
+            lease_ttl=_seconds(env, ENV_LEASE_TTL, settings.lease_ttl or 60.0),
+            poll_interval=_seconds(env, ENV_POLL_INTERVAL, settings.poll_interval or 1.0),
+            max_workers=settings.max_workers or DEFAULT_MAX_WORKERS,
+            retry_base=_seconds(env, ENV_RETRY_BASE, settings.retry_base or RETRY_BASE_SECONDS),
             handover=_launch_handover(env),
+            keep_alive=keep_alive,
         )
         runner.run(until_idle, stop)
     except ImshError as exc:
@@ -94,16 +111,16 @@ def _serve(paths: StatePaths, until_idle: bool, env: Mapping[str, str]) -> int:
     return 0
 
 
-def configure_logging(paths: StatePaths) -> list[logging.Handler]:
-    """Log INFO and up to stderr and to the rotating file; returns the handlers added."""
+def configure_logging(paths: StatePaths, to_stderr: bool = True) -> list[logging.Handler]:
+    """Log at the configured level (INFO unless the configuration file's ``log.level`` says
+    otherwise) to the rotating file (and stderr); returns the handlers added."""
     ensure_private_dir(paths.log_dir)
     formatter = logging.Formatter(LOG_FORMAT)
-    handlers: list[logging.Handler] = [
-        logging.StreamHandler(sys.stderr),
-        PrivateRotatingFileHandler(paths.log_dir / LOG_NAME),
-    ]
+    handlers: list[logging.Handler] = [PrivateRotatingFileHandler(paths.log_dir / LOG_NAME)]
+    if to_stderr:
+        handlers.insert(0, logging.StreamHandler(sys.stderr))
     root = logging.getLogger()
-    root.setLevel(logging.INFO)
+    root.setLevel(config.active().log_level)
     for handler in handlers:
         handler.setFormatter(formatter)
         root.addHandler(handler)

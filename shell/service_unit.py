@@ -202,7 +202,8 @@ def run_unit_action(state: str | None, action: str, options: dict[str, str | boo
     """``imsh service install|uninstall|status``: the exit status (messages on stdout, the
     failure on stderr)."""
     from engine.errors import ImshError
-    from engine.paths import ensure_state_dir, resolve_state_paths
+    from engine.paths import ensure_state_dir
+    from shell import config
 
     user_unit = bool(options.get("user")) or os.getuid() != 0
     explicit_dir = options.get("unit-dir")
@@ -215,9 +216,11 @@ def run_unit_action(state: str | None, action: str, options: dict[str, str | boo
     manage = explicit_dir is None  # a unit written elsewhere is only written
     try:
         if action == "install":
-            paths = ensure_state_dir(resolve_state_paths(state))
+            paths = ensure_state_dir(config.paths_for(state))
             run_as = str(options.get("run-as") or owner_of(paths.root))
-            spec = UnitSpec(name, imsh_command(), paths.root, user_unit, run_as)
+            source = config.active().source  # the unit reads the same configuration file
+            command = (*imsh_command(), *(("--config", str(source)) if source else ()))
+            spec = UnitSpec(name, command, paths.root, user_unit, run_as)
             said = install(spec, directory, enable=manage and not options.get("no-enable"))
         elif action == "uninstall":
             said = uninstall(name, user_unit, directory, disable=manage)

@@ -7,6 +7,7 @@ and migration cmdlets, and picks the right front end (console, script, one line,
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -29,15 +30,45 @@ def engine_factory(state: str | None) -> Callable[[], Any]:
     """A function opening the engine façade on the state directory at first use."""
 
     def open_engine() -> Any:
-        from engine.paths import resolve_state_paths
+        from engine.errors import ImshError
         from engine.service import Engine
-        from shell.launch import make_runner_launcher
+        from shell import config
+        from shell.launch import keep_alive_enabled, make_runner_launcher
 
-        return Engine.open(
-            resolve_state_paths(state), runner_launcher=make_runner_launcher(state)
+        keep = keep_alive_enabled()
+        engine = Engine.open(
+            config.paths_for(state), runner_launcher=make_runner_launcher(state),
+            keep_runner=keep,
         )
+        apply_smtp_defaults(engine, config.active())
+        if keep:  # a runner killed while passes were due comes back here
+            # if that fails the command still runs; Get-MigrationBatch warns that none runs
+            with contextlib.suppress(ImshError, OSError):
+                engine.revive_runner()
+        return engine
 
     return open_engine
+
+
+def apply_smtp_defaults(engine: Any, settings: Any) -> None:
+    """The configuration file's ``smtp`` section, stored once (shell/config.py); a bad value
+    is the error of the cmdlet that opened the engine, naming the file."""
+    from engine.errors import ImshError
+    from engine.service.smtp_config import SmtpChanges
+
+    if not settings.smtp_given:
+        return
+    changes = SmtpChanges(
+        **{name: value for name, value in (
+            ("server", settings.smtp_server), ("port", settings.smtp_port),
+            ("security", settings.smtp_security), ("sender", settings.smtp_from))
+           if value is not None})
+    try:
+        engine.apply_smtp_defaults(changes)
+    except ImshError as exc:
+        engine.close()
+        raise ImshError(f"The configuration file {settings.source}: smtp: {exc.message}",
+                        category=exc.category, error_id=exc.error_id) from None
 
 
 def build_session(
@@ -61,6 +92,15 @@ def build_session(
 
 def run_invocation(inv: Invocation) -> int:
     """Run what the command line asked for and return the process exit status."""
+    from shell import config
+
+    try:
+        settings = config.load_settings(inv.config, inv.state)
+    except config.ConfigError as exc:
+        print(f"imsh: {exc}", file=sys.stderr)
+        return 1
+    config.activate(settings)
+    inv.state = config.state_argument(settings, inv.state)
     if inv.service and inv.service_action is not None:
         from shell.service_unit import run_unit_action
 
@@ -68,7 +108,7 @@ def run_invocation(inv: Invocation) -> int:
     if inv.service:
         from shell.service_main import run_service
 
-        return run_service(inv.state, until_idle=inv.until_idle)
+        return run_service(inv.state, until_idle=inv.until_idle, keep_alive=inv.keep_alive)
     terminal = sys.stdin.isatty() and sys.stdout.isatty()
     session = build_session(inv.state, interactive=terminal and inv.command is None
                             and inv.script is None)
@@ -102,9 +142,10 @@ def _history_file(state: str | None) -> Path | None:
     """The console's history file, private from the start: the state directory is created
     0700 here, before the line reader would create it under the umask, and the file 0600."""
     try:
-        from engine.paths import ensure_state_dir, resolve_state_paths
+        from engine.paths import ensure_state_dir
+        from shell import config
         from shell.history import prepare_history_file
 
-        return prepare_history_file(ensure_state_dir(resolve_state_paths(state)).history)
+        return prepare_history_file(ensure_state_dir(config.paths_for(state)).history)
     except Exception:  # history is a convenience; the shell runs without it
         return None

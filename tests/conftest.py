@@ -30,6 +30,13 @@ from tests.support.servers import (
     stop_all,
 )
 
+# ---- on-demand runners exit when idle ------------------------------------------------
+
+# The runner a shell launches waits for the next incremental pass by default (shell/launch.py);
+# in the suite it would outlive every test that synced a batch. Tests that are about
+# keep-alive turn it on for their own imsh processes (tests/integration/test_unattended_sync.py).
+os.environ["IMSH_RUNNER_KEEP_ALIVE"] = "0"
+
 # ---- real servers ------------------------------------------------------------------
 
 # enough users that most test modules never create more (fresh_user() does when needed)

@@ -272,6 +272,9 @@ class GetMigrationBatch(Cmdlet):
         for info in found:
             if info.attention:
                 ctx.write_warning(info.attention)
+            notice = ctx.engine.runner_notice(info)
+            if notice:
+                ctx.write_warning(notice)
         return _records(found, args.switch("IncludeReport"))
 
 
@@ -379,7 +382,9 @@ class StartMigrationBatch(Cmdlet):
 
     def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
         if ctx.should_process(args["Identity"], "Start migration batch"):
-            ctx.engine.start_batch(args["Identity"])
+            notice = ctx.engine.runner_notice(ctx.engine.start_batch(args["Identity"]))
+            if notice:
+                ctx.write_warning(notice)
         return []
 
 

@@ -24,6 +24,7 @@ from engine.runner.jobs import (
     SyncOutcome,
 )
 from engine.runner.scheduler import (
+    RETRY_BASE_SECONDS,
     attempt_after,
     gives_up,
     next_incremental_due,
@@ -115,8 +116,10 @@ def record_outcome(
     reason: CancelReason | None,
     now: datetime,
     elapsed: float,
+    retry_base: float = RETRY_BASE_SECONDS,
 ) -> None:
-    """Write how the pass ended; ``reason`` is why its token was cancelled, if it was."""
+    """Write how the pass ended; ``reason`` is why its token was cancelled, if it was;
+    ``retry_base`` is the first backoff after a transient fault (the scheduler's rule)."""
     with store.transaction():
         user = store.users.get_by_id(job.user_id)
         batch = store.batches.get_by_id(user.batch_id)
@@ -127,7 +130,7 @@ def record_outcome(
         elif outcome.kind is OutcomeKind.failed:
             _failed(store, user, job, outcome.message or "The sync failed.", elapsed)
         elif outcome.kind is OutcomeKind.transient:
-            _transient(store, user, job, outcome, now, elapsed)
+            _transient(store, user, job, outcome, now, elapsed, retry_base)
         else:
             _stopped(store, user, reason, now, elapsed)
         _touch_batch(store, batch, now, synced=outcome.kind is OutcomeKind.ok)
@@ -196,6 +199,7 @@ def _transient(
     outcome: SyncOutcome,
     now: datetime,
     elapsed: float,
+    retry_base: float = RETRY_BASE_SECONDS,
 ) -> None:
     message = outcome.message or "A transient error occurred."
     # a pass that got work done before the fault starts the count afresh: a flaky link that
@@ -204,7 +208,7 @@ def _transient(
     if gives_up(attempt):
         _failed(store, user, job, f"{message} (gave up after {job.attempt} attempts)", elapsed)
         return
-    delay = retry_delay(attempt, outcome.retry_after)
+    delay = retry_delay(attempt, outcome.retry_after, retry_base)
     store.users.update(replace(user, next_sync_due_at=now + delay, sync_attempt=attempt))
     _record_time(store, user.id, elapsed, initial=False, error=message)
     text = (

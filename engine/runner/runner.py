@@ -18,7 +18,13 @@ When ``stop`` is set (SIGTERM) it cancels every job, keeps renewing leases while
 reach a safe point, records their outcomes, lets a notification round under way finish and
 releases all its leases. With ``until_idle`` it returns once nothing runs here and no
 unfinished pass is waiting (a retry after a transient fault keeps it alive; the next day's
-incremental sync does not), after sending the mail that is due.
+incremental sync does not), after sending the mail that is due. With ``keep_alive`` as well
+(the on-demand runner a shell launches, shell/launch.py) the next incremental sync keeps it
+alive too: it waits, polling as usual, while any runnable user of a running batch has a pass
+due at any time, and exits only once every batch is stopped, completed or removed — or its
+state directory is deleted (a throwaway demo or test directory), so no runner outlives the
+state it serves. That is how incremental syncs happen by themselves where no systemd unit runs
+the runner (docs/service.md).
 
 Transient-fault attempt counts are stored with the user (``sync_attempt``), so a restarted
 runner keeps counting toward giving up.
@@ -51,7 +57,13 @@ from engine.runner.launcher import RUNNER_PREFIX
 from engine.runner.liveness import free_dead_leases, new_owner
 from engine.runner.notifications import Notifier
 from engine.runner.passes import USER_PREFIX, claim_user, record_outcome, user_resource
-from engine.runner.scheduler import Candidate, EndpointLimits, count_running, pick_jobs
+from engine.runner.scheduler import (
+    RETRY_BASE_SECONDS,
+    Candidate,
+    EndpointLimits,
+    count_running,
+    pick_jobs,
+)
 from engine.runner.status import (
     DUE_STATUSES,
     RUNNABLE_PHASES,
@@ -101,10 +113,13 @@ class Runner:
         housekeeping_interval: float = HOUSEKEEPING_INTERVAL,
         handover: tuple[str, str] | None = None,
         sender: Sender = send_message,
+        keep_alive: bool = False,
+        retry_base: float = RETRY_BASE_SECONDS,
     ) -> None:
         """``handover`` is a (resource, owner) lease to release once this runner's own lease
         is held: the ``launch`` lease of the shell that started this runner. ``sender`` sends
-        notification mail (tests may count instead)."""
+        notification mail (tests may count instead). ``keep_alive``: with ``until_idle``, stay
+        while any pass is due at all, not only an unfinished one (the module docstring)."""
         self.paths = paths
         self.owner = owner or new_owner()
         self._syncer = syncer
@@ -114,6 +129,9 @@ class Runner:
         self._max_workers = max(1, max_workers)
         self._housekeeping_interval = housekeeping_interval
         self._handover = handover
+        self._keep_alive = keep_alive
+        self._retry_base = retry_base  # the first backoff after a transient fault
+        self._told_next: datetime | None = None  # the next due pass we said we wait for
         self._running: dict[int, _Running] = {}
         self._notifier = Notifier(paths, self.now, sender)
         self._last_renewal = float("-inf")
@@ -211,7 +229,8 @@ class Runner:
         elapsed = time.monotonic() - running.started
         try:
             if reason is not CancelReason.lease_lost:
-                record_outcome(store, job, outcome, reason, self.now(), elapsed)
+                record_outcome(store, job, outcome, reason, self.now(), elapsed,
+                               self._retry_base)
         except NotFoundError:
             log.info("%s was removed while it was being synced", job.email_address)
         finally:
@@ -341,11 +360,27 @@ class Runner:
     # --- idle and shutdown ----------------------------------------------------------------
 
     def _idle(self, store: Store) -> bool:
-        """Nothing runs here and no unfinished pass waits (now or after a backoff)."""
+        """Nothing runs here and no unfinished pass waits (now or after a backoff); with
+        ``keep_alive``, no pass of any kind is due, however far ahead."""
         if self._running:
             return False
-        waiting = store.users.list_due(self.now() + _FAR_FUTURE, UNFINISHED_STATUSES, limit=100)
-        return all(self._candidate(store, user) is None for user in waiting)
+        if self._keep_alive and not self.paths.db.exists():
+            log.info("the state directory %s is gone", self.paths.root)
+            return True
+        statuses = DUE_STATUSES if self._keep_alive else UNFINISHED_STATUSES
+        waiting = store.users.list_due(self.now() + _FAR_FUTURE, statuses, limit=100)
+        pending = [user for user in waiting if self._candidate(store, user) is not None]
+        if pending and self._keep_alive:
+            self._say_next(pending[0])
+        return not pending
+
+    def _say_next(self, user: MigrationUserRow) -> None:
+        """Log (once per due time) the pass this kept-alive runner waits for."""
+        due = user.next_sync_due_at
+        if due is not None and due > self.now() and due != self._told_next:
+            self._told_next = due
+            log.info("the next pass (%s) is due at %s; waiting for it", user.email_address,
+                     due.isoformat(timespec="seconds"))
 
     def _shut_down(self, store: Store) -> None:
         if self._running:

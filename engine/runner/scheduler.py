@@ -82,10 +82,12 @@ def pick_jobs(
     return picked
 
 
-def retry_delay(attempt: int, hint_seconds: float | None = None) -> timedelta:
-    """How long to wait after attempt number ``attempt`` (1-based) failed transiently."""
+def retry_delay(attempt: int, hint_seconds: float | None = None,
+                base_seconds: float = RETRY_BASE_SECONDS) -> timedelta:
+    """How long to wait after attempt number ``attempt`` (1-based) failed transiently;
+    ``base_seconds`` is the first wait (the configuration file's ``runner.retry_base``)."""
     exponent = max(attempt, 1) - 1
-    seconds = min(RETRY_BASE_SECONDS * 2.0 ** min(exponent, 32), RETRY_CAP_SECONDS)
+    seconds = min(base_seconds * 2.0 ** min(exponent, 32), RETRY_CAP_SECONDS)
     if hint_seconds is not None and hint_seconds > seconds:
         seconds = min(hint_seconds, RETRY_HINT_CAP_SECONDS)
     return timedelta(seconds=seconds)

@@ -598,7 +598,8 @@ class _RunnerWatch:
             self._last_launch = moment
             self._launch()
         if moment - self._missing_since >= NO_RUNNER_SECONDS:
-            hint = ("the runner that was started did not come up; see logs/imsh-runner.out "
+            hint = ("the runner that was started did not come up; see logs/imsh-service.log and "
+                    "logs/imsh-runner.out "
                     "in the state directory" if self._launch.available
                     else "start one with 'imsh service'")
             raise InvalidStateError(

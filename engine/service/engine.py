@@ -20,7 +20,7 @@ from engine.model import BatchStatus, IMAPSecurityMechanism
 from engine.model import MigrationUserStatus as UserStatus
 from engine.model import MigrationUserStatusSummary as UserStatusSummary
 from engine.paths import StatePaths
-from engine.service import availability, config, statistics
+from engine.service import availability, config, pending, statistics
 from engine.service.availability import AvailabilityResult
 from engine.service.batches import SETTLED, BatchChanges, BatchInfo, BatchRequest, BatchService
 from engine.service.common import Launcher, RunnerLauncher
@@ -32,25 +32,33 @@ from engine.service.endpoints import (
     EndpointService,
     default_security,
 )
+from engine.service.smtp_config import SmtpChanges
 from engine.service.statistics import MigrationTotals, UserStatisticsInfo
 from engine.service.users import UserChanges, UserInfo, UserService
 from engine.store import Store
 
 IDENTITY_KINDS = ("batch", "endpoint", "user")
+SMTP_DEFAULTS_APPLIED = "SmtpDefaultsApplied"  # config key: the file's smtp section was stored
 
 
 class Engine:
-    def __init__(self, store: Store, runner_launcher: RunnerLauncher | None = None) -> None:
+    def __init__(self, store: Store, runner_launcher: RunnerLauncher | None = None,
+                 keep_runner: bool = False) -> None:
+        """``keep_runner``: the shell keeps on-demand runners alive, so a runner found missing
+        while passes are due is started again before the no-runner warning is considered."""
         self.store = store
         launcher = Launcher(runner_launcher)
+        self._launcher = launcher
+        self._keep_runner = keep_runner
         self._endpoints = EndpointService(store)
         self._batches = BatchService(store, launcher)
         self._users = UserService(store, launcher)
 
     @classmethod
     def open(cls, paths: StatePaths, *,
-             runner_launcher: RunnerLauncher | None = None) -> Engine:
-        return cls(Store.open(paths), runner_launcher)
+             runner_launcher: RunnerLauncher | None = None,
+             keep_runner: bool = False) -> Engine:
+        return cls(Store.open(paths), runner_launcher, keep_runner)
 
     def close(self) -> None:
         self.store.close()
@@ -123,6 +131,19 @@ class Engine:
         """None when the batch is gone; its info (status Removing) when a runner finishes it."""
         return self._batches.remove(identity)
 
+    def runner_notice(self, batch: BatchInfo) -> str | None:
+        """A warning when ``batch`` has passes due but no runner will perform them (with
+        ``keep_runner``, after starting one if it can: a console open for days sees its
+        runner replaced, not only warned about)."""
+        if self._keep_runner:
+            self.revive_runner()
+        return pending.no_runner_notice(self.store, batch.row)
+
+    def revive_runner(self) -> bool:
+        """Start a runner when passes are due and none serves the state (a killed one, say);
+        True when the launcher was asked (engine/service/pending.py)."""
+        return pending.revive_runner(self.store, self._launcher)
+
     def wait_batch(self, identity: str, until: frozenset[BatchStatus] | None,
                    timeout: timedelta, on_poll: Callable[[BatchInfo], None],
                    interval: float = 0.25) -> BatchInfo:
@@ -169,3 +190,15 @@ class Engine:
 
     def set_config(self, changes: ConfigChanges) -> MigrationConfig:
         return config.change_config(self.store, changes)
+
+    def apply_smtp_defaults(self, smtp: SmtpChanges) -> bool:
+        """Store ``smtp`` (the configuration file's defaults, shell/config.py) as
+        Set-MigrationConfig would — once: only while this state has no SMTP server and never
+        had defaults applied, so a server the administrator removed is not brought back.
+        True when they were stored; a bad value raises what Set-MigrationConfig would."""
+        if (not smtp.given or self.store.config.get(SMTP_DEFAULTS_APPLIED)
+                or self.get_config().smtp.server is not None):
+            return False
+        config.change_config(self.store, ConfigChanges(smtp=smtp))
+        self.store.config.set(SMTP_DEFAULTS_APPLIED, True)
+        return True

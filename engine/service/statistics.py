@@ -3,13 +3,15 @@
 Every number comes from the store (``user_statistics``, ``report_entries``,
 ``skipped_items``), written by the runner as it syncs; before a user's first pass the counts are
 zero and ``LastSuccessfulSyncTime`` is empty. ``-Diagnostic`` adds imsh's own facts about the
-user's sync state (folders known, messages recorded, lease holder, next pass due).
+user's sync state (folders known, messages recorded, lease holder, next pass due) and where the
+runner's logs are (engine/logs.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engine.logs import log_files
 from engine.model import BatchCounts, MigrationUserStatus, count_users
 from engine.service.common import user_lease
 from engine.service.users import UserInfo, user_info
@@ -63,4 +65,5 @@ def _diagnostic(store: Store, user_id: int, info: UserInfo) -> str:
                         or "none recorded"),
         f"runner lease: {holder}",
         f"next pass due: {due}",
+        "logs: " + ", ".join(str(path) for path in log_files(store.paths.log_dir)),
     ))

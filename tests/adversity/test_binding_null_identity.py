@@ -61,7 +61,10 @@ Write-Output "after: $(@(Get-MigrationBatch).Count) batch(es)"
     assert result.returncode != 0
     assert admin.batches() == {"Production": "Active"}  # the stored phase: still migrating
     assert admin.users() == ["ann@contoso.com"]
-    assert admin.ok("(Get-MigrationBatch -Identity Production).Status").strip() == "Synced"
+    # (the suite's runners do not wait for the next pass, so Get-MigrationBatch would warn
+    # that it has none: docs/service.md)
+    assert admin.ok("(Get-MigrationBatch -Identity Production -WarningAction SilentlyContinue)"
+                    ".Status").strip() == "Synced"
 
 
 def test_script_passing_an_undefined_variable_removes_nothing(

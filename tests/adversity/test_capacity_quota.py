@@ -36,6 +36,16 @@ from tests.support.servers import ImapServer, start_dovecot
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
 
 
+@pytest.fixture
+def quick_retries() -> Iterator[None]:
+    """The runner retries after 2 s instead of 30 s (IMSH_RETRY_BASE, docs/service.md): the
+    same retries, without waiting out the default backoff. Only for the tests that change
+    nothing while the backoff runs."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("IMSH_RETRY_BASE", "2")
+        yield
+
+
 @pytest.fixture(scope="module")
 def quota_target() -> Iterator[ImapServer]:
     """A Dovecot target with the quota plugin (no user has a limit until set_quota)."""
@@ -44,6 +54,7 @@ def quota_target() -> Iterator[ImapServer]:
     server.stop()
 
 
+@pytest.mark.usefixtures("quick_retries")
 def test_full_target_gets_every_message_once_the_quota_is_raised(
         tmp_path: Path, dovecot: ImapServer, quota_target: ImapServer) -> None:
     source_user, target_user = dovecot.fresh_user(), quota_target.fresh_user()
@@ -67,6 +78,7 @@ def test_full_target_gets_every_message_once_the_quota_is_raised(
     assert flow.compare() is None
 
 
+@pytest.mark.usefixtures("quick_retries")
 def test_message_refused_by_a_full_target_is_no_skipped_item(
         tmp_path: Path, dovecot: ImapServer, quota_target: ImapServer) -> None:
     source_user, target_user = dovecot.fresh_user(), quota_target.fresh_user()
@@ -87,6 +99,7 @@ def test_message_refused_by_a_full_target_is_no_skipped_item(
     assert "Synced skipped=0 error= " in user_line(flow) + " "
 
 
+@pytest.mark.usefixtures("quick_retries")
 def test_move_into_a_full_target_keeps_the_old_copy(
         tmp_path: Path, dovecot: ImapServer, quota_target: ImapServer) -> None:
     source_user, target_user = dovecot.fresh_user(), quota_target.fresh_user()

@@ -168,6 +168,9 @@ def test_killed_runner_lease_is_taken_over_at_once(
         wait_for(lambda: any(r.startswith("runner:") for r in leases(paths)))
         engine.start_batch("B1")  # a runner is active: nothing is launched
         wait_for(lambda: user_status(paths) == "Syncing")
+        # the claim marks the user Syncing before the worker calls the syncer: under load
+        # a kill between the two left no start of the first runner to count
+        wait_for(lambda: [p for p, _ in sync_starts(tmp_path)] == [first.pid])
         first.send_signal(signal.SIGKILL)
         first.wait(10)
     finally:

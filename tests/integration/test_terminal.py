@@ -6,6 +6,7 @@ capture-pane, so prompt_toolkit's terminal path (not the piped-stdin path) is ex
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import time
@@ -23,18 +24,21 @@ class Terminal:
 
     def __init__(self, state: Path) -> None:
         self.name = f"imsh-{uuid.uuid4().hex[:8]}"
+        # a tmux server of its own (-L): on the shared default one, another test's last
+        # kill-session stops the server while this new-session connects to it
+        self.tmux = ("tmux", "-L", self.name)
         self.state = state
 
     def start(self) -> None:
         subprocess.run(
-            ["tmux", "new-session", "-d", "-s", self.name, "-x", "160", "-y", "50",
+            [*self.tmux, "new-session", "-d", "-s", self.name, "-x", "160", "-y", "50",
              f"env NO_COLOR=1 imsh --state {self.state}"],
             check=True,
         )
         self.wait_for(lambda screen: "PS " in screen, "the prompt")
 
     def send(self, *keys: str) -> None:
-        subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
+        subprocess.run([*self.tmux, "send-keys", "-t", self.name, *keys], check=True)
 
     def type_text(self, text: str) -> None:
         self.send("-l", "--", text)
@@ -44,7 +48,7 @@ class Terminal:
         self.send("Enter")
 
     def screen(self) -> str:
-        result = subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name],
+        result = subprocess.run([*self.tmux, "capture-pane", "-p", "-t", self.name],
                                 capture_output=True, text=True, check=True)
         return result.stdout
 
@@ -58,8 +62,12 @@ class Terminal:
         raise AssertionError(f"timed out waiting for {what}; screen:\n{self.screen()}")
 
     def stop(self) -> None:
-        subprocess.run(["tmux", "kill-session", "-t", self.name], check=False,
-                       capture_output=True)
+        where = subprocess.run([*self.tmux, "display-message", "-p", "#{socket_path}"],
+                               capture_output=True, text=True, check=False).stdout.strip()
+        subprocess.run([*self.tmux, "kill-server"], check=False, capture_output=True)
+        # the socket file stays behind otherwise (also when imsh exited and took the server)
+        default = Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.getuid()}" / self.name
+        Path(where or default).unlink(missing_ok=True)
 
 
 @pytest.fixture
@@ -81,6 +89,8 @@ def test_tab_completes_cmdlet_and_parameter_names(terminal: Terminal) -> None:
 
 def test_tab_completes_known_identities(terminal: Terminal) -> None:
     terminal.type_line("Get-MigrationEndpoint | Out-String | Out-Null")
+    # the next prompt first: keys typed while the line runs are echoed into its redraw
+    terminal.wait_for(lambda s: s.count("PS ") >= 2, "the prompt after the first line")
     terminal.type_text("Get-MigrationEndpoint Local")
     terminal.send("Tab")
     terminal.wait_for(lambda s: "Get-MigrationEndpoint LocalMaildir" in s,

@@ -193,8 +193,9 @@ def test_env_and_automatic_variables(sh: Shell, monkeypatch: pytest.MonkeyPatch)
 
 
 def test_where_object_over_ten_thousand_objects_is_fast(sh: Shell) -> None:
-    started = time.perf_counter()
+    # CPU time, not wall time: the suite runs in two workers on a shared machine
+    started = time.process_time()
     count = sh.value("(1..10000 | Where-Object { $_ % 3 -eq 0 }).Count")
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert count == 3333
     assert elapsed < 2.0

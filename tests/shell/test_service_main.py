@@ -12,7 +12,8 @@ from engine.errors import ImshError, PermanentError
 from engine.paths import ensure_state_dir, resolve_state_paths
 from engine.runner import CancelToken, SyncJob, SyncKind
 from shell import service_main
-from shell.launch import runner_command
+from shell.launch import keep_alive_enabled, runner_command
+from shell.main import UsageError, parse_command_line
 from tests.integration import service_syncers
 
 
@@ -80,5 +81,21 @@ def test_log_file_rotates_keeping_five_private_files(tmp_path: Path) -> None:
 
 
 def test_runner_command_reads_service_until_idle(tmp_path: Path) -> None:
-    command = runner_command(tmp_path)
+    command = runner_command(tmp_path, keep_alive=False)
     assert " ".join(command).endswith(f"-m shell.main --state {tmp_path} service --until-idle")
+
+
+def test_on_demand_runner_waits_for_the_next_pass_unless_keep_alive_is_off(
+        tmp_path: Path) -> None:
+    assert runner_command(tmp_path)[-2:] == ["--until-idle", "--keep-alive"]
+    assert keep_alive_enabled({}) is True
+    assert keep_alive_enabled({"IMSH_RUNNER_KEEP_ALIVE": "1"}) is True
+    for off in ("0", "false", "No", " off "):
+        assert keep_alive_enabled({"IMSH_RUNNER_KEEP_ALIVE": off}) is False
+
+
+def test_keep_alive_goes_with_until_idle() -> None:
+    inv = parse_command_line(["service", "--until-idle", "--keep-alive"])
+    assert (inv.service, inv.until_idle, inv.keep_alive) == (True, True, True)
+    with pytest.raises(UsageError, match="--keep-alive goes with --until-idle"):
+        parse_command_line(["service", "--keep-alive"])

@@ -84,3 +84,9 @@ def test_next_incremental_due_is_last_success_plus_interval() -> None:
     last = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     assert next_incremental_due(last, 86400) == datetime(2026, 1, 3, 3, 4, 5, tzinfo=UTC)
     assert next_incremental_due(last, 90) == last + timedelta(seconds=90)
+
+
+def test_a_configured_retry_base_starts_the_doubling_there_and_keeps_the_cap() -> None:
+    assert [retry_delay(n, base_seconds=2).total_seconds() for n in (1, 2, 3)] == [2, 4, 8]
+    assert retry_delay(20, base_seconds=2) == timedelta(minutes=15)
+    assert retry_delay(1, hint_seconds=10, base_seconds=2) == timedelta(seconds=10)

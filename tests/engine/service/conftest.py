@@ -34,3 +34,15 @@ def snapshot(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
     with sqlite3.connect(engine.store.paths.db) as db:
         tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
         return {t: sorted(db.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in tables}
+
+
+@pytest.fixture
+def short_release_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Remove waits 0.5 s, not 20 s, for a runner that never lets go (the test's own lease):
+    what Remove does after the wait is the same."""
+    from functools import partial
+
+    from engine.service import batches, common, users
+
+    for module in (batches, users):
+        monkeypatch.setattr(module, "wait_released", partial(common.wait_released, timeout=0.5))

@@ -194,6 +194,7 @@ def test_remove_deletes_the_batch_and_its_users_only(engine: Engine, source: str
     assert {e.name for e in engine.get_endpoints()} == {"LocalMaildir", "Source"}
 
 
+@pytest.mark.usefixtures("short_release_wait")
 def test_remove_while_a_runner_holds_a_user_marks_the_batch_removing(
     engine: Engine, source: str
 ) -> None:

@@ -59,6 +59,7 @@ def test_starting_a_user_of_a_stopped_batch_reactivates_the_batch(
     assert engine.get_batches(batch)[0].status is BatchStatus.Syncing
 
 
+@pytest.mark.usefixtures("short_release_wait")
 def test_remove_user_now_or_through_the_runner(engine: Engine, batch: str) -> None:
     engine.remove_user("ann@contoso.com")
     assert engine.identities("user") == ["bob@contoso.com", "cid@contoso.com"]
