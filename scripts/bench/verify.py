@@ -9,9 +9,6 @@ messages, which shows what else was lost (keywords).
 from __future__ import annotations
 
 import re
-from typing import Any
-
-from imapclient import IMAPClient
 
 from scripts.bench.servers import BenchServers, Mailbox
 from scripts.compare import ImapSource, ImapSpec, Report, compare
@@ -22,21 +19,8 @@ _TUID = re.compile(rb"^X-TUID: [^\r\n]*\r\n", re.M | re.I)
 class TuidStrippedSource(ImapSource):
     """B as the comparer reads it, minus the ``X-TUID`` header line in each message's head."""
 
-    @staticmethod
-    def _connect(spec: ImapSpec, timeout: float) -> IMAPClient:
-        # the comparer's own connection, with FETCH answers filtered on their way in
-        client = ImapSource._connect(spec, timeout)
-        fetch = client.fetch
-
-        def fetch_without_tuid(*args: Any, **kwargs: Any) -> Any:
-            answer = fetch(*args, **kwargs)
-            for data in answer.values():
-                if b"BODY[]" in data:
-                    data[b"BODY[]"] = strip_tuid(data[b"BODY[]"])
-            return answer
-
-        client.fetch = fetch_without_tuid
-        return client
+    def transform(self, raw: bytes) -> bytes:
+        return strip_tuid(raw)
 
 
 def strip_tuid(raw: bytes) -> bytes:
