@@ -119,6 +119,7 @@ def batch_record(info: BatchInfo, include_report: bool = False) -> PSObject:
         **_times("Finalized", row.completed_at),
         "Message": row.error or info.attention,
         "UsersWithHeldDeletions": info.users_with_held_deletions,  # imsh
+        "DataConsistencyScore": str(info.data_consistency_score),
         "Report": list(info.report) if include_report else None,
     }, ("Identity", "Status", "Type", "TotalCount"))
 
@@ -142,6 +143,7 @@ def _user_properties(info: UserInfo) -> dict[str, Any]:
         "TargetUserName": info.target_user_name,
         "HasUnapprovedDeletions": bool(info.held_deletions or info.held_folders),  # imsh
         "HeldDeletionCount": info.held_deletions,  # imsh
+        "DataConsistencyScore": str(info.data_consistency_score),
     }
 
 

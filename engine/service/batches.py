@@ -48,7 +48,14 @@ from engine.errors import (
 )
 from engine.excludes import parse_exclude_folders
 from engine.limits import DEFAULT_REPORT_INTERVAL, validate_batch_name, validate_report_interval
-from engine.model import BatchCounts, BatchStatus, EndpointType, MigrationUserStatus, count_users
+from engine.model import (
+    BatchCounts,
+    BatchStatus,
+    DataConsistencyScore,
+    EndpointType,
+    MigrationUserStatus,
+    count_users,
+)
 from engine.oauth import is_oauth
 from engine.runner.intervals import DEFAULT_INTERVAL, batch_interval, seconds_of
 from engine.secrets import Secret
@@ -67,6 +74,7 @@ from engine.service.common import (
     with_status,
 )
 from engine.service.config import load_config
+from engine.service.consistency import batch_score
 from engine.service.sync_interval import check_interval, reschedule_waiting_users
 from engine.service.users import approve_deletions, held_deletions
 from engine.skipped import retry_skipped_items
@@ -146,6 +154,7 @@ class BatchInfo:
     incremental_sync_interval: timedelta = DEFAULT_INTERVAL  # the one that applies
     totals: BatchTotals | None = None  # items and bytes so far (filled while waiting)
     users_with_held_deletions: int = 0  # the batch needs the administrator's attention
+    data_consistency_score: DataConsistencyScore = DataConsistencyScore.Perfect  # worst user's
 
     @property
     def attention(self) -> str | None:
@@ -193,7 +202,8 @@ class BatchService:
         held = sum(1 for user in users if held_deletions(self._store, user.id))
         return BatchInfo(batch, status, count_users(s for s in statuses if s != U.Removing),
                          report, batch_interval(self._store, batch),
-                         users_with_held_deletions=held)
+                         users_with_held_deletions=held,
+                         data_consistency_score=batch_score(self._store, (u.id for u in users)))
 
     def get(self, name: str) -> BatchInfo:
         return self.info(self._store.batches.get(name))

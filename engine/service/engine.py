@@ -20,7 +20,7 @@ from engine.model import BatchStatus, IMAPSecurityMechanism
 from engine.model import MigrationUserStatus as UserStatus
 from engine.model import MigrationUserStatusSummary as UserStatusSummary
 from engine.paths import StatePaths
-from engine.service import availability, config, statistics
+from engine.service import availability, config, proofs, statistics
 from engine.service.availability import AvailabilityResult
 from engine.service.batches import SETTLED, BatchChanges, BatchInfo, BatchRequest, BatchService
 from engine.service.common import Launcher, RunnerLauncher
@@ -159,6 +159,14 @@ class Engine:
 
     def get_statistics(self) -> MigrationTotals:
         return statistics.migration_totals(self.store)
+
+    # --- proofs (Test-MigrationUser, Test-MigrationBatch) ----------------------------------
+
+    def prove_user(self, identity: str) -> proofs.UserProof:
+        return proofs.prove_user(self.store, identity)
+
+    def prove_batch(self, identity: str) -> list[proofs.UserProof]:
+        return proofs.prove_batch(self.store, identity)
 
     # --- configuration --------------------------------------------------------------------
 

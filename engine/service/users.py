@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from engine.errors import InvalidStateError, NotFoundError
-from engine.model import MigrationUserStatus, MigrationUserStatusSummary
+from engine.model import DataConsistencyScore, MigrationUserStatus, MigrationUserStatusSummary
 from engine.service.common import (
     Launcher,
     now,
@@ -25,6 +25,7 @@ from engine.service.common import (
     waiting_for_retry,
     with_status,
 )
+from engine.service.consistency import user_score
 from engine.skipped import retry_skipped_items
 from engine.store import Store
 from engine.store.stats import UserStatistics
@@ -62,6 +63,8 @@ class UserInfo:
     statistics: UserStatistics
     held_deletions: int = 0  # copies whose deletion awaits approval
     held_folders: int = 0  # vanished folders whose removal awaits approval
+    # the latest proof's grade, else the skipped items' (engine/service/consistency.py)
+    data_consistency_score: DataConsistencyScore = DataConsistencyScore.Perfect
 
     @property
     def held_deletions_warning(self) -> str | None:
@@ -97,6 +100,7 @@ def user_info(store: Store, user: MigrationUserRow) -> UserInfo:
         next_sync_due_at=user.next_sync_due_at, statistics=store.statistics.get(user.id),
         held_deletions=store.messages.count_held(user.id),
         held_folders=store.messages.count_held_folders(user.id),
+        data_consistency_score=user_score(store, user.id),
     )
 
 
