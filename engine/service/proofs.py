@@ -114,9 +114,9 @@ def prove_user(store: Store, identity: str, *, moment: str = "manual",
             source = ImapReader(session, user_root=endpoints.login.user_root,
                                 description=f"source {source_ep.name}")
             stack.callback(source.close)
-            target, naming = _open_target(stack, target_ep, endpoints)
+            target, naming, view = _open_target(stack, target_ep, endpoints)
             report, ignored, mapping = _compare(store, user, batch.exclude_folders, source,
-                                                target, naming)
+                                                target, naming, view)
             missing_items = sum(_count(source, f) for f in _missing_folders(source, report))
     except ImshError as exc:
         _record_failure(store, user, moment, str(exc))
@@ -146,23 +146,34 @@ def prove_batch(store: Store, identity: str) -> list[UserProof]:
     return results
 
 
-def _open_target(stack: ExitStack, endpoint: Any, endpoints: Any) -> tuple[MailboxSource, Any]:
+View = Callable[[MailboxSource], MailboxSource]
+
+
+def _same(source: MailboxSource) -> MailboxSource:
+    return source
+
+
+def _open_target(stack: ExitStack, endpoint: Any, endpoints: Any
+                 ) -> tuple[MailboxSource, Any, View]:
+    """The target's reader, its naming, and how the source is seen against it."""
     if endpoint.kind == "Maildir":
         naming = MaildirTarget(endpoint.path).naming
         root = Path(endpoint.path) / mailbox_dir_name(endpoints.mailbox.address)
-        return MaildirReader(root), naming
+        return MaildirReader(root), naming, _same
     target = endpoints.new_target()
     stack.callback(target.close)
     target.open_user(endpoints.mailbox)
     if endpoint.kind == "IMAP":
-        return ImapReader(target.session, description=f"target {endpoint.name}"), target.naming
-    from engine.verify.ews import EwsReader  # exchangelib only for EWS proofs
+        return (ImapReader(target.session, description=f"target {endpoint.name}"),
+                target.naming, _same)
+    from engine.verify.ews import AsExchangeHolds, EwsReader  # exchangelib: EWS proofs only
 
-    return EwsReader(target, description=f"target {endpoint.name}"), target.naming
+    return (EwsReader(target, description=f"target {endpoint.name}"), target.naming,
+            AsExchangeHolds)
 
 
 def _compare(store: Store, user: MigrationUserRow, exclude_folders: tuple[str, ...],
-             source: ImapReader, target: MailboxSource, naming: Any
+             source: ImapReader, target: MailboxSource, naming: Any, view: View
              ) -> tuple[Report, list[str], dict[FolderPath, FolderPath]]:
     listed = source.folders()
     patterns = parse_exclude_folders(exclude_folders)
@@ -186,7 +197,7 @@ def _compare(store: Store, user: MigrationUserRow, exclude_folders: tuple[str, .
                 if m.source_uid is not None}
         if uids:
             skipped[folder.path] = uids
-    report = compare(_Only(source, set(ignored_source)), target, folder_map=mapping,
+    report = compare(view(_Only(source, set(ignored_source))), target, folder_map=mapping,
                      skipped_uids=skipped)
     target_folders = {f.path: f for f in target.folders()}
     empty = [p for p in report.folders_extra
