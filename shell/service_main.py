@@ -38,6 +38,7 @@ from engine.imap import deadline
 from engine.paths import StatePaths, ensure_private_dir, ensure_state_dir, resolve_state_paths
 from engine.runner import CancelToken, Runner, StoreFactory, SyncJob, SyncOutcome, UserSyncer
 from engine.runner.launcher import LAUNCH_RESOURCE
+from engine.service.proofs import with_proofs
 
 LOG_NAME = "imsh-service.log"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s"
@@ -78,9 +79,12 @@ def _serve(paths: StatePaths, until_idle: bool, env: Mapping[str, str]) -> int:
         deadline.configure(deadline.Deadlines(
             _seconds(env, ENV_COMMAND_DEADLINE, deadline.DEFAULT_BASE_SECONDS),
             _seconds(env, ENV_MIN_TRANSFER_RATE, deadline.DEFAULT_MIN_RATE)))
+        syncer = load_syncer(env.get(ENV_SYNCER))
+        if env.get(ENV_SYNCER) is None:  # the real executor: proofs at the moments that matter
+            syncer = with_proofs(syncer)
         runner = Runner(
             paths,
-            load_syncer(env.get(ENV_SYNCER)),
+            syncer,
             lease_ttl=_seconds(env, ENV_LEASE_TTL, 60.0),
             poll_interval=_seconds(env, ENV_POLL_INTERVAL, 1.0),
             handover=_launch_handover(env),

@@ -228,6 +228,7 @@ def config_record(config: MigrationConfig) -> PSObject:
         "SupportsCutover": False,
         "DefaultTargetEndpoint": config.default_target_endpoint,
         "IncrementalSyncInterval": config.incremental_sync_interval,
+        "AutomaticProofs": config.automatic_proofs,  # imsh
         "SmtpServer": smtp.server,
         "SmtpPort": smtp.port,
         "SmtpSecurity": smtp.security,

@@ -23,19 +23,28 @@ with the reason, so the score never stays Perfect on a proof that did not look.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.errors import ImshError
+from engine.errors import ImshError, TransientError
 from engine.excludes import SourceFolder as ExcludeFolder
 from engine.excludes import filter_folders, parse_exclude_folders
 from engine.folders import FolderPath, SourceFolderName, map_folders
 from engine.imap.connection import open_session
 from engine.model import DataConsistencyScore
+from engine.runner.jobs import (
+    CancelToken,
+    OutcomeKind,
+    SyncJob,
+    SyncKind,
+    SyncOutcome,
+    UserSyncer,
+)
 from engine.store import Store, codec
 from engine.store.proofs import ProofRow
 from engine.store.users import MigrationUserRow
@@ -43,7 +52,15 @@ from engine.sync.endpoints import resolve
 from engine.sync.state import decode_target_path
 from engine.targets.maildir import MaildirTarget, mailbox_dir_name
 from engine.verify.compare import compare
-from engine.verify.model import Difference, FolderDiff, FolderInfo, MailboxSource, Report, show
+from engine.verify.model import (
+    Difference,
+    FolderDiff,
+    FolderInfo,
+    MailboxSource,
+    MessageRecord,
+    Report,
+    show,
+)
 from engine.verify.readers import ImapReader, MaildirReader
 from engine.verify.score import ScoreInputs, score
 
@@ -99,9 +116,18 @@ def latest_score(store: Store, user: MigrationUserRow) -> DataConsistencyScore:
     return DataConsistencyScore(proof.score)
 
 
+class ProofCancelled(TransientError):
+    """The runner was asked to stop (Stop-, Remove-, SIGTERM) while it proved a user."""
+
+    def __init__(self) -> None:
+        super().__init__("The proof was stopped.", error_id="ProofCancelled")
+
+
 def prove_user(store: Store, identity: str, *, moment: str = "manual",
-               clock: Callable[[], float] = time.monotonic) -> UserProof:
-    """Prove one user (see the module docstring); raises the engine's error if it cannot."""
+               clock: Callable[[], float] = time.monotonic,
+               cancelled: Callable[[], bool] | None = None) -> UserProof:
+    """Prove one user (see the module docstring); raises the engine's error if it cannot.
+    ``cancelled`` is polled between messages: a stopped proof records nothing."""
     user = store.users.get(identity)
     batch = store.batches.get_by_id(user.batch_id)
     source_ep = store.endpoints.get_by_id(batch.source_endpoint_id)
@@ -115,9 +141,13 @@ def prove_user(store: Store, identity: str, *, moment: str = "manual",
                                 description=f"source {source_ep.name}")
             stack.callback(source.close)
             target, naming, view = _open_target(stack, target_ep, endpoints)
+            if cancelled is not None:
+                view = _watched(view, cancelled)
             report, ignored, mapping = _compare(store, user, batch.exclude_folders, source,
                                                 target, naming, view)
             missing_items = sum(_count(source, f) for f in _missing_folders(source, report))
+    except ProofCancelled:
+        raise
     except ImshError as exc:
         _record_failure(store, user, moment, str(exc))
         raise
@@ -151,6 +181,43 @@ View = Callable[[MailboxSource], MailboxSource]
 
 def _same(source: MailboxSource) -> MailboxSource:
     return source
+
+
+def prove_after_pass(open_store: Callable[[], Store], user_id: int, moment: str,
+                     cancelled: Callable[[], bool] | None = None) -> None:
+    """The automatic proof (``moment`` initial-sync or completion), when AutomaticProofs is
+    on: run by the runner after a successful initial or final pass, before the pass's outcome
+    is recorded, so the user is Synced (or Completed) with its proof in the report. Never
+    raises: a proof that cannot finish is recorded as such (score Poor, a report entry) and
+    does not fail the pass, whose copies are fine; the administrator can prove again."""
+    from engine.service.config import AUTOMATIC_PROOFS  # config imports the runner
+
+    store = open_store()
+    try:
+        if not store.config.get(AUTOMATIC_PROOFS, True):
+            return
+        user = store.users.get_by_id(user_id)
+        with contextlib.suppress(ImshError):  # recorded by prove_user
+            prove_user(store, user.email_address, moment=moment, cancelled=cancelled)
+    finally:
+        store.close()
+
+
+def with_proofs(syncer: UserSyncer) -> UserSyncer:
+    """The syncer, followed by the automatic proof after a successful initial pass and after
+    the final pass of Complete-MigrationBatch (before the runner records the outcome)."""
+
+    def sync_and_prove(open_store: Callable[[], Store], job: SyncJob, token: CancelToken
+                       ) -> SyncOutcome:
+        outcome = syncer(open_store, job, token)
+        if (outcome.kind is OutcomeKind.ok and not token.cancelled
+                and (job.final or job.kind is SyncKind.initial)):
+            prove_after_pass(open_store, job.user_id,
+                             "completion" if job.final else "initial-sync",
+                             cancelled=lambda: token.cancelled)
+        return outcome
+
+    return sync_and_prove
 
 
 def _open_target(stack: ExitStack, endpoint: Any, endpoints: Any
@@ -204,6 +271,31 @@ def _compare(store: Store, user: MigrationUserRow, exclude_folders: tuple[str, .
              if p in target_folders and _is_empty(target, target_folders[p])]
     report.folders_extra = [p for p in report.folders_extra if p not in empty]
     return report, [show(p) for p in empty], mapping
+
+
+def _watched(view: View, cancelled: Callable[[], bool]) -> View:
+    return lambda source: _Watched(view(source), cancelled)
+
+
+class _Watched:
+    """A mailbox whose reading stops (ProofCancelled) once ``cancelled()`` is true."""
+
+    def __init__(self, inner: MailboxSource, cancelled: Callable[[], bool]) -> None:
+        self._inner = inner
+        self._cancelled = cancelled
+        self.description = inner.description
+
+    def folders(self) -> list[FolderInfo]:
+        return self._inner.folders()
+
+    def messages(self, folder: FolderInfo) -> Iterator[MessageRecord]:
+        for record in self._inner.messages(folder):
+            if self._cancelled():
+                raise ProofCancelled()
+            yield record
+
+    def close(self) -> None:
+        self._inner.close()
 
 
 class _Only:
