@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (the admin script below keeps each cmdlet on one line)
 """The automatic proof: the real ``imsh`` runs a batch to Synced (its detached runner syncs with
 the real executor) and the runner proves the user before the pass is recorded, so the report
 and DataConsistencyScore hold the proof as soon as the batch is Synced; Set-MigrationConfig
