@@ -74,7 +74,6 @@ from engine.service.common import (
     with_status,
 )
 from engine.service.config import load_config
-from engine.service.consistency import batch_score
 from engine.service.sync_interval import check_interval, reschedule_waiting_users
 from engine.service.users import approve_deletions, held_deletions
 from engine.skipped import retry_skipped_items
@@ -94,6 +93,7 @@ from engine.transitions import (
     check_stop,
     check_sync_now,
 )
+from engine.verify.score import batch_score
 
 U = MigrationUserStatus
 B = BatchStatus

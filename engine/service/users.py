@@ -25,7 +25,6 @@ from engine.service.common import (
     waiting_for_retry,
     with_status,
 )
-from engine.service.consistency import user_score
 from engine.skipped import retry_skipped_items
 from engine.store import Store
 from engine.store.stats import UserStatistics
@@ -37,6 +36,7 @@ from engine.transitions import (
     check_user_start,
     check_user_stop,
 )
+from engine.verify.score import user_score
 
 U = MigrationUserStatus
 _SYNCED = frozenset({U.Synced, U.IncrementalSynced})

@@ -20,9 +20,12 @@ Pure: literal counts in, a grade out.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from engine.model import DataConsistencyScore
+from engine.model import DataConsistencyScore, worst_score
+from engine.store import Store
+from engine.store.proofs import ProofRow
 
 GOOD_LOSS_SHARE = 0.01
 INVESTIGATE_LOSS_SHARE = 0.05
@@ -52,3 +55,32 @@ def score(inputs: ScoreInputs) -> DataConsistencyScore:
     if inputs.folders_missing or lost > max(1.0, GOOD_LOSS_SHARE * total):
         return S.Investigate
     return S.Good
+
+
+def user_score(store: Store, user_id: int) -> DataConsistencyScore:
+    """A user's score: its latest proof's, else what its skipped items alone give."""
+    proof = store.proofs.latest(user_id)
+    if proof is not None:
+        return DataConsistencyScore(proof.score)
+    stats = store.statistics.get(user_id)
+    total = max(stats.total_items_in_source,
+                stats.synced_item_count + stats.skipped_item_count)
+    return score(ScoreInputs(total, skipped=stats.skipped_item_count))
+
+
+def batch_score(store: Store, user_ids: Iterable[int]) -> DataConsistencyScore:
+    """A batch's score: the worst of its users' (Perfect for a batch without users)."""
+    return worst_score(user_score(store, user_id) for user_id in user_ids)
+
+
+def proof_text(proof: ProofRow | None) -> str | None:
+    """One line about a proof for mail and CSV: None when the user was never proven."""
+    if proof is None:
+        return None
+    when = f"{proof.proved_at:%Y-%m-%d %H:%M}Z"
+    if proof.error:
+        return f"Failed {when}: {proof.error}"
+    if proof.identical:
+        return f"Identical {when}: {proof.source_items} messages"
+    return (f"Different {when}: {proof.missing} missing or altered, {proof.changed} changed, "
+            f"{proof.extra} extra, {proof.folders_missing} folders missing")
