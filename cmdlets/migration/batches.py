@@ -34,6 +34,7 @@ from cmdlets.migration.common import (
     unlimited,
     unsupported,
 )
+from cmdlets.migration.preview import preview_records
 from cmdlets.migration.records import batch_record
 from engine.limits import DEFAULT_REPORT_INTERVAL
 from engine.model import BatchStatus, parse_enum
@@ -146,6 +147,10 @@ class NewMigrationBatch(Cmdlet):
                              else interval if interval is not None else DEFAULT_REPORT_INTERVAL),
             incremental_sync_interval=optional(args, "IncrementalSyncInterval"),
         )
+        if ctx.whatif:  # check everything first, then show what would move (preview.py)
+            previews = ctx.engine.preview_new_batch(request)
+            ctx.should_process(request.name, "Create migration batch")
+            return preview_records(previews)
         if not ctx.should_process(request.name, "Create migration batch"):
             return []
         return [batch_record(ctx.engine.new_batch(request))]
@@ -276,6 +281,10 @@ class StartMigrationBatch(Cmdlet):
     supports_should_process = True
 
     def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
+        if ctx.whatif:  # the checks of a real start, then the preview (preview.py)
+            previews = ctx.engine.preview_start_batch(args["Identity"])
+            ctx.should_process(args["Identity"], "Start migration batch")
+            return preview_records(previews)
         if ctx.should_process(args["Identity"], "Start migration batch"):
             ctx.engine.start_batch(args["Identity"])
         return []

@@ -74,6 +74,7 @@ from engine.service.common import (
     with_status,
 )
 from engine.service.config import load_config
+from engine.service.preview import UserPreview, preview_users
 from engine.service.sync_interval import check_interval, reschedule_waiting_users
 from engine.service.users import approve_deletions, held_deletions
 from engine.skipped import retry_skipped_items
@@ -249,6 +250,24 @@ class BatchService:
         if request.auto_start:
             self._launch()
         return self.info(self._store.batches.get_by_id(batch.id))
+
+    def preview_new(self, request: BatchRequest) -> builtins.list[UserPreview]:
+        """New-MigrationBatch -WhatIf: every check of :meth:`create` (it fails as create
+        would), then the preview of each CSV user (engine/service/preview.py); nothing is
+        written."""
+        spec, users = self._prepare(request)
+        source = self._store.endpoints.get_by_id(spec.source_endpoint_id)
+        return preview_users(self._store, source, users, spec.exclude_folders)
+
+    def preview_start(self, name: str) -> builtins.list[UserPreview]:
+        """Start-MigrationBatch -WhatIf: the checks of :meth:`start`, then the preview of the
+        users it would start (those not yet synced); nothing is written."""
+        batch = self.resolve(name)
+        kind = check_start(derive_status(self._store, batch), batch.name)
+        users = [u for u in self._store.users.list(batch_id=batch.id)
+                 if _restarts(kind, U(u.status)) or U(u.status) in _SYNCED]
+        source = self._store.endpoints.get_by_id(batch.source_endpoint_id)
+        return preview_users(self._store, source, users, batch.exclude_folders)
 
     def _prepare(
         self, request: BatchRequest

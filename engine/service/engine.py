@@ -32,6 +32,7 @@ from engine.service.endpoints import (
     EndpointService,
     default_security,
 )
+from engine.service.preview import UserPreview
 from engine.service.statistics import MigrationTotals, UserStatisticsInfo
 from engine.service.users import UserChanges, UserInfo, UserService
 from engine.store import Store
@@ -109,6 +110,12 @@ class Engine:
 
     def set_batch(self, identity: str, changes: BatchChanges) -> BatchInfo:
         return self._batches.change(identity, changes)
+
+    def preview_new_batch(self, request: BatchRequest) -> list[UserPreview]:
+        return self._batches.preview_new(request)
+
+    def preview_start_batch(self, identity: str) -> list[UserPreview]:
+        return self._batches.preview_start(identity)
 
     def start_batch(self, identity: str) -> BatchInfo:
         return self._batches.start(identity)

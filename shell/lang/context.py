@@ -143,6 +143,12 @@ class CommandContext:
         quiet = action == "silentlycontinue"
         self._rt.report(record, display=not quiet, count=not quiet)
 
+    @property
+    def whatif(self) -> bool:
+        common = self.binding.common if self.binding else None
+        return bool(common.whatif if common and common.whatif is not None else truthy(
+            self._rt.variables.get("WhatIfPreference")))
+
     def should_process(self, target: str, action: str) -> bool:
         common = self.binding.common if self.binding else None
         whatif = common.whatif if common and common.whatif is not None else truthy(
