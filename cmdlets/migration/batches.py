@@ -108,6 +108,10 @@ class NewMigrationBatch(Cmdlet):
         Example("New-MigrationBatch -Name IMAPBatch2 -SourceEndpoint IMAPEndpoint -CSVData "
                 "(Get-Content users.csv -AsByteStream) -IncrementalSyncInterval 06:00:00",
                 "Creates a batch that is kept in sync every 6 hours instead of every 24."),
+        Example("New-MigrationBatch -Name IMAPBatch3 -SourceEndpoint IMAPEndpoint -CSVData "
+                "(Get-Content users.csv -AsByteStream) -WhatIf | Export-Csv sizing.csv",
+                "imsh: checks the CSV as the real command would, then writes each user's "
+                "folders, items, bytes, refused items and estimated duration (docs/proof.md)."),
     )
     parameters = (
         Parameter("Name", T.STRING, mandatory=True, help="A unique name, at most 64 characters."),
@@ -275,7 +279,9 @@ class StartMigrationBatch(Cmdlet):
         "Queues the batch's users for synchronization and starts imsh's background runner "
         "(imsh service) if none is running. A Stopped batch resumes; in a Failed, "
         "SyncedWithErrors or CompletedWithErrors batch the failed users are retried.")
-    examples = (Example("Start-MigrationBatch -Identity IMAPBatch1", "Starts the batch."),)
+    examples = (Example("Start-MigrationBatch -Identity IMAPBatch1", "Starts the batch."),
+                Example("Start-MigrationBatch -Identity IMAPBatch1 -WhatIf",
+                        "imsh: what starting would move, per user (docs/proof.md)."))
     parameters = (identity("migration batch", mandatory=True),
                   *unsupported("Validate", switch=True), *ON_PREMISES)
     supports_should_process = True
