@@ -60,7 +60,8 @@ def child(mode: str, host: str, port: int, password: str) -> None:
     started = time.perf_counter()
     if mode == "read":
         counts = [_read(host, port, user, password) for user in ("user1", "user2")]
-        result = {"messages": sum(c for c, _ in counts), "bytes": sum(b for _, b in counts)}
+        result: dict[str, object] = {"messages": sum(c for c, _ in counts),
+                                     "bytes": sum(b for _, b in counts)}
     else:
         a = ImapSource(ImapSpec(host, port, "user1", password))
         b = ImapSource(ImapSpec(host, port, "user2", password))

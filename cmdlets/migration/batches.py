@@ -27,6 +27,7 @@ from cmdlets.base import BoundArguments, Cmdlet, Context, Example, Parameter
 from cmdlets.base import ParamType as T
 from cmdlets.migration.common import (
     ON_PREMISES,
+    checked,
     identity,
     optional,
     strings,
@@ -261,7 +262,8 @@ class SetMigrationBatch(Cmdlet):
             approve_skipped_items=args.switch("ApproveSkippedItems"),
             approve_deletions=args.switch("ApproveDeletions"),
         )
-        if ctx.should_process(args["Identity"], "Change migration batch"):
+        if checked(ctx, args["Identity"], "Change migration batch",
+                   lambda e: e.set_batch(args["Identity"], changes)):
             ctx.engine.set_batch(args["Identity"], changes)
         return []
 
@@ -310,7 +312,8 @@ class StopMigrationBatch(Cmdlet):
     confirm_impact = "High"
 
     def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
-        if ctx.should_process(args["Identity"], "Stop migration batch"):
+        if checked(ctx, args["Identity"], "Stop migration batch",
+                   lambda e: e.stop_batch(args["Identity"])):
             ctx.engine.stop_batch(args["Identity"])
         return []
 
@@ -335,7 +338,8 @@ class CompleteMigrationBatch(Cmdlet):
     confirm_impact = "High"
 
     def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
-        if ctx.should_process(args["Identity"], "Complete migration batch"):
+        if checked(ctx, args["Identity"], "Complete migration batch",
+                   lambda e: e.complete_batch(args["Identity"])):
             ctx.engine.complete_batch(args["Identity"])
         return []
 
@@ -363,6 +367,8 @@ class RemoveMigrationBatch(Cmdlet):
     confirm_impact = "High"
 
     def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
+        if ctx.whatif:  # the checks of a real removal (it may wait for a runner: not run)
+            ctx.engine.check_remove_batch(args["Identity"])
         if ctx.should_process(args["Identity"], "Remove migration batch"):
             ctx.engine.remove_batch(args["Identity"])
         return []

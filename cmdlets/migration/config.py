@@ -16,6 +16,7 @@ from cmdlets.base import BoundArguments, Cmdlet, CmdletError, Context, Example, 
 from cmdlets.base import ParamType as T
 from cmdlets.migration.common import (
     ON_PREMISES,
+    checked,
     credentials,
     optional,
     timespan,
@@ -133,7 +134,8 @@ class SetMigrationConfig(Cmdlet):
                                        if "IncrementalSyncInterval" in args else UNSET),
             automatic_proofs=optional(args, "AutomaticProofs"),
         )
-        if ctx.should_process("MigrationConfig", "Change migration configuration"):
+        if checked(ctx, "MigrationConfig", "Change migration configuration",
+                   lambda e: e.set_config(changes)):
             ctx.engine.set_config(changes)
         return []
 

@@ -251,6 +251,11 @@ class BatchService:
             self._launch()
         return self.info(self._store.batches.get_by_id(batch.id))
 
+    def check_remove(self, name: str) -> None:
+        """Remove-MigrationBatch -WhatIf: the batch exists and may be removed now."""
+        batch = self.resolve(name)
+        check_remove(derive_status(self._store, batch), batch.name)
+
     def preview_new(self, request: BatchRequest) -> builtins.list[UserPreview]:
         """New-MigrationBatch -WhatIf: every check of :meth:`create` (it fails as create
         would), then the preview of each CSV user (engine/service/preview.py); nothing is

@@ -63,6 +63,20 @@ class Engine:
                  tb: TracebackType | None) -> None:
         self.close()
 
+    def check(self, operation: Callable[[Engine], object]) -> None:
+        """-WhatIf: run ``operation`` on an engine that starts no runner, in a transaction
+        that is rolled back: every check the real operation makes (same errors), nothing
+        kept. Not for operations that wait for a runner (use the ``check_remove_*``)."""
+        dry = Engine(self.store)
+        with self.store.db.rolled_back():
+            operation(dry)
+
+    def check_remove_batch(self, identity: str) -> None:
+        self._batches.check_remove(identity)
+
+    def check_remove_user(self, identity: str) -> None:
+        self._users.check_remove(identity)
+
     def identities(self, kind: str) -> list[str]:
         """Names for tab completion: 'batch', 'endpoint' or 'user'."""
         if kind == "batch":

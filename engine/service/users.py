@@ -215,6 +215,11 @@ class UserService:
         stop_user(self._store, user, users_being_synced(self._store))
         return self.get(identity)
 
+    def check_remove(self, identity: str) -> None:
+        """Remove-MigrationUser -WhatIf: the user exists and may be removed now."""
+        user = self._store.users.get(identity)
+        check_user_remove(MigrationUserStatus(user.status), user.email_address)
+
     def remove(self, identity: str) -> None:
         """Delete the user's state. A user a runner syncs is marked Removing first, and the
         cmdlet waits (up to 20 s) until the runner has stopped the pass, so no append for the
