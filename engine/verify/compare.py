@@ -14,12 +14,20 @@ a message), never a body.
   message: its content changed on the way.
 - A missing message whose source UID is in ``skipped_uids`` for its folder was recorded as
   skipped by the migration: counted as skipped, not as missing.
+
+**Both sides are read at once** (``parallel``, the default): B's folder is read in a second
+thread while A's is read in this one. Each side has its own connection (or directory), and
+hashing and socket reads release the GIL, so a proof takes about as long as reading the slower
+mailbox once, not the two one after the other. Each folder's records are collected first
+(records, not bodies: memory stays bounded), then compared.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from engine.verify.model import (
@@ -46,7 +54,8 @@ def compare(a: MailboxSource, b: MailboxSource, *,
             ignore_folders: Iterable[FolderPath | str] = (), date_tolerance: float = 0.0,
             by_special_use: bool = False,
             folder_map: Mapping[FolderPath, FolderPath] | None = None,
-            skipped_uids: Mapping[FolderPath, Collection[int]] | None = None) -> Report:
+            skipped_uids: Mapping[FolderPath, Collection[int]] | None = None,
+            parallel: bool = True) -> Report:
     """Compare B against A (see the module docstring)."""
     ignored = {as_path(p) for p in ignore_folders}
     folders_a = _keyed(a.folders(), ignored, by_special_use)
@@ -58,12 +67,31 @@ def compare(a: MailboxSource, b: MailboxSource, *,
     claimed = set(wanted_b.values())
     report.folders_extra = sorted(k for k in folders_b if k not in claimed)
     skipped = skipped_uids or {}
-    for key in sorted(k for k, kb in wanted_b.items() if kb in folders_b):
-        diff = compare_folder(a.messages(folders_a[key]), b.messages(folders_b[wanted_b[key]]),
-                              date_tolerance, skipped.get(key, ()))
-        diff.path = key
-        report.folders.append(diff)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="proof-b") as pool:
+        for key in sorted(k for k, kb in wanted_b.items() if kb in folders_b):
+            records_a, records_b = _read_both(a, folders_a[key], b, folders_b[wanted_b[key]],
+                                              pool if parallel else None)
+            diff = compare_folder(records_a, records_b, date_tolerance, skipped.get(key, ()))
+            diff.path = key
+            report.folders.append(diff)
     return report
+
+
+def _read_both(a: MailboxSource, folder_a: FolderInfo, b: MailboxSource, folder_b: FolderInfo,
+               pool: ThreadPoolExecutor | None
+               ) -> tuple[list[MessageRecord], list[MessageRecord]]:
+    """One folder of each side; B in the pool's thread while A is read here."""
+    if pool is None:
+        return list(a.messages(folder_a)), list(b.messages(folder_b))
+    future = pool.submit(lambda: list(b.messages(folder_b)))
+    try:
+        records_a = list(a.messages(folder_a))
+    except BaseException:
+        future.cancel()
+        with contextlib.suppress(Exception):
+            future.result()  # let B's reading end before the error leaves
+        raise
+    return records_a, future.result()
 
 
 def _keyed(folders: list[FolderInfo], ignored: set[FolderPath],
