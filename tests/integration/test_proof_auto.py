@@ -1,8 +1,8 @@
 # ruff: noqa: E501  (the admin script below keeps each cmdlet on one line)
-"""The automatic proof: the real ``imsh`` runs a batch to Synced (its detached runner syncs with
-the real executor) and the runner proves the user before the pass is recorded, so the report
-and DataConsistencyScore hold the proof as soon as the batch is Synced; Set-MigrationConfig
--AutomaticProofs $false turns it off."""
+"""The automatic proofs: the real ``imsh`` runs a batch to Synced and then to Completed (its
+detached runner syncs with the real executor); the runner proves the user before each of those
+passes is recorded, so the report and DataConsistencyScore hold the proof as soon as the batch
+shows the status; Set-MigrationConfig -AutomaticProofs $false turns it off."""
 
 from __future__ import annotations
 
@@ -59,6 +59,10 @@ Start-MigrationBatch -Identity On
 Wait-MigrationBatch -Identity On -Status Synced -TimeoutSeconds 120 | Out-Null
 Get-MigrationUserStatistics -Identity {second} -IncludeReport | Format-List DataConsistencyScore,Report
 Get-MigrationBatch On | Format-List Identity,DataConsistencyScore
+Complete-MigrationBatch -Identity On -Confirm:$false
+Wait-MigrationBatch -Identity On -Status Completed -TimeoutSeconds 120 | Out-Null
+$proofs = @((Get-MigrationUserStatistics -Identity {second} -IncludeReport).Report | Where-Object {{ $_ -like '*Proof: the target holds exactly*' }}).Count
+Write-Output "proofs after completion: $proofs"
 """)
     assert result.returncode == 0, result.stderr + result.stdout
     out = result.stdout
@@ -67,3 +71,4 @@ Get-MigrationBatch On | Format-List Identity,DataConsistencyScore
     assert (f"[info] Proof: the target holds exactly the source's {len(corpus)} messages"
             in out), out
     assert out.count("DataConsistencyScore : Perfect") == 2
+    assert "proofs after completion: 2" in out  # the initial sync's and the final pass's
