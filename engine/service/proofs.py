@@ -29,12 +29,11 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from engine.errors import ImshError, TransientError
 from engine.excludes import SourceFolder as ExcludeFolder
 from engine.excludes import filter_folders, parse_exclude_folders
-from engine.folders import FolderPath, SourceFolderName, map_folders
+from engine.folders import FolderPath, SourceFolderName, TargetNaming, map_folders
 from engine.imap.connection import open_session
 from engine.model import DataConsistencyScore
 from engine.runner.jobs import (
@@ -46,10 +45,12 @@ from engine.runner.jobs import (
     UserSyncer,
 )
 from engine.store import Store, codec
+from engine.store.endpoints import EndpointRow
 from engine.store.proofs import ProofRow
 from engine.store.users import MigrationUserRow
-from engine.sync.endpoints import resolve
+from engine.sync.endpoints import Endpoints, resolve
 from engine.sync.state import decode_target_path
+from engine.targets.imap import ImapTarget
 from engine.targets.maildir import MaildirTarget, mailbox_dir_name
 from engine.verify.compare import compare
 from engine.verify.model import (
@@ -145,7 +146,7 @@ def prove_user(store: Store, identity: str, *, moment: str = "manual",
                 view = _watched(view, cancelled)
             report, ignored, mapping = _compare(store, user, batch.exclude_folders, source,
                                                 target, naming, view)
-            missing_items = sum(_count(source, f) for f in _missing_folders(source, report))
+            missing_items = sum(source.count(f) for f in _missing_folders(source, report))
     except ProofCancelled:
         raise
     except ImshError as exc:
@@ -220,27 +221,29 @@ def with_proofs(syncer: UserSyncer) -> UserSyncer:
     return sync_and_prove
 
 
-def _open_target(stack: ExitStack, endpoint: Any, endpoints: Any
-                 ) -> tuple[MailboxSource, Any, View]:
+def _open_target(stack: ExitStack, endpoint: EndpointRow, endpoints: Endpoints
+                 ) -> tuple[MailboxSource, TargetNaming, View]:
     """The target's reader, its naming, and how the source is seen against it."""
     if endpoint.kind == "Maildir":
-        naming = MaildirTarget(endpoint.path).naming
-        root = Path(endpoint.path) / mailbox_dir_name(endpoints.mailbox.address)
+        naming = MaildirTarget(endpoint.path or ".").naming
+        root = Path(endpoint.path or ".") / mailbox_dir_name(endpoints.mailbox.address)
         return MaildirReader(root), naming, _same
     target = endpoints.new_target()
     stack.callback(target.close)
     target.open_user(endpoints.mailbox)
-    if endpoint.kind == "IMAP":
+    if isinstance(target, ImapTarget):
         return (ImapReader(target.session, description=f"target {endpoint.name}"),
                 target.naming, _same)
-    from engine.verify.ews import AsExchangeHolds, EwsReader  # exchangelib: EWS proofs only
+    from engine.targets.ews import EwsTarget  # exchangelib: EWS proofs only
+    from engine.verify.ews import AsExchangeHolds, EwsReader
 
+    assert isinstance(target, EwsTarget), endpoint.kind
     return (EwsReader(target, description=f"target {endpoint.name}"), target.naming,
             AsExchangeHolds)
 
 
 def _compare(store: Store, user: MigrationUserRow, exclude_folders: tuple[str, ...],
-             source: ImapReader, target: MailboxSource, naming: Any, view: View
+             source: ImapReader, target: MailboxSource, naming: TargetNaming, view: View
              ) -> tuple[Report, list[str], dict[FolderPath, FolderPath]]:
     listed = source.folders()
     patterns = parse_exclude_folders(exclude_folders)
@@ -309,7 +312,7 @@ class _Only:
     def folders(self) -> list[FolderInfo]:
         return [f for f in self._reader.folders() if f.path not in self._ignored]
 
-    def messages(self, folder: FolderInfo) -> Any:
+    def messages(self, folder: FolderInfo) -> Iterator[MessageRecord]:
         return self._reader.messages(folder)
 
     def close(self) -> None:
@@ -327,10 +330,6 @@ def _is_empty(reader: MailboxSource, folder: FolderInfo) -> bool:
 def _missing_folders(source: ImapReader, report: Report) -> list[FolderInfo]:
     missing = set(report.folders_missing)
     return [f for f in source.folders() if f.path in missing]
-
-
-def _count(reader: MailboxSource, folder: FolderInfo) -> int:
-    return sum(1 for _ in reader.messages(folder))
 
 
 def _row(store: Store, user: MigrationUserRow, report: Report, moment: str,

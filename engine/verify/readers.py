@@ -63,6 +63,10 @@ class ImapReader:
             yield make_record(message_digest(raw), raw[:64 * 1024], flags,
                               message.internaldate, uid=uid, size=len(raw))
 
+    def count(self, folder: FolderInfo) -> int:
+        """How many messages the folder holds (EXAMINE's EXISTS; no body is read)."""
+        return self._source.select(folder.native).exists
+
     def transform(self, raw: bytes) -> bytes:
         """The bytes as compared (the identity here; a benchmark may strip a header)."""
         return raw
