@@ -132,8 +132,8 @@ class TestMigrationBatch(Cmdlet):
     synopsis = "Proves every user of a migration batch (see Test-MigrationUser)."
     description = (
         "imsh addition. Runs Test-MigrationUser for each user of the batch, one after the "
-        "other; a user whose mailboxes cannot be read gets Result Failed and score Poor, and "
-        "the other users are still proven.")
+        "other; a user whose mailboxes cannot be read gets Result Failed (its score stays as "
+        "it was), and the other users are still proven.")
     examples = (
         Example("Test-MigrationBatch -Identity IMAPBatch1",
                 "Proves each user of the batch."),

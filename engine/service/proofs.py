@@ -17,8 +17,8 @@ them with the one comparer (engine/verify/compare.py):
 
 The verdict is stored (engine/store/proofs.py) with its DataConsistencyScore
 (engine/verify/score.py), and a report entry tells the user's report what was found. A proof
-that cannot finish (a server is down) raises the engine's error after recording a Poor proof
-with the reason, so the score never stays Perfect on a proof that did not look.
+that cannot finish (a server is down) raises the engine's error after recording a failed proof
+with the reason; it leaves the score as it was (it did not look, so it proves nothing).
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ from engine.verify.model import (
     show,
 )
 from engine.verify.readers import ImapReader, MaildirReader
-from engine.verify.score import ScoreInputs, score
+from engine.verify.score import ScoreInputs, score, user_score
 
 _REPORT_DIFFERENCES = 5  # differences named in the user's report entry
 
@@ -106,15 +106,6 @@ class UserProof:
     @property
     def result(self) -> str:
         return "Identical" if self.row.identical else "Different"
-
-
-def latest_score(store: Store, user: MigrationUserRow) -> DataConsistencyScore:
-    """The user's DataConsistencyScore: its latest proof, or its skipped items alone."""
-    proof = store.proofs.latest(user.id)
-    stats = store.statistics.get(user.id)
-    if proof is None:
-        return score(ScoreInputs(stats.total_items_in_source, skipped=stats.skipped_item_count))
-    return DataConsistencyScore(proof.score)
 
 
 class ProofCancelled(TransientError):
@@ -189,7 +180,7 @@ def prove_after_pass(open_store: Callable[[], Store], user_id: int, moment: str,
     """The automatic proof (``moment`` initial-sync or completion), when AutomaticProofs is
     on: run by the runner after a successful initial or final pass, before the pass's outcome
     is recorded, so the user is Synced (or Completed) with its proof in the report. Never
-    raises: a proof that cannot finish is recorded as such (score Poor, a report entry) and
+    raises: a proof that cannot finish is recorded as such (a report entry; the score stays) and
     does not fail the pass, whose copies are fine; the administrator can prove again."""
     from engine.service.config import AUTOMATIC_PROOFS  # config imports the runner
 
@@ -349,9 +340,11 @@ def _row(store: Store, user: MigrationUserRow, report: Report, moment: str,
 
 
 def _record_failure(store: Store, user: MigrationUserRow, moment: str, reason: str) -> None:
-    store.proofs.record(ProofRow(user.id, codec.utc_now(), moment,
-                                 str(DataConsistencyScore.Poor), 0, 0, 0, 0, 0, 0, 0, 0,
-                                 error=reason))
+    """A proof that could not look proves nothing either way: it is recorded (Result Failed,
+    the reason in the report) with the score the user had, which it does not change."""
+    before = user_score(store, user.id)
+    store.proofs.record(ProofRow(user.id, codec.utc_now(), moment, str(before),
+                                 0, 0, 0, 0, 0, 0, 0, 0, error=reason))
     store.statistics.add_report_entry(user.id, "error",
                                       f"The proof of the migration could not finish: {reason}")
 

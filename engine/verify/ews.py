@@ -40,7 +40,7 @@ from engine.targets.ews_items import (
     split_keywords,
 )
 from engine.verify.hashing import message_digest
-from engine.verify.model import FolderInfo, MailboxSource, MessageRecord, make_record
+from engine.verify.model import FolderInfo, MailboxSource, MessageRecord, head_of, make_record
 
 PAGE_ITEMS = 100
 CHUNK_ITEMS = 10
@@ -123,7 +123,7 @@ def _record(item: Any) -> MessageRecord:
     when = item.imsh_delivery_time or item.datetime_received
     internaldate = (datetime.fromtimestamp(when.timestamp(), UTC) if when is not None
                     else None)
-    return make_record(message_digest(raw), raw[:64 * 1024], flags, internaldate,
+    return make_record(message_digest(raw), head_of(raw), flags, internaldate,
                        size=len(raw))
 
 

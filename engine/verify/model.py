@@ -248,6 +248,12 @@ def make_record(digest: str, head: bytes, flags: Iterable[str], internaldate: da
                          mid or None, size)
 
 
+def head_of(raw: bytes, limit: int = 64 * 1024) -> bytes:
+    """The header block of a message (at most ``limit`` bytes): what labels are read from."""
+    end = raw.find(b"\r\n\r\n", 0, limit)
+    return raw[:end + 2] if end >= 0 else raw[:limit]
+
+
 def label(raw: bytes, digest: str) -> str:
     """A short human name for a message: Message-ID, Subject and the digest's head."""
     mid = header(raw, b"message-id") or "(no Message-ID)"

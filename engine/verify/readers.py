@@ -3,7 +3,8 @@
 - IMAP goes through the engine's own reader (engine/imap/source.py): folders are EXAMINEd and
   bodies fetched with ``BODY.PEEK[]`` in batches of at most :data:`BODY_BATCH_BYTES`, so a
   proof never sets ``\\Seen`` and may run while a batch is Synced. The listing (UID, FLAGS,
-  RFC822.SIZE, INTERNALDATE) is by UID; each body is hashed as it arrives and dropped.
+  RFC822.SIZE, INTERNALDATE) is by UID; each body is hashed as it arrives and dropped. IMAP
+  bodies are CRLF as the server sends them and are hashed as they are (no rewriting pass).
 - Maildir++ (the layout imsh's Maildir target writes and Dovecot reads): INBOX is the root, a
   folder ``A/B`` is the directory ``.A.B`` (parts in modified UTF-7); flags come from the
   ``:2,`` info suffix (D=\\Draft F=\\Flagged R=\\Answered S=\\Seen T=\\Deleted; P has no
@@ -14,6 +15,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,8 +24,8 @@ from engine.errors import ErrorCategory, PermanentError
 from engine.folders import decode_mutf7
 from engine.imap.connection import ImapSession
 from engine.imap.source import ImapSource
-from engine.verify.hashing import file_digest, message_digest
-from engine.verify.model import FolderInfo, MessageRecord, make_record
+from engine.verify.hashing import file_digest
+from engine.verify.model import FolderInfo, MessageRecord, head_of, make_record
 
 BODY_BATCH_BYTES = 8 * 1024 * 1024
 _NO_HEADERS = 2**32  # listing without the fingerprint headers: the proof hashes whole bodies
@@ -60,7 +62,8 @@ class ImapReader:
                                   message.internaldate, uid=uid, size=message.size)
                 continue
             raw = self.transform(raw)
-            yield make_record(message_digest(raw), raw[:64 * 1024], flags,
+            # IMAP sends messages with CRLF line ends (RFC 3501): hashed as sent, no rewriting
+            yield make_record(hashlib.sha256(raw).hexdigest(), head_of(raw), flags,
                               message.internaldate, uid=uid, size=len(raw))
 
     def count(self, folder: FolderInfo) -> int:

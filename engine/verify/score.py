@@ -11,10 +11,11 @@ Perfect        nothing lost, and the latest proof (if any) found no difference a
 Good           at most ``max(1, 1 %)`` of the source's items lost, no folder missing; or no
                loss but flags, keywords, dates or extra messages differ
 Investigate    a folder missing, or more than that lost but at most 5 % of the items
-Poor           more than 5 % of the items lost, or a proof that could not be completed
+Poor           more than 5 % of the items lost
 =============  ==============================================================================
 
-A batch's score is the worst of its users' (engine.model.worst_score, as Exchange documents).
+A proof that could not finish (a mailbox could not be read) does not change the score. A
+batch's score is the worst of its users' (engine.model.worst_score, as Exchange documents).
 Pure: literal counts in, a grade out.
 """
 
@@ -39,13 +40,10 @@ class ScoreInputs:
     changed: int = 0  # flags, keywords, dates
     extra: int = 0  # extra, duplicated, extra folders
     folders_missing: int = 0
-    failed: bool = False  # the proof could not read everything
 
 
 def score(inputs: ScoreInputs) -> DataConsistencyScore:
     S = DataConsistencyScore
-    if inputs.failed:
-        return S.Poor
     lost = inputs.skipped + inputs.missing
     total = max(inputs.source_items, 1)
     if not (lost or inputs.changed or inputs.extra or inputs.folders_missing):

@@ -20,7 +20,6 @@ from engine.verify.score import ScoreInputs, score
     (ScoreInputs(1000, missing=50), S.Investigate),  # 5 %
     (ScoreInputs(1000, missing=51), S.Poor),
     (ScoreInputs(30, missing=3), S.Poor),
-    (ScoreInputs(1000, failed=True), S.Poor),
 ])
 def test_score_thresholds(inputs: ScoreInputs, grade: S) -> None:
     assert score(inputs) is grade
