@@ -1,7 +1,8 @@
 """Reading a mailbox for a proof, without changing it: IMAP (source or target) and Maildir++.
 
 - IMAP goes through the engine's own reader (engine/imap/source.py): folders are EXAMINEd and
-  bodies fetched with ``BODY.PEEK[]`` in batches of at most :data:`BODY_BATCH_BYTES`, so a
+  bodies fetched with ``BODY.PEEK[]`` in batches of at most :data:`BODY_BATCH_BYTES` (4 MiB:
+  both sides are read at once, engine/verify/compare.py), so a
   proof never sets ``\\Seen`` and may run while a batch is Synced. The listing (UID, FLAGS,
   RFC822.SIZE, INTERNALDATE) is by UID; each body is hashed as it arrives and dropped. IMAP
   bodies are CRLF as the server sends them and are hashed as they are (no rewriting pass).
@@ -27,7 +28,7 @@ from engine.imap.source import ImapSource
 from engine.verify.hashing import file_digest
 from engine.verify.model import FolderInfo, MessageRecord, head_of, make_record
 
-BODY_BATCH_BYTES = 8 * 1024 * 1024
+BODY_BATCH_BYTES = 4 * 1024 * 1024  # per side; a proof reads both sides at once
 _NO_HEADERS = 2**32  # listing without the fingerprint headers: the proof hashes whole bodies
 _MAILDIR_FLAGS = {"D": "\\Draft", "F": "\\Flagged", "R": "\\Answered", "S": "\\Seen",
                   "T": "\\Deleted"}
