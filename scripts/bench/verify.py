@@ -64,6 +64,7 @@ def summarize(report: Report) -> str:
         "folders extra": len(report.folders_extra),
         "missing": sum(len(f.missing) for f in report.folders),
         "extra": sum(len(f.extra) for f in report.folders),
+        "altered": sum(len(f.altered) for f in report.folders),  # changed content, same Message-ID
         "duplicated": sum(len(f.duplicated) for f in report.folders),
         "flags": sum(len(f.flags) for f in report.folders),
         "keywords": sum(len(f.keywords) for f in report.folders),
