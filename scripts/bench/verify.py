@@ -56,7 +56,7 @@ def _spec(host: str, port: int, user: str, password: str) -> ImapSpec:
 
 
 def summarize(report: Report) -> str:
-    """``IDENTICAL``, or e.g. ``DIFFERENT: 2000 missing, 2000 extra, 249 keywords``."""
+    """``IDENTICAL``, or e.g. ``DIFFERENT: 2000 altered, 249 keywords``."""
     if report.identical:
         return "IDENTICAL"
     counts = {
