@@ -15,8 +15,9 @@ process so that its peak memory (``ru_maxrss``) is its own:
 - **proof**: the comparer (engine/verify) over the same two mailboxes: listing, fetching,
   hashing, and comparing folder by folder.
 
-It prints the seconds and peak RSS of each, the ratio proof / read (the target: at most 2) and
-the comparer's verdict (it must be IDENTICAL). Not part of the test suite; the machine it runs
+It prints the wall and CPU seconds and peak RSS of each, the ratio proof / read in wall time
+(the target: at most 2) and the comparer's verdict (it must be IDENTICAL). Rounds alternate
+which child runs first. Not part of the test suite; the machine it runs
 on may be shared, so run several rounds and read the figures as such.
 """
 
@@ -87,6 +88,7 @@ def _run_child(mode: str, host: str, port: int, password: str) -> dict[str, obje
         raise SystemExit(f"the {mode} child failed")
     result: dict[str, object] = json.loads(output.strip().splitlines()[-1])
     result["peak_rss_mb"] = usage.ru_maxrss / 1024  # KiB on Linux
+    result["cpu_seconds"] = usage.ru_utime + usage.ru_stime
     return result
 
 
@@ -109,15 +111,21 @@ def main(argv: list[str] | None = None) -> int:
         for user in ("user1", "user2"):
             load_imap(ImapParams(server.host, server.port, user, server.password), corpus)
         print(f"loaded {args.count} messages twice in {time.perf_counter() - started:.1f} s")
-        print(f"{'round':>5} {'read s':>8} {'proof s':>8} {'ratio':>6} {'read MB':>8} "
-              f"{'proof MB':>9}  verdict")
+        print(f"{'round':>5} {'read s':>8} {'proof s':>8} {'ratio':>6} {'read cpu':>8} "
+              f"{'proof cpu':>9} {'read MB':>8} {'proof MB':>9}  verdict")
         for round_no in range(1, args.rounds + 1):
-            read = _run_child("read", server.host, server.port, server.password)
-            proof = _run_child("proof", server.host, server.port, server.password)
+            # alternate the order, so that background load falls on both alike
+            if round_no % 2:
+                read = _run_child("read", server.host, server.port, server.password)
+                proof = _run_child("proof", server.host, server.port, server.password)
+            else:
+                proof = _run_child("proof", server.host, server.port, server.password)
+                read = _run_child("read", server.host, server.port, server.password)
             ratio = float(proof["seconds"]) / float(read["seconds"])  # type: ignore[arg-type]
             verdict = "IDENTICAL" if proof["identical"] else f"{proof['differences']} differences"
             print(f"{round_no:>5} {read['seconds']:>8.2f} {proof['seconds']:>8.2f} "
-                  f"{ratio:>6.2f} {read['peak_rss_mb']:>8.1f} {proof['peak_rss_mb']:>9.1f}"
+                  f"{ratio:>6.2f} {read['cpu_seconds']:>8.2f} {proof['cpu_seconds']:>9.2f} "
+                  f"{read['peak_rss_mb']:>8.1f} {proof['peak_rss_mb']:>9.1f}"
                   f"  {verdict} ({proof['messages']} messages compared, "
                   f"{int(read['bytes']) // (1024 * 1024)} MB read)")  # type: ignore[call-overload]
     finally:
