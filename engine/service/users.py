@@ -63,7 +63,7 @@ class UserInfo:
     statistics: UserStatistics
     held_deletions: int = 0  # copies whose deletion awaits approval
     held_folders: int = 0  # vanished folders whose removal awaits approval
-    # the latest proof's grade, else the skipped items' (engine/service/consistency.py)
+    # the latest proof's grade, else the skipped items' (engine/verify/score.py)
     data_consistency_score: DataConsistencyScore = DataConsistencyScore.Perfect
 
     @property
