@@ -262,7 +262,8 @@ class BatchService:
         written."""
         spec, users = self._prepare(request)
         source = self._store.endpoints.get_by_id(spec.source_endpoint_id)
-        return preview_users(self._store, source, users, spec.exclude_folders)
+        target = self._store.endpoints.get_by_id(spec.target_endpoint_id)
+        return preview_users(self._store, source, users, spec.exclude_folders, target)
 
     def preview_start(self, name: str) -> builtins.list[UserPreview]:
         """Start-MigrationBatch -WhatIf: the checks of :meth:`start`, then the preview of the
@@ -272,7 +273,8 @@ class BatchService:
         users = [u for u in self._store.users.list(batch_id=batch.id)
                  if _restarts(kind, U(u.status)) or U(u.status) in _SYNCED]
         source = self._store.endpoints.get_by_id(batch.source_endpoint_id)
-        return preview_users(self._store, source, users, batch.exclude_folders)
+        target = self._store.endpoints.get_by_id(batch.target_endpoint_id)
+        return preview_users(self._store, source, users, batch.exclude_folders, target)
 
     def _prepare(
         self, request: BatchRequest

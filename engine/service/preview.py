@@ -7,9 +7,11 @@ LISTs the folders the batch migrates (its ``-ExcludeFolders`` applied), EXAMINEs
 lists UID, FLAGS, RFC822.SIZE and INTERNALDATE: nothing is fetched but the header fields
 (Subject, Message-ID) of the items that would be refused, and nothing changes.
 
-- **Refused items** are those the sync would skip: larger than the largest message that is
-  migrated (:data:`engine.limits.MAX_MESSAGE_SIZE_BYTES`, 35 MB, the executor's limit), and the
-  items past :data:`engine.limits.MAX_ITEMS_PER_MAILBOX` (Exchange Online's 500,000).
+- **Refused items** are those the sync would skip: larger than the pass's message size limit
+  (:func:`engine.limits.message_size_limit`, as the executor decides it: the target endpoint's
+  ``-MaxMessageSize``, else 35 MB; a target server's APPENDLIMIT is known only once the sync
+  connects to it, so it is not applied here), and the items past
+  :data:`engine.limits.MAX_ITEMS_PER_MAILBOX` (Exchange Online's 500,000).
 - **Estimated duration**: the mailbox's bytes at the source endpoint's measured throughput
   (bytes transferred over initial-sync seconds of every user already migrated from it), or
   :data:`DEFAULT_BYTES_PER_SECOND` (2 MB/s) before anything was measured; plus
@@ -30,11 +32,16 @@ from engine.folders import display_name
 from engine.imap.commands import fetch
 from engine.imap.connection import ImapSession, ImapSettings, imap_errors, open_session
 from engine.imap.source import HEADER_ITEM, ImapSource, message_id
-from engine.limits import MAX_ITEMS_PER_MAILBOX, MAX_MESSAGE_SIZE_BYTES
+from engine.limits import (
+    MAX_ITEMS_PER_MAILBOX,
+    MAX_MESSAGE_SIZE_BYTES,
+    MessageSizeLimit,
+    message_size_limit,
+)
 from engine.store import Store
 from engine.store.endpoints import EndpointRow
 from engine.store.users import MigrationUserRow, MigrationUserSpec
-from engine.sync.endpoints import imap_settings, source_login
+from engine.sync.endpoints import imap_settings, max_message_size, source_login
 from engine.verify.model import header
 
 DEFAULT_BYTES_PER_SECOND = 2 * 1024 * 1024
@@ -92,14 +99,19 @@ def measured_throughput(store: Store, source: EndpointRow) -> float | None:
 
 
 def preview_users(store: Store, source: EndpointRow, users: Iterable[MigrationUserSpec],
-                  exclude_folders: Sequence[str] = ()) -> list[UserPreview]:
+                  exclude_folders: Sequence[str] = (), target: EndpointRow | None = None
+                  ) -> list[UserPreview]:
+    size_limit = message_size_limit(
+        MAX_MESSAGE_SIZE_BYTES,
+        max_message_size(target) if target is not None and target.kind == "IMAP" else None)
     measured = measured_throughput(store, source)
     rate = measured or DEFAULT_BYTES_PER_SECOND
     patterns = parse_exclude_folders(exclude_folders)
     results = []
     for spec in users:
         try:
-            results.append(_preview(source, _row(spec), patterns, rate, measured is not None))
+            results.append(_preview(source, _row(spec), patterns, rate, measured is not None,
+                                    size_limit))
         except ImshError as exc:
             results.append(UserPreview(spec.email_address, error=exc.message))
     return results
@@ -112,7 +124,7 @@ def _row(spec: MigrationUserSpec) -> MigrationUserRow:
 
 
 def _preview(endpoint: EndpointRow, user: MigrationUserRow, patterns: Sequence[FolderPattern],
-             rate: float, measured: bool) -> UserPreview:
+             rate: float, measured: bool, size_limit: MessageSizeLimit | None) -> UserPreview:
     settings = imap_settings(endpoint)
     plan = source_login(user, endpoint)
     session = open_session(settings, plan)
@@ -131,15 +143,15 @@ def _preview(endpoint: EndpointRow, user: MigrationUserRow, patterns: Sequence[F
             messages = reader.listing(folder, fingerprints_from_uid=2**32, status=status)
             name = display_name(folder.path)
             sizes.append(FolderSize(name, len(messages), sum(m.size for m in messages)))
-            too_large = [m for m in messages if m.size > MAX_MESSAGE_SIZE_BYTES]
+            too_large = [m for m in messages
+                         if size_limit is not None and m.size > size_limit.limit]
             over = messages[max(0, MAX_ITEMS_PER_MAILBOX - count):]
             count += len(messages)
             named = {m.uid: m for m in [*too_large, *over]}
             heads = _headers(session, settings, list(named)[:_HEADER_LIMIT])
             for m in too_large:
-                refused.append(_refused(name, m.uid, m.size, heads, (
-                    f"larger than the largest message migrated "
-                    f"({MAX_MESSAGE_SIZE_BYTES // (1024 * 1024)} MB)")))
+                assert size_limit is not None
+                refused.append(_refused(name, m.uid, m.size, heads, size_limit.reason(m.size)))
             for m in over:
                 refused.append(_refused(name, m.uid, m.size, heads, (
                     f"beyond the {MAX_ITEMS_PER_MAILBOX:,} items migrated per mailbox")))
