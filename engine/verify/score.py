@@ -56,11 +56,18 @@ def score(inputs: ScoreInputs) -> DataConsistencyScore:
 
 
 def user_score(store: Store, user_id: int) -> DataConsistencyScore:
-    """A user's score: its latest proof's, else what its skipped items alone give."""
+    """A user's score: its latest proof's counts with the skipped items as they are now (a
+    pass after the proof may have skipped more), else what its skipped items alone give; a
+    failed proof keeps the score it recorded (the one before it)."""
     proof = store.proofs.latest(user_id)
-    if proof is not None:
-        return DataConsistencyScore(proof.score)
     stats = store.statistics.get(user_id)
+    if proof is not None and proof.error is not None:
+        return DataConsistencyScore(proof.score)
+    if proof is not None:
+        return score(ScoreInputs(proof.source_items,
+                                 skipped=max(proof.skipped, stats.skipped_item_count),
+                                 missing=proof.missing, changed=proof.changed,
+                                 extra=proof.extra, folders_missing=proof.folders_missing))
     total = max(stats.total_items_in_source,
                 stats.synced_item_count + stats.skipped_item_count)
     return score(ScoreInputs(total, skipped=stats.skipped_item_count))
