@@ -39,7 +39,8 @@ DEFECTS = [
     ("misspelt.csv", "EmailAdress,UserName,Password\na@contoso.com,a,pw\n",
      'Column "EmailAdress" isn\'t a known column of an IMAP migration CSV file'),
     ("semicolons.csv", "EmailAddress;UserName;Password\na@contoso.com;a;pw\n",
-     'Column "EmailAddress;UserName;Password" isn\'t a known column'),
+     "The CSV file separates its columns with semicolons; an IMAP migration CSV file is "
+     "comma-separated"),
     ("short.csv", "EmailAddress,UserName,Password\na@contoso.com,a,pw\nb@contoso.com,b\n",
      "Row 2 has the wrong number of columns. Expected number: 3. Actual number: 2."),
 ]
