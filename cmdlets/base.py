@@ -262,13 +262,17 @@ class PSObject:
 
     ``type_names`` follow PowerShell (most specific first).  ``display`` is the default
     display property set; ``view`` forces ``"table"`` or ``"list"`` (as a format.ps1xml
-    view would), else the shell picks a table for four or fewer shown properties.
+    view would), else the shell picks a table for four or fewer shown properties; ``labels``
+    renames the default table's column headers.
     """
 
     properties: dict[str, Any] = field(default_factory=dict)
     type_names: tuple[str, ...] = ("System.Management.Automation.PSCustomObject",)
     display: tuple[str, ...] = ()
     view: str | None = None
+    # Column headers of the default table view where they differ from the property name, as
+    # a format.ps1xml view's labels (Exchange Online shows BatchId as "Batch").
+    labels: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._folded = {name.casefold(): name for name in self.properties}

@@ -188,3 +188,20 @@ def filter_folders(
         for folder in listed
         if not is_excluded(folder.path, patterns, separator=separator, well_known=known)
     ]
+
+
+def keep_included(
+    folders: Iterable[SourceFolder],
+    patterns: Collection[FolderPattern],
+    *,
+    separator: str = "/",
+) -> list[SourceFolder]:
+    """``-IncludeFolders``, the inverse of the exclusions: only the folders a pattern names
+    (``Name``, ``Name/*`` with its subtree, ``#WellKnown#``), order kept; no patterns: all.
+    The same syntax and matching as :func:`is_excluded`; exclusions still apply on top."""
+    listed = list(folders)
+    if not patterns:
+        return listed
+    known = well_known_paths(listed)
+    return [folder for folder in listed
+            if is_excluded(folder.path, patterns, separator=separator, well_known=known)]

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from engine.bytesize import byte_quantified_size
 from engine.errors import ValidationError
 from engine.model import IMAPSecurityMechanism
 
@@ -170,8 +171,9 @@ class MessageSizeLimit:
 
     def reason(self, size: int) -> str:
         """The skipped item's reason for a message of ``size`` bytes over this limit."""
-        text = (f"The message is larger than the maximum message size: {format_size(size)} "
-                f"is over {format_size(self.limit)}, {self.origin}.")
+        text = ("The message is larger than the maximum message size: "
+                f"{byte_quantified_size(size)} is over {byte_quantified_size(self.limit)}, "
+                f"{self.origin}.")
         if self.origin == APPENDLIMIT_ORIGIN:
             return text + " The server accepts nothing larger."
         if size > EXCHANGE_ONLINE_MAX_MESSAGE_SIZE_BYTES:
@@ -206,10 +208,3 @@ def validate_max_message_size(value: int) -> int:
     return value
 
 
-def format_size(size: int) -> str:
-    """Exchange's ByteQuantifiedSize text: ``35 MB (36,700,160 bytes)``."""
-    for unit, factor in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
-        if size >= factor:
-            value = f"{size / factor:.2f}".rstrip("0").rstrip(".")
-            return f"{value} {unit} ({size:,} bytes)"
-    return f"{size} B ({size:,} bytes)"

@@ -13,6 +13,7 @@ continuation and lets the parse error surface.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ import cmd2
 from cmd2 import Statement
 from cmd2.parsing import PartialStatement, StatementParser
 
-from shell.completion import Completer
+from shell.completion import Completer, finalizes
 from shell.history import is_sensitive
 from shell.lang.parser import needs_more
 from shell.session import Session
@@ -129,4 +130,7 @@ class ImshShell(cmd2.Cmd):
         if custom_settings is not None:
             return super().complete(text, line, begidx, endidx, custom_settings)
         candidates = self.completer.candidates(text, line, begidx, endidx)
-        return cmd2.Completions.from_values(candidates)
+        completions = cmd2.Completions.from_values(candidates)
+        if not finalizes(candidates):  # `$var` may go on with `.Name`, a directory with `/`
+            completions = dataclasses.replace(completions, allow_finalization=False)
+        return completions

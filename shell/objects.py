@@ -99,6 +99,8 @@ def _builtin_member(obj: Any, name: str) -> Any:
         if isinstance(obj, str | bytes | list | tuple | dict):
             return len(obj)
         return 1
+    if isinstance(obj, bool) and key == "ispresent":  # a [switch] parameter's value
+        return obj
     if isinstance(obj, dt.datetime):
         parts = {"year": obj.year, "month": obj.month, "day": obj.day, "hour": obj.hour,
                  "minute": obj.minute, "second": obj.second, "date": obj.replace(
@@ -110,6 +112,12 @@ def _builtin_member(obj: Any, name: str) -> Any:
                     "totalhours": obj.total_seconds() / 3600, "days": obj.days}
         if key in parts_td:
             return parts_td[key]
+    declared = getattr(type(obj), "PS_PROPERTIES", None)  # only the .NET-visible members
+    if declared is not None:
+        for attr in declared:
+            if attr.casefold() == key:
+                return getattr(obj, attr)
+        return _MISSING
     for attr in vars(obj) if hasattr(obj, "__dict__") else ():
         if attr.casefold() == key and not attr.startswith("_"):
             return getattr(obj, attr)
@@ -126,6 +134,9 @@ def property_names(obj: Any) -> list[str]:
         return ["UserName", "Password"]
     if obj is None or isinstance(obj, str | int | float | bool | bytes | dt.datetime):
         return []
+    declared = getattr(type(obj), "PS_PROPERTIES", None)
+    if declared is not None:
+        return list(declared)
     if hasattr(obj, "__dict__"):
         return [name for name in vars(obj) if not name.startswith("_")]
     return []
@@ -172,7 +183,7 @@ def to_text(value: Any) -> str:
     if isinstance(value, bytes | bytearray):
         return " ".join(str(b) for b in value)
     if isinstance(value, PSObject):
-        return _record_text(value)
+        return str(value) if value.view == "string" else _record_text(value)
     if isinstance(value, Hashtable):
         return "System.Collections.Hashtable"
     if is_enumerable(value):

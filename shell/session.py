@@ -13,6 +13,7 @@ away (``imsh -c ... | head -1``) the run stops quietly, as a program killed by S
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import os
 import time
@@ -22,6 +23,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from cmdlets.registry import Registry
+from shell.history import is_sensitive
+from shell.lang import functions
+from shell.lang.binder import BindingError
 from shell.lang.errors import ErrorRecord, ParseError, PSRuntimeError
 from shell.lang.errorview import format_record
 from shell.lang.evaluator import Runtime
@@ -76,6 +80,8 @@ class Session:
         self._exit_requested: int | None = None
         self._progress_shown: dict[str, tuple[str, float]] = {}
         self._output_closed = False
+        self.history: list[HistoryEntry] = []  # Get-History (this session, secrets left out)
+        self.transcript: Path | None = None  # Start-Transcript's file
         self.variables = Variables({
             "?": lambda: self.runtime.last_ok,
             "pwd": lambda: PathInfo.of(self._cwd),
@@ -89,6 +95,7 @@ class Session:
     def _set_preferences(self) -> None:
         defaults = {"ErrorActionPreference": "Continue", "WarningPreference": "Continue",
                     "VerbosePreference": "SilentlyContinue", "WhatIfPreference": False,
+                    "DebugPreference": "SilentlyContinue",
                     "ConfirmPreference": "High", "LASTEXITCODE": 0, "IsLinux": True,
                     "IsWindows": False, "PSVersionTable": Hashtable(
                         {"PSVersion": "5.1", "PSEdition": "imsh"})}
@@ -103,6 +110,7 @@ class Session:
         errors_before = self.runtime.had_errors
         self.runtime.had_errors = False
         ok, exit_requested = True, None
+        entry = self._remember_command(text, source)
         try:
             tree = parse_source(Source(text, source))
         except ParseError as err:
@@ -119,7 +127,7 @@ class Session:
             return self._finish(False, errors_before)
         try:
             if tree.params:
-                self._bind_script_params(tree.params, script_args or [])
+                self._bind_script_params(tree, script_args or [])
             self.runtime.run_statements(tree.statements, self._pending.append,
                                         after_each=self.flush_output)
         except PSRuntimeError as err:
@@ -141,7 +149,30 @@ class Session:
             self.flush_output()
         except OutputClosed:
             ok = False
+        if entry is not None:
+            entry.end = dt.datetime.now()
+            entry.ok = ok and not self.runtime.had_errors
         return self._finish(ok, errors_before, exit_requested)
+
+    def _remember_command(self, text: str, source: str) -> HistoryEntry | None:
+        """Lines typed at the console (or given to -c) become Get-History entries; a line
+        that may carry a secret is left out, as it is of the history file."""
+        if source != "<stdin>" or not text.strip() or is_sensitive(text):
+            return None
+        entry = HistoryEntry(len(self.history) + 1, text.strip(), dt.datetime.now())
+        self.history.append(entry)
+        if self.transcript is not None:
+            self._transcribe(f"PS> {entry.command_line}\n")
+        return entry
+
+    def _transcribe(self, text: str) -> None:
+        if self.transcript is None:
+            return
+        try:
+            with self.transcript.open("a", encoding="utf-8") as handle:
+                handle.write(text)
+        except OSError:
+            self.transcript = None  # the file went away: stop transcribing, keep running
 
     def _finish(self, ok: bool, errors_before: bool, exit_requested: int | None = None
                 ) -> RunResult:
@@ -174,35 +205,28 @@ class Session:
         self.run(text, source=str(path), script_args=list(args or []))
         return self.exit_code
 
-    def _bind_script_params(self, params: list[Any], args: list[str]) -> None:
-        """Bind a script's ``param($A, $B)`` from its command-line arguments, as PowerShell
-        does: ``-A value`` / ``-A:value`` (a unique prefix is enough) by name, the rest by
-        position; a parameter given no argument is ``$null``; what is left is ``$args``."""
-        names = [param.name for param in params]
-        named: dict[str, Any] = {}
-        positional: list[Any] = []
-        i = 0
-        while i < len(args):
-            arg = args[i]
-            i += 1
-            typed, colon, value = arg[1:].partition(":")
-            matches = [n for n in names if typed and n.casefold().startswith(typed.casefold())]
-            exact = [n for n in matches if n.casefold() == typed.casefold()]
-            if not arg.startswith("-") or len(exact or matches) != 1:
-                positional.append(arg)
-                continue
-            name = (exact or matches)[0]
-            if colon:
-                named[name] = value
-            elif i < len(args):
-                named[name] = args[i]
-                i += 1
-            else:
-                named[name] = True  # a bare -Switch
-        for name in names:
-            self.variables.set(name, named[name] if name in named
-                               else positional.pop(0) if positional else None)
-        self.variables.set("args", positional)
+    def _bind_script_params(self, tree: Any, args: list[str]) -> None:
+        """Bind a script's ``param( )`` block from its command-line arguments with the binder
+        functions use (``-A value``, ``-A:value``, a unique prefix, the rest by position;
+        types, defaults, Mandatory and validation as for a function). The variables land in
+        the script's scope; ``$args`` holds what a simple script's parameters did not take.
+        A binding error is a terminating error (exit status 1), as in PowerShell."""
+        name = Path(tree.extent.source.name).name if tree.extent.source.name != "<stdin>" \
+            else "<ScriptBlock>"
+        try:
+            cls = functions.declaration(tree, name, self.runtime.eval)
+            binding, rest = functions.bind_function(cls, functions.command_line_items(args),
+                                                    pipeline_input=False)
+        except BindingError as err:
+            raise PSRuntimeError(ErrorRecord(
+                err.message, category=err.category, error_id=err.error_id, command=name,
+                reason=err.reason, target=err.target), script_terminating=True) from None
+        try:
+            functions.bound_variables(self.runtime, cls, binding, rest, self.variables.set)
+        except BindingError as err:  # a default value its type constraint refuses
+            raise PSRuntimeError(ErrorRecord(
+                err.message, category=err.category, error_id=err.error_id, command=name,
+                reason=err.reason, target=err.target), script_terminating=True) from None
 
     def _unreadable_script(self, path: Path, why: str, error_id: str) -> int:
         self.runtime.report(ErrorRecord(
@@ -246,6 +270,8 @@ class Session:
     def write_out(self, text: str) -> None:
         if self._output_closed:
             return
+        if self.transcript is not None:
+            self._transcribe(text)
         try:
             self.stdout.write(text)
             self.stdout.flush()
@@ -261,6 +287,8 @@ class Session:
                 self.stdout.flush()  # errors appear after the output before them
         except BrokenPipeError:
             self._close_output()
+        if self.transcript is not None:
+            self._transcribe(text)
         if kind in STREAM_COLOURS and self._colour():
             text = colour_lines(text, STREAM_COLOURS[kind])
         try:
@@ -336,6 +364,17 @@ class Session:
         if self.interactive:
             self.stderr.write("\r\x1b[K")
             self.stderr.flush()
+
+
+@dataclass
+class HistoryEntry:
+    """One Get-History entry (Microsoft.PowerShell.Commands.HistoryInfo)."""
+
+    id: int
+    command_line: str
+    start: dt.datetime
+    end: dt.datetime | None = None
+    ok: bool = True
 
 
 PLAIN_PROGRESS_SECONDS = 5.0

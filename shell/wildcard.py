@@ -62,5 +62,7 @@ def _translate(pattern: str) -> str:
 
 def _bracket(body: str) -> str:
     """A ``[abc]`` / ``[a-z]`` set; regex metacharacters inside stay literal."""
+    if not body:
+        return "(?!)"  # `[]` matches nothing (and is no broken regex)
     escaped = "".join("\\" + c if c in "\\^]" else c for c in body)
     return f"[{escaped}]"

@@ -1,9 +1,11 @@
 """New-/Get-/Set-/Start-/Stop-/Complete-/Remove-MigrationBatch and imsh's Wait-MigrationBatch.
 
 Only IMAP onboarding batches exist in imsh: ``-CSVData`` with a ``-SourceEndpoint`` that is an
-IMAP endpoint. Parameters of other migration kinds (remote moves, Google Workspace, public
-folders, ...) and the delayed-start/-complete parameters parse and are refused as not
-supported.
+IMAP endpoint, or ``-Users`` of existing batches (Microsoft's retry of failed users; the users
+move with their state, engine/service/moved_users.py). Parameters of other migration kinds
+(remote moves, Google Workspace, public folders, ...) parse and are refused as not supported.
+``-StartAfter``/``-CompleteAfter`` are declared OBJECT so that Exchange's text forms ("...Z",
+"... -700") reach the engine's reader (engine/schedule_times.py) as typed.
 
 Start/Stop/Complete/Remove-MigrationBatch take a mandatory ``-Identity`` (by name, position or
 pipeline). Exchange documents it as optional there and acts on "the current batch" without it;
@@ -20,10 +22,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from cmdlets.base import BoundArguments, Cmdlet, Context, Example, Parameter
+from cmdlets.base import BoundArguments, Cmdlet, Context, Example, Parameter, PSObject
 from cmdlets.base import ParamType as T
 from cmdlets.migration.common import (
     ON_PREMISES,
@@ -54,12 +56,12 @@ _OTHER_KINDS = (
         "SkipMail", "SkipProvisioning", "SkipRules", "PublicFolderToUnifiedGroup",
         "ManagedGmailTeams", "Analysis", switch=True),
     *unsupported(
-        "AllowIncrementalSyncs", "ArchiveDomain", "AutoRetryCount", "CompleteAfter",
-        "ContentFilter", "ContentFilterLanguage", "ForwardingDisposition", "IncludeFolders",
+        "AllowIncrementalSyncs", "ArchiveDomain", "AutoRetryCount",
+        "ContentFilterLanguage", "ForwardingDisposition",
         "Locale", "MoveOptions", "SkipMerging", "SkipMoving", "SkipSteps",
-        "SourcePFPrimaryMailboxGuid", "SourcePublicFolderDatabase", "StartAfter",
-        "TargetArchiveDatabases", "TargetDatabases", "TargetDeliveryDomain", "TimeZone",
-        "UserIds", "Users", "WorkflowControlFlags", "XMLData", "ArchiveDatabases",
+        "SourcePFPrimaryMailboxGuid", "SourcePublicFolderDatabase",
+        "TargetArchiveDatabases", "TargetDatabases", "TargetDeliveryDomain", "UserIds",
+        "WorkflowControlFlags", "XMLData", "ArchiveDatabases",
         "TargetPFPrimaryMailboxGuid"),
 )
 _NOTIFY = Parameter("NotificationEmails", T.STRING_ARRAY, allow_empty=True,
@@ -72,12 +74,45 @@ _REPORT_INTERVAL = Parameter("ReportInterval", T.TIMESPAN,
                              help="How often reports are sent (default 1.00:00:00; 0 = never).")
 _SYNC_INTERVAL_HELP = ("imsh: how long after a successful pass the next incremental sync is due, "
                        "1 second to 365 days (default: Set-MigrationConfig's, else 1.00:00:00)")
+_WHEN = ('"09/01/2018 5:00 PM", "2021-05-06 14:30:00Z" or "7/30/2020 9:00PM -700"; without '
+         "a zone it is read in -TimeZone (default UTC)")
+_DELAYS = (
+    Parameter("StartAfter", T.OBJECT,
+              help="Do not start the users' data migration before this date/time: " + _WHEN
+              + "."),
+    Parameter("CompleteAfter", T.OBJECT,
+              help="Complete the batch once it is synced and this date/time has passed: "
+              + _WHEN + "."),
+    Parameter("TimeZone", T.STRING,
+              help='The administrator\'s time zone, e.g. "Pacific Standard Time" (default '
+                   "UTC); Get-MigrationBatch shows StartAfter/CompleteAfter in it."),
+)
+# Set-: $null clears a time
+_SET_DELAYS = (
+    Parameter("StartAfter", T.OBJECT, allow_null=True,
+              help="Do not start the data migration before this date/time ($null: clear)."),
+    Parameter("CompleteAfter", T.OBJECT, allow_null=True,
+              help="Complete the batch once synced and past this date/time ($null: clear)."),
+    _DELAYS[2],
+)
 _ITEM_LIMITS = (
     Parameter("BadItemLimit", T.UNLIMITED_INT,
               help="Corrupt items allowed before a user fails (default Unlimited: skip them)."),
     Parameter("LargeItemLimit", T.UNLIMITED_INT,
               help="Too-large items allowed before a user fails (default Unlimited)."),
 )
+
+
+def user_identities(value: Any) -> list[str]:
+    """-Users: migration user records (their Identity) or e-mail addresses, one or many."""
+    items = value if isinstance(value, list | tuple) else [value]
+    found = []
+    for item in items:
+        if isinstance(item, PSObject):
+            item = item.get("Identity") or item.get("EmailAddress")
+        if item is not None and str(item).strip():
+            found.append(str(item).strip())
+    return found
 
 
 def _records(infos: Iterable[BatchInfo], include_report: bool = False) -> list[Any]:
@@ -97,7 +132,13 @@ class NewMigrationBatch(Cmdlet):
         "the configured default target (LocalMaildir on a fresh state). The batch waits for "
         "Start-MigrationBatch unless -AutoStart is given. imsh's -IncrementalSyncInterval sets "
         "how often the batch is kept in sync after its initial sync (default: the configured "
-        "interval, 24 hours unless Set-MigrationConfig changed it).")
+        "interval, 24 hours unless Set-MigrationConfig changed it). -Users instead of -CSVData "
+        "moves existing users (Get-MigrationUser -Status Failed) into the new batch with their "
+        "progress. -IncludeFolders migrates only the named folders (the syntax of "
+        "-ExcludeFolders); -ContentFilter \"Received -gt '2020-01-01'\" only the mail received "
+        "in that range. -StartAfter holds the data migration until then, -CompleteAfter "
+        "completes the batch once synced and past that time; both are read in -TimeZone "
+        "(default UTC) unless they carry a zone.")
     examples = (
         Example('New-MigrationBatch -Name IMAPbatch1 -CSVData ([System.IO.File]::ReadAllBytes('
                 '"/srv/IMAPmigration_1.csv")) -SourceEndpoint IMAPEndpoint1 -ExcludeFolders '
@@ -109,7 +150,19 @@ class NewMigrationBatch(Cmdlet):
         Example("New-MigrationBatch -Name IMAPBatch2 -SourceEndpoint IMAPEndpoint -CSVData "
                 "(Get-Content users.csv -AsByteStream) -IncrementalSyncInterval 06:00:00",
                 "Creates a batch that is kept in sync every 6 hours instead of every 24."),
+        Example('$Failed = Get-MigrationUser -Status Failed; New-MigrationBatch -Name "Retry '
+                'Failed Users" -Users $Failed -AutoStart',
+                "Retries the failed users in a new batch; what they copied so far stays."),
         Example("New-MigrationBatch -Name IMAPBatch3 -SourceEndpoint IMAPEndpoint -CSVData "
+                "(Get-Content users.csv -AsByteStream) -AutoStart -StartAfter "
+                "\"09/01/2026 8:00 PM\" -CompleteAfter \"09/03/2026 6:00 AM\" -TimeZone "
+                "\"Pacific Standard Time\"",
+                "Starts copying at 8 PM Pacific time and completes two days later."),
+        Example("New-MigrationBatch -Name Recent -SourceEndpoint IMAPEndpoint -CSVData "
+                "(Get-Content users.csv -AsByteStream) -IncludeFolders '#Inbox#','Projects/*' "
+                "-ContentFilter \"Received -gt '2020-01-01'\"",
+                "Migrates the Inbox and the Projects tree, mail received since 2020 only."),
+        Example("New-MigrationBatch -Name IMAPBatch4 -SourceEndpoint IMAPEndpoint -CSVData "
                 "(Get-Content users.csv -AsByteStream) -WhatIf | Export-Csv sizing.csv",
                 "imsh: checks the CSV as the real command would, then writes each user's "
                 "folders, items, bytes, refused items and estimated duration (docs/proof.md)."),
@@ -118,31 +171,62 @@ class NewMigrationBatch(Cmdlet):
         Parameter("Name", T.STRING, mandatory=True, help="A unique name, at most 64 characters."),
         # allow_empty: an empty file is refused by the CSV check with Exchange's own text
         # ("Upload file can't be empty"), which says more than the binder's "empty array"
-        Parameter("CSVData", T.BYTES, mandatory=True, allow_empty=True,
+        Parameter("CSVData", T.BYTES, mandatory=True, allow_empty=True, sets=("Onboarding",),
                   help="The CSV file's bytes."),
+        Parameter("Users", T.OBJECT_ARRAY, mandatory=True, position=0, from_pipeline=True,
+                  sets=("Preexisting",),
+                  help="Migration users of existing batches (Get-MigrationUser output or "
+                       "e-mail addresses) that move into the new batch with their progress."),
         Parameter("SourceEndpoint", T.STRING, help="The IMAP endpoint of the source server."),
         Parameter("TargetEndpoint", T.STRING,
                   help="imsh: the target endpoint (default: the configured default target)."),
         Parameter("ExcludeFolders", T.STRING_ARRAY, allow_empty=True,
                   help="Source folders not to migrate: Name, Name/* (subtree), #WellKnown#."),
+        Parameter("IncludeFolders", T.STRING_ARRAY,
+                  help="Only these source folders are migrated (the syntax of "
+                       "-ExcludeFolders: Name, Name/*, #WellKnown#)."),
+        Parameter("ContentFilter", T.STRING,
+                  help="Only messages that match are migrated, e.g. \"Received -gt "
+                       "'2020-01-01'\" (-and, -or, -not; Received is the only property)."),
         Parameter("AutoStart", T.SWITCH, help="Start the batch at once."),
         Parameter("AutoComplete", T.SWITCH, help="Complete each user after its initial sync."),
-        Parameter("AllowUnknownColumnsInCsv", T.BOOL,
+        Parameter("AllowUnknownColumnsInCsv", T.BOOL, sets=("Onboarding",),
                   help="$true ignores columns imsh does not know (default $false: refuse)."),
         Parameter("SkipReports", T.SWITCH, help="Send no status reports."),
         Parameter("IncrementalSyncInterval", T.TIMESPAN, help=_SYNC_INTERVAL_HELP + "."),
-        _NOTIFY, _REPORT_INTERVAL, *_ITEM_LIMITS, *_OTHER_KINDS, *ON_PREMISES,
+        _NOTIFY, _REPORT_INTERVAL, *_ITEM_LIMITS, *_DELAYS, *_OTHER_KINDS, *ON_PREMISES,
     )
+    default_parameter_set = "Onboarding"
     supports_should_process = True
     output_type = _TYPE
 
+    def __init__(self) -> None:
+        self._users: list[str] = []  # -Users, collected over the pipeline
+        self._args: BoundArguments | None = None
+
     def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
+        if "Users" in args:  # one batch for all the piped users: created in end()
+            self._users.extend(user_identities(args["Users"]))
+            self._args = args
+            return []
+        return self._create(ctx, args, ())
+
+    def end(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
+        if self._args is None:
+            return []
+        return self._create(ctx, self._args, tuple(self._users))
+
+    def _create(self, ctx: Context, args: BoundArguments,
+                users: tuple[str, ...]) -> Iterable[Any]:
         interval = optional(args, "ReportInterval")
         request = BatchRequest(
             name=args["Name"], source_endpoint=optional(args, "SourceEndpoint"),
-            csv_data=bytes(args["CSVData"]), target_endpoint=optional(args, "TargetEndpoint"),
+            csv_data=bytes(args["CSVData"]) if "CSVData" in args else b"",
+            users=users, target_endpoint=optional(args, "TargetEndpoint"),
             allow_unknown_columns=bool(optional(args, "AllowUnknownColumnsInCsv")),
             exclude_folders=strings(args, "ExcludeFolders"),
+            include_folders=strings(args, "IncludeFolders"),
+            content_filter=optional(args, "ContentFilter"),
             auto_start=args.switch("AutoStart"), auto_complete=args.switch("AutoComplete"),
             notification_emails=strings(args, "NotificationEmails"),
             bad_item_limit=unlimited(args, "BadItemLimit") if "BadItemLimit" in args else None,
@@ -151,6 +235,8 @@ class NewMigrationBatch(Cmdlet):
             report_interval=(timedelta(0) if args.switch("SkipReports")
                              else interval if interval is not None else DEFAULT_REPORT_INTERVAL),
             incremental_sync_interval=optional(args, "IncrementalSyncInterval"),
+            start_after=_when(args, "StartAfter"), complete_after=_when(args, "CompleteAfter"),
+            time_zone=optional(args, "TimeZone"),
         )
         if ctx.whatif:  # check everything first, then show what would move (preview.py)
             previews = ctx.engine.preview_new_batch(request)
@@ -210,7 +296,9 @@ class SetMigrationBatch(Cmdlet):
         "next pass. imsh's "
         "-IncrementalSyncInterval changes how often the batch is kept in sync; users waiting "
         "for their next pass are rescheduled at once; $null makes the batch follow "
-        "Set-MigrationConfig's interval again.")
+        "Set-MigrationConfig's interval again. A row of -AddUsers for a user already in the "
+        "batch whose values changed updates that user (refused while it syncs). -StartAfter, "
+        "-CompleteAfter and -TimeZone change the batch's schedule ($null clears a time).")
     examples = (
         Example("Set-MigrationBatch -Identity MigrationBatch01 -AddUsers -CSVData "
                 "([System.IO.File]::ReadAllBytes('/srv/MigrationBatch01.csv'))",
@@ -221,6 +309,8 @@ class SetMigrationBatch(Cmdlet):
                 "Keeps the batch in sync every 12 hours."),
         Example("Set-MigrationBatch -Identity IMAPBatch1 -IncrementalSyncInterval $null",
                 "Follows the interval of Set-MigrationConfig again."),
+        Example('Set-MigrationBatch -Identity IMAPBatch1 -CompleteAfter "2026-12-24 18:00:00Z"',
+                "Completes the batch after that time (UTC), once it is synced."),
     )
     parameters = (
         identity("migration batch", mandatory=True),
@@ -236,9 +326,9 @@ class SetMigrationBatch(Cmdlet):
         Parameter("SkipReports", T.BOOL, help="$true sends no more reports."),
         Parameter("IncrementalSyncInterval", T.OBJECT, allow_null=True,
                   help=_SYNC_INTERVAL_HELP + "; $null = follow Set-MigrationConfig's again."),
-        _SET_NOTIFY, _REPORT_INTERVAL, *_ITEM_LIMITS,
-        *unsupported("AllowIncrementalSyncs", "AutoRetryCount", "CompleteAfter", "StartAfter",
-                     "MoveOptions", "SkipMerging", "SkipMoving", "SourcePublicFolderDatabase"),
+        _SET_NOTIFY, _REPORT_INTERVAL, *_ITEM_LIMITS, *_SET_DELAYS,
+        *unsupported("AllowIncrementalSyncs", "AutoRetryCount", "MoveOptions", "SkipMerging",
+                     "SkipMoving", "SourcePublicFolderDatabase"),
         *ON_PREMISES,
     )
     supports_should_process = True
@@ -261,11 +351,23 @@ class SetMigrationBatch(Cmdlet):
             sync_now=args.switch("SyncNow"),
             approve_skipped_items=args.switch("ApproveSkippedItems"),
             approve_deletions=args.switch("ApproveDeletions"),
+            start_after=_when(args, "StartAfter") if "StartAfter" in args else UNSET,
+            complete_after=_when(args, "CompleteAfter") if "CompleteAfter" in args else UNSET,
+            time_zone=optional(args, "TimeZone") if "TimeZone" in args else UNSET,
         )
         if checked(ctx, args["Identity"], "Change migration batch",
                    lambda e: e.set_batch(args["Identity"], changes)):
             ctx.engine.set_batch(args["Identity"], changes)
         return []
+
+
+def _when(args: BoundArguments, name: str) -> datetime | str | None:
+    """-StartAfter/-CompleteAfter as given: a DateTime (Get-Date) or text; the engine reads it
+    (engine/schedule_times.py), so "...Z" and "... -700" keep their zone."""
+    value = optional(args, name)
+    if value is None or isinstance(value, datetime):
+        return value
+    return str(value)
 
 
 def _sync_interval(args: BoundArguments) -> timedelta | Unset | None:
@@ -325,13 +427,19 @@ class CompleteMigrationBatch(Cmdlet):
         "For a batch that is Synced or SyncedWithErrors: every user that has not failed gets "
         "a final incremental sync and is then Completed; after that the batch is no longer "
         "synchronized. (For IMAP migrations Exchange ends synchronization by removing the "
-        "batch; imsh offers both.)")
+        "batch; imsh offers both.) With -SyncAndComplete the batch must have no failed, "
+        "corrupted or stopped user; otherwise the cmdlet names them and completes nothing.")
     examples = (Example("Complete-MigrationBatch -Identity IMAPBatch1 -Confirm:$false",
-                        "Completes the batch without asking."),)
+                        "Completes the batch without asking."),
+                Example("Complete-MigrationBatch -Identity IMAPBatch1 -SyncAndComplete "
+                        "-Confirm:$false", "A final sync and completion, only if every user "
+                        "is synced."))
     parameters = (
         identity("migration batch", mandatory=True),
-        *unsupported("SyncAndComplete", "CompletePublicFolderMigrationWithDataLoss",
-                     switch=True),
+        Parameter("SyncAndComplete", T.SWITCH,
+                  help="A final incremental sync, then completion; refused unless no user "
+                       "failed or stopped."),
+        *unsupported("CompletePublicFolderMigrationWithDataLoss", switch=True),
         *unsupported("NotificationEmails"), *ON_PREMISES,
     )
     supports_should_process = True
@@ -339,8 +447,10 @@ class CompleteMigrationBatch(Cmdlet):
 
     def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
         if checked(ctx, args["Identity"], "Complete migration batch",
-                   lambda e: e.complete_batch(args["Identity"])):
-            ctx.engine.complete_batch(args["Identity"])
+                   lambda e: e.complete_batch(args["Identity"],
+                                              sync_and_complete=args.switch("SyncAndComplete"))):
+            ctx.engine.complete_batch(args["Identity"],
+                                      sync_and_complete=args.switch("SyncAndComplete"))
         return []
 
 

@@ -1,10 +1,12 @@
 """Engine results -> output records with Exchange's property and type names.
 
-Property names follow reference/ms-cmdlets.md (A3, A5, A8, A13, A15-A17); the default table
-columns are imsh's choice (Exchange's console views are not documented): batches
-``Identity Status Type TotalCount``, users ``Identity BatchId Status LastSuccessfulSyncTime``,
-statistics ``Identity BatchId Status SyncedItemCount SkippedItemCount``, endpoints
-``Identity EndpointType RemoteServer Port Security``.
+Property names follow reference/ms-cmdlets.md (A3, A5, A8, A13, A15-A17). The default table
+columns of users and statistics are Exchange Online's views (headers ``Identity Batch Status
+LastSyncTime`` and ``Identity Batch Status Items Synced Items Skipped``, labels over the
+properties BatchId, LastSuccessfulSyncTime, SyncedItemCount, SkippedItemCount); the others are
+imsh's choice: batches ``Identity Status Type TotalCount``, endpoints ``Identity EndpointType
+RemoteServer Port Security``. Sizes read as Exchange's ByteQuantifiedSize text
+(engine/bytesize.py).
 
 Passwords never reach a record. Where one is stored, the ``Password`` property holds a
 *redacted* :class:`~engine.secrets.Secret`: it prints ``********`` everywhere (tables,
@@ -18,15 +20,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cmdlets.base import PSObject
-from engine.limits import MAX_MESSAGE_SIZE_BYTES, format_size, format_unlimited
+from engine.bytesize import byte_quantified_size
+from engine.limits import MAX_MESSAGE_SIZE_BYTES, format_unlimited
+from engine.schedule_times import DEFAULT_TIME_ZONE, in_zone
 from engine.secrets import Secret
 from engine.service.availability import AvailabilityResult
 from engine.service.batches import BatchInfo
 from engine.service.config import MigrationConfig
+from engine.service.delays import batch_delays
 from engine.service.endpoints import EndpointInfo
 from engine.service.statistics import MigrationTotals, UserStatisticsInfo
 from engine.service.users import UserInfo
 from engine.store.stats import ReportEntry, SkippedItem
+from engine.sync.selection import CONTENT_FILTER, included_folders
 
 _NS = "Microsoft.Exchange.Data.Storage.Management."
 IMAP = "IMAP"
@@ -35,8 +41,9 @@ MASKED: Secret = pickle.loads(pickle.dumps(Secret("")))
 
 
 def _record(type_name: str, properties: dict[str, Any], display: tuple[str, ...] = (),
-            view: str | None = "table") -> PSObject:
-    return PSObject(properties, (_NS + type_name, "System.Object"), display, view)
+            view: str | None = "table", labels: dict[str, str] | None = None) -> PSObject:
+    return PSObject(properties, (_NS + type_name, "System.Object"), display, view,
+                    labels or {})
 
 
 def _local(value: datetime | None) -> datetime | None:
@@ -83,7 +90,7 @@ def _max_message_size(info: EndpointInfo) -> str | None:
     """IMAP: ByteQuantifiedSize text of the limit the sync applies (imsh's default shown)."""
     if info.kind != IMAP:
         return None
-    return format_size(info.max_message_size or MAX_MESSAGE_SIZE_BYTES)
+    return byte_quantified_size(info.max_message_size or MAX_MESSAGE_SIZE_BYTES)
 
 
 def batch_record(info: BatchInfo, include_report: bool = False) -> PSObject:
@@ -105,6 +112,8 @@ def batch_record(info: BatchInfo, include_report: bool = False) -> PSObject:
         "SourceEndpoint": row.source_endpoint,
         "TargetEndpoint": row.target_endpoint,
         "ExcludedFolders": list(row.exclude_folders),
+        "IncludedFolders": list(included_folders(row)),
+        "ContentFilter": row.extra.get(CONTENT_FILTER),
         "NotificationEmails": list(row.notification_emails),
         "AutoStart": row.auto_start,
         "AutoComplete": row.auto_complete,
@@ -117,11 +126,26 @@ def batch_record(info: BatchInfo, include_report: bool = False) -> PSObject:
         **_times("InitialSync", row.initial_sync_completed_at),
         **_times("LastSynced", row.last_synced_at),
         **_times("Finalized", row.completed_at),
+        **_delays(info),
         "Message": row.error or info.attention,
         "UsersWithHeldDeletions": info.users_with_held_deletions,  # imsh
         "DataConsistencyScore": str(info.data_consistency_score),
         "Report": list(info.report) if include_report else None,
     }, ("Identity", "Status", "Type", "TotalCount"))
+
+
+def _delays(info: BatchInfo) -> dict[str, Any]:
+    """StartAfter/CompleteAfter in the batch's time zone, and in UTC ("In the cloud-based
+    service, if you don't use the TimeZone parameter ... the default time zone for the
+    migration batch is UTC")."""
+    delays = batch_delays(info.row)
+    return {
+        "StartAfter": in_zone(delays.start_after, delays.time_zone),
+        "StartAfterUTC": delays.start_after,
+        "CompleteAfter": in_zone(delays.complete_after, delays.time_zone),
+        "CompleteAfterUTC": delays.complete_after,
+        "TimeZone": delays.time_zone or DEFAULT_TIME_ZONE,
+    }
 
 
 def _user_properties(info: UserInfo) -> dict[str, Any]:
@@ -143,13 +167,41 @@ def _user_properties(info: UserInfo) -> dict[str, Any]:
         "TargetUserName": info.target_user_name,
         "HasUnapprovedDeletions": bool(info.held_deletions or info.held_folders),  # imsh
         "HeldDeletionCount": info.held_deletions,  # imsh
+        "MailboxGuid": info.mailbox_guid,
+        **_user_settings(info),
         "DataConsistencyScore": str(info.data_consistency_score),
     }
 
 
+def _user_settings(info: UserInfo) -> dict[str, Any]:
+    """Set-MigrationUser's overrides; None where the user follows its batch."""
+    settings = info.settings
+    if settings is None:
+        return {"BadItemLimit": None, "LargeItemLimit": None, "StartAfter": None,
+                "StartAfterUTC": None}
+    return {
+        "BadItemLimit": _limit(settings.bad_item_limit),
+        "LargeItemLimit": _limit(settings.large_item_limit),
+        "StartAfter": in_zone(settings.start_after, info.time_zone),  # the batch's zone
+        "StartAfterUTC": settings.start_after,
+    }
+
+
+def _limit(value: int | str | None) -> str | None:
+    return None if value is None else str(value)
+
+
+# Exchange Online's default views: Get-MigrationUser "Identity Batch Status LastSyncTime",
+# Get-MigrationUserStatistics "Identity Batch Status Items Synced Items Skipped".
+USER_LABELS = {"BatchId": "Batch", "LastSuccessfulSyncTime": "LastSyncTime"}
+STATISTICS_LABELS = {"BatchId": "Batch", "SyncedItemCount": "Items Synced",
+                     "SkippedItemCount": "Items Skipped"}
+
+
 def user_record(info: UserInfo) -> PSObject:
     return _record("MigrationUser", _user_properties(info),
-                   ("Identity", "BatchId", "Status", "LastSuccessfulSyncTime"))
+                   ("Identity", "BatchId", "Status", "LastSuccessfulSyncTime"),
+                   labels=USER_LABELS)
 
 
 def _seconds(value: float | None) -> timedelta | None:
@@ -162,8 +214,9 @@ def user_statistics_record(info: UserStatisticsInfo) -> PSObject:
     properties.update({
         "MigrationType": IMAP,
         "TotalItemsInSourceMailboxCount": stats.total_items_in_source,
-        "BytesTransferred": stats.bytes_transferred,
-        "EstimatedTotalTransferSize": stats.total_bytes,
+        # ByteQuantifiedSize text, as Exchange Online writes it
+        "BytesTransferred": byte_quantified_size(stats.bytes_transferred),
+        "EstimatedTotalTransferSize": byte_quantified_size(stats.total_bytes),
         "PercentageComplete": stats.percentage_complete,
         "TotalQueuedDuration": _seconds(stats.queued_seconds),
         "TotalInProgressDuration": _seconds(stats.in_progress_seconds),
@@ -178,7 +231,8 @@ def user_statistics_record(info: UserStatisticsInfo) -> PSObject:
         "DiagnosticInfo": info.diagnostic,
     })
     return _record("MigrationUserStatistics", properties,
-                   ("Identity", "BatchId", "Status", "SyncedItemCount", "SkippedItemCount"))
+                   ("Identity", "BatchId", "Status", "SyncedItemCount", "SkippedItemCount"),
+                   labels=STATISTICS_LABELS)
 
 
 def _report_line(entry: ReportEntry) -> str:

@@ -8,6 +8,7 @@ Get-MigrationUserStatistics`` binds each record's Identity by property name.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from cmdlets.base import BoundArguments, Cmdlet, Context, Example, Parameter
@@ -22,24 +23,31 @@ from cmdlets.migration.common import (
 )
 from cmdlets.migration.records import statistics_record, user_record, user_statistics_record
 from engine.model import MigrationUserStatus, MigrationUserStatusSummary, parse_enum
+from engine.service.common import UNSET
+from engine.service.user_settings import UserSettingChanges
 from engine.service.users import UserChanges
 
 _STATUSES = tuple(s.value for s in MigrationUserStatus)
 _SUMMARIES = tuple(s.value for s in MigrationUserStatusSummary)
-_DELAYS = unsupported("StartAfter", "CompleteAfter", "BadItemLimit", "LargeItemLimit")
+# a user completes with its batch in imsh; there is no per-user completion
+_NOT_PER_USER = unsupported("CompleteAfter")
 
 
 class GetMigrationUser(Cmdlet):
     name = "Get-MigrationUser"
     synopsis = "Lists migration users with their batch and status."
     description = (
-        "Shows every migration user, one user (-Identity or -EmailAddress), or the users of a "
-        "batch (-BatchId) in a status (-Status, -StatusSummary).")
+        "Shows every migration user, one user (-Identity, -EmailAddress or its stable "
+        "-MailboxGuid), or the users of a batch (-BatchId) in a status (-Status, "
+        "-StatusSummary). The default table is Exchange Online's: Identity, Batch, Status, "
+        "LastSyncTime.")
     examples = (
         Example("Get-MigrationUser -Identity TonySmith@contoso.com", "One user."),
         Example("Get-MigrationUser -BatchId IMAPBatch1 | Get-MigrationUserStatistics",
                 "The statistics of every user in a batch."),
         Example("Get-MigrationUser -Status Failed", "The users whose migration failed."),
+        Example("Get-MigrationUser -MailboxGuid b6a6795c-a010-4f67-aaaa-da372d56fcb9 | "
+                "Get-MigrationUserStatistics", "The statistics of the user with this GUID."),
     )
     parameters = (
         identity("migration user (e-mail address)", sets=("Identity",)),
@@ -51,8 +59,11 @@ class GetMigrationUser(Cmdlet):
                   help="Only users with this summary: Active, Failed, Synced, Completed, Stopped."),
         Parameter("EmailAddress", T.STRING, mandatory=True, sets=("EmailAddress",),
                   help="The user with this e-mail address."),
+        Parameter("MailboxGuid", T.STRING, mandatory=True, sets=("MailboxGuid",),
+                  help="The user whose MailboxGuid this is (see Get-MigrationUser | "
+                       "Format-List MailboxGuid)."),
         Parameter("ResultSize", T.UNLIMITED_INT, help="At most this many (default 1000)."),
-        *unsupported("MailboxGuid"), *unsupported("IncludeAssociatedUsers", switch=True),
+        *unsupported("IncludeAssociatedUsers", switch=True),
         *ON_PREMISES,
     )
     default_parameter_set = "Identity"
@@ -65,7 +76,8 @@ class GetMigrationUser(Cmdlet):
             optional(args, "BatchId"),
             parse_enum(MigrationUserStatus, status) if status else None,
             parse_enum(MigrationUserStatusSummary, summary) if summary else None,
-            unlimited(args, "ResultSize") if "ResultSize" in args else 1000)
+            unlimited(args, "ResultSize") if "ResultSize" in args else 1000,
+            mailbox_guid=optional(args, "MailboxGuid"))
         return [user_record(info) for info in found]
 
 
@@ -78,9 +90,19 @@ class SetMigrationUser(Cmdlet):
                    "them again in the next pass. imsh's -ApproveDeletions releases the "
                    "deletions that the deletion guard held (the source looked empty or "
                    "changed): the next pass, started at once, deletes exactly those copies "
-                   "on the target.")
+                   "on the target. -BadItemLimit and -LargeItemLimit (a number or Unlimited) "
+                   "override the batch's limits for this user: a pass that finds more such "
+                   "items fails the user, and a changed limit retries the items skipped so "
+                   "far. -StartAfter holds the user's data migration until then, overriding "
+                   "the batch's (a time without a zone is read in the batch's -TimeZone; "
+                   "$null follows the batch's again).")
     examples = (Example("Set-MigrationUser -Identity laura@contoso.com -SyncNow",
                         "Synchronizes one user now."),
+                Example("Set-MigrationUser -Identity laura@contoso.com -LargeItemLimit 15 "
+                        "-BadItemLimit 15", "Lets the user's migration skip up to 15 large "
+                        "and 15 corrupt items before it fails."),
+                Example('Set-MigrationUser -Identity laura@contoso.com -StartAfter '
+                        '"2026-12-24 18:00:00Z"', "Starts laura's migration after that time."),
                 Example("Set-MigrationUser -Identity laura@contoso.com -ApproveDeletions",
                         "Deletes on the target the copies whose deletion imsh held."))
     parameters = (
@@ -89,14 +111,29 @@ class SetMigrationUser(Cmdlet):
         Parameter("ApproveSkippedItems", T.SWITCH, help="Approve the skipped items so far."),
         Parameter("ApproveDeletions", T.SWITCH,
                   help="imsh: carry out the deletions the deletion guard held."),
-        *_DELAYS, *ON_PREMISES,
+        Parameter("BadItemLimit", T.UNLIMITED_INT,
+                  help="Corrupt items allowed before the user fails (overrides the batch's)."),
+        Parameter("LargeItemLimit", T.UNLIMITED_INT,
+                  help="Too-large items allowed before the user fails (overrides the batch's)."),
+        Parameter("StartAfter", T.OBJECT, allow_null=True,
+                  help="Do not start the user's data migration before this date/time "
+                       "($null: the batch's)."),
+        *_NOT_PER_USER, *ON_PREMISES,
     )
     supports_should_process = True
 
     def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
+        start = optional(args, "StartAfter")
+        settings = UserSettingChanges(
+            bad_item_limit=unlimited(args, "BadItemLimit") if "BadItemLimit" in args else UNSET,
+            large_item_limit=(unlimited(args, "LargeItemLimit")
+                              if "LargeItemLimit" in args else UNSET),
+            start_after=(start if start is None or isinstance(start, datetime) else str(start))
+            if "StartAfter" in args else UNSET)
         changes = UserChanges(sync_now=args.switch("SyncNow"),
                               approve_skipped_items=args.switch("ApproveSkippedItems"),
-                              approve_deletions=args.switch("ApproveDeletions"))
+                              approve_deletions=args.switch("ApproveDeletions"),
+                              settings=settings)
         if checked(ctx, args["Identity"], "Change migration user",
                    lambda e: e.set_user(args["Identity"], changes)):
             ctx.engine.set_user(args["Identity"], changes)

@@ -60,6 +60,7 @@ from engine.runner.status import (
     job_kind,
     runnable,
 )
+from engine.service.delays import complete_due_batches, held_by_start_after
 from engine.store import Store
 from engine.store.users import MigrationUserRow
 
@@ -178,6 +179,8 @@ class Runner:
             settle_housekeeping(store, self.now())
             self._notifier.kick()
             self._last_housekeeping = time.monotonic()
+        if complete_due_batches(store, self.now()):  # -CompleteAfter has passed
+            self._notifier.kick()
         self._schedule(store, pool)
 
     # --- leases ---------------------------------------------------------------------------
@@ -241,6 +244,8 @@ class Runner:
         listed = store.users.list_due(now, DUE_STATUSES, limit=500)
         self._say_waiting(store, [u for u in listed if u.id in busy], now)
         due = [u for u in listed if u.id not in busy]
+        held = held_by_start_after(store, due, now)  # -StartAfter ahead: not yet
+        due = [u for u in due if u.id not in held]
         if not due:
             return
         candidates = {c.user_id: c for c in (self._candidate(store, u) for u in due) if c}

@@ -107,3 +107,26 @@ def next_incremental_due(last_success: datetime, interval_seconds: int) -> datet
     """When the next incremental sync is due: the last successful pass plus the batch's
     ``IncrementalSyncInterval`` (24 h by default)."""
     return last_success + timedelta(seconds=max(interval_seconds, 0))
+
+
+def start_after_of(batch_start_after: datetime | None,
+                   user_start_after: datetime | None) -> datetime | None:
+    """The StartAfter that applies to a user: its own, else its batch's ("A setting applied to
+    a user overrides any corresponding setting on the batch")."""
+    return user_start_after if user_start_after is not None else batch_start_after
+
+
+def start_held(start_after: datetime | None, now: datetime) -> bool:
+    """-StartAfter: "the actual data migration for the user doesn't start until the date/time
+    you specify". A due user whose StartAfter lies ahead is not started; the runner keeps it
+    due and starts it on the first tick at or after that time."""
+    return start_after is not None and now < start_after
+
+
+def completion_due(complete_after: datetime | None, now: datetime, *, active: bool,
+                   synced: bool) -> bool:
+    """-CompleteAfter: a batch whose users are all synced (Synced or SyncedWithErrors) and whose
+    CompleteAfter has passed is completed, as Complete-MigrationBatch would; before that time,
+    or while its initial sync runs, it goes on syncing. ``active``: the batch is neither
+    created-only, stopped, completing nor being removed."""
+    return active and synced and complete_after is not None and now >= complete_after

@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from engine.adminlogin import plan_login
+from engine.content_filter import parse_content_filter
 from engine.csvdata import (
     CsvUserRow,
     address_key,
@@ -74,8 +75,16 @@ from engine.service.common import (
     with_status,
 )
 from engine.service.config import load_config
+from engine.service.delays import delays_for
+from engine.service.moved_users import (
+    check_same_target,
+    move_users,
+    shared_endpoint,
+    users_to_move,
+)
 from engine.service.preview import UserPreview, preview_users
 from engine.service.sync_interval import check_interval, reschedule_waiting_users
+from engine.service.updated_users import changed_users
 from engine.service.users import approve_deletions, held_deletions
 from engine.skipped import retry_skipped_items
 from engine.store import Store
@@ -83,6 +92,7 @@ from engine.store.batches import BatchRow, BatchSpec
 from engine.store.endpoints import EndpointRow
 from engine.store.stats import BatchTotals
 from engine.store.users import MigrationUserRow, MigrationUserSpec
+from engine.sync.selection import selection_extra
 from engine.transitions import (
     BatchPhase,
     StartKind,
@@ -124,6 +134,17 @@ class BatchRequest:
     large_item_limit: int | None = None
     report_interval: timedelta = DEFAULT_REPORT_INTERVAL
     incremental_sync_interval: timedelta | None = None  # None: follow the configured one
+    # -Users: existing users that move into the new batch instead of -CSVData's
+    # (engine/service/moved_users.py)
+    users: tuple[str, ...] = ()
+    # -StartAfter/-CompleteAfter as typed (text or datetime), read in -TimeZone when they
+    # carry no zone (engine/service/delays.py, engine/schedule_times.py)
+    start_after: datetime | str | None = None
+    complete_after: datetime | str | None = None
+    time_zone: str | None = None
+    # -IncludeFolders and -ContentFilter (engine/sync/selection.py)
+    include_folders: tuple[str, ...] = ()
+    content_filter: str | None = None
 
 
 @dataclass(frozen=True)
@@ -142,6 +163,10 @@ class BatchChanges:
     sync_now: bool = False
     approve_skipped_items: bool = False
     approve_deletions: bool = False  # imsh: release every user's held deletions
+    # UNSET: leave it; None: clear it (engine/service/delays.py)
+    start_after: datetime | str | Unset | None = UNSET
+    complete_after: datetime | str | Unset | None = UNSET
+    time_zone: str | Unset | None = UNSET
 
 
 @dataclass(frozen=True)
@@ -241,6 +266,8 @@ class BatchService:
     # --- creating ---------------------------------------------------------------------------
 
     def create(self, request: BatchRequest) -> BatchInfo:
+        if request.users:
+            return self._create_from_users(request)
         spec, users = self._prepare(request)
         with self._store.transaction():
             if self._store.batches.find(spec.name) is not None:
@@ -260,6 +287,13 @@ class BatchService:
         """New-MigrationBatch -WhatIf: every check of :meth:`create` (it fails as create
         would), then the preview of each CSV user (engine/service/preview.py); nothing is
         written."""
+        if request.users:  # -Users: every check of the move, kept in a rolled-back run
+            with self._store.db.rolled_back():
+                info = self._create_from_users(replace(request, auto_start=False))
+            moving = users_to_move(self._store, request.users)
+            source = self._store.endpoints.get_by_id(info.row.source_endpoint_id)
+            target = self._store.endpoints.get_by_id(info.row.target_endpoint_id)
+            return preview_users(self._store, source, moving, info.row.exclude_folders, target)
         spec, users = self._prepare(request)
         source = self._store.endpoints.get_by_id(spec.source_endpoint_id)
         target = self._store.endpoints.get_by_id(spec.target_endpoint_id)
@@ -276,8 +310,33 @@ class BatchService:
         target = self._store.endpoints.get_by_id(batch.target_endpoint_id)
         return preview_users(self._store, source, users, batch.exclude_folders, target)
 
+    def _create_from_users(self, request: BatchRequest) -> BatchInfo:
+        """New-MigrationBatch -Users: the batch takes over existing users with their state."""
+        moving = users_to_move(self._store, request.users)
+        source_id = (self._store.endpoints.get(request.source_endpoint).id
+                     if request.source_endpoint else shared_endpoint(self._store, moving,
+                                                                     "source"))
+        target_id = (self._store.endpoints.get(request.target_endpoint).id
+                     if request.target_endpoint else shared_endpoint(self._store, moving,
+                                                                     "target"))
+        check_same_target(self._store, moving, target_id)
+        source = self._store.endpoints.get_by_id(source_id)
+        spec, _ = self._prepare(replace(
+            request, source_endpoint=source.name, csv_data=b"",
+            target_endpoint=self._store.endpoints.get_by_id(target_id).name), csv=False)
+        spec = replace(spec, csv_row_count=len(moving), csv_bytes=0)
+        due = now() if request.auto_start else None
+        with self._store.transaction():
+            if self._store.batches.find(spec.name) is not None:
+                raise _batch_exists()
+            batch = self._store.batches.add(spec)
+            move_users(self._store, batch.id, moving, due)
+        if request.auto_start:
+            self._launch()
+        return self.info(self._store.batches.get_by_id(batch.id))
+
     def _prepare(
-        self, request: BatchRequest
+        self, request: BatchRequest, csv: bool = True
     ) -> tuple[BatchSpec, builtins.list[MigrationUserSpec]]:
         name = validate_batch_name(request.name.strip())
         if self._store.batches.find(name) is not None:
@@ -291,6 +350,9 @@ class BatchService:
                 category=ErrorCategory.LimitsExceeded, error_id="TooManyBatches")
         source, target = self._endpoints(request)
         parse_exclude_folders(request.exclude_folders)
+        parse_exclude_folders(request.include_folders)  # the same syntax
+        if request.content_filter:
+            parse_content_filter(request.content_filter)
         _check_addresses(request.notification_emails)
         validate_report_interval(request.report_interval)
         check_interval(request.incremental_sync_interval)
@@ -298,9 +360,9 @@ class BatchService:
         _check_limit("LargeItemLimit", request.large_item_limit)
         rows = parse_migration_csv(request.csv_data,
                                    allow_unknown_columns=request.allow_unknown_columns,
-                                   password_required=not is_oauth(source))
+                                   password_required=not is_oauth(source)) if csv else []
         users = self._user_specs(rows, target, request.auto_start, batch_name=None,
-                                 oauth_source=is_oauth(source))
+                                 oauth_source=is_oauth(source)) if csv else []
         started = now() if request.auto_start else None
         spec = BatchSpec(
             name=name, source_endpoint_id=source.id, target_endpoint_id=target.id,
@@ -313,7 +375,11 @@ class BatchService:
             incremental_sync_interval_seconds=seconds_of(request.incremental_sync_interval),
             csv_row_count=len(rows), csv_bytes=len(request.csv_data), started_at=started,
         )
-        return spec, users
+        delayed = delays_for(spec, request.start_after, request.complete_after,
+                             request.time_zone)
+        extra = {**delayed.extra, **selection_extra(request.include_folders,
+                                                     request.content_filter)}
+        return replace(spec, extra=extra), users
 
     def _endpoints(self, request: BatchRequest) -> tuple[EndpointRow, EndpointRow]:
         if not request.source_endpoint:
@@ -359,10 +425,13 @@ class BatchService:
             check_sync_now(status, batch.name)
         _apply(batch, changes)  # validate before anything is written
         new_users = self._added_users(batch, status, changes)
+        updates = self._updated_users(batch, changes)  # changed rows of present users
         with self._store.transaction():
             self._rewrite(batch.id, lambda fresh: _apply(fresh, changes))
             if new_users:
                 self._store.users.add_many(batch.id, new_users)
+            for updated in updates:
+                self._store.users.update(updated)
             if not isinstance(changes.incremental_sync_interval, Unset):
                 reschedule_waiting_users(self._store, self._store.batches.get_by_id(batch.id),
                                          now())
@@ -414,6 +483,23 @@ class BatchService:
         return self._user_specs(fresh, target, active, batch_name=batch.name,
                                 oauth_source=is_oauth(source))
 
+    def _updated_users(self, batch: BatchRow,
+                       changes: BatchChanges) -> builtins.list[MigrationUserRow]:
+        """-AddUsers: the users of the batch whose CSV row changed, with the new values
+        (engine/service/updated_users.py); checked like new rows, nothing written yet."""
+        if changes.csv_data is None or not changes.add_users:
+            return []
+        source = self._store.endpoints.get_by_id(batch.source_endpoint_id)
+        rows = parse_migration_csv(changes.csv_data,
+                                   allow_unknown_columns=changes.allow_unknown_columns,
+                                   password_required=not is_oauth(source))
+        updates = changed_users(self._store, self._store.users.list(batch_id=batch.id), rows)
+        by_key = {address_key(row.email_address): row for row in rows}
+        target = self._store.endpoints.get_by_id(batch.target_endpoint_id)
+        for user in updates:  # the same checks as a new user's row
+            _user_spec(by_key[address_key(user.email_address)], target, None, is_oauth(source))
+        return updates
+
     def _sync_now(self, batch: BatchRow) -> None:
         # "starts an immediate sync for users that have already reached Synced status, but
         # doesn't resume any Failed users"
@@ -462,9 +548,11 @@ class BatchService:
                                                           status=str(BatchPhase.Stopping)))
         return self.info(self._store.batches.get_by_id(batch.id))
 
-    def complete(self, name: str) -> BatchInfo:
+    def complete(self, name: str, sync_and_complete: bool = False) -> BatchInfo:
         batch = self.resolve(name)
         check_complete(derive_status(self._store, batch), batch.name)
+        if sync_and_complete:
+            _check_all_good(batch, self._store.users.list(batch_id=batch.id))
         when = now()
         with self._store.transaction():
             for user in self._store.users.list(batch_id=batch.id):
@@ -576,6 +664,21 @@ def _check_waitable(info: BatchInfo, until: frozenset[BatchStatus]) -> None:
             "first.", error_id="BatchNotStarted")
 
 
+_NOT_GOOD = _RETRYABLE | _RESUMABLE | {U.Corrupted}
+
+
+def _check_all_good(batch: BatchRow, users: Sequence[MigrationUserRow]) -> None:
+    """-SyncAndComplete: "the batch must have zero failed, corrupted, or stopped items;
+    otherwise, the cmdlet returns an error"."""
+    bad = [f"{u.email_address} ({u.status})" for u in users if U(u.status) in _NOT_GOOD]
+    if bad:
+        raise InvalidStateError(
+            f'The migration batch "{batch.name}" can\'t be completed with -SyncAndComplete '
+            f"because {len(bad)} of its users failed or stopped: {', '.join(bad)}. Retry them "
+            "(Start-MigrationBatch), move them to another batch (New-MigrationBatch -Users) "
+            "or complete without -SyncAndComplete.", error_id="SyncAndCompleteNotAllSynced")
+
+
 def _either(statuses: frozenset[BatchStatus]) -> str:
     names = sorted(str(s) for s in statuses)
     return names[0] if len(names) == 1 else "one of " + ", ".join(names)
@@ -634,7 +737,7 @@ def _apply(batch: BatchRow, changes: BatchChanges) -> BatchRow:
     if changes.approve_skipped_items:
         extra = {**updated.extra, "skipped_items_approved_at": now().isoformat()}
         updated = replace(updated, extra=extra)
-    return updated
+    return delays_for(updated, changes.start_after, changes.complete_after, changes.time_zone)
 
 
 def _retries_skipped(batch: BatchRow, changes: BatchChanges) -> bool:

@@ -137,8 +137,8 @@ class Engine:
     def stop_batch(self, identity: str) -> BatchInfo:
         return self._batches.stop(identity)
 
-    def complete_batch(self, identity: str) -> BatchInfo:
-        return self._batches.complete(identity)
+    def complete_batch(self, identity: str, sync_and_complete: bool = False) -> BatchInfo:
+        return self._batches.complete(identity, sync_and_complete)
 
     def remove_batch(self, identity: str) -> BatchInfo | None:
         """None when the batch is gone; its info (status Removing) when a runner finishes it."""
@@ -154,8 +154,10 @@ class Engine:
     def get_users(self, identity: str | None = None, batch: str | None = None,
                   status: UserStatus | None = None,
                   status_summary: UserStatusSummary | None = None,
-                  result_size: int | None = None) -> list[UserInfo]:
-        return self._users.list(identity, batch, status, status_summary, result_size)
+                  result_size: int | None = None,
+                  mailbox_guid: str | None = None) -> list[UserInfo]:
+        return self._users.list(identity, batch, status, status_summary, result_size,
+                                mailbox_guid)
 
     def set_user(self, identity: str, changes: UserChanges) -> UserInfo:
         return self._users.change(identity, changes)

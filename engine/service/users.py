@@ -10,7 +10,7 @@ stopping and removing a user a runner is syncing is asked of the runner
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from engine.errors import InvalidStateError, NotFoundError
@@ -25,9 +25,17 @@ from engine.service.common import (
     waiting_for_retry,
     with_status,
 )
+from engine.service.delays import batch_delays
+from engine.service.user_settings import (
+    UserSettingChanges,
+    apply_settings,
+    mailbox_guid,
+    user_by_guid,
+)
 from engine.skipped import retry_skipped_items
 from engine.store import Store
 from engine.store.stats import UserStatistics
+from engine.store.user_settings import UserSettings
 from engine.store.users import MigrationUserRow
 from engine.transitions import (
     USER_SYNC_NOW_ALLOWED,
@@ -63,6 +71,9 @@ class UserInfo:
     statistics: UserStatistics
     held_deletions: int = 0  # copies whose deletion awaits approval
     held_folders: int = 0  # vanished folders whose removal awaits approval
+    mailbox_guid: str = ""  # stable (engine/service/user_settings.py)
+    settings: UserSettings | None = None  # Set-MigrationUser's overrides of the batch's
+    time_zone: str | None = None  # the batch's -TimeZone, for showing the user's StartAfter
     # the latest proof's grade, else the skipped items' (engine/verify/score.py)
     data_consistency_score: DataConsistencyScore = DataConsistencyScore.Perfect
 
@@ -86,6 +97,7 @@ class UserChanges:
     sync_now: bool = False
     approve_skipped_items: bool = False
     approve_deletions: bool = False  # imsh: release the deletions the guard held
+    settings: UserSettingChanges = field(default_factory=UserSettingChanges)  # limits, StartAfter
 
 
 def user_info(store: Store, user: MigrationUserRow) -> UserInfo:
@@ -100,6 +112,8 @@ def user_info(store: Store, user: MigrationUserRow) -> UserInfo:
         next_sync_due_at=user.next_sync_due_at, statistics=store.statistics.get(user.id),
         held_deletions=store.messages.count_held(user.id),
         held_folders=store.messages.count_held_folders(user.id),
+        mailbox_guid=mailbox_guid(user), settings=store.user_settings.get(user.id),
+        time_zone=batch_delays(store.batches.get_by_id(user.batch_id)).time_zone,
         data_consistency_score=user_score(store, user.id),
     )
 
@@ -136,8 +150,11 @@ class UserService:
     def list(self, identity: str | None = None, batch: str | None = None,
              status: MigrationUserStatus | None = None,
              status_summary: MigrationUserStatusSummary | None = None,
-             result_size: int | None = None) -> list[UserInfo]:
-        if identity:
+             result_size: int | None = None, mailbox_guid: str | None = None
+             ) -> list[UserInfo]:
+        if mailbox_guid is not None:
+            rows = [user_by_guid(self._store, mailbox_guid)]
+        elif identity:
             rows = [self._store.users.get(identity)]
         else:
             batch_id = self._store.batches.get(batch).id if batch else None
@@ -156,6 +173,8 @@ class UserService:
 
     def change(self, identity: str, changes: UserChanges) -> UserInfo:
         user = self._store.users.get(identity)
+        if changes.settings.any:
+            apply_settings(self._store, user, changes.settings)
         if changes.approve_deletions:
             if not approve_deletions(self._store, user):
                 raise InvalidStateError(

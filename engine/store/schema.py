@@ -230,9 +230,20 @@ _V3_DELETION_GUARD = (
     "WHERE hold IS NOT NULL",
 )
 
+# Per-user settings that override the batch's (engine/store/user_settings.py): item limits
+# (NULL: the batch's, -1: Unlimited) and StartAfter (UTC).
+_V4_USER_SETTINGS = (
+    """CREATE TABLE user_settings (
+        user_id INTEGER PRIMARY KEY REFERENCES migration_users (id) ON DELETE CASCADE,
+        bad_item_limit INTEGER,
+        large_item_limit INTEGER,
+        start_after TEXT
+    )""",
+)
+
 # Proofs (engine/verify, Test-MigrationUser): each proof's counts; the newest one and the
 # skipped items give the user's DataConsistencyScore (engine/verify/score.py).
-_V4_PROOFS = (
+_V5_PROOFS = (
     """CREATE TABLE proofs (
         id INTEGER PRIMARY KEY,
         user_id INTEGER NOT NULL REFERENCES migration_users (id) ON DELETE CASCADE,
@@ -261,8 +272,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "message_states.target_mark: where a pending copy can appear", _V2_TARGET_MARK),
     Migration(3, "held deletions: message_states.hold, folder_states.hold, the reason",
               _V3_DELETION_GUARD),
-    Migration(4, "proofs: the verdicts of Test-MigrationUser and the automatic proofs",
-              _V4_PROOFS),
+    Migration(4, "user_settings: per-user item limits and StartAfter", _V4_USER_SETTINGS),
+    Migration(5, "proofs: the verdicts of Test-MigrationUser and the automatic proofs",
+              _V5_PROOFS),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -53,6 +53,7 @@ from engine.store.proofs import ProofRepository
 from engine.store.schema import migrate
 from engine.store.stats import StatisticsRepository
 from engine.store.sync_state import FolderStateRepository, MessageStateRepository
+from engine.store.user_settings import UserSettingsRepository
 from engine.store.users import MigrationUserRepository
 
 DEFAULT_TARGET_NAME = "LocalMaildir"
@@ -77,6 +78,7 @@ class Store:
         self.messages = MessageStateRepository(db)
         self.statistics = StatisticsRepository(db)
         self.leases = LeaseRepository(db)
+        self.user_settings = UserSettingsRepository(db)
         self.proofs = ProofRepository(db)
 
     @classmethod

@@ -121,6 +121,13 @@ class MigrationUserRepository:
             )
             return self.get_by_id(row.id)
 
+    def move_to_batch(self, user_id: int, batch_id: int) -> None:
+        """Put a user into another batch; everything keyed by its id stays with it
+        (New-MigrationBatch -Users, engine/service/moved_users.py)."""
+        with self._db.transaction():
+            self._db.execute("UPDATE migration_users SET batch_id = ? WHERE id = ?",
+                             (batch_id, user_id))
+
     def set_status(
         self,
         user_id: int,

@@ -48,7 +48,7 @@ from dataclasses import dataclass, replace
 
 from engine.errors import ErrorCategory, PermanentError, TransientError
 from engine.excludes import SourceFolder as ExcludeFolder
-from engine.excludes import filter_folders, parse_exclude_folders
+from engine.excludes import filter_folders, keep_included, parse_exclude_folders
 from engine.folders import (
     FolderPath,
     SourceFolderName,
@@ -71,6 +71,7 @@ from engine.store import Store
 from engine.store.batches import BatchRow
 from engine.store.sync_state import CopiedMessage, PendingMessage
 from engine.store.sync_state import FolderState as FolderRow
+from engine.store.user_settings import limit_that_applies
 from engine.sync import faults
 from engine.sync.adoption import claimed_refs, on_target, wants_target_messages
 from engine.sync.apply import (
@@ -114,6 +115,7 @@ from engine.sync.model import (
 from engine.sync.moves import choose_renames, rename_score
 from engine.sync.planner import plan_folder
 from engine.sync.progress import record_finish, record_totals
+from engine.sync.selection import by_content_filter, content_filter, included_folders
 from engine.sync.snapshot import snapshot_folder
 from engine.sync.state import decode_target_path, encode_target_path, known_folder
 from engine.sync.survey import DEFAULT_KEEP_BUDGET, Survey
@@ -341,6 +343,8 @@ class _Pass:
         separator = next((f.separator for f in folders if f.separator), "/")
         kept = filter_folders([ExcludeFolder(f.path, frozenset(f.flags)) for f in folders],
                               patterns, separator=separator)
+        kept = keep_included(kept, parse_exclude_folders(included_folders(self.batch)),
+                             separator=separator)  # -IncludeFolders
         kept_paths = {k.path for k in kept}
         included = [f for f in folders if f.path in kept_paths]
         mapping = map_folders([SourceFolderName(f.path, f.role) for f in included],
@@ -458,6 +462,7 @@ class _Pass:
                      store: Store) -> tuple[FolderPlan, FolderSnapshot, int, FolderState | None]:
         known, known_bytes = self._known(store, folder.name)
         snapshot = snapshot_folder(source, folder, known, _fingerprints(known))
+        snapshot = by_content_filter(snapshot, known, content_filter(self.batch))
         present = self._present_on_target(target, snapshot, known)
         size_limit = self._size_limit(target)
         limits = Limits(size_limit.limit if size_limit else None)
@@ -962,6 +967,8 @@ def _fingerprints(known: FolderState | None) -> dict[int, str]:
 
 def _item_limits(store: Store, user_id: int, batch: BatchRow) -> ItemLimits:
     skipped = store.statistics.skipped_items(user_id)
-    return ItemLimits(batch.bad_item_limit, batch.large_item_limit,
+    own = store.user_settings.get(user_id)  # Set-MigrationUser's limits override the batch's
+    return ItemLimits(limit_that_applies(own.bad_item_limit, batch.bad_item_limit),
+                      limit_that_applies(own.large_item_limit, batch.large_item_limit),
                       bad=sum(1 for s in skipped if s.kind == "bad"),
                       large=sum(1 for s in skipped if s.kind == "large"))

@@ -82,6 +82,7 @@ from typing import Any
 from imapclient.datetime_util import datetime_to_INTERNALDATE
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
+from engine.bytesize import byte_quantified_size
 from engine.errors import ErrorCategory, PermanentError
 from engine.folders import (
     INBOX,
@@ -108,7 +109,7 @@ from engine.imap.connection import (
     server_error,
 )
 from engine.imap.source import FINGERPRINT_HEADERS, HEADER_ITEM, fingerprint_of, header_hash
-from engine.limits import MessageSizeLimit, format_size, message_size_limit
+from engine.limits import MessageSizeLimit, message_size_limit
 from engine.oauth import OAuthApp, bearer_login
 from engine.targets.base import (
     AppendResult,
@@ -545,7 +546,7 @@ class ImapTarget:
             return capacity_refusal(folder, f"The target server is busy: {text}")
         if code == "TOOBIG" or _TOO_BIG.search(text):  # RFC 7889, or said in words
             return Rejected(folder, f"The message is larger than the target server accepts: "
-                            f"{format_size(len(p.literal))}. The server said: {text}",
+                            f"{byte_quantified_size(len(p.literal))}. The server said: {text}",
                             large=True)
         return Rejected(folder, f"The server refused the message: {text}",
                         permanent=code not in RETRY_CODES)

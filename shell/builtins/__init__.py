@@ -7,6 +7,8 @@ CSV/JSON, files, objects, help).
 from cmdlets.base import Cmdlet
 from shell.builtins.aggregate import AGGREGATE_CMDLETS
 from shell.builtins.csvjson import CSV_JSON_CMDLETS
+from shell.builtins.everyday import EVERYDAY_CMDLETS
+from shell.builtins.explore import EXPLORE_CMDLETS
 from shell.builtins.formatting import FORMATTING_CMDLETS
 from shell.builtins.help import HELP_CMDLETS
 from shell.builtins.io import IO_CMDLETS
@@ -20,6 +22,8 @@ BUILTIN_CMDLETS: tuple[type[Cmdlet], ...] = (
     *CSV_JSON_CMDLETS,
     *IO_CMDLETS,
     *OBJECT_CMDLETS,
+    *EXPLORE_CMDLETS,
+    *EVERYDAY_CMDLETS,
     *HELP_CMDLETS,
 )
 

@@ -56,15 +56,29 @@ def write_text(path: Path, text: str, *, encoding: str | None = None, append: bo
 
 
 def read_text(path: Path, encoding: str | None = None) -> str:
-    """The text of ``path`` (a leading BOM is dropped)."""
+    """The text of ``path`` (a leading BOM is dropped).  Without -Encoding a byte order mark
+    decides, as in PowerShell: UTF-16 LE/BE (a file saved by Excel's "Unicode text" or by
+    Windows PowerShell's Export-Csv), UTF-32 LE, UTF-8; no mark means UTF-8."""
     codec = python_encoding(encoding)
     codec = "utf-8-sig" if codec == "utf-8" else codec
     try:
+        if not encoding:
+            codec = _codec_from_bom(path) or codec
         return path.read_text(encoding=codec, errors="replace")
     except FileNotFoundError:
         raise path_not_found(path) from None
     except OSError as exc:
         raise file_error(path, exc) from None
+
+
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"),
+         (b"\xef\xbb\xbf", "utf-8-sig"))
+
+
+def _codec_from_bom(path: Path) -> str | None:
+    with path.open("rb") as handle:
+        head = handle.read(4)
+    return next((codec for bom, codec in _BOMS if head.startswith(bom)), None)
 
 
 def read_bytes(path: Path) -> bytes:

@@ -2,7 +2,8 @@
 
 Format-* collect their input and emit one format object (``shell.format.formatted``) that
 the console prints as is; like PowerShell's, those objects belong at the end of a pipeline.
-Format-List shows every property with ``*``; values go through the display conversion, so
+Format-List shows every property by default (as Exchange's list views do) and with ``*``;
+values go through the display conversion, so
 a ``Secret`` prints as ``********``.
 """
 
@@ -17,7 +18,7 @@ from shell.builtins.common import INPUT_OBJECT, Collecting, as_list
 from shell.builtins.files import ENCODING_CHOICES, write_text
 from shell.format import render
 from shell.format import select as sel
-from shell.format.formatted import FormattedList, FormattedTable, TextBlock
+from shell.format.formatted import FormattedList, FormattedTable, GroupedTable, TextBlock
 from shell.format.table import Column
 from shell.objects import display_properties, property_names, to_text
 
@@ -49,12 +50,16 @@ class FormatTable(Collecting):
         Parameter("AutoSize", T.SWITCH, help="Size columns to their content (always done)."),
         Parameter("HideTableHeaders", T.SWITCH, help="Leave out the header and underline."),
         Parameter("Wrap", T.SWITCH, help="Wrap long values instead of cutting them."),
+        Parameter("GroupBy", T.OBJECT, help="A property (or @{Label=..;Expression={..}}): a "
+                  "new table with a heading whenever its value changes (sort first)."),
     )
 
     def end(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
         if not self._items:
             return ()
         first = self._items[0]
+        if args.get("GroupBy") is not None and _is_record(first):
+            return (self._grouped(ctx, args),)
         if not _is_record(first):
             return (TextBlock(tuple(line for obj in self._items
                                     for line in to_text(obj).split("\n"))),)
@@ -68,6 +73,25 @@ class FormatTable(Collecting):
         rows = tuple(tuple(sel.evaluate(ctx, obj, spec) for spec in specs) for obj in self._items)
         return (FormattedTable(columns, rows, args.switch("HideTableHeaders"),
                                args.switch("Wrap")),)
+
+
+    def _grouped(self, ctx: Context, args: BoundArguments) -> GroupedTable:
+        parsed = sel.parse_specs([args["GroupBy"]], sel.FORMAT_KEYS)
+        resolved = sel.resolve(self._items[0], parsed)
+        # a name the first object lacks still groups (by $null), as in PowerShell
+        group_spec = resolved[0] if resolved else sel.PropertySpec(to_text(args["GroupBy"]))
+        specs = _specs_for(self._items[0], args, all_by_default=False)
+        columns = tuple(_column(spec) for spec in specs)
+        groups: list[tuple[Any, list[tuple[Any, ...]]]] = []
+        for obj in self._items:
+            value = sel.evaluate(ctx, obj, group_spec)
+            row = tuple(sel.evaluate(ctx, obj, spec) for spec in specs)
+            if groups and groups[-1][0] == value:
+                groups[-1][1].append(row)
+            else:
+                groups.append((value, [row]))
+        return GroupedTable(group_spec.name, columns,
+                            tuple((value, tuple(rows)) for value, rows in groups))
 
 
 def _column(spec: sel.PropertySpec) -> Column:
@@ -95,7 +119,9 @@ class FormatList(Collecting):
         for obj in self._items:
             if not _is_record(obj):
                 continue
-            specs = _specs_for(obj, args, all_by_default=False)
+            # every property, as Exchange's list views show (`Get-MigrationBatch | fl`);
+            # the display set only chooses a table's columns
+            specs = _specs_for(obj, args, all_by_default=True)
             records.append(tuple((spec.name, sel.evaluate(ctx, obj, spec)) for spec in specs))
         scalars = [obj for obj in self._items if not _is_record(obj)]
         out: list[Any] = []

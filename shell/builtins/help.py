@@ -26,6 +26,7 @@ from cmdlets.base import (
 from cmdlets.base import ParamType as T
 from cmdlets.registry import Registry
 from shell.builtins.common import as_list
+from shell.objects import Hashtable
 from shell.wildcard import has_wildcards, wildcard_match
 
 COMMAND_INFO = "System.Management.Automation.CmdletInfo"
@@ -46,12 +47,53 @@ def registry_of(ctx: Context) -> Registry:
     return registry
 
 
+FUNCTION_INFO = "System.Management.Automation.FunctionInfo"
+PARAMETER_METADATA = "System.Management.Automation.ParameterMetadata"
+
+
 def _command_record(name: str, kind: str, cls: type[Cmdlet]) -> PSObject:
-    props = {"CommandType": kind, "Name": name, "Version": _version(), "Source": SOURCE,
+    verb, _, noun = cls.name.partition("-") if kind != "Alias" else ("", "", "")
+    props = {"CommandType": kind, "Name": name, "Version": _version() if kind != "Function"
+             else "", "Source": SOURCE if kind != "Function" else "",
+             "Verb": verb, "Noun": noun,
              "Definition": cls.name if kind == "Alias" else _syntax_lines(cls)[0],
-             "ResolvedCommandName": cls.name}
-    return PSObject(props, (ALIAS_INFO if kind == "Alias" else COMMAND_INFO, "System.Object"),
+             "ResolvedCommandName": cls.name,
+             "DefaultParameterSet": cls.default_parameter_set,
+             "OutputType": cls.output_type or None,
+             "Parameters": None if kind == "Alias" else _parameters(cls),
+             "ParameterSets": None if kind == "Alias" else [
+                 s for s in cls.parameter_sets()],
+             "ModuleName": SOURCE if kind != "Function" else "",
+             "HelpUri": ""}
+    type_name = {"Alias": ALIAS_INFO, "Function": FUNCTION_INFO}.get(kind, COMMAND_INFO)
+    return PSObject(props, (type_name, "System.Object"),
                     display=("CommandType", "Name", "Version", "Source"), view="table")
+
+
+def _parameters(cls: type[Cmdlet]) -> Hashtable:
+    """``(Get-Command X).Parameters``: name -> ParameterMetadata, common parameters included."""
+    from shell.lang.binder import all_parameters
+
+    table = Hashtable()
+    simple = not getattr(cls, "advanced", True)  # a simple function has no common parameters
+    for param in (cls.parameters if simple else all_parameters(cls)):
+        table[param.name] = PSObject(
+            {"Name": param.name, "ParameterType": _type_ref(param),
+             "ParameterSets": list(param.sets) or [ALL_SETS], "IsDynamic": False,
+             "Aliases": list(param.aliases), "SwitchParameter": param.is_switch,
+             "IsMandatory": param.mandatory, "Position": param.position},
+            (PARAMETER_METADATA, "System.Object"))
+    return table
+
+
+def _type_ref(param: Parameter) -> Any:
+    from shell.lang.typenames import NET_NAMES
+    from shell.lang.values import TypeRef
+
+    full = NET_NAMES[param.type]
+    if param.is_switch:
+        full = "System.Management.Automation.SwitchParameter"
+    return TypeRef(full.rsplit(".", 1)[-1], full)
 
 
 class GetCommand(Cmdlet):
@@ -65,16 +107,19 @@ class GetCommand(Cmdlet):
         Parameter("Verb", T.STRING_ARRAY, help="Verbs to list (wildcards allowed)."),
         Parameter("Noun", T.STRING_ARRAY, help="Nouns to list (wildcards allowed)."),
         Parameter("CommandType", T.STRING_ARRAY, aliases=("Type",),
-                  choices=("Alias", "Cmdlet", "All"), help="Alias, Cmdlet or All."),
+                  choices=("Alias", "Function", "Cmdlet", "All"),
+                  help="Alias, Function, Cmdlet or All."),
     )
 
     def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
         registry = registry_of(ctx)
         names = [str(n) for n in as_list(args.get("Name"))]
         kinds = {str(k).casefold() for k in as_list(args.get("CommandType"))} or {"all"}
+        functions: dict[str, type[Cmdlet]] = getattr(ctx, "function_declarations", dict)()
         if not names and "all" in kinds and (args.get("Verb") or args.get("Noun")):
-            kinds = {"cmdlet"}
-        records = [r for r in self._all(registry, kinds) if self._wanted(r, args, names)]
+            kinds = {"cmdlet", "function"}
+        records = [r for r in self._all(registry, kinds, functions)
+                   if self._wanted(r, args, names)]
         for name in names:
             if not has_wildcards(name) and not any(
                     r.get("Name").casefold() == name.casefold() for r in records):
@@ -85,12 +130,17 @@ class GetCommand(Cmdlet):
         return records
 
     @staticmethod
-    def _all(registry: Registry, kinds: set[str]) -> list[PSObject]:
+    def _all(registry: Registry, kinds: set[str], functions: dict[str, type[Cmdlet]]
+             ) -> list[PSObject]:
         records: list[PSObject] = []
         if kinds & {"all", "alias"}:
             aliases = sorted(registry.aliases().items(), key=lambda kv: kv[0].casefold())
             records.extend(_command_record(alias, "Alias", registry.find(alias) or Cmdlet)
                            for alias, _ in aliases)
+        if kinds & {"all", "function"}:
+            records.extend(_command_record(name, "Function", cls)
+                           for name, cls in sorted(functions.items(),
+                                                   key=lambda kv: kv[0].casefold()))
         if kinds & {"all", "cmdlet"}:
             records.extend(_command_record(cls.name, "Cmdlet", cls) for cls in registry)
         return records
@@ -237,6 +287,11 @@ class GetHelp(Cmdlet):
         if name.casefold() == ABOUT_TOPIC.casefold():
             return (about_text(registry),)
         cls = registry.find(name)
+        if cls is None and not has_wildcards(name):  # a function: its syntax from param()
+            functions: dict[str, type[Cmdlet]] = getattr(ctx, "function_declarations",
+                                                         dict)()
+            cls = next((f for n, f in functions.items() if n.casefold() == name.casefold()),
+                       None)
         if cls is None and has_wildcards(name):
             return self._listing(registry, name)
         if cls is None:

@@ -262,7 +262,8 @@ def _with_properties(ctx: Context, item: Any, source: Any, specs: list[sel.Prope
     """-ExpandProperty with -Property: the expanded record gains the selected properties."""
     if not isinstance(item, PSObject):
         return item
-    extended = PSObject(dict(item.properties), item.type_names, item.display, item.view)
+    extended = PSObject(dict(item.properties), item.type_names, item.display, item.view,
+                        dict(item.labels))
     for spec in specs:
         extended.set(spec.name, sel.evaluate(ctx, source, spec))
     return extended

@@ -61,5 +61,25 @@ class FormattedList(FormattedOutput):
         return [*out, ""] if out else []
 
 
+@dataclass(frozen=True)
+class GroupedTable(FormattedOutput):
+    """``Format-Table -GroupBy`` and Get-Member's view: one table per group, each after a
+    ``   Label: value`` heading, as PowerShell 7 prints them."""
+
+    label: str
+    columns: tuple[Column, ...]
+    groups: tuple[tuple[Any, tuple[tuple[Any, ...], ...]], ...]
+    indent: int = 3  # Get-Member and -GroupBy: 3 spaces; Get-ChildItem's Directory: 4
+
+    def lines(self, width: int) -> list[str]:
+        from shell.format.values import cell_text
+
+        out: list[str] = []
+        for value, rows in self.groups:
+            out.extend(["", " " * self.indent + f"{self.label}: {cell_text(value)}", ""])
+            out.extend(table_lines(self.columns, rows, width=width))
+        return [*out, ""] if out else []
+
+
 def formatted_list(records: Sequence[Sequence[tuple[str, Any]]]) -> FormattedList:
     return FormattedList(tuple(tuple(pairs) for pairs in records))

@@ -54,9 +54,33 @@ class HashLiteral(Expr):
 
 
 @dataclass(kw_only=True)
+class Attribute(Node):
+    """``[Parameter(Mandatory, Position=0)]``, ``[CmdletBinding()]``, ``[ValidateSet('a')]``.
+
+    ``named`` holds ``Name = value`` arguments (value None for a bare ``Mandatory``)."""
+
+    name: str
+    args: list[Expr] = field(default_factory=list)
+    named: list[tuple[str, Expr | None]] = field(default_factory=list)
+
+
+@dataclass(kw_only=True)
+class ParamDecl(Node):
+    """One parameter of a ``param( )`` block or ``function F($a, $b)``."""
+
+    name: str
+    type_name: str | None = None  # the last type constraint, ``[int]`` -> "int"
+    default: Expr | None = None
+    attributes: list[Attribute] = field(default_factory=list)
+
+
+@dataclass(kw_only=True)
 class ScriptBlockExpr(Expr):
-    body: StatementList
-    params: list[Variable] = field(default_factory=list)
+    body: StatementList  # the end block (the whole body when there are no named blocks)
+    params: list[ParamDecl] = field(default_factory=list)
+    attributes: list[Attribute] = field(default_factory=list)  # before param: [CmdletBinding()]
+    begin: StatementList | None = None
+    process: StatementList | None = None
 
 
 @dataclass(kw_only=True)
@@ -127,7 +151,8 @@ class Statement(Node):
 class StatementList(Node):
     statements: list[Statement]
     # a script's leading ``param(...)`` block (only on the outermost list of a script)
-    params: list[Variable] = field(default_factory=list)
+    params: list[ParamDecl] = field(default_factory=list)
+    attributes: list[Attribute] = field(default_factory=list)  # [CmdletBinding()] before it
 
 
 @dataclass(kw_only=True)
@@ -245,6 +270,9 @@ def dump(node: Any) -> str:
     """A compact, stable text form of a tree (for tests and debugging)."""
     if isinstance(node, Constant):
         return repr(node.value)
+    if isinstance(node, ParamDecl) and node.type_name is None and node.default is None \
+            and not node.attributes:
+        return "$" + node.name
     if isinstance(node, Variable):
         return "$" + (node.scope + ":" if node.scope else "") + node.name
     if isinstance(node, Binary):
@@ -267,6 +295,11 @@ def dump(node: Any) -> str:
         return "[" + " ".join(dump(item) for item in node) + "]"
     if isinstance(node, tuple):
         return "(" + " ".join(dump(item) for item in node) + ")"
+    if isinstance(node, ScriptBlockExpr):
+        extra = "".join(f" {label}={dump(value)}" for label, value in (
+            ("attributes", node.attributes), ("begin", node.begin), ("process", node.process))
+            if value)
+        return f"(ScriptBlockExpr {dump(node.body)} {dump(node.params)}{extra})"
     if isinstance(node, Node):
         name = type(node).__name__
         parts = [dump(getattr(node, f.name)) for f in fields(node) if f.name != "extent"]

@@ -318,8 +318,15 @@ def _convert(param: Parameter, value: Any, literal: str | None, extent: Extent |
             return False  # -Force:$null is -Force:$false, as in PowerShell
         if not param.allow_null:
             raise _refused(param, "null", "NullNotAllowed", extent)
+    transform = getattr(param, "convert_value", None)  # a function's typed parameter
     try:
-        converted = convert_argument(value, param.type, literal)
+        if transform is not None:
+            converted = transform(value, literal)
+        else:
+            converted = convert_argument(value, param.type, literal)
+    except BindingError as err:
+        err.extent = err.extent or extent
+        raise
     except ConversionError as err:
         if param.type in (ParamType.BOOL, ParamType.SWITCH):
             raise BindingError(f"Cannot process argument transformation on parameter "

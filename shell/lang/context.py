@@ -107,6 +107,40 @@ class CommandContext:
     def resolve_path(self, path: str) -> Path:
         return self._rt.host.resolve_path(path)
 
+    @property
+    def extent(self) -> Extent:
+        return self._extent
+
+    @property
+    def session(self) -> Any:
+        """The session around the runtime (Set-Location, Read-Host, Get-History, transcripts
+        use its console services)."""
+        return self._rt.host
+
+    def set_variable(self, name: str, value: Any) -> None:
+        """Tee-Object -Variable, -OutVariable-like stores in the caller's scope."""
+        self._rt.variables.set(name, value)
+
+    def write_debug(self, text: str) -> None:
+        debug = self._common("debug") or to_text(
+            self._rt.variables.get("DebugPreference")).lower() == "continue"
+        if debug:
+            self._rt.host.flush_output()
+            self._rt.host.write_err(f"DEBUG: {text}\n", "verbose")
+
+    def function_declarations(self) -> dict[str, type[Cmdlet]]:
+        """The session's functions as cmdlet declarations (Get-Command lists them)."""
+        from shell.lang import functions
+
+        out: dict[str, type[Cmdlet]] = {}
+        for info in self._rt.functions.values():
+            try:
+                out[info.name] = functions.declaration(info.block.node, info.name,
+                                                       self._rt.eval)
+            except Exception:  # a declaration whose attribute arguments fail: not listed
+                continue
+        return out
+
     def invoke(self, block: Invocable, input_object: Any = None, args: Sequence[Any] = ()
                ) -> list[Any]:
         if not isinstance(block, ScriptBlock):
@@ -134,6 +168,9 @@ class CommandContext:
 
     def write_error(self, error: BaseException) -> None:
         record = exception_record(error, self._cmdlet.name, self._extent)
+        if self._cmdlet.name == "Write-Error" and isinstance(error, CmdletError) and \
+                getattr(self._rt, "invocations", None):
+            record = self._written_error(error)
         action = self.error_action().lower()
         self._remember(record)
         if action == "stop":
@@ -148,6 +185,14 @@ class CommandContext:
         common = self.binding.common if self.binding else None
         return bool(common.whatif if common and common.whatif is not None else truthy(
             self._rt.variables.get("WhatIfPreference")))
+
+    def _written_error(self, error: CmdletError) -> ErrorRecord:
+        """Inside a function, Write-Error's record names the function and points at its call,
+        as PowerShell's does (``Check-Wave : wave failed``)."""
+        command, extent = self._rt.invocations[-1]
+        return ErrorRecord(error.message, category=error.category, error_id=error.error_id,
+                           command=command, activity="Write-Error",
+                           reason="WriteErrorException", target=error.target, extent=extent)
 
     def should_process(self, target: str, action: str) -> bool:
         common = self.binding.common if self.binding else None

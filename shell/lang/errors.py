@@ -33,15 +33,101 @@ class ParseError(Exception):
         self.incomplete = False
 
 
+# the .NET namespaces of the exception types imsh's errors name (CategoryInfo.Reason)
+_NAMESPACES = {
+    "System.Management.Automation": (
+        "RuntimeException", "CommandNotFoundException", "ParameterBindingException",
+        "ParameterBindingValidationException", "ParameterBindingArgumentTransformationException",
+        "ParentContainsErrorRecordException", "MethodInvocationException", "PSArgumentException",
+        "ItemNotFoundException", "ValidationMetadataException", "PSInvalidOperationException",
+        "ParseException", "IncompleteParseException", "ActionPreferenceStopException",
+        "PipelineStoppedException", "MetadataException", "PSNotSupportedException",
+        "SessionStateUnauthorizedAccessException", "PSArgumentNullException"),
+    "System": ("Exception", "ArgumentException", "ArgumentNullException",
+               "ArgumentOutOfRangeException", "InvalidOperationException", "FormatException",
+               "NotSupportedException", "NotImplementedException", "TimeoutException",
+               "UnauthorizedAccessException", "InvalidCastException", "DivideByZeroException",
+               "OverflowException", "IndexOutOfRangeException", "NullReferenceException"),
+    "System.IO": ("IOException", "FileNotFoundException", "DirectoryNotFoundException"),
+    "Microsoft.Exchange.Configuration.Tasks": ("ManagementObjectNotFoundException",
+                                               "ManagementObjectAlreadyExistsException"),
+    "Microsoft.PowerShell.Commands": ("WriteErrorException",),
+}
+_FULL_NAMES = {short: f"{ns}.{short}" for ns, shorts in _NAMESPACES.items() for short in shorts}
+
+
+def exception_type_name(reason: str) -> str:
+    """The .NET full name for a CategoryInfo reason; Python-side failures (an internal error)
+    are reported as PowerShell's RuntimeException, never by their Python class name."""
+    if "." in reason:
+        return reason
+    return _FULL_NAMES.get(reason, "System.Management.Automation.RuntimeException")
+
+
 @dataclass
 class ExceptionInfo:
-    """``$_.Exception``: the message and a .NET-like type name."""
+    """``$_.Exception``: the message and its .NET type (``GetType().FullName``)."""
 
     Message: str
-    TypeName: str = "System.Management.Automation.RuntimeException"
+    TypeName: str = "RuntimeException"
+    InnerException: Any = None
+
+    PS_PROPERTIES = ("Message", "InnerException", "Source", "HResult")
+
+    @property
+    def ps_type_name(self) -> str:
+        return exception_type_name(self.TypeName)
+
+    @property
+    def Source(self) -> str:
+        return "System.Management.Automation"
+
+    @property
+    def HResult(self) -> int:
+        return -2146233087
 
     def __str__(self) -> str:
         return self.Message
+
+
+class InvocationRecord:
+    """``$_.InvocationInfo``: where the failing command was, as PowerShell reports it."""
+
+    PS_PROPERTIES = ("MyCommand", "ScriptLineNumber", "OffsetInLine", "ScriptName", "Line",
+                     "PositionMessage", "InvocationName", "PipelineLength",
+                     "PipelinePosition", "ExpectingInput", "CommandOrigin")
+    ps_type_name = "System.Management.Automation.InvocationInfo"
+
+    def __init__(self, command: str, extent: Extent | None) -> None:
+        self._extent = extent
+        self.MyCommand = command or None
+        self.InvocationName = command
+        self.ScriptLineNumber = extent.line if extent is not None else 0
+        self.OffsetInLine = extent.col if extent is not None else 0
+        name = extent.source.name if extent is not None else ""
+        self.ScriptName = "" if not name or name.startswith("<") or name == "-c" else name
+        self.Line = extent.source.line_text(extent.line) if extent is not None else ""
+        self.PipelineLength = 0
+        self.PipelinePosition = 0
+        self.ExpectingInput = False
+        self.CommandOrigin = "Internal"
+
+    @property
+    def PositionMessage(self) -> str:
+        from shell.lang.errorview import position_lines
+
+        return "\n".join(position_lines(self._extent))
+
+    def __str__(self) -> str:
+        return "System.Management.Automation.InvocationInfo"
+
+
+class ErrorList(list[Any]):
+    """``$Error``: an ArrayList (newest first) that ``Clear()``, ``Remove()`` and ``RemoveAt()``
+    change, unlike an array."""
+
+    ps_type_name = "System.Collections.ArrayList"
+    growable = True
 
 
 @dataclass
@@ -88,6 +174,29 @@ class ErrorRecord:
         self.extent = extent
         self.command = command
         self.parse_error = parse_error
+
+    # the properties scripts see (Format-List *, Get-Member); the rest is imsh's own state
+    PS_PROPERTIES = ("Exception", "TargetObject", "CategoryInfo", "FullyQualifiedErrorId",
+                     "ErrorDetails", "InvocationInfo", "ScriptStackTrace",
+                     "PipelineIterationInfo")
+
+    @property
+    def InvocationInfo(self) -> InvocationRecord:
+        return InvocationRecord(self.command, self.extent)
+
+    @property
+    def ErrorDetails(self) -> None:
+        return None
+
+    @property
+    def ScriptStackTrace(self) -> str:
+        info = self.InvocationInfo
+        where = info.ScriptName or "<ScriptBlock>"
+        return f"at <ScriptBlock>, {where}: line {info.ScriptLineNumber}"
+
+    @property
+    def PipelineIterationInfo(self) -> list[int]:
+        return []
 
     @property
     def message(self) -> str:

@@ -20,7 +20,8 @@ from typing import Any, Protocol
 
 from cmdlets.registry import Registry
 from shell.lang import ast
-from shell.lang.errors import ErrorRecord, PSRuntimeError, runtime_error
+from shell.lang.convert import ConversionError, cast
+from shell.lang.errors import ErrorList, ErrorRecord, PSRuntimeError, runtime_error
 from shell.lang.errorview import format_record
 from shell.lang.expressions import Expressions
 from shell.lang.flow import BreakSignal, ContinueSignal, ExitSignal, ReturnSignal
@@ -72,13 +73,16 @@ class Runtime(Expressions, Pipelines):
         self.host = host
         self.variables = variables
         self.functions: dict[str, FunctionInfo] = {}
-        self.errors: list[ErrorRecord] = []
+        self.errors: list[ErrorRecord] = ErrorList()
         self.try_depth = 0
         self.current_ok = True
         self.last_ok = True
         self.had_errors = False
         self.error_sinks: list[Callable[[ErrorRecord], None]] = []
         self.depth = 0
+        # the functions running now, innermost last: (name, extent of the call); Write-Error
+        # names the function that wrote an error
+        self.invocations: list[tuple[str, Any]] = []
 
     # -- statement lists ---------------------------------------------------------------------
 
@@ -348,7 +352,15 @@ class Runtime(Expressions, Pipelines):
             key = param.name.casefold()
             match = next((v for k, v in named.items() if param.name.casefold().startswith(
                 k.casefold())), _UNSET)
-            value = match if match is not _UNSET else (remaining.pop(0) if remaining else None)
+            if match is not _UNSET:
+                value = match
+            elif remaining:
+                value = remaining.pop(0)
+            else:
+                value = self.eval(param.default) if param.default is not None else None
+            if param.type_name and value is not None:
+                with contextlib.suppress(KeyError, ValueError, TypeError, ConversionError):
+                    value = cast(value, param.type_name)
             self.variables.set_local(key, value)
         self.variables.set_local("args", remaining)
 

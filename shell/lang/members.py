@@ -138,11 +138,26 @@ def _find(value: Any, key: str, invoke: Invoke) -> Callable[..., Any] | None:
                     "invokereturnasis": lambda *a: collapse(invoke(value, None, list(a)))}
     elif isinstance(value, Encoding):
         return lambda *a: value.call(key, list(a))
+    elif callable(getattr(value, "ps_methods", None)):  # $PSCmdlet in an advanced function
+        specific = value.ps_methods()
     elif isinstance(value, PSCredential):
         specific = {"getnetworkcredential": lambda: PSObject(
             {"UserName": value.user_name, "Password": _reveal(value.password)},
             type_names=("System.Net.NetworkCredential",))}
+    if key == _ALL_NAMES:
+        return lambda: [*specific, *common]
     return specific.get(key) or common.get(key)
+
+
+_ALL_NAMES = "\0names"
+
+
+def method_names(value: Any) -> list[str]:
+    """The (lower-case) names of the methods ``value`` answers (Get-Member lists them)."""
+    if value is None:
+        return []
+    found = _find(value, _ALL_NAMES, lambda block, item, args: [])
+    return list(found()) if found is not None else []
 
 
 def _reveal(secret: Any) -> str:
@@ -273,7 +288,21 @@ def _list_methods(items: list[Any] | tuple[Any, ...], invoke: Invoke
         "indexof": lambda x: next((i for i, v in enumerate(items) if v == x), -1),
         "where": where, "foreach": foreach, "add": fixed, "remove": fixed,
         "clone": lambda: list(items),
+        **(_growable_methods(items) if getattr(items, "growable", False) else {}),
     }
+
+
+def _growable_methods(items: Any) -> dict[str, Callable[..., Any]]:
+    """ArrayList methods (``$Error.Clear()``)."""
+    def remove_at(index: Any) -> None:
+        del items[to_int(index)]
+
+    def remove(item: Any) -> None:
+        if item in items:
+            items.remove(item)
+
+    return {"clear": items.clear, "removeat": remove_at, "remove": remove,
+            "add": lambda item: items.append(item) or len(items) - 1}
 
 
 def _hashtable_methods(table: dict[Any, Any]) -> dict[str, Callable[..., Any]]:

@@ -283,7 +283,7 @@ class KeywordParser(ExpressionParser):
         if name.kind is not Kind.GENERIC or not isinstance(name.value, str):
             raise self.error("Missing name after function keyword.", "MissingNameAfterKeyword",
                              keyword.end, incomplete=name.kind is Kind.EOF)
-        params: list[ast.Variable] = []
+        params: list[ast.ParamDecl] = []
         if self.char() == "(":
             params = self._param_block()
         self.lx.skip_newlines()
@@ -292,7 +292,15 @@ class KeywordParser(ExpressionParser):
                              "MissingFunctionBody", self.lx.pos, incomplete=self.char() == "")
         block = self.script_block(self.next())
         if params:
-            block.params = params + block.params
+            if block.params:
+                raise self.error("A function cannot have both a parameter list after its name "
+                                 "and a param block.", "OnlyOneParameterListAllowed",
+                                 keyword.start, block.extent.start)
+            block.params = params
+        if keyword.value.lower() == "filter" and block.process is None:
+            # a filter's body is its process block: it runs once per input object
+            block.process, block.body = block.body, ast.StatementList(
+                statements=[], extent=block.body.extent)
         return ast.FunctionDef(name=name.value, body=block, extent=self.extent(keyword.start))
 
     _kw_filter = _kw_function

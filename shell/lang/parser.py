@@ -28,15 +28,19 @@ class Parser(KeywordParser):
     """Parses one source text into a statement list."""
 
     def parse_script(self) -> ast.StatementList:
-        """A whole script: an optional leading ``param(...)`` block, then its statements."""
-        self.lx.skip_newlines()
-        params: list[ast.Variable] = []
-        match = re.compile(r"param\s*\(", re.IGNORECASE).match(self.lx.text, self.lx.pos)
-        if match:
-            self.lx.pos = match.end() - 1
-            params = self._param_block()
-        body = self.statement_list(None)
-        body.params = params
+        """A whole script: optional ``[CmdletBinding()]`` and ``param(...)``, then its
+        statements (or ``begin``/``process``/``end`` blocks, kept on ``script_block``)."""
+        block = self.block_contents(None, None)
+        body = block.body
+        body.params = block.params
+        body.attributes = block.attributes
+        if block.begin is not None or block.process is not None:
+            # a script with named blocks runs them in order (no pipeline input to a script)
+            params, block.params, block.attributes = block.params, [], []
+            call = ast.Command(name=block, elements=[], call_operator=True, extent=block.extent)
+            body = ast.StatementList(
+                statements=[ast.Pipeline(elements=[call], extent=block.extent)],
+                params=params, attributes=body.attributes, extent=block.extent)
         return body
 
     # -- statement lists -------------------------------------------------------------------

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from cmdlets.base import Cmdlet, CmdletError, Parameter
-from shell.lang import ast
+from shell.lang import ast, functions
 from shell.lang.binder import ArgItem, Binding, BindingError, bind, bind_pipeline
 from shell.lang.context import CommandContext
 from shell.lang.errors import ErrorRecord, PSRuntimeError, StopUpstream
@@ -137,7 +137,8 @@ class Pipelines:
         items = self.command_arguments(node)
         if isinstance(target, type):
             return self.cmdlet_stage(target, node, items, upstream)
-        return self.block_stage(target, items, upstream)
+        name = to_text(self.eval(node.name)) if not node.call_operator else ""
+        return self.block_stage(target, items, upstream, node, name)
 
     def resolve_command(self, node: ast.Command) -> type[Cmdlet] | ScriptBlock:
         if node.call_operator:
@@ -274,13 +275,27 @@ class Pipelines:
     # -- script blocks -----------------------------------------------------------------------
 
     def block_stage(self, block: ScriptBlock, items: list[ArgItem],
-                    upstream: Iterator[Any] | None) -> Iterator[Any]:
-        positional = [item.value for item in items if item.name is None]
-        named = {item.name: (item.value if item.has_value else True) for item in items
-                 if item.name is not None}
-        input_items = list(upstream) if upstream is not None else None
-        yield from self.invoke_block(block, None, positional, new_scope=True, named=named,
-                                     input_items=input_items)
+                    upstream: Iterator[Any] | None, node: ast.Command | None = None,
+                    name: str = "") -> Iterator[Any]:
+        """A function, filter, ``& { }`` or script file: bound as a cmdlet (functions.py)."""
+        extent = node.extent if node is not None else block.node.extent
+        try:
+            cls = functions.declaration(block.node, name or "<ScriptBlock>", self._attribute_value)
+            binding, rest = functions.bind_function(
+                cls, items, pipeline_input=upstream is not None,
+                prompt=self._prompt_for if self.host.interactive else None)
+        except BindingError as err:
+            record = ErrorRecord(err.message, category=err.category, error_id=err.error_id,
+                                 command=name, reason=err.reason,
+                                 target=err.target, extent=err.extent or extent)
+            raise PSRuntimeError(record) from None
+        ctx = CommandContext(self, cls, extent)  # type: ignore[arg-type]
+        ctx.binding = binding
+        return functions.function_stage(self, block, ctx, upstream,  # type: ignore[arg-type]
+                                        binding, rest)
+
+    def _attribute_value(self, node: ast.Expr) -> Any:
+        return self.eval(node)
 
 
 def _emit(values: Iterable[Any] | None, outputs: list[Any] | None) -> Iterator[Any]:

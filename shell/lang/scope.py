@@ -40,6 +40,8 @@ class Variables:
     def __init__(self, dynamic: dict[str, Callable[[], Any]] | None = None) -> None:
         self.root = Scope()
         self.current = self.root
+        # the spelling each variable was first given (tab completion offers it)
+        self.spellings: dict[str, str] = {}
         # Read-only automatic variables computed on access ($?, $PWD, $HOME).
         self.dynamic = dynamic or {}
 
@@ -91,10 +93,20 @@ class Variables:
                                 "constant.", "VariableNotWritable")
         target = self.root if scope in ("global", "script") else self.current
         target.values[key] = value
+        self.spellings.setdefault(key, name)
 
     def set_local(self, name: str, value: Any) -> None:
         """Bind in the current scope without read-only checks ($_, $args, $Matches)."""
         self.current.values[self.key(name)] = value
+
+    def visible_names(self) -> list[str]:
+        """The names of the variables readable here (tab completion), in their spelling."""
+        keys: set[str] = set(self.dynamic) | set(_CONSTANTS)
+        node: Scope | None = self.current
+        while node is not None:
+            keys.update(node.values)
+            node = node.parent
+        return sorted((self.spellings.get(k, k) for k in keys if k != "_"), key=str.casefold)
 
     def push(self) -> Scope:
         self.current = Scope(self.current)

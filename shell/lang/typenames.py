@@ -92,9 +92,12 @@ def type_name_of(value: Any) -> str:
     if isinstance(value, PSObject):
         return value.type_name
     if isinstance(value, list | tuple):
-        return "System.Object[]"
+        return getattr(value, "ps_type_name", "System.Object[]")
     if is_secret(value):
         return "System.Security.SecureString"
+    declared = getattr(value, "ps_type_name", None)  # ExceptionInfo, InvocationRecord, $Error
+    if isinstance(declared, str):
+        return declared
     return type(value).__name__
 
 

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from engine.limits import format_size
+from engine.bytesize import byte_quantified_size
 from scripts.compare import FolderInfo, ImapSource, ImapSpec, MessageRecord, compare
 from tests.adversity.oauth_exo_proxy import ExoProxy
 from tests.adversity.oauth_support import add_domain_users, start_oauth_dovecot
@@ -239,7 +239,7 @@ Write-Output "initial: $((Wait-MigrationBatch -Identity B1 -Status Synced -Timeo
         out = run_pass(admin, "Write-Output 'again'")
         assert proxy.refused == 1, "the refused message was offered again"
         assert "skipped: 1" in out, out
-        size = format_size(len(message("INBOX", 99, BIG)))
+        size = byte_quantified_size(len(message("INBOX", 99, BIG)))
         assert "item: LargeItem INBOX 99: The message is larger than the target server " \
                f"accepts: {size}. The server said: [TOOBIG]" in out, out
     finally:

@@ -100,10 +100,9 @@ def test_a_csv_defect_is_reported_with_its_row_and_creates_nothing(shell: Shell)
     [
         "New-MigrationEndpoint -ExchangeRemoteMove -Name X -RemoteServer x.contoso.com",
         "New-MigrationEndpoint -Gmail -Name G",
-        "New-MigrationBatch -Name X -Users $null",
-        "New-MigrationBatch -Name X -CSVData ([byte[]]@(1)) -StartAfter (Get-Date)",
-        "Get-MigrationUser -MailboxGuid b6a6795c-a010-4f67-aaaa-da372d56fcb9",
-        "Complete-MigrationBatch -Identity B1 -SyncAndComplete",
+        "New-MigrationBatch -Name X -CSVData ([byte[]]@(1)) -ContentFilterLanguage da-DK",
+        "Set-MigrationUser -Identity ann@contoso.com -CompleteAfter (Get-Date)",
+        "Complete-MigrationBatch -Identity B1 -CompletePublicFolderMigrationWithDataLoss",
         "Get-MigrationBatch -DomainController dc01.contoso.com",
     ],
 )

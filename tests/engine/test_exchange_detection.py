@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 
+from engine.bytesize import byte_quantified_size
 from engine.errors import ValidationError
 from engine.folders import TargetNaming, target_raw_name
 from engine.limits import (
@@ -19,7 +20,6 @@ from engine.limits import (
     ENDPOINT_SIZE_ORIGIN,
     MAX_MESSAGE_SIZE_BYTES,
     MessageSizeLimit,
-    format_size,
     message_size_limit,
     validate_max_message_size,
 )
@@ -143,7 +143,7 @@ def test_a_skipped_message_says_its_size_the_limit_and_how_to_raise_it() -> None
     huge = MessageSizeLimit(150 << 20, ENDPOINT_SIZE_ORIGIN).reason(200 << 20)
     assert "accepts no message over 150 MB" in huge
     server = MessageSizeLimit(1 << 20, APPENDLIMIT_ORIGIN).reason(1_500_000)
-    assert "APPENDLIMIT" in server and "1.43 MB (1,500,000 bytes)" in server
+    assert "APPENDLIMIT" in server and "1.431 MB (1,500,000 bytes)" in server
 
 
 def test_max_message_size_is_refused_outside_one_byte_to_150_mb() -> None:
@@ -151,4 +151,4 @@ def test_max_message_size_is_refused_outside_one_byte_to_150_mb() -> None:
     for bad in (0, -1, (150 << 20) + 1):
         with pytest.raises(ValidationError, match="150 MB"):
             validate_max_message_size(bad)
-    assert format_size(512) == "512 B (512 bytes)"
+    assert byte_quantified_size(512) == "512 B (512 bytes)"

@@ -219,14 +219,10 @@ NON_IMAP_EXAMPLES = [
     "50 -NspiServer Server01.contoso.com",
     "Test-MigrationServerAvailability -ExchangeRemoteMove -RemoteServer Server01.contoso.com "
     "-Credentials $cred",
-    'New-MigrationBatch -Name "Retry Failed Users" -Users $Failed',
     "New-MigrationBatch -Local -Name LocalMove1 -CSVData $data -TargetDatabases MBXDB2",
-    "Get-MigrationUser -MailboxGuid b6a6795c-a010-4f67-aaaa-da372d56fcb9 | "
-    "Get-MigrationUserStatistics",
     "Complete-MigrationBatch -Identity LocalMove1 -NotificationEmails "
     "admin@contoso.com,lucio@contoso.com",
     "Set-MigrationBatch -Identity MigrationBatch01 -AutoRetryCount 5 -AllowIncrementalSyncs $true",
-    "Set-MigrationUser -Identity laura@contoso.com -LargeItemLimit 15 -BadItemLimit 15",
     "Start-MigrationBatch -Identity SEM1 -Validate",
 ]
 

@@ -119,3 +119,16 @@ def test_history_is_recalled_and_survives_a_restart(tmp_path: Path) -> None:
                         "the line recalled from the previous session's history")
     finally:
         second.stop()
+
+
+def test_tab_completes_variables_and_their_members(terminal: Terminal) -> None:
+    terminal.type_line("$WaveBatchName = 'Wave5'")
+    # (a line that is no prefix of the one before, so no history suggestion follows it)
+    terminal.type_text("Write-Output $WaveBat")
+    terminal.send("Tab")
+    terminal.wait_for(lambda s: s.rstrip().endswith("> Write-Output $WaveBatchName"),
+                      "the variable name completed (no space after it)")
+    terminal.type_text(".Leng")
+    terminal.send("Tab")
+    terminal.wait_for(lambda s: "Write-Output $WaveBatchName.Length" in s,
+                      "the property name completed")

@@ -70,9 +70,11 @@ IMAPBatch1 Created IMAP          2
 
 """
 
+# Exchange Online's view: BatchId and LastSuccessfulSyncTime under the headers Batch and
+# LastSyncTime.
 USER_TABLE = """
-Identity           BatchId    Status LastSuccessfulSyncTime
---------           -------    ------ ----------------------
+Identity           Batch      Status LastSyncTime
+--------           -----      ------ ------------
 davidp@contoso.com IMAPBatch1 Queued
 ann@contoso.com    IMAPBatch1 Queued
 

@@ -129,6 +129,15 @@ class ImapServer:
         with self._lock:
             return self._add_users_locked(count)
 
+    def add_named_user(self, name: str) -> str:
+        """Create the user `name` (password `self.password`) while the server runs: a mailbox
+        that a test lets appear only after a migration failed for want of it."""
+        with self._lock:
+            self._run_script("add-users", name)
+            self.users.append(name)
+            self._handed_out.add(name)
+            return name
+
     def _add_users_locked(self, count: int) -> list[str]:
         numbers = [int(m.group(1)) for u in self.users if (m := re.fullmatch(r"user(\d+)", u))]
         first = max(numbers, default=0) + 1

@@ -1,0 +1,106 @@
+"""Times an administrator schedules: -StartAfter, -CompleteAfter and -TimeZone.
+
+Exchange's rules (reference/ms-cmdlets.md, New-MigrationBatch): "if you specify a date/time
+value without a time zone, the value is in Coordinated Universal Time (UTC)"; a value may carry
+its zone (``"7/30/2020 9:00PM Z"``, ``"7/30/2020 9:00PM -700"``, ``"2021-05-06 14:30:00z"``);
+``-TimeZone`` is "the time zone of the administrator who submits the migration batch", a
+Windows time-zone key name such as ``"Pacific Standard Time"``, default ``UTC``.
+
+Design decisions:
+
+* **Stored in UTC, shown in the batch's zone.** :func:`to_utc` turns what was typed into an
+  aware UTC datetime; a value without a zone is read in the batch's ``-TimeZone`` (UTC when
+  none), one with a zone keeps its own. :func:`in_zone` shows a stored time in the batch's
+  zone for Get-MigrationBatch (StartAfter) next to the UTC one (StartAfterUTC).
+* **Windows names, real rules.** The Windows key names map to IANA zones with the table
+  exchangelib ships (a dependency already), so daylight saving is honoured; IANA names
+  (``Europe/Berlin``) are accepted too. An unknown name is refused with the way to list them.
+* Pure: no clock, no I/O. The same text always gives the same instant.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from exchangelib.winzone import MS_TIMEZONE_TO_IANA_MAP
+
+from engine.errors import ValidationError
+
+DEFAULT_TIME_ZONE = "UTC"
+
+_FORMATS = (
+    "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %I:%M:%S%p", "%m/%d/%Y %I:%M%p",
+    "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y",
+    "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d",
+    "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d",
+)
+# a zone at the end: Z, +hh:mm, +hhmm, -700 (Exchange's own example)
+_ZONE = re.compile(r"\s*(?:(?P<z>[Zz])|(?P<sign>[+-])(?P<h>\d{1,2}):?(?P<m>\d{2}))$")
+
+
+def time_zone(name: str | None) -> tzinfo:
+    """The zone of a -TimeZone value (None or empty: UTC)."""
+    if name is None or not name.strip() or name.strip().casefold() == "utc":
+        return UTC
+    text = name.strip()
+    folded = {key.casefold(): value for key, value in MS_TIMEZONE_TO_IANA_MAP.items()}
+    iana = folded.get(text.casefold(), text)
+    try:
+        return ZoneInfo(iana)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(
+            f'The time zone "{name}" isn\'t valid. Enter a time zone key name such as '
+            '"Pacific Standard Time" or "W. Europe Standard Time" (or an IANA name such as '
+            '"Europe/Berlin"); the default is UTC.', error_id="InvalidTimeZone") from None
+
+
+def check_time_zone(name: str | None) -> str | None:
+    """``name`` as given when it is a known zone (None stays None); raises otherwise."""
+    time_zone(name)
+    return name.strip() if name is not None else None
+
+
+def to_utc(value: datetime | str, zone_name: str | None = None, parameter: str = "StartAfter"
+           ) -> datetime:
+    """What the administrator typed for -StartAfter/-CompleteAfter, as an aware UTC time."""
+    parsed = value if isinstance(value, datetime) else _parse(value, parameter)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=time_zone(zone_name))
+    return parsed.astimezone(UTC)
+
+
+def in_zone(value: datetime | None, zone_name: str | None) -> datetime | None:
+    """A stored UTC time as the batch's time zone shows it."""
+    return value.astimezone(time_zone(zone_name)) if value is not None else None
+
+
+def _parse(text: str, parameter: str) -> datetime:
+    raw = text.strip()
+    try:
+        return datetime.fromisoformat(raw.replace("z", "Z").replace("Z", "+00:00"))
+    except ValueError:
+        pass
+    zone: tzinfo | None = None
+    match = _ZONE.search(raw)
+    body = raw
+    if match is not None and re.search(r"\d", raw[: match.start()]):
+        body = raw[: match.start()]
+        if match.group("z"):
+            zone = UTC
+        else:
+            offset = timedelta(hours=int(match.group("h")), minutes=int(match.group("m")))
+            zone = timezone(-offset if match.group("sign") == "-" else offset)
+    body = re.sub(r"(?i)(\d)\s*([ap]m)$", r"\1 \2", body.strip())
+    for fmt in _FORMATS:
+        try:
+            parsed = datetime.strptime(body, fmt)
+        except ValueError:
+            continue
+        return parsed.replace(tzinfo=zone) if zone is not None else parsed
+    raise ValidationError(
+        f'Cannot bind parameter \'{parameter}\'. Cannot convert value "{text}" to type '
+        '"System.DateTime". Error: "String \'' + text + '\' was not recognized as a valid '
+        'DateTime." Enter a date such as "09/01/2018 5:00 PM" or "2021-05-06 14:30:00Z".',
+        error_id="InvalidDateTime")

@@ -1,0 +1,52 @@
+"""Which of the source's mail a batch migrates, beyond -ExcludeFolders: New-MigrationBatch's
+``-IncludeFolders`` and ``-ContentFilter``, kept in the batch row's ``extra``.
+
+* ``-IncludeFolders`` uses -ExcludeFolders' syntax and matching (engine/excludes.py,
+  :func:`~engine.excludes.keep_included`); a folder that is not included is treated exactly
+  as an excluded one (never touched on the target, never "vanished").
+* ``-ContentFilter`` (engine/content_filter.py) drops from a folder's listing the messages it
+  does not match **and that the store has never recorded**: they are not copied, not counted
+  in the folder's items, and not missing. A message the store knows (copied before, pending,
+  skipped) always stays in the listing, so the filter can never make a copy look deleted on
+  the source and have it deleted on the target.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from engine.content_filter import Node, matches, parse_content_filter
+from engine.store.batches import BatchSpec
+from engine.sync.model import FolderSnapshot, FolderState
+
+INCLUDE_FOLDERS, CONTENT_FILTER = "include_folders", "content_filter"
+
+
+def included_folders(batch: BatchSpec) -> tuple[str, ...]:
+    return tuple(batch.extra.get(INCLUDE_FOLDERS) or ())
+
+
+def content_filter(batch: BatchSpec) -> Node | None:
+    text = batch.extra.get(CONTENT_FILTER)
+    return parse_content_filter(text) if text else None
+
+
+def by_content_filter(snapshot: FolderSnapshot, known: FolderState | None,
+                      node: Node | None) -> FolderSnapshot:
+    """``snapshot`` without the unrecorded messages ``node`` does not match."""
+    if node is None or snapshot.messages is None:
+        return snapshot
+    recorded = {m.source_uid for m in known.messages} if known is not None else set()
+    return replace(snapshot, messages=tuple(
+        m for m in snapshot.messages if m.uid in recorded or matches(node, m.internaldate)))
+
+
+def selection_extra(include_folders: tuple[str, ...], content_filter_text: str | None
+                    ) -> dict[str, object]:
+    """What New-MigrationBatch stores in the batch's ``extra`` (validated by the caller)."""
+    extra: dict[str, object] = {}
+    if include_folders:
+        extra[INCLUDE_FOLDERS] = list(include_folders)
+    if content_filter_text:
+        extra[CONTENT_FILTER] = content_filter_text.strip()
+    return extra
