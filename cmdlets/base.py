@@ -202,6 +202,11 @@ class Context(Protocol):
     def should_process(self, target: str, action: str) -> bool:
         """Return False under -WhatIf (after printing 'What if: ...') or a declined -Confirm."""
 
+    @property
+    def whatif(self) -> bool:
+        """True under -WhatIf (or ``$WhatIfPreference``): a cmdlet that previews checks its
+        input fully first, then shows what it would do, and changes nothing."""
+
     def progress(self, activity: str, status: str, fraction: float | None = None) -> None:
         """Show or update a progress bar (a terminal) or a plain progress line (piped)."""
 

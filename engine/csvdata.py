@@ -20,6 +20,7 @@ not UTF-8 / UTF-16                    imsh's wording
 more than 50,000 user rows            Exchange's "The CSV file contains more than 50,000 ..."
 required column missing               Exchange's "Column "X" is missing from the CSV file ..."
 column named twice / unknown column   imsh's wording
+columns separated by ``;`` or tabs    imsh's wording
 header but no user rows               imsh's wording
 row with a different column count     Exchange's "Row X has the wrong number of columns ..."
 empty EmailAddress/UserName/Password  imsh's wording (the old Live@edu checks, §B8 OLD-HELP)
@@ -200,6 +201,7 @@ def _columns(header: list[str], allow_unknown: bool, password_required: bool = T
              ) -> dict[str, int]:
     """Map each known column's canonical name to its index in the header."""
     canonical = {name.casefold(): name for name in KNOWN_COLUMNS}
+    _check_delimiter(header, canonical)
     columns: dict[str, int] = {}
     for index, given in enumerate(header):
         name = canonical.get(given.casefold())
@@ -223,6 +225,23 @@ def _columns(header: list[str], allow_unknown: bool, password_required: bool = T
                 "CsvMissingColumn",
             )
     return columns
+
+
+def _check_delimiter(header: list[str], canonical: dict[str, str]) -> None:
+    """A header of one field that splits into known columns on ``;`` or a tab: the file was
+    saved with another delimiter (Excel does so in many locales). Said as such, not as an
+    unknown column named ``EmailAddress;UserName;Password``."""
+    if len(header) != 1:
+        return
+    for delimiter, name in ((";", "semicolons"), ("\t", "tabs")):
+        parts = [p.strip().strip('"') for p in header[0].split(delimiter)]
+        if len(parts) > 1 and all(p.casefold() in canonical for p in parts):
+            raise _invalid(
+                f"The CSV file separates its columns with {name}; an IMAP migration CSV file "
+                "is comma-separated (EmailAddress,UserName,Password). Save it with commas (as "
+                "Export-Csv does) and re-submit the file.",
+                "CsvWrongDelimiter",
+            )
 
 
 def _unknown_column(given: str) -> ValidationError:

@@ -267,7 +267,7 @@ class Soak:
             b.close()
         f = self.figures
         f.messages = sum(d.count_a for d in report.folders)
-        f.lost = sum(len(d.missing) for d in report.folders)
+        f.lost = sum(len(d.missing) + len(d.altered) for d in report.folders)  # content lost
         f.duplicated = sum(len(d.duplicated) for d in report.folders)
         f.extra = sum(len(d.extra) for d in report.folders)
         f.flag_differences = sum(len(d.flags) + len(d.keywords) for d in report.folders)

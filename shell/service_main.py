@@ -46,6 +46,7 @@ from engine.runner import CancelToken, Runner, StoreFactory, SyncJob, SyncOutcom
 from engine.runner.launcher import LAUNCH_RESOURCE
 from engine.runner.runner import DEFAULT_MAX_WORKERS
 from engine.runner.scheduler import RETRY_BASE_SECONDS
+from engine.service.proofs import with_proofs
 from shell import config
 
 LOG_NAME = SERVICE_LOG_NAME
@@ -92,9 +93,12 @@ def _serve(paths: StatePaths, until_idle: bool, env: Mapping[str, str],
             _seconds(env, ENV_COMMAND_DEADLINE, deadline.DEFAULT_BASE_SECONDS),
             _seconds(env, ENV_MIN_TRANSFER_RATE, deadline.DEFAULT_MIN_RATE)))
         settings = config.active()
+        syncer = load_syncer(env.get(ENV_SYNCER))
+        if env.get(ENV_SYNCER) is None:  # the real executor: proofs at the moments that matter
+            syncer = with_proofs(syncer)
         runner = Runner(
             paths,
-            load_syncer(env.get(ENV_SYNCER)),
+            syncer,
             lease_ttl=_seconds(env, ENV_LEASE_TTL, settings.lease_ttl or 60.0),
             poll_interval=_seconds(env, ENV_POLL_INTERVAL, settings.poll_interval or 1.0),
             max_workers=settings.max_workers or DEFAULT_MAX_WORKERS,

@@ -29,6 +29,7 @@ from cmdlets.base import BoundArguments, Cmdlet, Context, Example, Parameter, PS
 from cmdlets.base import ParamType as T
 from cmdlets.migration.common import (
     ON_PREMISES,
+    checked,
     identity,
     optional,
     strings,
@@ -36,6 +37,7 @@ from cmdlets.migration.common import (
     unlimited,
     unsupported,
 )
+from cmdlets.migration.preview import preview_records
 from cmdlets.migration.records import batch_record
 from engine.limits import DEFAULT_REPORT_INTERVAL
 from engine.model import BatchStatus, parse_enum
@@ -160,6 +162,10 @@ class NewMigrationBatch(Cmdlet):
                 "(Get-Content users.csv -AsByteStream) -IncludeFolders '#Inbox#','Projects/*' "
                 "-ContentFilter \"Received -gt '2020-01-01'\"",
                 "Migrates the Inbox and the Projects tree, mail received since 2020 only."),
+        Example("New-MigrationBatch -Name IMAPBatch4 -SourceEndpoint IMAPEndpoint -CSVData "
+                "(Get-Content users.csv -AsByteStream) -WhatIf | Export-Csv sizing.csv",
+                "imsh: checks the CSV as the real command would, then writes each user's "
+                "folders, items, bytes, refused items and estimated duration (docs/proof.md)."),
     )
     parameters = (
         Parameter("Name", T.STRING, mandatory=True, help="A unique name, at most 64 characters."),
@@ -232,6 +238,10 @@ class NewMigrationBatch(Cmdlet):
             start_after=_when(args, "StartAfter"), complete_after=_when(args, "CompleteAfter"),
             time_zone=optional(args, "TimeZone"),
         )
+        if ctx.whatif:  # check everything first, then show what would move (preview.py)
+            previews = ctx.engine.preview_new_batch(request)
+            ctx.should_process(request.name, "Create migration batch")
+            return preview_records(previews)
         if not ctx.should_process(request.name, "Create migration batch"):
             return []
         return [batch_record(ctx.engine.new_batch(request))]
@@ -348,7 +358,8 @@ class SetMigrationBatch(Cmdlet):
             complete_after=_when(args, "CompleteAfter") if "CompleteAfter" in args else UNSET,
             time_zone=optional(args, "TimeZone") if "TimeZone" in args else UNSET,
         )
-        if ctx.should_process(args["Identity"], "Change migration batch"):
+        if checked(ctx, args["Identity"], "Change migration batch",
+                   lambda e: e.set_batch(args["Identity"], changes)):
             ctx.engine.set_batch(args["Identity"], changes)
         return []
 
@@ -375,12 +386,18 @@ class StartMigrationBatch(Cmdlet):
         "Queues the batch's users for synchronization and starts imsh's background runner "
         "(imsh service) if none is running. A Stopped batch resumes; in a Failed, "
         "SyncedWithErrors or CompletedWithErrors batch the failed users are retried.")
-    examples = (Example("Start-MigrationBatch -Identity IMAPBatch1", "Starts the batch."),)
+    examples = (Example("Start-MigrationBatch -Identity IMAPBatch1", "Starts the batch."),
+                Example("Start-MigrationBatch -Identity IMAPBatch1 -WhatIf",
+                        "imsh: what starting would move, per user (docs/proof.md)."))
     parameters = (identity("migration batch", mandatory=True),
                   *unsupported("Validate", switch=True), *ON_PREMISES)
     supports_should_process = True
 
     def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
+        if ctx.whatif:  # the checks of a real start, then the preview (preview.py)
+            previews = ctx.engine.preview_start_batch(args["Identity"])
+            ctx.should_process(args["Identity"], "Start migration batch")
+            return preview_records(previews)
         if ctx.should_process(args["Identity"], "Start migration batch"):
             notice = ctx.engine.runner_notice(ctx.engine.start_batch(args["Identity"]))
             if notice:
@@ -402,7 +419,8 @@ class StopMigrationBatch(Cmdlet):
     confirm_impact = "High"
 
     def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
-        if ctx.should_process(args["Identity"], "Stop migration batch"):
+        if checked(ctx, args["Identity"], "Stop migration batch",
+                   lambda e: e.stop_batch(args["Identity"])):
             ctx.engine.stop_batch(args["Identity"])
         return []
 
@@ -433,7 +451,9 @@ class CompleteMigrationBatch(Cmdlet):
     confirm_impact = "High"
 
     def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
-        if ctx.should_process(args["Identity"], "Complete migration batch"):
+        if checked(ctx, args["Identity"], "Complete migration batch",
+                   lambda e: e.complete_batch(args["Identity"],
+                                              sync_and_complete=args.switch("SyncAndComplete"))):
             ctx.engine.complete_batch(args["Identity"],
                                       sync_and_complete=args.switch("SyncAndComplete"))
         return []
@@ -462,6 +482,8 @@ class RemoveMigrationBatch(Cmdlet):
     confirm_impact = "High"
 
     def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
+        if ctx.whatif:  # the checks of a real removal (it may wait for a runner: not run)
+            ctx.engine.check_remove_batch(args["Identity"])
         if ctx.should_process(args["Identity"], "Remove migration batch"):
             ctx.engine.remove_batch(args["Identity"])
         return []

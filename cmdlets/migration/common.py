@@ -12,10 +12,11 @@ A parameter that takes a value or ``$null`` is declared ``OBJECT`` (the binder r
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from cmdlets.base import BoundArguments, CmdletError, Parameter, PSCredential
+from cmdlets.base import BoundArguments, CmdletError, Context, Parameter, PSCredential
 from cmdlets.base import ParamType as T
 from engine.limits import parse_unlimited
 from engine.secrets import Secret
@@ -26,6 +27,15 @@ def identity(noun: str, *, mandatory: bool = False, sets: tuple[str, ...] = ()) 
     return Parameter("Identity", T.STRING, mandatory=mandatory, position=0, sets=sets,
                      from_pipeline=True, from_pipeline_by_name=True,
                      help=f"The {noun}: its name (the Identity property value).")
+
+
+def checked(ctx: Context, target: str, action: str, operation: Callable[[Any], object]) -> bool:
+    """``ctx.should_process`` that, under -WhatIf, first makes every check of the real
+    operation (``Engine.check``: the operation runs and is rolled back; no runner starts), so
+    -WhatIf fails exactly as the command would, and only then says what it would do."""
+    if ctx.whatif:
+        ctx.engine.check(operation)
+    return ctx.should_process(target, action)
 
 
 def unsupported(*names: str, switch: bool = False) -> tuple[Parameter, ...]:

@@ -16,6 +16,7 @@ from cmdlets.base import BoundArguments, Cmdlet, CmdletError, Context, Example, 
 from cmdlets.base import ParamType as T
 from cmdlets.migration.common import (
     ON_PREMISES,
+    checked,
     credentials,
     optional,
     timespan,
@@ -114,6 +115,9 @@ class SetMigrationConfig(Cmdlet):
         Parameter("IncrementalSyncInterval", T.OBJECT, allow_null=True,  # $null: 24 h again
                   help="imsh: how long after a successful pass the next incremental sync is "
                        "due, for batches without their own (default 1.00:00:00; $null = 24 h)."),
+        Parameter("AutomaticProofs", T.BOOL,
+                  help="imsh: prove each user (Test-MigrationUser) after its initial sync and "
+                       "before Complete-MigrationBatch finishes (default $true)."),
         *ON_PREMISES,
     )
     supports_should_process = True
@@ -128,8 +132,10 @@ class SetMigrationConfig(Cmdlet):
             smtp=_smtp(args),
             incremental_sync_interval=(timespan(args, "IncrementalSyncInterval")
                                        if "IncrementalSyncInterval" in args else UNSET),
+            automatic_proofs=optional(args, "AutomaticProofs"),
         )
-        if ctx.should_process("MigrationConfig", "Change migration configuration"):
+        if checked(ctx, "MigrationConfig", "Change migration configuration",
+                   lambda e: e.set_config(changes)):
             ctx.engine.set_config(changes)
         return []
 

@@ -18,6 +18,7 @@ from cmdlets.base import BoundArguments, Cmdlet, CmdletError, Context, Example, 
 from cmdlets.base import ParamType as T
 from cmdlets.migration.common import (
     ON_PREMISES,
+    checked,
     credentials,
     identity,
     optional,
@@ -217,7 +218,8 @@ class NewMigrationEndpoint(Cmdlet):
             skip_verification=args.switch("SkipVerification"),
             max_message_size=_max_message_size(args),
         )
-        if not ctx.should_process(request.name, "Create migration endpoint"):
+        if not checked(ctx, request.name, "Create migration endpoint",
+                       lambda e: e.new_endpoint(request)):
             return []
         info = ctx.engine.new_endpoint(request)
         if info.warning:
@@ -311,7 +313,8 @@ class SetMigrationEndpoint(Cmdlet):
             skip_verification=args.switch("SkipVerification"),
             max_message_size=(_max_message_size(args) if "MaxMessageSize" in args else UNSET),
         )
-        if ctx.should_process(args["Identity"], "Change migration endpoint"):
+        if checked(ctx, args["Identity"], "Change migration endpoint",
+                   lambda e: e.set_endpoint(args["Identity"], changes)):
             info = ctx.engine.set_endpoint(args["Identity"], changes)
             if info.warning:
                 ctx.write_warning(info.warning)
@@ -330,7 +333,8 @@ class RemoveMigrationEndpoint(Cmdlet):
     confirm_impact = "High"
 
     def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
-        if ctx.should_process(args["Identity"], "Remove migration endpoint"):
+        if checked(ctx, args["Identity"], "Remove migration endpoint",
+                   lambda e: e.remove_endpoint(args["Identity"])):
             ctx.engine.remove_endpoint(args["Identity"])
         return []
 

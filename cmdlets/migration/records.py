@@ -131,6 +131,7 @@ def batch_record(info: BatchInfo, include_report: bool = False) -> PSObject:
         **_delays(info),
         "Message": row.error or info.attention,
         "UsersWithHeldDeletions": info.users_with_held_deletions,  # imsh
+        "DataConsistencyScore": str(info.data_consistency_score),
         "Report": list(info.report) if include_report else None,
     }, ("Identity", "Status", "Type", "TotalCount"))
 
@@ -170,6 +171,7 @@ def _user_properties(info: UserInfo) -> dict[str, Any]:
         "HeldDeletionCount": info.held_deletions,  # imsh
         "MailboxGuid": info.mailbox_guid,
         **_user_settings(info),
+        "DataConsistencyScore": str(info.data_consistency_score),
     }
 
 
@@ -282,6 +284,7 @@ def config_record(config: MigrationConfig) -> PSObject:
         "SupportsCutover": False,
         "DefaultTargetEndpoint": config.default_target_endpoint,
         "IncrementalSyncInterval": config.incremental_sync_interval,
+        "AutomaticProofs": config.automatic_proofs,  # imsh
         "SmtpServer": smtp.server,
         "SmtpPort": smtp.port,
         "SmtpSecurity": smtp.security,

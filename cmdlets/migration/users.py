@@ -13,7 +13,14 @@ from typing import Any
 
 from cmdlets.base import BoundArguments, Cmdlet, Context, Example, Parameter
 from cmdlets.base import ParamType as T
-from cmdlets.migration.common import ON_PREMISES, identity, optional, unlimited, unsupported
+from cmdlets.migration.common import (
+    ON_PREMISES,
+    checked,
+    identity,
+    optional,
+    unlimited,
+    unsupported,
+)
 from cmdlets.migration.records import statistics_record, user_record, user_statistics_record
 from engine.model import MigrationUserStatus, MigrationUserStatusSummary, parse_enum
 from engine.service.common import UNSET
@@ -127,7 +134,8 @@ class SetMigrationUser(Cmdlet):
                               approve_skipped_items=args.switch("ApproveSkippedItems"),
                               approve_deletions=args.switch("ApproveDeletions"),
                               settings=settings)
-        if ctx.should_process(args["Identity"], "Change migration user"):
+        if checked(ctx, args["Identity"], "Change migration user",
+                   lambda e: e.set_user(args["Identity"], changes)):
             ctx.engine.set_user(args["Identity"], changes)
         return []
 
@@ -141,7 +149,8 @@ class StartMigrationUser(Cmdlet):
     supports_should_process = True
 
     def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
-        if ctx.should_process(args["Identity"], "Start migration user"):
+        if checked(ctx, args["Identity"], "Start migration user",
+                   lambda e: e.start_user(args["Identity"])):
             ctx.engine.start_user(args["Identity"])
         return []
 
@@ -157,7 +166,8 @@ class StopMigrationUser(Cmdlet):
     confirm_impact = "High"
 
     def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
-        if ctx.should_process(args["Identity"], "Stop migration user"):
+        if checked(ctx, args["Identity"], "Stop migration user",
+                   lambda e: e.stop_user(args["Identity"])):
             ctx.engine.stop_user(args["Identity"])
         return []
 
@@ -176,6 +186,8 @@ class RemoveMigrationUser(Cmdlet):
     confirm_impact = "High"
 
     def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
+        if ctx.whatif:  # the checks of a real removal (it may wait for a runner: not run)
+            ctx.engine.check_remove_user(args["Identity"])
         if ctx.should_process(args["Identity"], "Remove migration user"):
             ctx.engine.remove_user(args["Identity"])
         return []

@@ -10,7 +10,8 @@ Three kinds of mail (docs/notifications.md):
   pattern as Exchange's.
 
 Every mail carries the per-user results as ``MigrationStatistics.csv`` (imsh's name): the
-columns ``EmailAddress,Status,ItemsSynced,ItemsSkipped,ErrorMessage``, written as PowerShell's
+columns ``EmailAddress,Status,ItemsSynced,ItemsSkipped,ErrorMessage,DataConsistencyScore,Proof``
+(the last two: engine/verify/score.py), written as PowerShell's
 Export-Csv writes (every field quoted, embedded quotes doubled, ``$null`` as an empty unquoted
 field), UTF-8 without BOM, CRLF line ends as RFC 4180 and Exchange (a Windows service) write.
 Import-Csv reads it back. Exchange's mail links to statistics and error reports; imsh has no
@@ -29,10 +30,17 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from enum import StrEnum
 
-from engine.model import MigrationUserStatus, MigrationUserStatusSummary, status_summary
+from engine.model import (
+    DataConsistencyScore,
+    MigrationUserStatus,
+    MigrationUserStatusSummary,
+    status_summary,
+    worst_score,
+)
 
 ATTACHMENT_NAME = "MigrationStatistics.csv"
-CSV_COLUMNS = ("EmailAddress", "Status", "ItemsSynced", "ItemsSkipped", "ErrorMessage")
+CSV_COLUMNS = ("EmailAddress", "Status", "ItemsSynced", "ItemsSkipped", "ErrorMessage",
+               "DataConsistencyScore", "Proof")
 _WIDTH = 72
 _MIGRATED = frozenset({MigrationUserStatusSummary.Synced, MigrationUserStatusSummary.Completed})
 
@@ -54,6 +62,8 @@ class UserResult:
     error_message: str | None = None
     held_deletions: int = 0  # the deletion guard held these (engine/sync/guard.py)
     held_reason: str | None = None
+    data_consistency_score: DataConsistencyScore = DataConsistencyScore.Perfect
+    proof: str | None = None  # the latest proof in one line (engine/verify/score.proof_text)
 
     @property
     def summary(self) -> MigrationUserStatusSummary | None:
@@ -86,6 +96,10 @@ class BatchSummary:
     @property
     def items_skipped(self) -> int:
         return sum(r.items_skipped for r in self.results)
+
+    @property
+    def data_consistency_score(self) -> DataConsistencyScore:
+        return worst_score(r.data_consistency_score for r in self.results)
 
 
 @dataclass(frozen=True)
@@ -151,8 +165,10 @@ def body(kind: NotificationKind, batch: BatchSummary) -> str:
         f"Mailboxes that couldn't be migrated: {batch.failed}",
         f"Items synced: {batch.items_synced}",
         f"Items skipped: {batch.items_skipped}",
+        f"Data consistency score: {batch.data_consistency_score}",
         "",
         *_failures(batch.results),
+        *_proofs(batch.results),
         *_held(batch.results),
         *textwrap.wrap(
             f"The attached {ATTACHMENT_NAME} lists every mailbox with its status, the items "
@@ -177,6 +193,18 @@ def _failures(results: Sequence[UserResult]) -> list[str]:
     return [*lines, ""]
 
 
+def _proofs(results: Sequence[UserResult]) -> list[str]:
+    """The mailboxes whose latest proof was not Perfect (docs/proof.md)."""
+    shown = [r for r in results
+             if r.data_consistency_score is not DataConsistencyScore.Perfect]
+    if not shown:
+        return []
+    lines = ["Mailboxes whose data consistency needs a look (Test-MigrationUser -Detailed):"]
+    lines += [f"  {r.email_address}: {r.data_consistency_score}"
+              + (f", {_one_line(r.proof)}" if r.proof else "") for r in shown]
+    return [*lines, ""]
+
+
 def _held(results: Sequence[UserResult]) -> list[str]:
     """The mailboxes whose deletions imsh held: they need the administrator's approval."""
     held = [r for r in results if r.held_deletions]
@@ -196,7 +224,8 @@ def results_csv(results: Sequence[UserResult]) -> bytes:
     rows: list[list[str | None]] = [list(CSV_COLUMNS)]
     rows += [
         [r.email_address, r.status, str(r.items_synced), str(r.items_skipped),
-         r.error_message or (f"Deletions held: {r.held_deletions}" if r.held_deletions else None)]
+         r.error_message or (f"Deletions held: {r.held_deletions}" if r.held_deletions else None),
+         str(r.data_consistency_score), r.proof]
         for r in results
     ]
     return "".join(_csv_line(row) + "\r\n" for row in rows).encode("utf-8")

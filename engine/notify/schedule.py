@@ -48,6 +48,7 @@ from engine.store import Store
 from engine.store.batches import BatchRow
 from engine.store.users import MigrationUserRow
 from engine.transitions import BatchPhase, batch_status_from_users
+from engine.verify.score import proof_text, user_score
 
 log = logging.getLogger(__name__)
 
@@ -282,7 +283,9 @@ def _results(store: Store, users: list[MigrationUserRow]) -> tuple[UserResult, .
                 + store.messages.count_held_folders(user.id))
         results.append(UserResult(user.email_address, user.status, stats.synced_item_count,
                                   stats.skipped_item_count, user.error, held,
-                                  stats.held_deletions_reason if held else None))
+                                  stats.held_deletions_reason if held else None,
+                                  user_score(store, user.id),
+                                  proof_text(store.proofs.latest(user.id))))
     return tuple(results)
 
 

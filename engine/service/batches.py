@@ -49,7 +49,14 @@ from engine.errors import (
 )
 from engine.excludes import parse_exclude_folders
 from engine.limits import DEFAULT_REPORT_INTERVAL, validate_batch_name, validate_report_interval
-from engine.model import BatchCounts, BatchStatus, EndpointType, MigrationUserStatus, count_users
+from engine.model import (
+    BatchCounts,
+    BatchStatus,
+    DataConsistencyScore,
+    EndpointType,
+    MigrationUserStatus,
+    count_users,
+)
 from engine.oauth import is_oauth
 from engine.runner.intervals import DEFAULT_INTERVAL, batch_interval, seconds_of
 from engine.secrets import Secret
@@ -75,6 +82,7 @@ from engine.service.moved_users import (
     shared_endpoint,
     users_to_move,
 )
+from engine.service.preview import UserPreview, preview_users
 from engine.service.sync_interval import check_interval, reschedule_waiting_users
 from engine.service.updated_users import changed_users
 from engine.service.users import approve_deletions, held_deletions
@@ -96,6 +104,7 @@ from engine.transitions import (
     check_stop,
     check_sync_now,
 )
+from engine.verify.score import batch_score
 
 U = MigrationUserStatus
 B = BatchStatus
@@ -171,6 +180,7 @@ class BatchInfo:
     incremental_sync_interval: timedelta = DEFAULT_INTERVAL  # the one that applies
     totals: BatchTotals | None = None  # items and bytes so far (filled while waiting)
     users_with_held_deletions: int = 0  # the batch needs the administrator's attention
+    data_consistency_score: DataConsistencyScore = DataConsistencyScore.Perfect  # worst user's
 
     @property
     def attention(self) -> str | None:
@@ -218,7 +228,8 @@ class BatchService:
         held = sum(1 for user in users if held_deletions(self._store, user.id))
         return BatchInfo(batch, status, count_users(s for s in statuses if s != U.Removing),
                          report, batch_interval(self._store, batch),
-                         users_with_held_deletions=held)
+                         users_with_held_deletions=held,
+                         data_consistency_score=batch_score(self._store, (u.id for u in users)))
 
     def get(self, name: str) -> BatchInfo:
         return self.info(self._store.batches.get(name))
@@ -266,6 +277,38 @@ class BatchService:
         if request.auto_start:
             self._launch()
         return self.info(self._store.batches.get_by_id(batch.id))
+
+    def check_remove(self, name: str) -> None:
+        """Remove-MigrationBatch -WhatIf: the batch exists and may be removed now."""
+        batch = self.resolve(name)
+        check_remove(derive_status(self._store, batch), batch.name)
+
+    def preview_new(self, request: BatchRequest) -> builtins.list[UserPreview]:
+        """New-MigrationBatch -WhatIf: every check of :meth:`create` (it fails as create
+        would), then the preview of each CSV user (engine/service/preview.py); nothing is
+        written."""
+        if request.users:  # -Users: every check of the move, kept in a rolled-back run
+            with self._store.db.rolled_back():
+                info = self._create_from_users(replace(request, auto_start=False))
+            moving = users_to_move(self._store, request.users)
+            source = self._store.endpoints.get_by_id(info.row.source_endpoint_id)
+            target = self._store.endpoints.get_by_id(info.row.target_endpoint_id)
+            return preview_users(self._store, source, moving, info.row.exclude_folders, target)
+        spec, users = self._prepare(request)
+        source = self._store.endpoints.get_by_id(spec.source_endpoint_id)
+        target = self._store.endpoints.get_by_id(spec.target_endpoint_id)
+        return preview_users(self._store, source, users, spec.exclude_folders, target)
+
+    def preview_start(self, name: str) -> builtins.list[UserPreview]:
+        """Start-MigrationBatch -WhatIf: the checks of :meth:`start`, then the preview of the
+        users it would start (those not yet synced); nothing is written."""
+        batch = self.resolve(name)
+        kind = check_start(derive_status(self._store, batch), batch.name)
+        users = [u for u in self._store.users.list(batch_id=batch.id)
+                 if _restarts(kind, U(u.status)) or U(u.status) in _SYNCED]
+        source = self._store.endpoints.get_by_id(batch.source_endpoint_id)
+        target = self._store.endpoints.get_by_id(batch.target_endpoint_id)
+        return preview_users(self._store, source, users, batch.exclude_folders, target)
 
     def _create_from_users(self, request: BatchRequest) -> BatchInfo:
         """New-MigrationBatch -Users: the batch takes over existing users with their state."""

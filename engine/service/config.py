@@ -29,6 +29,8 @@ from engine.store import Store
 MAX_NUMBER_OF_BATCHES = "MaxNumberOfBatches"
 MAX_CONCURRENT_MIGRATIONS = "MaxConcurrentMigrations"
 FEATURES = "Features"
+AUTOMATIC_PROOFS = "AutomaticProofs"  # imsh: prove each user after its initial sync and
+# before completion (engine/service/proofs.py, prove_after_pass); on unless set to false
 
 DEFAULT_MAX_NUMBER_OF_BATCHES = 100
 FEATURE_NAMES = ("None", "MultiBatch", "Endpoints", "UpgradeBlock", "PAW")
@@ -43,6 +45,7 @@ class MigrationConfig:
     batch_count: int
     smtp: SmtpConfig
     incremental_sync_interval: timedelta
+    automatic_proofs: bool = True
 
     @property
     def can_submit_new_batch(self) -> bool:
@@ -57,6 +60,7 @@ class ConfigChanges:
     default_target_endpoint: str | None = None
     smtp: SmtpChanges = field(default_factory=SmtpChanges)
     incremental_sync_interval: timedelta | Unset | None = UNSET  # None: back to 24 h
+    automatic_proofs: bool | None = None
 
 
 def load_config(store: Store) -> MigrationConfig:
@@ -70,6 +74,7 @@ def load_config(store: Store) -> MigrationConfig:
         batch_count=store.batches.count(),
         smtp=load_smtp(store),
         incremental_sync_interval=configured_interval(store.config),
+        automatic_proofs=bool(store.config.get(AUTOMATIC_PROOFS, True)),
     )
 
 
@@ -89,6 +94,8 @@ def change_config(store: Store, changes: ConfigChanges) -> MigrationConfig:
         store_smtp(store, changes.smtp)
         if not isinstance(changes.incremental_sync_interval, Unset):
             _store_interval(store, changes.incremental_sync_interval)
+        if changes.automatic_proofs is not None:
+            store.config.set(AUTOMATIC_PROOFS, changes.automatic_proofs)
     return load_config(store)
 
 

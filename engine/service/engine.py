@@ -20,7 +20,7 @@ from engine.model import BatchStatus, IMAPSecurityMechanism
 from engine.model import MigrationUserStatus as UserStatus
 from engine.model import MigrationUserStatusSummary as UserStatusSummary
 from engine.paths import StatePaths
-from engine.service import availability, config, pending, statistics
+from engine.service import availability, config, pending, proofs, statistics
 from engine.service.availability import AvailabilityResult
 from engine.service.batches import SETTLED, BatchChanges, BatchInfo, BatchRequest, BatchService
 from engine.service.common import Launcher, RunnerLauncher
@@ -32,6 +32,7 @@ from engine.service.endpoints import (
     EndpointService,
     default_security,
 )
+from engine.service.preview import UserPreview
 from engine.service.smtp_config import SmtpChanges
 from engine.service.statistics import MigrationTotals, UserStatisticsInfo
 from engine.service.users import UserChanges, UserInfo, UserService
@@ -69,6 +70,20 @@ class Engine:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
+
+    def check(self, operation: Callable[[Engine], object]) -> None:
+        """-WhatIf: run ``operation`` on an engine that starts no runner, in a transaction
+        that is rolled back: every check the real operation makes (same errors), nothing
+        kept. Not for operations that wait for a runner (use the ``check_remove_*``)."""
+        dry = Engine(self.store)
+        with self.store.db.rolled_back():
+            operation(dry)
+
+    def check_remove_batch(self, identity: str) -> None:
+        self._batches.check_remove(identity)
+
+    def check_remove_user(self, identity: str) -> None:
+        self._users.check_remove(identity)
 
     def identities(self, kind: str) -> list[str]:
         """Names for tab completion: 'batch', 'endpoint' or 'user'."""
@@ -117,6 +132,12 @@ class Engine:
 
     def set_batch(self, identity: str, changes: BatchChanges) -> BatchInfo:
         return self._batches.change(identity, changes)
+
+    def preview_new_batch(self, request: BatchRequest) -> list[UserPreview]:
+        return self._batches.preview_new(request)
+
+    def preview_start_batch(self, identity: str) -> list[UserPreview]:
+        return self._batches.preview_start(identity)
 
     def start_batch(self, identity: str) -> BatchInfo:
         return self._batches.start(identity)
@@ -182,6 +203,14 @@ class Engine:
 
     def get_statistics(self) -> MigrationTotals:
         return statistics.migration_totals(self.store)
+
+    # --- proofs (Test-MigrationUser, Test-MigrationBatch) ----------------------------------
+
+    def prove_user(self, identity: str) -> proofs.UserProof:
+        return proofs.prove_user(self.store, identity)
+
+    def prove_batch(self, identity: str) -> list[proofs.UserProof]:
+        return proofs.prove_batch(self.store, identity)
 
     # --- configuration --------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from engine.errors import InvalidStateError, NotFoundError
-from engine.model import MigrationUserStatus, MigrationUserStatusSummary
+from engine.model import DataConsistencyScore, MigrationUserStatus, MigrationUserStatusSummary
 from engine.service.common import (
     Launcher,
     now,
@@ -44,6 +44,7 @@ from engine.transitions import (
     check_user_start,
     check_user_stop,
 )
+from engine.verify.score import user_score
 
 U = MigrationUserStatus
 _SYNCED = frozenset({U.Synced, U.IncrementalSynced})
@@ -73,6 +74,8 @@ class UserInfo:
     mailbox_guid: str = ""  # stable (engine/service/user_settings.py)
     settings: UserSettings | None = None  # Set-MigrationUser's overrides of the batch's
     time_zone: str | None = None  # the batch's -TimeZone, for showing the user's StartAfter
+    # the latest proof's grade, else the skipped items' (engine/verify/score.py)
+    data_consistency_score: DataConsistencyScore = DataConsistencyScore.Perfect
 
     @property
     def held_deletions_warning(self) -> str | None:
@@ -111,6 +114,7 @@ def user_info(store: Store, user: MigrationUserRow) -> UserInfo:
         held_folders=store.messages.count_held_folders(user.id),
         mailbox_guid=mailbox_guid(user), settings=store.user_settings.get(user.id),
         time_zone=batch_delays(store.batches.get_by_id(user.batch_id)).time_zone,
+        data_consistency_score=user_score(store, user.id),
     )
 
 
@@ -229,6 +233,11 @@ class UserService:
         check_user_stop(MigrationUserStatus(user.status), user.email_address)
         stop_user(self._store, user, users_being_synced(self._store))
         return self.get(identity)
+
+    def check_remove(self, identity: str) -> None:
+        """Remove-MigrationUser -WhatIf: the user exists and may be removed now."""
+        user = self._store.users.get(identity)
+        check_user_remove(MigrationUserStatus(user.status), user.email_address)
 
     def remove(self, identity: str) -> None:
         """Delete the user's state. A user a runner syncs is marked Removing first, and the

@@ -128,6 +128,23 @@ class Database:
         return self._depth > 0
 
     @contextmanager
+    def rolled_back(self) -> Iterator[Database]:
+        """A transaction that is always rolled back (``-WhatIf``: run an operation's every
+        check and write, keep nothing). Deferred (plain ``BEGIN``): the write lock is taken
+        at the first write, not while the operation checks things over the network; nested
+        ``transaction()`` blocks join it."""
+        if self._depth:
+            raise StateStoreError("a rolled-back transaction cannot be nested",
+                                  error_id="NestedDryRun")
+        self.execute("BEGIN")
+        self._depth = 1
+        try:
+            yield self
+        finally:
+            self._depth = 0
+            self._conn.rollback()
+
+    @contextmanager
     def transaction(self) -> Iterator[Database]:
         """A write transaction (``BEGIN IMMEDIATE``); nested blocks join the outermost one."""
         if self._depth:

@@ -241,6 +241,28 @@ _V4_USER_SETTINGS = (
     )""",
 )
 
+# Proofs (engine/verify, Test-MigrationUser): each proof's counts; the newest one and the
+# skipped items give the user's DataConsistencyScore (engine/verify/score.py).
+_V5_PROOFS = (
+    """CREATE TABLE proofs (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES migration_users (id) ON DELETE CASCADE,
+        proved_at TEXT NOT NULL,
+        moment TEXT NOT NULL CHECK (moment IN ('manual', 'initial-sync', 'completion')),
+        score TEXT NOT NULL CHECK (score IN ('Perfect', 'Good', 'Investigate', 'Poor')),
+        folders INTEGER NOT NULL DEFAULT 0,
+        source_items INTEGER NOT NULL DEFAULT 0,
+        target_items INTEGER NOT NULL DEFAULT 0,
+        missing INTEGER NOT NULL DEFAULT 0,
+        changed INTEGER NOT NULL DEFAULT 0,
+        extra INTEGER NOT NULL DEFAULT 0,
+        skipped INTEGER NOT NULL DEFAULT 0,
+        folders_missing INTEGER NOT NULL DEFAULT 0,
+        error TEXT
+    )""",
+    "CREATE INDEX proofs_user ON proofs (user_id, id)",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -251,6 +273,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "held deletions: message_states.hold, folder_states.hold, the reason",
               _V3_DELETION_GUARD),
     Migration(4, "user_settings: per-user item limits and StartAfter", _V4_USER_SETTINGS),
+    Migration(5, "proofs: the verdicts of Test-MigrationUser and the automatic proofs",
+              _V5_PROOFS),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

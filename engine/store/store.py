@@ -49,6 +49,7 @@ from engine.store.config import ConfigRepository, MetaRepository
 from engine.store.db import Database
 from engine.store.endpoints import EndpointRepository, EndpointSpec
 from engine.store.leases import LeaseRepository
+from engine.store.proofs import ProofRepository
 from engine.store.schema import migrate
 from engine.store.stats import StatisticsRepository
 from engine.store.sync_state import FolderStateRepository, MessageStateRepository
@@ -78,6 +79,7 @@ class Store:
         self.statistics = StatisticsRepository(db)
         self.leases = LeaseRepository(db)
         self.user_settings = UserSettingsRepository(db)
+        self.proofs = ProofRepository(db)
 
     @classmethod
     def open(cls, paths: StatePaths) -> Store:

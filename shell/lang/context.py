@@ -180,6 +180,12 @@ class CommandContext:
         quiet = action == "silentlycontinue"
         self._rt.report(record, display=not quiet, count=not quiet)
 
+    @property
+    def whatif(self) -> bool:
+        common = self.binding.common if self.binding else None
+        return bool(common.whatif if common and common.whatif is not None else truthy(
+            self._rt.variables.get("WhatIfPreference")))
+
     def _written_error(self, error: CmdletError) -> ErrorRecord:
         """Inside a function, Write-Error's record names the function and points at its call,
         as PowerShell's does (``Check-Wave : wave failed``)."""

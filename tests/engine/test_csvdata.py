@@ -387,3 +387,14 @@ def assert_valid_or_refused(data: bytes, **options: bool) -> None:
     assert all(is_valid_address(user.email_address) for user in users)
     assert len({address_key(user.email_address) for user in users}) == len(users)
     assert [user.row_number for user in users] == list(range(1, len(users) + 1))
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("EmailAddress;UserName;Password\na@contoso.com;a;pw\n", "semicolons"),
+    ("EmailAddress\tUserName\tPassword\na@contoso.com\ta\tpw\n", "tabs"),
+])
+def test_a_file_saved_with_another_delimiter_is_named_as_such(text: str, name: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        parse_migration_csv(text.encode())
+    assert caught.value.error_id == "CsvWrongDelimiter"
+    assert f"separates its columns with {name}" in caught.value.message

@@ -140,12 +140,16 @@ def test_initial_sync_finished_mail_arrives_once_with_counts_and_csv(
     assert "Items synced: 150" in content
     assert "Status: SyncedWithErrors" in content
     assert attachment_rows(message) == [
+        # 2 skipped of 122: more than max(1, 1 %) lost, so Investigate (docs/proof.md)
         {"EmailAddress": "ann@example.org", "Status": "Synced", "ItemsSynced": "120",
-         "ItemsSkipped": "2", "ErrorMessage": ""},
+         "ItemsSkipped": "2", "ErrorMessage": "", "DataConsistencyScore": "Investigate",
+         "Proof": ""},
         {"EmailAddress": "bob@example.org", "Status": "IncrementalSynced", "ItemsSynced": "30",
-         "ItemsSkipped": "0", "ErrorMessage": ""},
+         "ItemsSkipped": "0", "ErrorMessage": "", "DataConsistencyScore": "Perfect",
+         "Proof": ""},
         {"EmailAddress": "cy@example.org", "Status": "Failed", "ItemsSynced": "0",
-         "ItemsSkipped": "0", "ErrorMessage": FAILED_TEXT},
+         "ItemsSkipped": "0", "ErrorMessage": FAILED_TEXT, "DataConsistencyScore": "Perfect",
+         "Proof": ""},
     ]
 
     # Called again (the runner calls after every pass): nothing new goes out.

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from engine.model import DataConsistencyScore
 from engine.notify.compose import (
     ATTACHMENT_NAME,
     BatchSummary,
@@ -114,20 +115,39 @@ def test_body_states_the_counts_and_the_failures() -> None:
 def test_csv_bytes_are_export_csv_style_utf8_without_bom() -> None:
     data = results_csv(
         (
-            UserResult("ann@contoso.com", "Synced", 120, 2),
+            UserResult("ann@contoso.com", "Synced", 120, 2,
+                       data_consistency_score=DataConsistencyScore.Good,
+                       proof="Identical 2026-12-01 10:00Z: 120 messages"),
             UserResult("zoë@contoso.com", "Failed", 0, 0, 'Say "hi", then, fail'),
         )
     )
     assert data == (
-        b'"EmailAddress","Status","ItemsSynced","ItemsSkipped","ErrorMessage"\r\n'
-        b'"ann@contoso.com","Synced","120","2",\r\n'
-        b'"zo\xc3\xab@contoso.com","Failed","0","0","Say ""hi"", then, fail"\r\n'
+        b'"EmailAddress","Status","ItemsSynced","ItemsSkipped","ErrorMessage",'
+        b'"DataConsistencyScore","Proof"\r\n'
+        b'"ann@contoso.com","Synced","120","2",,"Good","Identical 2026-12-01 10:00Z: 120 '
+        b'messages"\r\n'
+        b'"zo\xc3\xab@contoso.com","Failed","0","0","Say ""hi"", then, fail","Perfect",\r\n'
     )
+
+
+def test_the_body_names_the_score_and_each_mailbox_that_needs_a_look() -> None:
+    batch = BatchSummary("Wave 3", "Synced", (
+        UserResult("ann@contoso.com", "Synced", 10, 0),
+        UserResult("bob@contoso.com", "Synced", 9, 0,
+                   data_consistency_score=DataConsistencyScore.Investigate,
+                   proof="Different 2026-12-01 10:00Z: 1 missing or altered, 0 changed, "
+                         "0 extra, 1 folders missing"),
+    ))
+    lines = body(NotificationKind.InitialSyncFinished, batch).splitlines()
+    assert "Data consistency score: Investigate" in lines
+    assert any(line.startswith("  bob@contoso.com: Investigate, Different") for line in lines)
+    assert not any(line.startswith("  ann@contoso.com") for line in lines)
 
 
 def test_csv_of_a_batch_without_users_is_the_header_alone() -> None:
     assert results_csv(()) == (
-        b'"EmailAddress","Status","ItemsSynced","ItemsSkipped","ErrorMessage"\r\n'
+        b'"EmailAddress","Status","ItemsSynced","ItemsSkipped","ErrorMessage",'
+        b'"DataConsistencyScore","Proof"\r\n'
     )
 
 

@@ -1,0 +1,197 @@
+"""The comparison: mailbox B against mailbox A, folder by folder, as multisets of messages.
+
+Pure: it reads what two :class:`~engine.verify.model.MailboxSource` objects yield and changes
+nothing. Memory is one folder's records at a time (digest, flags, date, label: about 300 bytes
+a message), never a body.
+
+- Folders are matched by logical path; ``folder_map`` maps A's path to B's where the
+  migration put it elsewhere (the target names engine/sync/target_names.py chose, recorded per
+  folder); ``by_special_use`` matches Sent/Drafts/Trash/Junk/Archive by role first.
+- Messages are keyed by content digest. Copies of one digest pair exact matches first (same
+  flags, keywords, date), then in order; what stays unpaired differs in flags, keywords or
+  date, or is missing / duplicated.
+- A missing and an extra message with the same Message-ID (one each) are one *altered*
+  message: its content changed on the way.
+- A missing message whose source UID is in ``skipped_uids`` for its folder was recorded as
+  skipped by the migration: counted as skipped, not as missing.
+
+**Both sides are read at once** (``parallel``, the default): B's folder is read in a second
+thread while A's is read in this one. Each side has its own connection (or directory), and
+hashing and socket reads release the GIL, so a proof takes about as long as reading the slower
+mailbox once, not the two one after the other. Each folder's records are collected first
+(records, not bodies: memory stays bounded), then compared.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+
+from engine.verify.model import (
+    FolderDiff,
+    FolderInfo,
+    FolderPath,
+    MailboxSource,
+    MessageRecord,
+    Report,
+    as_path,
+)
+
+# Folder names that imply a role when a store has no SPECIAL-USE attributes (Maildir).
+ROLE_NAMES = {
+    "\\Sent": ("sent", "sent items", "sent messages", "sent mail", "gesendet"),
+    "\\Drafts": ("drafts", "draft", "entwürfe"),
+    "\\Trash": ("trash", "deleted items", "deleted messages", "papierkorb"),
+    "\\Junk": ("junk", "spam", "junk e-mail", "junk email"),
+    "\\Archive": ("archive", "archives"),
+}
+
+
+def compare(a: MailboxSource, b: MailboxSource, *,
+            ignore_folders: Iterable[FolderPath | str] = (), date_tolerance: float = 0.0,
+            by_special_use: bool = False,
+            folder_map: Mapping[FolderPath, FolderPath] | None = None,
+            skipped_uids: Mapping[FolderPath, Collection[int]] | None = None,
+            parallel: bool = True) -> Report:
+    """Compare B against A (see the module docstring)."""
+    ignored = {as_path(p) for p in ignore_folders}
+    folders_a = _keyed(a.folders(), ignored, by_special_use)
+    folders_b = _keyed(b.folders(), ignored, by_special_use)
+    mapping = dict(folder_map or {})
+    report = Report(a.description, b.description)
+    wanted_b = {key: mapping.get(key, key) for key in folders_a}
+    report.folders_missing = sorted(k for k, kb in wanted_b.items() if kb not in folders_b)
+    claimed = set(wanted_b.values())
+    report.folders_extra = sorted(k for k in folders_b if k not in claimed)
+    skipped = skipped_uids or {}
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="proof-b") as pool:
+        for key in sorted(k for k, kb in wanted_b.items() if kb in folders_b):
+            records_a, records_b = _read_both(a, folders_a[key], b, folders_b[wanted_b[key]],
+                                              pool if parallel else None)
+            diff = compare_folder(records_a, records_b, date_tolerance, skipped.get(key, ()))
+            diff.path = key
+            report.folders.append(diff)
+    return report
+
+
+def _read_both(a: MailboxSource, folder_a: FolderInfo, b: MailboxSource, folder_b: FolderInfo,
+               pool: ThreadPoolExecutor | None
+               ) -> tuple[list[MessageRecord], list[MessageRecord]]:
+    """One folder of each side; B in the pool's thread while A is read here."""
+    if pool is None:
+        return list(a.messages(folder_a)), list(b.messages(folder_b))
+    future = pool.submit(lambda: list(b.messages(folder_b)))
+    try:
+        records_a = list(a.messages(folder_a))
+    except BaseException:
+        future.cancel()
+        with contextlib.suppress(Exception):
+            future.result()  # let B's reading end before the error leaves
+        raise
+    return records_a, future.result()
+
+
+def _keyed(folders: list[FolderInfo], ignored: set[FolderPath],
+           by_special_use: bool) -> dict[FolderPath, FolderInfo]:
+    keyed: dict[FolderPath, FolderInfo] = {}
+    for folder in folders:
+        if folder.path in ignored:
+            continue
+        role = _role(folder) if by_special_use else None
+        key: FolderPath = (role,) if role and (role,) not in keyed else folder.path
+        keyed[key] = folder
+    return keyed
+
+
+def _role(folder: FolderInfo) -> str | None:
+    if folder.special_use:
+        return folder.special_use
+    if len(folder.path) == 1:
+        name = folder.path[0].lower()
+        return next((r for r, names in ROLE_NAMES.items() if name in names), None)
+    return None
+
+
+def compare_folder(a: Iterable[MessageRecord], b: Iterable[MessageRecord],
+                   date_tolerance: float = 0.0, skipped_uids: Collection[int] = ()
+                   ) -> FolderDiff:
+    """Compare two folders' messages as multisets keyed by digest."""
+    by_digest_a: dict[str, list[MessageRecord]] = defaultdict(list)
+    by_digest_b: dict[str, list[MessageRecord]] = defaultdict(list)
+    diff = FolderDiff(path=())
+    for record in a:
+        by_digest_a[record.digest].append(record)
+        diff.count_a += 1
+        diff.bytes_a += record.size
+    for record in b:
+        by_digest_b[record.digest].append(record)
+        diff.count_b += 1
+        diff.bytes_b += record.size
+    extra = [r for digest, copies in by_digest_b.items() if digest not in by_digest_a
+             for r in copies]
+    missing: list[MessageRecord] = []
+    for digest, copies_a in by_digest_a.items():
+        missing += _compare_copies(diff, copies_a, by_digest_b.get(digest, []), date_tolerance)
+    missing, extra = _pair_altered(diff, missing, extra)
+    skipped = set(skipped_uids)
+    diff.skipped += [r.label for r in missing if r.uid is not None and r.uid in skipped]
+    diff.missing += [r.label for r in missing if r.uid is None or r.uid not in skipped]
+    diff.extra += [r.label for r in extra]
+    return diff
+
+
+def _compare_copies(diff: FolderDiff, copies_a: list[MessageRecord],
+                    copies_b: list[MessageRecord], tolerance: float) -> list[MessageRecord]:
+    """Pair the copies of one message: exact matches first, then in order; report the rest.
+    Returns A's copies that B lacks."""
+    unmatched_b = list(copies_b)
+    unmatched_a = []
+    for record in copies_a:
+        match = next((r for r in unmatched_b if _same_state(record, r, tolerance)), None)
+        if match is None:
+            unmatched_a.append(record)
+        else:
+            unmatched_b.remove(match)
+    for ra, rb in zip(unmatched_a, unmatched_b, strict=False):
+        if ra.flags != rb.flags:
+            diff.flags.append((ra.label, ra.flags, rb.flags))
+        if ra.keywords != rb.keywords:
+            diff.keywords.append((ra.label, ra.keywords, rb.keywords))
+        if not _same_date(ra.internaldate, rb.internaldate, tolerance):
+            diff.dates.append((ra.label, ra.internaldate, rb.internaldate))
+    diff.duplicated += [r.label for r in unmatched_b[len(unmatched_a):]]
+    return unmatched_a[len(unmatched_b):]
+
+
+def _pair_altered(diff: FolderDiff, missing: list[MessageRecord], extra: list[MessageRecord]
+                  ) -> tuple[list[MessageRecord], list[MessageRecord]]:
+    """A missing and an extra message sharing a Message-ID that neither side repeats are
+    one altered message."""
+    def unique(records: list[MessageRecord]) -> dict[str, MessageRecord]:
+        count: dict[str, int] = defaultdict(int)
+        for r in records:
+            if r.message_id:
+                count[r.message_id] += 1
+        return {r.message_id: r for r in records if r.message_id and count[r.message_id] == 1}
+
+    in_a, in_b = unique(missing), unique(extra)
+    pairs = [(in_a[m], in_b[m]) for m in in_a if m in in_b]
+    paired_a = {id(ra) for ra, _ in pairs}
+    paired_b = {id(rb) for _, rb in pairs}
+    diff.altered += [(ra.label, rb.label) for ra, rb in pairs]
+    return ([r for r in missing if id(r) not in paired_a],
+            [r for r in extra if id(r) not in paired_b])
+
+
+def _same_state(a: MessageRecord, b: MessageRecord, tolerance: float) -> bool:
+    return (a.flags == b.flags and a.keywords == b.keywords
+            and _same_date(a.internaldate, b.internaldate, tolerance))
+
+
+def _same_date(a: datetime | None, b: datetime | None, tolerance: float) -> bool:
+    if a is None or b is None:
+        return a is b
+    return abs((a - b).total_seconds()) <= tolerance

@@ -1,0 +1,74 @@
+"""The one definition of "identical", on literal records: altered, skipped, folder mapping, and
+the streamed hash agreeing with the whole-message hash."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+from engine.verify.compare import compare, compare_folder
+from engine.verify.hashing import CanonicalHasher, canonical_bytes, file_digest, message_digest
+from engine.verify.model import DifferenceKind, FolderInfo, MessageRecord, make_record
+
+WHEN = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+def message(mid: str, body: str, uid: int | None = None, flags: tuple[str, ...] = ("\\Seen",)
+            ) -> MessageRecord:
+    raw = f"Message-ID: <{mid}>\r\nSubject: {mid}\r\n\r\n{body}\r\n".encode()
+    return make_record(message_digest(raw), raw, flags, WHEN, uid=uid, size=len(raw))
+
+
+def test_a_crlf_split_between_chunks_hashes_as_the_whole_message() -> None:
+    raw = b"Subject: x\n\nline one\r\nline two\nend\r"
+    expected = message_digest(raw)
+    for cut in range(1, len(raw)):
+        hasher = CanonicalHasher()
+        hasher.update(raw[:cut])
+        hasher.update(raw[cut:])
+        assert hasher.hexdigest() == expected, cut
+    digest, head, size = file_digest(io.BytesIO(raw))
+    assert digest == expected and head.startswith(b"Subject: x\r\n")
+    assert size == len(canonical_bytes(raw))
+
+
+def test_a_message_changed_by_one_byte_is_altered_not_missing_and_extra() -> None:
+    diff = compare_folder([message("a@x", "hello"), message("b@x", "same")],
+                          [message("a@x", "hellp"), message("b@x", "same")])
+    assert len(diff.altered) == 1 and not diff.missing and not diff.extra
+    assert "<a@x>" in diff.altered[0][0] and diff.altered[0][0] != diff.altered[0][1]
+    assert [e.kind for e in diff.entries()] == [DifferenceKind.Altered]
+
+
+def test_a_skipped_message_is_counted_as_skipped_not_missing() -> None:
+    a = [message("a@x", "big", uid=7), message("b@x", "lost", uid=8)]
+    diff = compare_folder(a, [], skipped_uids={7})
+    assert len(diff.skipped) == 1 and "<a@x>" in diff.skipped[0]
+    assert len(diff.missing) == 1 and "<b@x>" in diff.missing[0]
+    assert diff.differences == 1
+
+
+class Box:
+    def __init__(self, folders: dict[tuple[str, ...], list[MessageRecord]]) -> None:
+        self.data = folders
+        self.description = "box"
+
+    def folders(self) -> list[FolderInfo]:
+        return [FolderInfo(p, "/".join(p)) for p in self.data]
+
+    def messages(self, folder: FolderInfo) -> Iterator[MessageRecord]:
+        return iter(self.data[folder.path])
+
+    def close(self) -> None:
+        pass
+
+
+def test_folder_map_compares_a_folder_under_its_target_name() -> None:
+    source = Box({("INBOX",): [message("a@x", "1")], ("Sent",): [message("s@x", "2")]})
+    target = Box({("INBOX",): [message("a@x", "1")], ("Sent Items",): [message("s@x", "2")]})
+    plain = compare(source, target)
+    assert plain.folders_missing == [("Sent",)] and plain.folders_extra == [("Sent Items",)]
+    mapped = compare(source, target, folder_map={("Sent",): ("Sent Items",)})
+    assert mapped.identical, mapped.format()
+    assert [d.path for d in mapped.folders] == [("INBOX",), ("Sent",)]
