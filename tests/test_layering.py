@@ -58,3 +58,17 @@ def test_cmdlets_do_not_import_the_shell() -> None:
 def test_the_check_sees_every_layer() -> None:
     # guards the tests above against passing vacuously on an empty tree
     assert _modules("engine") and _modules("cmdlets") and _modules("shell")
+
+
+def _class_names(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    return [node.name for node in ast.walk(tree) if isinstance(node, ast.ClassDef)]
+
+
+def test_no_class_name_is_defined_twice_under_engine() -> None:
+    # one word per concept: two classes of one name make importers rename one of them
+    homes: dict[str, list[str]] = {}
+    for path in _modules("engine"):
+        for name in _class_names(path):
+            homes.setdefault(name, []).append(str(path.relative_to(ROOT)))
+    assert {name: where for name, where in homes.items() if len(where) > 1} == {}

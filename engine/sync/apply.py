@@ -59,11 +59,10 @@ from engine.folders import FolderPath, display_name
 from engine.imap.commands import fetch
 from engine.imap.connection import imap_errors
 from engine.imap.source import HEADER_ITEM, ImapSource, byte_chunks
+from engine.mail import fingerprint_from_key, flags_text, split_flags
 from engine.store import Store
 from engine.store.codec import utc_now
-from engine.store.sync_state import CopiedMessage, PendingMessage
-from engine.store.sync_state import FolderState as FolderRow
-from engine.store.sync_state import MessageState as MessageRow
+from engine.store.sync_state import CopiedMessage, FolderRow, MessageRow, PendingMessage
 from engine.sync import faults
 from engine.sync.faults import StepHook
 from engine.sync.model import (
@@ -79,7 +78,6 @@ from engine.sync.model import (
     Skip,
     UpdateFlags,
 )
-from engine.sync.state import fingerprint_from_key, flags_text, split_flags
 from engine.targets.base import Lookup, OutgoingMessage, Rejected, Target, TargetRef
 
 DEFAULT_BATCH_BYTES = 4 * 1024 * 1024  # per folder worker: 4 workers stay well under 150 MB

@@ -47,8 +47,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 
 from engine.errors import ErrorCategory, PermanentError, TransientError
-from engine.excludes import SourceFolder as ExcludeFolder
-from engine.excludes import filter_folders, parse_exclude_folders
+from engine.excludes import ExcludeCandidate, filter_folders, parse_exclude_folders
 from engine.folders import (
     FolderPath,
     SourceFolderName,
@@ -56,8 +55,9 @@ from engine.folders import (
     map_folders,
 )
 from engine.imap import deadline
-from engine.imap.source import ImapSource, SourceFolder, SourceFolderGone
+from engine.imap.source import ImapSource, SourceFolderGone
 from engine.limits import MAX_MESSAGE_SIZE_BYTES
+from engine.mail import SourceFolder
 from engine.runner.jobs import (
     CancelReason,
     CancelToken,
@@ -69,8 +69,7 @@ from engine.runner.jobs import (
 from engine.skipped import retry_capacity_skips
 from engine.store import Store
 from engine.store.batches import BatchRow
-from engine.store.sync_state import CopiedMessage, PendingMessage
-from engine.store.sync_state import FolderState as FolderRow
+from engine.store.sync_state import CopiedMessage, FolderRow, PendingMessage
 from engine.sync import faults
 from engine.sync.adoption import claimed_refs, on_target, wants_target_messages
 from engine.sync.apply import (
@@ -339,7 +338,7 @@ class _Pass:
         folders = self.source.list_folders()
         patterns = parse_exclude_folders(self.batch.exclude_folders)
         separator = next((f.separator for f in folders if f.separator), "/")
-        kept = filter_folders([ExcludeFolder(f.path, frozenset(f.flags)) for f in folders],
+        kept = filter_folders([ExcludeCandidate(f.path, frozenset(f.flags)) for f in folders],
                               patterns, separator=separator)
         kept_paths = {k.path for k in kept}
         included = [f for f in folders if f.path in kept_paths]

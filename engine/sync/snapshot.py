@@ -18,8 +18,8 @@ from collections.abc import Mapping
 
 from engine.imap.commands import fetch
 from engine.imap.connection import imap_errors
-from engine.imap.source import HEADER_ITEM, ImapSource, SourceFolder, fingerprint_of
-from engine.imap.source import SourceMessage as ListedMessage
+from engine.imap.source import HEADER_ITEM, ImapSource
+from engine.mail import ListedMessage, SourceFolder, fingerprint_of
 from engine.sync.model import FolderSnapshot, FolderState, FolderStatus, SourceMessage
 from engine.sync.planner import needs_listing
 

@@ -29,7 +29,7 @@ shows and a copy deleted on the target is copied again (the planner's ``present_
 And one for adoption (docs/sync-planner.md, "Adopting what the target holds"):
 :meth:`Target.list_messages` returns the :class:`TargetMessage` of every item of a folder
 outside ``exclude_ids``, its fingerprint computed exactly as the source's
-(:func:`engine.imap.source.fingerprint_of` over the same header fields, RFC822.SIZE and
+(:func:`engine.mail.fingerprint_of` over the same header fields, RFC822.SIZE and
 INTERNALDATE), so that a folder that already holds the messages (a re-created batch, a lost
 state, an index rebuilt on the target, a folder merged into) is matched, not appended again.
 None when the target cannot tell (EWS: see engine/targets/ews.py).
@@ -44,9 +44,7 @@ from typing import Protocol
 
 from engine.folders import FolderPath, TargetNaming
 from engine.imap.connection import LoginPlanLike
-from engine.imap.source import Fingerprint
-
-SYSTEM_FLAGS = ("\\Answered", "\\Deleted", "\\Draft", "\\Flagged", "\\Seen")
+from engine.mail import Fingerprint, split_flags, storable_flags
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,13 +138,7 @@ class TargetFolders:
 
 def split_names(names: Sequence[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(system flags a target can store, keywords) of a mixed list of flag names."""
-    return normalise_flags(names), tuple(sorted({n for n in names if not n.startswith("\\")}))
-
-
-def normalise_flags(flags: Sequence[str]) -> tuple[str, ...]:
-    """System flags a target can store: known ones, canonical case, sorted, no ``\\Recent``."""
-    canonical = {f.lower(): f for f in SYSTEM_FLAGS}
-    return tuple(sorted({canonical[f.lower()] for f in flags if f.lower() in canonical}))
+    return storable_flags(names), split_flags(names)[1]
 
 
 class Target(Protocol):

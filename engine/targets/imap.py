@@ -98,7 +98,8 @@ from engine.imap.connection import (
     response_code,
     server_error,
 )
-from engine.imap.source import FINGERPRINT_HEADERS, HEADER_ITEM, fingerprint_of, header_hash
+from engine.imap.source import HEADER_ITEM
+from engine.mail import FINGERPRINT_HEADERS, fingerprint_of, header_hash, storable_flags
 from engine.oauth import OAuthApp, bearer_login
 from engine.targets.base import (
     AppendResult,
@@ -110,7 +111,6 @@ from engine.targets.base import (
     TargetMessage,
     TargetRef,
     capacity_refusal,
-    normalise_flags,
     split_names,
 )
 
@@ -412,7 +412,7 @@ class ImapTarget:
         for keyword in sorted(set(message.keywords)):
             ok = selected.any_keyword or keyword in selected.keywords
             (allowed if ok and _is_atom(keyword) else dropped).append(keyword)
-        flag_list = " ".join([*normalise_flags(message.flags), *allowed]).encode()
+        flag_list = " ".join([*storable_flags(message.flags), *allowed]).encode()
         date = None
         instant = None
         if message.internaldate is not None:

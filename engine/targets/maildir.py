@@ -62,7 +62,7 @@ from pathlib import Path
 
 from engine.errors import CapacityError, ErrorCategory, PermanentError, ValidationError
 from engine.folders import INBOX, FolderPath, TargetNaming, target_raw_name
-from engine.imap.source import fingerprint_of
+from engine.mail import fingerprint_of, storable_flags
 from engine.targets.base import (
     AppendResult,
     Lookup,
@@ -72,7 +72,6 @@ from engine.targets.base import (
     TargetMessage,
     TargetRef,
     capacity_refusal,
-    normalise_flags,
     split_names,
 )
 
@@ -425,7 +424,7 @@ def unique_name(message: OutgoingMessage) -> str:
 
 
 def flag_letters(flags: Sequence[str]) -> str:
-    return "".join(sorted(FLAG_LETTERS[f] for f in normalise_flags(flags)))
+    return "".join(sorted(FLAG_LETTERS[f] for f in storable_flags(flags)))
 
 
 def _make_maildir(directory: Path, *, subfolder: bool = False) -> None:

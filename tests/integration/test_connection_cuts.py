@@ -15,10 +15,10 @@ import pytest
 from engine.errors import TransientError
 from engine.folders import INBOX
 from engine.imap.connection import ImapSettings, Security, SimpleLogin, open_session
-from engine.imap.source import FolderStatus as ExaminedStatus
-from engine.imap.source import ImapSource, SourceFolder, SourceMessage
+from engine.imap.source import ImapSource
+from engine.mail import ExaminedStatus, ListedMessage, SourceFolder
 from engine.runner.jobs import OutcomeKind, SyncKind
-from engine.store.sync_state import FolderState as FolderRow
+from engine.store.sync_state import FolderRow
 from engine.sync.apply import FolderApplier, FolderContext, ItemLimits
 from engine.sync.model import FolderState, FolderStatus, KnownMessage, MessageState
 from engine.sync.snapshot import snapshot_folder
@@ -119,7 +119,7 @@ class _CutAfterListing(ImapSource):
     proxy: TcpProxy
 
     def listing(self, folder: SourceFolder | str, *, fingerprints_from_uid: int = 1,
-                status: ExaminedStatus | None = None) -> list[SourceMessage]:
+                status: ExaminedStatus | None = None) -> list[ListedMessage]:
         listed = super().listing(folder, fingerprints_from_uid=fingerprints_from_uid,
                                  status=status)
         self.proxy.cut_after(0)
