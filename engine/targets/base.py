@@ -164,6 +164,18 @@ class Target(Protocol):
         executor can record "created by this migration" before the CREATE: intent first)."""
         ...
 
+    def rename_folder(self, old: FolderPath, new: FolderPath) -> bool:
+        """Rename ``old`` with its subfolders to ``new`` (neither INBOX, ``old != new``). True
+        when the target now has ``new`` and not ``old`` (also when an interrupted pass already
+        renamed it); False when it cannot, and the executor copies instead. The caller re-opens
+        the user afterwards (caches of folder names are stale)."""
+        ...
+
+    def delete_folder_if_empty(self, path: FolderPath) -> bool:
+        """Delete ``path`` (not INBOX) only when it holds no message and has no subfolder. True
+        when it is gone (also when it was never there); False when it is kept."""
+        ...
+
     def mark(self, folder: FolderPath) -> str | None:
         """A token bounding where the next appended messages land (see module docstring)."""
         ...

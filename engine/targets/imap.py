@@ -66,6 +66,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -78,6 +79,7 @@ from engine.folders import (
     INBOX,
     FolderPath,
     TargetNaming,
+    display_name,
     is_inbox,
     role_from_flags,
     source_path,
@@ -613,6 +615,43 @@ class ImapTarget:
             add_flags(client, uids, [b"\\Deleted"])
             if self.session.has("UIDPLUS"):
                 uid_expunge(client, uids)
+
+    # --- folder changes --------------------------------------------------------------------------
+
+    def rename_folder(self, old: FolderPath, new: FolderPath) -> bool:
+        """RENAME ``old`` (the server moves its subfolders) to ``new`` and subscribe it. True when
+        the server has ``new`` and not ``old``, also when an interrupted pass renamed it."""
+        old_name, new_name = self.raw_name(old), self.raw_name(new)
+        client = self.session.client
+        with self._errors(f"rename the folder '{display_name(old)}'"):
+            if client.folder_exists(new_name):
+                return not client.folder_exists(old_name)
+            if not client.folder_exists(old_name):
+                return False
+            client.rename_folder(old_name, new_name)
+            client.subscribe_folder(new_name)
+        return True
+
+    def delete_folder_if_empty(self, path: FolderPath) -> bool:
+        """DELETE ``path`` only when STATUS counts no message and LIST shows no subfolder."""
+        name = self.raw_name(path)
+        client = self.session.client
+        with self._errors(f"delete the folder '{display_name(path)}'"):
+            if not client.folder_exists(name):
+                return True
+            if client.list_folders("", name + self.naming.separator + "*"):
+                return False
+            if int(client.folder_status(name, [b"MESSAGES"])[b"MESSAGES"]) != 0:
+                return False
+            with suppress(Exception):  # Dovecot drops a session whose selected folder is deleted
+                client.close_folder()
+            try:
+                client.unsubscribe_folder(name)
+            except Exception as exc:  # not subscribed is fine
+                if response_code(str(exc)) not in (None, "NONEXISTENT"):
+                    raise
+            client.delete_folder(name)
+        return True
 
 
 def _header_of(row: dict[bytes, Any]) -> bytes | None:
