@@ -43,6 +43,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
+
 from engine.errors import ErrorCategory, PermanentError, TransientError
 from engine.folders import INBOX, is_inbox, role_from_flags, source_path
 from engine.imap.commands import Row, fetch, folder_uids
@@ -239,6 +241,23 @@ class ImapSource:
                     yield uid, body
                 elif uid in present:
                     yield uid, None
+
+    def header_blocks(self, uids: Sequence[int], *, action: str = "read message headers",
+                      best_effort: bool = False) -> dict[int, bytes]:
+        """The :data:`HEADER_ITEM` fields of ``uids`` in the selected folder (``b""`` for an
+        answer without them; a UID the folder no longer holds is absent).
+
+        ``best_effort``: a NO/BAD or garbled answer yields ``{}`` instead of failing (headers
+        wanted only for a report); a lost connection still raises, like anywhere else.
+        """
+        with self._errors(action):
+            try:
+                rows = fetch(self.session.client, uids, [HEADER_ITEM])
+            except IMAPClientError as exc:
+                if not best_effort or isinstance(exc, IMAPClientAbortError):
+                    raise
+                return {}
+        return {uid: _header_block(row) or b"" for uid, row in rows.items()}
 
     def _fetch_sizes(self, uids: Sequence[int]) -> dict[int, int]:
         with self._errors(f"read message sizes of '{self._selected}'"):
