@@ -110,7 +110,7 @@ def probe_imap(settings: ImapSettings, user_name: str | None = None,
 def probe_endpoint(spec: EndpointSpec, test_mailbox: str | None = None,
                    settings: ImapSettings | None = None) -> ImapProbe:
     """Verify an IMAP endpoint the way the sync logs in (see the module docstring)."""
-    from engine.sync.endpoints import imap_target
+    from engine.endpoints import imap_target
 
     settings = settings or imap_settings(
         spec.remote_server or "", spec.port or DEFAULT_IMAP_PORT,

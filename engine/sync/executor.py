@@ -46,6 +46,7 @@ from collections import defaultdict, deque
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 
+from engine.endpoints import Endpoints, resolve
 from engine.errors import ErrorCategory, PermanentError, TransientError
 from engine.excludes import ExcludeCandidate, filter_folders, parse_exclude_folders
 from engine.folders import (
@@ -80,7 +81,6 @@ from engine.sync.apply import (
     ItemLimits,
     Stopped,
 )
-from engine.sync.endpoints import Endpoints, resolve
 from engine.sync.faults import StepHook
 from engine.sync.folderops import delete_folder_if_empty, rename_folder, reopen
 from engine.sync.guard import (

@@ -19,6 +19,10 @@ user, and a factory of target objects for the batch's target endpoint.
 
 Each call of :attr:`Endpoints.new_target` gives a fresh target object (its own connection), so
 parallel folder workers never share one. Passwords are revealed only here, right before use.
+
+This is the one place that knows the concrete adapters (it wires store rows to them); it sits
+beside engine/sync/, not in it, so that the sync sees targets only through the contract
+(:class:`engine.targets.base.Target`).
 """
 
 from __future__ import annotations
