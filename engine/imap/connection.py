@@ -46,7 +46,7 @@ from engine.errors import (
     TransientError,
     ValidationError,
 )
-from engine.imap import deadline
+from engine.imap import deadline, wire
 
 BAD_CREDENTIALS = (
     "We had trouble signing in to this account. "
@@ -269,10 +269,11 @@ def connect(settings: ImapSettings) -> IMAPClient:
         context = tls_context(settings) if settings.security is not Security.NONE else None
         client = IMAPClient(settings.host, settings.port, ssl=implicit, ssl_context=context,
                             timeout=settings.timeout)
-        client._imap.debug = 0
+        wire.raw_connection(client).debug = 0
         # every command from here on (STARTTLS and LOGIN included) has a deadline, and the
         # pass's connection group may abort it (engine/imap/deadline.py)
-        client.imsh_meter = deadline.watch(client._imap, f"{settings.host}:{settings.port}")
+        client.imsh_meter = deadline.watch(wire.raw_connection(client),
+                                           f"{settings.host}:{settings.port}")
         client.folder_encode = False  # raw names; engine.folders decodes them
         client.normalise_times = False  # INTERNALDATE as aware datetimes
         if settings.security is Security.TLS:

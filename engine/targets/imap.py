@@ -17,8 +17,9 @@ Appending (the expensive side of a migration, see reference/bench-baseline.md):
 
 imapclient has no pipelined APPEND and its ``multiappend`` cannot use non-synchronising
 literals, so both are written here directly on imapclient's underlying imaplib connection:
-tags come from imaplib's ``_new_tag`` (which registers them) and replies are collected with
-``_get_tagged_response`` in order; nothing else is sent while commands are in flight.
+tags come from :func:`engine.imap.wire.new_tag` (which registers them) and replies are collected
+with :func:`engine.imap.wire.tagged_reply` in order; nothing else is sent while commands are in
+flight.
 
 Exchange Online (known by its greeting, "The Microsoft Exchange IMAP4 service") forgets a
 ``\\Flagged`` given at APPEND (imapsync FAQ.Office365), so there the flag is set again with one
@@ -101,6 +102,7 @@ from engine.imap.connection import (
     server_error,
 )
 from engine.imap.source import HEADER_ITEM
+from engine.imap.wire import new_tag, quoted_name, raw_connection, tagged_reply
 from engine.mail import FINGERPRINT_HEADERS, fingerprint_of, header_hash, storable_flags
 from engine.oauth import OAuthApp, bearer_login
 from engine.targets.base import (
@@ -434,25 +436,24 @@ class ImapTarget:
         return b" ".join(parts)
 
     def _quoted(self, name: str) -> bytes:
-        quoted = self.session.client._normalise_folder(name)
-        return quoted if isinstance(quoted, bytes) else quoted.encode()
+        return quoted_name(self.session.client, name)
 
     def _multiappend(self, folder: FolderPath, selected: _Selected,
                      prepared: list[_Prepared]) -> list[AppendResult] | None:
         """One MULTIAPPEND for the batch; None when refused (the caller isolates the culprit)."""
-        imap = self.session.client._imap
+        imap = raw_connection(self.session.client)
         if not self.session.has("LITERAL+"):
             typ, data = self.session.client.multiappend(selected.name, [
                 {"msg": p.literal, "flags": p.flag_list.decode().split(), **(
                     {"date": _parse_date(p.date)} if p.date else {})} for p in prepared])
         else:
-            tag = imap._new_tag()
+            tag = new_tag(imap)
             chunks = [tag + b" APPEND " + self._quoted(selected.name)]
             for p in prepared:
                 chunks += [b" ", self._append_args(p, True), b"\r\n", p.literal]
             chunks.append(b"\r\n")
             imap.send(b"".join(chunks))
-            typ, data = imap._get_tagged_response(tag)
+            typ, data = tagged_reply(imap, tag)
         reply = _reply(data)
         if typ != "OK":
             text = reply.decode("utf-8", "replace")
@@ -465,13 +466,13 @@ class ImapTarget:
 
     def _pipelined(self, folder: FolderPath, selected: _Selected,
                    prepared: list[_Prepared]) -> list[AppendResult]:
-        imap = self.session.client._imap
+        imap = raw_connection(self.session.client)
         head = b" APPEND " + self._quoted(selected.name) + b" "
         in_flight: list[bytes] = []
         replies: list[tuple[str, bytes]] = []
         try:
             for p in prepared:
-                tag = imap._new_tag()
+                tag = new_tag(imap)
                 imap.send(tag + head + self._append_args(p, True) + b"\r\n" + p.literal
                           + b"\r\n")
                 in_flight.append(tag)
@@ -491,7 +492,7 @@ class ImapTarget:
 
     def _one(self, folder: FolderPath, selected: _Selected, p: _Prepared) -> AppendResult:
         """One APPEND with a synchronising literal (imaplib waits for the continuation)."""
-        imap = self.session.client._imap
+        imap = raw_connection(self.session.client)
         date = '"' + p.date.decode() + '"' if p.date else None
         typ, data = imap.append(self._quoted(selected.name).decode(),
                                 "(" + p.flag_list.decode() + ")", date, p.literal)
@@ -665,7 +666,7 @@ def _header(row: dict[bytes, Any]) -> bytes | None:
 
 
 def _collect(imap: Any, tag: bytes) -> tuple[str, bytes]:
-    typ, data = imap._get_tagged_response(tag)
+    typ, data = tagged_reply(imap, tag)
     imap.untagged_responses.clear()  # EXISTS/RECENT/APPENDUID pile up otherwise
     return typ, _reply(data)
 
