@@ -107,7 +107,6 @@ from engine.sync.model import (
     MessageState,
     MoveOnTarget,
     OnTarget,
-    Phase,
     RenameOnTarget,
 )
 from engine.sync.moves import choose_renames, rename_score
@@ -229,7 +228,7 @@ class _Pass:
             user, store.endpoints.get_by_id(self.batch.source_endpoint_id),
             store.endpoints.get_by_id(self.batch.target_endpoint_id),
             maildir_fsync=options.maildir_fsync)
-        self.phase = Phase.INCREMENTAL if job.kind == SyncKind.incremental else Phase.INITIAL
+        self.phase = SyncKind(job.kind)
         retry_capacity_skips(store, job.user_id)  # skips an older imsh made of a full target
         self.limits = _item_limits(store, job.user_id, self.batch)
         self.rows: dict[str, FolderRow] = {}
@@ -260,7 +259,7 @@ class _Pass:
         finally:
             self.source.close()
         record_finish(self.store, self.user_id, seconds=time.monotonic() - started,
-                      initial=self.phase is Phase.INITIAL)
+                      initial=self.phase is SyncKind.initial)
 
     def _run(self) -> None:
         self._load_rows()
@@ -278,7 +277,7 @@ class _Pass:
         timer = self._arm_pass_deadline(survey.size, len(included))
         try:
             moves = survey.moves()
-            if self.phase is Phase.INCREMENTAL:
+            if self.phase is SyncKind.incremental:
                 self.verdict = judge(tally.without_moves(moves))
                 self.surveyed_deletions = dict(tally.deletions)
             self._prepare_folders(survey, [f for f in included if f.name not in self.gone_now])
@@ -424,7 +423,7 @@ class _Pass:
                 tally.inbox = inbox_change(folder.name, known.status.uidvalidity,
                                            snapshot.status.uidvalidity, copies_of(known),
                                            snapshot.status.messages)
-        if self.phase is Phase.INCREMENTAL:  # an initial pass leaves vanished folders alone
+        if self.phase is SyncKind.incremental:  # an initial pass leaves vanished folders alone
             copies = survey.copy_prints()
             for name in self._vanished_names(selectable, excluded):
                 known, _ = self._known(self.store, name)
@@ -445,7 +444,7 @@ class _Pass:
 
     def _movable_copies(self, plan: FolderPlan) -> set[str] | None:
         """Fingerprints of the plan's copies that a copied row of another folder holds."""
-        if self.phase is not Phase.INCREMENTAL or plan.uidvalidity_changed:
+        if self.phase is not SyncKind.incremental or plan.uidvalidity_changed:
             return None
         prints = [c.fingerprint for c in plan.of_type(Copy) if not c.recopy]
         if not prints:
@@ -495,7 +494,7 @@ class _Pass:
         return plan
 
     def _present_in_vanished(self, name: str, known: FolderState) -> frozenset[str] | None:
-        if self.phase is not Phase.INCREMENTAL or not any(
+        if self.phase is not SyncKind.incremental or not any(
                 m.state is MessageState.COPIED and m.target_ref for m in known.messages):
             return None
         try:
@@ -524,7 +523,7 @@ class _Pass:
                            known: FolderState | None) -> frozenset[str] | None:
         """Incremental passes: the item ids of the target folder when its source folder is
         planned from a listing anyway and holds copies (an unchanged folder costs nothing)."""
-        if self.phase is not Phase.INCREMENTAL or snapshot.messages is None or known is None:
+        if self.phase is not SyncKind.incremental or snapshot.messages is None or known is None:
             return None
         if not any(m.state is MessageState.COPIED and m.target_ref for m in known.messages):
             return None

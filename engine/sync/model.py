@@ -28,11 +28,14 @@ def _flags(value: Iterable[str]) -> Flags:
     return normalize_flags(value)
 
 
-class Phase(StrEnum):
-    """Which pass this is: the first full copy, or a later pass that also deletes."""
+class SyncKind(StrEnum):
+    """Which pass this is: the first full copy, or a later pass over the changes (which also
+    deletes). The one spelling of the concept: the runner's jobs carry it
+    (:class:`engine.runner.jobs.SyncJob`), the planner takes it as ``phase``, and the store's
+    ``sync_kind`` column holds its value."""
 
-    INITIAL = "initial"
-    INCREMENTAL = "incremental"
+    initial = "initial"
+    incremental = "incremental"
 
 
 class MessageState(StrEnum):
