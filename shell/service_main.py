@@ -9,8 +9,11 @@ Environment (mainly for tests and diagnosis; docs/service.md):
 - ``IMSH_LEASE_TTL`` — lease time-to-live in seconds (default 60); a killed runner's users are
   taken over this long after it died.
 - ``IMSH_POLL_INTERVAL`` — seconds between the runner's looks at the store (default 1).
-- ``IMSH_SERVICE_SYNCER`` — ``module:function`` of the syncer to run instead of
-  ``engine.sync.executor:sync_user``.
+- ``IMSH_SERVICE_SYNCER`` — tests only: ``module:function`` of a stand-in syncer to run
+  instead of the sync executor (:func:`engine.sync.executor.sync_user`, imported directly: the
+  runner depends on the executor like any other module, no string names it). A runner started
+  by the shell inherits the shell's environment, the one channel a test has into it; in-process
+  callers pass ``syncer=`` to :func:`run_service`.
 - ``IMSH_COMMAND_DEADLINE`` — the base of every IMAP command's deadline, in seconds (default
   120), and ``IMSH_MIN_TRANSFER_RATE`` — the slowest transfer a command may make, in bytes per
   second (default 16384): a command may take base + bytes / rate (engine/imap/deadline.py).
@@ -33,18 +36,17 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, cast
 
-from engine.errors import ImshError, PermanentError
+from engine.errors import ImshError
 from engine.imap import deadline
 from engine.paths import StatePaths, ensure_private_dir, ensure_state_dir, resolve_state_paths
-from engine.runner import CancelToken, Runner, StoreFactory, SyncJob, SyncOutcome, UserSyncer
+from engine.runner import Runner, UserSyncer
 from engine.runner.launcher import LAUNCH_RESOURCE
+from engine.sync.executor import sync_user
 
 LOG_NAME = "imsh-service.log"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s"
 LOG_MAX_BYTES = 5 * 1024 * 1024
 LOG_BACKUPS = 5
-EXECUTOR_MODULE = "engine.sync.executor"
-EXECUTOR_FUNCTION = "sync_user"
 ENV_LEASE_TTL = "IMSH_LEASE_TTL"
 ENV_POLL_INTERVAL = "IMSH_POLL_INTERVAL"
 ENV_SYNCER = "IMSH_SERVICE_SYNCER"
@@ -55,8 +57,10 @@ ENV_MIN_TRANSFER_RATE = "IMSH_MIN_TRANSFER_RATE"
 log = logging.getLogger("imsh.service")
 
 
-def run_service(state: str | None, until_idle: bool) -> int:
-    """Run the runner on the state directory until stopped (or idle); the exit status."""
+def run_service(state: str | None, until_idle: bool, syncer: UserSyncer | None = None) -> int:
+    """Run the runner on the state directory until stopped (or idle); the exit status.
+    ``syncer``: what runs one user's pass (default: the sync executor, or the test stand-in
+    ``IMSH_SERVICE_SYNCER`` names)."""
     try:
         paths = ensure_state_dir(resolve_state_paths(state))
         handlers = configure_logging(paths)
@@ -64,14 +68,15 @@ def run_service(state: str | None, until_idle: bool) -> int:
         print(f"imsh service: {exc}", file=sys.stderr)
         return 1
     try:
-        return _serve(paths, until_idle, os.environ)
+        return _serve(paths, until_idle, os.environ, syncer)
     finally:
         for handler in handlers:
             logging.getLogger().removeHandler(handler)
             handler.close()
 
 
-def _serve(paths: StatePaths, until_idle: bool, env: Mapping[str, str]) -> int:
+def _serve(paths: StatePaths, until_idle: bool, env: Mapping[str, str],
+           syncer: UserSyncer | None = None) -> int:
     stop = threading.Event()
     previous = install_stop_handlers(stop)
     try:
@@ -80,7 +85,7 @@ def _serve(paths: StatePaths, until_idle: bool, env: Mapping[str, str]) -> int:
             _seconds(env, ENV_MIN_TRANSFER_RATE, deadline.DEFAULT_MIN_RATE)))
         runner = Runner(
             paths,
-            load_syncer(env.get(ENV_SYNCER)),
+            syncer or load_syncer(env.get(ENV_SYNCER)),
             lease_ttl=_seconds(env, ENV_LEASE_TTL, 60.0),
             poll_interval=_seconds(env, ENV_POLL_INTERVAL, 1.0),
             handover=_launch_handover(env),
@@ -144,30 +149,18 @@ def restore_handlers(previous: dict[int, _Handler]) -> None:
 
 
 def load_syncer(spec: str | None = None) -> UserSyncer:
-    """The syncer named ``module:function``, else the sync executor's, else one that fails every
-    job with "the sync engine is not installed" (never a faked success)."""
-    module_name, _, function = (spec or f"{EXECUTOR_MODULE}:{EXECUTOR_FUNCTION}").partition(":")
+    """The sync executor; with ``spec`` (tests: ``module:function``) that stand-in instead."""
+    if not spec:
+        return sync_user
+    module_name, _, function = spec.partition(":")
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        if spec is None and exc.name == module_name:
-            log.warning("the sync engine (%s) is not installed; syncs will fail", module_name)
-            return sync_engine_missing
         raise ImshError(f"cannot load the syncer {module_name}: {exc}") from exc
-    syncer = getattr(module, function or EXECUTOR_FUNCTION, None)
+    syncer = getattr(module, function, None) if function else None
     if not callable(syncer):
-        raise ImshError(f"{module_name} has no syncer function {function or EXECUTOR_FUNCTION!r}")
+        raise ImshError(f"{module_name} has no syncer function {function!r}")
     return cast(UserSyncer, syncer)
-
-
-def sync_engine_missing(
-    store_factory: StoreFactory, job: SyncJob, token: CancelToken
-) -> SyncOutcome:
-    raise PermanentError(
-        f"The sync engine is not installed ({EXECUTOR_MODULE} is missing), so the mailbox of "
-        f"{job.email_address} cannot be migrated.",
-        error_id="SyncEngineMissing",
-    )
 
 
 def _launch_handover(env: Mapping[str, str]) -> tuple[str, str] | None:
