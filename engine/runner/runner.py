@@ -52,7 +52,9 @@ from engine.runner.liveness import free_dead_leases, new_owner
 from engine.runner.notifications import Notifier
 from engine.runner.passes import USER_PREFIX, claim_user, record_outcome, user_resource
 from engine.runner.scheduler import Candidate, EndpointLimits, count_running, pick_jobs
-from engine.runner.status import (
+from engine.store import Store
+from engine.store.users import MigrationUserRow
+from engine.transitions import (
     DUE_STATUSES,
     RUNNABLE_PHASES,
     UNFINISHED_STATUSES,
@@ -60,8 +62,6 @@ from engine.runner.status import (
     job_kind,
     runnable,
 )
-from engine.store import Store
-from engine.store.users import MigrationUserRow
 
 log = logging.getLogger(__name__)
 
