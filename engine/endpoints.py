@@ -32,8 +32,9 @@ from dataclasses import dataclass
 
 from engine.adminlogin import LoginPlan, plan_login
 from engine.errors import ErrorCategory, PermanentError
-from engine.imap.connection import ImapSettings, LoginPlanLike, Security, SimpleLogin
+from engine.imap.connection import ImapSettings, LoginPlanLike, SimpleLogin
 from engine.limits import CONNECTION_TIMEOUT, DEFAULT_IMAP_PORT, PLAIN_OR_STARTTLS_PORT
+from engine.model import IMAPSecurityMechanism
 from engine.oauth import app_of, bearer_login, is_oauth
 from engine.store.endpoints import EndpointRow, EndpointSpec
 from engine.store.users import MigrationUserRow
@@ -73,8 +74,9 @@ def resolve(user: MigrationUserRow, source: EndpointRow, target: EndpointRow, *,
 
 
 def imap_settings(endpoint: EndpointSpec) -> ImapSettings:
-    security = Security(endpoint.security or Security.SSL.value)
-    default = DEFAULT_IMAP_PORT if security is Security.SSL else PLAIN_OR_STARTTLS_PORT
+    security = IMAPSecurityMechanism(endpoint.security or IMAPSecurityMechanism.Ssl.value)
+    ssl = security is IMAPSecurityMechanism.Ssl
+    default = DEFAULT_IMAP_PORT if ssl else PLAIN_OR_STARTTLS_PORT
     if not endpoint.remote_server:
         raise PermanentError(f"The endpoint '{endpoint.name}' has no RemoteServer.",
                              category=ErrorCategory.InvalidArgument,

@@ -24,10 +24,9 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass
-from enum import StrEnum
 
 from engine.errors import ValidationError
-from engine.model import parse_enum
+from engine.model import IMAPSecurityMechanism, parse_enum
 from engine.oauth import PUBLIC_CLOUD, OAuthApp
 from engine.secrets import Secret
 from engine.store.config import ConfigRepository
@@ -52,15 +51,12 @@ SMTP_KEYS = (SMTP_SERVER, SMTP_PORT, SMTP_SECURITY, SMTP_USER_NAME, SMTP_PASSWOR
 DEFAULT_TIMEOUT_SECONDS = 20.0
 
 
-class SmtpSecurity(StrEnum):
-    """``-SmtpSecurity``: the same three words as an IMAP endpoint's ``-Security``."""
-
-    NONE = "None"
-    Ssl = "Ssl"
-    Tls = "Tls"
+# ``-SmtpSecurity`` takes the same three words as an IMAP endpoint's ``-Security``: one enum.
+SmtpSecurity = IMAPSecurityMechanism  # for cmdlets/migration until the merge; then removed
 
 
-DEFAULT_PORTS = {SmtpSecurity.NONE: 25, SmtpSecurity.Ssl: 465, SmtpSecurity.Tls: 587}
+DEFAULT_PORTS = {IMAPSecurityMechanism.NONE: 25, IMAPSecurityMechanism.Ssl: 465,
+                 IMAPSecurityMechanism.Tls: 587}
 
 
 @dataclass(frozen=True)
@@ -75,7 +71,7 @@ class SmtpSettings:
 
     server: str
     port: int = 25
-    security: SmtpSecurity = SmtpSecurity.NONE
+    security: IMAPSecurityMechanism = IMAPSecurityMechanism.NONE
     credentials: SmtpCredentials | None = None
     sender: str = ""  # the From address; "" means default_sender()
     ca_file: str | None = None
@@ -92,7 +88,8 @@ class SmtpSettings:
         server = config.get(SMTP_SERVER)
         if not server:
             return None
-        security = parse_security(str(config.get(SMTP_SECURITY, SmtpSecurity.NONE.value)))
+        security = parse_security(str(config.get(SMTP_SECURITY,
+                                                 IMAPSecurityMechanism.NONE.value)))
         port = config.get(SMTP_PORT)
         return cls(
             server=str(server),
@@ -115,9 +112,9 @@ class SmtpSettings:
         config.set(SMTP_CA_FILE, self.ca_file)
 
 
-def parse_security(text: str) -> SmtpSecurity:
+def parse_security(text: str) -> IMAPSecurityMechanism:
     """Bind ``-SmtpSecurity`` as PowerShell binds an enum (case-insensitive)."""
-    return parse_enum(SmtpSecurity, text)
+    return parse_enum(IMAPSecurityMechanism, text)
 
 
 def validate_port(port: int) -> int:

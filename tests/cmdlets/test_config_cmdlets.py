@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from engine.notify.settings import SmtpCredentials, SmtpSecurity, SmtpSettings
+from engine.model import IMAPSecurityMechanism
+from engine.notify.settings import SmtpCredentials, SmtpSettings
 from engine.paths import resolve_state_paths
 from engine.secrets import Secret
 from engine.store import Store
@@ -32,7 +33,7 @@ def test_smtp_settings_are_stored_sealed_and_shown_without_the_password(shell: S
     shell.ok(SET_ALL)
 
     assert stored_settings(shell) == SmtpSettings(
-        server="smtp.contoso.com", port=587, security=SmtpSecurity.Tls,
+        server="smtp.contoso.com", port=587, security=IMAPSecurityMechanism.Tls,
         credentials=SmtpCredentials("mailer", Secret(PASSWORD)), sender="migration@contoso.com")
     listed = shell.ok("Get-MigrationConfig | Format-List *")
     shown = dict(line.split(" : ", 1) for line in listed.strip().splitlines())

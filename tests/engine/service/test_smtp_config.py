@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from engine.errors import ValidationError
+from engine.model import IMAPSecurityMechanism
 from engine.notify.schedule import notification_log
-from engine.notify.settings import SmtpCredentials, SmtpSecurity, SmtpSettings, default_sender
+from engine.notify.settings import SmtpCredentials, SmtpSettings, default_sender
 from engine.secrets import Secret
 from engine.service import Engine
 from engine.service.batches import BatchRequest
@@ -44,7 +45,7 @@ def test_settings_are_stored_where_notification_mail_reads_them(engine: Engine) 
          credentials=SmtpLogin("mailer", Secret(PASSWORD)), sender="migration@contoso.com")
 
     assert SmtpSettings.from_config(engine.store.config) == SmtpSettings(
-        server="smtp.contoso.com", port=2525, security=SmtpSecurity.Tls,
+        server="smtp.contoso.com", port=2525, security=IMAPSecurityMechanism.Tls,
         credentials=SmtpCredentials("mailer", Secret(PASSWORD)),
         sender="migration@contoso.com")
     shown = engine.get_config().smtp
@@ -63,7 +64,7 @@ def test_each_parameter_changes_only_its_own_setting(engine: Engine) -> None:
     settings = SmtpSettings.from_config(engine.store.config)
     assert settings is not None
     assert (settings.server, settings.security, settings.sender) == (
-        "smtp.contoso.com", SmtpSecurity.Ssl, "ops@contoso.com")
+        "smtp.contoso.com", IMAPSecurityMechanism.Ssl, "ops@contoso.com")
     assert settings.credentials == SmtpCredentials("mailer", Secret(PASSWORD))
 
     smtp(engine, credentials=None)  # -SmtpCredentials $null: no login any more
