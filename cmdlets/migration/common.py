@@ -11,7 +11,6 @@ A parameter that takes a value or ``$null`` is declared ``OBJECT`` (the binder r
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from typing import Any
 
@@ -20,6 +19,7 @@ from cmdlets.base import ParamType as T
 from engine.limits import parse_unlimited
 from engine.secrets import Secret
 from engine.service.endpoints import Credentials
+from engine.values import parse_timespan
 
 
 def identity(noun: str, *, mandatory: bool = False, sets: tuple[str, ...] = ()) -> Parameter:
@@ -66,10 +66,6 @@ def credentials(args: BoundArguments, name: str = "Credentials") -> Credentials 
     return Credentials(value.user_name, value.password)
 
 
-# What the shell's [TimeSpan] conversion reads: [-][d.]h:m[:s[.fffffff]], or whole days.
-_TIMESPAN = re.compile(r"(-)?(?:(\d+)\.)?(\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:\.(\d{1,7}))?)?")
-
-
 def timespan(args: BoundArguments, name: str) -> timedelta | None:
     """An ``OBJECT`` parameter that takes a TimeSpan or ``$null``, converted as the binder
     converts a TimeSpan: a TimeSpan, text such as ``'1.00:00:00'`` or ``'06:00:00'``, or a
@@ -79,7 +75,7 @@ def timespan(args: BoundArguments, name: str) -> timedelta | None:
         return value
     if isinstance(value, int) and not isinstance(value, bool):
         return timedelta(microseconds=value / 10)
-    parsed = _parse_timespan(value) if isinstance(value, str) else None
+    parsed = parse_timespan(value) if isinstance(value, str) else None
     if parsed is None:
         raise CmdletError(
             f"Cannot bind parameter '{name}'. Cannot convert value \"{value}\" to type "
@@ -88,15 +84,3 @@ def timespan(args: BoundArguments, name: str) -> timedelta | None:
     return parsed
 
 
-def _parse_timespan(text: str) -> timedelta | None:
-    text = text.strip()
-    if re.fullmatch(r"-?\d+", text):
-        return timedelta(days=int(text))
-    match = _TIMESPAN.fullmatch(text)
-    if match is None:
-        return None
-    sign, days, hours, minutes, seconds, fraction = match.groups()
-    span = timedelta(days=int(days or 0), hours=int(hours), minutes=int(minutes),
-                     seconds=int(seconds or 0),
-                     microseconds=int((fraction or "0").ljust(7, "0")[:6]))
-    return -span if sign else span
