@@ -17,8 +17,7 @@ from typing import Any
 from cmdlets.base import BoundArguments, CmdletError, Parameter, PSCredential
 from cmdlets.base import ParamType as T
 from engine.limits import parse_unlimited
-from engine.secrets import Secret
-from engine.service.endpoints import Credentials
+from engine.secrets import Credential, Secret
 from engine.values import parse_timespan
 
 
@@ -55,7 +54,7 @@ def unlimited(args: BoundArguments, name: str) -> int | None:
     return parse_unlimited(name, args[name])
 
 
-def credentials(args: BoundArguments, name: str = "Credentials") -> Credentials | None:
+def credentials(args: BoundArguments, name: str = "Credentials") -> Credential | None:
     value = optional(args, name)
     if value is None:
         return None
@@ -63,7 +62,7 @@ def credentials(args: BoundArguments, name: str = "Credentials") -> Credentials 
         raise CmdletError(f"-{name} needs a PSCredential (Get-Credential or New-Object "
                           "System.Management.Automation.PSCredential).", "InvalidArgument",
                           "InvalidCredential")
-    return Credentials(value.user_name, value.password)
+    return Credential(value.user_name, value.password)
 
 
 def timespan(args: BoundArguments, name: str) -> timedelta | None:

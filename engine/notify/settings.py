@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from engine.errors import ValidationError
 from engine.model import IMAPSecurityMechanism, parse_enum
 from engine.oauth import PUBLIC_CLOUD, OAuthApp
-from engine.secrets import Secret
+from engine.secrets import Credential
 from engine.store.config import ConfigRepository
 
 SMTP_SERVER = "SmtpServer"
@@ -60,19 +60,13 @@ DEFAULT_PORTS = {IMAPSecurityMechanism.NONE: 25, IMAPSecurityMechanism.Ssl: 465,
 
 
 @dataclass(frozen=True)
-class SmtpCredentials:
-    user_name: str
-    password: Secret
-
-
-@dataclass(frozen=True)
 class SmtpSettings:
     """Where and how notification mail is sent."""
 
     server: str
     port: int = 25
     security: IMAPSecurityMechanism = IMAPSecurityMechanism.NONE
-    credentials: SmtpCredentials | None = None
+    credentials: Credential | None = None
     sender: str = ""  # the From address; "" means default_sender()
     ca_file: str | None = None
     timeout: float = DEFAULT_TIMEOUT_SECONDS
@@ -130,7 +124,7 @@ def default_sender() -> str:
     return f"imsh@{socket.gethostname() or 'localhost'}"
 
 
-def _credentials(config: ConfigRepository) -> SmtpCredentials | None:
+def _credentials(config: ConfigRepository) -> Credential | None:
     user_name = config.get(SMTP_USER_NAME)
     if not user_name:
         return None
@@ -141,7 +135,7 @@ def _credentials(config: ConfigRepository) -> SmtpCredentials | None:
             "with Set-MigrationConfig -SmtpCredentials.",
             error_id="SmtpPasswordMissing",
         )
-    return SmtpCredentials(str(user_name), password)
+    return Credential(str(user_name), password)
 
 
 def _oauth(config: ConfigRepository) -> OAuthApp | None:

@@ -32,10 +32,9 @@ from engine.model import IMAPSecurityMechanism
 from engine.model import MigrationUserStatus as U
 from engine.notify import SmtpSettings, run_due_notifications
 from engine.notify.schedule import notification_log
-from engine.notify.settings import SmtpCredentials
 from engine.notify.smtp import send_message
 from engine.paths import StatePaths, resolve_state_paths
-from engine.secrets import Secret
+from engine.secrets import Credential, Secret
 from engine.store import Store
 from engine.store.batches import BatchRow, BatchSpec
 from engine.store.endpoints import EndpointSpec
@@ -389,7 +388,7 @@ def test_starttls_with_login_delivers_over_a_verified_connection(
     server = tls_servers.starttls
     settings = SmtpSettings(
         server=server.host, port=server.port, security=IMAPSecurityMechanism.Tls,
-        credentials=SmtpCredentials("mailer", Secret(PASSWORD)), sender="imsh@migration.test",
+        credentials=Credential("mailer", Secret(PASSWORD)), sender="imsh@migration.test",
         ca_file=tls_servers.ca_file,
     )
     send_message(settings, _mail("starttls@example.org"))
@@ -402,7 +401,7 @@ def test_a_wrong_password_is_a_permanent_authentication_error(tls_servers: TlsSe
     server = tls_servers.starttls
     settings = SmtpSettings(
         server=server.host, port=server.port, security=IMAPSecurityMechanism.Tls,
-        credentials=SmtpCredentials("mailer", Secret("wrong")), ca_file=tls_servers.ca_file,
+        credentials=Credential("mailer", Secret("wrong")), ca_file=tls_servers.ca_file,
     )
     with pytest.raises(PermanentError) as caught:
         send_message(settings, _mail("nobody@example.org"))

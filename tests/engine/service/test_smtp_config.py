@@ -12,8 +12,8 @@ import pytest
 from engine.errors import ValidationError
 from engine.model import IMAPSecurityMechanism
 from engine.notify.schedule import notification_log
-from engine.notify.settings import SmtpCredentials, SmtpSettings, default_sender
-from engine.secrets import Secret
+from engine.notify.settings import SmtpSettings, default_sender
+from engine.secrets import Credential, Secret
 from engine.service import Engine
 from engine.service.batches import BatchRequest
 from engine.service.config import ConfigChanges
@@ -46,7 +46,7 @@ def test_settings_are_stored_where_notification_mail_reads_them(engine: Engine) 
 
     assert SmtpSettings.from_config(engine.store.config) == SmtpSettings(
         server="smtp.contoso.com", port=2525, security=IMAPSecurityMechanism.Tls,
-        credentials=SmtpCredentials("mailer", Secret(PASSWORD)),
+        credentials=Credential("mailer", Secret(PASSWORD)),
         sender="migration@contoso.com")
     shown = engine.get_config().smtp
     assert (shown.server, shown.port, shown.security, shown.user_name, shown.has_password,
@@ -65,7 +65,7 @@ def test_each_parameter_changes_only_its_own_setting(engine: Engine) -> None:
     assert settings is not None
     assert (settings.server, settings.security, settings.sender) == (
         "smtp.contoso.com", IMAPSecurityMechanism.Ssl, "ops@contoso.com")
-    assert settings.credentials == SmtpCredentials("mailer", Secret(PASSWORD))
+    assert settings.credentials == Credential("mailer", Secret(PASSWORD))
 
     smtp(engine, credentials=None)  # -SmtpCredentials $null: no login any more
     assert engine.get_config().smtp.user_name is None
