@@ -87,6 +87,14 @@ def parse_fetch(data: Sequence[Any]) -> list[tuple[int, Row]]:
             result.append((int(uid), row))
 
 
+def header_block(row: Row | None) -> bytes | None:
+    """The ``BODY[HEADER.FIELDS (...)]`` (or ``BODY[HEADER]``) item of a FETCH row, if any."""
+    for key, value in (row or {}).items():
+        if key.upper().startswith(b"BODY[HEADER") and isinstance(value, bytes | bytearray):
+            return bytes(value)
+    return None
+
+
 def folder_uids(client: IMAPClient, below: int, *, esearch: bool) -> list[int]:
     """The UIDs of the selected folder that are lower than ``below`` (its UIDNEXT when it
     was examined: later mail belongs to the next pass), ascending."""

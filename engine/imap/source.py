@@ -47,7 +47,7 @@ from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
 from engine.errors import ErrorCategory, PermanentError, TransientError
 from engine.folders import INBOX, is_inbox, role_from_flags, source_path
-from engine.imap.commands import Row, fetch, folder_uids
+from engine.imap.commands import Row, fetch, folder_uids, header_block
 from engine.imap.connection import (
     ImapSession,
     ImapSettings,
@@ -208,7 +208,7 @@ class ImapSource:
                 f"{len(still)} messages in the folder '{self._selected}' (UID {still[0]}); the "
                 "folder will be listed again in the next attempt.",
                 category=ErrorCategory.ResourceUnavailable, error_id="IncompleteListing")
-        return [_message(uid, row, _header_block(headers.get(uid)))
+        return [_message(uid, row, header_block(headers.get(uid)))
                 for uid, row in rows.items()]
 
     def fetch_bodies(self, uids: Sequence[int], max_batch_bytes: int = DEFAULT_BATCH_BYTES,
@@ -257,7 +257,7 @@ class ImapSource:
                 if not best_effort or isinstance(exc, IMAPClientAbortError):
                     raise
                 return {}
-        return {uid: _header_block(row) or b"" for uid, row in rows.items()}
+        return {uid: header_block(row) or b"" for uid, row in rows.items()}
 
     def _fetch_sizes(self, uids: Sequence[int]) -> dict[int, int]:
         with self._errors(f"read message sizes of '{self._selected}'"):
@@ -299,15 +299,6 @@ def _complete(row: Row) -> bool:
 def _body(row: Row | None) -> bytes | None:
     body = row.get(b"BODY[]") if row else None
     return bytes(body) if isinstance(body, bytes | bytearray) else None
-
-
-def _header_block(row: Mapping[bytes, Any] | None) -> bytes | None:
-    if not row:
-        return None
-    for key, value in row.items():
-        if key.upper().startswith(b"BODY[HEADER") and isinstance(value, bytes):
-            return value
-    return None
 
 
 def _message(uid: int, row: Mapping[bytes, Any], headers: bytes | None) -> ListedMessage:

@@ -87,7 +87,14 @@ from engine.folders import (
     target_raw_name,
     with_parents,
 )
-from engine.imap.commands import add_flags, fetch, folder_uids, search_header, uid_expunge
+from engine.imap.commands import (
+    add_flags,
+    fetch,
+    folder_uids,
+    header_block,
+    search_header,
+    uid_expunge,
+)
 from engine.imap.connection import (
     MAILBOX_FULL,
     ImapSession,
@@ -138,7 +145,7 @@ class _Prepared:
 
     def matches(self, row: dict[bytes, Any]) -> bool:
         """Whether a FETCH row (INTERNALDATE and header fields) is this message's copy."""
-        header = _header_of(row)
+        header = header_block(row)
         if header is None or header_hash(header) != header_hash(self.literal):
             return False
         date = row.get(b"INTERNALDATE")
@@ -542,7 +549,7 @@ class ImapTarget:
         # message the mailbox held before, which must never be taken for imsh's own copy
         for uid in sorted(rows, reverse=True):
             row = rows[uid]
-            header = _header_of(row)
+            header = header_block(row)
             date = row.get(b"INTERNALDATE")
             if (header is None or not isinstance(date, datetime)
                     or f"{selected.uidvalidity}:{uid}" in excluded):
@@ -571,7 +578,7 @@ class ImapTarget:
                              ["FLAGS", "RFC822.SIZE", "INTERNALDATE", HEADER_ITEM])
                 for uid in chunk:
                     row = rows.get(uid)
-                    header = _header(row) if row else None
+                    header = header_block(row)
                     if row is None or header is None or b"RFC822.SIZE" not in row:
                         continue  # vanished meanwhile, or the server would not say
                     fingerprint = fingerprint_of(header, int(row[b"RFC822.SIZE"]),
@@ -653,16 +660,6 @@ class ImapTarget:
                     raise
             client.delete_folder(name)
         return True
-
-
-def _header_of(row: dict[bytes, Any]) -> bytes | None:
-    value = next((v for k, v in row.items() if k.upper().startswith(b"BODY[HEADER")), None)
-    return value if isinstance(value, bytes) else None
-
-
-def _header(row: dict[bytes, Any]) -> bytes | None:
-    value = next((v for k, v in row.items() if k.upper().startswith(b"BODY[HEADER")), None)
-    return bytes(value) if isinstance(value, bytes | bytearray) else None
 
 
 def _collect(imap: Any, tag: bytes) -> tuple[str, bytes]:
