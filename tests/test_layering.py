@@ -113,3 +113,14 @@ def test_engine_sync_sees_targets_only_through_the_contract() -> None:
             if bad:
                 offenders.setdefault(str(path.relative_to(ROOT)), []).extend(bad)
     assert offenders == {}
+
+
+def test_engine_sync_never_touches_a_raw_imap_client() -> None:
+    # the source and the targets own their protocol; the sync asks them, never their sessions
+    raw = re.compile(r"\.session\.client\b|^\s*(from|import) imapclient\b")
+    offenders = {
+        str(path.relative_to(ROOT)): [n for n, line in enumerate(lines, 1) if raw.search(line)]
+        for path in _modules("engine/sync")
+        for lines in [path.read_text(encoding="utf-8").splitlines()]
+    }
+    assert {path: hits for path, hits in offenders.items() if hits} == {}
