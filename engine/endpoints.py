@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from engine.adminlogin import LoginPlan, plan_login
 from engine.errors import ErrorCategory, PermanentError
 from engine.imap.connection import ImapSettings, LoginPlanLike, SimpleLogin
-from engine.limits import CONNECTION_TIMEOUT, DEFAULT_IMAP_PORT, PLAIN_OR_STARTTLS_PORT
+from engine.limits import CONNECTION_TIMEOUT, default_port
 from engine.model import IMAPSecurityMechanism
 from engine.oauth import app_of, bearer_login, is_oauth
 from engine.store.endpoints import EndpointRow, EndpointSpec
@@ -75,8 +75,7 @@ def resolve(user: MigrationUserRow, source: EndpointRow, target: EndpointRow, *,
 
 def imap_settings(endpoint: EndpointSpec) -> ImapSettings:
     security = IMAPSecurityMechanism(endpoint.security or IMAPSecurityMechanism.Ssl.value)
-    ssl = security is IMAPSecurityMechanism.Ssl
-    default = DEFAULT_IMAP_PORT if ssl else PLAIN_OR_STARTTLS_PORT
+    default = default_port(security)
     if not endpoint.remote_server:
         raise PermanentError(f"The endpoint '{endpoint.name}' has no RemoteServer.",
                              category=ErrorCategory.InvalidArgument,
