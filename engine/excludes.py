@@ -75,8 +75,9 @@ class FolderPattern:
 
 
 @dataclass(frozen=True)
-class SourceFolder:
-    """A folder as listed on the source: logical path and SPECIAL-USE attributes."""
+class ExcludeCandidate:
+    """What the patterns see of a listed source folder (:class:`engine.mail.SourceFolder`): its
+    logical path and SPECIAL-USE attributes."""
 
     path: FolderPath
     special_use: frozenset[str] = field(default_factory=frozenset)
@@ -124,7 +125,7 @@ def _well_known(text: str, name: str) -> WellKnownFolder:
     )
 
 
-def well_known_paths(folders: Iterable[SourceFolder]) -> dict[WellKnownFolder, FolderPath]:
+def well_known_paths(folders: Iterable[ExcludeCandidate]) -> dict[WellKnownFolder, FolderPath]:
     """Where each well-known folder is in this mailbox (first folder marked wins)."""
     found: dict[WellKnownFolder, FolderPath] = {WellKnownFolder.Root: ()}
     for folder in folders:
@@ -175,11 +176,11 @@ def is_excluded(
 
 
 def filter_folders(
-    folders: Iterable[SourceFolder],
+    folders: Iterable[ExcludeCandidate],
     patterns: Collection[FolderPattern],
     *,
     separator: str = "/",
-) -> list[SourceFolder]:
+) -> list[ExcludeCandidate]:
     """The folders to migrate: ``folders`` minus the excluded ones, order kept."""
     listed = list(folders)
     known = well_known_paths(listed)
@@ -191,11 +192,11 @@ def filter_folders(
 
 
 def keep_included(
-    folders: Iterable[SourceFolder],
+    folders: Iterable[ExcludeCandidate],
     patterns: Collection[FolderPattern],
     *,
     separator: str = "/",
-) -> list[SourceFolder]:
+) -> list[ExcludeCandidate]:
     """``-IncludeFolders``, the inverse of the exclusions: only the folders a pattern names
     (``Name``, ``Name/*`` with its subtree, ``#WellKnown#``), order kept; no patterns: all.
     The same syntax and matching as :func:`is_excluded`; exclusions still apply on top."""

@@ -26,6 +26,7 @@ import contextlib
 import hashlib
 import hmac
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -205,3 +206,13 @@ def _corrupt_key(key_file: Path, reason: str) -> StateStoreError:
         category=ErrorCategory.InvalidData,
         error_id="SecretKeyCorrupt",
     )
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A user name and its sealed password: ``-Credentials`` of an endpoint, ``-SmtpCredentials``
+    of the configuration (a PSCredential in PowerShell terms). The one such record; the password
+    stays a :class:`Secret` until the moment of use."""
+
+    user_name: str
+    password: Secret

@@ -14,15 +14,30 @@ The allowed-from sets follow reference/ms-cmdlets.md A7, A9-A12 (quoted next to 
 reference records no Exchange message text for these refusals (§C), so every message here is
 imsh's wording, written in the style of Exchange's CSV messages (§B9). docs/status-model.md is
 the human-readable table of the same rules.
+
+This is the one home of the status rules: besides the cmdlets' checks and the derived batch
+status, the user statuses the runner picks up and sets while a pass runs and when it ends
+(the last section; they were engine/runner/status.py), and the one way a user row's status
+changes (:func:`with_status`, which keeps ``status_summary`` in step). Users follow
+docs/status-model.md::
+
+    initial:      Queued/Starting ─► Syncing ─► Synced | Failed | Stopped
+    incremental:  Synced/IncrementalSynced ─► IncrementalSyncing ─► IncrementalSynced
+                  | IncrementalFailed | IncrementalStopped
+    final pass:   (batch Completing) ─► Completing ─► Completed | CompletionFailed
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from enum import StrEnum
+from typing import Protocol
 
 from engine.errors import InvalidStateError
-from engine.model import BatchStatus, MigrationUserStatus
+from engine.model import BatchStatus, MigrationUserStatus, status_summary
+from engine.store.users import MigrationUserRow
+from engine.sync.model import SyncKind
 
 B = BatchStatus
 U = MigrationUserStatus
@@ -253,7 +268,7 @@ _WORKING = frozenset(
     {U.Validating, U.Provisioning, U.ProvisionUpdating, U.Syncing, U.Stopping, U.Completing}
 )
 _FAILED = frozenset({U.Failed, U.IncrementalFailed, U.CompletionFailed, U.Corrupted})
-_STOPPED = frozenset({U.Stopped, U.IncrementalStopped})
+STOPPED_STATUSES: frozenset[str] = frozenset({U.Stopped, U.IncrementalStopped})
 _COMPLETED_CLEAN = frozenset({U.Completed})
 _COMPLETED_WITH_WARNINGS = frozenset({U.CompletedWithWarnings})
 
@@ -284,7 +299,7 @@ def _active_status(users: list[MigrationUserStatus]) -> BatchStatus:
         return B.Syncing  # somebody's initial sync is still to do or under way
     if any(s is U.IncrementalSyncing for s in users):
         return B.IncrementalSyncing
-    return _settled_status([s for s in users if s not in _STOPPED], had_users=bool(users))
+    return _settled_status([s for s in users if s not in STOPPED_STATUSES], had_users=bool(users))
 
 
 def _settled_status(users: list[MigrationUserStatus], *, had_users: bool) -> BatchStatus:
@@ -312,3 +327,130 @@ def _completing_status(users: list[MigrationUserStatus]) -> BatchStatus:
     if any(s not in _COMPLETED_CLEAN for s in users):
         return B.CompletedWithErrors
     return B.Completed
+
+
+# --- what the runner picks up and sets -----------------------------------------------------------
+#
+# The batch's stored value is its BatchPhase (the administrator's latest request).
+# :func:`batch_phase` also accepts an Exchange batch status word in that column (``Stopped`` ->
+# Stopping, ``Completed`` -> Completing ...), so the runner behaves sensibly whatever the façade
+# stores.
+
+# A user in one of these statuses whose next sync is due gets a pass (see :func:`runnable`).
+# Syncing, IncrementalSyncing and Completing are here so that a pass a dead runner left half
+# done is resumed (its lease tells whether somebody still works on it). Stopped users are here
+# for Complete-MigrationBatch, which makes them due for the final pass.
+DUE_STATUSES: tuple[str, ...] = (
+    U.Queued,
+    U.Starting,
+    U.Syncing,
+    U.Synced,
+    U.IncrementalSyncing,
+    U.IncrementalSynced,
+    U.Completing,
+    U.Stopped,
+    U.IncrementalStopped,
+)
+
+# Users in these statuses have a pass under way or waiting: ``--until-idle`` does not exit
+# while one of them is runnable and has a due time (a retry after a transient fault, say).
+UNFINISHED_STATUSES: tuple[str, ...] = (
+    U.Queued,
+    U.Starting,
+    U.Syncing,
+    U.IncrementalSyncing,
+    U.Completing,
+    U.Stopped,
+    U.IncrementalStopped,
+)
+
+# What a stop (batch Stopping, or Stop-MigrationUser) turns these users into when nobody is
+# syncing them.
+STOPPABLE_STATUSES: frozenset[str] = frozenset(
+    {
+        U.Queued,
+        U.Starting,
+        U.Syncing,
+        U.IncrementalSyncing,
+        U.Synced,
+        U.IncrementalSynced,
+        U.Stopping,
+    }
+)
+
+RUNNABLE_PHASES = frozenset({BatchPhase.Active, BatchPhase.Completing})
+
+_PHASE_OF_STATUS: dict[str, BatchPhase] = {
+    BatchStatus.Created: BatchPhase.Created,
+    BatchStatus.Stopping: BatchPhase.Stopping,
+    BatchStatus.Stopped: BatchPhase.Stopping,
+    BatchStatus.Removing: BatchPhase.Removing,
+    BatchStatus.Completing: BatchPhase.Completing,
+    BatchStatus.Completed: BatchPhase.Completing,
+    BatchStatus.CompletedWithErrors: BatchPhase.Completing,
+}
+
+
+class Pass(Protocol):
+    """What the status of a pass depends on (a :class:`engine.runner.jobs.SyncJob`)."""
+
+    @property
+    def kind(self) -> SyncKind: ...
+
+    @property
+    def final(self) -> bool: ...
+
+
+def runnable(status: str, phase: BatchPhase) -> bool:
+    """May a due user in ``status`` get a pass while its batch is in ``phase``? A stopped user
+    only for the final pass of a batch being completed; Start-MigrationUser queues it again."""
+    if status in STOPPED_STATUSES:
+        return phase is BatchPhase.Completing
+    return status in DUE_STATUSES and phase in RUNNABLE_PHASES
+
+
+def batch_phase(stored: str) -> BatchPhase:
+    """The phase a batch's stored status column means."""
+    try:
+        return BatchPhase(stored)
+    except ValueError:
+        return _PHASE_OF_STATUS.get(stored, BatchPhase.Active)
+
+
+def job_kind(sync_kind: str) -> SyncKind:
+    return SyncKind.incremental if sync_kind == SyncKind.incremental else SyncKind.initial
+
+
+def running_status(job: Pass) -> MigrationUserStatus:
+    if job.final:
+        return U.Completing
+    return U.Syncing if job.kind is SyncKind.initial else U.IncrementalSyncing
+
+
+def succeeded_status(job: Pass) -> MigrationUserStatus:
+    if job.final:
+        return U.Completed
+    return U.Synced if job.kind is SyncKind.initial else U.IncrementalSynced
+
+
+def failed_status(job: Pass) -> MigrationUserStatus:
+    if job.final:
+        return U.CompletionFailed
+    return U.Failed if job.kind is SyncKind.initial else U.IncrementalFailed
+
+
+def stopped_status(user: MigrationUserRow) -> MigrationUserStatus:
+    """Stopped before the initial sync finished, IncrementalStopped after it (the one rule for
+    the runner and the cmdlets alike; the runner sets ``sync_kind`` and
+    ``last_successful_sync_at`` together when an initial pass succeeds)."""
+    finished_initial = (job_kind(user.sync_kind) is SyncKind.incremental
+                        or user.last_successful_sync_at is not None)
+    return U.IncrementalStopped if finished_initial else U.Stopped
+
+
+def with_status(
+    user: MigrationUserRow, status: MigrationUserStatus, **changes: object
+) -> MigrationUserRow:
+    """``user`` with a new status, its summary derived from it, and other field changes."""
+    return replace(user, status=str(status), status_summary=str(status_summary(status)),
+                   **changes)  # type: ignore[arg-type]

@@ -30,15 +30,17 @@ import subprocess
 import sys
 import time
 
-from engine.imap.connection import ImapSettings, Security, SimpleLogin, open_session
+from engine.imap.connection import ImapSettings, SimpleLogin, open_session
 from engine.imap.source import ImapSource as EngineSource
+from engine.model import IMAPSecurityMechanism
 from scripts.compare import ImapSource, ImapSpec, compare
 from scripts.corpus import ImapParams, generate, load_imap
 from tests.support.servers import start_dovecot, stop_all
 
 
 def _read(host: str, port: int, user: str, password: str) -> tuple[int, int]:
-    session = open_session(ImapSettings(host, port, Security.NONE), SimpleLogin(user, password))
+    session = open_session(ImapSettings(host, port, IMAPSecurityMechanism.NONE),
+                           SimpleLogin(user, password))
     count = size = 0
     try:
         source = EngineSource(session)

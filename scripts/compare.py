@@ -21,7 +21,8 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from engine.errors import ImshError
-from engine.imap.connection import ImapSession, ImapSettings, Security, SimpleLogin, open_session
+from engine.imap.connection import ImapSession, ImapSettings, SimpleLogin, open_session
+from engine.model import IMAPSecurityMechanism
 from engine.verify.compare import compare, compare_folder
 from engine.verify.hashing import canonical_bytes, message_digest
 from engine.verify.model import (
@@ -72,7 +73,9 @@ class ImapSource(ImapReader):
 
     @staticmethod
     def _connect(spec: ImapSpec, timeout: float) -> ImapSession:
-        security = Security.SSL if spec.tls else Security.TLS if spec.starttls else Security.NONE
+        mechanism = IMAPSecurityMechanism
+        security = (mechanism.Ssl if spec.tls else mechanism.Tls if spec.starttls
+                    else mechanism.NONE)
         settings = ImapSettings(spec.host, spec.port, security, cafile=spec.cafile,
                                 timeout=timeout)
         if spec.authzid:

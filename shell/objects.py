@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from cmdlets.base import PSCredential, PSObject
+from engine.values import timespan_text
 
 
 class Hashtable(dict[str, Any]):
@@ -179,7 +180,7 @@ def to_text(value: Any) -> str:
     if isinstance(value, dt.datetime):
         return value.strftime("%m/%d/%Y %H:%M:%S")
     if isinstance(value, dt.timedelta):
-        return _timespan_text(value)
+        return timespan_text(value)
     if isinstance(value, bytes | bytearray):
         return " ".join(str(b) for b in value)
     if isinstance(value, PSObject):
@@ -195,19 +196,6 @@ def _float_text(value: float) -> str:
     if value.is_integer() and abs(value) < 1e15:
         return str(int(value))
     return repr(value)
-
-
-def _timespan_text(value: dt.timedelta) -> str:
-    """.NET's constant format: ``[-][d.]hh:mm:ss[.fffffff]``."""
-    micro = value // dt.timedelta(microseconds=1)
-    sign = "-" if micro < 0 else ""
-    seconds, micro = divmod(abs(micro), 1_000_000)
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, seconds = divmod(rest, 60)
-    head = f"{days}." if days else ""
-    tail = f".{micro:06}0" if micro else ""
-    return f"{sign}{head}{hours:02}:{minutes:02}:{seconds:02}{tail}"
 
 
 def _record_text(record: PSObject) -> str:

@@ -14,8 +14,11 @@ Environment (mainly for tests and diagnosis; docs/service.md):
 - ``IMSH_POLL_INTERVAL`` — seconds between the runner's looks at the store (default 1).
 - ``IMSH_RETRY_BASE`` — the first wait after a transient fault, in seconds (default 30; it
   doubles up to 15 minutes, engine/runner/scheduler.py). Tests of retries use 2.
-- ``IMSH_SERVICE_SYNCER`` — ``module:function`` of the syncer to run instead of
-  ``engine.sync.executor:sync_user``.
+- ``IMSH_SERVICE_SYNCER`` — tests only: ``module:function`` of a stand-in syncer to run
+  instead of the sync executor (:func:`engine.sync.executor.sync_user`, imported directly: the
+  runner depends on the executor like any other module, no string names it). A runner started
+  by the shell inherits the shell's environment, the one channel a test has into it; in-process
+  callers pass ``syncer=`` to :func:`run_service`.
 - ``IMSH_COMMAND_DEADLINE`` — the base of every IMAP command's deadline, in seconds (default
   120), and ``IMSH_MIN_TRANSFER_RATE`` — the slowest transfer a command may make, in bytes per
   second (default 16384): a command may take base + bytes / rate (engine/imap/deadline.py).
@@ -38,23 +41,22 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, cast
 
-from engine.errors import ImshError, PermanentError
+from engine.errors import ImshError
 from engine.imap import deadline
 from engine.logs import SERVICE_LOG_NAME
 from engine.paths import StatePaths, ensure_private_dir, ensure_state_dir
-from engine.runner import CancelToken, Runner, StoreFactory, SyncJob, SyncOutcome, UserSyncer
+from engine.runner import Runner, UserSyncer
 from engine.runner.launcher import LAUNCH_RESOURCE
 from engine.runner.runner import DEFAULT_MAX_WORKERS
 from engine.runner.scheduler import RETRY_BASE_SECONDS
 from engine.service.proofs import with_proofs
+from engine.sync.executor import sync_user
 from shell import config
 
 LOG_NAME = SERVICE_LOG_NAME
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s"
 LOG_MAX_BYTES = 5 * 1024 * 1024
 LOG_BACKUPS = 5
-EXECUTOR_MODULE = "engine.sync.executor"
-EXECUTOR_FUNCTION = "sync_user"
 ENV_LEASE_TTL = "IMSH_LEASE_TTL"
 ENV_POLL_INTERVAL = "IMSH_POLL_INTERVAL"
 ENV_RETRY_BASE = "IMSH_RETRY_BASE"
@@ -66,10 +68,12 @@ ENV_MIN_TRANSFER_RATE = "IMSH_MIN_TRANSFER_RATE"
 log = logging.getLogger("imsh.service")
 
 
-def run_service(state: str | None, until_idle: bool, keep_alive: bool = False) -> int:
+def run_service(state: str | None, until_idle: bool, keep_alive: bool = False,
+                syncer: UserSyncer | None = None) -> int:
     """Run the runner on the state directory until stopped (or idle); the exit status.
     ``keep_alive`` (``--keep-alive``, the on-demand runner): idle means no pass is due at all
-    (engine/runner/runner.py)."""
+    (engine/runner/runner.py). ``syncer``: what runs one user's pass (default: the sync
+    executor with its automatic proofs, or the test stand-in ``IMSH_SERVICE_SYNCER`` names)."""
     try:
         paths = ensure_state_dir(config.paths_for(state))
         handlers = configure_logging(paths, to_stderr=not os.environ.get(ENV_LAUNCH_OWNER))
@@ -77,7 +81,7 @@ def run_service(state: str | None, until_idle: bool, keep_alive: bool = False) -
         print(f"imsh service: {exc}", file=sys.stderr)
         return 1
     try:
-        return _serve(paths, until_idle, os.environ, keep_alive)
+        return _serve(paths, until_idle, os.environ, keep_alive, syncer)
     finally:
         for handler in handlers:
             logging.getLogger().removeHandler(handler)
@@ -85,7 +89,7 @@ def run_service(state: str | None, until_idle: bool, keep_alive: bool = False) -
 
 
 def _serve(paths: StatePaths, until_idle: bool, env: Mapping[str, str],
-           keep_alive: bool = False) -> int:
+           keep_alive: bool = False, syncer: UserSyncer | None = None) -> int:
     stop = threading.Event()
     previous = install_stop_handlers(stop)
     try:
@@ -93,9 +97,10 @@ def _serve(paths: StatePaths, until_idle: bool, env: Mapping[str, str],
             _seconds(env, ENV_COMMAND_DEADLINE, deadline.DEFAULT_BASE_SECONDS),
             _seconds(env, ENV_MIN_TRANSFER_RATE, deadline.DEFAULT_MIN_RATE)))
         settings = config.active()
-        syncer = load_syncer(env.get(ENV_SYNCER))
-        if env.get(ENV_SYNCER) is None:  # the real executor: proofs at the moments that matter
-            syncer = with_proofs(syncer)
+        if syncer is None:
+            syncer = load_syncer(env.get(ENV_SYNCER))
+            if env.get(ENV_SYNCER) is None:  # the real executor: proofs at the moments that matter
+                syncer = with_proofs(syncer)
         runner = Runner(
             paths,
             syncer,
@@ -165,30 +170,18 @@ def restore_handlers(previous: dict[int, _Handler]) -> None:
 
 
 def load_syncer(spec: str | None = None) -> UserSyncer:
-    """The syncer named ``module:function``, else the sync executor's, else one that fails every
-    job with "the sync engine is not installed" (never a faked success)."""
-    module_name, _, function = (spec or f"{EXECUTOR_MODULE}:{EXECUTOR_FUNCTION}").partition(":")
+    """The sync executor; with ``spec`` (tests: ``module:function``) that stand-in instead."""
+    if not spec:
+        return sync_user
+    module_name, _, function = spec.partition(":")
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        if spec is None and exc.name == module_name:
-            log.warning("the sync engine (%s) is not installed; syncs will fail", module_name)
-            return sync_engine_missing
         raise ImshError(f"cannot load the syncer {module_name}: {exc}") from exc
-    syncer = getattr(module, function or EXECUTOR_FUNCTION, None)
+    syncer = getattr(module, function, None) if function else None
     if not callable(syncer):
-        raise ImshError(f"{module_name} has no syncer function {function or EXECUTOR_FUNCTION!r}")
+        raise ImshError(f"{module_name} has no syncer function {function!r}")
     return cast(UserSyncer, syncer)
-
-
-def sync_engine_missing(
-    store_factory: StoreFactory, job: SyncJob, token: CancelToken
-) -> SyncOutcome:
-    raise PermanentError(
-        f"The sync engine is not installed ({EXECUTOR_MODULE} is missing), so the mailbox of "
-        f"{job.email_address} cannot be migrated.",
-        error_id="SyncEngineMissing",
-    )
 
 
 def _launch_handover(env: Mapping[str, str]) -> tuple[str, str] | None:

@@ -11,7 +11,6 @@ A parameter that takes a value or ``$null`` is declared ``OBJECT`` (the binder r
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -19,8 +18,8 @@ from typing import Any
 from cmdlets.base import BoundArguments, CmdletError, Context, Parameter, PSCredential
 from cmdlets.base import ParamType as T
 from engine.limits import parse_unlimited
-from engine.secrets import Secret
-from engine.service.endpoints import Credentials
+from engine.secrets import Credential, Secret
+from engine.values import parse_timespan
 
 
 def identity(noun: str, *, mandatory: bool = False, sets: tuple[str, ...] = ()) -> Parameter:
@@ -65,7 +64,7 @@ def unlimited(args: BoundArguments, name: str) -> int | None:
     return parse_unlimited(name, args[name])
 
 
-def credentials(args: BoundArguments, name: str = "Credentials") -> Credentials | None:
+def credentials(args: BoundArguments, name: str = "Credentials") -> Credential | None:
     value = optional(args, name)
     if value is None:
         return None
@@ -73,11 +72,7 @@ def credentials(args: BoundArguments, name: str = "Credentials") -> Credentials 
         raise CmdletError(f"-{name} needs a PSCredential (Get-Credential or New-Object "
                           "System.Management.Automation.PSCredential).", "InvalidArgument",
                           "InvalidCredential")
-    return Credentials(value.user_name, value.password)
-
-
-# What the shell's [TimeSpan] conversion reads: [-][d.]h:m[:s[.fffffff]], or whole days.
-_TIMESPAN = re.compile(r"(-)?(?:(\d+)\.)?(\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:\.(\d{1,7}))?)?")
+    return Credential(value.user_name, value.password)
 
 
 def timespan(args: BoundArguments, name: str) -> timedelta | None:
@@ -89,7 +84,7 @@ def timespan(args: BoundArguments, name: str) -> timedelta | None:
         return value
     if isinstance(value, int) and not isinstance(value, bool):
         return timedelta(microseconds=value / 10)
-    parsed = _parse_timespan(value) if isinstance(value, str) else None
+    parsed = parse_timespan(value) if isinstance(value, str) else None
     if parsed is None:
         raise CmdletError(
             f"Cannot bind parameter '{name}'. Cannot convert value \"{value}\" to type "
@@ -98,15 +93,3 @@ def timespan(args: BoundArguments, name: str) -> timedelta | None:
     return parsed
 
 
-def _parse_timespan(text: str) -> timedelta | None:
-    text = text.strip()
-    if re.fullmatch(r"-?\d+", text):
-        return timedelta(days=int(text))
-    match = _TIMESPAN.fullmatch(text)
-    if match is None:
-        return None
-    sign, days, hours, minutes, seconds, fraction = match.groups()
-    span = timedelta(days=int(days or 0), hours=int(hours), minutes=int(minutes),
-                     seconds=int(seconds or 0),
-                     microseconds=int((fraction or "0").ljust(7, "0")[:6]))
-    return -span if sign else span

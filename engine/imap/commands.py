@@ -32,10 +32,11 @@ from typing import Any
 
 from imapclient import IMAPClient
 from imapclient.datetime_util import parse_to_datetime
-from imapclient.exceptions import IMAPClientError, ProtocolError
+from imapclient.exceptions import ProtocolError
 from imapclient.response_parser import gen_parsed_response
 
 from engine.imap.uidsets import uid_sets
+from engine.imap.wire import raw_connection, uid_command
 
 SEARCH_WINDOW = 80_000  # UID values per plain UID SEARCH: at most ~880 KB of answer
 _ESEARCH_ALL = re.compile(rb"\bALL\s+([0-9:,]+)", re.IGNORECASE)
@@ -47,13 +48,10 @@ def fetch(client: IMAPClient, uids: Iterable[int], items: Sequence[str]) -> dict
     """``UID FETCH`` of ``items`` for ``uids`` (any number), keyed by UID."""
     wanted = set(uids)
     rows: dict[int, Row] = {}
-    imap = client._imap
+    imap = raw_connection(client)
     for message_set in uid_sets(wanted):
-        tag = imap._command("UID", "FETCH", message_set, "(" + " ".join(items) + ")")
-        typ, data = imap._command_complete("FETCH", tag)
-        if typ != "OK":
-            raise IMAPClientError(f"FETCH failed: {data!r}")
-        typ, data = imap._untagged_response(typ, data, "FETCH")
+        data = uid_command(client, "FETCH", message_set, "(" + " ".join(items) + ")",
+                           answer="FETCH")
         for uid, row in parse_fetch(data):
             if uid in wanted:
                 rows.setdefault(uid, {}).update(row)
@@ -89,6 +87,14 @@ def parse_fetch(data: Sequence[Any]) -> list[tuple[int, Row]]:
             result.append((int(uid), row))
 
 
+def header_block(row: Row | None) -> bytes | None:
+    """The ``BODY[HEADER.FIELDS (...)]`` (or ``BODY[HEADER]``) item of a FETCH row, if any."""
+    for key, value in (row or {}).items():
+        if key.upper().startswith(b"BODY[HEADER") and isinstance(value, bytes | bytearray):
+            return bytes(value)
+    return None
+
+
 def folder_uids(client: IMAPClient, below: int, *, esearch: bool) -> list[int]:
     """The UIDs of the selected folder that are lower than ``below`` (its UIDNEXT when it
     was examined: later mail belongs to the next pass), ascending."""
@@ -104,15 +110,10 @@ def folder_uids(client: IMAPClient, below: int, *, esearch: bool) -> list[int]:
 
 
 def _esearch_all(client: IMAPClient, uid_range: str) -> list[int]:
-    imap = client._imap
-    tag = imap._command("UID", "SEARCH", "RETURN", "(ALL)", "UID", uid_range)
-    typ, data = imap._command_complete("SEARCH", tag)
-    if typ != "OK":
-        raise IMAPClientError(f"SEARCH failed: {data!r}")
-    _typ, data = imap._untagged_response(typ, data, "ESEARCH")
-    imap.untagged_responses.pop("SEARCH", None)
+    data = uid_command(client, "SEARCH", "RETURN", "(ALL)", "UID", uid_range, answer="ESEARCH")
+    raw_connection(client).untagged_responses.pop("SEARCH", None)
     uids: list[int] = []
-    for line in data or ():
+    for line in data:
         match = _ESEARCH_ALL.search(line if isinstance(line, bytes) else b"")
         if match:
             uids += _expand(match.group(1).decode())
@@ -124,14 +125,10 @@ def search_header(client: IMAPClient, floor: int, name: str, value: str | None) 
     above ``floor`` when ``value`` is None or not ASCII (see the module docstring)."""
     if value is None or not value.isascii():
         return [u for u in client.search(["UID", f"{floor}:*"]) if u >= floor]
-    imap = client._imap
-    imap.literal = value.encode("ascii")
-    tag = imap._command("UID", "SEARCH", "UID", f"{floor}:*", "HEADER", name)
-    typ, data = imap._command_complete("SEARCH", tag)
-    if typ != "OK":
-        raise IMAPClientError(f"SEARCH failed: {data!r}")
-    _typ, data = imap._untagged_response(typ, data, "SEARCH")
-    uids = [int(word) for line in data or () if isinstance(line, bytes)
+    imap: Any = raw_connection(client)
+    imap.literal = value.encode("ascii")  # sent as the literal of the HEADER key
+    data = uid_command(client, "SEARCH", "UID", f"{floor}:*", "HEADER", name, answer="SEARCH")
+    uids = [int(word) for line in data if isinstance(line, bytes)
             for word in line.split() if word.isdigit()]
     return sorted(u for u in set(uids) if u >= floor)
 

@@ -33,7 +33,6 @@ import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Protocol
 
 from imapclient import IMAPClient
@@ -46,7 +45,8 @@ from engine.errors import (
     TransientError,
     ValidationError,
 )
-from engine.imap import deadline
+from engine.imap import deadline, wire
+from engine.model import IMAPSecurityMechanism
 from engine.oauth import token_refused
 
 BAD_CREDENTIALS = (
@@ -60,14 +60,6 @@ _CODE = re.compile(r"\[([A-Z-]+)")
 _BACKOFF = re.compile(r"Suggested\s+Backoff\s+Time\s*:?\s*~?\s*(\d+(?:\.\d+)?)\s*"
                       r"(milliseconds|millisecond|msec|ms|seconds|second|sec|s)?\b", re.IGNORECASE)
 _THROTTLED = re.compile(r"\bthrottl", re.IGNORECASE)
-
-
-class Security(StrEnum):
-    """The endpoint's ``-Security`` value."""
-
-    NONE = "None"
-    SSL = "Ssl"
-    TLS = "Tls"
 
 
 class Password(Protocol):
@@ -112,7 +104,7 @@ class ImapSettings:
 
     host: str
     port: int
-    security: Security = Security.SSL
+    security: IMAPSecurityMechanism = IMAPSecurityMechanism.Ssl
     accept_untrusted: bool = False
     cafile: str | None = None
     timeout: float = 60.0
@@ -266,17 +258,19 @@ def connect(settings: ImapSettings) -> IMAPClient:
     if not 0 < settings.port < 65536:
         raise ValidationError(f"The port {settings.port} is not a valid TCP port.")
     with imap_errors(settings, "connect"):
-        implicit = settings.security is Security.SSL
-        context = tls_context(settings) if settings.security is not Security.NONE else None
+        implicit = settings.security is IMAPSecurityMechanism.Ssl
+        plain = settings.security is IMAPSecurityMechanism.NONE
+        context = None if plain else tls_context(settings)
         client = IMAPClient(settings.host, settings.port, ssl=implicit, ssl_context=context,
                             timeout=settings.timeout)
-        client._imap.debug = 0
+        wire.raw_connection(client).debug = 0
         # every command from here on (STARTTLS and LOGIN included) has a deadline, and the
         # pass's connection group may abort it (engine/imap/deadline.py)
-        client.imsh_meter = deadline.watch(client._imap, f"{settings.host}:{settings.port}")
+        client.imsh_meter = deadline.watch(wire.raw_connection(client),
+                                           f"{settings.host}:{settings.port}")
         client.folder_encode = False  # raw names; engine.folders decodes them
         client.normalise_times = False  # INTERNALDATE as aware datetimes
-        if settings.security is Security.TLS:
+        if settings.security is IMAPSecurityMechanism.Tls:
             if not client.has_capability("STARTTLS"):
                 client.shutdown()
                 deadline.unwatch(client.imsh_meter)

@@ -14,7 +14,8 @@ as a transient "connection lost" fault, retried like any other. A slow but stead
 fine; a trickle is not.
 
 How: :func:`watch` wraps one imaplib connection's ``read``/``readline``/``send`` to count bytes
-and wraps ``_new_tag`` to know when a command (or a pipeline of them) is in flight; one
+and its tag source (:func:`engine.imap.wire.wrap_new_tag`) to know when a command (or a
+pipeline of them) is in flight; one
 watchdog thread per process (:class:`_Watchdog`) looks at every watched connection a few
 times a second and, when a deadline passed, shuts the socket down (``shutdown(SHUT_RDWR)``
 wakes a thread blocked in ``recv`` at once, on plain and TLS sockets alike).
@@ -45,6 +46,8 @@ import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+
+from engine.imap.wire import NewTag, wrap_new_tag
 
 log = logging.getLogger(__name__)
 
@@ -227,7 +230,7 @@ def current_group() -> ConnectionGroup | None:
 def watch(imap: Any, name: str) -> Meter:
     """Put an imaplib connection under the current deadlines (and the thread's group)."""
     meter = Meter(imap, _settings, name)
-    read, readline, send, new_tag = imap.read, imap.readline, imap.send, imap._new_tag
+    read, readline, send = imap.read, imap.readline, imap.send
 
     def counted_read(size: int) -> bytes:
         meter.in_flight = size
@@ -251,14 +254,15 @@ def watch(imap: Any, name: str) -> Meter:
             meter.in_flight = 0
         meter.total += len(data)
 
-    def timed_new_tag() -> bytes:
-        if not meter.busy():  # a new exchange begins (pipelined commands share one)
-            meter.started, meter.start_total = time.monotonic(), meter.total
-        tag: bytes = new_tag()
-        return tag
+    def timed(new_tag: NewTag) -> NewTag:
+        def timed_new_tag() -> bytes:
+            if not meter.busy():  # a new exchange begins (pipelined commands share one)
+                meter.started, meter.start_total = time.monotonic(), meter.total
+            return new_tag()
+        return timed_new_tag
 
-    imap.read, imap.readline, imap.send, imap._new_tag = (
-        counted_read, counted_readline, counted_send, timed_new_tag)
+    imap.read, imap.readline, imap.send = counted_read, counted_readline, counted_send
+    wrap_new_tag(imap, timed)
     _watchdog.add(meter)
     group = getattr(_joined, "group", None)
     if group is not None:

@@ -3,10 +3,9 @@
 Read-only by construction: folders are opened with EXAMINE and bodies fetched with
 ``BODY.PEEK[]``, so the source's ``\\Seen`` and ``\\Recent`` state is never changed.
 
-A message's *fingerprint* (:class:`Fingerprint`) identifies it without its UID: Message-ID,
-RFC822.SIZE, INTERNALDATE and a hash of a few header fields (:data:`FINGERPRINT_HEADERS`). It
-re-matches messages after a UIDVALIDITY change and finds a copy on the target after a crash.
-:func:`header_hash` is public so targets compute the same value from what they store.
+The listing carries each message's fingerprint (:class:`engine.mail.Fingerprint`, computed by
+:func:`engine.mail.fingerprint_of` from the :data:`HEADER_ITEM` fields), the same function the
+targets use on what they store.
 
 **Listing by UID, never by sequence number.** :meth:`ImapSource.listing` first asks which UIDs
 below the examined UIDNEXT the folder holds (:func:`engine.imap.commands.folder_uids`), then
@@ -40,16 +39,15 @@ skipped item with the reason; it is never silently dropped).
 
 from __future__ import annotations
 
-import hashlib
-import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
+
 from engine.errors import ErrorCategory, PermanentError, TransientError
-from engine.folders import INBOX, FolderPath, is_inbox, role_from_flags, source_path
-from engine.imap.commands import Row, fetch, folder_uids
+from engine.folders import INBOX, is_inbox, role_from_flags, source_path
+from engine.imap.commands import Row, fetch, folder_uids, header_block
 from engine.imap.connection import (
     ImapSession,
     ImapSettings,
@@ -58,16 +56,20 @@ from engine.imap.connection import (
     open_session,
 )
 from engine.imap.uidsets import split_evenly
+from engine.mail import (
+    FINGERPRINT_HEADERS,
+    ExaminedStatus,
+    ListedMessage,
+    SourceFolder,
+    fingerprint_of,
+    split_flags,
+)
 
-FINGERPRINT_HEADERS = ("MESSAGE-ID", "DATE", "FROM", "SUBJECT")
 HEADER_ITEM = f"BODY.PEEK[HEADER.FIELDS ({' '.join(FINGERPRINT_HEADERS)})]"
 LISTING_WINDOW = 5000  # UIDs per listing FETCH
 LISTING_ITEMS = ("UID", "FLAGS", "RFC822.SIZE", "INTERNALDATE")
 DEFAULT_BATCH_BYTES = 8 * 1024 * 1024
 MAX_BATCH_MESSAGES = 500
-_FOLD = re.compile(rb"\r?\n[ \t]+")
-_SPACE = re.compile(rb"[ \t]+")
-_MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 
 
 class SourceFolderGone(TransientError):
@@ -78,95 +80,6 @@ class SourceFolderGone(TransientError):
                          "sync; it is skipped in this pass.",
                          category=ErrorCategory.ObjectNotFound, error_id="SourceFolderGone")
         self.folder = name
-
-
-@dataclass(frozen=True, slots=True)
-class SourceFolder:
-    """One LISTed folder: its raw wire name and what the engine makes of it."""
-
-    name: str
-    path: FolderPath
-    separator: str | None
-    flags: tuple[str, ...]
-    role: str | None
-    selectable: bool
-
-
-@dataclass(frozen=True, slots=True)
-class FolderStatus:
-    """The state of a folder when it was examined."""
-
-    uidvalidity: int
-    uidnext: int
-    exists: int
-    highestmodseq: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class Fingerprint:
-    """Identity of a message independent of its UID."""
-
-    message_id: str | None
-    size: int
-    internaldate: datetime
-    header_hash: str
-
-    @property
-    def key(self) -> str:
-        """One string for the store: ``message-id|size|unix time|header hash``."""
-        return (f"{self.message_id or ''}|{self.size}|{int(self.internaldate.timestamp())}|"
-                f"{self.header_hash}")
-
-
-@dataclass(frozen=True, slots=True)
-class SourceMessage:
-    """One message of a listing. ``fingerprint`` is None when headers were not fetched."""
-
-    uid: int
-    flags: tuple[str, ...]
-    keywords: tuple[str, ...]
-    size: int
-    internaldate: datetime
-    fingerprint: Fingerprint | None
-
-
-def header_hash(header_block: bytes) -> str:
-    """Hash of the :data:`FINGERPRINT_HEADERS` fields found in a header block (or whole message).
-
-    Unfolded, whitespace-collapsed, field names case-folded, fields sorted; 32 hex digits.
-    """
-    head = header_block.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
-    wanted = {h.encode() for h in FINGERPRINT_HEADERS}
-    fields: list[bytes] = []
-    for line in _FOLD.sub(b" ", head).splitlines():
-        name, colon, value = line.partition(b":")
-        if colon and name.strip().upper() in wanted:
-            fields.append(name.strip().lower() + b":" + _SPACE.sub(b" ", value.strip()))
-    return hashlib.sha256(b"\n".join(sorted(fields))).hexdigest()[:32]
-
-
-def message_id(header_block: bytes) -> str | None:
-    """The first ``<...>`` of the Message-ID field, if any."""
-    head = _FOLD.sub(b" ", header_block.split(b"\r\n\r\n", 1)[0])
-    for line in head.splitlines():
-        name, colon, value = line.partition(b":")
-        if colon and name.strip().upper() == b"MESSAGE-ID":
-            found = _MESSAGE_ID.search(value.decode("utf-8", "replace"))
-            return found.group(0) if found else None
-    return None
-
-
-def fingerprint_of(header_block: bytes, size: int, internaldate: datetime) -> Fingerprint:
-    return Fingerprint(message_id(header_block), size, internaldate.astimezone(UTC),
-                       header_hash(header_block))
-
-
-def split_flags(raw: Iterable[bytes | str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """System flags and keywords, sorted, without ``\\Recent``."""
-    names = [f.decode() if isinstance(f, bytes) else f for f in raw]
-    system = sorted({f for f in names if f.startswith("\\") and f.lower() != "\\recent"})
-    keywords = sorted({f for f in names if not f.startswith("\\")})
-    return tuple(system), tuple(keywords)
 
 
 class ImapSource:
@@ -226,7 +139,7 @@ class ImapSource:
 
     # --- one folder ------------------------------------------------------------------------------
 
-    def select(self, folder: SourceFolder | str) -> FolderStatus:
+    def select(self, folder: SourceFolder | str) -> ExaminedStatus:
         """EXAMINE a folder (read-only) and report UIDVALIDITY, UIDNEXT, EXISTS, HIGHESTMODSEQ.
 
         Raises :class:`SourceFolderGone` when the server says the folder does not exist
@@ -249,7 +162,7 @@ class ImapSource:
         self._selected = name
         self._sizes = {}
         modseq = info.get(b"HIGHESTMODSEQ")
-        return FolderStatus(int(info[b"UIDVALIDITY"]), int(uidnext), int(info[b"EXISTS"]),
+        return ExaminedStatus(int(info[b"UIDVALIDITY"]), int(uidnext), int(info[b"EXISTS"]),
                             int(modseq) if modseq is not None else None)
 
     def _still_listed(self, name: str) -> bool:
@@ -259,7 +172,7 @@ class ImapSource:
                    for flags, _sep, _name in rows)
 
     def listing(self, folder: SourceFolder | str, *, fingerprints_from_uid: int = 1,
-                status: FolderStatus | None = None) -> list[SourceMessage]:
+                status: ExaminedStatus | None = None) -> list[ListedMessage]:
         """UID, FLAGS, RFC822.SIZE, INTERNALDATE of every message below UIDNEXT, in UID order.
 
         Headers for the fingerprint are fetched only for UIDs >= ``fingerprints_from_uid``
@@ -272,14 +185,14 @@ class ImapSource:
         with self._errors(f"list the messages of '{name}'"):
             uids = folder_uids(self.session.client, status.uidnext,
                                esearch=self.session.has("ESEARCH"))
-        messages: list[SourceMessage] = []
+        messages: list[ListedMessage] = []
         for window in split_evenly(uids, LISTING_WINDOW):
             messages.extend(self._window(window, fingerprints_from_uid))
         messages.sort(key=lambda m: m.uid)
         self._sizes = {m.uid: m.size for m in messages}
         return messages
 
-    def _window(self, uids: Sequence[int], headers_from: int) -> list[SourceMessage]:
+    def _window(self, uids: Sequence[int], headers_from: int) -> list[ListedMessage]:
         client = self.session.client
         with self._errors(f"list the messages of '{self._selected}'"):
             rows = fetch(client, uids, LISTING_ITEMS)
@@ -295,7 +208,7 @@ class ImapSource:
                 f"{len(still)} messages in the folder '{self._selected}' (UID {still[0]}); the "
                 "folder will be listed again in the next attempt.",
                 category=ErrorCategory.ResourceUnavailable, error_id="IncompleteListing")
-        return [_message(uid, row, _header_block(headers.get(uid)))
+        return [_message(uid, row, header_block(headers.get(uid)))
                 for uid, row in rows.items()]
 
     def fetch_bodies(self, uids: Sequence[int], max_batch_bytes: int = DEFAULT_BATCH_BYTES,
@@ -328,6 +241,23 @@ class ImapSource:
                     yield uid, body
                 elif uid in present:
                     yield uid, None
+
+    def header_blocks(self, uids: Sequence[int], *, action: str = "read message headers",
+                      best_effort: bool = False) -> dict[int, bytes]:
+        """The :data:`HEADER_ITEM` fields of ``uids`` in the selected folder (``b""`` for an
+        answer without them; a UID the folder no longer holds is absent).
+
+        ``best_effort``: a NO/BAD or garbled answer yields ``{}`` instead of failing (headers
+        wanted only for a report); a lost connection still raises, like anywhere else.
+        """
+        with self._errors(action):
+            try:
+                rows = fetch(self.session.client, uids, [HEADER_ITEM])
+            except IMAPClientError as exc:
+                if not best_effort or isinstance(exc, IMAPClientAbortError):
+                    raise
+                return {}
+        return {uid: header_block(row) or b"" for uid, row in rows.items()}
 
     def _fetch_sizes(self, uids: Sequence[int]) -> dict[int, int]:
         with self._errors(f"read message sizes of '{self._selected}'"):
@@ -371,21 +301,12 @@ def _body(row: Row | None) -> bytes | None:
     return bytes(body) if isinstance(body, bytes | bytearray) else None
 
 
-def _header_block(row: Mapping[bytes, Any] | None) -> bytes | None:
-    if not row:
-        return None
-    for key, value in row.items():
-        if key.upper().startswith(b"BODY[HEADER") and isinstance(value, bytes):
-            return value
-    return None
-
-
-def _message(uid: int, row: Mapping[bytes, Any], headers: bytes | None) -> SourceMessage:
+def _message(uid: int, row: Mapping[bytes, Any], headers: bytes | None) -> ListedMessage:
     flags, keywords = split_flags(row.get(b"FLAGS", ()))
     size = int(row[b"RFC822.SIZE"])
     date = _aware(row[b"INTERNALDATE"])
     fingerprint = fingerprint_of(headers, size, date) if headers is not None else None
-    return SourceMessage(uid, flags, keywords, size, date, fingerprint)
+    return ListedMessage(uid, flags, keywords, size, date, fingerprint)
 
 
 def _aware(value: datetime) -> datetime:

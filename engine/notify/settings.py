@@ -24,12 +24,11 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass
-from enum import StrEnum
 
 from engine.errors import ValidationError
-from engine.model import parse_enum
+from engine.model import IMAPSecurityMechanism, parse_enum
 from engine.oauth import PUBLIC_CLOUD, OAuthApp
-from engine.secrets import Secret
+from engine.secrets import Credential
 from engine.store.config import ConfigRepository
 
 SMTP_SERVER = "SmtpServer"
@@ -52,21 +51,12 @@ SMTP_KEYS = (SMTP_SERVER, SMTP_PORT, SMTP_SECURITY, SMTP_USER_NAME, SMTP_PASSWOR
 DEFAULT_TIMEOUT_SECONDS = 20.0
 
 
-class SmtpSecurity(StrEnum):
-    """``-SmtpSecurity``: the same three words as an IMAP endpoint's ``-Security``."""
-
-    NONE = "None"
-    Ssl = "Ssl"
-    Tls = "Tls"
+# ``-SmtpSecurity`` takes the same three words as an IMAP endpoint's ``-Security``: one enum.
+SmtpSecurity = IMAPSecurityMechanism  # for cmdlets/migration until the merge; then removed
 
 
-DEFAULT_PORTS = {SmtpSecurity.NONE: 25, SmtpSecurity.Ssl: 465, SmtpSecurity.Tls: 587}
-
-
-@dataclass(frozen=True)
-class SmtpCredentials:
-    user_name: str
-    password: Secret
+DEFAULT_PORTS = {IMAPSecurityMechanism.NONE: 25, IMAPSecurityMechanism.Ssl: 465,
+                 IMAPSecurityMechanism.Tls: 587}
 
 
 @dataclass(frozen=True)
@@ -75,8 +65,8 @@ class SmtpSettings:
 
     server: str
     port: int = 25
-    security: SmtpSecurity = SmtpSecurity.NONE
-    credentials: SmtpCredentials | None = None
+    security: IMAPSecurityMechanism = IMAPSecurityMechanism.NONE
+    credentials: Credential | None = None
     sender: str = ""  # the From address; "" means default_sender()
     ca_file: str | None = None
     timeout: float = DEFAULT_TIMEOUT_SECONDS
@@ -92,7 +82,8 @@ class SmtpSettings:
         server = config.get(SMTP_SERVER)
         if not server:
             return None
-        security = parse_security(str(config.get(SMTP_SECURITY, SmtpSecurity.NONE.value)))
+        security = parse_security(str(config.get(SMTP_SECURITY,
+                                                 IMAPSecurityMechanism.NONE.value)))
         port = config.get(SMTP_PORT)
         return cls(
             server=str(server),
@@ -115,9 +106,9 @@ class SmtpSettings:
         config.set(SMTP_CA_FILE, self.ca_file)
 
 
-def parse_security(text: str) -> SmtpSecurity:
+def parse_security(text: str) -> IMAPSecurityMechanism:
     """Bind ``-SmtpSecurity`` as PowerShell binds an enum (case-insensitive)."""
-    return parse_enum(SmtpSecurity, text)
+    return parse_enum(IMAPSecurityMechanism, text)
 
 
 def validate_port(port: int) -> int:
@@ -133,7 +124,7 @@ def default_sender() -> str:
     return f"imsh@{socket.gethostname() or 'localhost'}"
 
 
-def _credentials(config: ConfigRepository) -> SmtpCredentials | None:
+def _credentials(config: ConfigRepository) -> Credential | None:
     user_name = config.get(SMTP_USER_NAME)
     if not user_name:
         return None
@@ -144,7 +135,7 @@ def _credentials(config: ConfigRepository) -> SmtpCredentials | None:
             "with Set-MigrationConfig -SmtpCredentials.",
             error_id="SmtpPasswordMissing",
         )
-    return SmtpCredentials(str(user_name), password)
+    return Credential(str(user_name), password)
 
 
 def _oauth(config: ConfigRepository) -> OAuthApp | None:

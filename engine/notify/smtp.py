@@ -27,7 +27,8 @@ import ssl
 from email.message import EmailMessage
 
 from engine.errors import ErrorCategory, PermanentError, TransientError
-from engine.notify.settings import SmtpSecurity, SmtpSettings
+from engine.model import IMAPSecurityMechanism
+from engine.notify.settings import SmtpSettings
 from engine.oauth import provider_for
 
 log = logging.getLogger(__name__)
@@ -89,14 +90,14 @@ def tls_context(settings: SmtpSettings) -> ssl.SSLContext:
 def _deliver(settings: SmtpSettings, message: EmailMessage) -> dict[str, tuple[int, bytes]]:
     with _connect(settings) as client:
         client.ehlo_or_helo_if_needed()
-        if settings.security is SmtpSecurity.Tls:
+        if settings.security is IMAPSecurityMechanism.Tls:
             client.starttls(context=tls_context(settings))
             client.ehlo()
         if settings.oauth is not None:
             _refuse_clear_text(settings, "OAuth token")
             _xoauth2(client, settings)
         elif settings.credentials is not None:
-            if settings.security is SmtpSecurity.NONE:
+            if settings.security is IMAPSecurityMechanism.NONE:
                 raise PermanentError(
                     f"imsh won't send the SMTP password to {settings.server} over an "
                     "unencrypted connection; set -SmtpSecurity Tls or Ssl.",
@@ -108,7 +109,7 @@ def _deliver(settings: SmtpSettings, message: EmailMessage) -> dict[str, tuple[i
 
 
 def _refuse_clear_text(settings: SmtpSettings, what: str) -> None:
-    if settings.security is SmtpSecurity.NONE:
+    if settings.security is IMAPSecurityMechanism.NONE:
         raise PermanentError(
             f"imsh won't send the SMTP {what} to {settings.server} over an unencrypted "
             "connection; set -SmtpSecurity Tls or Ssl.",
@@ -138,7 +139,7 @@ def _xoauth2(client: smtplib.SMTP, settings: SmtpSettings) -> None:
 def _connect(settings: SmtpSettings) -> smtplib.SMTP:
     # gethostname(): smtplib's default (getfqdn) can wait seconds on reverse DNS.
     helo = socket.gethostname() or "localhost"
-    if settings.security is SmtpSecurity.Ssl:
+    if settings.security is IMAPSecurityMechanism.Ssl:
         return smtplib.SMTP_SSL(
             settings.server,
             settings.port,

@@ -12,16 +12,20 @@ same write transaction as the change, so it never races a runner claiming that u
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from datetime import datetime
 
 from engine.errors import NotFoundError
-from engine.model import MigrationUserStatus, status_summary
+from engine.model import MigrationUserStatus
 from engine.runner.passes import user_resource
-from engine.runner.status import STOPPABLE_STATUSES, batch_phase, stopped_status
 from engine.store import Store
 from engine.store.users import MigrationUserRow
-from engine.transitions import BatchPhase
+from engine.transitions import (
+    STOPPABLE_STATUSES,
+    BatchPhase,
+    batch_phase,
+    stopped_status,
+    with_status,
+)
 
 log = logging.getLogger(__name__)
 
@@ -59,12 +63,11 @@ def _stop_unleased(store: Store, user: MigrationUserRow, now: datetime) -> bool:
     with store.transaction():
         if _leased(store, user.id, now):
             return False
-        status = stopped_status(user.sync_kind)
+        status = stopped_status(user)
         store.users.update(
-            replace(
+            with_status(
                 user,
-                status=status,
-                status_summary=status_summary(status),
+                status,
                 next_sync_due_at=None,
                 sync_attempt=0,
             )

@@ -35,15 +35,9 @@ from typing import Protocol
 
 from engine.store import Store
 from engine.store.codec import utc_now
+from engine.sync.model import SyncKind
 
 StoreFactory = Callable[[], Store]
-
-
-class SyncKind(StrEnum):
-    """Which pass a job is: the first full copy, or a later pass over the changes."""
-
-    initial = "initial"
-    incremental = "incremental"
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from engine.model import BatchStatus, MigrationUserStatus, status_summary
+from engine.model import BatchStatus, MigrationUserStatus
 from engine.runner.intervals import batch_interval
 from engine.runner.jobs import (
     CancelReason,
@@ -30,19 +30,21 @@ from engine.runner.scheduler import (
     next_incremental_due,
     retry_delay,
 )
-from engine.runner.status import (
+from engine.store import Store
+from engine.store.batches import BatchRow
+from engine.store.users import MigrationUserRow
+from engine.transitions import (
+    BatchPhase,
     batch_phase,
+    batch_status_from_users,
     failed_status,
     job_kind,
     runnable,
     running_status,
     stopped_status,
     succeeded_status,
+    with_status,
 )
-from engine.store import Store
-from engine.store.batches import BatchRow
-from engine.store.users import MigrationUserRow
-from engine.transitions import BatchPhase, batch_status_from_users
 
 log = logging.getLogger(__name__)
 
@@ -100,10 +102,9 @@ def _begin(store: Store, user: MigrationUserRow, job: SyncJob, now: datetime) ->
         log.info("resuming the unfinished %s sync of %s", job.kind, user.email_address)
     status = running_status(job)
     store.users.update(
-        replace(
+        with_status(
             user,
-            status=status,
-            status_summary=status_summary(status),
+            status,
             started_at=user.started_at or now,
         )
     )
@@ -152,10 +153,9 @@ def _succeeded(
     elif batch_phase(batch.status) is BatchPhase.Completing:
         due = now  # Complete-MigrationBatch arrived during this pass: the final pass is next
     store.users.update(
-        replace(
+        with_status(
             user,
-            status=status,
-            status_summary=status_summary(status),
+            status,
             error=None,
             sync_kind=SyncKind.incremental.value,
             last_successful_sync_at=now,
@@ -178,10 +178,9 @@ def _failed(
 ) -> None:
     status = failed_status(job)
     store.users.update(
-        replace(
+        with_status(
             user,
-            status=status,
-            status_summary=status_summary(status),
+            status,
             error=message,
             next_sync_due_at=None,
             sync_attempt=0,
@@ -237,13 +236,12 @@ def _stopped(
             "when a runner starts again.",
         )
         return
-    status = stopped_status(user.sync_kind)
+    status = stopped_status(user)
     # Stopped by the administrator: a later Start is a fresh start, with a fresh attempt count.
     store.users.update(
-        replace(
+        with_status(
             user,
-            status=status,
-            status_summary=status_summary(status),
+            status,
             next_sync_due_at=None,
             sync_attempt=0,
         )

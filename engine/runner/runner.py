@@ -64,7 +64,10 @@ from engine.runner.scheduler import (
     count_running,
     pick_jobs,
 )
-from engine.runner.status import (
+from engine.service.delays import complete_due_batches, held_by_start_after
+from engine.store import Store
+from engine.store.users import MigrationUserRow
+from engine.transitions import (
     DUE_STATUSES,
     RUNNABLE_PHASES,
     UNFINISHED_STATUSES,
@@ -72,9 +75,6 @@ from engine.runner.status import (
     job_kind,
     runnable,
 )
-from engine.service.delays import complete_due_batches, held_by_start_after
-from engine.store import Store
-from engine.store.users import MigrationUserRow
 
 log = logging.getLogger(__name__)
 

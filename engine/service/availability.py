@@ -40,7 +40,6 @@ from pathlib import Path
 from engine.errors import ErrorCategory, ImshError, PermanentError, ValidationError
 from engine.imap.connection import (
     ImapSettings,
-    Security,
     SimpleLogin,
     authenticate,
     connect,
@@ -86,7 +85,8 @@ class ImapProbe:
 
 def imap_settings(host: str, port: int, security: IMAPSecurityMechanism,
                   accept_untrusted: bool) -> ImapSettings:
-    return ImapSettings(host=host, port=validate_port(port), security=Security(str(security)),
+    return ImapSettings(host=host, port=validate_port(port),
+                        security=IMAPSecurityMechanism(str(security)),
                         accept_untrusted=accept_untrusted, timeout=CONNECTION_TIMEOUT_SECONDS)
 
 
@@ -110,7 +110,7 @@ def probe_imap(settings: ImapSettings, user_name: str | None = None,
 def probe_endpoint(spec: EndpointSpec, test_mailbox: str | None = None,
                    settings: ImapSettings | None = None) -> ImapProbe:
     """Verify an IMAP endpoint the way the sync logs in (see the module docstring)."""
-    from engine.sync.endpoints import imap_target
+    from engine.endpoints import imap_target
 
     settings = settings or imap_settings(
         spec.remote_server or "", spec.port or DEFAULT_IMAP_PORT,
@@ -149,7 +149,7 @@ def probe_endpoint(spec: EndpointSpec, test_mailbox: str | None = None,
 
 
 def _warning(settings: ImapSettings, capabilities: frozenset[str], logged_in: bool) -> str | None:
-    if settings.security is not Security.NONE:
+    if settings.security is not IMAPSecurityMechanism.NONE:
         return None
     if "LOGINDISABLED" in capabilities and not logged_in:
         return (f"The server '{settings.host}' refuses logins on an unencrypted connection "

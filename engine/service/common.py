@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime
 
-from engine.model import MigrationUserStatus, status_summary
+from engine.model import MigrationUserStatus
 from engine.runner.launcher import RUNNER_PREFIX
 from engine.runner.liveness import live_leases
 from engine.store import Store, codec
 from engine.store.users import MigrationUserRow
+from engine.transitions import stopped_status, with_status
 
 RunnerLauncher = Callable[[], None]
 """Starts the background runner if none serves the state directory (injected by the shell)."""
@@ -87,21 +87,6 @@ def waiting_for_retry(store: Store, user: MigrationUserRow) -> bool:
 def runner_alive(store: Store) -> bool:
     """Does a live runner serve this state directory?"""
     return bool(live_leases(store, prefix=RUNNER_PREFIX))
-
-
-def with_status(
-    user: MigrationUserRow, status: MigrationUserStatus, **changes: object
-) -> MigrationUserRow:
-    """``user`` with a new status, its summary derived from it, and other field changes."""
-    return replace(user, status=str(status), status_summary=str(status_summary(status)),
-                   **changes)  # type: ignore[arg-type]
-
-
-def stopped_status(user: MigrationUserRow) -> MigrationUserStatus:
-    """Stopped before the initial sync finished, IncrementalStopped after it."""
-    finished_initial = user.sync_kind == "incremental" or user.last_successful_sync_at is not None
-    return (MigrationUserStatus.IncrementalStopped if finished_initial
-            else MigrationUserStatus.Stopped)
 
 
 def stop_user(store: Store, user: MigrationUserRow, running: set[int]) -> MigrationUserRow:

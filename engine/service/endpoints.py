@@ -53,7 +53,7 @@ from engine.model import (
     MigrationUserStatus,
 )
 from engine.oauth import AUTHORITY, PUBLIC_CLOUD, THUMBPRINT, normalise_authority
-from engine.secrets import Secret
+from engine.secrets import Credential, Secret
 from engine.service.availability import probe_endpoint, probe_maildir
 from engine.service.batches import derive_status
 from engine.service.common import UNSET, Unset
@@ -77,12 +77,6 @@ _ACTIVE_INITIAL = frozenset({MigrationUserStatus.Syncing, MigrationUserStatus.St
 
 
 @dataclass(frozen=True)
-class Credentials:
-    user_name: str
-    password: Secret
-
-
-@dataclass(frozen=True)
 class EndpointRequest:
     """New-MigrationEndpoint, one kind at a time."""
 
@@ -95,7 +89,7 @@ class EndpointRequest:
     path: str | None = None
     url: str | None = None
     impersonation: bool = False
-    credentials: Credentials | None = None
+    credentials: Credential | None = None
     tenant_id: str | None = None  # EWS OAuth
     client_id: str | None = None  # EWS OAuth
     client_secret: Secret | None = None  # EWS OAuth
@@ -118,7 +112,7 @@ class EndpointChanges:
     port: int | None = None
     security: IMAPSecurityMechanism | None = None
     authentication: AuthenticationMethod | None = None
-    credentials: Credentials | None = None
+    credentials: Credential | None = None
     url: str | None = None  # EWS
     impersonation: bool | None = None  # EWS
     tenant_id: str | None = None  # EWS OAuth

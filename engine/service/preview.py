@@ -26,18 +26,18 @@ from dataclasses import dataclass, fields
 from datetime import timedelta
 
 from engine.errors import ImshError
-from engine.excludes import FolderPattern, filter_folders, parse_exclude_folders
-from engine.excludes import SourceFolder as ExcludeFolder
+from engine.excludes import ExcludeCandidate, FolderPattern, filter_folders, parse_exclude_folders
 from engine.folders import display_name
 from engine.imap.commands import fetch
 from engine.imap.connection import ImapSession, ImapSettings, imap_errors, open_session
-from engine.imap.source import HEADER_ITEM, ImapSource, message_id
+from engine.imap.source import HEADER_ITEM, ImapSource
 from engine.limits import (
     MAX_ITEMS_PER_MAILBOX,
     MAX_MESSAGE_SIZE_BYTES,
     MessageSizeLimit,
     message_size_limit,
 )
+from engine.mail import message_id
 from engine.store import Store
 from engine.store.endpoints import EndpointRow
 from engine.store.users import MigrationUserRow, MigrationUserSpec
@@ -133,7 +133,7 @@ def _preview(endpoint: EndpointRow, user: MigrationUserRow, patterns: Sequence[F
         listed = [f for f in reader.list_folders() if f.selectable]
         separator = next((f.separator for f in listed if f.separator), "/")
         kept = {f.path for f in filter_folders(
-            [ExcludeFolder(f.path, frozenset(f.flags)) for f in listed],
+            [ExcludeCandidate(f.path, frozenset(f.flags)) for f in listed],
             patterns, separator=separator)}
         sizes: list[FolderSize] = []
         refused: list[RefusedItem] = []

@@ -31,8 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import ImshError, TransientError
-from engine.excludes import SourceFolder as ExcludeFolder
-from engine.excludes import filter_folders, parse_exclude_folders
+from engine.excludes import ExcludeCandidate, filter_folders, parse_exclude_folders
 from engine.folders import FolderPath, SourceFolderName, TargetNaming, map_folders
 from engine.imap.connection import open_session
 from engine.model import DataConsistencyScore
@@ -239,7 +238,7 @@ def _compare(store: Store, user: MigrationUserRow, exclude_folders: tuple[str, .
     listed = source.folders()
     patterns = parse_exclude_folders(exclude_folders)
     kept = {f.path for f in filter_folders(
-        [ExcludeFolder(f.path, frozenset({f.special_use} if f.special_use else ()))
+        [ExcludeCandidate(f.path, frozenset({f.special_use} if f.special_use else ()))
          for f in listed], patterns)}
     states = {s.source_name: s for s in store.folders.list(user.id)}
     ignored_source = [f.path for f in listed

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from engine.csvdata import is_valid_address
 from engine.errors import ValidationError
+from engine.model import IMAPSecurityMechanism
 from engine.notify.schedule import clear_backoff
 from engine.notify.settings import (
     DEFAULT_PORTS,
@@ -38,7 +39,6 @@ from engine.notify.settings import (
     SMTP_SERVER,
     SMTP_TENANT_ID,
     SMTP_USER_NAME,
-    SmtpSecurity,
     default_sender,
     parse_security,
     validate_port,
@@ -187,12 +187,12 @@ def _refuse_clear_text_login(store: Store) -> None:
     back)."""
     config = store.config
     security = _stored_security(config.get(SMTP_SECURITY))
-    if security is SmtpSecurity.NONE and config.get(SMTP_AUTHENTICATION) == "OAuth":
+    if security is IMAPSecurityMechanism.NONE and config.get(SMTP_AUTHENTICATION) == "OAuth":
         raise ValidationError(
             "-Authentication OAuth needs an encrypted connection: add -SmtpSecurity Tls "
             "(STARTTLS) or -SmtpSecurity Ssl, so the token isn't sent in clear text.",
             error_id="SmtpCredentialsNeedTls")
-    if security is SmtpSecurity.NONE and config.get_secret(SMTP_PASSWORD) is not None:
+    if security is IMAPSecurityMechanism.NONE and config.get_secret(SMTP_PASSWORD) is not None:
         raise ValidationError(
             "-SmtpCredentials need an encrypted connection: add -SmtpSecurity Tls (STARTTLS) "
             "or -SmtpSecurity Ssl, so the password isn't sent in clear text.",
@@ -213,8 +213,8 @@ def _check_sender(sender: str) -> None:
             "migration@contoso.com.", error_id="InvalidSmtpFrom")
 
 
-def _stored_security(value: object) -> SmtpSecurity:
-    return parse_security(str(value)) if value else SmtpSecurity.NONE
+def _stored_security(value: object) -> IMAPSecurityMechanism:
+    return parse_security(str(value)) if value else IMAPSecurityMechanism.NONE
 
 
 def _text(value: str | None) -> str | None:

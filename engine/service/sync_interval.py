@@ -24,6 +24,7 @@ from engine.runner.intervals import MAX_INTERVAL, MIN_INTERVAL, batch_interval, 
 from engine.runner.scheduler import next_incremental_due
 from engine.store import Store
 from engine.store.batches import BatchRow
+from engine.values import timespan_text
 
 PARAMETER = "IncrementalSyncInterval"
 _WAITING = frozenset({str(MigrationUserStatus.Synced), str(MigrationUserStatus.IncrementalSynced)})
@@ -41,19 +42,6 @@ def check_interval(value: timedelta | None) -> timedelta | None:
             f"a time span of whole seconds from {timespan_text(MIN_INTERVAL)} to "
             f"{timespan_text(MAX_INTERVAL)}, such as 1.00:00:00 (24 hours) or 06:00:00.",
             error_id="InvalidIncrementalSyncInterval") from None
-
-
-def timespan_text(value: timedelta) -> str:
-    """A time span as PowerShell prints it: ``[-][d.]hh:mm:ss[.fffffff]``."""
-    ticks = (value.days * 86_400 + value.seconds) * 10_000_000 + value.microseconds * 10
-    sign = "-" if ticks < 0 else ""
-    seconds, fraction = divmod(abs(ticks), 10_000_000)
-    days, rest = divmod(seconds, 86_400)
-    hours, rest = divmod(rest, 3_600)
-    minutes, seconds = divmod(rest, 60)
-    head = f"{days}." if days else ""
-    tail = f".{fraction:07}" if fraction else ""
-    return f"{sign}{head}{hours:02}:{minutes:02}:{seconds:02}{tail}"
 
 
 def reschedule_waiting_users(store: Store, batch: BatchRow, now: datetime) -> int:

@@ -46,7 +46,7 @@ _FOLDER_COLUMNS = (
 
 
 @dataclass(frozen=True)
-class FolderState:
+class FolderRow:
     """What imsh knows about one source folder of one user."""
 
     source_name: str  # raw, as the source server spells it
@@ -88,7 +88,7 @@ class CopiedMessage:
 
 
 @dataclass(frozen=True)
-class MessageState:
+class MessageRow:
     id: int
     folder_id: int
     source_uid: int | None  # None: detached or deleted (see schema)
@@ -108,7 +108,7 @@ class FolderStateRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def save(self, user_id: int, folder: FolderState) -> FolderState:
+    def save(self, user_id: int, folder: FolderRow) -> FolderRow:
         """Insert or update the state of ``folder.source_name`` for ``user_id``."""
         with self._db.transaction():
             updates = ", ".join(f"{c} = excluded.{c}" for c in _FOLDER_COLUMNS)
@@ -121,14 +121,14 @@ class FolderStateRepository:
             )
             return self.get(user_id, folder.source_name)
 
-    def find(self, user_id: int, source_name: str) -> FolderState | None:
+    def find(self, user_id: int, source_name: str) -> FolderRow | None:
         found = self._db.query_one(
             "SELECT * FROM folder_states WHERE user_id = ? AND source_name = ?",
             (user_id, source_name),
         )
         return _folder(found) if found is not None else None
 
-    def get(self, user_id: int, source_name: str) -> FolderState:
+    def get(self, user_id: int, source_name: str) -> FolderRow:
         found = self.find(user_id, source_name)
         if found is None:
             raise NotFoundError(
@@ -136,7 +136,7 @@ class FolderStateRepository:
             )
         return found
 
-    def list(self, user_id: int) -> list[FolderState]:
+    def list(self, user_id: int) -> list[FolderRow]:
         rows = self._db.query_all(
             "SELECT * FROM folder_states WHERE user_id = ? ORDER BY source_name", (user_id,)
         )
@@ -350,14 +350,14 @@ class MessageStateRepository:
             (user_id,))
         return int(found["n"]) if found is not None else 0
 
-    def get(self, folder_id: int, source_uid: int) -> MessageState | None:
+    def get(self, folder_id: int, source_uid: int) -> MessageRow | None:
         found = self._db.query_one(
             "SELECT * FROM message_states WHERE folder_id = ? AND source_uid = ?",
             (folder_id, source_uid),
         )
         return _message(found) if found is not None else None
 
-    def list(self, folder_id: int, state: str | None = None) -> builtins.list[MessageState]:
+    def list(self, folder_id: int, state: str | None = None) -> builtins.list[MessageRow]:
         sql = "SELECT * FROM message_states WHERE folder_id = ?"
         params: tuple[Any, ...] = (folder_id,)
         if state is not None:
@@ -365,14 +365,14 @@ class MessageStateRepository:
         rows = self._db.query_all(sql + " ORDER BY source_uid", params)
         return [_message(r) for r in rows]
 
-    def find_by_fingerprint(self, folder_id: int, fingerprint: str) -> builtins.list[MessageState]:
+    def find_by_fingerprint(self, folder_id: int, fingerprint: str) -> builtins.list[MessageRow]:
         rows = self._db.query_all(
             "SELECT * FROM message_states WHERE folder_id = ? AND fingerprint = ? ORDER BY id",
             (folder_id, fingerprint),
         )
         return [_message(r) for r in rows]
 
-    def find_by_target_ref(self, folder_id: int, target_ref: str) -> MessageState | None:
+    def find_by_target_ref(self, folder_id: int, target_ref: str) -> MessageRow | None:
         found = self._db.query_one(
             "SELECT * FROM message_states WHERE folder_id = ? AND target_ref = ?",
             (folder_id, target_ref),
@@ -380,9 +380,9 @@ class MessageStateRepository:
         return _message(found) if found is not None else None
 
     def find_by_source_uids(self, folder_id: int,
-                            source_uids: Iterable[int]) -> dict[int, MessageState]:
+                            source_uids: Iterable[int]) -> dict[int, MessageRow]:
         """The rows of ``source_uids`` in ``folder_id`` (tombstones have no source UID)."""
-        found: dict[int, MessageState] = {}
+        found: dict[int, MessageRow] = {}
         for chunk in _chunks(sorted(set(source_uids))):
             rows = self._db.query_all(
                 "SELECT * FROM message_states WHERE folder_id = ? "
@@ -391,10 +391,10 @@ class MessageStateRepository:
         return found
 
     def find_by_target_refs(self, folder_id: int,
-                            target_refs: Iterable[str]) -> dict[str, MessageState]:
+                            target_refs: Iterable[str]) -> dict[str, MessageRow]:
         """The live (not deleted) rows holding ``target_refs`` in ``folder_id``; where two
         rows hold one reference, the one with the highest source UID."""
-        found: dict[str, MessageState] = {}
+        found: dict[str, MessageRow] = {}
         for chunk in _chunks(sorted(set(target_refs))):
             rows = self._db.query_all(
                 "SELECT * FROM message_states WHERE folder_id = ? AND state <> 'deleted' "
@@ -484,7 +484,7 @@ def _marks(chunk: Sequence[Any]) -> str:
     return ", ".join("?" for _ in chunk)
 
 
-def _folder_values(folder: FolderState) -> tuple[Any, ...]:
+def _folder_values(folder: FolderRow) -> tuple[Any, ...]:
     return (
         folder.source_separator,
         folder.target_name,
@@ -499,8 +499,8 @@ def _folder_values(folder: FolderState) -> tuple[Any, ...]:
     )
 
 
-def _folder(r: Row) -> FolderState:
-    return FolderState(
+def _folder(r: Row) -> FolderRow:
+    return FolderRow(
         id=int(r["id"]),
         user_id=int(r["user_id"]),
         source_name=r["source_name"],
@@ -517,8 +517,8 @@ def _folder(r: Row) -> FolderState:
     )
 
 
-def _message(r: Row) -> MessageState:
-    return MessageState(
+def _message(r: Row) -> MessageRow:
+    return MessageRow(
         id=int(r["id"]),
         folder_id=int(r["folder_id"]),
         source_uid=None if r["source_uid"] is None else int(r["source_uid"]),

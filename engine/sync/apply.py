@@ -52,19 +52,14 @@ from email.header import decode_header, make_header
 from email.utils import parsedate_to_datetime
 from typing import Protocol
 
-from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
-
 from engine.errors import CapacityError, ErrorCategory, PermanentError, TransientError
 from engine.folders import FolderPath, display_name
-from engine.imap.commands import fetch
-from engine.imap.connection import imap_errors
-from engine.imap.source import HEADER_ITEM, ImapSource, byte_chunks
+from engine.imap.source import ImapSource, byte_chunks
 from engine.limits import MessageSizeLimit
+from engine.mail import fingerprint_from_key, flags_text, split_flags
 from engine.store import Store
 from engine.store.codec import utc_now
-from engine.store.sync_state import CopiedMessage, PendingMessage
-from engine.store.sync_state import FolderState as FolderRow
-from engine.store.sync_state import MessageState as MessageRow
+from engine.store.sync_state import CopiedMessage, FolderRow, MessageRow, PendingMessage
 from engine.sync import faults
 from engine.sync.faults import StepHook
 from engine.sync.model import (
@@ -80,7 +75,6 @@ from engine.sync.model import (
     Skip,
     UpdateFlags,
 )
-from engine.sync.state import fingerprint_from_key, flags_text, split_flags
 from engine.targets.base import Lookup, OutgoingMessage, Rejected, Target, TargetRef
 
 DEFAULT_BATCH_BYTES = 4 * 1024 * 1024  # per folder worker: 4 workers stay well under 150 MB
@@ -479,21 +473,11 @@ class FolderApplier:
         source = self.ctx.source
         if source is None or not uids:
             return {}
-        with imap_errors(source.session.settings, "read the headers of skipped messages"):
-            try:
-                rows = fetch(source.session.client, uids, [HEADER_ITEM])
-            except IMAPClientError as exc:
-                if isinstance(exc, IMAPClientAbortError):
-                    raise  # the connection is gone: a transient fault, like anywhere else
-                # the server answered NO/BAD or garbled these headers: they are only for the
-                # report, and a missing subject must not fail the pass
-                return {}
-        result: dict[int, tuple[str | None, datetime | None]] = {}
-        for uid, row in rows.items():
-            block = next((v for k, v in row.items() if k.upper().startswith(b"BODY[HEADER")),
-                         b"")
-            result[uid] = _subject_and_date(block)
-        return result
+        # a NO/BAD or garbled answer yields no headers: they are only for the report, and a
+        # missing subject must not fail the pass; a lost connection is transient, as anywhere
+        blocks = source.header_blocks(uids, action="read the headers of skipped messages",
+                                      best_effort=True)
+        return {uid: _subject_and_date(block) for uid, block in blocks.items()}
 
     # --- adoptions -------------------------------------------------------------------------------
 

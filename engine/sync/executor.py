@@ -46,9 +46,9 @@ from collections import defaultdict, deque
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 
+from engine.endpoints import Endpoints, resolve
 from engine.errors import ErrorCategory, PermanentError, TransientError
-from engine.excludes import SourceFolder as ExcludeFolder
-from engine.excludes import filter_folders, keep_included, parse_exclude_folders
+from engine.excludes import ExcludeCandidate, filter_folders, keep_included, parse_exclude_folders
 from engine.folders import (
     FolderPath,
     SourceFolderName,
@@ -56,8 +56,9 @@ from engine.folders import (
     map_folders,
 )
 from engine.imap import deadline
-from engine.imap.source import ImapSource, SourceFolder, SourceFolderGone
+from engine.imap.source import ImapSource, SourceFolderGone
 from engine.limits import MAX_MESSAGE_SIZE_BYTES, MessageSizeLimit, message_size_limit
+from engine.mail import SourceFolder
 from engine.runner.jobs import (
     CancelReason,
     CancelToken,
@@ -69,8 +70,7 @@ from engine.runner.jobs import (
 from engine.skipped import retry_capacity_skips
 from engine.store import Store
 from engine.store.batches import BatchRow
-from engine.store.sync_state import CopiedMessage, PendingMessage
-from engine.store.sync_state import FolderState as FolderRow
+from engine.store.sync_state import CopiedMessage, FolderRow, PendingMessage
 from engine.store.user_settings import limit_that_applies
 from engine.sync import faults
 from engine.sync.adoption import claimed_refs, on_target, wants_target_messages
@@ -82,7 +82,6 @@ from engine.sync.apply import (
     ItemLimits,
     Stopped,
 )
-from engine.sync.endpoints import Endpoints, resolve
 from engine.sync.faults import StepHook
 from engine.sync.folderops import delete_folder_if_empty, rename_folder, reopen
 from engine.sync.guard import (
@@ -109,7 +108,6 @@ from engine.sync.model import (
     MessageState,
     MoveOnTarget,
     OnTarget,
-    Phase,
     RenameOnTarget,
 )
 from engine.sync.moves import choose_renames, rename_score
@@ -232,7 +230,7 @@ class _Pass:
             user, store.endpoints.get_by_id(self.batch.source_endpoint_id),
             store.endpoints.get_by_id(self.batch.target_endpoint_id),
             maildir_fsync=options.maildir_fsync)
-        self.phase = Phase.INCREMENTAL if job.kind == SyncKind.incremental else Phase.INITIAL
+        self.phase = SyncKind(job.kind)
         retry_capacity_skips(store, job.user_id)  # skips an older imsh made of a full target
         self.limits = _item_limits(store, job.user_id, self.batch)
         self.rows: dict[str, FolderRow] = {}
@@ -263,7 +261,7 @@ class _Pass:
         finally:
             self.source.close()
         record_finish(self.store, self.user_id, seconds=time.monotonic() - started,
-                      initial=self.phase is Phase.INITIAL)
+                      initial=self.phase is SyncKind.initial)
 
     def _run(self) -> None:
         self._load_rows()
@@ -281,7 +279,7 @@ class _Pass:
         timer = self._arm_pass_deadline(survey.size, len(included))
         try:
             moves = survey.moves()
-            if self.phase is Phase.INCREMENTAL:
+            if self.phase is SyncKind.incremental:
                 self.verdict = judge(tally.without_moves(moves))
                 self.surveyed_deletions = dict(tally.deletions)
             self._prepare_folders(survey, [f for f in included if f.name not in self.gone_now])
@@ -341,7 +339,7 @@ class _Pass:
         folders = self.source.list_folders()
         patterns = parse_exclude_folders(self.batch.exclude_folders)
         separator = next((f.separator for f in folders if f.separator), "/")
-        kept = filter_folders([ExcludeFolder(f.path, frozenset(f.flags)) for f in folders],
+        kept = filter_folders([ExcludeCandidate(f.path, frozenset(f.flags)) for f in folders],
                               patterns, separator=separator)
         kept = keep_included(kept, parse_exclude_folders(included_folders(self.batch)),
                              separator=separator)  # -IncludeFolders
@@ -429,7 +427,7 @@ class _Pass:
                 tally.inbox = inbox_change(folder.name, known.status.uidvalidity,
                                            snapshot.status.uidvalidity, copies_of(known),
                                            snapshot.status.messages)
-        if self.phase is Phase.INCREMENTAL:  # an initial pass leaves vanished folders alone
+        if self.phase is SyncKind.incremental:  # an initial pass leaves vanished folders alone
             copies = survey.copy_prints()
             for name in self._vanished_names(selectable, excluded):
                 known, _ = self._known(self.store, name)
@@ -450,7 +448,7 @@ class _Pass:
 
     def _movable_copies(self, plan: FolderPlan) -> set[str] | None:
         """Fingerprints of the plan's copies that a copied row of another folder holds."""
-        if self.phase is not Phase.INCREMENTAL or plan.uidvalidity_changed:
+        if self.phase is not SyncKind.incremental or plan.uidvalidity_changed:
             return None
         prints = [c.fingerprint for c in plan.of_type(Copy) if not c.recopy]
         if not prints:
@@ -502,7 +500,7 @@ class _Pass:
         return plan
 
     def _present_in_vanished(self, name: str, known: FolderState) -> frozenset[str] | None:
-        if self.phase is not Phase.INCREMENTAL or not any(
+        if self.phase is not SyncKind.incremental or not any(
                 m.state is MessageState.COPIED and m.target_ref for m in known.messages):
             return None
         try:
@@ -531,7 +529,7 @@ class _Pass:
                            known: FolderState | None) -> frozenset[str] | None:
         """Incremental passes: the item ids of the target folder when its source folder is
         planned from a listing anyway and holds copies (an unchanged folder costs nothing)."""
-        if self.phase is not Phase.INCREMENTAL or snapshot.messages is None or known is None:
+        if self.phase is not SyncKind.incremental or snapshot.messages is None or known is None:
             return None
         if not any(m.state is MessageState.COPIED and m.target_ref for m in known.messages):
             return None

@@ -7,7 +7,7 @@ Identity of a known message row: its ``source_uid`` while it is attached to the 
 UIDVALIDITY, else (a *detached* row, ``source_uid is None``) its ``target_ref``. Every action that
 touches an existing row carries both, so the executor can find the row either way.
 
-Flag sets are expected normalized (:func:`engine.sync.flags.normalize_flags`); the constructors
+Flag sets are expected normalized (:func:`engine.mail.normalize_flags`); the constructors
 normalize them, so a raw IMAP FLAGS tuple may be passed as well.
 """
 
@@ -19,9 +19,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TypeVar
 
-from engine.sync.flags import normalize_flags
+from engine.mail import Flags, normalize_flags
 
-Flags = frozenset[str]
 A = TypeVar("A")
 
 
@@ -29,11 +28,14 @@ def _flags(value: Iterable[str]) -> Flags:
     return normalize_flags(value)
 
 
-class Phase(StrEnum):
-    """Which pass this is: the first full copy, or a later pass that also deletes."""
+class SyncKind(StrEnum):
+    """Which pass this is: the first full copy, or a later pass over the changes (which also
+    deletes). The one spelling of the concept: the runner's jobs carry it
+    (:class:`engine.runner.jobs.SyncJob`), the planner takes it as ``phase``, and the store's
+    ``sync_kind`` column holds its value."""
 
-    INITIAL = "initial"
-    INCREMENTAL = "incremental"
+    initial = "initial"
+    incremental = "incremental"
 
 
 class MessageState(StrEnum):

@@ -46,12 +46,12 @@ from engine.sync.model import (
     Limits,
     MessageState,
     OnTarget,
-    Phase,
     Rematch,
     ResolvePending,
     Skip,
     SkipReason,
     SourceMessage,
+    SyncKind,
     UpdateFlags,
 )
 from engine.sync.moves import detect_renames, plan_moves
@@ -84,7 +84,7 @@ def plan_folder(
     source: FolderSnapshot | None,
     known: FolderState | None,
     *,
-    phase: Phase,
+    phase: SyncKind,
     limits: Limits = _NO_LIMITS,
     excluded: bool = False,
     present_on_target: Collection[str] | None = None,
@@ -126,7 +126,7 @@ def plan_account(
     sources: Iterable[FolderSnapshot],
     known: Iterable[FolderState],
     *,
-    phase: Phase,
+    phase: SyncKind,
     limits: Limits = _NO_LIMITS,
     excluded: Collection[str] = frozenset(),
     present_on_target: Mapping[str, Collection[str]] | None = None,
@@ -172,7 +172,7 @@ def plan_account(
 def _plan_messages(
     listing: Sequence[SourceMessage],
     rows: Sequence[KnownMessage],
-    phase: Phase,
+    phase: SyncKind,
     limits: Limits,
     present_on_target: Collection[str] | None,
     same_validity: bool,
@@ -220,13 +220,13 @@ def _adopt(copies: Sequence[Copy], on_target: Sequence[OnTarget]
     return adopted, left, unmatched
 
 
-def _found_elsewhere(rows: Sequence[KnownMessage], lost: Collection[int], phase: Phase,
+def _found_elsewhere(rows: Sequence[KnownMessage], lost: Collection[int], phase: SyncKind,
                      unmatched: Sequence[OnTarget]) -> dict[int, str]:
     """Incremental: copied rows to delete whose reference the target no longer knows, paired
     by fingerprint with the unclaimed target messages no source message adopted (the target's
     UIDVALIDITY changed): id(row) -> the copy's reference now. The row is forgotten and the
     copy deleted under that reference, so it does not stay behind as the user's own."""
-    if phase is not Phase.INCREMENTAL or not unmatched:
+    if phase is not SyncKind.incremental or not unmatched:
         return {}
     gone = [row for row in rows if id(row) in lost and row.state is MessageState.COPIED]
     pairs, _, _ = pair_multiset(gone, unmatched, lambda r: r.fingerprint, lambda t: t.fingerprint)
@@ -258,12 +258,12 @@ def _match(
     return pairs + by_print + by_uid, left, sorted(held + gone, key=_row_order)
 
 
-def _plan_gone_row(row: KnownMessage, phase: Phase, lost: bool) -> Action | None:
+def _plan_gone_row(row: KnownMessage, phase: SyncKind, lost: bool) -> Action | None:
     """A row whose source message is gone: delete its copy (incremental), keep it for later
     (initial: detach it from the UID), or drop it when the target holds no copy."""
     if row.state is not MessageState.COPIED or lost:
         return Forget(row.source_uid, row.target_ref, row.fingerprint)
-    if phase is Phase.INCREMENTAL:
+    if phase is SyncKind.incremental:
         return DeleteOnTarget(row.source_uid, row.target_ref, row.fingerprint, row.flags,
                               hold=row.hold)
     if row.source_uid is not None:
@@ -274,14 +274,14 @@ def _plan_gone_row(row: KnownMessage, phase: Phase, lost: bool) -> Action | None
 def _plan_vanished_folder(
     known: FolderState,
     rows: Sequence[KnownMessage],
-    phase: Phase,
+    phase: SyncKind,
     present_on_target: Collection[str] | None,
     on_target: Sequence[OnTarget] = (),
 ) -> FolderPlan:
     """The source folder is gone. Only an incremental pass acts: it deletes the copies (found
     by fingerprint when the target changed their references), the target folder if this
     migration created it and the target shows it empty, and the state."""
-    if phase is Phase.INITIAL:
+    if phase is SyncKind.initial:
         return FolderPlan(known.name)
     ordered = sorted(rows, key=_row_order)
     lost = {id(row) for row in ordered if _copy_is_gone(row, present_on_target)}

@@ -16,10 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from engine.imap.commands import fetch
-from engine.imap.connection import imap_errors
-from engine.imap.source import HEADER_ITEM, ImapSource, SourceFolder, fingerprint_of
-from engine.imap.source import SourceMessage as ListedMessage
+from engine.imap.source import ImapSource
+from engine.mail import ListedMessage, SourceFolder, fingerprint_of
 from engine.sync.model import FolderSnapshot, FolderState, FolderStatus, SourceMessage
 from engine.sync.planner import needs_listing
 
@@ -60,12 +58,10 @@ def _fingerprints(source: ImapSource, listed: list[ListedMessage], uids: list[in
                   ) -> dict[int, str]:
     """Fingerprint keys for ``uids`` of the selected folder (header fields fetched now)."""
     by_uid = {m.uid: m for m in listed}
-    with imap_errors(source.session.settings, "read message headers"):
-        rows = fetch(source.session.client, uids, [HEADER_ITEM])
+    blocks = source.header_blocks(uids)
     result: dict[int, str] = {}
     for uid in uids:
-        row = rows.get(uid, {})
-        header = next((v for k, v in row.items() if k.upper().startswith(b"BODY[HEADER")), b"")
+        header = blocks.get(uid, b"")
         message = by_uid[uid]
         result[uid] = fingerprint_of(header, message.size, message.internaldate).key
     return result

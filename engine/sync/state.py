@@ -2,10 +2,11 @@
 
 Conventions the executor keeps in the store (within what docs/state.md defines):
 
-- ``message_states.fingerprint`` holds :attr:`engine.imap.source.Fingerprint.key`
+- ``message_states.fingerprint`` holds :attr:`engine.mail.Fingerprint.key`
   (``message-id|size|unix time|header hash``): the planner compares it as an opaque string and
-  :func:`fingerprint_from_key` rebuilds the :class:`Fingerprint` a target lookup needs.
-- ``message_states.flags`` is the flag set, space-separated and sorted (keywords included).
+  :func:`fingerprint_from_key` rebuilds the :class:`~engine.mail.Fingerprint` a target lookup needs.
+- ``message_states.flags`` is the flag set, space-separated and sorted (keywords included):
+  :func:`engine.mail.flags_text`.
 - A *detached* row (its source message vanished during an initial pass) and a tombstone
   (``deleted``) have no source UID; a detached row is found by its target reference.
 - ``folder_states.target_name`` is the target folder path as a JSON list of parts (exact for
@@ -17,39 +18,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import UTC, datetime
 
 from engine.folders import FolderPath
-from engine.imap.source import Fingerprint
-from engine.store.sync_state import FolderState as FolderRow
-from engine.store.sync_state import MessageState as MessageRow
-from engine.sync.flags import normalize_flags
+from engine.mail import parse_flags
+from engine.store.sync_state import FolderRow, MessageRow
 from engine.sync.model import FolderState, FolderStatus, Hold, KnownMessage, MessageState
-
-
-def flags_text(flags: Iterable[str]) -> str:
-    return " ".join(sorted(normalize_flags(flags)))
-
-
-def parse_flags(text: str | None) -> frozenset[str]:
-    return normalize_flags((text or "").split())
-
-
-def split_flags(flags: Iterable[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(system flags, keywords) as a target wants them."""
-    system = sorted(f for f in flags if f.startswith("\\"))
-    keywords = sorted(f for f in flags if not f.startswith("\\"))
-    return tuple(system), tuple(keywords)
-
-
-def fingerprint_from_key(key: str) -> Fingerprint | None:
-    """The fingerprint a key was made from; None for a key of another shape."""
-    parts = key.rsplit("|", 3)
-    if len(parts) != 4 or not parts[1].isdigit() or not parts[2].lstrip("-").isdigit():
-        return None
-    message_id, size, stamp, header_hash = parts
-    when = datetime.fromtimestamp(int(stamp), UTC)
-    return Fingerprint(message_id or None, int(size), when, header_hash)
 
 
 def encode_target_path(path: FolderPath) -> str:

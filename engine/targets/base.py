@@ -29,7 +29,7 @@ shows and a copy deleted on the target is copied again (the planner's ``present_
 And one for adoption (docs/sync-planner.md, "Adopting what the target holds"):
 :meth:`Target.list_messages` returns the :class:`TargetMessage` of every item of a folder
 outside ``exclude_ids``, its fingerprint computed exactly as the source's
-(:func:`engine.imap.source.fingerprint_of` over the same header fields, RFC822.SIZE and
+(:func:`engine.mail.fingerprint_of` over the same header fields, RFC822.SIZE and
 INTERNALDATE), so that a folder that already holds the messages (a re-created batch, a lost
 state, an index rebuilt on the target, a folder merged into) is matched, not appended again.
 None when the target cannot tell (EWS: see engine/targets/ews.py).
@@ -44,9 +44,7 @@ from typing import Protocol
 
 from engine.folders import FolderPath, TargetNaming
 from engine.imap.connection import LoginPlanLike
-from engine.imap.source import Fingerprint
-
-SYSTEM_FLAGS = ("\\Answered", "\\Deleted", "\\Draft", "\\Flagged", "\\Seen")
+from engine.mail import Fingerprint, split_flags, storable_flags
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,13 +141,7 @@ class TargetFolders:
 
 def split_names(names: Sequence[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(system flags a target can store, keywords) of a mixed list of flag names."""
-    return normalise_flags(names), tuple(sorted({n for n in names if not n.startswith("\\")}))
-
-
-def normalise_flags(flags: Sequence[str]) -> tuple[str, ...]:
-    """System flags a target can store: known ones, canonical case, sorted, no ``\\Recent``."""
-    canonical = {f.lower(): f for f in SYSTEM_FLAGS}
-    return tuple(sorted({canonical[f.lower()] for f in flags if f.lower() in canonical}))
+    return storable_flags(names), split_flags(names)[1]
 
 
 class Target(Protocol):
@@ -173,6 +165,18 @@ class Target(Protocol):
     def missing_folders(self, paths: Sequence[FolderPath]) -> list[FolderPath]:
         """Which of ``paths`` do not exist now (asked before creating them, so that the
         executor can record "created by this migration" before the CREATE: intent first)."""
+        ...
+
+    def rename_folder(self, old: FolderPath, new: FolderPath) -> bool:
+        """Rename ``old`` with its subfolders to ``new`` (neither INBOX, ``old != new``). True
+        when the target now has ``new`` and not ``old`` (also when an interrupted pass already
+        renamed it); False when it cannot, and the executor copies instead. The caller re-opens
+        the user afterwards (caches of folder names are stale)."""
+        ...
+
+    def delete_folder_if_empty(self, path: FolderPath) -> bool:
+        """Delete ``path`` (not INBOX) only when it holds no message and has no subfolder. True
+        when it is gone (also when it was never there); False when it is kept."""
         ...
 
     def mark(self, folder: FolderPath) -> str | None:

@@ -34,7 +34,7 @@ from typing import Any
 from exchangelib import UTC as EWS_UTC
 from exchangelib import EWSDateTime, ExtendedProperty, Message
 
-from engine.targets.base import normalise_flags
+from engine.mail import storable_flags
 
 SOURCE_KEY_SET = "5f2c1a4e-8b7d-4c3e-9a61-0d4b2e7f3c58"
 SOURCE_KEY_NAME = "imsh-source-key"
@@ -121,7 +121,7 @@ class ItemState:
 
 def item_state(flags: Sequence[str], keywords: Sequence[str]) -> ItemState:
     """The EWS state of a message with these IMAP flags and keywords."""
-    system = set(normalise_flags(flags))
+    system = set(storable_flags(flags))
     lowered = {k.lower() for k in keywords}
     verb, icon = None, None
     if "\\Answered" in system:
@@ -161,8 +161,8 @@ def state_change(add: Sequence[str], remove: Sequence[str]) -> StateChange:
     """The EWS side of adding ``add`` and removing ``remove`` (flags and keywords mixed):
     ``is_read`` only when ``\\Seen`` changes, the flag only when ``\\Flagged`` does, the last
     verb only when ``\\Answered`` or ``$Forwarded`` does, categories by name."""
-    system = set(normalise_flags(add))
-    gone = set(normalise_flags(remove))
+    system = set(storable_flags(add))
+    gone = set(storable_flags(remove))
     keywords = [k for k in add if not k.startswith("\\")]
     gone_keywords = [k for k in remove if not k.startswith("\\")]
     fields: dict[str, Any] = {}
@@ -202,7 +202,7 @@ def split_keywords(keywords: Sequence[str]) -> tuple[tuple[str, ...], tuple[str,
 
 def message_flags(flags: Sequence[str]) -> int:
     """``PR_MESSAGE_FLAGS`` at creation: read bit, and unsent only for real drafts."""
-    system = set(normalise_flags(flags))
+    system = set(storable_flags(flags))
     value = MSGFLAG_UNSENT if "\\Draft" in system else MSGFLAG_UNMODIFIED
     return value | (MSGFLAG_READ if "\\Seen" in system else 0)
 

@@ -2,7 +2,7 @@
 
 :func:`ews_settings_from_row` is used by endpoint verification, Test-MigrationServerAvailability
 (both in engine/service) and the sync executor when it builds the EWS target
-(engine/sync/endpoints.py). It lives with the targets, not the service façade, so that the
+(engine/endpoints.py). It lives with the targets, not the service façade, so that the
 sync layer can use it without importing the façade above it.
 
 =========================  ==================================================================

@@ -17,8 +17,9 @@ Appending (the expensive side of a migration, see reference/bench-baseline.md):
 
 imapclient has no pipelined APPEND and its ``multiappend`` cannot use non-synchronising
 literals, so both are written here directly on imapclient's underlying imaplib connection:
-tags come from imaplib's ``_new_tag`` (which registers them) and replies are collected with
-``_get_tagged_response`` in order; nothing else is sent while commands are in flight.
+tags come from :func:`engine.imap.wire.new_tag` (which registers them) and replies are collected
+with :func:`engine.imap.wire.tagged_reply` in order; nothing else is sent while commands are in
+flight.
 
 Exchange (recognised from its greeting and its capabilities after login,
 engine/targets/exchange.py, never asked of the admin) forgets a ``\\Flagged`` given at APPEND
@@ -75,6 +76,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -88,13 +90,21 @@ from engine.folders import (
     INBOX,
     FolderPath,
     TargetNaming,
+    display_name,
     is_inbox,
     role_from_flags,
     source_path,
     target_raw_name,
     with_parents,
 )
-from engine.imap.commands import add_flags, fetch, folder_uids, search_header, uid_expunge
+from engine.imap.commands import (
+    add_flags,
+    fetch,
+    folder_uids,
+    header_block,
+    search_header,
+    uid_expunge,
+)
 from engine.imap.connection import (
     MAILBOX_FULL,
     ImapSession,
@@ -108,8 +118,10 @@ from engine.imap.connection import (
     response_code,
     server_error,
 )
-from engine.imap.source import FINGERPRINT_HEADERS, HEADER_ITEM, fingerprint_of, header_hash
+from engine.imap.source import HEADER_ITEM
+from engine.imap.wire import new_tag, quoted_name, raw_connection, tagged_reply
 from engine.limits import MessageSizeLimit, message_size_limit
+from engine.mail import FINGERPRINT_HEADERS, fingerprint_of, header_hash, storable_flags
 from engine.oauth import OAuthApp, bearer_login
 from engine.targets.base import (
     AppendResult,
@@ -121,7 +133,6 @@ from engine.targets.base import (
     TargetMessage,
     TargetRef,
     capacity_refusal,
-    normalise_flags,
     split_names,
 )
 from engine.targets.exchange import (
@@ -154,7 +165,7 @@ class _Prepared:
 
     def matches(self, row: dict[bytes, Any]) -> bool:
         """Whether a FETCH row (INTERNALDATE and header fields) is this message's copy."""
-        header = _header_of(row)
+        header = header_block(row)
         if header is None or header_hash(header) != header_hash(self.literal):
             return False
         date = row.get(b"INTERNALDATE")
@@ -448,7 +459,7 @@ class ImapTarget:
         for keyword in sorted(set(message.keywords)):
             ok = selected.any_keyword or keyword in selected.keywords
             (allowed if ok and _is_atom(keyword) else dropped).append(keyword)
-        flag_list = " ".join([*normalise_flags(message.flags), *allowed]).encode()
+        flag_list = " ".join([*storable_flags(message.flags), *allowed]).encode()
         date = None
         instant = None
         if message.internaldate is not None:
@@ -468,25 +479,24 @@ class ImapTarget:
         return b" ".join(parts)
 
     def _quoted(self, name: str) -> bytes:
-        quoted = self.session.client._normalise_folder(name)
-        return quoted if isinstance(quoted, bytes) else quoted.encode()
+        return quoted_name(self.session.client, name)
 
     def _multiappend(self, folder: FolderPath, selected: _Selected,
                      prepared: list[_Prepared]) -> list[AppendResult] | None:
         """One MULTIAPPEND for the batch; None when refused (the caller isolates the culprit)."""
-        imap = self.session.client._imap
+        imap = raw_connection(self.session.client)
         if not self.session.has("LITERAL+"):
             typ, data = self.session.client.multiappend(selected.name, [
                 {"msg": p.literal, "flags": p.flag_list.decode().split(), **(
                     {"date": _parse_date(p.date)} if p.date else {})} for p in prepared])
         else:
-            tag = imap._new_tag()
+            tag = new_tag(imap)
             chunks = [tag + b" APPEND " + self._quoted(selected.name)]
             for p in prepared:
                 chunks += [b" ", self._append_args(p, True), b"\r\n", p.literal]
             chunks.append(b"\r\n")
             imap.send(b"".join(chunks))
-            typ, data = imap._get_tagged_response(tag)
+            typ, data = tagged_reply(imap, tag)
         reply = _reply(data)
         if typ != "OK":
             text = reply.decode("utf-8", "replace")
@@ -499,13 +509,13 @@ class ImapTarget:
 
     def _pipelined(self, folder: FolderPath, selected: _Selected,
                    prepared: list[_Prepared]) -> list[AppendResult]:
-        imap = self.session.client._imap
+        imap = raw_connection(self.session.client)
         head = b" APPEND " + self._quoted(selected.name) + b" "
         in_flight: list[bytes] = []
         replies: list[tuple[str, bytes]] = []
         try:
             for p in prepared:
-                tag = imap._new_tag()
+                tag = new_tag(imap)
                 imap.send(tag + head + self._append_args(p, True) + b"\r\n" + p.literal
                           + b"\r\n")
                 in_flight.append(tag)
@@ -525,7 +535,7 @@ class ImapTarget:
 
     def _one(self, folder: FolderPath, selected: _Selected, p: _Prepared) -> AppendResult:
         """One APPEND with a synchronising literal (imaplib waits for the continuation)."""
-        imap = self.session.client._imap
+        imap = raw_connection(self.session.client)
         date = '"' + p.date.decode() + '"' if p.date else None
         typ, data = imap.append(self._quoted(selected.name).decode(),
                                 "(" + p.flag_list.decode() + ")", date, p.literal)
@@ -579,7 +589,7 @@ class ImapTarget:
         # message the mailbox held before, which must never be taken for imsh's own copy
         for uid in sorted(rows, reverse=True):
             row = rows[uid]
-            header = _header_of(row)
+            header = header_block(row)
             date = row.get(b"INTERNALDATE")
             if (header is None or not isinstance(date, datetime)
                     or f"{selected.uidvalidity}:{uid}" in excluded):
@@ -608,7 +618,7 @@ class ImapTarget:
                              ["FLAGS", "RFC822.SIZE", "INTERNALDATE", HEADER_ITEM])
                 for uid in chunk:
                     row = rows.get(uid)
-                    header = _header(row) if row else None
+                    header = header_block(row)
                     if row is None or header is None or b"RFC822.SIZE" not in row:
                         continue  # vanished meanwhile, or the server would not say
                     fingerprint = fingerprint_of(header, int(row[b"RFC822.SIZE"]),
@@ -654,19 +664,46 @@ class ImapTarget:
             if self.session.has("UIDPLUS"):
                 uid_expunge(client, uids)
 
+    # --- folder changes --------------------------------------------------------------------------
 
-def _header_of(row: dict[bytes, Any]) -> bytes | None:
-    value = next((v for k, v in row.items() if k.upper().startswith(b"BODY[HEADER")), None)
-    return value if isinstance(value, bytes) else None
+    def rename_folder(self, old: FolderPath, new: FolderPath) -> bool:
+        """RENAME ``old`` (the server moves its subfolders) to ``new`` and subscribe it. True when
+        the server has ``new`` and not ``old``, also when an interrupted pass renamed it."""
+        old_name, new_name = self.raw_name(old), self.raw_name(new)
+        client = self.session.client
+        with self._errors(f"rename the folder '{display_name(old)}'"):
+            if client.folder_exists(new_name):
+                return not client.folder_exists(old_name)
+            if not client.folder_exists(old_name):
+                return False
+            client.rename_folder(old_name, new_name)
+            client.subscribe_folder(new_name)
+        return True
 
-
-def _header(row: dict[bytes, Any]) -> bytes | None:
-    value = next((v for k, v in row.items() if k.upper().startswith(b"BODY[HEADER")), None)
-    return bytes(value) if isinstance(value, bytes | bytearray) else None
+    def delete_folder_if_empty(self, path: FolderPath) -> bool:
+        """DELETE ``path`` only when STATUS counts no message and LIST shows no subfolder."""
+        name = self.raw_name(path)
+        client = self.session.client
+        with self._errors(f"delete the folder '{display_name(path)}'"):
+            if not client.folder_exists(name):
+                return True
+            if client.list_folders("", name + self.naming.separator + "*"):
+                return False
+            if int(client.folder_status(name, [b"MESSAGES"])[b"MESSAGES"]) != 0:
+                return False
+            with suppress(Exception):  # Dovecot drops a session whose selected folder is deleted
+                client.close_folder()
+            try:
+                client.unsubscribe_folder(name)
+            except Exception as exc:  # not subscribed is fine
+                if response_code(str(exc)) not in (None, "NONEXISTENT"):
+                    raise
+            client.delete_folder(name)
+        return True
 
 
 def _collect(imap: Any, tag: bytes) -> tuple[str, bytes]:
-    typ, data = imap._get_tagged_response(tag)
+    typ, data = tagged_reply(imap, tag)
     imap.untagged_responses.clear()  # EXISTS/RECENT/APPENDUID pile up otherwise
     return typ, _reply(data)
 

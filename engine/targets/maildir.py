@@ -53,6 +53,7 @@ import hashlib
 import itertools
 import os
 import re
+import shutil
 import socket
 import time
 from collections.abc import Collection, Sequence
@@ -62,7 +63,7 @@ from pathlib import Path
 
 from engine.errors import CapacityError, ErrorCategory, PermanentError, ValidationError
 from engine.folders import INBOX, FolderPath, TargetNaming, target_raw_name
-from engine.imap.source import fingerprint_of
+from engine.mail import fingerprint_of, storable_flags
 from engine.targets.base import (
     AppendResult,
     Lookup,
@@ -72,7 +73,6 @@ from engine.targets.base import (
     TargetMessage,
     TargetRef,
     capacity_refusal,
-    normalise_flags,
     split_names,
 )
 
@@ -383,6 +383,45 @@ class MaildirTarget:
         mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC)
         return StoredMessage(path.read_bytes(), flags, keywords, mtime)
 
+    # --- folder changes --------------------------------------------------------------------------
+
+    def rename_folder(self, old: FolderPath, new: FolderPath) -> bool:
+        """Rename ``old``'s directory and its subfolders' (``.old.child``) to ``new``'s, then
+        fsync the parent. True when ``new`` exists and ``old`` does not, also after a crash."""
+        old_dir, new_dir = self.folder_dir(old), self.folder_dir(new)
+        if (new_dir / "cur").is_dir():
+            return not old_dir.exists()
+        if not (old_dir / "cur").is_dir():
+            return False
+        children = sorted(p for p in old_dir.parent.iterdir()
+                          if p.name.startswith(old_dir.name + "."))
+        os.rename(old_dir, new_dir)
+        for child in children:
+            os.rename(child, new_dir.parent / (new_dir.name + child.name[len(old_dir.name):]))
+        _fsync_dir(new_dir.parent)
+        return True
+
+    def delete_folder_if_empty(self, path: FolderPath) -> bool:
+        """Remove ``path``'s directory only when ``cur``/``new`` hold no message and it has no
+        subfolder. True if gone."""
+        directory = self.folder_dir(path)
+        if not directory.exists():
+            return True
+        if any(p.name.startswith(directory.name + ".") for p in directory.parent.iterdir()):
+            return False
+        if any(_holds_messages(directory / sub) for sub in ("cur", "new")):
+            return False
+        shutil.rmtree(directory)
+        _fsync_dir(directory.parent)
+        return True
+
+
+def _holds_messages(directory: Path) -> bool:
+    try:
+        return any(not name.startswith(".") for name in os.listdir(directory))
+    except FileNotFoundError:
+        return False
+
 
 def _info_flags(info: str, known: Sequence[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The flags and keywords a file name's info part (after ``:2,``) stands for."""
@@ -425,7 +464,7 @@ def unique_name(message: OutgoingMessage) -> str:
 
 
 def flag_letters(flags: Sequence[str]) -> str:
-    return "".join(sorted(FLAG_LETTERS[f] for f in normalise_flags(flags)))
+    return "".join(sorted(FLAG_LETTERS[f] for f in storable_flags(flags)))
 
 
 def _make_maildir(directory: Path, *, subfolder: bool = False) -> None:

@@ -16,11 +16,11 @@ Binding rules (PowerShell's, with the imsh additions written down):
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from cmdlets.base import ParamType, PSCredential, PSObject
+from engine.values import parse_timespan
 from shell.lang.numbers import parse_number
 from shell.lang.operators import truthy
 from shell.lang.typenames import NET_NAMES, canonical_type, is_instance, is_secret, type_name_of
@@ -40,7 +40,6 @@ class ConversionError(Exception):
 _DATE_FORMATS = ("%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y %I:%M:%S %p",
                  "%m/%d/%Y %I:%M %p", "%m/%d/%Y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M",
                  "%Y-%m-%d", "%d %B %Y", "%B %d, %Y", "%d %b %Y")
-_TIMESPAN = re.compile(r"(-)?(?:(\d+)\.)?(\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:\.(\d{1,7}))?)?")
 
 
 def parse_datetime(text: str) -> dt.datetime | None:
@@ -55,20 +54,6 @@ def parse_datetime(text: str) -> dt.datetime | None:
         except ValueError:
             continue
     return None
-
-
-def parse_timespan(text: str) -> dt.timedelta | None:
-    text = text.strip()
-    if re.fullmatch(r"-?\d+", text):
-        return dt.timedelta(days=int(text))
-    match = _TIMESPAN.fullmatch(text)
-    if not match:
-        return None
-    sign, days, hours, minutes, seconds, fraction = match.groups()
-    span = dt.timedelta(days=int(days or 0), hours=int(hours), minutes=int(minutes),
-                        seconds=int(seconds or 0),
-                        microseconds=int((fraction or "0").ljust(7, "0")[:6]))
-    return -span if sign else span
 
 
 # -- conversions -----------------------------------------------------------------------------

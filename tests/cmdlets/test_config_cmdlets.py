@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
-from engine.notify.settings import SmtpCredentials, SmtpSecurity, SmtpSettings
+from engine.model import IMAPSecurityMechanism
+from engine.notify.settings import SmtpSettings
 from engine.paths import resolve_state_paths
-from engine.secrets import Secret
+from engine.secrets import Credential, Secret
 from engine.store import Store
 from tests.cmdlets.conftest import Shell
 
@@ -32,8 +33,8 @@ def test_smtp_settings_are_stored_sealed_and_shown_without_the_password(shell: S
     shell.ok(SET_ALL)
 
     assert stored_settings(shell) == SmtpSettings(
-        server="smtp.contoso.com", port=587, security=SmtpSecurity.Tls,
-        credentials=SmtpCredentials("mailer", Secret(PASSWORD)), sender="migration@contoso.com")
+        server="smtp.contoso.com", port=587, security=IMAPSecurityMechanism.Tls,
+        credentials=Credential("mailer", Secret(PASSWORD)), sender="migration@contoso.com")
     listed = shell.ok("Get-MigrationConfig | Format-List *")
     shown = dict(line.split(" : ", 1) for line in listed.strip().splitlines())
     assert {k.strip(): v for k, v in shown.items() if k.startswith("Smtp")} == {

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from engine.errors import ValidationError
 from engine.excludes import (
     DEFAULT_EXCLUDED_FOLDERS,
+    ExcludeCandidate,
     FolderPattern,
-    SourceFolder,
     WellKnownFolder,
     filter_folders,
     is_excluded,
@@ -19,19 +19,19 @@ from engine.excludes import (
 )
 
 MAILBOX = [
-    SourceFolder(("INBOX",)),
-    SourceFolder(("INBOX", "Receipts")),
-    SourceFolder(("Sent",), frozenset({"\\Sent"})),
-    SourceFolder(("Sent", "2019")),
-    SourceFolder(("Deleted Items",), frozenset({"\\Trash"})),
-    SourceFolder(("Deleted Items", "Old")),
-    SourceFolder(("Junk Email",), frozenset({"\\Junk"})),
-    SourceFolder(("MyProjects",)),
-    SourceFolder(("MyProjects", "FY2010")),
-    SourceFolder(("MyProjects", "FY2010", "Q1")),
-    SourceFolder(("#Notes#",)),
-    SourceFolder(("[Gmail]",), frozenset({"\\Noselect"})),
-    SourceFolder(("[Gmail]", "All Mail"), frozenset({"\\All"})),
+    ExcludeCandidate(("INBOX",)),
+    ExcludeCandidate(("INBOX", "Receipts")),
+    ExcludeCandidate(("Sent",), frozenset({"\\Sent"})),
+    ExcludeCandidate(("Sent", "2019")),
+    ExcludeCandidate(("Deleted Items",), frozenset({"\\Trash"})),
+    ExcludeCandidate(("Deleted Items", "Old")),
+    ExcludeCandidate(("Junk Email",), frozenset({"\\Junk"})),
+    ExcludeCandidate(("MyProjects",)),
+    ExcludeCandidate(("MyProjects", "FY2010")),
+    ExcludeCandidate(("MyProjects", "FY2010", "Q1")),
+    ExcludeCandidate(("#Notes#",)),
+    ExcludeCandidate(("[Gmail]",), frozenset({"\\Noselect"})),
+    ExcludeCandidate(("[Gmail]", "All Mail"), frozenset({"\\All"})),
 ]
 
 
@@ -140,8 +140,8 @@ def test_unknown_well_known_name() -> None:
 def test_well_known_paths_first_marked_folder_wins() -> None:
     paths = well_known_paths(
         [
-            SourceFolder(("Sent",), frozenset({"\\SENT"})),
-            SourceFolder(("Sent2",), frozenset({"\\Sent"})),
+            ExcludeCandidate(("Sent",), frozenset({"\\SENT"})),
+            ExcludeCandidate(("Sent2",), frozenset({"\\Sent"})),
         ]
     )
     assert paths[WellKnownFolder.SentItems] == ("Sent",)

@@ -29,7 +29,7 @@ from engine.store.batches import BatchRow, BatchSpec
 from engine.store.db import Database, IntegrityError
 from engine.store.endpoints import EndpointSpec
 from engine.store.schema import LATEST_VERSION, MIGRATIONS, Migration, migrate
-from engine.store.sync_state import CopiedMessage, FolderState, PendingMessage
+from engine.store.sync_state import CopiedMessage, FolderRow, PendingMessage
 from engine.store.users import MigrationUserSpec
 
 PASSWORD = "S3cret-Plaintext-Password-7Q"
@@ -344,7 +344,7 @@ def test_user_crud_status_and_due_list(store: Store) -> None:
 def test_folder_and_message_state_follow_the_intent_rule(store: Store) -> None:
     user = store.users.add(_batch(store).id, _user_spec())
     folder = store.folders.save(
-        user.id, FolderState("INBOX", "/", "INBOX", source_uidvalidity=7, source_uidnext=3)
+        user.id, FolderRow("INBOX", "/", "INBOX", source_uidvalidity=7, source_uidnext=3)
     )
     store.folders.save(user.id, dataclasses.replace(folder, source_highestmodseq=2**62))
     folder = store.folders.get(user.id, "INBOX")
@@ -369,7 +369,7 @@ def test_folder_and_message_state_follow_the_intent_rule(store: Store) -> None:
 
 def test_message_flags_deletion_skips_and_rekeying(store: Store) -> None:
     user = store.users.add(_batch(store).id, _user_spec())
-    folder = store.folders.save(user.id, FolderState("Sent"))
+    folder = store.folders.save(user.id, FolderRow("Sent"))
     store.messages.record_pending(
         folder.id, [PendingMessage(u, f"fp{u}", 10) for u in (1, 2, 4)]
     )
@@ -394,7 +394,7 @@ def test_message_flags_deletion_skips_and_rekeying(store: Store) -> None:
 
 def test_detached_row_keeps_its_target_copy_without_a_source_uid(store: Store) -> None:
     user = store.users.add(_batch(store).id, _user_spec())
-    folder = store.folders.save(user.id, FolderState("INBOX", created_by_migration=True))
+    folder = store.folders.save(user.id, FolderRow("INBOX", created_by_migration=True))
     assert store.folders.get(user.id, "INBOX").created_by_migration is True
     store.messages.record_pending(folder.id, [PendingMessage(7, "fp7", 10)])
     store.messages.record_copied(folder.id, [CopiedMessage(7, "uid:70")])
@@ -447,7 +447,7 @@ def test_percentage_complete_moves_with_every_copy_batch(store: Store) -> None:
 def test_removing_a_batch_cascades_to_everything_below(store: Store) -> None:
     batch = _batch(store)
     user = store.users.add(batch.id, _user_spec())
-    folder = store.folders.save(user.id, FolderState("INBOX"))
+    folder = store.folders.save(user.id, FolderRow("INBOX"))
     store.messages.record_pending(folder.id, [PendingMessage(1, "fp", 1)])
     store.statistics.add_counts(user.id, synced=1)
     store.statistics.add_report_entry(user.id, "error", "boom")
@@ -601,7 +601,7 @@ def test_a_failed_commit_rolls_back_and_the_next_transaction_works(store: Store)
 
 def test_held_marks_approval_is_never_taken_back_and_marks_carry_over(store: Store) -> None:
     user = store.users.add(_batch(store).id, _user_spec())
-    folder = store.folders.save(user.id, FolderState("INBOX"))
+    folder = store.folders.save(user.id, FolderRow("INBOX"))
     store.messages.record_pending(folder.id, [PendingMessage(1, "fp1", 1),
                                               PendingMessage(2, "fp2", 1)])
     store.messages.record_copied(folder.id, [CopiedMessage(1, "1:1"), CopiedMessage(2, "1:2")])
@@ -612,7 +612,7 @@ def test_held_marks_approval_is_never_taken_back_and_marks_carry_over(store: Sto
     assert row is not None
     store.messages.hold(folder.id, [], [row.id])  # a pass planned before the approval
     assert store.messages.count_held(user.id, "approved") == 2
-    renamed = store.folders.save(user.id, FolderState("Renamed"))
+    renamed = store.folders.save(user.id, FolderRow("Renamed"))
     store.messages.record_pending(renamed.id, [PendingMessage(9, "fp1", 1)])
     store.messages.record_copied(renamed.id, [CopiedMessage(9, "1:1")])
     store.messages.mark_holds(renamed.id, {9: "held"})

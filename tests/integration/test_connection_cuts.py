@@ -14,11 +14,12 @@ import pytest
 
 from engine.errors import TransientError
 from engine.folders import INBOX
-from engine.imap.connection import ImapSettings, Security, SimpleLogin, open_session
-from engine.imap.source import FolderStatus as ExaminedStatus
-from engine.imap.source import ImapSource, SourceFolder, SourceMessage
+from engine.imap.connection import ImapSettings, SimpleLogin, open_session
+from engine.imap.source import ImapSource
+from engine.mail import ExaminedStatus, ListedMessage, SourceFolder
+from engine.model import IMAPSecurityMechanism
 from engine.runner.jobs import OutcomeKind, SyncKind
-from engine.store.sync_state import FolderState as FolderRow
+from engine.store.sync_state import FolderRow
 from engine.sync.apply import FolderApplier, FolderContext, ItemLimits
 from engine.sync.model import FolderState, FolderStatus, KnownMessage, MessageState
 from engine.sync.snapshot import snapshot_folder
@@ -119,7 +120,7 @@ class _CutAfterListing(ImapSource):
     proxy: TcpProxy
 
     def listing(self, folder: SourceFolder | str, *, fingerprints_from_uid: int = 1,
-                status: ExaminedStatus | None = None) -> list[SourceMessage]:
+                status: ExaminedStatus | None = None) -> list[ListedMessage]:
         listed = super().listing(folder, fingerprints_from_uid=fingerprints_from_uid,
                                  status=status)
         self.proxy.cut_after(0)
@@ -131,7 +132,7 @@ def test_source_cut_while_fetching_headers_of_known_uids_is_transient(
     """Rows forgotten below the recorded UIDNEXT make the snapshot fetch those headers after
     the listing; a connection lost there must be a TransientError like everywhere else."""
     source_server, proxy, user = proxied_source
-    settings = ImapSettings(source_server.host, source_server.port, Security.NONE)
+    settings = ImapSettings(source_server.host, source_server.port, IMAPSecurityMechanism.NONE)
     session = open_session(settings, SimpleLogin(user, source_server.password),
                            enable=("CONDSTORE",))
     source = _CutAfterListing(session)
@@ -159,7 +160,7 @@ def test_source_cut_while_reading_headers_for_the_skip_report_is_transient(
     source_server, proxy, user = proxied_source
     env = SyncEnv(source_server, user)
     store = env.open_store()
-    settings = ImapSettings(source_server.host, source_server.port, Security.NONE)
+    settings = ImapSettings(source_server.host, source_server.port, IMAPSecurityMechanism.NONE)
     source = ImapSource(open_session(settings, SimpleLogin(user, source_server.password)))
     try:
         inbox = next(f for f in source.list_folders() if f.path == INBOX)

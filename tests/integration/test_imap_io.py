@@ -15,8 +15,9 @@ import pytest
 
 from engine.errors import PermanentError, TransientError
 from engine.folders import INBOX, SourceFolderName, map_folders
-from engine.imap.connection import ImapSettings, Security, SimpleLogin, open_session
+from engine.imap.connection import ImapSettings, SimpleLogin, open_session
 from engine.imap.source import ImapSource
+from engine.model import IMAPSecurityMechanism
 from engine.targets.base import (
     Lookup,
     OutgoingMessage,
@@ -36,7 +37,7 @@ SEED = 7
 
 
 def settings(server: ImapServer, **kw: object) -> ImapSettings:
-    return ImapSettings(server.host, server.port, Security.NONE, timeout=30, **kw)  # type: ignore[arg-type]
+    return ImapSettings(server.host, server.port, IMAPSecurityMechanism.NONE, timeout=30, **kw)  # type: ignore[arg-type]
 
 
 def admin_plan(server: ImapServer, user: str) -> SimpleLogin:
@@ -284,7 +285,7 @@ def test_refused_connection_is_transient() -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     with pytest.raises(TransientError, match="could not be completed"):
-        open_session(ImapSettings("127.0.0.1", port, Security.NONE, timeout=5),
+        open_session(ImapSettings("127.0.0.1", port, IMAPSecurityMechanism.NONE, timeout=5),
                      SimpleLogin("u", "p"))
 
 
@@ -292,14 +293,15 @@ def test_certificates_are_verified_unless_untrusted_is_accepted(dovecot_tls: Ima
                                                                 ) -> None:
     assert dovecot_tls.tls_port and dovecot_tls.cafile
     user = dovecot_tls.users[0]
-    base = ImapSettings(dovecot_tls.host, dovecot_tls.tls_port, Security.SSL, timeout=10)
+    base = ImapSettings(dovecot_tls.host, dovecot_tls.tls_port, IMAPSecurityMechanism.Ssl,
+                        timeout=10)
     with pytest.raises(PermanentError, match="AcceptUntrustedCertificates"):
         open_session(base, user_plan(dovecot_tls, user))
-    for trusted in (ImapSettings(dovecot_tls.host, dovecot_tls.tls_port, Security.SSL,
+    for trusted in (ImapSettings(dovecot_tls.host, dovecot_tls.tls_port, IMAPSecurityMechanism.Ssl,
                                  cafile=str(dovecot_tls.cafile), timeout=10),
-                    ImapSettings(dovecot_tls.host, dovecot_tls.tls_port, Security.SSL,
+                    ImapSettings(dovecot_tls.host, dovecot_tls.tls_port, IMAPSecurityMechanism.Ssl,
                                  accept_untrusted=True, timeout=10),
-                    ImapSettings(dovecot_tls.host, dovecot_tls.port, Security.TLS,
+                    ImapSettings(dovecot_tls.host, dovecot_tls.port, IMAPSecurityMechanism.Tls,
                                  cafile=str(dovecot_tls.cafile), timeout=10)):
         session = open_session(trusted, user_plan(dovecot_tls, user))
         assert session.separator == "/"
@@ -309,7 +311,7 @@ def test_certificates_are_verified_unless_untrusted_is_accepted(dovecot_tls: Ima
 def test_keywords_a_folder_does_not_allow_are_reported() -> None:
     from engine.targets.imap import _Selected
 
-    target = ImapTarget(ImapSettings("127.0.0.1", 1, Security.NONE))
+    target = ImapTarget(ImapSettings("127.0.0.1", 1, IMAPSecurityMechanism.NONE))
     limited = _Selected("INBOX", 1, any_keyword=False, keywords=frozenset({"$Forwarded"}))
     message = OutgoingMessage(b"Subject: x\nX: y\n\nbody\n", ("\\Seen", "\\Recent"),
                               ("$Forwarded", "Work", "bad word"), None)

@@ -28,13 +28,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from engine.errors import PermanentError, TransientError
+from engine.model import IMAPSecurityMechanism
 from engine.model import MigrationUserStatus as U
 from engine.notify import SmtpSettings, run_due_notifications
 from engine.notify.schedule import notification_log
-from engine.notify.settings import SmtpCredentials, SmtpSecurity
 from engine.notify.smtp import send_message
 from engine.paths import StatePaths, resolve_state_paths
-from engine.secrets import Secret
+from engine.secrets import Credential, Secret
 from engine.store import Store
 from engine.store.batches import BatchRow, BatchSpec
 from engine.store.endpoints import EndpointSpec
@@ -292,7 +292,7 @@ def test_a_refused_recipient_is_a_permanent_error(smtp_sink: SmtpSink) -> None:
         send_message(SmtpSettings(server="127.0.0.1", port=free_port(), timeout=5), message)
     with pytest.raises(PermanentError, match="SMTP server"):
         send_message(SmtpSettings(server=smtp_sink.host, port=smtp_sink.port,
-                                  security=SmtpSecurity.Tls), message)
+                                  security=IMAPSecurityMechanism.Tls), message)
 
 
 # --- TLS and login -------------------------------------------------------------------------
@@ -391,8 +391,8 @@ def test_starttls_with_login_delivers_over_a_verified_connection(
 ) -> None:
     server = tls_servers.starttls
     settings = SmtpSettings(
-        server=server.host, port=server.port, security=SmtpSecurity.Tls,
-        credentials=SmtpCredentials("mailer", Secret(PASSWORD)), sender="imsh@migration.test",
+        server=server.host, port=server.port, security=IMAPSecurityMechanism.Tls,
+        credentials=Credential("mailer", Secret(PASSWORD)), sender="imsh@migration.test",
         ca_file=tls_servers.ca_file,
     )
     send_message(settings, _mail("starttls@example.org"))
@@ -404,8 +404,8 @@ def test_starttls_with_login_delivers_over_a_verified_connection(
 def test_a_wrong_password_is_a_permanent_authentication_error(tls_servers: TlsServers) -> None:
     server = tls_servers.starttls
     settings = SmtpSettings(
-        server=server.host, port=server.port, security=SmtpSecurity.Tls,
-        credentials=SmtpCredentials("mailer", Secret("wrong")), ca_file=tls_servers.ca_file,
+        server=server.host, port=server.port, security=IMAPSecurityMechanism.Tls,
+        credentials=Credential("mailer", Secret("wrong")), ca_file=tls_servers.ca_file,
     )
     with pytest.raises(PermanentError) as caught:
         send_message(settings, _mail("nobody@example.org"))
@@ -414,8 +414,8 @@ def test_a_wrong_password_is_a_permanent_authentication_error(tls_servers: TlsSe
 
 
 def test_an_untrusted_certificate_is_refused_by_default(tls_servers: TlsServers) -> None:
-    for server, security in ((tls_servers.starttls, SmtpSecurity.Tls),
-                             (tls_servers.smtps, SmtpSecurity.Ssl)):
+    for server, security in ((tls_servers.starttls, IMAPSecurityMechanism.Tls),
+                             (tls_servers.smtps, IMAPSecurityMechanism.Ssl)):
         settings = SmtpSettings(server=server.host, port=server.port, security=security)
         with pytest.raises(PermanentError) as caught:
             send_message(settings, _mail("untrusted@example.org"))
@@ -428,7 +428,7 @@ def test_smtps_notification_through_run_due_notifications(
     store: Store, tls_servers: TlsServers
 ) -> None:
     server = tls_servers.smtps
-    SmtpSettings(server=server.host, port=server.port, security=SmtpSecurity.Ssl,
+    SmtpSettings(server=server.host, port=server.port, security=IMAPSecurityMechanism.Ssl,
                  sender="imsh@migration.test", ca_file=tls_servers.ca_file).save(store.config)
     add_batch(store, "Tls", MIXED[:1], initial_sync_completed_at=T0)
     assert run_due_notifications(store, T0 + timedelta(minutes=1)) == 1

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import ImshError, PermanentError
+from engine.errors import ImshError
 from engine.paths import ensure_state_dir, resolve_state_paths
-from engine.runner import CancelToken, SyncJob, SyncKind
 from shell import service_main
 from shell.launch import keep_alive_enabled, runner_command
 from shell.main import UsageError, parse_command_line
@@ -32,12 +31,6 @@ def test_a_named_syncer_is_loaded() -> None:
 def test_a_bad_syncer_name_is_a_clear_error(spec: str) -> None:
     with pytest.raises(ImshError, match="syncer"):
         service_main.load_syncer(spec)
-
-
-def test_missing_sync_engine_fails_the_job_instead_of_faking_success() -> None:
-    job = SyncJob(1, "ann@contoso.com", 1, SyncKind.initial)
-    with pytest.raises(PermanentError, match="sync engine is not installed"):
-        service_main.sync_engine_missing(lambda: None, job, CancelToken())  # type: ignore[arg-type, return-value]
 
 
 @pytest.mark.parametrize("text", ["0", "-1", "soon"])

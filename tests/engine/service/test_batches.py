@@ -17,11 +17,11 @@ from engine.errors import (
     ValidationError,
 )
 from engine.model import BatchStatus, EndpointType, MigrationUserStatus
-from engine.secrets import Secret
+from engine.secrets import Credential, Secret
 from engine.service import Engine
 from engine.service.batches import BatchChanges, BatchRequest
 from engine.service.common import user_lease
-from engine.service.endpoints import Credentials, EndpointRequest
+from engine.service.endpoints import EndpointRequest
 from tests.engine.service.conftest import snapshot
 
 CSV = (b"EmailAddress,UserName,Password\r\nann@contoso.com,ann,Secr3t!\r\n"
@@ -252,7 +252,7 @@ def test_wait_returns_at_the_status_and_times_out_otherwise(engine: Engine, sour
 def test_credentials_on_the_source_are_not_needed(engine: Engine) -> None:
     engine.new_endpoint(EndpointRequest(
         name="WithCreds", kind=EndpointType.IMAP, remote_server="127.0.0.1", port=9,
-        credentials=Credentials("admin", Secret("adminpw")), skip_verification=True))
+        credentials=Credential("admin", Secret("adminpw")), skip_verification=True))
     info = engine.new_batch(BatchRequest(name="B", source_endpoint="WithCreds", csv_data=CSV))
     assert info.counts.total == 2
 

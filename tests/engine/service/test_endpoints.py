@@ -16,11 +16,11 @@ from engine.errors import (
 )
 from engine.imap.connection import BAD_CREDENTIALS
 from engine.model import AuthenticationMethod, EndpointType, IMAPSecurityMechanism
-from engine.secrets import Secret
+from engine.secrets import Credential, Secret
 from engine.service import Engine
 from engine.service.availability import TestResult
 from engine.service.batches import BatchRequest
-from engine.service.endpoints import Credentials, EndpointChanges, EndpointRequest
+from engine.service.endpoints import EndpointChanges, EndpointRequest
 from tests.engine.service.conftest import snapshot
 from tests.support.ports import free_port
 from tests.support.servers import ImapServer
@@ -97,13 +97,13 @@ def test_credentials_are_verified_by_the_proxy_login_to_the_test_mailbox(
     user = dovecot.fresh_user()
     with pytest.raises(PermanentError) as caught:
         engine.new_endpoint(imap("Bad", dovecot.port, test_mailbox=user,
-                                 credentials=Credentials("admin", Secret("wrong"))))
+                                 credentials=Credential("admin", Secret("wrong"))))
     assert caught.value.message == BAD_CREDENTIALS
     info = engine.new_endpoint(imap("Good", dovecot.port, test_mailbox=user,
-                                    credentials=Credentials("admin", Secret("adminpw"))))
+                                    credentials=Credential("admin", Secret("adminpw"))))
     assert info.user_name == "admin" and info.has_password and info.warning is None
     untried = engine.new_endpoint(imap("Untried", dovecot.port,
-                                       credentials=Credentials("admin", Secret("wrong"))))
+                                       credentials=Credential("admin", Secret("wrong"))))
     assert untried.warning and "were not tried" in untried.warning
 
 

@@ -15,10 +15,10 @@ import pytest
 
 from engine.errors import NotSupportedError, PermanentError, ValidationError
 from engine.model import AuthenticationMethod, EndpointType
-from engine.secrets import Secret
+from engine.secrets import Credential, Secret
 from engine.service import Engine
 from engine.service.availability import TestResult
-from engine.service.endpoints import Credentials, EndpointChanges, EndpointRequest
+from engine.service.endpoints import EndpointChanges, EndpointRequest
 from engine.targets.ews_connection import EwsSettings
 from engine.targets.ews_settings import ews_settings_from_row
 from tests.engine.service.conftest import snapshot
@@ -41,7 +41,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequ
 def ews(server: EwsDoubleServer, password: str = ADMIN_PASSWORD, **extra: object
         ) -> EndpointRequest:
     return EndpointRequest(name="Exchange", kind=EndpointType.EWS, url=server.url,
-                           credentials=Credentials(ADMIN, Secret(password)),
+                           credentials=Credential(ADMIN, Secret(password)),
                            impersonation=True, accept_untrusted_certificates=server.https,
                            **extra)  # type: ignore[arg-type]
 
@@ -117,7 +117,7 @@ def test_availability_is_success_warning_or_failed(engine: Engine, ews_https: Ew
     assert result.connection_settings.startswith(f"EWS {ews_https.url}")
 
     engine.set_endpoint("Exchange", EndpointChanges(
-        credentials=Credentials(ADMIN, Secret("changed-elsewhere")), skip_verification=True))
+        credentials=Credential(ADMIN, Secret("changed-elsewhere")), skip_verification=True))
     failed = engine.test_endpoint("Exchange")
     assert failed.result is TestResult.Failed and "(401) Unauthorized" in failed.message
     assert failed.error_detail and failed.error_detail.startswith("AuthenticationFailed")
@@ -133,7 +133,7 @@ def test_changes_are_verified_again_and_refused_ones_change_nothing(
     before = snapshot(engine)
     with pytest.raises(PermanentError):
         engine.set_endpoint("Exchange", EndpointChanges(
-            credentials=Credentials(ADMIN, Secret("wrong"))))
+            credentials=Credential(ADMIN, Secret("wrong"))))
     with pytest.raises(ValidationError, match="apply to IMAP endpoints only"):
         engine.set_endpoint("Exchange", EndpointChanges(port=443))
     assert snapshot(engine) == before
@@ -173,7 +173,7 @@ def test_basic_settings_map_to_the_target_settings(engine: Engine,
 @pytest.mark.parametrize(("request_", "error", "match"), [
     (oauth(client_secret=None), ValidationError, "needs -ClientSecret"),
     (oauth(tenant_id=None, client_id=None), ValidationError, "needs -TenantId, -ClientId"),
-    (oauth(credentials=Credentials("u", Secret("p"))), ValidationError,
+    (oauth(credentials=Credential("u", Secret("p"))), ValidationError,
      "-Credentials don't apply with -Authentication OAuth"),
     (replace(oauth(), authentication=None), ValidationError,
      "apply only with -Authentication OAuth"),
@@ -204,6 +204,6 @@ def test_switching_to_oauth_needs_the_application_and_forgets_the_password(
 
     back = engine.set_endpoint("Exchange", EndpointChanges(
         authentication=AuthenticationMethod.Basic,
-        credentials=Credentials(ADMIN, Secret(ADMIN_PASSWORD))))
+        credentials=Credential(ADMIN, Secret(ADMIN_PASSWORD))))
     assert (back.user_name, back.client_id, back.tenant_id) == (ADMIN, None, None)
     assert "tenant_id" not in engine.store.endpoints.get("Exchange").extra

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from engine.errors import ValidationError
+from engine.model import IMAPSecurityMechanism
 from engine.notify.schedule import notification_log
-from engine.notify.settings import SmtpCredentials, SmtpSecurity, SmtpSettings, default_sender
-from engine.secrets import Secret
+from engine.notify.settings import SmtpSettings, default_sender
+from engine.secrets import Credential, Secret
 from engine.service import Engine
 from engine.service.batches import BatchRequest
 from engine.service.config import ConfigChanges
@@ -44,8 +45,8 @@ def test_settings_are_stored_where_notification_mail_reads_them(engine: Engine) 
          credentials=SmtpLogin("mailer", Secret(PASSWORD)), sender="migration@contoso.com")
 
     assert SmtpSettings.from_config(engine.store.config) == SmtpSettings(
-        server="smtp.contoso.com", port=2525, security=SmtpSecurity.Tls,
-        credentials=SmtpCredentials("mailer", Secret(PASSWORD)),
+        server="smtp.contoso.com", port=2525, security=IMAPSecurityMechanism.Tls,
+        credentials=Credential("mailer", Secret(PASSWORD)),
         sender="migration@contoso.com")
     shown = engine.get_config().smtp
     assert (shown.server, shown.port, shown.security, shown.user_name, shown.has_password,
@@ -63,8 +64,8 @@ def test_each_parameter_changes_only_its_own_setting(engine: Engine) -> None:
     settings = SmtpSettings.from_config(engine.store.config)
     assert settings is not None
     assert (settings.server, settings.security, settings.sender) == (
-        "smtp.contoso.com", SmtpSecurity.Ssl, "ops@contoso.com")
-    assert settings.credentials == SmtpCredentials("mailer", Secret(PASSWORD))
+        "smtp.contoso.com", IMAPSecurityMechanism.Ssl, "ops@contoso.com")
+    assert settings.credentials == Credential("mailer", Secret(PASSWORD))
 
     smtp(engine, credentials=None)  # -SmtpCredentials $null: no login any more
     assert engine.get_config().smtp.user_name is None

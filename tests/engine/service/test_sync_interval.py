@@ -14,7 +14,7 @@ from engine.service import Engine
 from engine.service.batches import BatchChanges, BatchRequest
 from engine.service.common import now
 from engine.service.config import ConfigChanges
-from engine.service.sync_interval import timespan_text
+from engine.values import timespan_text
 from tests.engine.service.conftest import snapshot
 
 CSV = b"EmailAddress,UserName,Password\r\n{0}@contoso.com,u,pw\r\n"

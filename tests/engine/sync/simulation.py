@@ -28,12 +28,12 @@ from engine.sync.model import (
     MessageState,
     MoveOnTarget,
     OnTarget,
-    Phase,
     Rematch,
     RenameOnTarget,
     ResolvePending,
     Skip,
     SourceMessage,
+    SyncKind,
     UpdateFlags,
 )
 from engine.sync.planner import plan_account, plan_folder
@@ -46,7 +46,7 @@ LIMITS = Limits(max_message_size=1000)
 class PlanRecord:
     """A plan the executor ran, with what source and target held when it was made."""
 
-    phase: Phase
+    phase: SyncKind
     plan: AccountPlan
     target: dict[str, Counter[str]]  # fingerprints per (post-rename) folder on the target
     source: dict[str, Counter[str]]  # fingerprints per source folder that fit the limits
@@ -178,12 +178,12 @@ class World:
     def present(self) -> dict[str, frozenset[str]]:
         return {name: frozenset(items) for name, items in self.target.items()}
 
-    def plan(self, phase: Phase) -> AccountPlan:
+    def plan(self, phase: SyncKind) -> AccountPlan:
         """As the executor plans: each folder once (after the renames, before the moves), and
         again with the target folder's unclaimed messages where engine/sync/adoption.py says
         the executor looks (so it may adopt them); then the whole pass with those."""
         # the executor lists the target's ids on incremental passes only
-        present = self.present() if phase is Phase.INCREMENTAL else {}
+        present = self.present() if phase is SyncKind.incremental else {}
         first = plan_account(self.snapshots(), self.known(), phase=phase, limits=LIMITS,
                              excluded=self.excluded, present_on_target=present)
         old_names = {r.new_name: r.old_name for r in first.renames}
@@ -218,7 +218,7 @@ class World:
             raise Crash
         self.steps += 1
 
-    def run_pass(self, phase: Phase, crash_at: int | None = None) -> bool:
+    def run_pass(self, phase: SyncKind, crash_at: int | None = None) -> bool:
         """One pass: plan, execute, plan again while pending rows had to be resolved.
         Returns False when the executor was killed."""
         self.steps, self.crash_at = 0, crash_at

@@ -22,13 +22,13 @@ from engine.sync.model import (
     KnownMessage,
     MessageState,
     OnTarget,
-    Phase,
     SourceMessage,
+    SyncKind,
 )
 from engine.sync.planner import plan_folder
 from tests.engine.sync.simulation import World
 
-INITIAL, INCREMENTAL = Phase.INITIAL, Phase.INCREMENTAL
+INITIAL, INCREMENTAL = SyncKind.initial, SyncKind.incremental
 COPIED = MessageState.COPIED
 
 

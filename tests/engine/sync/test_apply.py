@@ -14,14 +14,14 @@ import pytest
 
 from engine.errors import PermanentError
 from engine.folders import FolderPath, TargetNaming
-from engine.imap.source import FolderStatus as ExaminedStatus
-from engine.imap.source import ImapSource, fingerprint_of
+from engine.imap.source import ImapSource
+from engine.mail import ExaminedStatus, fingerprint_of
 from engine.paths import resolve_state_paths
 from engine.secrets import Secret
 from engine.store import Store
 from engine.store.batches import BatchSpec
 from engine.store.endpoints import EndpointSpec
-from engine.store.sync_state import FolderState as FolderRow
+from engine.store.sync_state import FolderRow
 from engine.store.users import MigrationUserSpec
 from engine.sync.apply import FolderApplier, FolderContext, ItemLimits
 from engine.sync.faults import CrashAtStep, SimulatedCrash

@@ -5,7 +5,7 @@ must re-key the survivors without two rows ever holding one source UID (Step 8.1
 from __future__ import annotations
 
 from engine.sync.apply import DELETE, REKEY, STAGES
-from engine.sync.model import Phase
+from engine.sync.model import SyncKind
 from tests.engine.sync.simulation import World
 
 
@@ -18,12 +18,12 @@ def test_reset_folder_with_a_vanished_message_converges() -> None:
     world.add_folder("INBOX")
     for fp in ("a", "b", "c"):
         world.deliver("Archive", fp)
-    assert world.run_pass(Phase.INITIAL)
+    assert world.run_pass(SyncKind.initial)
     world.expunge("Archive", 3)  # "c" vanished ...
     world.renumber("Archive")  # ... and the folder was reset: "b" is UID 1 now, "a" UID 2
-    assert world.run_pass(Phase.INCREMENTAL)
+    assert world.run_pass(SyncKind.incremental)
     assert world.actual_target() == world.expected_target()
-    assert world.plan(Phase.INCREMENTAL).is_empty
+    assert world.plan(SyncKind.incremental).is_empty
 
 
 def test_reset_folder_with_a_vanished_message_converges_after_any_crash() -> None:
@@ -32,9 +32,9 @@ def test_reset_folder_with_a_vanished_message_converges_after_any_crash() -> Non
         world.add_folder("INBOX")
         for fp in ("a", "b", "c"):
             world.deliver("Archive", fp)
-        assert world.run_pass(Phase.INITIAL)
+        assert world.run_pass(SyncKind.initial)
         world.expunge("Archive", 1)
         world.renumber("Archive")
-        world.run_pass(Phase.INCREMENTAL, crash_at)
-        assert world.run_pass(Phase.INCREMENTAL), crash_at
+        world.run_pass(SyncKind.incremental, crash_at)
+        assert world.run_pass(SyncKind.incremental), crash_at
         assert world.actual_target() == world.expected_target(), crash_at

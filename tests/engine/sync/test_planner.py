@@ -23,19 +23,19 @@ from engine.sync.model import (
     Limits,
     MessageState,
     MoveOnTarget,
-    Phase,
     Rematch,
     RenameOnTarget,
     ResolvePending,
     Skip,
     SkipReason,
     SourceMessage,
+    SyncKind,
     UpdateFlags,
 )
 from engine.sync.planner import needs_listing, plan_account, plan_folder
 from tests.engine.sync.simulation import World
 
-INITIAL, INCREMENTAL = Phase.INITIAL, Phase.INCREMENTAL
+INITIAL, INCREMENTAL = SyncKind.initial, SyncKind.incremental
 COPIED, PENDING, SKIPPED = MessageState.COPIED, MessageState.PENDING, MessageState.SKIPPED
 
 

@@ -12,8 +12,8 @@ from engine.sync.model import (
     FolderStatus,
     KnownMessage,
     MessageState,
-    Phase,
     SourceMessage,
+    SyncKind,
 )
 from engine.sync.planner import plan_account, plan_folder
 from engine.sync.survey import Survey, without_moves
@@ -47,17 +47,17 @@ def survey_of(budget: int) -> Survey:
     by_name = {s.name: s for s in known}
     survey = Survey(budget)
     for source in sources:
-        plan = plan_folder(source, by_name.get(source.name), phase=Phase.INCREMENTAL)
+        plan = plan_folder(source, by_name.get(source.name), phase=SyncKind.incremental)
         elsewhere = {m.fingerprint for s in known if s.name != source.name for m in s.messages}
         survey.add(plan, {c.fingerprint for c in plan.of_type(Copy)} & elsewhere)
     prints = survey.copy_prints()
-    survey.add(plan_folder(None, by_name["C"], phase=Phase.INCREMENTAL), movable_deletes=prints)
+    survey.add(plan_folder(None, by_name["C"], phase=SyncKind.incremental), movable_deletes=prints)
     return survey
 
 
 def test_survey_pairs_the_same_moves_as_plan_account() -> None:
     sources, known = mailbox()
-    whole = plan_account(sources, known, phase=Phase.INCREMENTAL)
+    whole = plan_account(sources, known, phase=SyncKind.incremental)
     for budget in (0, 2, 1000):
         survey = survey_of(budget)
         assert sorted(survey.moves(), key=repr) == sorted(whole.moves, key=repr)

@@ -21,6 +21,10 @@ user, and a factory of target objects for the batch's target endpoint.
 
 Each call of :attr:`Endpoints.new_target` gives a fresh target object (its own connection), so
 parallel folder workers never share one. Passwords are revealed only here, right before use.
+
+This is the one place that knows the concrete adapters (it wires store rows to them); it sits
+beside engine/sync/, not in it, so that the sync sees targets only through the contract
+(:class:`engine.targets.base.Target`).
 """
 
 from __future__ import annotations
@@ -30,8 +34,9 @@ from dataclasses import dataclass
 
 from engine.adminlogin import LoginPlan, plan_login
 from engine.errors import ErrorCategory, PermanentError
-from engine.imap.connection import ImapSettings, LoginPlanLike, Security, SimpleLogin
-from engine.limits import CONNECTION_TIMEOUT, DEFAULT_IMAP_PORT, PLAIN_OR_STARTTLS_PORT
+from engine.imap.connection import ImapSettings, LoginPlanLike, SimpleLogin
+from engine.limits import CONNECTION_TIMEOUT, default_port
+from engine.model import IMAPSecurityMechanism
 from engine.oauth import app_of, bearer_login, is_oauth
 from engine.store.endpoints import EndpointRow, EndpointSpec
 from engine.store.users import MigrationUserRow
@@ -71,8 +76,8 @@ def resolve(user: MigrationUserRow, source: EndpointRow, target: EndpointRow, *,
 
 
 def imap_settings(endpoint: EndpointSpec) -> ImapSettings:
-    security = Security(endpoint.security or Security.SSL.value)
-    default = DEFAULT_IMAP_PORT if security is Security.SSL else PLAIN_OR_STARTTLS_PORT
+    security = IMAPSecurityMechanism(endpoint.security or IMAPSecurityMechanism.Ssl.value)
+    default = default_port(security)
     if not endpoint.remote_server:
         raise PermanentError(f"The endpoint '{endpoint.name}' has no RemoteServer.",
                              category=ErrorCategory.InvalidArgument,
