@@ -84,6 +84,7 @@ from engine.store.batches import BatchRow, BatchSpec
 from engine.store.endpoints import EndpointRow
 from engine.store.stats import BatchTotals
 from engine.store.users import MigrationUserRow, MigrationUserSpec
+from engine.sync.gmail_labels import POLICY_KEY, parse_policy
 from engine.sync.selection import selection_extra
 from engine.transitions import (
     BatchPhase,
@@ -136,6 +137,7 @@ class BatchRequest:
     # -IncludeFolders and -ContentFilter (engine/sync/selection.py)
     include_folders: tuple[str, ...] = ()
     content_filter: str | None = None
+    gmail_label_policy: str | None = None  # engine/sync/gmail_labels.py (None: OneCopy)
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,7 @@ class BatchChanges:
     start_after: datetime | str | Unset | None = UNSET
     complete_after: datetime | str | Unset | None = UNSET
     time_zone: str | Unset | None = UNSET
+    gmail_label_policy: str | None = None  # None: leave it (engine/sync/gmail_labels.py)
 
 
 @dataclass(frozen=True)
@@ -310,6 +313,7 @@ class BatchService:
         parse_exclude_folders(request.include_folders)  # the same syntax
         if request.content_filter:
             parse_content_filter(request.content_filter)
+        policy = parse_policy(request.gmail_label_policy)
         _check_addresses(request.notification_emails)
         validate_report_interval(request.report_interval)
         check_interval(request.incremental_sync_interval)
@@ -335,7 +339,8 @@ class BatchService:
         delayed = delays_for(spec, request.start_after, request.complete_after,
                              request.time_zone)
         extra = {**delayed.extra, **selection_extra(request.include_folders,
-                                                     request.content_filter)}
+                                                     request.content_filter),
+                 POLICY_KEY: policy}
         return replace(spec, extra=extra), users
 
     def _endpoints(self, request: BatchRequest) -> tuple[EndpointRow, EndpointRow]:
@@ -694,6 +699,9 @@ def _apply(batch: BatchRow, changes: BatchChanges) -> BatchRow:
     if changes.approve_skipped_items:
         extra = {**updated.extra, "skipped_items_approved_at": now().isoformat()}
         updated = replace(updated, extra=extra)
+    if changes.gmail_label_policy is not None:  # copies made so far stay where they are
+        updated = replace(updated, extra={**updated.extra,
+                                          POLICY_KEY: parse_policy(changes.gmail_label_policy)})
     return delays_for(updated, changes.start_after, changes.complete_after, changes.time_zone)
 
 

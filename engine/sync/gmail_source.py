@@ -1,0 +1,92 @@
+"""Reading a Gmail-shaped source for the label policy (engine/sync/gmail_labels.py decides).
+
+Before the survey the executor asks :func:`label_placement`: when the source is laid out like
+Gmail (:func:`~engine.sync.gmail_labels.is_gmail_shaped`, Gmail itself through an OAuth or an
+app-password login, or anything that mimics it) every folder is read once for the identity of
+its messages: ``X-GM-MSGID`` (one ``UID FETCH`` item) when the server offers ``X-GM-EXT-1``,
+else the fingerprint (the header fields the survey fetches too: one more read per pass, the
+price of deciding before copying). Anything else returns ``None`` and the pass goes on as for
+any IMAP server.
+
+The filter (:func:`by_labels`) keeps the ContentFilter's safety rule: a message the store has
+recorded for a folder always stays in its listing, so a policy never makes a copy look deleted
+on the source and have it deleted on the target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from engine.imap.commands import fetch
+from engine.imap.connection import imap_errors
+from engine.imap.source import ImapSource, SourceFolder, SourceFolderGone
+from engine.store.batches import BatchSpec
+from engine.sync.gmail_labels import (
+    GMAIL_EXTENSION,
+    POLICY_KEY,
+    LabelFolder,
+    LabelPlacement,
+    is_gmail_shaped,
+    parse_policy,
+    place,
+)
+from engine.sync.model import FolderSnapshot, FolderState
+from engine.sync.snapshot import snapshot_folder
+
+MSGID_ITEM = "X-GM-MSGID"
+
+
+def batch_policy(batch: BatchSpec) -> str:
+    text = batch.extra.get(POLICY_KEY)
+    return parse_policy(text if isinstance(text, str) else None)
+
+
+def label_placement(source: ImapSource, folders: Sequence[SourceFolder],
+                    batch: BatchSpec) -> LabelPlacement | None:
+    """The batch policy's placement for a Gmail-shaped source, ``None`` for any other."""
+    shape = [LabelFolder(f.name, f.path, f.flags) for f in folders]
+    capabilities = source.session.capabilities
+    if not is_gmail_shaped(shape, capabilities):
+        return None
+    by_msgid = GMAIL_EXTENSION in capabilities
+    listed: list[LabelFolder] = []
+    for folder, bare in zip(folders, shape, strict=True):
+        if not folder.selectable:
+            continue
+        try:
+            messages = _identities(source, folder, by_msgid)
+        except SourceFolderGone:
+            continue  # the survey reports it
+        listed.append(replace(bare, messages=messages))
+    return place(listed, batch_policy(batch))
+
+
+def _identities(source: ImapSource, folder: SourceFolder, by_msgid: bool
+                ) -> tuple[tuple[int, str], ...]:
+    if not by_msgid:
+        snapshot = snapshot_folder(source, folder, None, {})
+        return tuple((m.uid, m.fingerprint) for m in snapshot.messages or ())
+    status = source.select(folder)
+    if status.exists == 0:
+        return ()
+    with imap_errors(source.session.settings, "read Gmail message ids"):
+        rows = fetch(source.session.client, range(1, status.uidnext), [MSGID_ITEM])
+    out: list[tuple[int, str]] = []
+    for uid in sorted(rows):
+        value = rows[uid].get(MSGID_ITEM.encode())
+        if value is not None:
+            out.append((uid, "gm:" + (value.decode() if isinstance(value, bytes)
+                                      else str(value))))
+    return tuple(out)
+
+
+def by_labels(snapshot: FolderSnapshot, known: FolderState | None,
+              placement: LabelPlacement | None) -> FolderSnapshot:
+    """``snapshot`` without the unrecorded messages the policy copies from another folder."""
+    if placement is None or snapshot.messages is None:
+        return snapshot
+    recorded = {m.source_uid for m in known.messages} if known is not None else set()
+    return replace(snapshot, messages=tuple(
+        m for m in snapshot.messages
+        if m.uid in recorded or placement.keeps(snapshot.name, m.uid)))
