@@ -25,6 +25,7 @@ from engine.store.batches import BatchSpec
 from engine.sync.gmail_labels import (
     GMAIL_EXTENSION,
     POLICY_KEY,
+    VIEW_FLAGS,
     LabelFolder,
     LabelPlacement,
     is_gmail_shaped,
@@ -53,6 +54,9 @@ def label_placement(source: ImapSource, folders: Sequence[SourceFolder],
     listed: list[LabelFolder] = []
     for folder, bare in zip(folders, shape, strict=True):
         if not folder.selectable:
+            continue
+        if VIEW_FLAGS & {f.lower() for f in folder.flags}:
+            listed.append(bare)  # a view is never copied: no need to read it
             continue
         try:
             messages = _identities(source, folder, by_msgid)

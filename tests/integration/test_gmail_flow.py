@@ -11,9 +11,20 @@ import pytest
 
 from tests.integration.test_incremental_flow import ADDRESS, Flow, counters
 from tests.support.gmail import fill_gmail, subjects_by_folder
+from tests.support.gmail_proxy import GmailExtension
+from tests.support.imap_proxy import ImapProxy
 from tests.support.servers import ImapServer, start_dovecot
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
+
+# tests/support/gmail.py's EXAMPLE under OneCopy: each message once, starred a still \\Flagged
+ONE_COPY_LAYOUT = {
+    "INBOX": [("a", True)],
+    "Work/ProjectX": [("b", False)],
+    "Sent": [("c", False)],
+    "Trash": [("e", False)],
+    "Archive": [("d", False)],
+}
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +34,8 @@ def gmail() -> Iterator[ImapServer]:
     server.stop()
 
 
-def migrate(tmp_path: Path, gmail: ImapServer, target: ImapServer, policy: str) -> Flow:
+def migrate(tmp_path: Path, gmail: ImapServer, target: ImapServer, policy: str,
+            port: int | None = None) -> tuple[Flow, str]:
     work = tmp_path / "work"
     work.mkdir()
     flow = Flow(tmp_path / "state", work, gmail, gmail.fresh_user(), target,
@@ -34,7 +46,7 @@ def migrate(tmp_path: Path, gmail: ImapServer, target: ImapServer, policy: str) 
         f"{ADDRESS},{flow.source_user},{gmail.password},{flow.target_user},{target.password}\n",
         encoding="utf-8")
     out = flow.imsh("migrate", f"""
-New-MigrationEndpoint -IMAP -Name Gmail -RemoteServer 127.0.0.1 -Port {gmail.port} -Security None | Out-Null
+New-MigrationEndpoint -IMAP -Name Gmail -RemoteServer 127.0.0.1 -Port {port or gmail.port} -Security None | Out-Null
 New-MigrationEndpoint -IMAP -Name Target -RemoteServer 127.0.0.1 -Port {target.port} -Security None | Out-Null
 New-MigrationBatch -Name B1 -SourceEndpoint Gmail -TargetEndpoint Target -CSVData ([System.IO.File]::ReadAllBytes("users.csv")) {policy} -AutoStart | Out-Null
 Write-Output "batch: $((Wait-MigrationBatch -Identity B1 -Status Synced -TimeoutSeconds 90).Status)"
@@ -42,22 +54,14 @@ Get-MigrationUserStatistics {ADDRESS} | Format-List SyncedItemCount,TotalItemsIn
 """)  # noqa: E501
     assert "batch: Synced" in out, out
     flow.wait_for_no_runner()
-    flow.out = out  # type: ignore[attr-defined]
-    return flow
+    return flow, out
 
 
 def test_gmail_one_copy_puts_each_message_once_and_counts_it_once(
     tmp_path: Path, gmail: ImapServer, dovecot_target: ImapServer
 ) -> None:
-    flow = migrate(tmp_path, gmail, dovecot_target, "")  # OneCopy is the default
-    assert subjects_by_folder(dovecot_target, flow.target_user) == {
-        "INBOX": [("a", True)],
-        "Work/ProjectX": [("b", False)],
-        "Sent": [("c", False)],
-        "Trash": [("e", False)],
-        "Archive": [("d", False)],
-    }
-    out = flow.out  # type: ignore[attr-defined]
+    flow, out = migrate(tmp_path, gmail, dovecot_target, "")  # OneCopy is the default
+    assert subjects_by_folder(dovecot_target, flow.target_user) == ONE_COPY_LAYOUT
     assert "SyncedItemCount                : 5" in out
     assert "TotalItemsInSourceMailboxCount : 5" in out
     assert "PercentageComplete             : 100" in out
@@ -69,7 +73,7 @@ def test_gmail_one_copy_puts_each_message_once_and_counts_it_once(
 def test_gmail_every_label_gives_a_copy_per_label_but_no_view_folders(
     tmp_path: Path, gmail: ImapServer, dovecot_target: ImapServer
 ) -> None:
-    flow = migrate(tmp_path, gmail, dovecot_target, "-GmailLabelPolicy EveryLabel")
+    flow, out = migrate(tmp_path, gmail, dovecot_target, "-GmailLabelPolicy EveryLabel")
     assert subjects_by_folder(dovecot_target, flow.target_user) == {
         "INBOX": [("a", True)],
         "Work": [("a", True), ("b", False)],
@@ -78,4 +82,16 @@ def test_gmail_every_label_gives_a_copy_per_label_but_no_view_folders(
         "Trash": [("e", False)],
         "Archive": [("d", False)],
     }
-    assert "SyncedItemCount                : 7" in flow.out  # type: ignore[attr-defined]
+    assert "SyncedItemCount                : 7" in out
+
+
+def test_gmail_with_x_gm_ext_1_is_matched_by_gmail_message_id(
+    tmp_path: Path, gmail: ImapServer, dovecot_target: ImapServer
+) -> None:
+    with ImapProxy(gmail.host, gmail.port) as proxy:
+        extension = proxy.add(GmailExtension())
+        flow, out = migrate(tmp_path, gmail, dovecot_target, "-GmailLabelPolicy OneCopy",
+                            port=proxy.port)
+    assert extension.hits == 10  # each copy in each label folder, views not read
+    assert subjects_by_folder(dovecot_target, flow.target_user) == ONE_COPY_LAYOUT
+    assert "SyncedItemCount                : 5" in out
