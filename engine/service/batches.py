@@ -313,7 +313,8 @@ class BatchService:
         parse_exclude_folders(request.include_folders)  # the same syntax
         if request.content_filter:
             parse_content_filter(request.content_filter)
-        policy = parse_policy(request.gmail_label_policy)
+        policy = ({POLICY_KEY: parse_policy(request.gmail_label_policy)}
+                  if request.gmail_label_policy else {})  # absent: OneCopy
         _check_addresses(request.notification_emails)
         validate_report_interval(request.report_interval)
         check_interval(request.incremental_sync_interval)
@@ -339,8 +340,7 @@ class BatchService:
         delayed = delays_for(spec, request.start_after, request.complete_after,
                              request.time_zone)
         extra = {**delayed.extra, **selection_extra(request.include_folders,
-                                                     request.content_filter),
-                 POLICY_KEY: policy}
+                                                     request.content_filter), **policy}
         return replace(spec, extra=extra), users
 
     def _endpoints(self, request: BatchRequest) -> tuple[EndpointRow, EndpointRow]:
