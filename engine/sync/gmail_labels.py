@@ -10,6 +10,9 @@ the mailbox. The batch's ``-GmailLabelPolicy`` (kept in the batch row's ``extra`
   label by :func:`label_rank`: ``INBOX``, then user labels (deeper labels first, then by name),
   then Sent, Drafts, Spam, Trash; ``[Gmail]/All Mail`` last. A message whose only folder is All
   Mail (archived, no label) lands in the target's ``Archive`` folder.
+  Later passes keep a message where it was copied while that folder still shows it: a label
+  added later copies nothing; a message that left its folder (label removed, archived) is
+  placed anew, and the pass moves its copy there (the planner's delete + copy pair).
 * ``EveryLabel``: Gmail's own view, a copy in every label folder; All Mail still contributes
   only the messages no other folder shows (into ``Archive``).
 
@@ -47,13 +50,14 @@ _GMAIL_ROOTS = ("[Gmail]", "[Google Mail]")
 
 @dataclass(frozen=True)
 class LabelFolder:
-    """One listed source folder: its raw name, path, LIST attributes and its messages as
-    (UID, identity) pairs."""
+    """One listed source folder: its raw name, path, LIST attributes, its messages as
+    (UID, identity) pairs, and the UIDs the store has recorded for it (copied before)."""
 
     name: str
     path: FolderPath
     flags: tuple[str, ...]
     messages: tuple[tuple[int, str], ...] = ()
+    recorded: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,10 @@ def place(folders: Sequence[LabelFolder], policy: str) -> LabelPlacement:
     ranked = sorted(homes, key=label_rank)
     home_of: dict[str, str] = {}  # identity -> the folder it is copied from (OneCopy)
     labelled: set[str] = set()  # identities some folder other than All Mail shows
+    for folder in ranked:  # a home that still shows its copy stays its home (labels added)
+        for uid, identity in folder.messages:
+            if uid in folder.recorded:
+                home_of.setdefault(identity, folder.name)
     for folder in ranked:
         for _, identity in folder.messages:
             home_of.setdefault(identity, folder.name)

@@ -15,7 +15,7 @@ on the source and have it deleted on the target.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from engine.imap.commands import fetch
@@ -43,9 +43,10 @@ def batch_policy(batch: BatchSpec) -> str:
     return parse_policy(text if isinstance(text, str) else None)
 
 
-def label_placement(source: ImapSource, folders: Sequence[SourceFolder],
-                    batch: BatchSpec) -> LabelPlacement | None:
-    """The batch policy's placement for a Gmail-shaped source, ``None`` for any other."""
+def label_placement(source: ImapSource, folders: Sequence[SourceFolder], batch: BatchSpec,
+                    recorded: Callable[[str], frozenset[int]]) -> LabelPlacement | None:
+    """The batch policy's placement for a Gmail-shaped source, ``None`` for any other.
+    ``recorded``: the source UIDs the store has recorded for a folder name."""
     shape = [LabelFolder(f.name, f.path, f.flags) for f in folders]
     capabilities = source.session.capabilities
     if not is_gmail_shaped(shape, capabilities):
@@ -62,7 +63,7 @@ def label_placement(source: ImapSource, folders: Sequence[SourceFolder],
             messages = _identities(source, folder, by_msgid)
         except SourceFolderGone:
             continue  # the survey reports it
-        listed.append(replace(bare, messages=messages))
+        listed.append(replace(bare, messages=messages, recorded=recorded(folder.name)))
     return place(listed, batch_policy(batch))
 
 

@@ -95,3 +95,23 @@ def test_gmail_with_x_gm_ext_1_is_matched_by_gmail_message_id(
     assert extension.hits == 10  # each copy in each label folder, views not read
     assert subjects_by_folder(dovecot_target, flow.target_user) == ONE_COPY_LAYOUT
     assert "SyncedItemCount                : 5" in out
+
+
+def test_gmail_labels_changed_after_the_first_pass_follow_one_copy(
+    tmp_path: Path, gmail: ImapServer, dovecot_target: ImapServer
+) -> None:
+    flow, _ = migrate(tmp_path, gmail, dovecot_target, "")
+    client = gmail.login(flow.source_user)
+    try:  # b gets the INBOX label; a is archived (loses INBOX, keeps Work)
+        client.select_folder("Work/ProjectX", readonly=True)
+        client.copy(client.search(["ALL"]), "INBOX")
+        client.select_folder("INBOX")
+        client.delete_messages(client.search(["SUBJECT", "a"]))
+        client.expunge()
+    finally:
+        client.logout()
+    flow.sync_now()
+    assert subjects_by_folder(dovecot_target, flow.target_user) == {
+        **{k: v for k, v in ONE_COPY_LAYOUT.items() if k != "INBOX"},
+        "Work": [("a", True)],
+    }

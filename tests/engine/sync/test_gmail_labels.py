@@ -84,3 +84,19 @@ def test_policy_spelling_is_matched_case_insensitively_and_defaults_to_one_copy(
     assert parse_policy("everylabel") == EVERY_LABEL
     with pytest.raises(ValidationError, match="does not belong to the set"):
         parse_policy("AllOfThem")
+
+
+def test_a_label_added_later_copies_nothing_and_an_archived_message_is_placed_anew() -> None:
+    # after a first OneCopy pass: a was copied from INBOX, b from Work/ProjectX; now b got the
+    # INBOX label and a lost it (archived, still in Work)
+    later = [
+        LabelFolder("INBOX", ("INBOX",), (), ((2, "b"),), recorded=frozenset({1})),
+        LabelFolder("Work", ("Work",), (), ((1, "a"), (2, "b"))),
+        LabelFolder("Work/ProjectX", ("Work", "ProjectX"), (), ((1, "b"),),
+                    recorded=frozenset({1})),
+        LabelFolder("[Gmail]/All Mail", ("[Gmail]", "All Mail"), ("\\All",),
+                    ((1, "a"), (2, "b"))),
+    ]
+    placement = place(later, ONE_COPY)
+    assert kept(placement, later) == {"INBOX": [], "Work": [1], "Work/ProjectX": [1],
+                                      "[Gmail]/All Mail": []}
