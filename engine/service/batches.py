@@ -69,6 +69,7 @@ from engine.service.common import (
 )
 from engine.service.config import load_config
 from engine.service.delays import delays_for
+from engine.service.gmail_endpoint import is_gmail
 from engine.service.moved_users import (
     check_same_target,
     move_users,
@@ -322,9 +323,9 @@ class BatchService:
         _check_limit("LargeItemLimit", request.large_item_limit)
         rows = parse_migration_csv(request.csv_data,
                                    allow_unknown_columns=request.allow_unknown_columns,
-                                   password_required=not is_oauth(source)) if csv else []
+                                   password_required=not _token_login(source)) if csv else []
         users = self._user_specs(rows, target, request.auto_start, batch_name=None,
-                                 oauth_source=is_oauth(source)) if csv else []
+                                 oauth_source=_token_login(source)) if csv else []
         started = now() if request.auto_start else None
         spec = BatchSpec(
             name=name, source_endpoint_id=source.id, target_endpoint_id=target.id,
@@ -366,6 +367,10 @@ class BatchService:
         if target.id == source.id:
             raise ValidationError("The source and the target endpoint must be different.",
                                   error_id="SameSourceAndTarget")
+        if is_gmail(target):
+            raise ValidationError(
+                f"The endpoint '{target.name}' is a Gmail endpoint; it can only be a source.",
+                error_id="GmailEndpointNotTarget")
         return source, target
 
     def _user_specs(self, rows: Sequence[CsvUserRow], target: EndpointRow, queued: bool,
@@ -435,7 +440,7 @@ class BatchService:
         source = self._store.endpoints.get_by_id(batch.source_endpoint_id)
         rows = parse_migration_csv(changes.csv_data,
                                    allow_unknown_columns=changes.allow_unknown_columns,
-                                   password_required=not is_oauth(source))
+                                   password_required=not _token_login(source))
         present = {address_key(u.email_address)
                    for u in self._store.users.list(batch_id=batch.id)}
         # "Only new entries in the CSV file are processed."
@@ -443,7 +448,7 @@ class BatchService:
         target = self._store.endpoints.get_by_id(batch.target_endpoint_id)
         active = BatchPhase(batch.status) is BatchPhase.Active
         return self._user_specs(fresh, target, active, batch_name=batch.name,
-                                oauth_source=is_oauth(source))
+                                oauth_source=_token_login(source))
 
     def _updated_users(self, batch: BatchRow,
                        changes: BatchChanges) -> builtins.list[MigrationUserRow]:
@@ -454,12 +459,12 @@ class BatchService:
         source = self._store.endpoints.get_by_id(batch.source_endpoint_id)
         rows = parse_migration_csv(changes.csv_data,
                                    allow_unknown_columns=changes.allow_unknown_columns,
-                                   password_required=not is_oauth(source))
+                                   password_required=not _token_login(source))
         updates = changed_users(self._store, self._store.users.list(batch_id=batch.id), rows)
         by_key = {address_key(row.email_address): row for row in rows}
         target = self._store.endpoints.get_by_id(batch.target_endpoint_id)
         for user in updates:  # the same checks as a new user's row
-            _user_spec(by_key[address_key(user.email_address)], target, None, is_oauth(source))
+            _user_spec(by_key[address_key(user.email_address)], target, None, _token_login(source))
         return updates
 
     def _sync_now(self, batch: BatchRow) -> None:
@@ -678,6 +683,12 @@ def _user_spec(row: CsvUserRow, target: EndpointRow, due: datetime | None,
         status=str(U.Queued), status_summary="Active", next_sync_due_at=due,
         started_at=due,
     )
+
+
+def _token_login(source: EndpointRow) -> bool:
+    """The source signs users in with tokens (OAuth app, Gmail service account): no CSV
+    password is needed."""
+    return is_oauth(source) or is_gmail(source)
 
 
 def _apply(batch: BatchRow, changes: BatchChanges) -> BatchRow:

@@ -30,9 +30,11 @@ from dataclasses import dataclass
 
 from engine.adminlogin import LoginPlan, plan_login
 from engine.errors import ErrorCategory, PermanentError
+from engine.gmail_oauth import gmail_login
 from engine.imap.connection import ImapSettings, LoginPlanLike, Security, SimpleLogin
 from engine.limits import CONNECTION_TIMEOUT, DEFAULT_IMAP_PORT, PLAIN_OR_STARTTLS_PORT
 from engine.oauth import app_of, bearer_login, is_oauth
+from engine.service.gmail_endpoint import account_of, is_gmail
 from engine.store.endpoints import EndpointRow, EndpointSpec
 from engine.store.users import MigrationUserRow
 from engine.targets.base import Target, TargetMailbox
@@ -84,6 +86,9 @@ def imap_settings(endpoint: EndpointSpec) -> ImapSettings:
 
 def source_login(user: MigrationUserRow, source: EndpointRow | None = None
                  ) -> LoginPlan | LoginPlanLike:
+    if source is not None and is_gmail(source):  # XOAUTH2 as the user itself
+        return gmail_login(account_of(source), user.user_name or user.email_address,
+                           user.user_root)
     if source is not None and is_oauth(source):
         return bearer_login(app_of(source), user.user_name, user.user_root)
     if user.password is None:
