@@ -50,3 +50,8 @@ def test_a_gmail_endpoint_cannot_be_a_batch_target(shell: Shell) -> None:
     _, err = shell.run(f'New-MigrationBatch -Name B -SourceEndpoint Src -TargetEndpoint G '
                        f'-CSVData ([System.IO.File]::ReadAllBytes("{shell.tmp / "users.csv"}"))')
     assert "it can only be a source" in err
+
+
+def test_gmail_without_its_key_says_what_is_missing(shell: Shell) -> None:
+    _, err = shell.run("New-MigrationEndpoint -Gmail -Name G")
+    assert "needs -ServiceAccountKeyFileData" in err and "Traceback" not in err
