@@ -365,7 +365,8 @@ class _Pass:
                       ) -> tuple[list[SourceFolder], set[str]]:
         """A Gmail-shaped source (engine/sync/gmail_source.py): its views are left out like
         excluded folders, All Mail lands in the target's Archive folder."""
-        self.labels = label_placement(self.source, included, self.batch, self._recorded_uids)
+        self.labels = label_placement(self.source, included, self.batch,
+                                      lambda name: self._known(self.store, name)[0])
         if self.labels is None:
             return included, excluded
         views = self.labels.views
@@ -373,11 +374,6 @@ class _Pass:
         if self.labels.all_mail is not None and archive not in self.mapping.values():
             self.mapping[self.labels.all_mail] = archive  # else its own folder, not merged
         return ([f for f in included if f.name not in views], excluded | set(views))
-
-    def _recorded_uids(self, name: str) -> frozenset[int]:
-        known, _ = self._known(self.store, name)
-        return frozenset(m.source_uid for m in known.messages
-                         if m.source_uid is not None) if known is not None else frozenset()
 
     def _release_returned(self, selectable: Sequence[SourceFolder]) -> None:
         """A folder whose removal was held and that the source lists again is simply back."""

@@ -4,9 +4,9 @@ Before the survey the executor asks :func:`label_placement`: when the source is 
 Gmail (:func:`~engine.sync.gmail_labels.is_gmail_shaped`, Gmail itself through an OAuth or an
 app-password login, or anything that mimics it) every folder is read once for the identity of
 its messages: ``X-GM-MSGID`` (one ``UID FETCH`` item) when the server offers ``X-GM-EXT-1``,
-else the fingerprint (the header fields the survey fetches too: one more read per pass, the
-price of deciding before copying). Anything else returns ``None`` and the pass goes on as for
-any IMAP server.
+else the fingerprint (headers are fetched only for messages the store does not know yet, as
+the survey does: one more listing per folder per pass, the price of deciding before
+copying). Anything else returns ``None`` and the pass goes on as for any IMAP server.
 
 The filter (:func:`by_labels`) keeps the ContentFilter's safety rule: a message the store has
 recorded for a folder always stays in its listing, so a policy never makes a copy look deleted
@@ -44,9 +44,9 @@ def batch_policy(batch: BatchSpec) -> str:
 
 
 def label_placement(source: ImapSource, folders: Sequence[SourceFolder], batch: BatchSpec,
-                    recorded: Callable[[str], frozenset[int]]) -> LabelPlacement | None:
+                    known: Callable[[str], FolderState | None]) -> LabelPlacement | None:
     """The batch policy's placement for a Gmail-shaped source, ``None`` for any other.
-    ``recorded``: the source UIDs the store has recorded for a folder name."""
+    ``known``: what the store remembers of a folder (its recorded UIDs and fingerprints)."""
     shape = [LabelFolder(f.name, f.path, f.flags) for f in folders]
     capabilities = source.session.capabilities
     if not is_gmail_shaped(shape, capabilities):
@@ -59,18 +59,25 @@ def label_placement(source: ImapSource, folders: Sequence[SourceFolder], batch: 
         if VIEW_FLAGS & {f.lower() for f in folder.flags}:
             listed.append(bare)  # a view is never copied: no need to read it
             continue
+        state = known(folder.name)
         try:
-            messages = _identities(source, folder, by_msgid)
+            messages = _identities(source, folder, by_msgid, state)
         except SourceFolderGone:
             continue  # the survey reports it
-        listed.append(replace(bare, messages=messages, recorded=recorded(folder.name)))
+        recorded = frozenset(m.source_uid for m in state.messages
+                             if m.source_uid is not None) if state is not None else frozenset()
+        listed.append(replace(bare, messages=messages, recorded=recorded))
     return place(listed, batch_policy(batch))
 
 
-def _identities(source: ImapSource, folder: SourceFolder, by_msgid: bool
-                ) -> tuple[tuple[int, str], ...]:
-    if not by_msgid:
-        snapshot = snapshot_folder(source, folder, None, {})
+def _identities(source: ImapSource, folder: SourceFolder, by_msgid: bool,
+                known: FolderState | None) -> tuple[tuple[int, str], ...]:
+    if not by_msgid:  # always listed; headers fetched only for messages the store lacks
+        forced = None if known is None else replace(
+            known, status=replace(known.status, highestmodseq=None))
+        prints = {m.source_uid: m.fingerprint for m in known.messages
+                  if m.source_uid is not None} if known is not None else {}
+        snapshot = snapshot_folder(source, folder, forced, prints)
         return tuple((m.uid, m.fingerprint) for m in snapshot.messages or ())
     status = source.select(folder)
     if status.exists == 0:
