@@ -38,6 +38,7 @@ is never shown: :attr:`PgDatabase.path` (what error messages name) is the URL wi
 from __future__ import annotations
 
 import atexit
+import contextlib
 import re
 import threading
 from collections.abc import Iterator, Sequence
@@ -274,10 +275,8 @@ class PgDatabase(Database):
             raise
 
     def _rollback(self) -> None:
-        try:
+        with contextlib.suppress(psycopg.Error):  # a lost connection lost its transaction too
             self._pg.execute("ROLLBACK")
-        except psycopg.Error:
-            pass  # the connection is gone: so is the transaction
 
     def execute(self, sql: str, params: Params = ()) -> Cursor:
         try:

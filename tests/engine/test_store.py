@@ -545,7 +545,8 @@ def test_only_one_process_wins_a_lease(paths: StatePaths) -> None:
     start, results = ctx.Event(), ctx.Queue()
     names = [f"runner-{n}" for n in range(4)]
     workers = [
-        ctx.Process(target=_compete, args=(str(paths.root), paths.database, n, start, results)) for n in names
+        ctx.Process(target=_compete, args=(str(paths.root), paths.database, n, start, results))
+        for n in names
     ]
     for worker in workers:
         worker.start()

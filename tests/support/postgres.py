@@ -23,6 +23,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
+
 PG_BIN = Path(os.environ.get("IMSH_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
 SUPERUSER = "imsh_test"
 
@@ -54,8 +56,9 @@ class PgCluster:
 
     def fresh_database(self, prefix: str = "t") -> str:
         name = f"{prefix}_{os.getpid()}_{next(self._counter)}"
-        self.psql(f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' "
-                  "LC_COLLATE 'C' LC_CTYPE 'C'")
+        with psycopg.connect(self.url(), autocommit=True) as admin:
+            admin.execute(f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' "
+                          "LC_COLLATE 'C' LC_CTYPE 'C'")
         return self.url(name)
 
     def stop(self) -> None:
