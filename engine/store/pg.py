@@ -62,6 +62,7 @@ from engine.store.db import Cursor, Database, IntegrityError, Params, Row
 URL_SCHEMES = ("postgresql://", "postgres://")
 POOL_MAX_SIZE = 8
 POOL_TIMEOUT_S = 30.0
+CONNECT_TIMEOUT_S = 10
 # the advisory lock every write transaction takes (any constant; "imsh" in ASCII)
 WRITER_LOCK_KEY = 0x696D7368
 _VERSION_TABLE = "imsh_schema_version"
@@ -195,6 +196,7 @@ def _pool(url: str) -> ConnectionPool[Any]:
     with _pools_lock:
         pool = _pools.get(url)
         if pool is None:
+            _probe(url)
             pool = ConnectionPool(
                 url, min_size=1, max_size=POOL_MAX_SIZE, timeout=POOL_TIMEOUT_S,
                 kwargs={"autocommit": True}, configure=_configure, open=False,
@@ -207,6 +209,15 @@ def _pool(url: str) -> ConnectionPool[Any]:
                 raise _unreachable(url, exc) from exc
             _pools[url] = pool
         return pool
+
+
+def _probe(url: str) -> None:
+    """One direct connection before the pool is made: libpq's own reason (refused, no such
+    database, password authentication failed) at once, instead of a pool timeout later."""
+    try:
+        psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S).close()
+    except psycopg.Error as exc:
+        raise _unreachable(url, exc) from exc
 
 
 def close_pools() -> None:
@@ -297,8 +308,12 @@ class PgDatabase(Database):
         return row
 
     def user_version(self) -> int:
-        exists = self.query_one("SELECT to_regclass(?) IS NOT NULL", (_VERSION_TABLE,))
-        if exists is None or not exists[0]:
+        # pg_tables, read with the statement's snapshot: to_regclass() may answer from a
+        # stale catalog cache and miss the table another host just committed
+        exists = self.query_one("SELECT 1 FROM pg_catalog.pg_tables "
+                                "WHERE schemaname = current_schema() AND tablename = ?",
+                                (_VERSION_TABLE,))
+        if exists is None:
             return 0
         row = self.query_one(f"SELECT version FROM {_VERSION_TABLE}")
         return int(row[0]) if row is not None else 0
@@ -326,10 +341,10 @@ class PgDatabase(Database):
 
 
 def _unreachable(url: str, exc: Exception) -> TransientError:
+    why = str(exc).strip().replace(url, masked_url(url))
     return TransientError(
-        f"cannot connect to the state database {masked_url(url)} within "
-        f"{POOL_TIMEOUT_S:g} s: {exc}. Check that PostgreSQL runs there and the URL "
-        "(host, port, database, user, password) is right.",
+        f"cannot connect to the state database {masked_url(url)}: {why}. Check that "
+        "PostgreSQL runs there and the URL (host, port, database, user) and password are right.",
         category=ErrorCategory.ResourceUnavailable,
         error_id="StateDatabaseUnreachable",
     )
