@@ -21,7 +21,9 @@ instead of ``state.db``; the repositories run unchanged on :class:`PgDatabase`, 
   it (a lease checked inside a write transaction cannot be taken meanwhile, the migration
   re-reads the version under the write lock). :meth:`PgDatabase.transaction` keeps exactly that
   rule: ``BEGIN`` then ``pg_advisory_xact_lock`` on one key, so write transactions of every
-  process on every host take turns; readers (autocommit, READ COMMITTED) never wait. Finer
+  process on every host take turns; readers (autocommit, READ COMMITTED) never wait. As with
+  SQLite's ``busy_timeout``, a writer gives up after ``lock_timeout`` (10 s) with a
+  :class:`~engine.errors.TransientError` rather than wait forever. Finer
   locking (``FOR UPDATE SKIP LOCKED``) is for the multi-host runner, not built yet
   (docs/scale-out.md).
 - **Errors.** Constraint violations become :class:`~engine.store.db.IntegrityError`, a lost or
@@ -60,7 +62,8 @@ from engine.errors import ErrorCategory, StateStoreError, TransientError
 from engine.store.db import Cursor, Database, IntegrityError, Params, Row
 
 URL_SCHEMES = ("postgresql://", "postgres://")
-POOL_MAX_SIZE = 8
+POOL_MAX_SIZE = 40  # the runner's worker threads (engine/runner/runner.py) each open a Store
+LOCK_TIMEOUT_MS = 10_000  # as engine/store/db.py's BUSY_TIMEOUT_MS
 POOL_TIMEOUT_S = 30.0
 CONNECT_TIMEOUT_S = 10
 # the advisory lock every write transaction takes (any constant; "imsh" in ASCII)
@@ -181,6 +184,9 @@ class _WholeNumeric(Loader):
 
 
 def _configure(conn: psycopg.Connection[Any]) -> None:
+    # like SQLite's busy_timeout: a writer waits this long for the writer lock, then fails
+    # transiently (the runner retries) instead of waiting forever
+    conn.execute(f"SET lock_timeout = {int(LOCK_TIMEOUT_MS)}")
     conn.adapters.register_dumper(bool, _BoolAsInteger)
     conn.adapters.register_loader("numeric", _WholeNumeric)
     conn.row_factory = _row_factory

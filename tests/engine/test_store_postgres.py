@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
@@ -157,3 +158,31 @@ def test_imsh_with_a_database_option_that_is_not_a_url_says_so(tmp_path: Path) -
     assert result.returncode == 2
     assert "--database needs a PostgreSQL URL" in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "state.db").exists()
+
+
+def test_write_transactions_of_two_connections_take_turns(paths: StatePaths) -> None:
+    """As with SQLite's BEGIN IMMEDIATE: a lease checked inside a write transaction cannot be
+    taken by another process before that transaction ends."""
+    Store.open(paths).close()
+    first, second = Store.open(paths), Store.open(paths)
+    events: list[str] = []
+    try:
+        def other_writer() -> None:
+            with second.transaction():
+                events.append("second writes")
+                second.leases.acquire("user:1", "b", timedelta(minutes=5))
+
+        with first.transaction():
+            assert first.leases.acquire("user:1", "a", timedelta(minutes=5))
+            worker = threading.Thread(target=other_writer)
+            worker.start()
+            worker.join(timeout=1.0)
+            assert worker.is_alive()  # waiting for the writer lock
+            events.append("first commits")
+        worker.join(timeout=10)
+        assert events == ["first commits", "second writes"]
+        lease = second.leases.get("user:1")
+        assert lease is not None and lease.owner == "a"
+    finally:
+        first.close()
+        second.close()
