@@ -206,6 +206,10 @@ def _pool(url: str) -> ConnectionPool[Any]:
             pool = ConnectionPool(
                 url, min_size=1, max_size=POOL_MAX_SIZE, timeout=POOL_TIMEOUT_S,
                 kwargs={"autocommit": True}, configure=_configure, open=False,
+                # a connection is tried before it is handed out: after a restart or failover
+                # of PostgreSQL the pool's idle connections are dead, and the next
+                # Store.open must get a new one, not fail
+                check=ConnectionPool.check_connection,
                 name=f"imsh {masked_url(url)}",
             )
             try:

@@ -29,6 +29,7 @@ from engine.store.pg import PgDatabase, ddl_to_pg, masked_url, to_pg
 from engine.store.schema import LATEST_VERSION, MIGRATIONS, Migration, migrate
 from engine.store.sync_state import CopiedMessage, FolderState, PendingMessage
 from engine.store.users import MigrationUserSpec
+from tests.support.postgres import PgCluster
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -186,3 +187,14 @@ def test_write_transactions_of_two_connections_take_turns(paths: StatePaths) -> 
     finally:
         first.close()
         second.close()
+
+
+def test_after_postgresql_restarts_the_next_store_open_works(
+        paths: StatePaths, postgres_cluster: PgCluster) -> None:
+    """The pool keeps connections between Store.open calls; a restart (maintenance, failover)
+    cuts them all. The next open must get a live connection, not the dead one."""
+    with Store.open(paths) as store:
+        store.config.set("MaxNumberOfBatches", 7)
+    postgres_cluster.restart()
+    with Store.open(paths) as store:
+        assert store.config.get("MaxNumberOfBatches") == 7

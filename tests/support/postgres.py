@@ -61,6 +61,11 @@ class PgCluster:
                           "LC_COLLATE 'C' LC_CTYPE 'C'")
         return self.url(name)
 
+    def restart(self) -> None:
+        """Stop and start the server (``-m fast``: open connections are cut)."""
+        self._run([str(PG_BIN / "pg_ctl"), "-D", str(self.root / "data"), "-l",
+                   str(self.root / "log"), "-m", "fast", "-w", "-t", "60", "restart"])
+
     def stop(self) -> None:
         with contextlib.suppress(Exception):
             self._run([str(PG_BIN / "pg_ctl"), "-D", str(self.root / "data"), "-m", "immediate",
