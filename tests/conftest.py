@@ -119,9 +119,10 @@ def postgres_cluster() -> Iterator[PgCluster]:
 
 
 @pytest.fixture
-def postgres_url(postgres_cluster: PgCluster) -> str:
+def postgres_url(postgres_cluster: PgCluster) -> Iterator[str]:
     """The URL of a new, empty database on the session's cluster (one per test)."""
-    return postgres_cluster.fresh_database()
+    yield postgres_cluster.fresh_database()
+    close_pools()  # this process's connections to it (one pool per URL)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
