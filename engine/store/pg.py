@@ -256,6 +256,10 @@ class PgDatabase(Database):
         self._pool = pool
         self._pg = connection
         self._depth = 0
+        # one Database per thread, as SQLite's check_same_thread enforces: a psycopg connection
+        # would accept a second thread, and its statements would land in this thread's
+        # transaction
+        self._thread = threading.get_ident()
 
     @classmethod
     def connect(cls, url: str) -> PgDatabase:
@@ -300,12 +304,18 @@ class PgDatabase(Database):
             self._pg.execute("ROLLBACK")
 
     def execute(self, sql: str, params: Params = ()) -> Cursor:
+        if threading.get_ident() != self._thread:
+            raise StateStoreError(
+                f"the state database connection to {self.path} belongs to another thread; "
+                "open a Store per thread", error_id="StateDatabaseWrongThread")
         try:
             return self._pg.execute(to_pg(sql), tuple(params))
         except psycopg.Error as exc:
             raise _store_error(exc, self.path) from exc
 
     def execute_many(self, sql: str, rows: Sequence[Params]) -> int:
+        if threading.get_ident() != self._thread:
+            self.execute("SELECT 1")  # raises the wrong-thread error
         try:
             with self._pg.cursor() as cursor:
                 cursor.executemany(to_pg(sql), [tuple(r) for r in rows])

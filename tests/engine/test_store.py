@@ -148,7 +148,6 @@ def test_database_newer_than_program_is_refused(store: Store, paths: StatePaths)
         Store.open(paths)
 
 
-@only_sqlite
 def test_store_is_bound_to_its_thread(store: Store) -> None:
     errors: list[BaseException] = []
 

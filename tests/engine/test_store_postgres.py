@@ -165,14 +165,18 @@ def test_write_transactions_of_two_connections_take_turns(paths: StatePaths) -> 
     """As with SQLite's BEGIN IMMEDIATE: a lease checked inside a write transaction cannot be
     taken by another process before that transaction ends."""
     Store.open(paths).close()
-    first, second = Store.open(paths), Store.open(paths)
     events: list[str] = []
-    try:
-        def other_writer() -> None:
+    owners: list[str] = []
+
+    def other_writer() -> None:
+        with Store.open(paths) as second:
             with second.transaction():
                 events.append("second writes")
                 second.leases.acquire("user:1", "b", timedelta(minutes=5))
+            lease = second.leases.get("user:1")
+            owners.append(lease.owner if lease else "")
 
+    with Store.open(paths) as first:
         with first.transaction():
             assert first.leases.acquire("user:1", "a", timedelta(minutes=5))
             worker = threading.Thread(target=other_writer)
@@ -181,12 +185,8 @@ def test_write_transactions_of_two_connections_take_turns(paths: StatePaths) -> 
             assert worker.is_alive()  # waiting for the writer lock
             events.append("first commits")
         worker.join(timeout=10)
-        assert events == ["first commits", "second writes"]
-        lease = second.leases.get("user:1")
-        assert lease is not None and lease.owner == "a"
-    finally:
-        first.close()
-        second.close()
+    assert events == ["first commits", "second writes"]
+    assert owners == ["a"]
 
 
 def test_after_postgresql_restarts_the_next_store_open_works(
