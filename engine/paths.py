@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import ErrorCategory, StateStoreError
@@ -47,8 +47,9 @@ class StatePaths:
     maildir_default: Path  # where the default ``LocalMaildir`` target endpoint points
     history: Path  # the interactive console's history file
     # ``postgresql://...`` (``--database`` / ``$IMSH_DATABASE``): the store is there instead of
-    # ``db`` (engine/store/pg.py); the key file and logs stay in the state directory
-    database: str | None = None
+    # ``db`` (engine/store/pg.py); the key file and logs stay in the state directory. Not in
+    # the repr: the URL may hold a password
+    database: str | None = field(default=None, repr=False)
 
 
 def resolve_state_paths(

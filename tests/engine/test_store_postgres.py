@@ -198,3 +198,9 @@ def test_after_postgresql_restarts_the_next_store_open_works(
     postgres_cluster.restart()
     with Store.open(paths) as store:
         assert store.config.get("MaxNumberOfBatches") == 7
+
+
+def test_the_state_paths_never_show_the_database_url() -> None:
+    paths = resolve_state_paths("/s", env={"IMSH_DATABASE": "postgresql://u:Repr-Pw-3@db/x"})
+    assert paths.database == "postgresql://u:Repr-Pw-3@db/x"
+    assert "Repr-Pw-3" not in repr(paths) and "Repr-Pw-3" not in str(paths)
