@@ -49,7 +49,7 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -78,13 +78,18 @@ def is_postgres_url(value: str | None) -> bool:
 def masked_url(url: str) -> str:
     """``url`` without its password, for messages and logs."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    user = f"{parts.username}:***@" if parts.username else ":***@"
-    return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
+    # libpq also takes the password as a query parameter: ...?password=...
+    query = _QUERY_PASSWORD.sub(r"\1***", parts.query)
+    netloc = parts.netloc
+    if parts.password is not None:
+        host = netloc.rsplit("@", 1)[1]
+        netloc = (f"{parts.username}:***@" if parts.username else ":***@") + host
+    # not urlunsplit: it drops the empty host of postgresql:///db?host=/run/postgresql
+    return (f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
+            + (f"#{parts.fragment}" if parts.fragment else ""))
+
+
+_QUERY_PASSWORD = re.compile(r"((?:^|&)password=)[^&]*", re.IGNORECASE)
 
 
 # ---- the dialect -------------------------------------------------------------------------

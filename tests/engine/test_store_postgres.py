@@ -58,6 +58,10 @@ def test_a_password_in_the_url_is_never_shown() -> None:
     assert masked_url("postgresql://imsh:s3cret@db.example.org:5433/imsh?sslmode=require") == \
         "postgresql://imsh:***@db.example.org:5433/imsh?sslmode=require"
     assert masked_url("postgresql://imsh@db/imsh") == "postgresql://imsh@db/imsh"
+    assert masked_url("postgresql:///imsh?host=/run/pg&password=Q-Pw&user=imsh") == \
+        "postgresql:///imsh?host=/run/pg&password=***&user=imsh"
+    assert masked_url("postgresql://imsh:p%40ss@[::1]:5432/imsh") == \
+        "postgresql://imsh:***@[::1]:5432/imsh"
 
 
 # ---- on the session's cluster -----------------------------------------------------------------
