@@ -66,7 +66,9 @@ add_users() {  # add_users NAME...   (authdaemond reads the rebuilt userdb.dat l
     chmod 0600 "$DIR/etc/userdb"
     for name in "$@"; do
         grep -q "^$name	" "$DIR/etc/userdb" && continue
-        hash=$(printf '%s\n%s\n' "$PASSWORD" "$PASSWORD" | userdbpw -md5)
+        # a here-string, not a pipe: userdbpw may exit before a writer finishes, and under
+        # pipefail that writer's SIGPIPE failed the whole start (exit 141) now and then
+        hash=$(userdbpw -md5 <<< "$PASSWORD"$'\n'"$PASSWORD")
         printf '%s\tuid=%s|gid=%s|home=%s|systempw=%s\n' \
             "$name" "$uid" "$gid" "$DIR/home/$name" "$hash" >> "$DIR/etc/userdb"
         make_maildir "$name"

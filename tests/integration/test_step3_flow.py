@@ -214,7 +214,8 @@ NON_IMAP_EXAMPLES = [
     "Server01.contoso.com -Credentials $cred",
     "New-MigrationEndpoint -ExchangeOutlookAnywhere -Name CutoverExchangeEndpoint01 "
     "-Autodiscover -EmailAddress administrator@contoso.com -Credentials $cred",
-    "New-MigrationEndpoint -Gmail -Name GmailEndpoint -EmailAddress admin@contoso.com",
+    "New-MigrationEndpoint -PublicFolder -Name PFEndpoint -RemoteServer pf.contoso.com "
+    "-Credentials $cred",
     "Set-MigrationEndpoint -Identity CutoverExchangeEndpoint01 -MaxConcurrentIncrementalSyncs "
     "50 -NspiServer Server01.contoso.com",
     "Test-MigrationServerAvailability -ExchangeRemoteMove -RemoteServer Server01.contoso.com "
