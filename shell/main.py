@@ -8,6 +8,7 @@
     imsh service [--until-idle]   the runner
     imsh service install|uninstall|status [--user] [--name N] [--run-as U] [--unit-dir D]
                                   keep the runner running under systemd (shell/systemd.py)
+    imsh dashboard [--listen H:P] the read-only migration dashboard (shell/dashboard/)
     imsh --state DIR ...          state directory (default $IMSH_HOME, else ~/.local/share/imsh)
     imsh --version
 
@@ -23,6 +24,7 @@ from importlib import metadata
 USAGE = """usage: imsh [--state DIR] [-c LINE | FILE.imsh [ARGS...] | service [--until-idle]]
        imsh [--state DIR] service install|uninstall|status [--user] [--name N] [--run-as U]
             [--unit-dir DIR] [--no-enable]
+       imsh [--state DIR] dashboard [--listen HOST:PORT]
        imsh --version"""
 
 HELP = USAGE + """
@@ -41,6 +43,9 @@ imsh moves mailboxes off IMAP servers with Exchange's migration cmdlets.
                             --run-as: the system unit's user; --unit-dir: only write it)
   imsh service uninstall    stop, disable and remove that unit
   imsh service status       whether the unit is installed, enabled and running
+  imsh dashboard            the read-only migration dashboard in a browser; prints the
+                            address with its access token once (--listen HOST:PORT,
+                            default 127.0.0.1:8470)
 
   --state DIR               the state directory (default $IMSH_HOME, else
                             ~/.local/share/imsh): state.db, the key file secret.key and
@@ -64,6 +69,8 @@ class Invocation:
     until_idle: bool = False
     service_action: str | None = None  # install | uninstall | status (None: run it)
     service_options: dict[str, str | bool] = field(default_factory=dict)
+    dashboard: bool = False
+    listen: str | None = None  # dashboard's HOST:PORT (None: 127.0.0.1:8470)
     version: bool = False
     help: bool = False
 
@@ -96,6 +103,10 @@ def parse_command_line(argv: list[str]) -> Invocation:
             else:
                 inv.until_idle = _service_options(args)
             args = []
+        elif arg == "dashboard":
+            inv.dashboard = True
+            inv.listen = _dashboard_options(args)
+            args = []
         elif arg.startswith("-") and arg != "-":
             raise UsageError(f"unknown option {arg}")
         else:
@@ -119,6 +130,17 @@ def _service_options(args: list[str]) -> bool:
         else:
             raise UsageError(f"unknown service option {arg}")
     return until_idle
+
+
+def _dashboard_options(args: list[str]) -> str | None:
+    listen = None
+    while args:
+        arg = args.pop(0)
+        if arg == "--listen" or arg.startswith("--listen="):
+            listen = _option_value(arg, args, "--listen")
+        else:
+            raise UsageError(f"unknown dashboard option {arg}")
+    return listen
 
 
 def _unit_options(args: list[str]) -> dict[str, str | bool]:

@@ -65,6 +65,10 @@ def run_invocation(inv: Invocation) -> int:
         from shell.service_unit import run_unit_action
 
         return run_unit_action(inv.state, inv.service_action, inv.service_options)
+    if inv.dashboard:
+        from shell.dashboard.server import DEFAULT_LISTEN, run_dashboard
+
+        return run_dashboard(inv.state, inv.listen or DEFAULT_LISTEN)
     if inv.service:
         from shell.service_main import run_service
 

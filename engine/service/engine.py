@@ -20,6 +20,8 @@ from engine.model import BatchStatus, IMAPSecurityMechanism
 from engine.model import MigrationUserStatus as UserStatus
 from engine.model import MigrationUserStatusSummary as UserStatusSummary
 from engine.paths import StatePaths
+from engine.runner.launcher import RUNNER_PREFIX
+from engine.runner.liveness import live_leases
 from engine.service import availability, config, statistics
 from engine.service.availability import AvailabilityResult
 from engine.service.batches import SETTLED, BatchChanges, BatchInfo, BatchRequest, BatchService
@@ -35,6 +37,7 @@ from engine.service.endpoints import (
 from engine.service.statistics import MigrationTotals, UserStatisticsInfo
 from engine.service.users import UserChanges, UserInfo, UserService
 from engine.store import Store
+from engine.store.sync_state import FolderState
 
 IDENTITY_KINDS = ("batch", "endpoint", "user")
 
@@ -161,6 +164,16 @@ class Engine:
 
     def get_statistics(self) -> MigrationTotals:
         return statistics.migration_totals(self.store)
+
+    # --- read-only views for the dashboard (shell/dashboard) ------------------------------
+
+    def get_user_folders(self, identity: str) -> list[FolderState]:
+        """The source folders imsh knows for one user (names, target names, last sync)."""
+        return self.store.folders.list(self.store.users.get(identity).id)
+
+    def count_active_runners(self) -> int:
+        """How many live runners hold a lease now (``imsh service`` processes)."""
+        return len(live_leases(self.store, prefix=RUNNER_PREFIX))
 
     # --- configuration --------------------------------------------------------------------
 
