@@ -126,3 +126,17 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
         if time.monotonic() > deadline:
             raise AssertionError(f"{what}: not within {timeout} s")
         time.sleep(0.05)
+
+
+MESSAGES = 60
+
+
+@dataclass
+class Migrated:
+    state: Path
+    work: Path
+    dashboard: Dashboard
+    secrets: tuple[str, ...]  # every password the CSV held
+    seen_while_running: list[dict[str, object]]  # /api/overview.json polled during the pass
+    export_csv: bytes  # Get-MigrationUser | Get-MigrationUserStatistics | Export-Csv
+    batch_text: str  # Get-MigrationBatch B1 | Format-List

@@ -1,94 +1,18 @@
-# ruff: noqa: E501  (the scripts below keep one cmdlet on one line)
-"""``imsh dashboard`` over HTTP: a real dashboard process over the state of a real migration
-into Dovecot (ann migrates; bob fails, his target mailbox does not exist), driven by the real
-``imsh`` console script. One migration and one dashboard for the whole module.
-"""
+"""``imsh dashboard`` over HTTP, against the real migration and dashboard process of
+tests/dashboard/conftest.py (ann synced, bob failed)."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
-import time
-import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from markupsafe import escape
 from prometheus_client.parser import text_string_to_metric_families
 
-from engine.paths import resolve_state_paths
-from engine.service import Engine
-from scripts.corpus import ImapParams, generate, load_imap
-from tests.dashboard.support import Dashboard, run_script, start_dashboard, wait_until
-from tests.support.ports import free_port
-from tests.support.servers import ImapServer
+from tests.dashboard.support import MESSAGES, Migrated
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
-
-MESSAGES = 60
-
-
-@dataclass
-class Migrated:
-    state: Path
-    work: Path
-    dashboard: Dashboard
-    secrets: tuple[str, ...]  # every password the CSV held
-    seen_while_running: list[dict[str, object]]  # /api/overview.json polled during the pass
-    export_csv: bytes  # Get-MigrationUser | Get-MigrationUserStatistics | Export-Csv
-    batch_text: str  # Get-MigrationBatch B1 | Format-List
-
-
-def runners(state: Path) -> int:
-    with Engine.open(resolve_state_paths(state, env={})) as engine:
-        return engine.count_active_runners()
-
-
-@pytest.fixture(scope="module")
-def migrated(tmp_path_factory: pytest.TempPathFactory, dovecot: ImapServer,
-             dovecot_target: ImapServer) -> Iterator[Migrated]:
-    base = tmp_path_factory.mktemp("dashboard")
-    state, work = base / "state", base / "work"
-    work.mkdir()
-    ann_src, bob_src = dovecot.fresh_user(), dovecot.fresh_user()
-    ann_dst, bob_dst = dovecot_target.fresh_user(), f"absent{uuid.uuid4().hex[:8]}"
-    load_imap(ImapParams(dovecot.host, dovecot.port, ann_src, dovecot.password),
-              generate(7, MESSAGES, max_size=4 * 1024))
-    (work / "users.csv").write_text(
-        "EmailAddress,UserName,Password,TargetUserName,TargetPassword\n"
-        f"ann@contoso.com,{ann_src},{dovecot.password},{ann_dst},{dovecot_target.password}\n"
-        f"bob@contoso.com,{bob_src},{dovecot.password},{bob_dst},{dovecot_target.password}\n",
-        encoding="utf-8")
-    run_script(state, work, "create", f"""
-New-MigrationEndpoint -IMAP -Name Source -RemoteServer 127.0.0.1 -Port {dovecot.port} -Security None | Out-Null
-New-MigrationEndpoint -IMAP -Name Target -RemoteServer 127.0.0.1 -Port {dovecot_target.port} -Security None | Out-Null
-New-MigrationBatch -Name B1 -SourceEndpoint Source -TargetEndpoint Target -CSVData ([System.IO.File]::ReadAllBytes("users.csv")) | Out-Null
-""")
-    dashboard = start_dashboard(state, free_port())
-    try:
-        dashboard.log_in()
-        run_script(state, work, "start", "Start-MigrationBatch -Identity B1")
-        seen: list[dict[str, object]] = []
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            batch = json.loads(dashboard.request("/api/overview.json").body)["batches"][0]
-            if not seen or seen[-1] != batch:
-                seen.append(batch)
-            if batch["status"] in ("Synced", "SyncedWithErrors", "Failed"):
-                break
-            time.sleep(0.05)
-        wait_until(lambda: runners(state) == 0, 30, "the runner to exit")
-        batch_text = run_script(state, work, "export", """
-Get-MigrationUser | Get-MigrationUserStatistics | Export-Csv -Path stats.csv
-Get-MigrationBatch B1 | Format-List Identity,Status,TotalCount,SyncedCount,FailedCount
-""")
-        yield Migrated(state, work, dashboard, (dovecot.password, dovecot_target.password),
-                       seen, (work / "stats.csv").read_bytes(), batch_text)
-    finally:
-        dashboard.stop()
-
 
 PAGES = ("/", "/batches/B1", "/users/ann@contoso.com", "/users/bob@contoso.com",
          "/api/overview.json", "/api/batches/B1", "/report.csv", "/report.csv?batch=B1",
@@ -156,6 +80,8 @@ def test_the_user_page_shows_folders_and_report(migrated: Migrated) -> None:
     page = migrated.dashboard.request("/users/ann@contoso.com")
     assert page.status == 200
     assert "INBOX" in page.text
+    assert "<td>Archive/2019</td>" in page.text  # a path, as the admin names it
+    assert "&amp;ZeVnLIqe-" not in page.text  # decoded, not modified UTF-7
     assert "<h2>Report</h2>" in page.text and "Nothing reported yet." not in page.text
     missing = migrated.dashboard.request("/users/nobody@contoso.com")
     assert missing.status == 404 and "nobody@contoso.com" in missing.text
