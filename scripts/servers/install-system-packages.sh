@@ -22,7 +22,7 @@ PACKAGES=(
     gamin libgamin0 libgdbm6 libidn12 libcourier-unicode4
     isync openssl tmux
     python3-venv pipx
-    chromium
+    chromium fonts-droid-fallback
 )
 
 if [ "$(id -u)" -ne 0 ]; then

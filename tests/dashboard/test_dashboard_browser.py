@@ -3,8 +3,9 @@ the real migration and dashboard process of tests/dashboard/conftest.py.
 
 Chromium is Debian's (/usr/bin/chromium, scripts/servers/install-system-packages.sh), never a
 browser Playwright downloads; it runs with a new empty profile and its background network
-features off, so the test talks to 127.0.0.1 only. The screenshot of the main page is written
-to docs/dashboard-batches.png only when IMSH_DASHBOARD_SCREENSHOTS names a directory.
+features off, so the test talks to 127.0.0.1 only. Screenshots of the pages (docs/dashboard-*.png)
+are written only when IMSH_DASHBOARD_SCREENSHOTS names a directory:
+``IMSH_DASHBOARD_SCREENSHOTS=docs python -m pytest tests/dashboard/test_dashboard_browser.py``.
 """
 
 from __future__ import annotations
@@ -69,12 +70,17 @@ def test_the_batch_list_shows_the_batch_and_updates_itself(browser: Any,
 
 def test_a_user_page_shows_its_folders_and_report(browser: Any, migrated: Migrated) -> None:
     page, errors = open_page(browser, migrated, "/batches/B1")
+    failed = page.locator("#users tbody tr", has_text="bob@contoso.com")
+    assert failed.locator("[data-field=status]").inner_text() == "Failed"
+    assert failed.locator("[data-field=error]").inner_text() != ""
+    shots = os.environ.get("IMSH_DASHBOARD_SCREENSHOTS")
+    if shots:
+        page.screenshot(path=str(Path(shots) / "dashboard-batch.png"))
     page.get_by_role("link", name="ann@contoso.com").click()
     page.wait_for_url("**/users/ann%40contoso.com")
     assert page.locator("h1").inner_text() == "ann@contoso.com"
     assert "INBOX" in page.locator("#folders").inner_text()
     assert page.locator("#report tbody tr").count() >= 1
-    shots = os.environ.get("IMSH_DASHBOARD_SCREENSHOTS")
     if shots:
         page.screenshot(path=str(Path(shots) / "dashboard-user.png"))
     assert errors == []
