@@ -2,7 +2,8 @@
 
 * Every request needs the token ``imsh dashboard`` printed at start: ``?token=T`` once (the
   answer sets an HttpOnly, SameSite=Strict cookie and redirects to the same page without the
-  token, so it leaves the address bar and the browser history), the cookie afterwards. Without
+  token, so it leaves the address bar and the browser history), the cookie afterwards (named
+  after the port: ``imsh_dashboard_8470``). Without
   it: 401. Tokens are compared in constant time.
 * Read-only: every route is GET (HEAD) only; anything else is 405. No route changes state.
 * Content-Security-Policy ``default-src 'self'``: the page loads only its own script and
@@ -14,6 +15,7 @@
 from __future__ import annotations
 
 import hmac
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -34,7 +36,12 @@ from engine.service import Engine
 from shell.dashboard import metrics, views
 
 HERE = Path(__file__).resolve().parent
-COOKIE = "imsh_dashboard"
+COOKIE = "imsh_dashboard"  # + "_PORT": browsers share cookies across ports, dashboards don't
+
+
+def cookie_name(request: Request) -> str:
+    """One cookie per port, so two dashboards on one host do not overwrite each other's."""
+    return f"{COOKIE}_{request.url.port or 80}"
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'none'",
     "X-Content-Type-Options": "nosniff",
@@ -57,10 +64,13 @@ class TokenGate(BaseHTTPMiddleware):
                        call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         response: Response
         if self._is(request.query_params.get("token")):
-            response = RedirectResponse(request.url.remove_query_params("token"), 303)
-            response.set_cookie(COOKIE, self._token, httponly=True, samesite="strict",
+            stripped = request.url.remove_query_params("token")
+            # relative: the redirect never trusts the Host header
+            response = RedirectResponse(stripped.path + (f"?{stripped.query}"
+                                                         if stripped.query else ""), 303)
+            response.set_cookie(cookie_name(request), self._token, httponly=True, samesite="strict",
                                 secure=request.url.scheme == "https", path="/")
-        elif self._is(request.cookies.get(COOKIE)):
+        elif self._is(request.cookies.get(cookie_name(request))):
             response = await call_next(request)
         else:
             response = Response("This dashboard needs the token imsh dashboard printed at "
@@ -123,7 +133,8 @@ def create_app(paths: StatePaths, token: str) -> Starlette:
             text = read(lambda e: views.statistics_csv(e, batch_name))
         except NotFoundError as exc:
             return not_found(exc)
-        filename = f"{batch_name or 'all'}-statistics.csv".replace('"', "")
+        # a header is Latin-1 and a batch name may be anything: keep a safe ASCII file name
+        filename = re.sub(r"[^A-Za-z0-9._-]", "_", f"{batch_name or 'all'}-statistics.csv")
         return Response(text.encode("utf-8"), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 

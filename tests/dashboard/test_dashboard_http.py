@@ -22,7 +22,10 @@ PAGES = ("/", "/batches/B1", "/users/ann@contoso.com", "/users/bob@contoso.com",
 @pytest.mark.parametrize("path", PAGES)
 def test_a_request_without_the_token_is_refused(migrated: Migrated, path: str) -> None:
     dashboard = migrated.dashboard
-    for cookie in ("", "imsh_dashboard=wrong", f"imsh_dashboard={dashboard.token[:-1]}"):
+    name = f"imsh_dashboard_{dashboard.port}"
+    for cookie in ("", f"{name}=wrong", f"{name}={dashboard.token[:-1]}",
+                   f"imsh_dashboard={dashboard.token}",  # another port's name
+                   f"imsh_dashboard_1={dashboard.token}"):
         answer = dashboard.request(path, cookie=cookie)
         assert answer.status == 401, (path, cookie, answer.status)
         assert b"ann@contoso.com" not in answer.body
@@ -36,9 +39,10 @@ def test_the_printed_token_lets_the_admin_in_once_and_leaves_the_address(
     assert dashboard.url.startswith("http://127.0.0.1:")
     answer = dashboard.request(f"/batches/B1?token={dashboard.token}", cookie="")
     assert answer.status == 303
-    assert answer.headers["location"].endswith("/batches/B1")  # the token left the URL
+    assert answer.headers["location"] == "/batches/B1"  # the token left the URL
     cookie = answer.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+    assert cookie.startswith(f"imsh_dashboard_{dashboard.port}=")
     assert dashboard.request("/batches/B1", cookie=cookie.split(";", 1)[0]).status == 200
 
 
