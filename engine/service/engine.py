@@ -22,7 +22,7 @@ from engine.model import MigrationUserStatusSummary as UserStatusSummary
 from engine.paths import StatePaths
 from engine.runner.launcher import RUNNER_PREFIX
 from engine.runner.liveness import live_leases
-from engine.service import availability, config, statistics
+from engine.service import availability, config, statistics, user_folders
 from engine.service.availability import AvailabilityResult
 from engine.service.batches import SETTLED, BatchChanges, BatchInfo, BatchRequest, BatchService
 from engine.service.common import Launcher, RunnerLauncher
@@ -35,9 +35,9 @@ from engine.service.endpoints import (
     default_security,
 )
 from engine.service.statistics import MigrationTotals, UserStatisticsInfo
+from engine.service.user_folders import UserFolder
 from engine.service.users import UserChanges, UserInfo, UserService
 from engine.store import Store
-from engine.store.sync_state import FolderState
 
 IDENTITY_KINDS = ("batch", "endpoint", "user")
 
@@ -167,9 +167,9 @@ class Engine:
 
     # --- read-only views for the dashboard (shell/dashboard) ------------------------------
 
-    def get_user_folders(self, identity: str) -> list[FolderState]:
-        """The source folders imsh knows for one user (names, target names, last sync)."""
-        return self.store.folders.list(self.store.users.get(identity).id)
+    def get_user_folders(self, identity: str) -> list[UserFolder]:
+        """The source folders imsh knows for one user, as paths an admin reads."""
+        return user_folders.user_folders(self.store, identity)
 
     def count_active_runners(self) -> int:
         """How many live runners hold a lease now (``imsh service`` processes)."""

@@ -14,11 +14,9 @@ from typing import Any
 
 from cmdlets.migration.records import user_statistics_record
 from engine.bytesize import byte_quantified_size
-from engine.folders import display_name, source_path
 from engine.service import Engine
 from engine.service.batches import BatchInfo
 from engine.service.users import UserInfo
-from engine.sync.state import decode_target_path
 from shell.format.csvtext import to_csv
 
 DATA_CONSISTENCY_SCORE = "DataConsistencyScore"  # filled when Step 13 (proof) provides it
@@ -115,21 +113,14 @@ def user_page(engine: Engine, identity: str) -> dict[str, Any]:
     folders = engine.get_user_folders(identity)
     return {
         "user": user_summary(stats.user),
-        "folders": [{"source": display_name(source_path(f.source_name, f.source_separator)),
-                     "target": _target_name(f.target_name),
-                     "excluded": f.excluded, "last_synced": _time(f.last_synced_at)}
-                    for f in folders],
+        "folders": [{"source": f.source, "target": f.target, "excluded": f.excluded,
+                     "last_synced": _time(f.last_synced_at)} for f in folders],
         "skipped": [{"kind": "LargeItem" if s.kind == "large" else "CorruptItem",
                      "folder": s.folder, "subject": s.subject, "size": s.size,
                      "reason": s.reason} for s in stats.skipped_items or ()],
         "report": [{"time": _time(e.created_at), "kind": e.kind, "message": e.message,
                     "folder": e.folder} for e in stats.report or ()],
     }
-
-
-def _target_name(stored: str | None) -> str | None:
-    path = decode_target_path(stored)
-    return display_name(path) if path is not None else None
 
 
 def statistics_csv(engine: Engine, batch: str | None = None) -> str:
