@@ -58,6 +58,7 @@ class Dashboard:
     process: subprocess.Popen[str]
     url: str
     banner: str
+    log: Path  # the process's standard error
     cookie: str = field(default="")
 
     @property
@@ -99,15 +100,17 @@ class Dashboard:
 
 
 def start_dashboard(state: Path, port: int, *extra: str) -> Dashboard:
-    process = subprocess.Popen([*imsh_argv(), "--state", str(state), "dashboard",
-                                "--listen", f"127.0.0.1:{port}", *extra],
-                               env=imsh_env(), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    log = state.parent / f"dashboard-{port}.err"
+    with log.open("w", encoding="utf-8") as stderr:
+        process = subprocess.Popen([*imsh_argv(), "--state", str(state), "dashboard",
+                                    "--listen", f"127.0.0.1:{port}", *extra],
+                                   env=imsh_env(), stdout=subprocess.PIPE, stderr=stderr,
+                                   text=True)
     assert process.stdout is not None
     banner = process.stdout.readline() + process.stdout.readline()
     found = re.search(r"http://\S+", banner)
-    assert found, banner + (process.stderr.read() if process.stderr else "")
-    dashboard = Dashboard(process, found.group(0), banner)
+    assert found, banner + log.read_text(encoding="utf-8")
+    dashboard = Dashboard(process, found.group(0), banner, log)
     wait_until(lambda: _answers(dashboard), 20, "the dashboard to answer")
     return dashboard
 
