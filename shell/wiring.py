@@ -21,8 +21,9 @@ def build_registry() -> Registry:
     """Every cmdlet the language can call: general-purpose first, then migration ones."""
     from cmdlets.catalog import MIGRATION_CMDLETS
     from shell.builtins import BUILTIN_CMDLETS
+    from shell.dashboard.cmdlet import DASHBOARD_CMDLETS
 
-    return Registry((*BUILTIN_CMDLETS, *MIGRATION_CMDLETS))
+    return Registry((*BUILTIN_CMDLETS, *MIGRATION_CMDLETS, *DASHBOARD_CMDLETS))
 
 
 def engine_factory(state: str | None) -> Callable[[], Any]:

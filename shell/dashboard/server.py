@@ -9,10 +9,12 @@ is allowed (``--listen 0.0.0.0:8470``) with a warning: the traffic is plain HTTP
 from __future__ import annotations
 
 import ipaddress
+import os
 import secrets
 import sys
 
 DEFAULT_LISTEN = "127.0.0.1:8470"
+TOKEN_ENV = "IMSH_DASHBOARD_TOKEN"  # Start-MigrationDashboard's token (shell/dashboard/cmdlet.py)
 
 
 class ListenError(ValueError):
@@ -23,7 +25,7 @@ def parse_listen(text: str) -> tuple[str, int]:
     """``127.0.0.1:8470``, ``[::1]:8470`` or ``:8470`` (loopback) -> (host, port)."""
     host, sep, port_text = text.rpartition(":")
     if not sep or not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise ListenError(f"--listen needs HOST:PORT with a port from 1 to 65535, not {text!r}")
+        raise ListenError(f"HOST:PORT with a port from 1 to 65535, not {text!r}")
     host = host.strip("[]") or "127.0.0.1"
     return host, int(port_text)
 
@@ -46,20 +48,25 @@ def run_dashboard(state: str | None, listen: str) -> int:
     try:
         host, port = parse_listen(listen)
     except ListenError as exc:
-        print(f"imsh: {exc}", file=sys.stderr)
+        print(f"imsh: --listen needs {exc}", file=sys.stderr)
         return 2
     paths = resolve_state_paths(state)
     if not paths.db.is_file():
         print(f"imsh: no migration state in {paths.root} (no {paths.db.name}); give the "
               "--state directory the migration cmdlets use.", file=sys.stderr)
         return 1
-    token = secrets.token_urlsafe(32)
+    given = os.environ.pop(TOKEN_ENV, None)  # Start-MigrationDashboard showed it already
+    token = given or secrets.token_urlsafe(32)
     shown = f"[{host}]" if ":" in host else host
     if not is_loopback(host):
         print(f"WARNING: the dashboard listens on {host}, beyond this machine, over plain "
               "HTTP: anyone who sees the traffic sees the token.", file=sys.stderr)
-    print(f"imsh dashboard for {paths.root}: open http://{shown}:{port}/?token={token}\n"
-          "(read-only; Ctrl+C stops it; the token is shown only this once)", flush=True)
+    if given:
+        print(f"imsh dashboard for {paths.root} on http://{shown}:{port}/ (the token is the "
+              "one Start-MigrationDashboard showed)", flush=True)
+    else:
+        print(f"imsh dashboard for {paths.root}: open http://{shown}:{port}/?token={token}\n"
+              "(read-only; Ctrl+C stops it; the token is shown only this once)", flush=True)
     config = uvicorn.Config(create_app(paths, token), host=host, port=port, access_log=False,
                             log_level="warning", server_header=False)
     uvicorn.Server(config).run()

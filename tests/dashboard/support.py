@@ -55,10 +55,10 @@ class Answer:
 class Dashboard:
     """A running ``imsh dashboard`` and the address with the token it printed."""
 
-    process: subprocess.Popen[str]
+    process: subprocess.Popen[str] | None  # None: started detached by Start-MigrationDashboard
     url: str
     banner: str
-    log: Path  # the process's standard error
+    log: Path | None  # the process's standard error
     cookie: str = field(default="")
 
     @property
@@ -91,6 +91,8 @@ class Dashboard:
         return answer
 
     def stop(self) -> None:
+        if self.process is None:
+            return
         self.process.terminate()
         try:
             self.process.wait(timeout=10)

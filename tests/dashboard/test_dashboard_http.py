@@ -108,6 +108,7 @@ def test_no_password_or_token_appears_in_any_page(migrated: Migrated) -> None:
         for secret in (*migrated.secrets, dashboard.token):
             assert secret.encode() not in answer.body, (path, "leaks a secret")
     assert b'"********"' in dashboard.request("/report.csv").body  # masked as Export-Csv does
+    assert dashboard.log is not None
     log = dashboard.log.read_text(encoding="utf-8")  # no access log: the first URL has the token
     assert dashboard.token not in log and "GET /" not in log
 
