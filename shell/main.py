@@ -8,6 +8,7 @@
     imsh service [--until-idle [--keep-alive]]   the runner
     imsh service install|uninstall|status [--user] [--name N] [--run-as U] [--unit-dir D]
                                   keep the runner running under systemd (shell/systemd.py)
+    imsh dashboard [--listen H:P] the read-only migration dashboard (shell/dashboard/)
     imsh --state DIR ...          state directory (default $IMSH_HOME, else ~/.local/share/imsh)
     imsh --database URL ...       the state database in PostgreSQL (default $IMSH_DATABASE, else
                                   state.db in the state directory); runners it starts inherit it
@@ -29,6 +30,7 @@ USAGE = """usage: imsh [--config FILE] [--state DIR] [--database URL]
             [-c LINE | FILE.imsh [ARGS...] | service [--until-idle [--keep-alive]]]
        imsh [--config FILE] [--state DIR] [--database URL] service install|uninstall|status
             [--user] [--name N] [--run-as U] [--unit-dir DIR] [--no-enable]
+       imsh [--config FILE] [--state DIR] [--database URL] dashboard [--listen HOST:PORT]
        imsh --version"""
 
 HELP = USAGE + """
@@ -49,6 +51,9 @@ imsh moves mailboxes off IMAP servers with Exchange's migration cmdlets.
                             --run-as: the system unit's user; --unit-dir: only write it)
   imsh service uninstall    stop, disable and remove that unit
   imsh service status       whether the unit is installed, enabled and running
+  imsh dashboard            the read-only migration dashboard in a browser; prints the
+                            address with its access token once (--listen HOST:PORT,
+                            default 127.0.0.1:8470)
 
   --state DIR               the state directory (default $IMSH_HOME, else
                             ~/.local/share/imsh): state.db, the key file secret.key and
@@ -86,6 +91,8 @@ class Invocation:
     keep_alive: bool = False  # service --keep-alive: idle = no pass due at all
     service_action: str | None = None  # install | uninstall | status (None: run it)
     service_options: dict[str, str | bool] = field(default_factory=dict)
+    dashboard: bool = False
+    listen: str | None = None  # dashboard's HOST:PORT (None: 127.0.0.1:8470)
     version: bool = False
     help: bool = False
 
@@ -124,6 +131,10 @@ def parse_command_line(argv: list[str]) -> Invocation:
             else:
                 inv.until_idle, inv.keep_alive = _service_options(args)
             args = []
+        elif arg == "dashboard":
+            inv.dashboard = True
+            inv.listen = _dashboard_options(args)
+            args = []
         elif arg.startswith("-") and arg != "-":
             raise UsageError(f"unknown option {arg}")
         else:
@@ -151,6 +162,17 @@ def _service_options(args: list[str]) -> tuple[bool, bool]:
     if keep_alive and not until_idle:
         raise UsageError("--keep-alive goes with --until-idle")
     return until_idle, keep_alive
+
+
+def _dashboard_options(args: list[str]) -> str | None:
+    listen = None
+    while args:
+        arg = args.pop(0)
+        if arg == "--listen" or arg.startswith("--listen="):
+            listen = _option_value(arg, args, "--listen")
+        else:
+            raise UsageError(f"unknown dashboard option {arg}")
+    return listen
 
 
 def _unit_options(args: list[str]) -> dict[str, str | bool]:

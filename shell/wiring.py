@@ -22,8 +22,9 @@ def build_registry() -> Registry:
     """Every cmdlet the language can call: general-purpose first, then migration ones."""
     from cmdlets.catalog import MIGRATION_CMDLETS
     from shell.builtins import BUILTIN_CMDLETS
+    from shell.dashboard.cmdlet import DASHBOARD_CMDLETS
 
-    return Registry((*BUILTIN_CMDLETS, *MIGRATION_CMDLETS))
+    return Registry((*BUILTIN_CMDLETS, *MIGRATION_CMDLETS, *DASHBOARD_CMDLETS))
 
 
 def engine_factory(state: str | None) -> Callable[[], Any]:
@@ -105,6 +106,10 @@ def run_invocation(inv: Invocation) -> int:
         from shell.service_unit import run_unit_action
 
         return run_unit_action(inv.state, inv.service_action, inv.service_options)
+    if inv.dashboard:
+        from shell.dashboard.server import DEFAULT_LISTEN, run_dashboard
+
+        return run_dashboard(inv.state, inv.listen or DEFAULT_LISTEN)
     if inv.service:
         from shell.service_main import run_service
 

@@ -20,7 +20,9 @@ from engine.model import BatchStatus, IMAPSecurityMechanism
 from engine.model import MigrationUserStatus as UserStatus
 from engine.model import MigrationUserStatusSummary as UserStatusSummary
 from engine.paths import StatePaths
-from engine.service import availability, config, pending, proofs, statistics
+from engine.runner.launcher import RUNNER_PREFIX
+from engine.runner.liveness import live_leases
+from engine.service import availability, config, pending, proofs, statistics, user_folders
 from engine.service.availability import AvailabilityResult
 from engine.service.batches import SETTLED, BatchChanges, BatchInfo, BatchRequest, BatchService
 from engine.service.common import Launcher, RunnerLauncher
@@ -35,6 +37,7 @@ from engine.service.endpoints import (
 from engine.service.preview import UserPreview
 from engine.service.smtp_config import SmtpChanges
 from engine.service.statistics import MigrationTotals, UserStatisticsInfo
+from engine.service.user_folders import UserFolder
 from engine.service.users import UserChanges, UserInfo, UserService
 from engine.store import Store
 
@@ -211,6 +214,16 @@ class Engine:
 
     def prove_batch(self, identity: str) -> list[proofs.UserProof]:
         return proofs.prove_batch(self.store, identity)
+
+    # --- read-only views for the dashboard (shell/dashboard) ------------------------------
+
+    def get_user_folders(self, identity: str) -> list[UserFolder]:
+        """The source folders imsh knows for one user, as paths an admin reads."""
+        return user_folders.user_folders(self.store, identity)
+
+    def count_active_runners(self) -> int:
+        """How many live runners hold a lease now (``imsh service`` processes)."""
+        return len(live_leases(self.store, prefix=RUNNER_PREFIX))
 
     # --- configuration --------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ PACKAGES=(
     isync openssl tmux
     python3-venv pipx
     postgresql-15   # the PostgreSQL store's tests: initdb/pg_ctl of a throwaway cluster
+    chromium fonts-droid-fallback
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -1,0 +1,107 @@
+"""Does watching a migration slow it down, and does the dashboard stay responsive meanwhile?
+
+    python -m scripts.bench_dashboard [--users 50] [--messages 20]
+
+Two migrations of the same-sized batch from a throwaway Dovecot into another (fresh target
+mailboxes each time): first unwatched, then with ``imsh dashboard`` running and a client
+fetching ``/``, ``/batches/B1`` and ``/api/overview.json`` every 0.5 s (what a few open
+browser tabs do), timing each answer. Prints both wall times and the answers' latencies.
+A development tool (needs tests/support), not part of imsh.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import threading
+import time
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+from scripts.corpus import ImapParams, generate, load_imap
+from tests.dashboard.support import Dashboard, run_script, start_dashboard
+from tests.support.ports import free_port
+from tests.support.servers import ImapServer, start_dovecot, stop_all
+
+PAGES = ("/", "/batches/B1", "/api/overview.json")
+
+
+def migrate(base: Path, source: ImapServer, src_users: list[str], target: ImapServer,
+            dst_users: list[str], watch: bool) -> tuple[float, list[float]]:
+    state, work = base / "state", base / "work"
+    work.mkdir(parents=True)
+    rows = [f"u{i}@contoso.com,{s},{source.password},{d},{target.password}"
+            for i, (s, d) in enumerate(zip(src_users, dst_users, strict=True))]
+    (work / "users.csv").write_text(
+        "EmailAddress,UserName,Password,TargetUserName,TargetPassword\n" + "\n".join(rows)
+        + "\n", encoding="utf-8")
+    run_script(state, work, "create", f"""
+New-MigrationEndpoint -IMAP -Name Source -RemoteServer 127.0.0.1 -Port {source.port} -Security None | Out-Null
+New-MigrationEndpoint -IMAP -Name Target -RemoteServer 127.0.0.1 -Port {target.port} -Security None | Out-Null
+New-MigrationBatch -Name B1 -SourceEndpoint Source -TargetEndpoint Target -CSVData ([System.IO.File]::ReadAllBytes("users.csv")) | Out-Null
+""")  # noqa: E501
+    latencies: list[float] = []
+    dashboard: Dashboard | None = None
+    done = threading.Event()
+    poller: threading.Thread | None = None
+    if watch:
+        dashboard = start_dashboard(state, free_port())
+        dashboard.log_in()
+        watched = dashboard
+
+        def poll() -> None:
+            while not done.is_set():
+                for path in PAGES:
+                    began = time.perf_counter()
+                    answer = watched.request(path)
+                    latencies.append(time.perf_counter() - began)
+                    assert answer.status == 200, (path, answer.status)
+                done.wait(0.5)
+
+        poller = threading.Thread(target=poll, daemon=True)
+        poller.start()
+    began = time.monotonic()
+    run_script(state, work, "run", """
+Start-MigrationBatch -Identity B1
+$null = Wait-MigrationBatch -Identity B1 -Status Synced -TimeoutSeconds 1200
+""")
+    wall = time.monotonic() - began
+    done.set()
+    if poller is not None:
+        poller.join()
+    if dashboard is not None:
+        dashboard.stop()
+    return wall, latencies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--messages", type=int, default=20)
+    options = parser.parse_args()
+    source, target = start_dovecot(nusers=1), start_dovecot(nusers=1)
+    try:
+        src_users = source.add_users(options.users)
+        for seed, user in enumerate(src_users):
+            load_imap(ImapParams(source.host, source.port, user, source.password),
+                      generate(seed, options.messages, max_size=8 * 1024))
+        with TemporaryDirectory(prefix="imsh-bench-dashboard-") as tmp:
+            plain, _ = migrate(Path(tmp) / "plain", source, src_users, target,
+                               target.add_users(options.users), watch=False)
+            watched, latencies = migrate(Path(tmp) / "watched", source, src_users, target,
+                                         target.add_users(options.users), watch=True)
+    finally:
+        stop_all()
+    ordered = sorted(latencies)
+    print(f"{options.users} users x {options.messages} messages")
+    print(f"unwatched: {plain:.1f} s; watched: {watched:.1f} s "
+          f"({(watched - plain) / plain * 100:+.1f} %)")
+    if ordered:
+        print(f"{len(ordered)} answers while it migrated: median "
+              f"{statistics.median(ordered) * 1000:.0f} ms, 95th percentile "
+              f"{ordered[int(len(ordered) * 0.95)] * 1000:.0f} ms, max "
+              f"{ordered[-1] * 1000:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
