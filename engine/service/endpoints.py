@@ -35,6 +35,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from engine.endpoints import MAX_MESSAGE_SIZE, max_message_size
 from engine.errors import InvalidStateError, NotSupportedError, ValidationError
 from engine.limits import (
     DEFAULT_IMAP_PORT,
@@ -67,7 +68,6 @@ from engine.service.ews_settings import (
 from engine.skipped import retry_skipped_items
 from engine.store import Store
 from engine.store.endpoints import EndpointRow, EndpointSpec
-from engine.sync.endpoints import MAX_MESSAGE_SIZE, max_message_size
 from engine.targets.ews_settings import OAUTH, TENANT_ID, check_url, ews_settings_from_row
 
 _RUNNING_BATCH = frozenset({BatchStatus.Starting, BatchStatus.Syncing,

@@ -16,7 +16,7 @@ promised a next pass. Two things here keep that from going unnoticed:
   opened with ``keep_runner`` also does it before each notice, so a console left open for days
   replaces a dead runner when it lists batches, rather than only warning.
 
-Which users count as "due" is the runner's own rule (:func:`engine.runner.status.runnable`):
+Which users count as "due" is the runner's own rule (:func:`engine.transitions.runnable`):
 a user in one of the due statuses, not asked to stop, with a due time, in a running batch.
 """
 
@@ -26,10 +26,10 @@ from datetime import UTC, datetime, timedelta
 
 from engine.runner.launcher import LAUNCH_RESOURCE, RUNNER_PREFIX
 from engine.runner.liveness import live_leases
-from engine.runner.status import DUE_STATUSES, batch_phase, runnable
 from engine.service.common import Launcher, now
 from engine.store import Store
 from engine.store.batches import BatchRow
+from engine.transitions import DUE_STATUSES, batch_phase, runnable
 
 _FAR_FUTURE = timedelta(days=3650)
 _SCAN_LIMIT = 1000

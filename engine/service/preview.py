@@ -25,6 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import timedelta
 
+from engine.endpoints import imap_settings, max_message_size, source_login
 from engine.errors import ImshError
 from engine.excludes import ExcludeCandidate, FolderPattern, filter_folders, parse_exclude_folders
 from engine.folders import display_name
@@ -41,7 +42,6 @@ from engine.mail import message_id
 from engine.store import Store
 from engine.store.endpoints import EndpointRow
 from engine.store.users import MigrationUserRow, MigrationUserSpec
-from engine.sync.endpoints import imap_settings, max_message_size, source_login
 from engine.verify.model import header
 
 DEFAULT_BYTES_PER_SECOND = 2 * 1024 * 1024

@@ -30,6 +30,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.endpoints import Endpoints, resolve
 from engine.errors import ImshError, TransientError
 from engine.excludes import ExcludeCandidate, filter_folders, parse_exclude_folders
 from engine.folders import FolderPath, SourceFolderName, TargetNaming, map_folders
@@ -47,7 +48,6 @@ from engine.store import Store, codec
 from engine.store.endpoints import EndpointRow
 from engine.store.proofs import ProofRow
 from engine.store.users import MigrationUserRow
-from engine.sync.endpoints import Endpoints, resolve
 from engine.sync.state import decode_target_path
 from engine.targets.imap import ImapTarget
 from engine.targets.maildir import MaildirTarget, mailbox_dir_name

@@ -13,7 +13,7 @@ import pytest
 
 from engine.paths import resolve_state_paths
 from engine.store import Store
-from engine.store.sync_state import FolderState
+from engine.store.sync_state import FolderRow
 from tests.cmdlets.conftest import Shell
 
 
@@ -40,7 +40,7 @@ def fail_user(shell: Shell, address: str, error: str = "The target mailbox is mi
 def test_failed_users_retried_in_a_new_batch_keep_their_progress(batch: Shell) -> None:
     user_id = fail_user(batch, "bob@contoso.com")
     with open_store(batch) as store:
-        folder = store.folders.save(user_id, FolderState(source_name="INBOX"))
+        folder = store.folders.save(user_id, FolderRow(source_name="INBOX"))
     out = batch.ok('$Failed = Get-MigrationUser -Status Failed; '
                    'New-MigrationBatch -Name "Retry Failed Users" -Users $Failed')
     lines = [line.split() for line in out.strip().splitlines()]

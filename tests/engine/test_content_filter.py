@@ -9,7 +9,7 @@ import pytest
 
 from engine.content_filter import And, Comparison, Not, Or, matches, parse_content_filter
 from engine.errors import ValidationError
-from engine.excludes import SourceFolder, keep_included, parse_exclude_folders
+from engine.excludes import ExcludeCandidate, keep_included, parse_exclude_folders
 
 
 def day(year: int, month: int, dd: int, hour: int = 0) -> datetime:
@@ -77,9 +77,9 @@ def test_what_imap_cannot_filter_is_refused_clearly(text: str, words: str) -> No
     assert words in caught.value.message
 
 
-FOLDERS = [SourceFolder(("INBOX",)), SourceFolder(("Archive",)),
-           SourceFolder(("Archive", "2019")), SourceFolder(("Projects",)),
-           SourceFolder(("Sent Items",), frozenset({"\\Sent"}))]
+FOLDERS = [ExcludeCandidate(("INBOX",)), ExcludeCandidate(("Archive",)),
+           ExcludeCandidate(("Archive", "2019")), ExcludeCandidate(("Projects",)),
+           ExcludeCandidate(("Sent Items",), frozenset({"\\Sent"}))]
 
 
 @pytest.mark.parametrize(("include", "kept"), [
