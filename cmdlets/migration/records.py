@@ -31,6 +31,7 @@ from engine.service.endpoints import EndpointInfo
 from engine.service.statistics import MigrationTotals, UserStatisticsInfo
 from engine.service.users import UserInfo
 from engine.store.stats import ReportEntry, SkippedItem
+from engine.values import datetime_text
 
 _NS = "Microsoft.Exchange.Data.Storage.Management."
 IMAP = "IMAP"
@@ -237,7 +238,7 @@ def user_statistics_record(info: UserStatisticsInfo) -> PSObject:
 
 def _report_line(entry: ReportEntry) -> str:
     where = f" ({entry.folder})" if entry.folder else ""
-    return f"{entry.created_at:%m/%d/%Y %H:%M:%S} [{entry.kind}] {entry.message}{where}"
+    return f"{datetime_text(entry.created_at)} [{entry.kind}] {entry.message}{where}"
 
 
 def _skipped_record(item: SkippedItem) -> PSObject:
