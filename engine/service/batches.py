@@ -72,7 +72,6 @@ from engine.service.common import (
     users_being_synced,
     wait_released,
     waiting_for_retry,
-    with_status,
 )
 from engine.service.config import load_config
 from engine.service.delays import BatchDelays, batch_delays, delays_for
@@ -103,6 +102,7 @@ from engine.transitions import (
     check_start,
     check_stop,
     check_sync_now,
+    with_status,
 )
 from engine.verify.score import batch_score
 
