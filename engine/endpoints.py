@@ -34,6 +34,8 @@ from dataclasses import dataclass
 
 from engine.adminlogin import LoginPlan, plan_login
 from engine.errors import ErrorCategory, PermanentError
+from engine.gmail_endpoint import account_of, is_gmail
+from engine.gmail_oauth import gmail_login
 from engine.imap.connection import ImapSettings, LoginPlanLike, SimpleLogin
 from engine.limits import CONNECTION_TIMEOUT, default_port
 from engine.model import IMAPSecurityMechanism
@@ -89,6 +91,9 @@ def imap_settings(endpoint: EndpointSpec) -> ImapSettings:
 
 def source_login(user: MigrationUserRow, source: EndpointRow | None = None
                  ) -> LoginPlan | LoginPlanLike:
+    if source is not None and is_gmail(source):  # XOAUTH2 as the user itself
+        return gmail_login(account_of(source), user.user_name or user.email_address,
+                           user.user_root)
     if source is not None and is_oauth(source):
         return bearer_login(app_of(source), user.user_name, user.user_root)
     if user.password is None:

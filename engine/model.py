@@ -135,6 +135,7 @@ class EndpointType(StrEnum):
     IMAP = "IMAP"
     EWS = "EWS"
     Maildir = "Maildir"
+    Gmail = "Gmail"  # a Google Workspace source (engine/gmail_endpoint.py)
 
 
 class DataConsistencyScore(StrEnum):

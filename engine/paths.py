@@ -2,7 +2,8 @@
 
 Resolution order for the state directory: the explicit ``--state DIR`` argument, else
 ``$IMSH_HOME``, else ``~/.local/share/imsh``. The key file is ``secret.key`` inside it unless
-``$IMSH_KEY_FILE`` names another file.
+``$IMSH_KEY_FILE`` names another file. ``$IMSH_DATABASE`` (set by ``imsh --database URL``) puts
+the state database in PostgreSQL instead of ``state.db`` (:attr:`StatePaths.database`).
 
 :func:`resolve_state_paths` only computes names; :func:`ensure_state_dir` creates the directory
 on first use with mode 0700. ``mkdir`` is given 0700 itself (the umask can only remove bits, so
@@ -20,7 +21,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import ErrorCategory, StateStoreError
@@ -28,6 +29,7 @@ from engine.errors import ErrorCategory, StateStoreError
 DEFAULT_STATE_DIR = "~/.local/share/imsh"
 STATE_DIR_ENV = "IMSH_HOME"
 KEY_FILE_ENV = "IMSH_KEY_FILE"
+DATABASE_ENV = "IMSH_DATABASE"  # a postgresql:// URL: the state database lives there
 DB_NAME = "state.db"
 KEY_NAME = "secret.key"
 HISTORY_NAME = "history"  # the console's line history (shell/history.py)
@@ -44,6 +46,10 @@ class StatePaths:
     log_dir: Path
     maildir_default: Path  # where the default ``LocalMaildir`` target endpoint points
     history: Path  # the interactive console's history file
+    # ``postgresql://...`` (``--database`` / ``$IMSH_DATABASE``): the store is there instead of
+    # ``db`` (engine/store/pg.py); the key file and logs stay in the state directory. Not in
+    # the repr: the URL may hold a password
+    database: str | None = field(default=None, repr=False)
 
 
 def resolve_state_paths(
@@ -62,6 +68,7 @@ def resolve_state_paths(
         log_dir=root / "logs",
         maildir_default=root / "maildir",
         history=root / HISTORY_NAME,
+        database=environ.get(DATABASE_ENV) or None,
     )
 
 

@@ -13,7 +13,8 @@ and what is allowed, on one line, and nothing runs (a typo never silently falls 
 default)::
 
     state_directory: /var/lib/imsh     # --state and $IMSH_HOME win over it
-    database: state.db                 # relative to the state directory; its folder must exist
+    database: state.db                 # relative to the state directory; its folder must exist;
+                                       # or a postgresql:// URL (no password in it: ~/.pgpass)
     log:
       level: INFO                      # DEBUG, INFO, WARNING or ERROR
       directory: /var/log/imsh         # imsh-service.log and imsh-runner.out (engine/logs.py)
@@ -69,7 +70,7 @@ class Settings:
 
     source: Path | None = None
     state_directory: Path | None = None
-    database: Path | None = None
+    database: Path | str | None = None  # a SQLite file, or a postgresql:// URL
     log_level: str = "INFO"
     log_directory: Path | None = None
     smtp_server: str | None = None
@@ -143,6 +144,15 @@ def _path(value: Any, key: str) -> Path:
     return Path(_text(value, key)).expanduser()
 
 
+def _database(value: Any, key: str) -> Path | str:
+    """A SQLite file (relative to the state directory) or a PostgreSQL URL, which
+    ``--database`` and ``$IMSH_DATABASE`` override."""
+    text = _text(value, key)
+    if text.lower().startswith(("postgresql://", "postgres://")):
+        return text
+    return Path(text).expanduser()
+
+
 def _level(value: Any, key: str) -> str:
     text = str(value).upper() if isinstance(value, str) else ""
     if text not in LOG_LEVELS:
@@ -188,7 +198,7 @@ Check = Callable[[Any, str], Any]
 # key in the file -> (the Settings field, its check)
 _KEYS: dict[str, tuple[str, Check]] = {
     "state_directory": ("state_directory", _path),
-    "database": ("database", _path),
+    "database": ("database", _database),
     "log.level": ("log_level", _level),
     "log.directory": ("log_directory", _path),
     "smtp.server": ("smtp_server", _text),
@@ -249,7 +259,10 @@ def state_paths(settings: Settings, state: str | None,
     environ = os.environ if env is None else env
     explicit = state or environ.get(STATE_DIR_ENV) or settings.state_directory
     paths = resolve_state_paths(explicit, env=environ)
-    if settings.database is not None:
+    if isinstance(settings.database, str):
+        if paths.database is None:  # --database and $IMSH_DATABASE win over the file
+            paths = replace(paths, database=settings.database)
+    elif settings.database is not None:
         paths = replace(paths, db=paths.root / settings.database)
     if settings.log_directory is not None:
         paths = replace(paths, log_dir=paths.root / settings.log_directory)

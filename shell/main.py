@@ -9,6 +9,8 @@
     imsh service install|uninstall|status [--user] [--name N] [--run-as U] [--unit-dir D]
                                   keep the runner running under systemd (shell/systemd.py)
     imsh --state DIR ...          state directory (default $IMSH_HOME, else ~/.local/share/imsh)
+    imsh --database URL ...       the state database in PostgreSQL (default $IMSH_DATABASE, else
+                                  state.db in the state directory); runners it starts inherit it
     imsh --version
 
 Exit status: 0 when no terminating error occurred and no command reported an error.
@@ -16,14 +18,17 @@ Exit status: 0 when no terminating error occurred and no command reported an err
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field
 from importlib import metadata
 
-USAGE = """usage: imsh [--config FILE] [--state DIR] [-c LINE | FILE.imsh [ARGS...]
-            | service [--until-idle [--keep-alive]]]
-       imsh [--config FILE] [--state DIR] service install|uninstall|status [--user]
-            [--name N] [--run-as U] [--unit-dir DIR] [--no-enable]
+DATABASE_ENV = "IMSH_DATABASE"  # engine.paths.DATABASE_ENV; not imported: keep --help light
+
+USAGE = """usage: imsh [--config FILE] [--state DIR] [--database URL]
+            [-c LINE | FILE.imsh [ARGS...] | service [--until-idle [--keep-alive]]]
+       imsh [--config FILE] [--state DIR] [--database URL] service install|uninstall|status
+            [--user] [--name N] [--run-as U] [--unit-dir DIR] [--no-enable]
        imsh --version"""
 
 HELP = USAGE + """
@@ -50,10 +55,15 @@ imsh moves mailboxes off IMAP servers with Exchange's migration cmdlets.
                             logs/ (imsh-service.log, imsh-runner.out)
   --config FILE             the configuration file (YAML); else $IMSH_CONFIG, else
                             imsh.yaml in the state directory, else /etc/imsh/imsh.yaml
+  --database URL            keep the state database in PostgreSQL, e.g.
+                            postgresql://imsh@db.example.org/imsh (default $IMSH_DATABASE;
+                            without either: state.db in the state directory). Put the
+                            password in ~/.pgpass, not in the URL (docs/scale-out.md)
 
-Environment: IMSH_HOME (state directory), IMSH_CONFIG (configuration file), IMSH_KEY_FILE
-(the key file elsewhere), IMSH_RUNNER_KEEP_ALIVE=0 (on-demand runners exit when idle instead
-of waiting for the next pass), NO_COLOR (no colour on a terminal).
+Environment: IMSH_HOME (state directory), IMSH_CONFIG (configuration file), IMSH_DATABASE
+(the PostgreSQL URL), IMSH_KEY_FILE (the key file elsewhere), IMSH_RUNNER_KEEP_ALIVE=0
+(on-demand runners exit when idle instead of waiting for the next pass), NO_COLOR (no colour
+on a terminal).
 
 Exit status: 0 when no command reported an error; 1 otherwise; 2 for a bad command line.
 Documentation: README.md and docs/ in the source tree."""
@@ -67,6 +77,7 @@ class Invocation:
 
     state: str | None = None
     config: str | None = None  # --config FILE (shell/config.py)
+    database: str | None = None  # a postgresql:// URL (engine/store/pg.py)
     command: str | None = None
     script: str | None = None
     script_args: list[str] = field(default_factory=list)
@@ -97,6 +108,10 @@ def parse_command_line(argv: list[str]) -> Invocation:
             inv.state = _option_value(arg, args, "--state")
         elif arg == "--config" or arg.startswith("--config="):
             inv.config = _option_value(arg, args, "--config")
+        elif arg == "--database" or arg.startswith("--database="):
+            inv.database = _option_value(arg, args, "--database")
+            if not inv.database.lower().startswith(("postgresql://", "postgres://")):
+                raise UsageError("--database needs a PostgreSQL URL (postgresql://user@host/db)")
         elif arg in ("-c", "--command"):
             if not args:
                 raise UsageError("-c needs a line to run")
@@ -172,6 +187,10 @@ def main(argv: list[str] | None = None) -> int:
     if inv.version:
         print(version_text())
         return 0
+    if inv.database is not None:
+        # through the environment, so that every Store.open of this process and the runners
+        # it launches (shell/launch.py) use the same database
+        os.environ[DATABASE_ENV] = inv.database
     from shell.wiring import run_invocation  # heavy imports only when work is asked for
 
     return run_invocation(inv)

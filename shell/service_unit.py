@@ -34,6 +34,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 SYSTEM_UNIT_DIR = Path("/etc/systemd/system")
 USER_UNIT_DIR = Path("~/.config/systemd/user")
@@ -50,6 +51,9 @@ class UnitSpec:
     state: Path
     user_unit: bool
     run_as: str | None  # system units only
+    # the PostgreSQL state database (``--database`` / IMSH_DATABASE) the runner must use; never
+    # one with a password: a unit file is readable by every user (docs/scale-out.md)
+    database: str | None = None
 
     @property
     def file_name(self) -> str:
@@ -62,7 +66,8 @@ class ServiceSetupError(Exception):
 
 def unit_text(spec: UnitSpec) -> str:
     """The systemd unit for ``spec`` (pure)."""
-    exec_start = shlex.join([*spec.command, "--state", str(spec.state), "service"])
+    database = ["--database", spec.database] if spec.database else []
+    exec_start = shlex.join([*spec.command, "--state", str(spec.state), *database, "service"])
     lines = [
         "# Written by 'imsh service install'; 'imsh service uninstall' removes it.",
         "[Unit]",
@@ -198,6 +203,16 @@ def _systemctl(user_unit: bool, *args: str) -> None:
                                 f"{(result.stderr or result.stdout).strip()}")
 
 
+def _unit_database(url: str | None) -> str | None:
+    """The database URL for the unit; one holding a password is refused, not written."""
+    if url is not None and urlsplit(url).password is not None:
+        raise ServiceSetupError(
+            "the --database URL holds a password, and a unit file is readable by every user: "
+            "give the URL without it and put the password in ~/.pgpass of the unit's user "
+            "(mode 0600)")
+    return url
+
+
 def run_unit_action(state: str | None, action: str, options: dict[str, str | bool]) -> int:
     """``imsh service install|uninstall|status``: the exit status (messages on stdout, the
     failure on stderr)."""
@@ -220,7 +235,8 @@ def run_unit_action(state: str | None, action: str, options: dict[str, str | boo
             run_as = str(options.get("run-as") or owner_of(paths.root))
             source = config.active().source  # the unit reads the same configuration file
             command = (*imsh_command(), *(("--config", str(source)) if source else ()))
-            spec = UnitSpec(name, command, paths.root, user_unit, run_as)
+            spec = UnitSpec(name, command, paths.root, user_unit, run_as,
+                            _unit_database(paths.database))
             said = install(spec, directory, enable=manage and not options.get("no-enable"))
         elif action == "uninstall":
             said = uninstall(name, user_unit, directory, disable=manage)

@@ -17,6 +17,9 @@ from typing import TypeVar
 
 import pytest
 
+from engine.store.pg import close_pools
+from tests.support.ports import free_port
+from tests.support.postgres import NoPostgres, PgCluster, start_cluster
 from tests.support.servers import (
     ImapServer,
     MigrationPair,
@@ -101,6 +104,32 @@ def smtp_sink() -> Iterator[SmtpSink]:
 def fresh_pair(dovecot: ImapServer, dovecot_target: ImapServer) -> MigrationPair:
     """A Dovecot source user and a Dovecot target user that no other test uses."""
     return MigrationPair(dovecot, dovecot.fresh_user(), dovecot_target, dovecot_target.fresh_user())
+
+
+# ---- PostgreSQL (tests/support/postgres.py) -------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PgCluster]:
+    """A throwaway PostgreSQL 15 cluster on a Unix socket, for the whole session."""
+
+    def start() -> PgCluster:
+        try:
+            return start_cluster(free_port())
+        except NoPostgres as exc:
+            raise SkipServer(str(exc)) from exc
+
+    cluster = start_or_skip(start)
+    yield cluster
+    close_pools()
+    cluster.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster: PgCluster) -> Iterator[str]:
+    """The URL of a new, empty database on the session's cluster (one per test)."""
+    yield postgres_cluster.fresh_database()
+    close_pools()  # this process's connections to it (one pool per URL)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

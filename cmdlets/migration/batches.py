@@ -44,9 +44,17 @@ from engine.model import BatchStatus, parse_enum
 from engine.service.batches import BatchChanges, BatchInfo, BatchRequest
 from engine.service.common import UNSET, Unset
 from engine.store.stats import BatchTotals
+from engine.sync.gmail_labels import POLICIES
 
 _STATUSES = tuple(s.value for s in BatchStatus)
 _TYPE = "Microsoft.Exchange.Data.Storage.Management.MigrationBatch"
+# imsh: a Gmail-shaped source's labels (engine/sync/gmail_labels.py, docs/gmail.md)
+_GMAIL_LABEL_POLICY = Parameter(
+    "GmailLabelPolicy", T.STRING, choices=POLICIES,
+    help="imsh: a Gmail source's labels: OneCopy (default) copies each message once, into "
+         "its most specific label's folder (unlabeled mail into Archive); EveryLabel copies "
+         "it into every label's folder. Starred and Important are never folders.")
+
 _OTHER_KINDS = (
     *unsupported(
         "AdoptPreexisting", "AutoProvisioning", "AvoidMergeOverlap", "DataFusion",
@@ -194,6 +202,7 @@ class NewMigrationBatch(Cmdlet):
                   help="$true ignores columns imsh does not know (default $false: refuse)."),
         Parameter("SkipReports", T.SWITCH, help="Send no status reports."),
         Parameter("IncrementalSyncInterval", T.TIMESPAN, help=_SYNC_INTERVAL_HELP + "."),
+        _GMAIL_LABEL_POLICY,
         _NOTIFY, _REPORT_INTERVAL, *_ITEM_LIMITS, *_DELAYS, *_OTHER_KINDS, *ON_PREMISES,
     )
     default_parameter_set = "Onboarding"
@@ -227,6 +236,7 @@ class NewMigrationBatch(Cmdlet):
             exclude_folders=strings(args, "ExcludeFolders"),
             include_folders=strings(args, "IncludeFolders"),
             content_filter=optional(args, "ContentFilter"),
+            gmail_label_policy=optional(args, "GmailLabelPolicy"),
             auto_start=args.switch("AutoStart"), auto_complete=args.switch("AutoComplete"),
             notification_emails=strings(args, "NotificationEmails"),
             bad_item_limit=unlimited(args, "BadItemLimit") if "BadItemLimit" in args else None,
@@ -322,6 +332,7 @@ class SetMigrationBatch(Cmdlet):
                   help="The CSV file's bytes (with -AddUsers)."),
         Parameter("AllowUnknownColumnsInCsv", T.BOOL, help="$true ignores unknown columns."),
         Parameter("SyncNow", T.SWITCH, help="Synchronize the Synced users now."),
+        _GMAIL_LABEL_POLICY,
         Parameter("ApproveSkippedItems", T.SWITCH, help="Approve the skipped items so far."),
         Parameter("ApproveDeletions", T.SWITCH,
                   help="imsh: carry out every user's deletions that the deletion guard held."),
@@ -354,6 +365,7 @@ class SetMigrationBatch(Cmdlet):
             sync_now=args.switch("SyncNow"),
             approve_skipped_items=args.switch("ApproveSkippedItems"),
             approve_deletions=args.switch("ApproveDeletions"),
+            gmail_label_policy=optional(args, "GmailLabelPolicy"),
             start_after=_when(args, "StartAfter") if "StartAfter" in args else UNSET,
             complete_after=_when(args, "CompleteAfter") if "CompleteAfter" in args else UNSET,
             time_zone=optional(args, "TimeZone") if "TimeZone" in args else UNSET,

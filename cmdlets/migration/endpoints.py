@@ -41,14 +41,14 @@ from engine.service.endpoints import EndpointChanges, EndpointRequest
 _SECURITY = tuple(m.value for m in IMAPSecurityMechanism)
 _AUTHENTICATION = tuple(m.value for m in AuthenticationMethod)
 _OTHER_KINDS = unsupported(
-    "ExchangeRemoteMove", "ExchangeOutlookAnywhere", "Gmail", "PublicFolder", "Compliance",
+    "ExchangeRemoteMove", "ExchangeOutlookAnywhere", "PublicFolder", "Compliance",
     "PSTImport", "GoogleMarketplaceApp", "MrsProxyPublicFolder",
     "MrsProxyPublicFolderToUnifiedGroup", "LegacyPublicFolderToUnifiedGroup", "Autodiscover",
     switch=True)
 _OTHER_SETTINGS = unsupported(
-    "ApplicationId", "AppSecretKeyVaultUrl", "EmailAddress", "ExchangeServer",
+    "ApplicationId", "AppSecretKeyVaultUrl", "ExchangeServer",
     "MailboxPermission", "NspiServer", "PublicFolderDatabaseServerLegacyDN", "RemoteTenant",
-    "RpcProxyServer", "ServiceAccountKeyFileData", "SourceMailboxLegacyDN",
+    "RpcProxyServer", "SourceMailboxLegacyDN",
     "TargetDatabase", "RedirectUrl")
 _LIMITS = (
     Parameter("MaxConcurrentMigrations", T.UNLIMITED_INT,
@@ -194,6 +194,15 @@ class NewMigrationEndpoint(Cmdlet):
         Parameter("Path", T.STRING, help="imsh: the Maildir root directory."),
         Parameter("Url", T.STRING, help="imsh: the EWS URL."),
         Parameter("Impersonation", T.SWITCH, help="imsh: EWS with impersonation."),
+        Parameter("Gmail", T.SWITCH,
+                  help="A Google Workspace source: each user signs in to Gmail's IMAP with a "
+                       "token of the service account (docs/gmail.md)."),
+        Parameter("ServiceAccountKeyFileData", T.BYTES,
+                  help="Gmail: the service account's JSON key "
+                       "([System.IO.File]::ReadAllBytes(\"key.json\")); stored sealed."),
+        Parameter("EmailAddress", T.STRING,
+                  help="Gmail: a Workspace administrator's address; verification signs in as "
+                       "it."),
         *_OAUTH,
         Parameter("SkipVerification", T.SWITCH, help="Store the endpoint without reaching it."),
         *_LIMITS, *_OTHER_KINDS, *_OTHER_SETTINGS, *ON_PREMISES,
@@ -217,6 +226,9 @@ class NewMigrationEndpoint(Cmdlet):
             max_concurrent_incremental_syncs=_limit(args, "MaxConcurrentIncrementalSyncs", 10),
             skip_verification=args.switch("SkipVerification"),
             max_message_size=_max_message_size(args),
+            service_account_key=(bytes(args["ServiceAccountKeyFileData"])
+                                 if "ServiceAccountKeyFileData" in args else None),
+            email_address=optional(args, "EmailAddress"),
         )
         if not checked(ctx, request.name, "Create migration endpoint",
                        lambda e: e.new_endpoint(request)):
@@ -230,7 +242,7 @@ class NewMigrationEndpoint(Cmdlet):
 def _kind(args: BoundArguments) -> EndpointType:
     kinds = [kind for kind in EndpointType if args.switch(kind.value)]
     if len(kinds) != 1:
-        raise CmdletError("Specify exactly one endpoint type: -IMAP, -Maildir or -EWS.",
+        raise CmdletError("Specify exactly one endpoint type: -IMAP, -Gmail, -Maildir or -EWS.",
                           "InvalidArgument", "EndpointTypeRequired")
     return kinds[0]
 

@@ -70,6 +70,7 @@ LISTING_WINDOW = 5000  # UIDs per listing FETCH
 LISTING_ITEMS = ("UID", "FLAGS", "RFC822.SIZE", "INTERNALDATE")
 DEFAULT_BATCH_BYTES = 8 * 1024 * 1024
 MAX_BATCH_MESSAGES = 500
+GMAIL_MSGID_ITEM = "X-GM-MSGID"
 
 
 class SourceFolderGone(TransientError):
@@ -258,6 +259,18 @@ class ImapSource:
                     raise
                 return {}
         return {uid: header_block(row) or b"" for uid, row in rows.items()}
+
+    def gmail_message_ids(self, uidnext: int) -> dict[int, str]:
+        """Gmail's ``X-GM-MSGID`` of every message of the selected folder below ``uidnext``
+        (X-GM-EXT-1; the caller checks the capability), as text."""
+        with self._errors("read Gmail message ids"):
+            rows = fetch(self.session.client, range(1, uidnext), [GMAIL_MSGID_ITEM])
+        ids: dict[int, str] = {}
+        for uid, row in rows.items():
+            value = row.get(GMAIL_MSGID_ITEM.encode())
+            if value is not None:
+                ids[uid] = value.decode() if isinstance(value, bytes) else str(value)
+        return ids
 
     def _fetch_sizes(self, uids: Sequence[int]) -> dict[int, int]:
         with self._errors(f"read message sizes of '{self._selected}'"):

@@ -48,6 +48,7 @@ from engine.errors import (
     ValidationError,
 )
 from engine.excludes import parse_exclude_folders
+from engine.gmail_endpoint import is_gmail
 from engine.limits import DEFAULT_REPORT_INTERVAL, validate_batch_name, validate_report_interval
 from engine.model import (
     BatchCounts,
@@ -91,6 +92,7 @@ from engine.store.batches import BatchRow, BatchSpec
 from engine.store.endpoints import EndpointRow
 from engine.store.stats import BatchTotals
 from engine.store.users import MigrationUserRow, MigrationUserSpec
+from engine.sync.gmail_labels import POLICY_KEY, parse_policy
 from engine.sync.selection import CONTENT_FILTER, included_folders, selection_extra
 from engine.transitions import (
     BatchPhase,
@@ -145,6 +147,7 @@ class BatchRequest:
     # -IncludeFolders and -ContentFilter (engine/sync/selection.py)
     include_folders: tuple[str, ...] = ()
     content_filter: str | None = None
+    gmail_label_policy: str | None = None  # engine/sync/gmail_labels.py (None: OneCopy)
 
 
 @dataclass(frozen=True)
@@ -167,6 +170,7 @@ class BatchChanges:
     start_after: datetime | str | Unset | None = UNSET
     complete_after: datetime | str | Unset | None = UNSET
     time_zone: str | Unset | None = UNSET
+    gmail_label_policy: str | None = None  # None: leave it (engine/sync/gmail_labels.py)
 
 
 @dataclass(frozen=True)
@@ -389,6 +393,8 @@ class BatchService:
         parse_exclude_folders(request.include_folders)  # the same syntax
         if request.content_filter:
             parse_content_filter(request.content_filter)
+        policy = ({POLICY_KEY: parse_policy(request.gmail_label_policy)}
+                  if request.gmail_label_policy else {})  # absent: OneCopy
         _check_addresses(request.notification_emails)
         validate_report_interval(request.report_interval)
         check_interval(request.incremental_sync_interval)
@@ -396,9 +402,9 @@ class BatchService:
         _check_limit("LargeItemLimit", request.large_item_limit)
         rows = parse_migration_csv(request.csv_data,
                                    allow_unknown_columns=request.allow_unknown_columns,
-                                   password_required=not is_oauth(source)) if csv else []
+                                   password_required=not _token_login(source)) if csv else []
         users = self._user_specs(rows, target, request.auto_start, batch_name=None,
-                                 oauth_source=is_oauth(source)) if csv else []
+                                 oauth_source=_token_login(source)) if csv else []
         started = now() if request.auto_start else None
         spec = BatchSpec(
             name=name, source_endpoint_id=source.id, target_endpoint_id=target.id,
@@ -414,7 +420,7 @@ class BatchService:
         delayed = delays_for(spec, request.start_after, request.complete_after,
                              request.time_zone)
         extra = {**delayed.extra, **selection_extra(request.include_folders,
-                                                     request.content_filter)}
+                                                     request.content_filter), **policy}
         return replace(spec, extra=extra), users
 
     def _endpoints(self, request: BatchRequest) -> tuple[EndpointRow, EndpointRow]:
@@ -440,6 +446,10 @@ class BatchService:
         if target.id == source.id:
             raise ValidationError("The source and the target endpoint must be different.",
                                   error_id="SameSourceAndTarget")
+        if is_gmail(target):
+            raise ValidationError(
+                f"The endpoint '{target.name}' is a Gmail endpoint; it can only be a source.",
+                error_id="GmailEndpointNotTarget")
         return source, target
 
     def _user_specs(self, rows: Sequence[CsvUserRow], target: EndpointRow, queued: bool,
@@ -509,7 +519,7 @@ class BatchService:
         source = self._store.endpoints.get_by_id(batch.source_endpoint_id)
         rows = parse_migration_csv(changes.csv_data,
                                    allow_unknown_columns=changes.allow_unknown_columns,
-                                   password_required=not is_oauth(source))
+                                   password_required=not _token_login(source))
         present = {address_key(u.email_address)
                    for u in self._store.users.list(batch_id=batch.id)}
         # "Only new entries in the CSV file are processed."
@@ -517,7 +527,7 @@ class BatchService:
         target = self._store.endpoints.get_by_id(batch.target_endpoint_id)
         active = BatchPhase(batch.status) is BatchPhase.Active
         return self._user_specs(fresh, target, active, batch_name=batch.name,
-                                oauth_source=is_oauth(source))
+                                oauth_source=_token_login(source))
 
     def _updated_users(self, batch: BatchRow,
                        changes: BatchChanges) -> builtins.list[MigrationUserRow]:
@@ -528,12 +538,12 @@ class BatchService:
         source = self._store.endpoints.get_by_id(batch.source_endpoint_id)
         rows = parse_migration_csv(changes.csv_data,
                                    allow_unknown_columns=changes.allow_unknown_columns,
-                                   password_required=not is_oauth(source))
+                                   password_required=not _token_login(source))
         updates = changed_users(self._store, self._store.users.list(batch_id=batch.id), rows)
         by_key = {address_key(row.email_address): row for row in rows}
         target = self._store.endpoints.get_by_id(batch.target_endpoint_id)
         for user in updates:  # the same checks as a new user's row
-            _user_spec(by_key[address_key(user.email_address)], target, None, is_oauth(source))
+            _user_spec(by_key[address_key(user.email_address)], target, None, _token_login(source))
         return updates
 
     def _sync_now(self, batch: BatchRow) -> None:
@@ -755,6 +765,12 @@ def _user_spec(row: CsvUserRow, target: EndpointRow, due: datetime | None,
     )
 
 
+def _token_login(source: EndpointRow) -> bool:
+    """The source signs users in with tokens (OAuth app, Gmail service account): no CSV
+    password is needed."""
+    return is_oauth(source) or is_gmail(source)
+
+
 def _apply(batch: BatchRow, changes: BatchChanges) -> BatchRow:
     updated = batch
     if changes.notification_emails is not None:
@@ -774,6 +790,9 @@ def _apply(batch: BatchRow, changes: BatchChanges) -> BatchRow:
     if changes.approve_skipped_items:
         extra = {**updated.extra, "skipped_items_approved_at": now().isoformat()}
         updated = replace(updated, extra=extra)
+    if changes.gmail_label_policy is not None:  # copies made so far stay where they are
+        updated = replace(updated, extra={**updated.extra,
+                                          POLICY_KEY: parse_policy(changes.gmail_label_policy)})
     return delays_for(updated, changes.start_after, changes.complete_after, changes.time_zone)
 
 

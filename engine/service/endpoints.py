@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 
 from engine.endpoints import MAX_MESSAGE_SIZE, max_message_size
 from engine.errors import InvalidStateError, NotSupportedError, ValidationError
+from engine.gmail_endpoint import gmail_spec, is_gmail, shown_kind, verify_gmail
 from engine.limits import (
     DEFAULT_IMAP_PORT,
     DEFAULT_MAX_CONCURRENT_INCREMENTAL_SYNCS,
@@ -101,6 +102,8 @@ class EndpointRequest:
     max_concurrent_incremental_syncs: int | None = DEFAULT_MAX_CONCURRENT_INCREMENTAL_SYNCS
     skip_verification: bool = False
     max_message_size: int | None = None  # IMAP: bytes; None: imsh's default (35 MB)
+    service_account_key: bytes | None = None  # Gmail: the JSON key's bytes
+    email_address: str | None = None  # Gmail: the Workspace admin verification signs in as
 
 
 @dataclass(frozen=True)
@@ -213,7 +216,7 @@ class EndpointService:
         login = login_of(row) if row.kind == EndpointType.EWS or oauth else EwsLogin(
             user_name=row.username)
         return EndpointInfo(
-            name=row.name, kind=EndpointType(row.kind), remote_server=row.remote_server,
+            name=row.name, kind=shown_kind(row), remote_server=row.remote_server,
             port=row.port, security=row.security, authentication=row.authentication,
             path=row.path, url=row.url, impersonation=row.impersonation,
             user_name=login.user_name, has_password=row.password is not None,
@@ -256,6 +259,8 @@ def verify(spec: EndpointSpec, test_mailbox: str | None = None) -> str | None:
     Returns what could not be verified (an IMAP endpoint without ``test_mailbox``), if any."""
     if spec.kind == EndpointType.Maildir:
         probe_maildir(spec.path or "")
+    elif is_gmail(spec):
+        verify_gmail(spec)
     elif spec.kind == EndpointType.EWS:
         from engine.targets.ews_verify import verify_ews_endpoint  # loads exchangelib
 
@@ -309,6 +314,9 @@ def _spec(request: EndpointRequest) -> EndpointSpec:
     }
     if request.kind == EndpointType.EWS:
         return EndpointSpec(**common, **_ews_settings(request))
+    if request.kind == EndpointType.Gmail:
+        return gmail_spec(common, request.service_account_key, request.email_address,
+                          request.remote_server, request.port, request.security)
     _check_imap_authentication(request.authentication, request.kind)
     if request.kind == EndpointType.IMAP and request.authentication is AuthenticationMethod.OAuth:
         secret = _credential(request.client_secret, request.certificate)

@@ -39,7 +39,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from engine.errors import ErrorCategory, StateStoreError, TransientError
 
@@ -47,7 +47,25 @@ FILE_MODE = 0o600
 BUSY_TIMEOUT_MS = 10_000
 
 Params = Sequence[Any]
-Row = sqlite3.Row
+
+
+class Row(Protocol):
+    """A result row: by position or by column name (``sqlite3.Row``, ``engine.store.pg.PgRow``)."""
+
+    def __getitem__(self, key: Any, /) -> Any: ...
+
+    def keys(self) -> list[str]: ...
+
+
+class Cursor(Protocol):
+    """What :meth:`Database.execute` returns: the rows and the number of rows changed."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> Any: ...
 
 
 class DamagedDatabase(StateStoreError):
@@ -67,7 +85,7 @@ class Database:
     """One connection to the state database, with explicit transactions."""
 
     def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
-        self.path = path
+        self.path: Path | str = path  # what messages name (engine/store/pg.py: a masked URL)
         self._conn = connection
         self._depth = 0
 
@@ -171,7 +189,11 @@ class Database:
             self._conn.rollback()
             raise
 
-    def execute(self, sql: str, params: Params = ()) -> sqlite3.Cursor:
+    def execute_ddl(self, statement: str) -> None:
+        """Run one schema statement of engine/store/schema.py (written in SQLite's types)."""
+        self.execute(statement)
+
+    def execute(self, sql: str, params: Params = ()) -> Cursor:
         try:
             return self._conn.execute(sql, params)
         except sqlite3.Error as exc:
@@ -242,14 +264,14 @@ def _create_private_file(path: Path) -> None:
 _SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
 
 
-def _damaged(path: Path, why: str) -> DamagedDatabase:
+def _damaged(path: Path | str, why: str) -> DamagedDatabase:
     return DamagedDatabase(
         f"The state database {path} is damaged ({why}). imsh does not start over on a "
         "damaged state: restore state.db from your backup (together with the key file that "
         "sealed it), or move the state directory aside to begin with an empty one.")
 
 
-def _store_error(exc: sqlite3.Error, path: Path) -> StateStoreError | TransientError:
+def _store_error(exc: sqlite3.Error, path: Path | str) -> StateStoreError | TransientError:
     text = str(exc)
     code = int(getattr(exc, "sqlite_errorcode", -1)) & 0xFF
     if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB) or "malformed" in text \

@@ -56,14 +56,15 @@ class ProofRepository:
         values = [getattr(proof, c) for c in _COLUMNS]
         values[1] = codec.time_to_db(proof.proved_at)
         with self._db.transaction():
-            cursor = self._db.execute(
+            inserted = self._db.query_one(
                 f"INSERT INTO proofs ({', '.join(_COLUMNS)}) "
-                f"VALUES ({', '.join('?' for _ in _COLUMNS)})", tuple(values))
+                f"VALUES ({', '.join('?' for _ in _COLUMNS)}) RETURNING id", tuple(values))
+            assert inserted is not None
             self._db.execute(
                 "DELETE FROM proofs WHERE user_id = ? AND id NOT IN (SELECT id FROM proofs "
                 "WHERE user_id = ? ORDER BY id DESC LIMIT ?)",
                 (proof.user_id, proof.user_id, KEEP_PER_USER))
-        found = self._db.query_one("SELECT * FROM proofs WHERE id = ?", (cursor.lastrowid,))
+        found = self._db.query_one("SELECT * FROM proofs WHERE id = ?", (int(inserted["id"]),))
         assert found is not None
         return _row(found)
 

@@ -303,7 +303,7 @@ def _apply(db: Database, migration: Migration) -> None:
         if db.user_version() >= migration.version:
             return
         for statement in migration.statements:
-            db.execute(statement)
+            db.execute_ddl(statement)
         db.set_user_version(migration.version)
 
 

@@ -1,6 +1,7 @@
 """The :class:`Store`: one open state database with its repositories.
 
-``Store.open(paths)`` creates the state directory (0700) and database (0600) if needed, applies
+``Store.open(paths)`` creates the state directory (0700) and database (0600) if needed (or, with
+``paths.database`` a ``postgresql://`` URL, connects to that database: engine/store/pg.py), applies
 the schema migrations, loads (or on a fresh store creates) the sealing key and checks it against
 the key check value sealed in the database, then calls :meth:`Store.ensure_defaults`.
 
@@ -84,10 +85,35 @@ class Store:
     @classmethod
     def open(cls, paths: StatePaths) -> Store:
         ensure_state_dir(paths)
+        if paths.database is not None:
+            return cls._open_postgres(paths, paths.database)
         if not paths.db.exists():
             _create_database(paths.db)
         db = Database.open(paths.db, allow_blank=not paths.key_file.exists(),
                            blank_message=_blank_message(paths))
+        try:
+            migrate(db)
+            store = cls(paths, db, _open_sealer(db, paths))
+            store.ensure_defaults()
+        except BaseException:
+            db.close()
+            raise
+        return store
+
+    @classmethod
+    def _open_postgres(cls, paths: StatePaths, url: str) -> Store:
+        """The state in PostgreSQL (engine/store/pg.py). There is no file that could be blank
+        or cut short: a database without imsh's tables is simply migrated, under the writer
+        lock, so two hosts starting at once build the schema once."""
+        from engine.store.pg import PgDatabase, is_postgres_url, masked_url
+
+        if not is_postgres_url(url):
+            raise StateStoreError(
+                f"the state database URL '{masked_url(url)}' is not a PostgreSQL URL: "
+                "give --database (or IMSH_DATABASE) as postgresql://user@host/dbname",
+                error_id="StateDatabaseUrlInvalid",
+            )
+        db = PgDatabase.connect(url)
         try:
             migrate(db)
             store = cls(paths, db, _open_sealer(db, paths))

@@ -84,6 +84,8 @@ from engine.sync.apply import (
 )
 from engine.sync.faults import StepHook
 from engine.sync.folderops import delete_folder_if_empty, rename_folder, reopen
+from engine.sync.gmail_labels import LabelPlacement
+from engine.sync.gmail_source import by_labels, label_placement
 from engine.sync.guard import (
     DELETE,
     DeletionTally,
@@ -244,6 +246,7 @@ class _Pass:
         self.group: deadline.ConnectionGroup | None = None  # the pass's connections
         self.overdue: float | None = None  # the pass deadline (s) once it was missed
         self.held: defaultdict[str, set[str]] = defaultdict(set)  # target refs; see _moves
+        self.labels: LabelPlacement | None = None  # a Gmail-shaped source's label policy
 
     @property
     def user_id(self) -> int:
@@ -265,7 +268,7 @@ class _Pass:
 
     def _run(self) -> None:
         self._load_rows()
-        included, excluded = self._list()
+        included, excluded = self._gmail_labels(*self._list())
         self._resolve_pending()
         selectable = [f for f in included if f.selectable]
         self._release_returned(selectable)
@@ -355,6 +358,20 @@ class _Pass:
         self.moved_away = {f.name: mapping[f.path] for f in included
                            if self.mapping[f.name] != mapping[f.path]}
         return included, {f.name for f in folders if f.path not in kept_paths}
+
+    def _gmail_labels(self, included: list[SourceFolder], excluded: set[str]
+                      ) -> tuple[list[SourceFolder], set[str]]:
+        """A Gmail-shaped source (engine/sync/gmail_source.py): its views are left out like
+        excluded folders, All Mail lands in the target's Archive folder."""
+        self.labels = label_placement(self.source, included, self.batch,
+                                      lambda name: self._known(self.store, name)[0])
+        if self.labels is None:
+            return included, excluded
+        views = self.labels.views
+        archive = self.target.naming.role_path("Archive")
+        if self.labels.all_mail is not None and archive not in self.mapping.values():
+            self.mapping[self.labels.all_mail] = archive  # else its own folder, not merged
+        return ([f for f in included if f.name not in views], excluded | set(views))
 
     def _release_returned(self, selectable: Sequence[SourceFolder]) -> None:
         """A folder whose removal was held and that the source lists again is simply back."""
@@ -461,6 +478,7 @@ class _Pass:
         known, known_bytes = self._known(store, folder.name)
         snapshot = snapshot_folder(source, folder, known, _fingerprints(known))
         snapshot = by_content_filter(snapshot, known, content_filter(self.batch))
+        snapshot = by_labels(snapshot, known, self.labels)
         present = self._present_on_target(target, snapshot, known)
         size_limit = self._size_limit(target)
         limits = Limits(size_limit.limit if size_limit else None)

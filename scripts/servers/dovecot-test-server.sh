@@ -27,7 +27,9 @@
 #   SPECIAL_USE=archive  also mark a folder named Archive \Archive (besides Drafts, Sent, Trash,
 #                       Junk); SPECIAL_USE=exchange: Exchange's folders instead (Sent Items,
 #                       Deleted Items, Junk Email, Drafts, Archive, created at first login and
-#                       marked); exchange-unmarked: the same folders without the attributes
+#                       marked); exchange-unmarked: the same folders without the attributes;
+#                       SPECIAL_USE=gmail: Gmail's [Gmail]/All Mail (\All), Drafts, Important,
+#                       Sent Mail, Spam (\Junk), Starred (\Flagged), Trash, created and marked
 #   IMAPD_ROOT=/path    prefix of usr/lib/dovecot/imap; default / when dovecot-imapd is
 #                       installed, else the .deb matching dovecot-core is unpacked (lib.sh)
 #
@@ -136,6 +138,15 @@ special_use_mailboxes() {  # SPECIAL_USE=default|archive|exchange|exchange-unmar
                 printf '  mailbox "%s" {\n    auto = subscribe\n' "$name"
                 [ "$SPECIAL_USE" = exchange ] && printf '    special_use = \\%s\n' "${role%%:*}"
                 printf '  }\n'
+            done
+            return 0 ;;
+        gmail)  # Gmail's IMAP layout (docs/gmail.md): [Gmail]/ views and system labels
+            local role name
+            for role in "All:All Mail" "Drafts:Drafts" "Important:Important" "Sent:Sent Mail" \
+                        "Junk:Spam" "Flagged:Starred" "Trash:Trash"; do
+                name=${role#*:}
+                printf '  mailbox "[Gmail]/%s" {\n    auto = subscribe\n' "$name"
+                printf '    special_use = \\%s\n  }\n' "${role%%:*}"
             done
             return 0 ;;
     esac

@@ -22,6 +22,7 @@ PACKAGES=(
     gamin libgamin0 libgdbm6 libidn12 libcourier-unicode4
     isync openssl tmux
     python3-venv pipx
+    postgresql-15   # the PostgreSQL store's tests: initdb/pg_ctl of a throwaway cluster
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -99,7 +99,7 @@ def test_a_csv_defect_is_reported_with_its_row_and_creates_nothing(shell: Shell)
     "line",
     [
         "New-MigrationEndpoint -ExchangeRemoteMove -Name X -RemoteServer x.contoso.com",
-        "New-MigrationEndpoint -Gmail -Name G",
+        "New-MigrationEndpoint -PSTImport -Name P",
         "New-MigrationBatch -Name X -CSVData ([byte[]]@(1)) -ContentFilterLanguage da-DK",
         "Set-MigrationUser -Identity ann@contoso.com -CompleteAfter (Get-Date)",
         "Complete-MigrationBatch -Identity B1 -CompletePublicFolderMigrationWithDataLoss",

@@ -147,6 +147,20 @@ def imsh(*args: str, cwd: Path, env: dict[str, str] | None = None
                           capture_output=True, text=True, timeout=60, check=False)
 
 
+def test_a_postgresql_url_in_the_config_file_puts_the_state_there_unless_overridden(
+        tmp_path: Path) -> None:
+    path = tmp_path / "imsh.yaml"
+    path.write_text("database: postgresql://imsh@db.example.org/imsh\n")
+    settings = load_settings(str(path), None, {}, tmp_path / "none")
+    assert settings.database == "postgresql://imsh@db.example.org/imsh"
+    paths = state_paths(settings, str(tmp_path / "state"), {})
+    assert paths.database == "postgresql://imsh@db.example.org/imsh"
+    assert paths.db == tmp_path / "state" / "state.db"  # untouched: the URL is used instead
+    override = {"IMSH_DATABASE": "postgresql://other@db2.example.org/imsh"}
+    assert state_paths(settings, str(tmp_path / "state"), override).database == \
+        "postgresql://other@db2.example.org/imsh"
+
+
 def test_admin_with_a_typo_in_the_config_file_gets_one_line_and_nothing_runs(
         tmp_path: Path) -> None:
     config = write(tmp_path / "imsh.yaml", "runner:\n  keep_alive: true\n  max_worker: 4\n")

@@ -87,6 +87,10 @@ class Rule:
     def on_command(self, conn: Connection, line: bytes) -> None:
         """Called before a client command line goes to the server."""
 
+    def rewrite_command(self, conn: Connection, line: bytes) -> bytes:
+        """The command line the server gets instead of ``line`` (tests/support/gmail_proxy.py)."""
+        return line
+
     def on_response(self, conn: Connection, response: bytes) -> list[bytes]:
         """The responses to send instead of ``response`` (``[response]``: unchanged)."""
         return [response]
@@ -273,6 +277,7 @@ class ImapProxy:
                         self.commands.append(line.rstrip(b"\r\n"))
                         for rule in list(self.rules):
                             rule.on_command(conn, line)
+                            line = rule.rewrite_command(conn, line)
                     conn.in_flight = [*conn.in_flight[-31:], (tag, line)]
                     conn.fetch_responses = 0
                 conn.server.sendall(line)

@@ -16,6 +16,17 @@ a certificate from its own test CA,
   ``FullAccess`` may. An inactive token answers a domain no user has, so Dovecot refuses the
   login as a failed authentication (not as a temporary failure).
 
+It also speaks Google's JWT-bearer grant (RFC 7523), as ``oauth2.googleapis.com/token`` does for
+a service account with domain-wide delegation (engine/gmail_oauth.py):
+
+- ``POST /google/token`` -- ``grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer`` with an
+  RS256 ``assertion`` signed by a registered service account's key (:meth:`TokenService.
+  register_google`), ``aud`` this URL or Google's (google-auth always names Google's),
+  ``scope`` holding ``https://mail.google.com/`` and ``sub`` a user of the account's domain;
+  errors as Google words them (``invalid_grant``, ``unauthorized_client``). Introspection
+  answers ``email = <sub>``: each token serves its own
+  user's mailbox only, as on Gmail.
+
 Tokens are JWTs (HS256 with a key of the service) carrying ``tid``, ``appid``, ``aud``,
 ``roles``, ``exp`` and a ``jti``. Everything the service does is logged in memory for the tests:
 :attr:`TokenService.issued` (one entry per token handed out: "one token per endpoint per
@@ -53,6 +64,10 @@ LOOPBACK = "127.0.0.1"
 EXCHANGE_SCOPE = "https://outlook.office365.com/.default"
 EXCHANGE_AUDIENCE = "https://outlook.office365.com"
 _ROLES = ["IMAP.AccessAsApp", "SMTP.SendAsApp"]
+GOOGLE_SCOPE = "https://mail.google.com/"
+GOOGLE_AUDIENCE = "https://mail.google.com"
+# google-auth addresses every assertion to Google's token endpoint, whatever token_uri says
+GOOGLE_TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
 
 
 @dataclass
@@ -68,6 +83,16 @@ class App:
     advertised: int | None = None  # expires_in told to the client; default: the lifetime
     revoked: bool = False
     max_logins: int | None = None  # a token stops being accepted after this many logins
+
+
+@dataclass
+class GoogleAccount:
+    """A service account with domain-wide delegation for ``domain`` (and the Gmail scope)."""
+
+    client_email: str
+    public_pem: bytes
+    domain: str
+    lifetime: float = 3600.0
 
 
 @dataclass(frozen=True)
@@ -90,6 +115,7 @@ class TokenService:
     issued: list[Issued] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)  # (client id, error code)
     introspected: list[tuple[str, bool]] = field(default_factory=list)  # (jti, active)
+    google: dict[str, GoogleAccount] = field(default_factory=dict)
     _key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _server: ThreadingHTTPServer | None = field(default=None, repr=False)
@@ -117,6 +143,63 @@ class TokenService:
         with self._lock:
             self.apps[client_id] = app
         return app
+
+    @property
+    def google_token_uri(self) -> str:
+        return f"{self.authority}/google/token"
+
+    def register_google(self, client_email: str, public_pem: bytes, domain: str,
+                        lifetime: float = 3600.0) -> GoogleAccount:
+        account = GoogleAccount(client_email, public_pem, domain, lifetime)
+        with self._lock:
+            self.google[client_email] = account
+        return account
+
+    def google_grant(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        if form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer":
+            return self._google_refuse("", "unsupported_grant_type", "Invalid grant_type.")
+        assertion = form.get("assertion", "")
+        try:
+            unverified = jwt.decode(assertion, options={"verify_signature": False})
+        except jwt.InvalidTokenError:
+            return self._google_refuse("", "invalid_grant", "Invalid JWT.")
+        issuer = str(unverified.get("iss", ""))
+        with self._lock:
+            account = self.google.get(issuer)
+        if account is None:
+            return self._google_refuse(issuer, "invalid_grant", "Invalid grant: account not "
+                                       "found")
+        public = serialization.load_pem_public_key(account.public_pem)
+        try:
+            claims = jwt.decode(assertion, public,  # type: ignore[arg-type]
+                                algorithms=["RS256"],
+                                audience=[self.google_token_uri, GOOGLE_TOKEN_AUDIENCE])
+        except jwt.InvalidTokenError:
+            return self._google_refuse(issuer, "invalid_grant", "Invalid JWT Signature.")
+        subject = str(claims.get("sub", ""))
+        if GOOGLE_SCOPE not in str(claims.get("scope", "")).split() or \
+                not subject.lower().endswith("@" + account.domain):
+            return self._google_refuse(
+                issuer, "unauthorized_client", "Client is unauthorized to retrieve access "
+                "tokens using this method, or client not authorized for any of the scopes "
+                "requested.")
+        now = time.time()
+        jti = uuid.uuid4().hex
+        expires_at = now + account.lifetime
+        token = jwt.encode({"aud": GOOGLE_AUDIENCE, "sub": subject, "azp": issuer,
+                            "jti": jti, "iat": int(now), "exp": int(expires_at) + 1},
+                           self._key, algorithm="HS256")
+        with self._lock:
+            self.issued.append(Issued(issuer, subject, jti, now, expires_at, token))
+        return 200, {"access_token": token, "expires_in": int(account.lifetime),
+                     "token_type": "Bearer"}
+
+    def _google_refuse(self, issuer: str, error: str, text: str
+                       ) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            self.refused.append((issuer, error))
+        return (401 if error == "unauthorized_client" else 400,
+                {"error": error, "error_description": text})
 
     def revoke(self, client_id: str) -> None:
         """The app's secret no longer works, and no token issued to it is active any more."""
@@ -199,6 +282,19 @@ class TokenService:
                      "ext_expires_in": expires_in, "access_token": token}
 
     def introspect(self, token: str) -> dict[str, Any]:
+        try:
+            google = jwt.decode(token, self._key, algorithms=["HS256"],
+                                audience=GOOGLE_AUDIENCE, options={"verify_exp": False})
+        except jwt.InvalidTokenError:
+            google = None
+        if google is not None:
+            with self._lock:
+                entry = next((t for t in self.issued if t.jti == google.get("jti")), None)
+            if entry is None or time.time() >= entry.expires_at:
+                return self._inactive(str(google.get("jti", "")))
+            with self._lock:
+                self.introspected.append((entry.jti, True))
+            return {"active": "true", "email": str(google["sub"]), "scope": GOOGLE_SCOPE}
         try:
             claims = jwt.decode(token, self._key, algorithms=["HS256"],
                                 audience=EXCHANGE_AUDIENCE, options={"verify_exp": False})
@@ -313,6 +409,8 @@ def _handler(service: TokenService) -> type[BaseHTTPRequestHandler]:
             segments = [s for s in urlsplit(self.path).path.split("/") if s]
             if segments == ["introspect"]:
                 self._json(200, service.introspect(form.get("token", "")))
+            elif segments == ["google", "token"]:
+                self._json(*service.google_grant(form))
             elif segments[1:] == ["oauth2", "v2.0", "token"]:
                 self._json(*service.grant(segments[0], form))
             else:
@@ -381,3 +479,20 @@ def client_certificate(common_name: str = "imsh app") -> tuple[bytes, bytes]:
     return (cert.public_bytes(serialization.Encoding.PEM),
             key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                               serialization.NoEncryption()))
+
+
+def google_service_account_key(service: TokenService, client_email: str, domain: str) -> bytes:
+    """A new service account registered with ``service`` (delegated for ``domain``): its JSON
+    key as Google's console downloads it, with ``token_uri`` pointing at ``service``."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo)
+    service.register_google(client_email, public, domain)
+    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+    return json.dumps({
+        "type": "service_account", "project_id": "imsh-test",
+        "private_key_id": uuid.uuid4().hex, "private_key": private,
+        "client_email": client_email, "client_id": str(uuid.uuid4().int)[:21],
+        "token_uri": service.google_token_uri,
+    }, indent=2).encode()

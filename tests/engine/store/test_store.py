@@ -1,4 +1,9 @@
-"""The SQLite state store on real files (engine.store)."""
+"""The state store (engine.store), run against both backends.
+
+Every test that uses the ``paths`` (or ``store``) fixture runs twice: on SQLite files and on
+a fresh PostgreSQL database of the session's throwaway cluster (tests/support/postgres.py).
+Tests about SQLite's own files and pragmas say ``@only_sqlite``.
+"""
 
 from __future__ import annotations
 
@@ -38,9 +43,16 @@ SMTP_PASSWORD = "Smtp-Relay-Password-4K"
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def paths(tmp_path: Path) -> StatePaths:
-    return resolve_state_paths(tmp_path / "state", env={})
+@pytest.fixture(params=["sqlite", "postgresql"])
+def paths(request: pytest.FixtureRequest, tmp_path: Path) -> StatePaths:
+    paths = resolve_state_paths(tmp_path / "state", env={})
+    if request.param == "postgresql":
+        return dataclasses.replace(paths, database=request.getfixturevalue("postgres_url"))
+    return paths
+
+
+# a test about SQLite's files, pragmas or connection rules: not run against PostgreSQL
+only_sqlite = pytest.mark.parametrize("paths", ["sqlite"], indirect=True)
 
 
 @pytest.fixture
@@ -87,6 +99,7 @@ def _mode(path: Path) -> int:
 # --- opening: files, modes, pragmas, migrations -------------------------------------------
 
 
+@only_sqlite
 def test_files_are_private(store: Store, paths: StatePaths) -> None:
     _imap_source(store)  # a write, so that the -wal and -shm files exist
     assert _mode(paths.root) == 0o700
@@ -98,8 +111,8 @@ def test_files_are_private(store: Store, paths: StatePaths) -> None:
         assert _mode(side_file) == 0o600
 
 
-def test_wal_and_foreign_keys_are_on(store: Store) -> None:
-    assert store.db.journal_mode() == "wal"
+def test_wal_and_foreign_keys_are_on(store: Store, paths: StatePaths) -> None:
+    assert store.db.journal_mode() == ("postgresql" if paths.database else "wal")
     assert store.db.foreign_keys_enabled()
     with pytest.raises(IntegrityError):
         store.db.execute(
@@ -197,6 +210,7 @@ def test_key_file_from_environment_override(tmp_path: Path) -> None:
 # --- secrets never reach the database or the logs ------------------------------------------
 
 
+@only_sqlite
 def test_passwords_are_not_in_the_raw_database_files(store: Store, paths: StatePaths) -> None:
     _batch(store)
     store.users.add(store.batches.get("Batch1").id, _user_spec())
@@ -515,9 +529,9 @@ def test_lease_acquire_renew_expire_release(store: Store) -> None:
     assert store.leases.release_all("runner-c") == 2
 
 
-def _compete(db_dir: str, name: str, start: Any, results: Any) -> None:
+def _compete(db_dir: str, database: str | None, name: str, start: Any, results: Any) -> None:
     """Child process body: open an own store, wait for the start signal, try the lease."""
-    paths = resolve_state_paths(db_dir, env={})
+    paths = resolve_state_paths(db_dir, env={"IMSH_DATABASE": database} if database else {})
     with Store.open(paths) as store:
         start.wait()
         won = store.leases.acquire("user:42", name, timedelta(minutes=5))
@@ -530,7 +544,8 @@ def test_only_one_process_wins_a_lease(paths: StatePaths) -> None:
     start, results = ctx.Event(), ctx.Queue()
     names = [f"runner-{n}" for n in range(4)]
     workers = [
-        ctx.Process(target=_compete, args=(str(paths.root), n, start, results)) for n in names
+        ctx.Process(target=_compete, args=(str(paths.root), paths.database, n, start, results))
+        for n in names
     ]
     for worker in workers:
         worker.start()
@@ -588,6 +603,7 @@ def test_batch_totals_add_up_the_users_of_that_batch_only(store: Store) -> None:
     assert store.statistics.batch_totals(9999).synced_items == 0
 
 
+@only_sqlite
 def test_a_failed_commit_rolls_back_and_the_next_transaction_works(store: Store) -> None:
     db = store.db
     with pytest.raises(StateStoreError), db.transaction():

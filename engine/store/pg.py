@@ -1,0 +1,389 @@
+"""The PostgreSQL connection: the only place that knows the state database is PostgreSQL.
+
+``imsh --database postgresql://...`` (or ``IMSH_DATABASE``) keeps the state in PostgreSQL
+instead of ``state.db``; the repositories run unchanged on :class:`PgDatabase`, a
+:class:`~engine.store.db.Database` whose SQLite-isms are translated here and nowhere else:
+
+- **Placeholders.** The repositories write ``?``; psycopg wants ``%s``. :func:`to_pg` rewrites
+  them outside quoted literals (and doubles a literal ``%``).
+- **Upsert and returning ids.** ``INSERT ... ON CONFLICT (...) DO UPDATE SET x = excluded.x``
+  and ``INSERT ... RETURNING id`` are the same in both dialects (DESIGN.md §4): nothing to do.
+- **Types in the DDL.** :func:`ddl_to_pg` maps ``id INTEGER PRIMARY KEY`` (SQLite's rowid) to
+  an identity column and ``INTEGER`` to ``BIGINT`` (UIDs are unsigned 32-bit and MODSEQs 63-bit:
+  PostgreSQL's ``INTEGER`` holds neither), ``REAL`` to ``DOUBLE PRECISION`` (PostgreSQL's
+  ``REAL`` is 4 bytes) and ``BLOB`` to ``BYTEA``. Flags stay integers 0/1, so Python ``bool``
+  parameters are sent as integers.
+- **Numbers back.** ``SUM`` over ``BIGINT`` is ``NUMERIC`` in PostgreSQL; whole values come back
+  as ``int`` (as from SQLite), never ``Decimal``.
+- **Schema version.** There is no ``PRAGMA user_version``: the version is the one row of table
+  ``imsh_schema_version``, behind the same :meth:`user_version` / :meth:`set_user_version`.
+- **Locking.** SQLite's ``BEGIN IMMEDIATE`` makes writers take turns, and the store relies on
+  it (a lease checked inside a write transaction cannot be taken meanwhile, the migration
+  re-reads the version under the write lock). :meth:`PgDatabase.transaction` keeps exactly that
+  rule: ``BEGIN`` then ``pg_advisory_xact_lock`` on one key, so write transactions of every
+  process on every host take turns; readers (autocommit, READ COMMITTED) never wait. As with
+  SQLite's ``busy_timeout``, a writer gives up after ``lock_timeout`` (10 s) with a
+  :class:`~engine.errors.TransientError` rather than wait forever. Finer
+  locking (``FOR UPDATE SKIP LOCKED``) is for the multi-host runner, not built yet
+  (docs/scale-out.md).
+- **Errors.** Constraint violations become :class:`~engine.store.db.IntegrityError`, a lost or
+  refused connection a :class:`~engine.errors.TransientError` (the runner retries next tick),
+  anything else a :class:`~engine.errors.StateStoreError` — never a psycopg type.
+
+Connections come from a :class:`psycopg_pool.ConnectionPool`, one per URL and process: a
+``PgDatabase`` borrows one connection for its life (one ``Database`` per thread, as with
+SQLite) and gives it back on :meth:`close`, so the shell, the runner's worker threads and their
+many short ``Store.open`` calls do not each pay a new PostgreSQL backend. The password in a URL
+is never shown: :attr:`PgDatabase.path` (what error messages name) is the URL without it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg.adapt import Dumper, Loader
+from psycopg.pq import Format
+from psycopg.types.numeric import NumericLoader
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from engine.errors import ErrorCategory, StateStoreError, TransientError
+from engine.store.db import Cursor, Database, IntegrityError, Params, Row
+
+URL_SCHEMES = ("postgresql://", "postgres://")
+POOL_MAX_SIZE = 40  # the runner's worker threads (engine/runner/runner.py) each open a Store
+LOCK_TIMEOUT_MS = 10_000  # as engine/store/db.py's BUSY_TIMEOUT_MS
+POOL_TIMEOUT_S = 30.0
+CONNECT_TIMEOUT_S = 10
+# the advisory lock every write transaction takes (any constant; "imsh" in ASCII)
+WRITER_LOCK_KEY = 0x696D7368
+_VERSION_TABLE = "imsh_schema_version"
+
+
+def is_postgres_url(value: str | None) -> bool:
+    return bool(value) and str(value).lower().startswith(URL_SCHEMES)
+
+
+def masked_url(url: str) -> str:
+    """``url`` without its password, for messages and logs."""
+    parts = urlsplit(url)
+    # libpq also takes the password as a query parameter: ...?password=...
+    query = _QUERY_PASSWORD.sub(r"\1***", parts.query)
+    netloc = parts.netloc
+    if parts.password is not None:
+        host = netloc.rsplit("@", 1)[1]
+        netloc = (f"{parts.username}:***@" if parts.username else ":***@") + host
+    # not urlunsplit: it drops the empty host of postgresql:///db?host=/run/postgresql
+    return (f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
+            + (f"#{parts.fragment}" if parts.fragment else ""))
+
+
+_QUERY_PASSWORD = re.compile(r"((?:^|&)password=)[^&]*", re.IGNORECASE)
+
+
+# ---- the dialect -------------------------------------------------------------------------
+
+_TOKEN = re.compile(r"'(?:[^']|'')*'|\?|%")
+
+
+@lru_cache(maxsize=1024)
+def to_pg(sql: str) -> str:
+    """``?`` placeholders to ``%s`` and ``%`` to ``%%``, leaving quoted literals alone."""
+
+    def swap(match: re.Match[str]) -> str:
+        token = match.group(0)
+        if token == "?":
+            return "%s"
+        if token == "%":
+            return "%%"
+        return token.replace("%", "%%")  # a literal: psycopg still reads its % signs
+
+    return _TOKEN.sub(swap, sql)
+
+
+_DDL_TYPES = (
+    (re.compile(r"\bid INTEGER PRIMARY KEY\b"), "id BIGINT GENERATED BY DEFAULT AS IDENTITY "
+                                                "PRIMARY KEY"),
+    (re.compile(r"\bINTEGER\b"), "BIGINT"),
+    (re.compile(r"\bREAL\b"), "DOUBLE PRECISION"),
+    (re.compile(r"\bBLOB\b"), "BYTEA"),
+)
+
+
+def ddl_to_pg(statement: str) -> str:
+    """A schema statement written for SQLite (engine/store/schema.py) in PostgreSQL's types."""
+    for pattern, replacement in _DDL_TYPES:
+        statement = pattern.sub(replacement, statement)
+    return statement
+
+
+class PgRow:
+    """A result row readable by position and by column name, like ``sqlite3.Row``."""
+
+    __slots__ = ("_names", "_values")
+
+    def __init__(self, names: tuple[str, ...], values: Sequence[Any]) -> None:
+        self._names = names
+        self._values = tuple(values)
+
+    def __getitem__(self, key: int | str) -> Any:
+        if isinstance(key, str):
+            return self._values[self._names.index(key.lower())]
+        return self._values[key]
+
+    def keys(self) -> list[str]:
+        return list(self._names)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"PgRow({dict(zip(self._names, self._values, strict=True))!r})"
+
+
+def _row_factory(cursor: psycopg.Cursor[Any]) -> Any:
+    names = tuple(d.name.lower() for d in cursor.description or ())
+
+    def make(values: Sequence[Any]) -> PgRow:
+        return PgRow(names, values)
+
+    return make
+
+
+class _BoolAsInteger(Dumper):
+    """Flags are INTEGER 0/1 columns (as in SQLite): send ``True`` as 1, not as boolean."""
+
+    format = Format.TEXT
+    oid = psycopg.postgres.types["int8"].oid
+
+    def dump(self, obj: Any) -> bytes:
+        return b"1" if obj else b"0"
+
+
+class _WholeNumeric(Loader):
+    """``NUMERIC`` (what ``SUM(bigint)`` gives) as ``int`` when whole, else ``float``."""
+
+    def __init__(self, oid: int, context: Any = None) -> None:
+        super().__init__(oid, context)
+        self._numeric = NumericLoader(oid, context)
+
+    def load(self, data: Any) -> Any:
+        value = self._numeric.load(data)
+        if isinstance(value, Decimal):
+            return int(value) if value == value.to_integral_value() else float(value)
+        return value
+
+
+def _configure(conn: psycopg.Connection[Any]) -> None:
+    # like SQLite's busy_timeout: a writer waits this long for the writer lock, then fails
+    # transiently (the runner retries) instead of waiting forever
+    conn.execute(f"SET lock_timeout = {int(LOCK_TIMEOUT_MS)}")
+    conn.adapters.register_dumper(bool, _BoolAsInteger)
+    conn.adapters.register_loader("numeric", _WholeNumeric)
+    conn.row_factory = _row_factory
+
+
+# ---- the pool ----------------------------------------------------------------------------
+
+_pools: dict[str, ConnectionPool[Any]] = {}
+_pools_lock = threading.Lock()
+
+
+def _pool(url: str) -> ConnectionPool[Any]:
+    with _pools_lock:
+        pool = _pools.get(url)
+        if pool is None:
+            _probe(url)
+            pool = ConnectionPool(
+                url, min_size=1, max_size=POOL_MAX_SIZE, timeout=POOL_TIMEOUT_S,
+                kwargs={"autocommit": True}, configure=_configure, open=False,
+                # a connection is tried before it is handed out: after a restart or failover
+                # of PostgreSQL the pool's idle connections are dead, and the next
+                # Store.open must get a new one, not fail
+                check=ConnectionPool.check_connection,
+                name=f"imsh {masked_url(url)}",
+            )
+            try:
+                pool.open(wait=True, timeout=POOL_TIMEOUT_S)
+            except PoolTimeout as exc:
+                pool.close()
+                raise _unreachable(url, exc) from exc
+            _pools[url] = pool
+        return pool
+
+
+def _probe(url: str) -> None:
+    """One direct connection before the pool is made: libpq's own reason (refused, no such
+    database, password authentication failed) at once, instead of a pool timeout later."""
+    try:
+        psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S).close()
+    except psycopg.Error as exc:
+        raise _unreachable(url, exc) from exc
+
+
+def close_pools() -> None:
+    """Close every pool of this process (at exit; tests that drop their cluster)."""
+    with _pools_lock:
+        pools = list(_pools.values())
+        _pools.clear()
+    for pool in pools:
+        pool.close()
+
+
+atexit.register(close_pools)
+
+
+# ---- the database ------------------------------------------------------------------------
+
+
+class PgDatabase(Database):
+    """One pooled connection to a PostgreSQL state database, with the store's transactions."""
+
+    def __init__(self, url: str, pool: ConnectionPool[Any],
+                 connection: psycopg.Connection[Any]) -> None:
+        # Database.__init__ is SQLite's; only the attributes the base class methods use are set
+        self.path = masked_url(url)
+        self.url = url
+        self._pool = pool
+        self._pg = connection
+        self._depth = 0
+        # one Database per thread, as SQLite's check_same_thread enforces: a psycopg connection
+        # would accept a second thread, and its statements would land in this thread's
+        # transaction
+        self._thread = threading.get_ident()
+
+    @classmethod
+    def connect(cls, url: str) -> PgDatabase:
+        pool = _pool(url)
+        try:
+            connection = pool.getconn()
+        except PoolTimeout as exc:
+            raise _unreachable(url, exc) from exc
+        return cls(url, pool, connection)
+
+    def execute_ddl(self, statement: str) -> None:
+        self.execute(ddl_to_pg(statement))
+
+    @contextmanager
+    def transaction(self) -> Iterator[Database]:
+        """A write transaction; write transactions of all processes take turns (see above)."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self
+            finally:
+                self._depth -= 1
+            return
+        self.execute("BEGIN")
+        self._depth = 1
+        try:
+            self.execute("SELECT pg_advisory_xact_lock(?)", (WRITER_LOCK_KEY,))
+            yield self
+        except BaseException:
+            self._depth = 0
+            self._rollback()
+            raise
+        self._depth = 0
+        try:
+            self.execute("COMMIT")
+        except BaseException:
+            self._rollback()
+            raise
+
+    def _rollback(self) -> None:
+        with contextlib.suppress(psycopg.Error):  # a lost connection lost its transaction too
+            self._pg.execute("ROLLBACK")
+
+    def execute(self, sql: str, params: Params = ()) -> Cursor:
+        if threading.get_ident() != self._thread:
+            raise StateStoreError(
+                f"the state database connection to {self.path} belongs to another thread; "
+                "open a Store per thread", error_id="StateDatabaseWrongThread")
+        try:
+            return self._pg.execute(to_pg(sql), tuple(params))
+        except psycopg.Error as exc:
+            raise _store_error(exc, self.path) from exc
+
+    def execute_many(self, sql: str, rows: Sequence[Params]) -> int:
+        if threading.get_ident() != self._thread:
+            self.execute("SELECT 1")  # raises the wrong-thread error
+        try:
+            with self._pg.cursor() as cursor:
+                cursor.executemany(to_pg(sql), [tuple(r) for r in rows])
+                return int(cursor.rowcount)
+        except psycopg.Error as exc:
+            raise _store_error(exc, self.path) from exc
+
+    def query_one(self, sql: str, params: Params = ()) -> Row | None:
+        row: Row | None = self.execute(sql, params).fetchone()
+        return row
+
+    def user_version(self) -> int:
+        # pg_tables, read with the statement's snapshot: to_regclass() may answer from a
+        # stale catalog cache and miss the table another host just committed
+        exists = self.query_one("SELECT 1 FROM pg_catalog.pg_tables "
+                                "WHERE schemaname = current_schema() AND tablename = ?",
+                                (_VERSION_TABLE,))
+        if exists is None:
+            return 0
+        row = self.query_one(f"SELECT version FROM {_VERSION_TABLE}")
+        return int(row[0]) if row is not None else 0
+
+    def set_user_version(self, version: int) -> None:
+        with self.transaction():
+            self.execute(f"CREATE TABLE IF NOT EXISTS {_VERSION_TABLE} ("
+                         "one INTEGER PRIMARY KEY DEFAULT 1 CHECK (one = 1), "
+                         "version INTEGER NOT NULL)")
+            self.execute(f"INSERT INTO {_VERSION_TABLE} (one, version) VALUES (1, ?) "
+                         "ON CONFLICT (one) DO UPDATE SET version = excluded.version",
+                         (int(version),))
+
+    def journal_mode(self) -> str:
+        return "postgresql"
+
+    def foreign_keys_enabled(self) -> bool:
+        return True  # PostgreSQL always enforces them
+
+    def close(self) -> None:
+        if self._pg is None:
+            return
+        connection, self._pg = self._pg, None  # type: ignore[assignment]
+        self._pool.putconn(connection)
+
+
+def _unreachable(url: str, exc: Exception) -> TransientError:
+    why = str(exc).strip().replace(url, masked_url(url))
+    return TransientError(
+        f"cannot connect to the state database {masked_url(url)}: {why}. Check that "
+        "PostgreSQL runs there and the URL (host, port, database, user) and password are right.",
+        category=ErrorCategory.ResourceUnavailable,
+        error_id="StateDatabaseUnreachable",
+    )
+
+
+def _store_error(exc: psycopg.Error, where: Path | str) -> StateStoreError | TransientError:
+    text = str(exc).strip()
+    if isinstance(exc, pg_errors.IntegrityError):
+        return IntegrityError(f"state database {where}: {text}")
+    if isinstance(exc, psycopg.OperationalError | pg_errors.SerializationFailure
+                  | pg_errors.DeadlockDetected | pg_errors.LockNotAvailable):
+        return TransientError(
+            f"the state database {where} is unavailable: {text}",
+            category=ErrorCategory.ResourceUnavailable,
+            error_id="StateDatabaseBusy",
+        )
+    return StateStoreError(f"state database {where}: {text}", error_id="StateDatabaseError")

@@ -1,0 +1,144 @@
+"""Gmail's labels as folders, without duplicates: which source folder each message is copied
+from (pure; the executor lists the folders and filters their listings by the result).
+
+Gmail's IMAP shows one message in many folders: every label is a folder, ``[Gmail]/All Mail``
+(``\\All``) holds every message except Spam and Trash, and ``[Gmail]/Starred`` (``\\Flagged``)
+and ``[Gmail]/Important`` (``\\Important``) are views. A plain folder-by-folder copy multiplies
+the mailbox. The batch's ``-GmailLabelPolicy`` (kept in the batch row's ``extra``) decides:
+
+* ``OneCopy`` (the default): each message is copied once, from the folder of its most specific
+  label by :func:`label_rank`: ``INBOX``, then user labels (deeper labels first, then by name),
+  then Sent, Drafts, Spam, Trash; ``[Gmail]/All Mail`` last. A message whose only folder is All
+  Mail (archived, no label) lands in the target's ``Archive`` folder.
+  Later passes keep a message where it was copied while that folder still shows it: a label
+  added later copies nothing; a message that left its folder (label removed, archived) is
+  placed anew, and the pass moves its copy there (the planner's delete + copy pair).
+* ``EveryLabel``: Gmail's own view, a copy in every label folder; All Mail still contributes
+  only the messages no other folder shows (into ``Archive``).
+
+Under both, the views (Starred, Important) are never copied as folders: Gmail already reports a
+starred message as ``\\Flagged`` in every folder, so the flag travels with each copy. The
+identity that says "the same message" is Gmail's ``X-GM-MSGID`` when the server offers
+``X-GM-EXT-1``, else imsh's fingerprint (Message-ID, size, date, header hash): the executor
+hands in whichever it has.
+
+The result names the UIDs of each folder that are *not* copied from it (:attr:`LabelPlacement.
+dropped`): a message that arrives after the folders were read is not in it and is copied where
+it appears (a possible duplicate, never a loss), and a message the store already recorded is
+kept by the executor whatever this says (never deleted from the target by a policy).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from engine.errors import ValidationError
+from engine.folders import FolderPath
+
+ONE_COPY, EVERY_LABEL = "OneCopy", "EveryLabel"
+POLICIES = (ONE_COPY, EVERY_LABEL)
+POLICY_KEY = "gmail_label_policy"  # in the batch row's extra
+ARCHIVE: FolderPath = ("Archive",)  # where All Mail's unlabeled messages land
+GMAIL_EXTENSION = "X-GM-EXT-1"
+VIEW_FLAGS = frozenset({"\\flagged", "\\important"})  # Starred, Important: never folders
+ALL_FLAG = "\\all"
+_SYSTEM_RANK = {"\\sent": 2, "\\drafts": 3, "\\junk": 4, "\\trash": 5}
+_GMAIL_ROOTS = ("[Gmail]", "[Google Mail]")
+
+
+@dataclass(frozen=True)
+class LabelFolder:
+    """One listed source folder: its raw name, path, LIST attributes, its messages as
+    (UID, identity) pairs, and the UIDs the store has recorded for it (copied before)."""
+
+    name: str
+    path: FolderPath
+    flags: tuple[str, ...]
+    messages: tuple[tuple[int, str], ...] = ()
+    recorded: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class LabelPlacement:
+    """What the policy makes of a Gmail-shaped mailbox."""
+
+    views: frozenset[str] = frozenset()  # folder names never copied
+    all_mail: str | None = None  # copied into ARCHIVE, only what no other folder holds
+    dropped: Mapping[str, frozenset[int]] = field(default_factory=dict)
+
+    def keeps(self, folder: str, uid: int) -> bool:
+        return uid not in self.dropped.get(folder, frozenset())
+
+
+def parse_policy(text: str | None) -> str:
+    """The declared spelling of a policy (case-insensitive), ``OneCopy`` when none is given."""
+    if text is None or not text.strip():
+        return ONE_COPY
+    for policy in POLICIES:
+        if policy.lower() == text.strip().lower():
+            return policy
+    raise ValidationError(
+        f"Cannot validate argument on parameter 'GmailLabelPolicy'. The argument \"{text}\" "
+        f"does not belong to the set \"{','.join(POLICIES)}\".",
+        error_id="InvalidGmailLabelPolicy")
+
+
+def _lower(flags: Iterable[str]) -> set[str]:
+    return {f.lower() for f in flags}
+
+
+def is_gmail_shaped(folders: Sequence[LabelFolder], capabilities: Iterable[str]) -> bool:
+    """A source laid out like Gmail: an ``\\All`` folder, and either ``X-GM-EXT-1`` or that
+    folder under ``[Gmail]/`` (an app-password login shows the same layout)."""
+    every = [f for f in folders if ALL_FLAG in _lower(f.flags)]
+    if not every:
+        return False
+    if GMAIL_EXTENSION in {c.upper() for c in capabilities}:
+        return True
+    return any(f.path[:1] and f.path[0] in _GMAIL_ROOTS for f in every)
+
+
+def label_rank(folder: LabelFolder) -> tuple[int, int, FolderPath]:
+    """Lower is more specific: INBOX 0; user labels 1 (deeper first, then by path); Sent 2,
+    Drafts 3, Spam 4, Trash 5; All Mail 9."""
+    flags = _lower(folder.flags)
+    if ALL_FLAG in flags:
+        return (9, 0, folder.path)
+    if folder.path == ("INBOX",):
+        return (0, 0, folder.path)
+    for flag, rank in _SYSTEM_RANK.items():
+        if flag in flags:
+            return (rank, 0, folder.path)
+    return (1, -len(folder.path), folder.path)
+
+
+def place(folders: Sequence[LabelFolder], policy: str) -> LabelPlacement:
+    """Which messages each folder contributes under ``policy`` (see the module docstring)."""
+    views = frozenset(f.name for f in folders if _lower(f.flags) & VIEW_FLAGS
+                      and ALL_FLAG not in _lower(f.flags))
+    homes = [f for f in folders if f.name not in views]
+    all_mail = next((f.name for f in homes if ALL_FLAG in _lower(f.flags)), None)
+    ranked = sorted(homes, key=label_rank)
+    home_of: dict[str, str] = {}  # identity -> the folder it is copied from (OneCopy)
+    labelled: set[str] = set()  # identities some folder other than All Mail shows
+    for folder in ranked:  # a home that still shows its copy stays its home (labels added)
+        for uid, identity in folder.messages:
+            if uid in folder.recorded:
+                home_of.setdefault(identity, folder.name)
+    for folder in ranked:
+        for _, identity in folder.messages:
+            home_of.setdefault(identity, folder.name)
+            if folder.name != all_mail:
+                labelled.add(identity)
+    dropped: defaultdict[str, set[int]] = defaultdict(set)
+    for folder in homes:
+        for uid, identity in folder.messages:
+            if folder.name == all_mail:
+                if identity in labelled:
+                    dropped[folder.name].add(uid)
+            elif policy == ONE_COPY and home_of[identity] != folder.name:
+                dropped[folder.name].add(uid)
+    return LabelPlacement(views, all_mail,
+                          {name: frozenset(uids) for name, uids in dropped.items()})

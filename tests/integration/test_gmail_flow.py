@@ -1,0 +1,117 @@
+"""A Gmail-shaped mailbox (tests/support/gmail.py: label folders, [Gmail]/ views, the same
+message in several labels) migrated by the real ``imsh`` console script into a Dovecot target,
+under each -GmailLabelPolicy (engine/sync/gmail_labels.py, docs/gmail.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.test_incremental_flow import ADDRESS, Flow, counters
+from tests.support.gmail import fill_gmail, subjects_by_folder
+from tests.support.gmail_proxy import GmailExtension
+from tests.support.imap_proxy import ImapProxy
+from tests.support.servers import ImapServer, start_dovecot
+
+pytestmark = [pytest.mark.servers, pytest.mark.slow]
+
+# tests/support/gmail.py's EXAMPLE under OneCopy: each message once, starred a still \\Flagged
+ONE_COPY_LAYOUT = {
+    "INBOX": [("a", True)],
+    "Work/ProjectX": [("b", False)],
+    "Sent": [("c", False)],
+    "Trash": [("e", False)],
+    "Archive": [("d", False)],
+}
+
+
+@pytest.fixture(scope="module")
+def gmail() -> Iterator[ImapServer]:
+    server = start_dovecot(nusers=2, special_use="gmail")
+    yield server
+    server.stop()
+
+
+def migrate(tmp_path: Path, gmail: ImapServer, target: ImapServer, policy: str,
+            port: int | None = None) -> tuple[Flow, str]:
+    work = tmp_path / "work"
+    work.mkdir()
+    flow = Flow(tmp_path / "state", work, gmail, gmail.fresh_user(), target,
+                target.fresh_user())
+    fill_gmail(gmail, flow.source_user)
+    (work / "users.csv").write_text(
+        "EmailAddress,UserName,Password,TargetUserName,TargetPassword\n"
+        f"{ADDRESS},{flow.source_user},{gmail.password},{flow.target_user},{target.password}\n",
+        encoding="utf-8")
+    out = flow.imsh("migrate", f"""
+New-MigrationEndpoint -IMAP -Name Gmail -RemoteServer 127.0.0.1 -Port {port or gmail.port} -Security None | Out-Null
+New-MigrationEndpoint -IMAP -Name Target -RemoteServer 127.0.0.1 -Port {target.port} -Security None | Out-Null
+New-MigrationBatch -Name B1 -SourceEndpoint Gmail -TargetEndpoint Target -CSVData ([System.IO.File]::ReadAllBytes("users.csv")) {policy} -AutoStart | Out-Null
+Write-Output "batch: $((Wait-MigrationBatch -Identity B1 -Status Synced -TimeoutSeconds 90).Status)"
+Get-MigrationUserStatistics {ADDRESS} | Format-List SyncedItemCount,TotalItemsInSourceMailboxCount,PercentageComplete
+""")  # noqa: E501
+    assert "batch: Synced" in out, out
+    flow.wait_for_no_runner()
+    return flow, out
+
+
+def test_gmail_one_copy_puts_each_message_once_and_counts_it_once(
+    tmp_path: Path, gmail: ImapServer, dovecot_target: ImapServer
+) -> None:
+    flow, out = migrate(tmp_path, gmail, dovecot_target, "")  # OneCopy is the default
+    assert subjects_by_folder(dovecot_target, flow.target_user) == ONE_COPY_LAYOUT
+    assert "SyncedItemCount                : 5" in out
+    assert "TotalItemsInSourceMailboxCount : 5" in out
+    assert "PercentageComplete             : 100" in out
+    before = counters(dovecot_target, flow.target_user)
+    flow.sync_now()  # a second pass copies nothing, deletes nothing
+    assert counters(dovecot_target, flow.target_user) == before
+
+
+def test_gmail_every_label_gives_a_copy_per_label_but_no_view_folders(
+    tmp_path: Path, gmail: ImapServer, dovecot_target: ImapServer
+) -> None:
+    flow, out = migrate(tmp_path, gmail, dovecot_target, "-GmailLabelPolicy EveryLabel")
+    assert subjects_by_folder(dovecot_target, flow.target_user) == {
+        "INBOX": [("a", True)],
+        "Work": [("a", True), ("b", False)],
+        "Work/ProjectX": [("b", False)],
+        "Sent": [("c", False)],
+        "Trash": [("e", False)],
+        "Archive": [("d", False)],
+    }
+    assert "SyncedItemCount                : 7" in out
+
+
+def test_gmail_with_x_gm_ext_1_is_matched_by_gmail_message_id(
+    tmp_path: Path, gmail: ImapServer, dovecot_target: ImapServer
+) -> None:
+    with ImapProxy(gmail.host, gmail.port) as proxy:
+        extension = proxy.add(GmailExtension())
+        flow, out = migrate(tmp_path, gmail, dovecot_target, "-GmailLabelPolicy OneCopy",
+                            port=proxy.port)
+    assert extension.hits == 10  # each copy in each label folder, views not read
+    assert subjects_by_folder(dovecot_target, flow.target_user) == ONE_COPY_LAYOUT
+    assert "SyncedItemCount                : 5" in out
+
+
+def test_gmail_labels_changed_after_the_first_pass_follow_one_copy(
+    tmp_path: Path, gmail: ImapServer, dovecot_target: ImapServer
+) -> None:
+    flow, _ = migrate(tmp_path, gmail, dovecot_target, "")
+    client = gmail.login(flow.source_user)
+    try:  # b gets the INBOX label; a is archived (loses INBOX, keeps Work)
+        client.select_folder("Work/ProjectX", readonly=True)
+        client.copy(client.search(["ALL"]), "INBOX")
+        client.select_folder("INBOX")
+        client.delete_messages(client.search(["SUBJECT", "a"]))
+        client.expunge()
+    finally:
+        client.logout()
+    flow.sync_now()
+    assert subjects_by_folder(dovecot_target, flow.target_user) == {
+        **{k: v for k, v in ONE_COPY_LAYOUT.items() if k != "INBOX"},
+        "Work": [("a", True)],
+    }
