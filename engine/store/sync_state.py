@@ -321,7 +321,7 @@ class MessageStateRepository:
         with self._db.transaction():
             self._db.execute_many(
                 "UPDATE message_states SET hold = ? WHERE folder_id = ? AND source_uid = ?",
-                [(hold, folder_id, uid) for uid, hold in hold_by_uid.items()],
+                [(str(hold), folder_id, uid) for uid, hold in hold_by_uid.items()],
             )
 
     def approve_held(self, user_id: int) -> int:
