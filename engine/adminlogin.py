@@ -32,7 +32,10 @@ When a server refuses ``LOGIN`` (``LOGINDISABLED``), the same authcid can be sen
 ``AUTHENTICATE PLAIN`` and no authzid; Dovecot applies its master-user separator there too.
 That choice belongs to the connection, which sees the capabilities.
 
-Descriptions name the users involved, never the password.
+Descriptions name the users involved, never the password. The plan holds the password as a
+:class:`~engine.secrets.Secret`; it is revealed only where the login is sent
+(engine/imap/connection.py, :func:`plain_initial_response`) and where its characters are
+checked here.
 """
 
 from __future__ import annotations
@@ -42,18 +45,19 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from engine.errors import ValidationError
+from engine.secrets import Secret
 
 LoginMethod = Literal["login", "authenticate-plain"]
 
 
 @dataclass(frozen=True)
 class LoginPlan:
-    """How to authenticate one session. ``password`` is a secret (left out of ``repr``)."""
+    """How to authenticate one session. ``password`` is sealed in a :class:`Secret`."""
 
     method: LoginMethod
     authcid: str
     authzid: str | None
-    password: str = field(repr=False)
+    password: Secret = field(repr=False)
     user_root: str | None
     description: str
 
@@ -64,10 +68,12 @@ _EXCHANGE_ADMIN = re.compile(r"([^/]+)/([^/]+)/([^/]+)")
 _DOVECOT_MASTER = re.compile(r"([^*]+)\*([^*]+)")
 
 
-def plan_login(user_name: str, password: str, user_root: str | None = None) -> LoginPlan:
+def plan_login(user_name: str, password: Secret | str,
+               user_root: str | None = None) -> LoginPlan:
     """The login for a CSV row's UserName, Password and (optional) UserRoot."""
+    password = _sealed(password)
     _check_credential("UserName", user_name)
-    _check_credential("Password", password)
+    _check_credential("Password", password.reveal())
     root = user_root.strip() if user_root and user_root.strip() else None
     if _PROXY_KEY.match(user_name):
         authzid, authcid = _parse_proxy(user_name)
@@ -79,13 +85,14 @@ def plan_login(user_name: str, password: str, user_root: str | None = None) -> L
 
 
 def proxy_login(
-    user: str, admin: str, password: str, *, user_root: str | None = None
+    user: str, admin: str, password: Secret | str, *, user_root: str | None = None
 ) -> LoginPlan:
     """SASL PLAIN proxy authorization: ``admin`` (with ``password``) acting as ``user``. Also
     what an IMAP *target* endpoint uses with its administrator credentials."""
+    password = _sealed(password)
     for what, value in (("authorization identity", user), ("administrator name", admin)):
         _check_credential(what, value)
-    _check_credential("Password", password)
+    _check_credential("Password", password.reveal())
     described = f"SASL PLAIN proxy login: {admin} acting as {user}"
     if user_root is not None:
         described = f"{described}, mailbox at UserRoot {user_root}"
@@ -94,7 +101,12 @@ def proxy_login(
 
 def plain_initial_response(plan: LoginPlan) -> bytes:
     """The RFC 4616 PLAIN message for ``plan``: authzid NUL authcid NUL password (UTF-8)."""
-    return "\0".join((plan.authzid or "", plan.authcid, plan.password)).encode("utf-8")
+    return "\0".join((plan.authzid or "", plan.authcid, plan.password.reveal())).encode("utf-8")
+
+
+def _sealed(password: Secret | str) -> Secret:
+    """A plaintext given by a caller (a CSV cell) is sealed before it goes into a plan."""
+    return password if isinstance(password, Secret) else Secret(password)
 
 
 def _describe(user_name: str) -> str:

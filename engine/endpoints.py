@@ -100,7 +100,7 @@ def source_login(user: MigrationUserRow, source: EndpointRow | None = None
         raise PermanentError(
             f"No source password is stored for '{user.email_address}'.",
             category=ErrorCategory.AuthenticationError, error_id="SourcePasswordMissing")
-    return plan_login(user.user_name, user.password.reveal(), user.user_root)
+    return plan_login(user.user_name, user.password, user.user_root)
 
 
 def target_mailbox(user: MigrationUserRow) -> TargetMailbox:

@@ -18,6 +18,10 @@ store keeps :attr:`Fingerprint.key`; :func:`fingerprint_from_key` reads it back.
 
 **Listings.** :class:`SourceFolder` is one LISTed folder, :class:`ExaminedStatus` what EXAMINE
 said about it, :class:`ListedMessage` one message of its listing.
+
+**Message states.** :class:`MessageState` (pending, copied, skipped, deleted) and a deletion's
+:class:`Hold` are the store's row types (engine/store/sync_state.py) and the planner's known
+messages alike; the store reads its columns into them.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from engine.folders import FolderPath
 
@@ -87,6 +92,25 @@ FINGERPRINT_HEADERS = ("MESSAGE-ID", "DATE", "FROM", "SUBJECT")
 _FOLD = re.compile(rb"\r?\n[ \t]+")
 _SPACE = re.compile(rb"[ \t]+")
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+
+
+class MessageState(StrEnum):
+    """The state of a known message row (the store's ``state`` column; the store's rows and the
+    planner's known messages both carry it)."""
+
+    PENDING = "pending"  # intent written before the append; may or may not be on the target
+    COPIED = "copied"  # the target holds it at target_ref
+    SKIPPED = "skipped"  # deliberately not copied (too large, bad item)
+    DELETED = "deleted"  # tombstone: removed from the target after it vanished from the source
+
+
+class Hold(StrEnum):
+    """A copied row whose deletion the deletion guard held (engine/sync/guard.py): ``held``
+    until the administrator approves it (``Set-MigrationUser -ApproveDeletions``), then
+    ``approved``, which lets the next pass delete the copy whatever the guard says."""
+
+    HELD = "held"
+    APPROVED = "approved"
 
 
 @dataclass(frozen=True, slots=True)

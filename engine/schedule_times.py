@@ -15,29 +15,22 @@ Design decisions:
 * **Windows names, real rules.** The Windows key names map to IANA zones with the table
   exchangelib ships (a dependency already), so daylight saving is honoured; IANA names
   (``Europe/Berlin``) are accepted too. An unknown name is refused with the way to list them.
+* The forms a date may be typed in are .NET's (engine/values.py), the same the shell's
+  ``[datetime]`` reads.
 * Pure: no clock, no I/O. The same text always gives the same instant.
 """
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from exchangelib.winzone import MS_TIMEZONE_TO_IANA_MAP
 
 from engine.errors import ValidationError
+from engine.values import parse_datetime
 
 DEFAULT_TIME_ZONE = "UTC"
-
-_FORMATS = (
-    "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %I:%M:%S%p", "%m/%d/%Y %I:%M%p",
-    "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y",
-    "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d",
-    "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d",
-)
-# a zone at the end: Z, +hh:mm, +hhmm, -700 (Exchange's own example)
-_ZONE = re.compile(r"\s*(?:(?P<z>[Zz])|(?P<sign>[+-])(?P<h>\d{1,2}):?(?P<m>\d{2}))$")
 
 
 def time_zone(name: str | None) -> tzinfo:
@@ -77,28 +70,9 @@ def in_zone(value: datetime | None, zone_name: str | None) -> datetime | None:
 
 
 def _parse(text: str, parameter: str) -> datetime:
-    raw = text.strip()
-    try:
-        return datetime.fromisoformat(raw.replace("z", "Z").replace("Z", "+00:00"))
-    except ValueError:
-        pass
-    zone: tzinfo | None = None
-    match = _ZONE.search(raw)
-    body = raw
-    if match is not None and re.search(r"\d", raw[: match.start()]):
-        body = raw[: match.start()]
-        if match.group("z"):
-            zone = UTC
-        else:
-            offset = timedelta(hours=int(match.group("h")), minutes=int(match.group("m")))
-            zone = timezone(-offset if match.group("sign") == "-" else offset)
-    body = re.sub(r"(?i)(\d)\s*([ap]m)$", r"\1 \2", body.strip())
-    for fmt in _FORMATS:
-        try:
-            parsed = datetime.strptime(body, fmt)
-        except ValueError:
-            continue
-        return parsed.replace(tzinfo=zone) if zone is not None else parsed
+    parsed = parse_datetime(text)
+    if parsed is not None:
+        return parsed
     raise ValidationError(
         f'Cannot bind parameter \'{parameter}\'. Cannot convert value "{text}" to type '
         '"System.DateTime". Error: "String \'' + text + '\' was not recognized as a valid '

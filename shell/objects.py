@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from cmdlets.base import PSCredential, PSObject
-from engine.values import timespan_text
+from engine.values import datetime_text, timespan_text
 
 
 class Hashtable(dict[str, Any]):
@@ -178,7 +178,7 @@ def to_text(value: Any) -> str:
     if isinstance(value, float):
         return _float_text(value)
     if isinstance(value, dt.datetime):
-        return value.strftime("%m/%d/%Y %H:%M:%S")
+        return datetime_text(value)
     if isinstance(value, dt.timedelta):
         return timespan_text(value)
     if isinstance(value, bytes | bytearray):

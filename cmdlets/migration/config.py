@@ -24,13 +24,13 @@ from cmdlets.migration.common import (
     unsupported,
 )
 from cmdlets.migration.records import config_record
-from engine.notify.settings import SmtpSecurity
+from engine.model import IMAPSecurityMechanism
 from engine.secrets import Secret
 from engine.service.common import UNSET, Unset
 from engine.service.config import FEATURE_NAMES, ConfigChanges
 from engine.service.smtp_config import SmtpChanges, SmtpLogin, SmtpOAuth
 
-_SMTP_SECURITY = tuple(m.value for m in SmtpSecurity)
+_SMTP_SECURITY = tuple(m.value for m in IMAPSecurityMechanism)  # -SmtpSecurity: -Security's words
 
 
 class GetMigrationConfig(Cmdlet):

@@ -29,12 +29,12 @@ _SUMMARY = ("Identity", "Result", "DataConsistencyScore", "SourceItemCount", "Ta
 
 
 def proof_record(proof: UserProof, detailed: bool) -> PSObject:
-    row = proof.row
+    row = proof.verdict
     return PSObject({
         "Identity": proof.email_address,
         "BatchId": proof.batch_name,
         "Result": "Failed" if row.error else proof.result,
-        "DataConsistencyScore": row.score,
+        "DataConsistencyScore": str(row.score),
         "FolderCount": row.folders,
         "SourceItemCount": row.source_items,
         "TargetItemCount": row.target_items,

@@ -27,12 +27,11 @@ from engine.secrets import Secret
 from engine.service.availability import AvailabilityResult
 from engine.service.batches import BatchInfo
 from engine.service.config import MigrationConfig
-from engine.service.delays import batch_delays
 from engine.service.endpoints import EndpointInfo
 from engine.service.statistics import MigrationTotals, UserStatisticsInfo
 from engine.service.users import UserInfo
 from engine.store.stats import ReportEntry, SkippedItem
-from engine.sync.selection import CONTENT_FILTER, included_folders
+from engine.values import datetime_text
 
 _NS = "Microsoft.Exchange.Data.Storage.Management."
 IMAP = "IMAP"
@@ -96,9 +95,9 @@ def _max_message_size(info: EndpointInfo) -> dict[str, str]:
 
 
 def batch_record(info: BatchInfo, include_report: bool = False) -> PSObject:
-    row, counts = info.row, info.counts
+    counts = info.counts
     return _record("MigrationBatch", {
-        "Identity": row.name,
+        "Identity": info.name,
         "Status": str(info.status),
         "Type": IMAP,
         "MigrationType": IMAP,
@@ -111,25 +110,25 @@ def batch_record(info: BatchInfo, include_report: bool = False) -> PSObject:
         "FailedCount": counts.failed,
         "PendingCount": counts.pending,
         "ProvisionedCount": 0,
-        "SourceEndpoint": row.source_endpoint,
-        "TargetEndpoint": row.target_endpoint,
-        "ExcludedFolders": list(row.exclude_folders),
-        "IncludedFolders": list(included_folders(row)),
-        "ContentFilter": row.extra.get(CONTENT_FILTER),
-        "NotificationEmails": list(row.notification_emails),
-        "AutoStart": row.auto_start,
-        "AutoComplete": row.auto_complete,
-        "BadItemLimit": format_unlimited(row.bad_item_limit),
-        "LargeItemLimit": format_unlimited(row.large_item_limit),
+        "SourceEndpoint": info.source_endpoint,
+        "TargetEndpoint": info.target_endpoint,
+        "ExcludedFolders": list(info.exclude_folders),
+        "IncludedFolders": list(info.included_folders),
+        "ContentFilter": info.content_filter,
+        "NotificationEmails": list(info.notification_emails),
+        "AutoStart": info.auto_start,
+        "AutoComplete": info.auto_complete,
+        "BadItemLimit": format_unlimited(info.bad_item_limit),
+        "LargeItemLimit": format_unlimited(info.large_item_limit),
         "ReportInterval": info.report_interval,
         "IncrementalSyncInterval": info.incremental_sync_interval,  # imsh: the one that applies
-        **_times("Creation", row.created_at),
-        **_times("Start", row.started_at),
-        **_times("InitialSync", row.initial_sync_completed_at),
-        **_times("LastSynced", row.last_synced_at),
-        **_times("Finalized", row.completed_at),
+        **_times("Creation", info.created_at),
+        **_times("Start", info.started_at),
+        **_times("InitialSync", info.initial_sync_completed_at),
+        **_times("LastSynced", info.last_synced_at),
+        **_times("Finalized", info.completed_at),
         **_delays(info),
-        "Message": row.error or info.attention,
+        "Message": info.error or info.attention,
         "UsersWithHeldDeletions": info.users_with_held_deletions,  # imsh
         "DataConsistencyScore": str(info.data_consistency_score),
         "Report": list(info.report) if include_report else None,
@@ -140,7 +139,7 @@ def _delays(info: BatchInfo) -> dict[str, Any]:
     """StartAfter/CompleteAfter in the batch's time zone, and in UTC ("In the cloud-based
     service, if you don't use the TimeZone parameter ... the default time zone for the
     migration batch is UTC")."""
-    delays = batch_delays(info.row)
+    delays = info.delays
     return {
         "StartAfter": in_zone(delays.start_after, delays.time_zone),
         "StartAfterUTC": delays.start_after,
@@ -239,7 +238,7 @@ def user_statistics_record(info: UserStatisticsInfo) -> PSObject:
 
 def _report_line(entry: ReportEntry) -> str:
     where = f" ({entry.folder})" if entry.folder else ""
-    return f"{entry.created_at:%m/%d/%Y %H:%M:%S} [{entry.kind}] {entry.message}{where}"
+    return f"{datetime_text(entry.created_at)} [{entry.kind}] {entry.message}{where}"
 
 
 def _skipped_record(item: SkippedItem) -> PSObject:

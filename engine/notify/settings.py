@@ -51,9 +51,8 @@ SMTP_KEYS = (SMTP_SERVER, SMTP_PORT, SMTP_SECURITY, SMTP_USER_NAME, SMTP_PASSWOR
 DEFAULT_TIMEOUT_SECONDS = 20.0
 
 
-# ``-SmtpSecurity`` takes the same three words as an IMAP endpoint's ``-Security``: one enum.
-SmtpSecurity = IMAPSecurityMechanism  # for cmdlets/migration until the merge; then removed
-
+# ``-SmtpSecurity`` takes the same three words as an IMAP endpoint's ``-Security``: one enum,
+# engine.model.IMAPSecurityMechanism.
 
 DEFAULT_PORTS = {IMAPSecurityMechanism.NONE: 25, IMAPSecurityMechanism.Ssl: 465,
                  IMAPSecurityMechanism.Tls: 587}

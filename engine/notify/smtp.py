@@ -1,12 +1,13 @@
 """Sending one message over SMTP with smtplib, the errors turned into engine errors.
 
-``SmtpSecurity.NONE`` is plain SMTP, ``Ssl`` is SMTPS (TLS from the first byte), ``Tls`` is
-STARTTLS — refused, never downgraded, when the server does not offer it. TLS certificates are
-verified (system CAs plus ``SmtpCaFile``) and the host name checked. With credentials the
-sender logs in; this is the one place the SMTP password is revealed. With an OAuth app it signs
-in with ``AUTH XOAUTH2`` as the From address (Exchange Online's SMTP.SendAsApp) with the app's
-token; a refused token is renewed and tried once more (engine/oauth.py says why). Neither a
-password nor a token is ever sent over an unencrypted connection.
+``-SmtpSecurity`` (``IMAPSecurityMechanism``): ``None`` is plain SMTP, ``Ssl`` is SMTPS (TLS
+from the first byte), ``Tls`` is STARTTLS — refused, never downgraded, when the server does not
+offer it. TLS certificates are verified (system CAs plus ``SmtpCaFile``) and the host name
+checked. With credentials the sender logs in; this is the one place the SMTP password is
+revealed. With an OAuth app it signs in with ``AUTH XOAUTH2`` as the From address (Exchange
+Online's SMTP.SendAsApp) with the app's token; a refused token is renewed and tried once more
+(engine/oauth.py says why). Neither a password nor a token is ever sent over an unencrypted
+connection.
 
 Every failure is an :class:`~engine.errors.ImshError`, so a caller (the runner) never sees an
 smtplib or socket exception:

@@ -73,10 +73,9 @@ from engine.service.common import (
     users_being_synced,
     wait_released,
     waiting_for_retry,
-    with_status,
 )
 from engine.service.config import load_config
-from engine.service.delays import delays_for
+from engine.service.delays import BatchDelays, batch_delays, delays_for
 from engine.service.moved_users import (
     check_same_target,
     move_users,
@@ -94,7 +93,7 @@ from engine.store.endpoints import EndpointRow
 from engine.store.stats import BatchTotals
 from engine.store.users import MigrationUserRow, MigrationUserSpec
 from engine.sync.gmail_labels import POLICY_KEY, parse_policy
-from engine.sync.selection import selection_extra
+from engine.sync.selection import CONTENT_FILTER, included_folders, selection_extra
 from engine.transitions import (
     BatchPhase,
     StartKind,
@@ -105,6 +104,7 @@ from engine.transitions import (
     check_start,
     check_stop,
     check_sync_now,
+    with_status,
 )
 from engine.verify.score import batch_score
 
@@ -175,11 +175,33 @@ class BatchChanges:
 
 @dataclass(frozen=True)
 class BatchInfo:
-    """A batch as the cmdlets show it."""
+    """A batch as the cmdlets show it: the façade's own record, not the store's row (the
+    cmdlets never see ``BatchRow``; a store column can change without touching them)."""
 
-    row: BatchRow
+    id: int
+    name: str
+    phase: BatchPhase  # the stored phase; ``status`` is derived from the users'
     status: BatchStatus
     counts: BatchCounts
+    source_endpoint: str
+    target_endpoint: str
+    exclude_folders: tuple[str, ...]
+    included_folders: tuple[str, ...]
+    content_filter: str | None
+    notification_emails: tuple[str, ...]
+    auto_start: bool
+    auto_complete: bool
+    bad_item_limit: int | None  # None = Unlimited
+    large_item_limit: int | None  # None = Unlimited
+    report_interval: timedelta
+    delays: BatchDelays  # StartAfter, CompleteAfter (UTC) and the batch's time zone
+    created_at: datetime
+    started_at: datetime | None
+    initial_sync_completed_at: datetime | None
+    last_synced_at: datetime | None
+    completed_at: datetime | None
+    last_report_sent_at: datetime | None
+    error: str | None
     report: tuple[str, ...] = ()
     incremental_sync_interval: timedelta = DEFAULT_INTERVAL  # the one that applies
     totals: BatchTotals | None = None  # items and bytes so far (filled while waiting)
@@ -193,22 +215,34 @@ class BatchInfo:
         if not count:
             return None
         who = "1 user has" if count == 1 else f"{count} users have"
-        return (f"The migration batch \"{self.row.name}\" needs attention: {who} deletions "
+        return (f"The migration batch \"{self.name}\" needs attention: {who} deletions "
                 "held on the target. See Get-MigrationUserStatistics, then approve them with "
-                f"'Set-MigrationBatch -Identity {self.row.name} -ApproveDeletions' or "
+                f"'Set-MigrationBatch -Identity {self.name} -ApproveDeletions' or "
                 "Set-MigrationUser -ApproveDeletions.")
 
-    @property
-    def name(self) -> str:
-        return self.row.name
 
-    @property
-    def phase(self) -> BatchPhase:
-        return BatchPhase(self.row.status)
-
-    @property
-    def report_interval(self) -> timedelta:
-        return timedelta(seconds=self.row.report_interval_seconds)
+def _batch_info(batch: BatchRow, status: BatchStatus, counts: BatchCounts,
+                report: tuple[str, ...], incremental_sync_interval: timedelta,
+                users_with_held_deletions: int,
+                data_consistency_score: DataConsistencyScore) -> BatchInfo:
+    """The façade's record of ``batch``, with what the store doesn't keep (derived from its
+    users, the configuration and the proofs)."""
+    return BatchInfo(
+        id=batch.id, name=batch.name, phase=BatchPhase(batch.status), status=status,
+        counts=counts, source_endpoint=batch.source_endpoint,
+        target_endpoint=batch.target_endpoint, exclude_folders=batch.exclude_folders,
+        included_folders=included_folders(batch), content_filter=batch.extra.get(CONTENT_FILTER),
+        notification_emails=batch.notification_emails, auto_start=batch.auto_start,
+        auto_complete=batch.auto_complete, bad_item_limit=batch.bad_item_limit,
+        large_item_limit=batch.large_item_limit,
+        report_interval=timedelta(seconds=batch.report_interval_seconds),
+        delays=batch_delays(batch), created_at=batch.created_at, started_at=batch.started_at,
+        initial_sync_completed_at=batch.initial_sync_completed_at,
+        last_synced_at=batch.last_synced_at, completed_at=batch.completed_at,
+        last_report_sent_at=batch.last_report_sent_at, error=batch.error, report=report,
+        incremental_sync_interval=incremental_sync_interval,
+        users_with_held_deletions=users_with_held_deletions,
+        data_consistency_score=data_consistency_score)
 
 
 def derive_status(store: Store, batch: BatchRow) -> BatchStatus:
@@ -230,10 +264,12 @@ class BatchService:
         status = batch_status_from_users(BatchPhase(batch.status), statuses)
         report = self._report(users) if include_report else ()
         held = sum(1 for user in users if held_deletions(self._store, user.id))
-        return BatchInfo(batch, status, count_users(s for s in statuses if s != U.Removing),
-                         report, batch_interval(self._store, batch),
-                         users_with_held_deletions=held,
-                         data_consistency_score=batch_score(self._store, (u.id for u in users)))
+        return _batch_info(batch, status, count_users(s for s in statuses if s != U.Removing),
+                           report=report,
+                           incremental_sync_interval=batch_interval(self._store, batch),
+                           users_with_held_deletions=held,
+                           data_consistency_score=batch_score(self._store,
+                                                              (u.id for u in users)))
 
     def get(self, name: str) -> BatchInfo:
         return self.info(self._store.batches.get(name))
@@ -295,9 +331,9 @@ class BatchService:
             with self._store.db.rolled_back():
                 info = self._create_from_users(replace(request, auto_start=False))
             moving = users_to_move(self._store, request.users)
-            source = self._store.endpoints.get_by_id(info.row.source_endpoint_id)
-            target = self._store.endpoints.get_by_id(info.row.target_endpoint_id)
-            return preview_users(self._store, source, moving, info.row.exclude_folders, target)
+            source = self._store.endpoints.get(info.source_endpoint)
+            target = self._store.endpoints.get(info.target_endpoint)
+            return preview_users(self._store, source, moving, info.exclude_folders, target)
         spec, users = self._prepare(request)
         source = self._store.endpoints.get_by_id(spec.source_endpoint_id)
         target = self._store.endpoints.get_by_id(spec.target_endpoint_id)
@@ -519,13 +555,13 @@ class BatchService:
             if user.status in _SYNCED or waiting_for_retry(self._store, user):
                 self._store.users.update(replace(user, next_sync_due_at=when))
 
-    def _pass_due(self, batch: BatchRow) -> bool:
+    def _pass_due(self, batch_id: int) -> bool:
         """A synced user asked for a pass (Start, -SyncNow) that no runner has begun yet."""
         moment = now()
         return any(
             U(user.status) in _SYNCED and not user.stop_requested
             and user.next_sync_due_at is not None and user.next_sync_due_at <= moment
-            for user in self._store.users.list(batch_id=batch.id)
+            for user in self._store.users.list(batch_id=batch_id)
         )
 
     # --- status changes ---------------------------------------------------------------------
@@ -607,9 +643,9 @@ class BatchService:
         watch = _RunnerWatch(self._store, self._launch)
         while True:
             info = self.get(name)
-            info = replace(info, totals=self._store.statistics.batch_totals(info.row.id))
+            info = replace(info, totals=self._store.statistics.batch_totals(info.id))
             on_poll(info)
-            if info.status in until and not self._pass_due(info.row):
+            if info.status in until and not self._pass_due(info.id):
                 return info
             _check_waitable(info, until)
             watch.check(info)

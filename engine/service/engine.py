@@ -161,7 +161,7 @@ class Engine:
         runner replaced, not only warned about)."""
         if self._keep_runner:
             self.revive_runner()
-        return pending.no_runner_notice(self.store, batch.row)
+        return pending.no_runner_notice(self.store, batch.id, batch.name)
 
     def revive_runner(self) -> bool:
         """Start a runner when passes are due and none serves the state (a killed one, say);

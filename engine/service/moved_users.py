@@ -28,10 +28,10 @@ from datetime import datetime
 
 from engine.errors import InvalidStateError, ValidationError
 from engine.model import MigrationUserStatus
-from engine.service.common import users_being_synced, with_status
+from engine.service.common import users_being_synced
 from engine.store import Store
 from engine.store.users import MigrationUserRow
-from engine.transitions import BatchPhase
+from engine.transitions import BatchPhase, with_status
 
 U = MigrationUserStatus
 MOVABLE = frozenset({

@@ -28,7 +28,6 @@ from engine.runner.launcher import LAUNCH_RESOURCE, RUNNER_PREFIX
 from engine.runner.liveness import live_leases
 from engine.service.common import Launcher, now
 from engine.store import Store
-from engine.store.batches import BatchRow
 from engine.transitions import DUE_STATUSES, batch_phase, runnable
 
 _FAR_FUTURE = timedelta(days=3650)
@@ -57,13 +56,14 @@ def runner_coming(store: Store) -> bool:
                 or live_leases(store, prefix=LAUNCH_RESOURCE))
 
 
-def no_runner_notice(store: Store, batch: BatchRow) -> str | None:
-    """The warning for ``batch`` when it has a pass due but no runner will perform it."""
-    due = next_pass_due(store, batch.id)
+def no_runner_notice(store: Store, batch_id: int, name: str) -> str | None:
+    """The warning for the batch ``name`` when it has a pass due but no runner will perform
+    it."""
+    due = next_pass_due(store, batch_id)
     if due is None or runner_coming(store):
         return None
     when = due.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    return (f'The migration batch "{batch.name}" has passes due (the next at {when}) but no '
+    return (f'The migration batch "{name}" has passes due (the next at {when}) but no '
             "runner is running to perform them. Install the service with 'imsh service "
             "install' so that passes happen by themselves, run 'imsh service' in the "
             "foreground, or switch runner keep-alive back on (IMSH_RUNNER_KEEP_ALIVE, "

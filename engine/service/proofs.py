@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from engine.endpoints import Endpoints, resolve
@@ -84,12 +85,37 @@ class FolderProof:
 
 
 @dataclass(frozen=True)
+class ProofVerdict:
+    """A stored proof's counts as the façade hands them out (the store's ``ProofRow`` stays
+    inside the engine)."""
+
+    proved_at: datetime
+    score: DataConsistencyScore
+    identical: bool
+    folders: int
+    source_items: int
+    target_items: int
+    missing: int  # missing and altered messages, and messages of missing folders
+    changed: int  # flag, keyword and date differences
+    extra: int  # extra and duplicated messages, extra folders
+    skipped: int
+    folders_missing: int
+    error: str | None  # the proof could not run to its end
+
+    @classmethod
+    def of(cls, row: ProofRow) -> ProofVerdict:
+        return cls(row.proved_at, DataConsistencyScore(row.score), row.identical, row.folders,
+                   row.source_items, row.target_items, row.missing, row.changed, row.extra,
+                   row.skipped, row.folders_missing, row.error)
+
+
+@dataclass(frozen=True)
 class UserProof:
     """What Test-MigrationUser returns for one user."""
 
     email_address: str
     batch_name: str
-    row: ProofRow
+    verdict: ProofVerdict
     folders: tuple[FolderProof, ...]
     differences: tuple[Difference, ...]
     source: str
@@ -100,11 +126,11 @@ class UserProof:
 
     @property
     def score(self) -> DataConsistencyScore:
-        return DataConsistencyScore(self.row.score)
+        return self.verdict.score
 
     @property
     def result(self) -> str:
-        return "Identical" if self.row.identical else "Different"
+        return "Identical" if self.verdict.identical else "Different"
 
 
 class ProofCancelled(TransientError):
@@ -145,7 +171,7 @@ def prove_user(store: Store, identity: str, *, moment: str = "manual",
     proof = _row(store, user, report, moment, missing_items)
     recorded = store.proofs.record(proof)
     _report_entry(store, user, recorded, report)
-    return UserProof(user.email_address, user.batch_name, recorded,
+    return UserProof(user.email_address, user.batch_name, ProofVerdict.of(recorded),
                      tuple(_folder_rows(report, mapping)), tuple(report.differences_list()),
                      report.a, report.b, clock() - started,
                      sum(f.bytes_a for f in report.folders), tuple(ignored))
@@ -153,7 +179,7 @@ def prove_user(store: Store, identity: str, *, moment: str = "manual",
 
 def prove_batch(store: Store, identity: str) -> list[UserProof]:
     """Prove every user of a batch; a user whose proof cannot finish gets a failed proof (its
-    reason in ``row.error``) and the others are still proven."""
+    reason in ``verdict.error``) and the others are still proven."""
     batch = store.batches.get(identity)
     results = []
     for user in store.users.list(batch_id=batch.id):
@@ -162,8 +188,8 @@ def prove_batch(store: Store, identity: str) -> list[UserProof]:
         except ImshError:
             row = store.proofs.latest(user.id)
             assert row is not None and row.error is not None
-            results.append(UserProof(user.email_address, user.batch_name, row, (), (), "", "",
-                                     0.0))
+            results.append(UserProof(user.email_address, user.batch_name,
+                                     ProofVerdict.of(row), (), (), "", "", 0.0))
     return results
 
 

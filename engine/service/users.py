@@ -23,7 +23,6 @@ from engine.service.common import (
     users_being_synced,
     wait_released,
     waiting_for_retry,
-    with_status,
 )
 from engine.service.delays import batch_delays
 from engine.service.user_settings import (
@@ -43,6 +42,7 @@ from engine.transitions import (
     check_user_remove,
     check_user_start,
     check_user_stop,
+    with_status,
 )
 from engine.verify.score import user_score
 

@@ -25,10 +25,11 @@ from datetime import datetime
 from typing import Any
 
 from engine.errors import InvalidStateError, NotFoundError
+from engine.mail import Hold, MessageState
 from engine.store import codec
 from engine.store.db import Database, Row
 
-MESSAGE_STATES = ("pending", "copied", "skipped", "deleted")
+MESSAGE_STATES = tuple(state.value for state in MessageState)
 _IN_CHUNK = 500  # bound parameters per IN (...) query, well under any server's limit
 
 _FOLDER_COLUMNS = (
@@ -59,7 +60,7 @@ class FolderRow:
     excluded: bool = False
     created_by_migration: bool = False  # only such target folders may ever be deleted
     last_synced_at: datetime | None = None
-    hold: str | None = None  # held | approved: removing it (it vanished) awaits approval
+    hold: Hold | None = None  # removing it (it vanished) awaits approval, or has it
     id: int = 0
     user_id: int = 0
 
@@ -98,10 +99,10 @@ class MessageRow:
     target_ref: str | None
     target_uidvalidity: int | None
     flags: str
-    state: str
+    state: MessageState
     updated_at: datetime
     target_mark: str | None = None  # kept from the row's last pending write
-    hold: str | None = None  # held | approved: its deletion awaits (or has) approval
+    hold: Hold | None = None  # its deletion awaits (or has) approval
 
 
 class FolderStateRepository:
@@ -320,7 +321,7 @@ class MessageStateRepository:
         with self._db.transaction():
             self._db.execute_many(
                 "UPDATE message_states SET hold = ? WHERE folder_id = ? AND source_uid = ?",
-                [(hold, folder_id, uid) for uid, hold in hold_by_uid.items()],
+                [(str(hold), folder_id, uid) for uid, hold in hold_by_uid.items()],
             )
 
     def approve_held(self, user_id: int) -> int:
@@ -495,7 +496,7 @@ def _folder_values(folder: FolderRow) -> tuple[Any, ...]:
         codec.bool_to_db(folder.excluded),
         codec.bool_to_db(folder.created_by_migration),
         codec.time_to_db(folder.last_synced_at),
-        folder.hold,
+        str(folder.hold) if folder.hold else None,
     )
 
 
@@ -513,7 +514,7 @@ def _folder(r: Row) -> FolderRow:
         excluded=bool(r["excluded"]),
         created_by_migration=bool(r["created_by_migration"]),
         last_synced_at=codec.time_from_db(r["last_synced_at"]),
-        hold=r["hold"],
+        hold=_hold(r["hold"]),
     )
 
 
@@ -528,8 +529,12 @@ def _message(r: Row) -> MessageRow:
         target_ref=r["target_ref"],
         target_uidvalidity=r["target_uidvalidity"],
         flags=r["flags"],
-        state=r["state"],
+        state=MessageState(r["state"]),
         updated_at=codec.required_time(r["updated_at"]),
         target_mark=r["target_mark"],
-        hold=r["hold"],
+        hold=_hold(r["hold"]),
     )
+
+
+def _hold(value: str | None) -> Hold | None:
+    return Hold(value) if value else None

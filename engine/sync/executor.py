@@ -834,7 +834,7 @@ class _Pass:
                 self.verdict, Hold(row.hold) if row.hold else None)
             if kept and row.hold != Hold.HELD:
                 row = self.rows[name] = self.store.folders.save(
-                    self.user_id, replace(row, hold=str(Hold.HELD)))
+                    self.user_id, replace(row, hold=Hold.HELD))
             if not plan.actions:
                 continue
             ctx = self._context(row, None, self.target)

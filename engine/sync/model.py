@@ -19,7 +19,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TypeVar
 
-from engine.mail import Flags, normalize_flags
+from engine.mail import Flags, Hold, MessageState, normalize_flags
 
 A = TypeVar("A")
 
@@ -36,24 +36,6 @@ class SyncKind(StrEnum):
 
     initial = "initial"
     incremental = "incremental"
-
-
-class MessageState(StrEnum):
-    """The state of a known message row (the store's ``state`` column)."""
-
-    PENDING = "pending"  # intent written before the append; may or may not be on the target
-    COPIED = "copied"  # the target holds it at target_ref
-    SKIPPED = "skipped"  # deliberately not copied (too large, bad item)
-    DELETED = "deleted"  # tombstone: removed from the target after it vanished from the source
-
-
-class Hold(StrEnum):
-    """A copied row whose deletion the deletion guard held (engine/sync/guard.py): ``held``
-    until the administrator approves it (``Set-MigrationUser -ApproveDeletions``), then
-    ``approved``, which lets the next pass delete the copy whatever the guard says."""
-
-    HELD = "held"
-    APPROVED = "approved"
 
 
 class SkipReason(StrEnum):

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from engine.folders import FolderPath
 from engine.mail import parse_flags
 from engine.store.sync_state import FolderRow, MessageRow
-from engine.sync.model import FolderState, FolderStatus, Hold, KnownMessage, MessageState
+from engine.sync.model import FolderState, FolderStatus, KnownMessage, MessageState
 
 
 def encode_target_path(path: FolderPath) -> str:
@@ -42,9 +42,8 @@ def decode_target_path(text: str | None) -> FolderPath | None:
 
 
 def known_message(row: MessageRow) -> KnownMessage:
-    return KnownMessage(row.source_uid, row.fingerprint, MessageState(row.state),
-                        row.target_ref, parse_flags(row.flags),
-                        Hold(row.hold) if row.hold else None)
+    return KnownMessage(row.source_uid, row.fingerprint, row.state, row.target_ref,
+                        parse_flags(row.flags), row.hold)
 
 
 def folder_status(row: FolderRow) -> FolderStatus:
@@ -54,6 +53,6 @@ def folder_status(row: FolderRow) -> FolderStatus:
 
 def known_folder(row: FolderRow, messages: Iterable[MessageRow]) -> FolderState:
     return FolderState(row.source_name, folder_status(row),
-                       tuple(known_message(m) for m in messages if m.state != "deleted"),
-                       created_by_migration=row.created_by_migration,
-                       hold=Hold(row.hold) if row.hold else None)
+                       tuple(known_message(m) for m in messages
+                             if m.state is not MessageState.DELETED),
+                       created_by_migration=row.created_by_migration, hold=row.hold)

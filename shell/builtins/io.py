@@ -16,10 +16,10 @@ from typing import Any
 
 from cmdlets.base import BoundArguments, Cmdlet, CmdletError, Context, Example, Parameter, PSObject
 from cmdlets.base import ParamType as T
+from engine.values import parse_datetime
 from shell.builtins.common import as_list, has_input
 from shell.builtins.datefmt import dotnet_format, unix_format
 from shell.builtins.files import ENCODING_CHOICES, read_bytes, read_text, write_text
-from shell.lang.convert import parse_datetime
 from shell.objects import enumerate_value, to_text
 
 

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from cmdlets.base import ParamType, PSCredential, PSObject
-from engine.values import parse_timespan
+from engine.values import parse_datetime, parse_timespan
 from shell.lang.numbers import parse_number
 from shell.lang.operators import truthy
 from shell.lang.typenames import NET_NAMES, canonical_type, is_instance, is_secret, type_name_of
@@ -33,27 +33,6 @@ class ConversionError(Exception):
         super().__init__(message)
         self.message = message
         self.error_id = error_id
-
-
-# -- parsing ---------------------------------------------------------------------------------
-
-_DATE_FORMATS = ("%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y %I:%M:%S %p",
-                 "%m/%d/%Y %I:%M %p", "%m/%d/%Y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M",
-                 "%Y-%m-%d", "%d %B %Y", "%B %d, %Y", "%d %b %Y")
-
-
-def parse_datetime(text: str) -> dt.datetime | None:
-    text = text.strip()
-    try:
-        return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        pass
-    for fmt in _DATE_FORMATS:
-        try:
-            return dt.datetime.strptime(text, fmt)
-        except ValueError:
-            continue
-    return None
 
 
 # -- conversions -----------------------------------------------------------------------------

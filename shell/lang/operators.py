@@ -105,7 +105,7 @@ def _convert_like(left: Any, right: Any) -> Any:
     if isinstance(left, str):
         return right if isinstance(right, str) else to_text(right)
     if isinstance(left, dt.datetime) and isinstance(right, str):
-        from shell.lang.convert import parse_datetime
+        from engine.values import parse_datetime
 
         parsed = parse_datetime(right)
         return _NOT_CONVERTIBLE if parsed is None else parsed

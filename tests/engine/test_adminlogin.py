@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from engine.adminlogin import LoginPlan, plain_initial_response, plan_login, proxy_login
 from engine.errors import ValidationError
+from engine.secrets import Secret
 
 
 @pytest.mark.parametrize(
@@ -25,7 +26,7 @@ from engine.errors import ValidationError
 )
 def test_documented_forms_are_sent_verbatim_with_login(user_name: str, description: str) -> None:
     plan = plan_login(user_name, "P@ssw0rd")
-    assert plan == LoginPlan("login", user_name, None, "P@ssw0rd", None, description)
+    assert plan == LoginPlan("login", user_name, None, Secret("P@ssw0rd"), None, description)
 
 
 def test_courier_user_root() -> None:
@@ -113,7 +114,7 @@ def test_the_password_never_shows(user_name: str, password: str) -> None:
         assert user_name.strip().lower().startswith(("authzid", "authcid"))
         assert password not in refusal.message
         return
-    assert plan.password == password
+    assert plan.password.reveal() == password
     assert password not in plan.description
     assert password not in repr(plan)
     assert plan.method == "login" or plan.authzid is not None

@@ -85,6 +85,6 @@ def test_set_migration_batch_still_applies_its_own_changes(engine: Engine, sourc
                                  lambda: stamp_from_another_process(engine, "B1"))
     info = engine.set_batch("B1", BatchChanges(notification_emails=("admin@contoso.com",),
                                                report_interval=timedelta(hours=2)))
-    assert info.row.notification_emails == ("admin@contoso.com",)
-    assert info.row.report_interval_seconds == 7200
-    assert info.row.last_report_sent_at == SENT_AT
+    assert info.notification_emails == ("admin@contoso.com",)
+    assert info.report_interval == timedelta(seconds=7200)
+    assert info.last_report_sent_at == SENT_AT

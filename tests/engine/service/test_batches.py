@@ -40,8 +40,8 @@ def test_a_new_batch_is_created_with_queued_users_and_the_default_target(
                                          exclude_folders=("Junk Email",)))
     assert info.status is BatchStatus.Created
     assert info.counts.total == 2
-    assert info.row.target_endpoint == "LocalMaildir"
-    assert info.row.exclude_folders == ("Junk Email",)
+    assert info.target_endpoint == "LocalMaildir"
+    assert info.exclude_folders == ("Junk Email",)
     users = engine.get_users(batch="B1")
     assert [(u.email_address, u.status) for u in users] == [
         ("ann@contoso.com", MigrationUserStatus.Queued),
@@ -133,7 +133,7 @@ def test_an_imap_target_without_admin_credentials_needs_target_columns(
     csv = (b"EmailAddress,UserName,Password,TargetUserName,TargetPassword\r\n"
            b"ann@contoso.com,ann,pw,ann.t,tpw\r\n")
     info = new_batch(engine, csv=csv, target_endpoint="Target")
-    assert info.row.target_endpoint == "Target"  # type: ignore[attr-defined]
+    assert info.target_endpoint == "Target"  # type: ignore[attr-defined]
     assert engine.store.users.get("ann@contoso.com").target_password == Secret("tpw")
 
 
@@ -226,7 +226,7 @@ def test_set_adds_only_new_users_and_changes_settings(engine: Engine, source: st
                                                notification_emails=("admin@contoso.com",),
                                                bad_item_limit=None))
     assert info.counts.total == 3
-    assert info.row.notification_emails == ("admin@contoso.com",)
+    assert info.notification_emails == ("admin@contoso.com",)
     with pytest.raises(ValidationError, match="notification e-mail address"):
         engine.set_batch("B1", BatchChanges(notification_emails=("nope",)))
     with pytest.raises(InvalidStateError, match="synchronized now"):
