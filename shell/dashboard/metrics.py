@@ -35,7 +35,7 @@ def exposition(engine: Engine) -> bytes:
     for batch in engine.get_batches():
         batches.labels(str(batch.status)).inc()
         for gauge in (items, skipped, source_items, moved):
-            gauge.labels(batch.row.name).set(0)  # a batch without users still shows 0
+            gauge.labels(batch.name).set(0)  # a batch without users still shows 0
     for user in engine.get_users():
         if user.status == MigrationUserStatus.Removing:
             continue

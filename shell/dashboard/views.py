@@ -35,13 +35,13 @@ def percent(done: int, total: int) -> int:
 
 def batch_summary(info: BatchInfo, users: Iterable[UserInfo]) -> dict[str, Any]:
     """One batch as Get-MigrationBatch counts it, with its users' items and bytes added up."""
-    row, counts = info.row, info.counts
+    counts = info.counts
     stats = [u.statistics for u in users]
     synced = sum(s.synced_item_count for s in stats)
     total = sum(s.total_items_in_source for s in stats)
     moved = sum(s.bytes_transferred for s in stats)
     return {
-        "identity": row.name,
+        "identity": info.name,
         "status": str(info.status),
         "total_count": counts.total,
         "active_count": counts.active,
@@ -55,10 +55,10 @@ def batch_summary(info: BatchInfo, users: Iterable[UserInfo]) -> dict[str, Any]:
         "total_items": total,
         "bytes_transferred": byte_quantified_size(moved),
         "percent": percent(synced, total),
-        "source_endpoint": row.source_endpoint,
-        "target_endpoint": row.target_endpoint,
-        "last_synced": _time(row.last_synced_at),
-        "message": row.error or info.attention,
+        "source_endpoint": info.source_endpoint,
+        "target_endpoint": info.target_endpoint,
+        "last_synced": _time(info.last_synced_at),
+        "message": info.error or info.attention,
     }
 
 
@@ -89,7 +89,7 @@ def overview(engine: Engine) -> dict[str, Any]:
         by_batch.setdefault(user.batch_name, []).append(user)
     totals = engine.get_statistics().counts
     return {
-        "batches": [batch_summary(b, by_batch.get(b.row.name, []))
+        "batches": [batch_summary(b, by_batch.get(b.name, []))
                     for b in engine.get_batches()],
         "totals": {"total_count": totals.total, "active_count": totals.active,
                    "synced_count": totals.synced, "failed_count": totals.failed,
@@ -101,7 +101,7 @@ def overview(engine: Engine) -> dict[str, Any]:
 def batch_page(engine: Engine, name: str) -> dict[str, Any]:
     """A batch and every one of its users. Raises the façade's not-found error if unknown."""
     info = engine.get_batches(name)[0]
-    users = engine.get_users(batch=info.row.name)
+    users = engine.get_users(batch=info.name)
     return {"batch": batch_summary(info, users), "users": [user_summary(u) for u in users]}
 
 
