@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from engine.model import MigrationUserStatus as U
 from engine.paths import resolve_state_paths
+from engine.runner.housekeeping import settle_stops
 from engine.service.delays import complete_due_batches, complete_due_users
 from engine.store import Store
 from engine.transitions import BatchPhase
@@ -130,3 +131,17 @@ def test_a_completed_users_complete_after_cannot_be_changed(shell: Shell) -> Non
     with open_store(shell) as store:
         ann = store.users.get("ann@contoso.com")
         assert store.user_settings.get(ann.id).complete_after is None
+
+
+def test_a_batch_stopped_before_the_final_pass_began_settles_stopped(shell: Shell) -> None:
+    new_batch(shell)
+    shell.ok('Set-MigrationUser -Identity ann@contoso.com -CompleteAfter "2030-01-01 00:00Z"')
+    synced_and_running(shell, ann=U.Synced, bob=U.Synced)
+    with open_store(shell) as store:
+        assert complete_due_users(store, AFTER) == ["ann@contoso.com"]
+        batch = store.batches.get("B1")  # Stop-MigrationBatch, before any runner claimed ann
+        store.batches.update(replace(batch, status=str(BatchPhase.Stopping)))
+        settle_stops(store, AFTER)
+        assert store.users.get("ann@contoso.com").status == U.Stopped  # no longer Completing
+    out, _ = shell.run("Get-MigrationBatch B1 | Format-List Status")
+    assert out.strip() == "Status : Stopped"  # not Stopping for ever
