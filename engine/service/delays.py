@@ -117,12 +117,14 @@ def complete_due_batches(store: Store, now: datetime) -> list[str]:
     from engine.service.batches import BatchService, derive_status  # the service uses us
 
     done = []
+    owns = store.user_settings.complete_afters()  # Set-MigrationUser's, which may hold a batch
     for batch in store.batches.list():
         complete_after = batch_delays(batch).complete_after
         if complete_after is None:
             continue
         active = BatchPhase(batch.status) is BatchPhase.Active
-        if active and batch_completion_held(_own_complete_afters(store, batch.id), now):
+        if active and owns and batch_completion_held(
+                _own_complete_afters(store.users.list(batch_id=batch.id), owns), now):
             continue  # a user's later CompleteAfter overrides: complete_due_users does it
         if not completion_due(complete_after, now, active=active,
                               synced=derive_status(store, batch) in _SYNCED):
@@ -141,18 +143,20 @@ def complete_due_batches(store: Store, now: datetime) -> list[str]:
 def complete_due_users(store: Store, now: datetime) -> list[str]:
     """Mark Completing every synced user of an active batch whose CompleteAfter (its own, or
     its batch's while a user's later one holds the batch) has passed; their addresses."""
+    owns = store.user_settings.complete_afters()
+    if not owns:
+        return []  # nobody has a CompleteAfter of its own: the batches' completion does it
     done = []
     for batch in store.batches.list():
         if BatchPhase(batch.status) is not BatchPhase.Active:
             continue
         users = store.users.list(batch_id=batch.id)
-        owns = {user.id: store.user_settings.get(user.id).complete_after for user in users}
-        if all(when is None for when in owns.values()):
+        if not any(user.id in owns for user in users):
             continue
         batch_time = batch_delays(batch).complete_after
-        held = batch_completion_held(_own_complete_afters(store, batch.id), now)
+        held = batch_completion_held(_own_complete_afters(users, owns), now)
         for user in users:
-            own = owns[user.id]
+            own = owns.get(user.id)
             if not user_completion_due(own, batch_time, now, active=True,
                                        synced=user.status in _USER_SYNCED,
                                        batch_held=held):
@@ -170,10 +174,10 @@ def complete_due_users(store: Store, now: datetime) -> list[str]:
     return done
 
 
-def _own_complete_afters(store: Store, batch_id: int) -> list[datetime | None]:
-    """The own CompleteAfter of each unfinished user of the batch."""
-    return [store.user_settings.get(user.id).complete_after
-            for user in store.users.list(batch_id=batch_id)
+def _own_complete_afters(users: Sequence[MigrationUserRow],
+                         owns: dict[int, datetime]) -> list[datetime | None]:
+    """The own CompleteAfter of each unfinished one of ``users``."""
+    return [owns.get(user.id) for user in users
             if MigrationUserStatus(user.status) not in _USER_DONE]
 
 

@@ -643,5 +643,7 @@ def test_a_users_complete_after_is_kept_apart_from_its_other_settings(store: Sto
     saved = store.user_settings.save(dataclasses.replace(
         store.user_settings.get(ann.id), complete_after=T0 + timedelta(days=2)))
     assert saved == UserSettings(ann.id, 5, None, T0, T0 + timedelta(days=2))
+    assert store.user_settings.complete_afters() == {ann.id: T0 + timedelta(days=2)}
     cleared = store.user_settings.save(dataclasses.replace(saved, complete_after=None))
     assert cleared.complete_after is None and cleared.start_after == T0
+    assert store.user_settings.complete_afters() == {}
