@@ -293,6 +293,12 @@ def batch_status_from_users(
 
 
 def _active_status(users: list[MigrationUserStatus]) -> BatchStatus:
+    # Set-MigrationUser -CompleteAfter completes users one by one while the batch runs: the
+    # batch shows what its other users do, and is Completed once every user has completed.
+    done = _COMPLETED_CLEAN | _COMPLETED_WITH_WARNINGS
+    if users and all(s in done for s in users):
+        return _completing_status(users)
+    users = [s for s in users if s not in done]
     if users and all(s in _WAITING for s in users):
         return B.Starting  # started, but the runner has picked up nobody yet
     if any(s in _WAITING or s in _WORKING for s in users):

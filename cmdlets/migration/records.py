@@ -179,12 +179,14 @@ def _user_settings(info: UserInfo) -> dict[str, Any]:
     settings = info.settings
     if settings is None:
         return {"BadItemLimit": None, "LargeItemLimit": None, "StartAfter": None,
-                "StartAfterUTC": None}
+                "StartAfterUTC": None, "CompleteAfter": None, "CompleteAfterUTC": None}
     return {
         "BadItemLimit": _limit(settings.bad_item_limit),
         "LargeItemLimit": _limit(settings.large_item_limit),
         "StartAfter": in_zone(settings.start_after, info.time_zone),  # the batch's zone
         "StartAfterUTC": settings.start_after,
+        "CompleteAfter": in_zone(settings.complete_after, info.time_zone),
+        "CompleteAfterUTC": settings.complete_after,
     }
 
 

@@ -29,8 +29,6 @@ from engine.service.users import UserChanges
 
 _STATUSES = tuple(s.value for s in MigrationUserStatus)
 _SUMMARIES = tuple(s.value for s in MigrationUserStatusSummary)
-# a user completes with its batch in imsh; there is no per-user completion
-_NOT_PER_USER = unsupported("CompleteAfter")
 
 
 class GetMigrationUser(Cmdlet):
@@ -95,7 +93,11 @@ class SetMigrationUser(Cmdlet):
                    "items fails the user, and a changed limit retries the items skipped so "
                    "far. -StartAfter holds the user's data migration until then, overriding "
                    "the batch's (a time without a zone is read in the batch's -TimeZone; "
-                   "$null follows the batch's again).")
+                   "$null follows the batch's again). -CompleteAfter completes this user "
+                   "alone once the time has passed and it is synced: its final pass runs and "
+                   "it becomes Completed while the rest of the batch keeps syncing (a later "
+                   "time than the batch's CompleteAfter keeps the batch from completing "
+                   "before it).")
     examples = (Example("Set-MigrationUser -Identity laura@contoso.com -SyncNow",
                         "Synchronizes one user now."),
                 Example("Set-MigrationUser -Identity laura@contoso.com -LargeItemLimit 15 "
@@ -103,6 +105,9 @@ class SetMigrationUser(Cmdlet):
                         "and 15 corrupt items before it fails."),
                 Example('Set-MigrationUser -Identity laura@contoso.com -StartAfter '
                         '"2026-12-24 18:00:00Z"', "Starts laura's migration after that time."),
+                Example('Set-MigrationUser -Identity laura@contoso.com -CompleteAfter '
+                        '"2026-12-27 06:00:00Z"', "Completes laura's migration after that "
+                        "time, whatever the batch's CompleteAfter."),
                 Example("Set-MigrationUser -Identity laura@contoso.com -ApproveDeletions",
                         "Deletes on the target the copies whose deletion imsh held."))
     parameters = (
@@ -118,18 +123,23 @@ class SetMigrationUser(Cmdlet):
         Parameter("StartAfter", T.OBJECT, allow_null=True,
                   help="Do not start the user's data migration before this date/time "
                        "($null: the batch's)."),
-        *_NOT_PER_USER, *ON_PREMISES,
+        Parameter("CompleteAfter", T.OBJECT, allow_null=True,
+                  help="Complete the user's migration after this date/time, on its own "
+                       "($null: with the batch)."),
+        *ON_PREMISES,
     )
     supports_should_process = True
 
     def process(self, ctx: Context, args: BoundArguments) -> Iterable[Any]:
-        start = optional(args, "StartAfter")
+        start, complete = optional(args, "StartAfter"), optional(args, "CompleteAfter")
         settings = UserSettingChanges(
             bad_item_limit=unlimited(args, "BadItemLimit") if "BadItemLimit" in args else UNSET,
             large_item_limit=(unlimited(args, "LargeItemLimit")
                               if "LargeItemLimit" in args else UNSET),
             start_after=(start if start is None or isinstance(start, datetime) else str(start))
-            if "StartAfter" in args else UNSET)
+            if "StartAfter" in args else UNSET,
+            complete_after=(complete if complete is None or isinstance(complete, datetime)
+                            else str(complete)) if "CompleteAfter" in args else UNSET)
         changes = UserChanges(sync_now=args.switch("SyncNow"),
                               approve_skipped_items=args.switch("ApproveSkippedItems"),
                               approve_deletions=args.switch("ApproveDeletions"),

@@ -33,7 +33,10 @@ U = MigrationUserStatus
 
 # In a Stopping batch, users that are settled (Synced, Failed ...) keep their status: the
 # batch shows Stopped once nobody is waiting or working, and the runner starts nothing in it.
-_RUNNING_OR_WAITING = frozenset({U.Queued, U.Starting, U.Syncing, U.IncrementalSyncing, U.Stopping})
+# Completing: a user whose own CompleteAfter marked it for its final pass (engine/service/
+# delays.py) in a batch stopped before a runner claimed it; a Completing *batch* is never stopped
+_RUNNING_OR_WAITING = frozenset({U.Queued, U.Starting, U.Syncing, U.IncrementalSyncing, U.Stopping,
+                                 U.Completing})
 
 
 def settle_housekeeping(store: Store, now: datetime) -> None:

@@ -81,7 +81,10 @@ def claim_user(
             batch_id=batch.id,
             kind=job_kind(user.sync_kind),
             attempt=user.sync_attempt + 1,
-            final=batch_phase(batch.status) is BatchPhase.Completing,
+            # the batch is being completed, or only this user (Set-MigrationUser
+            # -CompleteAfter, engine/service/delays.py marks it Completing)
+            final=(batch_phase(batch.status) is BatchPhase.Completing
+                   or user.status == MigrationUserStatus.Completing),
             fence=LeaseFence(user_resource(user_id), owner, ttl / 3),
         )
         _begin(store, user, job, now)

@@ -64,7 +64,11 @@ from engine.runner.scheduler import (
     count_running,
     pick_jobs,
 )
-from engine.service.delays import complete_due_batches, held_by_start_after
+from engine.service.delays import (
+    complete_due_batches,
+    complete_due_users,
+    held_by_start_after,
+)
 from engine.store import Store
 from engine.store.users import MigrationUserRow
 from engine.transitions import (
@@ -199,6 +203,7 @@ class Runner:
             self._last_housekeeping = time.monotonic()
         if complete_due_batches(store, self.now()):  # -CompleteAfter has passed
             self._notifier.kick()
+        complete_due_users(store, self.now())  # Set-MigrationUser -CompleteAfter has passed
         self._schedule(store, pool)
 
     # --- leases ---------------------------------------------------------------------------

@@ -132,3 +132,33 @@ def completion_due(complete_after: datetime | None, now: datetime, *, active: bo
     or while its initial sync runs, it goes on syncing. ``active``: the batch is neither
     created-only, stopped, completing nor being removed."""
     return active and synced and complete_after is not None and now >= complete_after
+
+
+def complete_after_of(batch_complete_after: datetime | None,
+                      user_complete_after: datetime | None) -> datetime | None:
+    """The CompleteAfter that applies to a user: its own (Set-MigrationUser), else its
+    batch's."""
+    return user_complete_after if user_complete_after is not None else batch_complete_after
+
+
+def batch_completion_held(user_complete_afters: Iterable[datetime | None],
+                          now: datetime) -> bool:
+    """A batch's own CompleteAfter does not complete the batch as a whole while one of its
+    unfinished users has a CompleteAfter of its own still ahead: that user's later time
+    overrides the batch's, so its users are then completed one by one instead
+    (:func:`user_completion_due`)."""
+    return any(when is not None and now < when for when in user_complete_afters)
+
+
+def user_completion_due(own: datetime | None, batch_complete_after: datetime | None,
+                        now: datetime, *, active: bool, synced: bool,
+                        batch_held: bool) -> bool:
+    """Set-MigrationUser -CompleteAfter: a synced user (Synced or IncrementalSynced) of an
+    active batch whose CompleteAfter has passed gets its final pass on its own, while the rest
+    of the batch keeps syncing. A user without a time of its own is left to the batch's
+    completion (Complete-MigrationBatch's path), except while that is held by another user's
+    later time (:func:`batch_completion_held`); then the batch's time applies to it alone."""
+    if own is None and not batch_held:
+        return False
+    return completion_due(complete_after_of(batch_complete_after, own), now, active=active,
+                          synced=synced)

@@ -10,6 +10,15 @@ completion of a batch whose CompleteAfter has passed.
   pass and the statuses are exactly those of a completion the administrator asked for.
   A batch is completed once: afterwards its phase is Completing, no longer Active. The value
   stays, for Get-MigrationBatch to show.
+* :func:`complete_due_users` is Set-MigrationUser -CompleteAfter's: a synced user whose own
+  time has passed is marked Completing and made due now; the runner gives a Completing user
+  its final pass (engine/runner/passes.py), after which it is Completed and gets no more
+  passes, while its batch stays Active and its other users keep syncing. The batch shows what
+  its other users do (Syncing, Synced ...) and is Completed once every user has completed
+  (engine/transitions.py). A user's later CompleteAfter holds the batch's own completion
+  (:func:`engine.runner.scheduler.batch_completion_held`); its other users then complete one
+  by one at the batch's time. The marking is one transaction that re-reads the user, so a pass
+  another runner claimed meanwhile is left alone.
 """
 
 from __future__ import annotations
@@ -21,20 +30,30 @@ from datetime import datetime
 from typing import TypeVar
 
 from engine.errors import ImshError
-from engine.model import BatchStatus
-from engine.runner.scheduler import completion_due, start_after_of, start_held
+from engine.model import BatchStatus, MigrationUserStatus
+from engine.runner.scheduler import (
+    batch_completion_held,
+    complete_after_of,
+    completion_due,
+    start_after_of,
+    start_held,
+    user_completion_due,
+)
 from engine.schedule_times import check_time_zone, to_utc
 from engine.service.common import UNSET, Launcher, Unset
 from engine.store import Store
 from engine.store.batches import BatchSpec
 from engine.store.users import MigrationUserRow
-from engine.transitions import BatchPhase
+from engine.transitions import BatchPhase, with_status
 
 log = logging.getLogger(__name__)
 
 START_AFTER, COMPLETE_AFTER, TIME_ZONE = "start_after", "complete_after", "time_zone"
 B = TypeVar("B", bound=BatchSpec)
 _SYNCED = frozenset({BatchStatus.Synced, BatchStatus.SyncedWithErrors})
+_USER_SYNCED = frozenset({MigrationUserStatus.Synced, MigrationUserStatus.IncrementalSynced})
+_USER_DONE = frozenset({MigrationUserStatus.Completed, MigrationUserStatus.CompletedWithWarnings,
+                        MigrationUserStatus.Completing})
 
 
 @dataclass(frozen=True)
@@ -98,11 +117,15 @@ def complete_due_batches(store: Store, now: datetime) -> list[str]:
     from engine.service.batches import BatchService, derive_status  # the service uses us
 
     done = []
+    owns = store.user_settings.complete_afters()  # Set-MigrationUser's, which may hold a batch
     for batch in store.batches.list():
         complete_after = batch_delays(batch).complete_after
         if complete_after is None:
             continue
         active = BatchPhase(batch.status) is BatchPhase.Active
+        if active and owns and batch_completion_held(
+                _own_complete_afters(store.users.list(batch_id=batch.id), owns), now):
+            continue  # a user's later CompleteAfter overrides: complete_due_users does it
         if not completion_due(complete_after, now, active=active,
                               synced=derive_status(store, batch) in _SYNCED):
             continue
@@ -115,6 +138,47 @@ def complete_due_batches(store: Store, now: datetime) -> list[str]:
                  complete_after.isoformat())
         done.append(batch.name)
     return done
+
+
+def complete_due_users(store: Store, now: datetime) -> list[str]:
+    """Mark Completing every synced user of an active batch whose CompleteAfter (its own, or
+    its batch's while a user's later one holds the batch) has passed; their addresses."""
+    owns = store.user_settings.complete_afters()
+    if not owns:
+        return []  # nobody has a CompleteAfter of its own: the batches' completion does it
+    done = []
+    for batch in store.batches.list():
+        if BatchPhase(batch.status) is not BatchPhase.Active:
+            continue
+        users = store.users.list(batch_id=batch.id)
+        if not any(user.id in owns for user in users):
+            continue
+        batch_time = batch_delays(batch).complete_after
+        held = batch_completion_held(_own_complete_afters(users, owns), now)
+        for user in users:
+            own = owns.get(user.id)
+            if not user_completion_due(own, batch_time, now, active=True,
+                                       synced=user.status in _USER_SYNCED,
+                                       batch_held=held):
+                continue
+            with store.transaction():  # re-read: a runner may have claimed it meanwhile
+                fresh = store.users.get_by_id(user.id)
+                if fresh.status not in _USER_SYNCED or fresh.stop_requested:
+                    continue
+                store.users.update(with_status(fresh, MigrationUserStatus.Completing,
+                                               next_sync_due_at=now))
+            when = complete_after_of(batch_time, own)
+            log.info("completing user %s: its CompleteAfter %s has passed",
+                     user.email_address, when.isoformat() if when else "-")
+            done.append(user.email_address)
+    return done
+
+
+def _own_complete_afters(users: Sequence[MigrationUserRow],
+                         owns: dict[int, datetime]) -> list[datetime | None]:
+    """The own CompleteAfter of each unfinished one of ``users``."""
+    return [owns.get(user.id) for user in users
+            if MigrationUserStatus(user.status) not in _USER_DONE]
 
 
 def scheduled(value: datetime | str | Unset | None, zone: str | None,

@@ -8,6 +8,12 @@
 * **StartAfter** on a user holds its passes until then, overriding the batch's (the runner's
   decision is engine/runner/scheduler.py's). A value without a zone is read in the user's
   batch's -TimeZone, as on Set-MigrationBatch.
+* **CompleteAfter** on a user: once it has passed and the user is synced, the user gets its
+  final pass and becomes Completed while the rest of its batch keeps syncing (the runner's
+  :func:`engine.service.delays.complete_due_users`). It overrides the batch's CompleteAfter for
+  this user in both directions: earlier completes the user alone, later keeps the batch from
+  completing as a whole until then. Read in the batch's -TimeZone like StartAfter (Exchange's
+  Set-MigrationUser has no -TimeZone of its own).
 * **MailboxGuid.** Exchange identifies a migration user's mailbox by a GUID
   (``Get-MigrationUser -MailboxGuid``). imsh has no directory, so the GUID is derived from
   what makes the migration user itself unique: its e-mail address (case-folded) and the moment
@@ -21,7 +27,8 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from engine.errors import NotFoundError, ValidationError
+from engine.errors import InvalidStateError, NotFoundError, ValidationError
+from engine.model import MigrationUserStatus
 from engine.schedule_times import to_utc
 from engine.service.common import UNSET, Unset
 from engine.service.delays import batch_delays
@@ -30,6 +37,8 @@ from engine.store import Store, codec
 from engine.store.user_settings import UNLIMITED, Limit, UserSettings
 from engine.store.users import MigrationUserRow
 
+_COMPLETED = frozenset({MigrationUserStatus.Completing, MigrationUserStatus.Completed,
+                        MigrationUserStatus.CompletedWithWarnings})
 _NAMESPACE = uuid.UUID("6f1f1c2e-8a43-4c1d-9a57-3d1b2f0e9c11")  # imsh migration users
 
 
@@ -40,11 +49,13 @@ class UserSettingChanges:
     bad_item_limit: int | Unset | None = UNSET  # None: Unlimited
     large_item_limit: int | Unset | None = UNSET
     start_after: datetime | str | Unset | None = UNSET  # None: follow the batch's again
+    complete_after: datetime | str | Unset | None = UNSET  # None: follow the batch's again
 
     @property
     def any(self) -> bool:
         return any(not isinstance(v, Unset) for v in (self.bad_item_limit,
-                                                      self.large_item_limit, self.start_after))
+                                                      self.large_item_limit, self.start_after,
+                                                      self.complete_after))
 
 
 def mailbox_guid(user: MigrationUserRow) -> str:
@@ -93,6 +104,16 @@ def apply_settings(store: Store, user: MigrationUserRow, changes: UserSettingCha
         start = (to_utc(changes.start_after, zone, "StartAfter")
                  if changes.start_after is not None else None)
         updated = replace(updated, start_after=start)
+    if not isinstance(changes.complete_after, Unset):
+        if user.status in _COMPLETED:
+            raise InvalidStateError(
+                f'The migration user "{user.email_address}" has already been completed '
+                f"(status {user.status}); its CompleteAfter can't be changed.",
+                error_id="UserAlreadyCompleted")
+        zone = batch_delays(store.batches.get_by_id(user.batch_id)).time_zone
+        complete = (to_utc(changes.complete_after, zone, "CompleteAfter")
+                    if changes.complete_after is not None else None)
+        updated = replace(updated, complete_after=complete)
     if updated == current:
         return
     with store.transaction():

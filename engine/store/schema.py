@@ -263,6 +263,10 @@ _V5_PROOFS = (
     "CREATE INDEX proofs_user ON proofs (user_id, id)",
 )
 
+# Set-MigrationUser -CompleteAfter (UTC; NULL: the batch's), engine/service/delays.py.
+_V6_USER_COMPLETE_AFTER = ("ALTER TABLE user_settings ADD COLUMN complete_after TEXT",)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -275,6 +279,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "user_settings: per-user item limits and StartAfter", _V4_USER_SETTINGS),
     Migration(5, "proofs: the verdicts of Test-MigrationUser and the automatic proofs",
               _V5_PROOFS),
+    Migration(6, "user_settings.complete_after: Set-MigrationUser -CompleteAfter",
+              _V6_USER_COMPLETE_AFTER),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -1,5 +1,6 @@
 """Per-user settings that override the batch's: Set-MigrationUser -BadItemLimit,
--LargeItemLimit and -StartAfter (schema migration 4, table ``user_settings``).
+-LargeItemLimit, -StartAfter (schema migration 4, table ``user_settings``) and -CompleteAfter
+(migration 6, column ``complete_after``).
 
 "Some settings can be applied both to the batch as well as to individual users within the
 batch. A setting applied to a user overrides any corresponding setting on the batch." A user
@@ -30,6 +31,7 @@ class UserSettings:
     bad_item_limit: Limit = None
     large_item_limit: Limit = None
     start_after: datetime | None = None  # UTC; None: the batch's
+    complete_after: datetime | None = None  # UTC; None: the batch's
 
 
 class UserSettingsRepository:
@@ -42,19 +44,31 @@ class UserSettingsRepository:
             return UserSettings(user_id)
         return UserSettings(user_id, _limit_from_db(row["bad_item_limit"]),
                             _limit_from_db(row["large_item_limit"]),
-                            codec.time_from_db(row["start_after"]))
+                            codec.time_from_db(row["start_after"]),
+                            codec.time_from_db(row["complete_after"]))
+
+    def complete_afters(self) -> dict[int, datetime]:
+        """Every user's own CompleteAfter, by user id (one query for the runner's tick: the
+        usual answer is none)."""
+        rows = self._db.query_all(
+            "SELECT user_id, complete_after FROM user_settings WHERE complete_after IS NOT NULL")
+        times = {row["user_id"]: codec.time_from_db(row["complete_after"]) for row in rows}
+        return {user_id: when for user_id, when in times.items() if when is not None}
 
     def save(self, settings: UserSettings) -> UserSettings:
         with self._db.transaction():
             self._db.execute(
                 "INSERT INTO user_settings (user_id, bad_item_limit, large_item_limit, "
-                "start_after) VALUES (?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET "
+                "start_after, complete_after) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (user_id) DO UPDATE SET "
                 "bad_item_limit = excluded.bad_item_limit, "
                 "large_item_limit = excluded.large_item_limit, "
-                "start_after = excluded.start_after",
+                "start_after = excluded.start_after, "
+                "complete_after = excluded.complete_after",
                 (settings.user_id, _limit_to_db(settings.bad_item_limit),
                  _limit_to_db(settings.large_item_limit),
-                 codec.time_to_db(settings.start_after)))
+                 codec.time_to_db(settings.start_after),
+                 codec.time_to_db(settings.complete_after)))
             return self.get(settings.user_id)
 
 

@@ -101,7 +101,6 @@ def test_a_csv_defect_is_reported_with_its_row_and_creates_nothing(shell: Shell)
         "New-MigrationEndpoint -ExchangeRemoteMove -Name X -RemoteServer x.contoso.com",
         "New-MigrationEndpoint -PSTImport -Name P",
         "New-MigrationBatch -Name X -CSVData ([byte[]]@(1)) -ContentFilterLanguage da-DK",
-        "Set-MigrationUser -Identity ann@contoso.com -CompleteAfter (Get-Date)",
         "Complete-MigrationBatch -Identity B1 -CompletePublicFolderMigrationWithDataLoss",
         "Get-MigrationBatch -DomainController dc01.contoso.com",
     ],

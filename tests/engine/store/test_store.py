@@ -633,3 +633,17 @@ def test_held_marks_approval_is_never_taken_back_and_marks_carry_over(store: Sto
     store.messages.record_copied(renamed.id, [CopiedMessage(9, "1:1")])
     store.messages.mark_holds(renamed.id, {9: "held"})
     assert store.messages.count_held(user.id) == 1
+
+
+def test_a_users_complete_after_is_kept_apart_from_its_other_settings(store: Store) -> None:
+    from engine.store.user_settings import UserSettings
+
+    ann = store.users.add(_batch(store).id, _user_spec())
+    store.user_settings.save(UserSettings(ann.id, bad_item_limit=5, start_after=T0))
+    saved = store.user_settings.save(dataclasses.replace(
+        store.user_settings.get(ann.id), complete_after=T0 + timedelta(days=2)))
+    assert saved == UserSettings(ann.id, 5, None, T0, T0 + timedelta(days=2))
+    assert store.user_settings.complete_afters() == {ann.id: T0 + timedelta(days=2)}
+    cleared = store.user_settings.save(dataclasses.replace(saved, complete_after=None))
+    assert cleared.complete_after is None and cleared.start_after == T0
+    assert store.user_settings.complete_afters() == {}
