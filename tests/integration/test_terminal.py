@@ -61,6 +61,20 @@ class Terminal:
             time.sleep(0.1)
         raise AssertionError(f"timed out waiting for {what}; screen:\n{self.screen()}")
 
+    def settle(self, quiet: float = 0.4, timeout: float = 10) -> str:
+        """Wait until the screen stops changing (a redraw after a completion has landed), so
+        the next keys are not typed into a line the console is still redrawing."""
+        deadline = time.monotonic() + timeout
+        last, since = self.screen(), time.monotonic()
+        while time.monotonic() < deadline:
+            time.sleep(0.1)
+            now = self.screen()
+            if now != last:
+                last, since = now, time.monotonic()
+            elif time.monotonic() - since >= quiet:
+                return now
+        return last
+
     def stop(self) -> None:
         where = subprocess.run([*self.tmux, "display-message", "-p", "#{socket_path}"],
                                capture_output=True, text=True, check=False).stdout.strip()
@@ -138,7 +152,9 @@ def test_tab_completes_variables_and_their_members(terminal: Terminal) -> None:
     terminal.send("Tab")
     terminal.wait_for(lambda s: s.rstrip().endswith("> Write-Output $WaveBatchName"),
                       "the variable name completed (no space after it)")
+    terminal.settle()
     terminal.type_text(".Leng")
+    terminal.settle()
     terminal.send("Tab")
     terminal.wait_for(lambda s: "Write-Output $WaveBatchName.Length" in s,
                       "the property name completed")
