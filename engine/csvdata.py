@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 
 from engine.errors import ValidationError
 from engine.limits import MAX_CSV_BYTES, MAX_CSV_ROWS
+from engine.secrets import Secret
 
 EMAIL_ADDRESS = "EmailAddress"
 USER_NAME = "UserName"
@@ -62,16 +63,16 @@ KNOWN_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 
 @dataclass(frozen=True)
 class CsvUserRow:
-    """One migration user from the CSV. The ``*_plaintext`` fields are secrets: they are left out
-    of ``repr`` and must be sealed before they are stored."""
+    """One migration user from the CSV. The passwords are :class:`~engine.secrets.Secret` from
+    the moment the file is parsed (masked in ``repr``, revealed only where a login is sent)."""
 
     row_number: int
     email_address: str
     user_name: str
-    password_plaintext: str = field(repr=False)
+    password: Secret = field(repr=False)
     user_root: str | None = None
     target_user_name: str | None = None
-    target_password_plaintext: str | None = field(default=None, repr=False)
+    target_password: Secret | None = field(default=None, repr=False)
 
 
 def parse_migration_csv(data: bytes, *, allow_unknown_columns: bool = False,
@@ -274,15 +275,15 @@ def _user(
 
     email = _required(number, EMAIL_ADDRESS, value(EMAIL_ADDRESS)).strip()
     _check_address(number, email)
-    return CsvUserRow(
-        row_number=number,
-        email_address=email,
-        user_name=_user_name(number, value(USER_NAME)),
-        password_plaintext=_required(number, PASSWORD, value(PASSWORD)) if password_required
-        else _sendable(number, PASSWORD, value(PASSWORD) or ""),
-        user_root=_optional(value(USER_ROOT)),  # a folder path: a NUL fails on the server
-        **_target(number, value(TARGET_USER_NAME), value(TARGET_PASSWORD)),
-    )
+    user_name = _user_name(number, value(USER_NAME))
+    password = Secret(_required(number, PASSWORD, value(PASSWORD)) if password_required
+                      else _sendable(number, PASSWORD, value(PASSWORD) or ""))
+    user_root = _optional(value(USER_ROOT))  # a folder path: a NUL fails on the server
+    target_user_name, target_password = _target(number, value(TARGET_USER_NAME),
+                                                value(TARGET_PASSWORD))
+    return CsvUserRow(row_number=number, email_address=email, user_name=user_name,
+                      password=password, user_root=user_root,
+                      target_user_name=target_user_name, target_password=target_password)
 
 
 def _required(number: int, column: str, given: str | None) -> str:
@@ -323,7 +324,8 @@ def _optional(given: str | None) -> str | None:
     return given.strip()
 
 
-def _target(number: int, user_name: str | None, password: str | None) -> dict[str, str | None]:
+def _target(number: int, user_name: str | None, password: str | None
+            ) -> tuple[str | None, Secret | None]:
     name = _optional(user_name)
     secret = _sendable(number, TARGET_PASSWORD, password) if password else None
     if name is not None:
@@ -334,7 +336,7 @@ def _target(number: int, user_name: str | None, password: str | None) -> dict[st
             "or neither, and re-submit the file.",
             "CsvTargetCredentials",
         )
-    return {"target_user_name": name, "target_password_plaintext": secret}
+    return name, Secret(secret) if secret is not None else None
 
 
 # Dot-atom local part (RFC 5322 atext) and a domain of letters, digits and hyphens; Unicode

@@ -49,6 +49,12 @@ def time_zone(name: str | None) -> tzinfo:
             '"Europe/Berlin"); the default is UTC.', error_id="InvalidTimeZone") from None
 
 
+# what a scheduled time or a received-date filter may be: every zone can show it (a zone is at
+# most 14 hours from UTC), so no conversion overflows .NET's and Python's year 1..9999
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(9998, 12, 31, tzinfo=UTC)
+
+
 def check_time_zone(name: str | None) -> str | None:
     """``name`` as given when it is a known zone (None stays None); raises otherwise."""
     time_zone(name)
@@ -61,12 +67,28 @@ def to_utc(value: datetime | str, zone_name: str | None = None, parameter: str =
     parsed = value if isinstance(value, datetime) else _parse(value, parameter)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=time_zone(zone_name))
-    return parsed.astimezone(UTC)
+    try:
+        utc = parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01 east of UTC, 9999-12-31 west of it
+        utc = None
+    if utc is None or not EARLIEST <= utc <= LATEST:
+        raise ValidationError(
+            f"The value {parsed.isoformat(sep=' ', timespec='minutes')} for -{parameter} is out "
+            "of range. Enter a "
+            f"time between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}.",
+            error_id="DateTimeOutOfRange")
+    return utc
 
 
 def in_zone(value: datetime | None, zone_name: str | None) -> datetime | None:
-    """A stored UTC time as the batch's time zone shows it."""
-    return value.astimezone(time_zone(zone_name)) if value is not None else None
+    """A stored UTC time as the batch's time zone shows it (a time stored before the range
+    check that no zone can show stays in UTC rather than failing every Get-MigrationBatch)."""
+    if value is None:
+        return None
+    try:
+        return value.astimezone(time_zone(zone_name))
+    except OverflowError:
+        return value
 
 
 def _parse(text: str, parameter: str) -> datetime:

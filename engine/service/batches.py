@@ -60,7 +60,6 @@ from engine.model import (
 )
 from engine.oauth import is_oauth
 from engine.runner.intervals import DEFAULT_INTERVAL, batch_interval, seconds_of
-from engine.secrets import Secret
 from engine.service.common import (
     UNSET,
     Launcher,
@@ -743,7 +742,7 @@ def _user_spec(row: CsvUserRow, target: EndpointRow, due: datetime | None,
                oauth_source: bool = False) -> MigrationUserSpec:
     try:  # an OAuth source signs in with XOAUTH2 as the UserName: no password to check
         if not oauth_source:
-            plan_login(row.user_name, row.password_plaintext, row.user_root)
+            plan_login(row.user_name, row.password, row.user_root)
     except ValidationError as exc:
         raise ValidationError(f"Row {row.row_number}: {exc.message}",
                               error_id=exc.error_id) from None
@@ -754,12 +753,10 @@ def _user_spec(row: CsvUserRow, target: EndpointRow, due: datetime | None,
             f"endpoint '{target.name}' has no -Credentials to log in for it. Add the columns, "
             "or give the endpoint administrator credentials, and re-submit the file.",
             error_id="CsvTargetCredentialsRequired")
-    target_password = row.target_password_plaintext
     return MigrationUserSpec(
         email_address=row.email_address, user_name=row.user_name,
-        password=Secret(row.password_plaintext), user_root=row.user_root,
-        target_user_name=row.target_user_name,
-        target_password=Secret(target_password) if target_password is not None else None,
+        password=row.password, user_root=row.user_root,
+        target_user_name=row.target_user_name, target_password=row.target_password,
         status=str(U.Queued), status_summary="Active", next_sync_due_at=due,
         started_at=due,
     )

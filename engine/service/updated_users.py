@@ -25,7 +25,6 @@ from dataclasses import replace
 from engine.csvdata import CsvUserRow, address_key
 from engine.errors import InvalidStateError
 from engine.model import MigrationUserStatus
-from engine.secrets import Secret
 from engine.service.common import users_being_synced
 from engine.store import Store
 from engine.store.users import MigrationUserRow
@@ -60,8 +59,6 @@ def changed_users(store: Store, present: Sequence[MigrationUserRow],
 def _with_row(user: MigrationUserRow, row: CsvUserRow) -> MigrationUserRow:
     """``user`` with the row's values, stored as a new user's are (engine/service/batches.py);
     Secrets compare by value, so an unchanged row gives an equal row."""
-    target_password = row.target_password_plaintext
-    return replace(user, user_name=row.user_name, password=Secret(row.password_plaintext),
+    return replace(user, user_name=row.user_name, password=row.password,
                    user_root=row.user_root, target_user_name=row.target_user_name,
-                   target_password=Secret(target_password) if target_password is not None
-                   else None)
+                   target_password=row.target_password)

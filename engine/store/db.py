@@ -160,7 +160,11 @@ class Database:
             yield self
         finally:
             self._depth = 0
-            self._conn.rollback()
+            self._rollback()
+
+    def _rollback(self) -> None:
+        """End the open transaction keeping nothing (each backend its own way)."""
+        self._conn.rollback()
 
     @contextmanager
     def transaction(self) -> Iterator[Database]:

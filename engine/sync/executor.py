@@ -115,7 +115,12 @@ from engine.sync.model import (
 from engine.sync.moves import choose_renames, rename_score
 from engine.sync.planner import plan_folder
 from engine.sync.progress import record_finish, record_totals
-from engine.sync.selection import by_content_filter, content_filter, included_folders
+from engine.sync.selection import (
+    by_content_filter,
+    content_filter,
+    filtered_out,
+    included_folders,
+)
 from engine.sync.snapshot import snapshot_folder
 from engine.sync.state import decode_target_path, encode_target_path, known_folder
 from engine.sync.survey import DEFAULT_KEEP_BUDGET, Survey
@@ -477,7 +482,12 @@ class _Pass:
                      store: Store) -> tuple[FolderPlan, FolderSnapshot, int, FolderState | None]:
         known, known_bytes = self._known(store, folder.name)
         snapshot = snapshot_folder(source, folder, known, _fingerprints(known))
-        snapshot = by_content_filter(snapshot, known, content_filter(self.batch))
+        node = content_filter(self.batch)
+        candidates = filtered_out(snapshot, node)
+        row = self.rows.get(folder.name)
+        elsewhere = store.messages.copied_elsewhere(self.user_id, row.id if row else 0,
+                                                    candidates) if candidates else set()
+        snapshot = by_content_filter(snapshot, known, node, elsewhere)
         snapshot = by_labels(snapshot, known, self.labels)
         present = self._present_on_target(target, snapshot, known)
         size_limit = self._size_limit(target)

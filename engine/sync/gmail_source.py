@@ -89,7 +89,8 @@ def by_labels(snapshot: FolderSnapshot, known: FolderState | None,
     """``snapshot`` without the unrecorded messages the policy copies from another folder."""
     if placement is None or snapshot.messages is None:
         return snapshot
-    recorded = {m.source_uid for m in known.messages} if known is not None else set()
-    return replace(snapshot, messages=tuple(
+    uids = {m.source_uid for m in known.messages} if known is not None else set()
+    prints = {m.fingerprint for m in known.messages} if known is not None else set()
+    return replace(snapshot, messages=tuple(  # recorded here by UID or (detached) fingerprint
         m for m in snapshot.messages
-        if m.uid in recorded or placement.keeps(snapshot.name, m.uid)))
+        if m.uid in uids or m.fingerprint in prints or placement.keeps(snapshot.name, m.uid)))

@@ -6,13 +6,17 @@
   as an excluded one (never touched on the target, never "vanished").
 * ``-ContentFilter`` (engine/content_filter.py) drops from a folder's listing the messages it
   does not match **and that the store has never recorded**: they are not copied, not counted
-  in the folder's items, and not missing. A message the store knows (copied before, pending,
-  skipped) always stays in the listing, so the filter can never make a copy look deleted on
-  the source and have it deleted on the target.
+  in the folder's items, and not missing. A message the store knows always stays in the
+  listing — by its UID in this folder (copied before, pending, skipped), by its fingerprint in
+  this folder (a UIDVALIDITY reset detaches rows from their UIDs; a new source endpoint gives
+  new UIDs), or by its fingerprint as a copy in another folder (a source-side move between
+  folders) — so the filter can never make a copy look deleted on the source and have it
+  deleted on the target: such a message is re-paired or moved as without a filter.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import replace
 
 from engine.content_filter import Node, matches, parse_content_filter
@@ -31,14 +35,28 @@ def content_filter(batch: BatchSpec) -> Node | None:
     return parse_content_filter(text) if text else None
 
 
+def filtered_out(snapshot: FolderSnapshot, node: Node | None) -> list[str]:
+    """The fingerprints of the listed messages ``node`` does not match (the candidates whose
+    copies elsewhere the caller looks up for :func:`by_content_filter`)."""
+    if node is None or snapshot.messages is None:
+        return []
+    return [m.fingerprint for m in snapshot.messages if not matches(node, m.internaldate)]
+
+
 def by_content_filter(snapshot: FolderSnapshot, known: FolderState | None,
-                      node: Node | None) -> FolderSnapshot:
-    """``snapshot`` without the unrecorded messages ``node`` does not match."""
+                      node: Node | None,
+                      copied_elsewhere: Collection[str] = frozenset()) -> FolderSnapshot:
+    """``snapshot`` without the unrecorded messages ``node`` does not match. Recorded: a UID
+    or a fingerprint of this folder's rows, or a fingerprint in ``copied_elsewhere`` (copies
+    that other folders of the user hold)."""
     if node is None or snapshot.messages is None:
         return snapshot
-    recorded = {m.source_uid for m in known.messages} if known is not None else set()
+    uids = {m.source_uid for m in known.messages} if known is not None else set()
+    prints = {m.fingerprint for m in known.messages} if known is not None else set()
     return replace(snapshot, messages=tuple(
-        m for m in snapshot.messages if m.uid in recorded or matches(node, m.internaldate)))
+        m for m in snapshot.messages
+        if m.uid in uids or m.fingerprint in prints or m.fingerprint in copied_elsewhere
+        or matches(node, m.internaldate)))
 
 
 def selection_extra(include_folders: tuple[str, ...], content_filter_text: str | None

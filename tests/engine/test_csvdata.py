@@ -19,6 +19,7 @@ from engine.csvdata import (
     parse_migration_csv,
 )
 from engine.errors import ValidationError
+from engine.secrets import Secret
 
 HEADER = "EmailAddress,UserName,Password\r\n"
 DOC_SAMPLE = (
@@ -41,7 +42,7 @@ def error_of(text: str | bytes, **options: bool) -> ValidationError:
 
 def test_the_documented_sample_parses() -> None:
     users = parse_migration_csv(DOC_SAMPLE.encode())
-    assert [(u.row_number, u.email_address, u.user_name, u.password_plaintext) for u in users] == [
+    assert [(u.row_number, u.email_address, u.user_name, u.password.reveal()) for u in users] == [
         (1, "terrya@contoso.edu", "contoso\\terry.adams", "1091990"),
         (2, "annb@contoso.edu", "contoso\\ann.beebe", "2111991"),
         (3, "paulc@contoso.edu", "contoso\\paul.cannon", "3281986"),
@@ -55,7 +56,7 @@ def test_user_root_column_and_case_insensitive_headers() -> None:
         "terrya@contoso.edu,mailadmin,P@ssw0rd,/users/terry.adams\n"
     )
     (user,) = parse_migration_csv(text.encode())
-    assert (user.user_name, user.password_plaintext, user.user_root) == (
+    assert (user.user_name, user.password.reveal(), user.user_root) == (
         "mailadmin", "P@ssw0rd", "/users/terry.adams"
     )
 
@@ -73,7 +74,7 @@ def test_user_root_column_and_case_insensitive_headers() -> None:
 def test_encodings(encode: Callable[[str], bytes]) -> None:
     text = HEADER + "jürgen@exämple.de,jürgen,pässwörd\r\n"
     (user,) = parse_migration_csv(encode(text))
-    assert (user.email_address, user.user_name, user.password_plaintext) == (
+    assert (user.email_address, user.user_name, user.password.reveal()) == (
         "jürgen@exämple.de", "jürgen", "pässwörd"
     )
 
@@ -81,7 +82,7 @@ def test_encodings(encode: Callable[[str], bytes]) -> None:
 def test_quoted_fields_commas_and_blank_significant_passwords() -> None:
     text = HEADER + '"a@contoso.com","a","p,w ""x"" "\n'
     (user,) = parse_migration_csv(text.encode())
-    assert user.password_plaintext == 'p,w "x" '
+    assert user.password.reveal() == 'p,w "x" '
 
 
 def test_blank_lines_are_neither_users_nor_counted() -> None:
@@ -108,8 +109,8 @@ def test_target_credentials_columns() -> None:
         "b@contoso.com,b,pw,,\n"
     )
     first, second = parse_migration_csv(text.encode())
-    assert (first.target_user_name, first.target_password_plaintext) == ("a-target", "tpw")
-    assert (second.target_user_name, second.target_password_plaintext) == (None, None)
+    assert (first.target_user_name, first.target_password) == ("a-target", Secret("tpw"))
+    assert (second.target_user_name, second.target_password) == (None, None)
 
 
 def test_unknown_columns_allowed_when_asked() -> None:
@@ -358,7 +359,7 @@ def test_round_trip_of_valid_rows(users: list[dict[str, str]], encoding: str) ->
         writer.writerow([f"{user['local']}@contoso.com", user["user_name"], user["password"]])
     parsed = parse_migration_csv(buffer.getvalue().encode(encoding))
     assert parsed == [
-        CsvUserRow(n, f"{u['local']}@contoso.com", u["user_name"], u["password"])
+        CsvUserRow(n, f"{u['local']}@contoso.com", u["user_name"], Secret(u["password"]))
         for n, u in enumerate(users, 1)
     ]
 

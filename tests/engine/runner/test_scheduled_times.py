@@ -85,3 +85,19 @@ def test_bad_input_is_refused_with_a_clear_message(text: str, zone: str | None,
     with pytest.raises(ValidationError) as caught:
         to_utc(text, zone)
     assert words in caught.value.message
+
+
+def test_a_start_time_no_zone_can_show_is_refused_not_a_crash() -> None:
+    for text, zone in (("9999-12-31 23:00Z", "Tonga Standard Time"),
+                       ("0001-01-01", "Tonga Standard Time"), ("1850-01-01", None)):
+        with pytest.raises(ValidationError) as refused:
+            to_utc(text, zone)
+        assert refused.value.error_id == "DateTimeOutOfRange"
+    assert to_utc("2027-01-01 08:00", "W. Europe Standard Time") == datetime(
+        2027, 1, 1, 7, 0, tzinfo=UTC)
+
+
+def test_a_stored_time_no_zone_can_show_is_shown_in_utc_rather_than_breaking_the_batch_list(
+        ) -> None:
+    far = datetime(9999, 12, 31, 23, 0, tzinfo=UTC)  # stored before the range check existed
+    assert in_zone(far, "Tonga Standard Time") == far

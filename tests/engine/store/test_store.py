@@ -246,6 +246,19 @@ def test_rows_holding_secrets_do_not_show_them(
 # --- repositories --------------------------------------------------------------------------
 
 
+def test_a_whatif_keeps_nothing_and_the_next_change_commits_only_itself(store: Store) -> None:
+    # -WhatIf runs the real operation inside rolled_back(); on either backend nothing of it may
+    # survive, not even when the next real transaction commits
+    with store.db.rolled_back():
+        _imap_source(store, "DryRun")
+        store.config.set("MaxNumberOfBatches", 77)
+    assert store.endpoints.find("DryRun") is None
+    with store.db.transaction():
+        store.config.set("MaxNumberOfBatches", 5)
+    assert store.endpoints.find("DryRun") is None
+    assert store.config.get("MaxNumberOfBatches") == 5
+
+
 def test_endpoint_crud_and_case_insensitive_names(store: Store) -> None:
     _imap_source(store)
     with pytest.raises(AlreadyExistsError):
