@@ -186,6 +186,31 @@ def test_transcript_records_commands_and_output_in_a_private_file(tmp_path: Path
     shell.session.close()
 
 
+def test_a_splatted_plain_text_password_stays_out_of_history_and_transcript(
+        tmp_path: Path) -> None:
+    shell = real_shell(tmp_path / "state", tmp_path)
+    shell.run("Start-Transcript -Path t.log")
+    shell.run('$h=@{String="Hunter2";AsPlain=$true;Force=$true}')
+    shell.run("$p = ConvertTo-SecureString @h")
+    shell.run("'after'")
+    shell.run("Stop-Transcript")
+    assert "Hunter2" not in (tmp_path / "t.log").read_text(encoding="utf-8")
+    assert "Hunter2" not in shell.run("(Get-History).CommandLine")
+    shell.session.close()
+
+
+def test_a_dashboard_token_shown_on_screen_never_reaches_the_transcript(tmp_path: Path) -> None:
+    shell = real_shell(tmp_path / "state", tmp_path)
+    shell.run("Start-Transcript -Path t.log")
+    shown = shell.run("'Url : http://127.0.0.1:8080/?token=Tok-Secret-42&x=1'")
+    shell.run("Stop-Transcript")
+    assert "token=Tok-Secret-42" in shown  # the admin still gets the token once, on the terminal
+    text = (tmp_path / "t.log").read_text(encoding="utf-8")
+    assert "Tok-Secret-42" not in text
+    assert "http://127.0.0.1:8080/?token=********&x=1" in text
+    shell.session.close()
+
+
 @pytest.mark.parametrize(("encoding", "bom"), [("utf-16-le", b"\xff\xfe"),
                                                 ("utf-16-be", b"\xfe\xff")])
 def test_import_csv_honours_a_utf16_byte_order_mark(tmp_path: Path, encoding: str,
