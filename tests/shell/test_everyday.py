@@ -168,6 +168,18 @@ def test_get_history_lists_this_sessions_commands_without_secrets(tmp_path: Path
     shell.session.close()
 
 
+def test_get_history_with_an_id_that_is_not_a_number_is_a_binding_error(tmp_path: Path) -> None:
+    shell = real_shell(tmp_path / "state", tmp_path)
+    shell.run("'first'")
+    _, err, _ = shell.run_failing("Get-History -Id abc")
+    assert err.splitlines()[0] == (
+        "Get-History : Cannot bind parameter 'Id'. Cannot convert value \"abc\" to type "
+        "\"System.Int64\". Error: \"Input string was not in a correct format.\"")
+    assert "CannotConvertArgumentNoMessage,Get-History" in err and "InternalError" not in err
+    assert shell.run("(Get-History -Id '1').CommandLine") == "'first'\n"
+    shell.session.close()
+
+
 def test_transcript_records_commands_and_output_in_a_private_file(tmp_path: Path) -> None:
     shell = real_shell(tmp_path / "state", tmp_path)
     assert shell.run("Start-Transcript -Path t.log") == \
