@@ -23,6 +23,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from importlib import metadata
+from urllib.parse import urlsplit
 
 DATABASE_ENV = "IMSH_DATABASE"  # engine.paths.DATABASE_ENV; not imported: keep --help light
 
@@ -119,6 +120,10 @@ def parse_command_line(argv: list[str]) -> Invocation:
             inv.database = _option_value(arg, args, "--database")
             if not inv.database.lower().startswith(("postgresql://", "postgres://")):
                 raise UsageError("--database needs a PostgreSQL URL (postgresql://user@host/db)")
+            try:
+                urlsplit(inv.database)
+            except ValueError as err:  # an unclosed IPv6 bracket: postgresql://u:p@[::1/db
+                raise UsageError(f"--database: not a valid URL ({err})") from None
         elif arg in ("-c", "--command"):
             if not args:
                 raise UsageError("-c needs a line to run")

@@ -34,7 +34,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 SYSTEM_UNIT_DIR = Path("/etc/systemd/system")
 USER_UNIT_DIR = Path("~/.config/systemd/user")
@@ -204,13 +204,24 @@ def _systemctl(user_unit: bool, *args: str) -> None:
 
 
 def _unit_database(url: str | None) -> str | None:
-    """The database URL for the unit; one holding a password is refused, not written."""
-    if url is not None and urlsplit(url).password is not None:
+    """The database URL for the unit; one holding a password is refused, not written.
+
+    libpq takes the password from the user-info part and from a ``password=`` query parameter
+    alike, so both are refused."""
+    if url is not None and _holds_password(url):
         raise ServiceSetupError(
             "the --database URL holds a password, and a unit file is readable by every user: "
             "give the URL without it and put the password in ~/.pgpass of the unit's user "
             "(mode 0600)")
     return url
+
+
+def _holds_password(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.password is not None:
+        return True
+    return any(key.strip().lower() == "password"
+               for key, _ in parse_qsl(parts.query, keep_blank_values=True))
 
 
 def run_unit_action(state: str | None, action: str, options: dict[str, str | bool]) -> int:

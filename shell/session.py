@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from cmdlets.registry import Registry
-from shell.history import is_sensitive
+from shell.history import is_sensitive, mask_tokens
 from shell.lang import functions
 from shell.lang.binder import BindingError
 from shell.lang.errors import ErrorRecord, ParseError, PSRuntimeError
@@ -170,7 +170,7 @@ class Session:
             return
         try:
             with self.transcript.open("a", encoding="utf-8") as handle:
-                handle.write(text)
+                handle.write(mask_tokens(text))  # the dashboard token: on screen only
         except OSError:
             self.transcript = None  # the file went away: stop transcribing, keep running
 

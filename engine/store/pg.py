@@ -49,7 +49,7 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -76,8 +76,14 @@ def is_postgres_url(value: str | None) -> bool:
 
 
 def masked_url(url: str) -> str:
-    """``url`` without its password, for messages and logs."""
-    parts = urlsplit(url)
+    """``url`` without its password, for messages and logs.
+
+    A URL ``urlsplit`` cannot take apart (``postgresql://u:p@[::1/db``: an unclosed IPv6
+    bracket) is masked from its raw text instead, never an exception of its own."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return _masked_raw(url)
     # libpq also takes the password as a query parameter: ...?password=...
     query = _QUERY_PASSWORD.sub(r"\1***", parts.query)
     netloc = parts.netloc
@@ -90,6 +96,46 @@ def masked_url(url: str) -> str:
 
 
 _QUERY_PASSWORD = re.compile(r"((?:^|&)password=)[^&]*", re.IGNORECASE)
+_ANY_QUERY_PASSWORD = re.compile(r"([?&]password=)([^&#]*)", re.IGNORECASE)
+
+
+def _user_info_password(url: str) -> str | None:
+    """The password of ``url``'s user-info as written (not decoded), read from the raw text
+    so that a URL ``urlsplit`` refuses still gives it up."""
+    _, sep, rest = url.partition("://")
+    if not sep:
+        return None
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    if "@" not in authority:
+        return None
+    user_info = authority.rsplit("@", 1)[0]
+    return user_info.split(":", 1)[1] if ":" in user_info else None
+
+
+def _masked_raw(url: str) -> str:
+    password = _user_info_password(url)
+    masked = _ANY_QUERY_PASSWORD.sub(r"\1***", url)
+    if password:
+        scheme, _, rest = masked.partition("://")
+        user_info, at, host = rest.partition("@")
+        masked = f"{scheme}://{user_info.split(':', 1)[0]}:***{at}{host}"
+    return masked
+
+
+def scrub_secrets(text: str, url: str) -> str:
+    """``text`` (a driver's message about ``url``) with ``url`` masked and every password of
+    it — the user-info one and any ``password=`` query value, as written and as decoded —
+    replaced by ``***``: libpq repeats a bad percent-encoding (``Pw%zz``) verbatim."""
+    text = text.replace(url, masked_url(url))
+    secrets = {match.group(2) for match in _ANY_QUERY_PASSWORD.finditer(url)}
+    password = _user_info_password(url)
+    if password is not None:
+        secrets.add(password)
+    for secret in list(secrets):
+        secrets.add(unquote(secret))
+    for secret in sorted((secret for secret in secrets if secret), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
 
 
 # ---- the dialect -------------------------------------------------------------------------
@@ -316,7 +362,7 @@ class PgDatabase(Database):
         try:
             return self._pg.execute(to_pg(sql), tuple(params))
         except psycopg.Error as exc:
-            raise _store_error(exc, self.path) from exc
+            raise _store_error(exc, self.path, self.url) from exc
 
     def execute_many(self, sql: str, rows: Sequence[Params]) -> int:
         if threading.get_ident() != self._thread:
@@ -326,7 +372,7 @@ class PgDatabase(Database):
                 cursor.executemany(to_pg(sql), [tuple(r) for r in rows])
                 return int(cursor.rowcount)
         except psycopg.Error as exc:
-            raise _store_error(exc, self.path) from exc
+            raise _store_error(exc, self.path, self.url) from exc
 
     def query_one(self, sql: str, params: Params = ()) -> Row | None:
         row: Row | None = self.execute(sql, params).fetchone()
@@ -366,7 +412,7 @@ class PgDatabase(Database):
 
 
 def _unreachable(url: str, exc: Exception) -> TransientError:
-    why = str(exc).strip().replace(url, masked_url(url))
+    why = scrub_secrets(str(exc).strip(), url)
     return TransientError(
         f"cannot connect to the state database {masked_url(url)}: {why}. Check that "
         "PostgreSQL runs there and the URL (host, port, database, user) and password are right.",
@@ -375,8 +421,9 @@ def _unreachable(url: str, exc: Exception) -> TransientError:
     )
 
 
-def _store_error(exc: psycopg.Error, where: Path | str) -> StateStoreError | TransientError:
-    text = str(exc).strip()
+def _store_error(exc: psycopg.Error, where: Path | str, url: str | None = None
+                 ) -> StateStoreError | TransientError:
+    text = str(exc).strip() if url is None else scrub_secrets(str(exc).strip(), url)
     if isinstance(exc, pg_errors.IntegrityError):
         return IntegrityError(f"state database {where}: {text}")
     if isinstance(exc, psycopg.OperationalError | pg_errors.SerializationFailure

@@ -21,6 +21,7 @@ import html
 import os
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from cmdlets.base import ParamType as T
 from engine.secrets import Secret
 from shell.builtins.common import INPUT_OBJECT, Collecting, as_list, has_input
 from shell.builtins.files import read_text, write_text
+from shell.lang.convert import to_int
 from shell.objects import get_property, property_names, to_text
 from shell.wildcard import has_wildcards, wildcard_match
 
@@ -668,6 +670,16 @@ class WriteProgress(Cmdlet):
         return ()
 
 
+@dataclass(frozen=True)
+class _Int64ArrayParameter(Parameter):
+    """A ``long[]`` parameter (Get-History -Id): the binder calls ``convert_value``, so
+    ``-Id abc`` is PowerShell's "Cannot bind parameter 'Id'. Cannot convert value ... to type
+    System.Int64" binding error, not an internal one."""
+
+    def convert_value(self, value: Any, literal: str | None) -> list[int]:
+        return [to_int(item, "System.Int64") for item in as_list(value)]
+
+
 class GetHistory(Cmdlet):
     name = "Get-History"
     aliases = ("h", "history", "ghy")
@@ -676,7 +688,8 @@ class GetHistory(Cmdlet):
                    "EndExecutionTime, Duration); lines that may carry a secret are not kept.")
     examples = (Example("Get-History -Count 5", "The last five commands."),)
     parameters = (
-        Parameter("Id", T.OBJECT_ARRAY, position=0, help="The entries with these ids."),
+        _Int64ArrayParameter("Id", T.OBJECT_ARRAY, position=0,
+                             help="The entries with these ids."),
         Parameter("Count", T.INT, position=1, help="The last N entries."),
     )
 
@@ -685,7 +698,7 @@ class GetHistory(Cmdlet):
         entries = [e for e in entries if e.end is not None]  # not the running Get-History
         ids = as_list(args.get("Id"))
         if ids:
-            wanted = {int(to_text(i)) for i in ids}
+            wanted = set(ids)
             entries = [e for e in entries if e.id in wanted]
         if args.get("Count") is not None:
             entries = entries[-args["Count"]:] if args["Count"] > 0 else []

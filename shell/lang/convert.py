@@ -29,10 +29,12 @@ from shell.objects import Hashtable, is_enumerable, to_text
 
 
 class ConversionError(Exception):
-    def __init__(self, message: str, error_id: str = "InvalidCastFromStringToInteger") -> None:
+    def __init__(self, message: str, error_id: str = "InvalidCastFromStringToInteger",
+                 category: str = "InvalidOperation") -> None:
         super().__init__(message)
         self.message = message
         self.error_id = error_id
+        self.category = category
 
 
 # -- conversions -----------------------------------------------------------------------------
@@ -101,6 +103,10 @@ def to_datetime(value: Any) -> dt.datetime:
         parsed = parse_datetime(value)
         if parsed is not None:
             return parsed
+        # DateTime.Parse's own failure, as PowerShell 7 reports a string it cannot parse
+        raise ConversionError(f'Cannot convert value "{value}" to type "System.DateTime". '
+                              f'Error: "String \'{value}\' was not recognized as a valid '
+                              'DateTime."', "InvalidCastParseTargetInvocation", "InvalidArgument")
     raise _cannot(value, "System.DateTime")
 
 

@@ -175,6 +175,7 @@ class LiteralParser(ParserBase):
         open_at = self.lx.pos
         self.take(Kind.LPAREN)
         params: list[ast.ParamDecl] = []
+        seen: set[str] = set()  # variable names are case-insensitive
         while True:
             self.lx.skip_newlines()
             ch = self.char()
@@ -188,9 +189,9 @@ class LiteralParser(ParserBase):
                 raise self.error("Missing ')' in function parameter list.",
                                  "MissingEndParenthesisInFunctionParameterList", open_at,
                                  incomplete=True)
-            params.append(self._parameter_declaration())
+            params.append(self._parameter_declaration(seen))
 
-    def _parameter_declaration(self) -> ast.ParamDecl:
+    def _parameter_declaration(self, seen: set[str] | None = None) -> ast.ParamDecl:
         start = self.lx.pos
         attributes: list[ast.Attribute] = []
         type_name: str | None = None
@@ -209,6 +210,12 @@ class LiteralParser(ParserBase):
                                  incomplete=True)
             raise self.error("Missing variable name in parameter declaration.",
                              "InvalidFunctionParameter", token.start, token.end)
+        if seen is not None:
+            key = split_variable(token.value)[1].lower()
+            if key in seen:
+                raise self.error(f"Duplicate parameter {token.text} in parameter list.",
+                                 "DuplicateFormalParameter", token.start, token.end)
+            seen.add(key)
         default: ast.Expr | None = None
         if self.char() == "=":
             self.take(Kind.ASSIGN, 1, "=")

@@ -165,6 +165,37 @@ def test_imsh_with_a_database_option_that_is_not_a_url_says_so(tmp_path: Path) -
     assert "Traceback" not in result.stderr and not (tmp_path / "state.db").exists()
 
 
+def _imsh_with_database(tmp_path: Path, url: str) -> subprocess.CompletedProcess[str]:
+    command = shutil.which("imsh")
+    argv = [command] if command else [sys.executable, "-m", "shell.main"]
+    return subprocess.run([*argv, "--state", str(tmp_path), "--database", url,
+                           "-c", "Get-MigrationBatch"], capture_output=True, text=True,
+                          timeout=60, check=False, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def test_a_password_with_a_bare_percent_is_not_repeated_in_the_error(tmp_path: Path) -> None:
+    result = _imsh_with_database(tmp_path, "postgresql://imsh:Pw%zz-Secret@127.0.0.1:1/imsh")
+    assert "StateDatabaseUnreachable" in result.stderr and "Traceback" not in result.stderr
+    assert "zz-Secret" not in result.stderr + result.stdout
+    query = _imsh_with_database(tmp_path, "postgresql://imsh@127.0.0.1:1/imsh?password=Q%zz-Pw")
+    assert "StateDatabaseUnreachable" in query.stderr
+    assert "zz-Pw" not in query.stderr + query.stdout
+
+
+def test_a_database_url_with_an_unclosed_ipv6_bracket_is_a_one_line_usage_error(
+        tmp_path: Path) -> None:
+    result = _imsh_with_database(tmp_path, "postgresql://imsh:Br-Pw@[::1/imsh")
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[0] == "imsh: --database: not a valid URL (Invalid IPv6 URL)"
+    assert "InternalError" not in result.stderr and "Br-Pw" not in result.stderr
+
+
+def test_a_url_the_parser_refuses_is_still_masked() -> None:
+    assert masked_url("postgresql://imsh:Br-Pw@[::1/imsh?password=x") == \
+        "postgresql://imsh:***@[::1/imsh?password=***"
+
+
 def test_write_transactions_of_two_connections_take_turns(paths: StatePaths) -> None:
     """As with SQLite's BEGIN IMMEDIATE: a lease checked inside a write transaction cannot be
     taken by another process before that transaction ends."""

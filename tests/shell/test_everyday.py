@@ -168,6 +168,18 @@ def test_get_history_lists_this_sessions_commands_without_secrets(tmp_path: Path
     shell.session.close()
 
 
+def test_get_history_with_an_id_that_is_not_a_number_is_a_binding_error(tmp_path: Path) -> None:
+    shell = real_shell(tmp_path / "state", tmp_path)
+    shell.run("'first'")
+    _, err, _ = shell.run_failing("Get-History -Id abc")
+    assert err.splitlines()[0] == (
+        "Get-History : Cannot bind parameter 'Id'. Cannot convert value \"abc\" to type "
+        "\"System.Int64\". Error: \"Input string was not in a correct format.\"")
+    assert "CannotConvertArgumentNoMessage,Get-History" in err and "InternalError" not in err
+    assert shell.run("(Get-History -Id '1').CommandLine") == "'first'\n"
+    shell.session.close()
+
+
 def test_transcript_records_commands_and_output_in_a_private_file(tmp_path: Path) -> None:
     shell = real_shell(tmp_path / "state", tmp_path)
     assert shell.run("Start-Transcript -Path t.log") == \
@@ -183,6 +195,31 @@ def test_transcript_records_commands_and_output_in_a_private_file(tmp_path: Path
     assert os.stat(tmp_path / "t.log").st_mode & 0o777 == 0o600
     _, err, _ = shell.run_failing("Stop-Transcript")
     assert err.splitlines()[0] == "Stop-Transcript : The host is not currently transcribing."
+    shell.session.close()
+
+
+def test_a_splatted_plain_text_password_stays_out_of_history_and_transcript(
+        tmp_path: Path) -> None:
+    shell = real_shell(tmp_path / "state", tmp_path)
+    shell.run("Start-Transcript -Path t.log")
+    shell.run('$h=@{String="Hunter2";AsPlain=$true;Force=$true}')
+    shell.run("$p = ConvertTo-SecureString @h")
+    shell.run("'after'")
+    shell.run("Stop-Transcript")
+    assert "Hunter2" not in (tmp_path / "t.log").read_text(encoding="utf-8")
+    assert "Hunter2" not in shell.run("(Get-History).CommandLine")
+    shell.session.close()
+
+
+def test_a_dashboard_token_shown_on_screen_never_reaches_the_transcript(tmp_path: Path) -> None:
+    shell = real_shell(tmp_path / "state", tmp_path)
+    shell.run("Start-Transcript -Path t.log")
+    shown = shell.run("'Url : http://127.0.0.1:8080/?token=Tok-Secret-42&x=1'")
+    shell.run("Stop-Transcript")
+    assert "token=Tok-Secret-42" in shown  # the admin still gets the token once, on the terminal
+    text = (tmp_path / "t.log").read_text(encoding="utf-8")
+    assert "Tok-Secret-42" not in text
+    assert "http://127.0.0.1:8080/?token=********&x=1" in text
     shell.session.close()
 
 

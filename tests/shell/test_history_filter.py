@@ -18,6 +18,10 @@ from shell.history import is_sensitive, prepare_history_file
     "$env:IMSH_TOKEN = 'abc'",
     "$h = @{ apikey = 'x' }",
     "Set-Content pw.txt -Value 'x' # PASSWORD file",
+    '$h=@{String="Hunter2";AsPlain=$true}',
+    "$h = @{ String = 'Hunter2'; asplaintext = $true; Force = $true }",
+    "$e = New-MigrationEndpoint -IMAP -Name S -RemoteServer h -Password $p",
+    "$u = 'postgresql://u@h/db?Password=S3cr3t'",
 ])
 def test_secret_bearing_lines_are_recognised(line: str) -> None:
     assert is_sensitive(line)
@@ -28,6 +32,8 @@ def test_secret_bearing_lines_are_recognised(line: str) -> None:
     "$c = New-Object System.Management.Automation.PSCredential('admin', $p)",
     "New-MigrationEndpoint -IMAP -Name Src -RemoteServer imap.contoso.com -Credentials $c",
     "Remove-MigrationBatch -Identity B1 -Confirm:$false",
+    "$h = @{ Identity = 'B1'; Status = 'Syncing' }",
+    "Get-MigrationUser | Where-Object Status -eq 'Failed'",
 ])
 def test_ordinary_lines_are_kept(line: str) -> None:
     assert not is_sensitive(line)

@@ -46,3 +46,12 @@ def test_install_refuses_a_database_url_with_a_password_and_writes_no_unit(
     assert "~/.pgpass" in result.stderr and "Traceback" not in result.stderr
     assert "Unit-Pw-77" not in result.stderr + result.stdout
     assert not (tmp_path / "u" / "imsh.service").exists()
+
+
+def test_install_refuses_a_password_given_as_a_query_parameter_and_writes_no_unit(
+        tmp_path: Path) -> None:
+    result = _install(tmp_path, "postgresql://imsh@db.example.org/imsh?password=Query-Pw-88")
+    assert result.returncode == 1
+    assert "~/.pgpass" in result.stderr and "Traceback" not in result.stderr
+    assert "Query-Pw-88" not in result.stderr + result.stdout
+    assert not (tmp_path / "u" / "imsh.service").exists()

@@ -44,6 +44,29 @@ def test_parse_error_display() -> None:
         "    + FullyQualifiedErrorId : TerminatorExpectedAtEndOfString\n")
 
 
+def test_a_function_declaring_a_parameter_twice_is_refused_as_powershell_does() -> None:
+    sh = make_shell()
+    result = sh.run("function f { param($x, $X) }; 'ran'")
+    assert result.ok is False and sh.out.getvalue() == ""
+    assert sh.err.getvalue() == (
+        "At line:1 char:24\n"
+        "+ function f { param($x, $X) }; 'ran'\n"
+        "+                        ~~\n"
+        "Duplicate parameter $X in parameter list.\n"
+        "    + CategoryInfo          : ParserError: (:) [], ParentContainsErrorRecordException\n"
+        "    + FullyQualifiedErrorId : DuplicateFormalParameter\n")
+
+
+def test_a_date_that_does_not_parse_is_powershells_datetime_cast_error() -> None:
+    sh = make_shell()
+    sh.run('[datetime]"13/45/2020"')
+    assert sh.err.getvalue().splitlines()[0] == (
+        'Cannot convert value "13/45/2020" to type "System.DateTime". '
+        "Error: \"String '13/45/2020' was not recognized as a valid DateTime.\"")
+    assert "CategoryInfo          : InvalidArgument: (:) [], RuntimeException" in sh.err.getvalue()
+    assert "FullyQualifiedErrorId : InvalidCastParseTargetInvocation" in sh.err.getvalue()
+
+
 def test_unknown_command() -> None:
     sh = make_shell()
     sh.run("'before'; Get-Nothing -X 1; 'after'")
