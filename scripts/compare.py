@@ -21,6 +21,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from engine.errors import ImshError
+from engine.folders import FolderPath
 from engine.imap.connection import ImapSession, ImapSettings, SimpleLogin, open_session
 from engine.model import IMAPSecurityMechanism
 from engine.verify.compare import compare, compare_folder
@@ -28,7 +29,6 @@ from engine.verify.hashing import canonical_bytes, message_digest
 from engine.verify.model import (
     FolderDiff,
     FolderInfo,
-    FolderPath,
     MailboxSource,
     MessageRecord,
     Report,

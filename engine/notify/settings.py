@@ -26,6 +26,7 @@ import socket
 from dataclasses import dataclass
 
 from engine.errors import ValidationError
+from engine.limits import validate_port
 from engine.model import IMAPSecurityMechanism, parse_enum
 from engine.oauth import PUBLIC_CLOUD, OAuthApp
 from engine.secrets import Credential
@@ -108,15 +109,6 @@ class SmtpSettings:
 def parse_security(text: str) -> IMAPSecurityMechanism:
     """Bind ``-SmtpSecurity`` as PowerShell binds an enum (case-insensitive)."""
     return parse_enum(IMAPSecurityMechanism, text)
-
-
-def validate_port(port: int) -> int:
-    if not 1 <= port <= 65535:
-        raise ValidationError(
-            f"The SMTP port {port} isn't valid. Enter a port number from 1 to 65535.",
-            error_id="InvalidSmtpPort",
-        )
-    return port
 
 
 def default_sender() -> str:

@@ -329,14 +329,15 @@ class BatchService:
         if request.users:  # -Users: every check of the move, kept in a rolled-back run
             with self._store.db.rolled_back():
                 info = self._create_from_users(replace(request, auto_start=False))
+                batch = self.resolve(info.name)
             moving = users_to_move(self._store, request.users)
             source = self._store.endpoints.get(info.source_endpoint)
             target = self._store.endpoints.get(info.target_endpoint)
-            return preview_users(self._store, source, moving, info.exclude_folders, target)
+            return preview_users(self._store, source, moving, batch, target)
         spec, users = self._prepare(request)
         source = self._store.endpoints.get_by_id(spec.source_endpoint_id)
         target = self._store.endpoints.get_by_id(spec.target_endpoint_id)
-        return preview_users(self._store, source, users, spec.exclude_folders, target)
+        return preview_users(self._store, source, users, spec, target)
 
     def preview_start(self, name: str) -> builtins.list[UserPreview]:
         """Start-MigrationBatch -WhatIf: the checks of :meth:`start`, then the preview of the
@@ -347,7 +348,7 @@ class BatchService:
                  if _restarts(kind, U(u.status)) or U(u.status) in _SYNCED]
         source = self._store.endpoints.get_by_id(batch.source_endpoint_id)
         target = self._store.endpoints.get_by_id(batch.target_endpoint_id)
-        return preview_users(self._store, source, users, batch.exclude_folders, target)
+        return preview_users(self._store, source, users, batch, target)
 
     def _create_from_users(self, request: BatchRequest) -> BatchInfo:
         """New-MigrationBatch -Users: the batch takes over existing users with their state."""

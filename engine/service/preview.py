@@ -3,9 +3,16 @@
 ``New-MigrationBatch ... -WhatIf`` and ``Start-MigrationBatch -WhatIf`` call
 :func:`preview_users` after every check the real command makes has passed. For each user it logs
 in to the source as the sync would (the CSV's UserName/Password, the admin formats, UserRoot),
-LISTs the folders the batch migrates (its ``-ExcludeFolders`` applied), EXAMINEs each and
-lists UID, FLAGS, RFC822.SIZE and INTERNALDATE: nothing is fetched but the header fields
-(Subject, Message-ID) of the items that would be refused, and nothing changes.
+LISTs the folders the batch migrates, EXAMINEs each and lists UID, FLAGS, RFC822.SIZE and
+INTERNALDATE: nothing is fetched but the header fields (Subject, Message-ID) of the items that
+would be refused, and nothing changes.
+
+- **Selection**: the sync's own (the executor's ``_list`` and its snapshot filters), so
+  ItemCount and TotalSize count what the sync would copy: ``-ExcludeFolders`` and
+  ``-IncludeFolders`` (engine/excludes.py), ``-ContentFilter`` (engine/sync/selection.py; a
+  preview assumes the store recorded nothing), and on a Gmail-shaped source the
+  ``-GmailLabelPolicy`` placement (engine/sync/gmail_source.py): its views are no folders, and
+  a message another folder already contributes is not counted again.
 
 - **Refused items** are those the sync would skip: larger than the pass's message size limit
   (:func:`engine.limits.message_size_limit`, as the executor decides it: the target endpoint's
@@ -25,9 +32,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import timedelta
 
+from engine.content_filter import Node, matches
 from engine.endpoints import imap_settings, max_message_size, source_login
 from engine.errors import ImshError
-from engine.excludes import ExcludeCandidate, FolderPattern, filter_folders, parse_exclude_folders
+from engine.excludes import (
+    ExcludeCandidate,
+    FolderPattern,
+    filter_folders,
+    keep_included,
+    parse_exclude_folders,
+)
 from engine.folders import display_name
 from engine.imap.commands import fetch
 from engine.imap.connection import ImapSession, ImapSettings, imap_errors, open_session
@@ -40,8 +54,11 @@ from engine.limits import (
 )
 from engine.mail import message_id
 from engine.store import Store
+from engine.store.batches import BatchSpec
 from engine.store.endpoints import EndpointRow
 from engine.store.users import MigrationUserRow, MigrationUserSpec
+from engine.sync.gmail_source import label_placement
+from engine.sync.selection import content_filter, included_folders
 from engine.verify.model import header
 
 DEFAULT_BYTES_PER_SECOND = 2 * 1024 * 1024
@@ -98,19 +115,30 @@ def measured_throughput(store: Store, source: EndpointRow) -> float | None:
     return moved / seconds if moved and seconds > 0 else None
 
 
+@dataclass(frozen=True)
+class _Selection:
+    """What the batch migrates, parsed once for all its users."""
+
+    batch: BatchSpec
+    excluded: Sequence[FolderPattern]
+    included: Sequence[FolderPattern]
+    content: Node | None
+
+
 def preview_users(store: Store, source: EndpointRow, users: Iterable[MigrationUserSpec],
-                  exclude_folders: Sequence[str] = (), target: EndpointRow | None = None
+                  batch: BatchSpec, target: EndpointRow | None = None
                   ) -> list[UserPreview]:
     size_limit = message_size_limit(
         MAX_MESSAGE_SIZE_BYTES,
         max_message_size(target) if target is not None and target.kind == "IMAP" else None)
     measured = measured_throughput(store, source)
     rate = measured or DEFAULT_BYTES_PER_SECOND
-    patterns = parse_exclude_folders(exclude_folders)
+    selection = _Selection(batch, parse_exclude_folders(batch.exclude_folders),
+                           parse_exclude_folders(included_folders(batch)), content_filter(batch))
     results = []
     for spec in users:
         try:
-            results.append(_preview(source, _row(spec), patterns, rate, measured is not None,
+            results.append(_preview(source, _row(spec), selection, rate, measured is not None,
                                     size_limit))
         except ImshError as exc:
             results.append(UserPreview(spec.email_address, error=exc.message))
@@ -123,24 +151,32 @@ def _row(spec: MigrationUserSpec) -> MigrationUserRow:
     return MigrationUserRow(**{f.name: getattr(spec, f.name) for f in fields(spec)})
 
 
-def _preview(endpoint: EndpointRow, user: MigrationUserRow, patterns: Sequence[FolderPattern],
+def _preview(endpoint: EndpointRow, user: MigrationUserRow, selection: _Selection,
              rate: float, measured: bool, size_limit: MessageSizeLimit | None) -> UserPreview:
     settings = imap_settings(endpoint)
     plan = source_login(user, endpoint)
     session = open_session(settings, plan)
     try:
         reader = ImapSource(session, user_root=plan.user_root)
-        listed = [f for f in reader.list_folders() if f.selectable]
-        separator = next((f.separator for f in listed if f.separator), "/")
-        kept = {f.path for f in filter_folders(
-            [ExcludeCandidate(f.path, frozenset(f.flags)) for f in listed],
-            patterns, separator=separator)}
+        folders = reader.list_folders()
+        separator = next((f.separator for f in folders if f.separator), "/")
+        kept = {f.path for f in keep_included(filter_folders(
+            [ExcludeCandidate(f.path, frozenset(f.flags)) for f in folders],
+            selection.excluded, separator=separator), selection.included, separator=separator)}
+        included = [f for f in folders if f.path in kept]
+        labels = label_placement(reader, included, selection.batch, lambda _name: None)
+        views = labels.views if labels is not None else frozenset()
+        listed = [f for f in included if f.selectable and f.name not in views]
         sizes: list[FolderSize] = []
         refused: list[RefusedItem] = []
         count = 0
         for folder in (f for f in listed if f.path in kept):
             status = reader.select(folder)
-            messages = reader.listing(folder, fingerprints_from_uid=2**32, status=status)
+            messages = [m for m in reader.listing(folder, fingerprints_from_uid=2**32,
+                                                  status=status)
+                        if (selection.content is None or matches(selection.content,
+                                                                 m.internaldate))
+                        and (labels is None or labels.keeps(folder.name, m.uid))]
             name = display_name(folder.path)
             sizes.append(FolderSize(name, len(messages), sum(m.size for m in messages)))
             too_large = [m for m in messages

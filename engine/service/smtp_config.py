@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from engine.csvdata import is_valid_address
 from engine.errors import ValidationError
+from engine.limits import validate_port
 from engine.model import IMAPSecurityMechanism
 from engine.notify.schedule import clear_backoff
 from engine.notify.settings import (
@@ -41,7 +42,6 @@ from engine.notify.settings import (
     SMTP_USER_NAME,
     default_sender,
     parse_security,
-    validate_port,
 )
 from engine.oauth import PUBLIC_CLOUD, normalise_authority
 from engine.secrets import Secret

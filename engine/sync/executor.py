@@ -124,7 +124,7 @@ from engine.sync.selection import (
 from engine.sync.snapshot import snapshot_folder
 from engine.sync.state import decode_target_path, encode_target_path, known_folder
 from engine.sync.survey import DEFAULT_KEEP_BUDGET, Survey
-from engine.sync.target_names import Placement, distinct_targets
+from engine.sync.target_names import Placement, distinct_targets, redirect_unlabeled
 from engine.targets.base import Target
 
 log = logging.getLogger(__name__)
@@ -243,6 +243,7 @@ class _Pass:
         self.rows: dict[str, FolderRow] = {}
         self.mapping: dict[str, FolderPath] = {}
         self.moved_away: dict[str, FolderPath] = {}  # new folders placed off their mapped path
+        self.placements: list[Placement] = []  # the selectable folders as listed
         self.listed: dict[str, SourceFolder] = {}
         self.gone_now: set[str] = set()  # listed, but gone when examined: skipped this pass
         self.survey = Survey()
@@ -357,11 +358,9 @@ class _Pass:
                               self.target.naming)
         self.listed = {f.name: f for f in included}
         self.mapping = {f.name: mapping[f.path] for f in included}
-        self.mapping.update(distinct_targets(
-            [Placement(f.name, f.path, mapping[f.path], self._stored_path(f.name))
-             for f in included if f.selectable], self.target.naming))
-        self.moved_away = {f.name: mapping[f.path] for f in included
-                           if self.mapping[f.name] != mapping[f.path]}
+        self.placements = [Placement(f.name, f.path, mapping[f.path], self._stored_path(f.name))
+                           for f in included if f.selectable]
+        self._place(self.placements)
         return included, {f.name for f in folders if f.path not in kept_paths}
 
     def _gmail_labels(self, included: list[SourceFolder], excluded: set[str]
@@ -374,9 +373,14 @@ class _Pass:
             return included, excluded
         views = self.labels.views
         archive = self.target.naming.role_path("Archive")
-        if self.labels.all_mail is not None and archive not in self.mapping.values():
-            self.mapping[self.labels.all_mail] = archive  # else its own folder, not merged
+        self._place(redirect_unlabeled(self.placements, views, self.labels.all_mail, archive))
         return ([f for f in included if f.name not in views], excluded | set(views))
+
+    def _place(self, placements: Sequence[Placement]) -> None:
+        """Every folder's target path, pairwise distinct (engine/sync/target_names.py)."""
+        self.mapping.update(distinct_targets(placements, self.target.naming))
+        self.moved_away = {p.name: p.mapped for p in placements
+                           if self.mapping[p.name] != p.mapped}
 
     def _release_returned(self, selectable: Sequence[SourceFolder]) -> None:
         """A folder whose removal was held and that the source lists again is simply back."""

@@ -20,8 +20,8 @@ some file systems do.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from engine.folders import FolderPath, TargetNaming, target_raw_name
 
@@ -35,6 +35,7 @@ class Placement:
     source_path: FolderPath
     mapped: FolderPath
     stored: FolderPath | None = None
+    yields: bool = False  # placed after the others of its depth (Gmail's unlabeled mail)
 
 
 def distinct_targets(folders: Sequence[Placement], naming: TargetNaming
@@ -62,8 +63,19 @@ def distinct_targets(folders: Sequence[Placement], naming: TargetNaming
     return result
 
 
-def _order(folder: Placement) -> tuple[int, bool, str]:
-    return (len(folder.mapped), folder.mapped == folder.source_path, folder.name)
+def redirect_unlabeled(folders: Sequence[Placement], views: Collection[str],
+                       all_mail: str | None, archive: FolderPath) -> list[Placement]:
+    """A Gmail-shaped source's folders to place: its views left out, its unlabeled mail (All
+    Mail) sent to the target's Archive folder. The redirect is one more mapping, so
+    :func:`distinct_targets` decides collisions as for any folder: a label named ``Archive``
+    (in any case) and All Mail never share one target folder. All Mail yields: the label keeps
+    the name its users know, the unlabeled mail goes to ``Archive (2)``."""
+    return [replace(f, mapped=archive, yields=True) if f.name == all_mail else f
+            for f in folders if f.name not in views]
+
+
+def _order(folder: Placement) -> tuple[int, bool, bool, str]:
+    return (len(folder.mapped), folder.yields, folder.mapped == folder.source_path, folder.name)
 
 
 def _follow_parent(path: FolderPath, moved: Mapping[FolderPath, FolderPath]) -> FolderPath:

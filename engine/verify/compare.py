@@ -30,10 +30,10 @@ from collections.abc import Collection, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
+from engine.folders import FolderPath
 from engine.verify.model import (
     FolderDiff,
     FolderInfo,
-    FolderPath,
     MailboxSource,
     MessageRecord,
     Report,

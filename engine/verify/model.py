@@ -27,10 +27,8 @@ from email.header import decode_header, make_header
 from enum import StrEnum
 from typing import Protocol
 
-FolderPath = tuple[str, ...]
-
-SYSTEM_FLAGS = {f.lower(): f for f in ("\\Seen", "\\Answered", "\\Flagged", "\\Draft",
-                                       "\\Deleted")}
+from engine.folders import FolderPath
+from engine.mail import split_flags
 
 
 @dataclass(frozen=True)
@@ -227,22 +225,10 @@ def as_path(path: FolderPath | str) -> FolderPath:
 
 # --- records -------------------------------------------------------------------------------------
 
-def split_flags(flags: Iterable[str]) -> tuple[frozenset[str], frozenset[str]]:
-    """System flags (canonical case, no ``\\Recent``) and keywords (case kept)."""
-    system, keywords = set(), set()
-    for flag in flags:
-        if flag.startswith("\\"):
-            if flag.lower() != "\\recent":
-                system.add(SYSTEM_FLAGS.get(flag.lower(), flag))
-        else:
-            keywords.add(flag)
-    return frozenset(system), frozenset(keywords)
-
-
 def make_record(digest: str, head: bytes, flags: Iterable[str], internaldate: datetime | None,
                 *, uid: int | None = None, size: int = 0) -> MessageRecord:
     """A record from a message's digest and its (canonical) head, which names it."""
-    system, keywords = split_flags(flags)
+    system, keywords = (frozenset(part) for part in split_flags(flags))  # engine/mail.py's
     mid = header(head, b"message-id")
     return MessageRecord(digest, system, keywords, internaldate, label(head, digest), uid,
                          mid or None, size)

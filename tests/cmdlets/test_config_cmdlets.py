@@ -62,7 +62,7 @@ def test_invalid_smtp_values_are_refused_without_a_traceback(shell: Shell) -> No
     shell.ok("Set-MigrationConfig -SmtpServer smtp.contoso.com")
     cases = {
         "Set-MigrationConfig -SmtpPort 70000":
-            "The SMTP port 70000 isn't valid. Enter a port number from 1 to 65535.",
+            'The port number "70000" isn\'t valid. Enter a number from 1 through 65535.',
         "Set-MigrationConfig -SmtpFrom nobody":
             'The SMTP From address "nobody" isn\'t valid.',
         "Set-MigrationConfig -SmtpSecurity StartTls": "StartTls",

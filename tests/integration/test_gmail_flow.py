@@ -4,13 +4,13 @@ under each -GmailLabelPolicy (engine/sync/gmail_labels.py, docs/gmail.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
 from tests.integration.test_incremental_flow import ADDRESS, Flow, counters
-from tests.support.gmail import fill_gmail, subjects_by_folder
+from tests.support.gmail import EXAMPLE, GmailMessage, fill_gmail, subjects_by_folder
 from tests.support.gmail_proxy import GmailExtension
 from tests.support.imap_proxy import ImapProxy
 from tests.support.servers import ImapServer, start_dovecot
@@ -35,12 +35,13 @@ def gmail() -> Iterator[ImapServer]:
 
 
 def migrate(tmp_path: Path, gmail: ImapServer, target: ImapServer, policy: str,
-            port: int | None = None) -> tuple[Flow, str]:
+            port: int | None = None, messages: Sequence[GmailMessage] = EXAMPLE
+            ) -> tuple[Flow, str]:
     work = tmp_path / "work"
     work.mkdir()
     flow = Flow(tmp_path / "state", work, gmail, gmail.fresh_user(), target,
                 target.fresh_user())
-    fill_gmail(gmail, flow.source_user)
+    fill_gmail(gmail, flow.source_user, messages)
     (work / "users.csv").write_text(
         "EmailAddress,UserName,Password,TargetUserName,TargetPassword\n"
         f"{ADDRESS},{flow.source_user},{gmail.password},{flow.target_user},{target.password}\n",
@@ -115,3 +116,16 @@ def test_gmail_labels_changed_after_the_first_pass_follow_one_copy(
         **{k: v for k, v in ONE_COPY_LAYOUT.items() if k != "INBOX"},
         "Work": [("a", True)],
     }
+
+
+def test_gmail_a_label_named_archive_in_another_case_does_not_share_a_folder_with_all_mail(
+    tmp_path: Path, gmail: ImapServer, dovecot_target: ImapServer
+) -> None:
+    # the label "archive" and the unlabeled mail both map to Archive (any case: Exchange
+    # spells names case-insensitively); the label keeps it, All Mail goes to "Archive (2)"
+    labelled = GmailMessage("f", ("archive",), day=6)
+    flow, out = migrate(tmp_path, gmail, dovecot_target, "", messages=(*EXAMPLE, labelled))
+    assert subjects_by_folder(dovecot_target, flow.target_user) == {
+        **{k: v for k, v in ONE_COPY_LAYOUT.items() if k != "Archive"},
+        "Archive": [("f", False)], "Archive (2)": [("d", False)]}
+    assert "SyncedItemCount                : 6" in out

@@ -20,7 +20,8 @@ import pytest
 
 from engine.limits import MAX_MESSAGE_SIZE_BYTES
 from scripts.corpus import ImapParams, generate, load_imap
-from tests.support.servers import ImapServer
+from tests.support.gmail import EXAMPLE, fill_gmail
+from tests.support.servers import ImapServer, start_dovecot
 
 pytestmark = pytest.mark.servers
 
@@ -110,3 +111,59 @@ Write-Output "status after start preview: $((Get-MigrationBatch Wave1).Status)"
     assert "Archive/Scans: Scanned contracts 2019" in heavy["RefusedItemsText"]
     assert int(heavy["TotalSizeBytes"]) > MAX_MESSAGE_SIZE_BYTES
     assert heavy["ThroughputMeasured"] == "False" and heavy["EstimatedDuration"]
+
+
+def _sizing(tmp_path: Path, server: ImapServer, user: str, options: str) -> dict[str, str]:
+    """The -WhatIf sizing sheet's one row for ``user`` in a batch made with ``options``."""
+    users = tmp_path / "users.csv"
+    users.write_text(f"EmailAddress,UserName,Password\n{user}@contoso.com,{user},{server.password}\n",
+                     encoding="utf-8")
+    sheet = tmp_path / "sizing.csv"
+    result = run_script(tmp_path, f"""
+$ErrorActionPreference = 'Stop'
+New-MigrationEndpoint -IMAP -Name Source -RemoteServer 127.0.0.1 -Port {server.port} -Security None | Out-Null
+New-MigrationBatch -Name Wave1 -SourceEndpoint Source -CSVData ([System.IO.File]::ReadAllBytes("{users}")) {options} -WhatIf | Export-Csv -Path "{sheet}" -NoTypeInformation
+""")
+    assert result.returncode == 0, result.stderr + result.stdout
+    (row,) = csv.DictReader(sheet.read_text(encoding="utf-8-sig").splitlines())
+    return row
+
+
+def test_the_preview_counts_only_the_included_folders_mail_the_content_filter_keeps(
+        tmp_path: Path, dovecot: ImapServer) -> None:
+    user = dovecot.fresh_user()
+    wanted: list[bytes] = []
+    client = dovecot.login(user)
+    try:
+        for folder in ("Projects/A", "Other"):
+            client.create_folder(folder)
+        for index, (folder, year) in enumerate([("INBOX", 2019), ("INBOX", 2021),
+                                                ("Projects/A", 2019), ("Projects/A", 2022),
+                                                ("Other", 2021), ("Other", 2023)]):
+            raw = (f"Message-ID: <m{index}@example.org>\r\nSubject: item {index}\r\n\r\n"
+                   f"{'body ' * (10 + 40 * index)}\r\n").encode()
+            client.append(folder, raw, (b"\\Seen",), datetime(year, 6, 1, tzinfo=UTC))
+            if folder != "Other" and year > 2020:
+                wanted.append(raw)
+    finally:
+        client.logout()
+    row = _sizing(tmp_path, dovecot, user, "-IncludeFolders '#Inbox#','Projects/*' "
+                  "-ContentFilter \"Received -gt '2020-01-01'\"")
+    assert int(row["ItemCount"]) == 2
+    assert int(row["TotalSizeBytes"]) == sum(len(raw) for raw in wanted)
+
+
+# tests/support/gmail.py's EXAMPLE: five messages; a and b carry two labels each
+@pytest.mark.parametrize(("policy", "twice"), [("", ()), ("-GmailLabelPolicy EveryLabel", ("a", "b"))])
+def test_the_gmail_preview_counts_each_message_as_the_label_policy_copies_it(
+        tmp_path: Path, policy: str, twice: tuple[str, ...]) -> None:
+    gmail = start_dovecot(nusers=1, special_use="gmail")
+    try:
+        user = gmail.fresh_user()
+        fill_gmail(gmail, user)
+        row = _sizing(tmp_path, gmail, user, policy)
+    finally:
+        gmail.stop()
+    sizes = {m.subject: len(m.raw()) for m in EXAMPLE}
+    assert int(row["ItemCount"]) == len(sizes) + len(twice)  # Starred, Important: views
+    assert int(row["TotalSizeBytes"]) == sum(sizes.values()) + sum(sizes[s] for s in twice)

@@ -75,8 +75,8 @@ def test_each_parameter_changes_only_its_own_setting(engine: Engine) -> None:
 
 
 @pytest.mark.parametrize(("changes", "error_id"), [
-    ({"port": 0}, "InvalidSmtpPort"),
-    ({"port": 65536}, "InvalidSmtpPort"),
+    ({"port": 0}, "InvalidPort"),  # engine/limits.py: one port rule
+    ({"port": 65536}, "InvalidPort"),
     ({"security": "StartTls"}, "InvalidEnumeratorName"),
     ({"sender": "not an address"}, "InvalidSmtpFrom"),
     ({"sender": "migration@"}, "InvalidSmtpFrom"),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from engine.folders import SourceFolderName, TargetNaming, map_folders
-from engine.sync.target_names import Placement, distinct_targets
+from engine.sync.target_names import Placement, distinct_targets, redirect_unlabeled
 
 IMAP = TargetNaming(separator="/")
 EXCHANGE = TargetNaming(separator="/", special={"Sent": ("Sent Items",)})
@@ -36,3 +38,36 @@ def test_stored_paths_are_kept_and_claimed_first() -> None:
     again = place(IMAP, {("Sent Messages",): "Sent", ("Sent",): None},
                   stored={("Sent",): ("Sent",), ("Sent Messages",): ("Sent (2)",)})
     assert again == placed
+
+
+def _gmail(labels: list[tuple[str, ...]]) -> list[Placement]:
+    """A Gmail listing: labels mapped to themselves, All Mail and a view under [Gmail]."""
+    folders = [*labels, ("[Gmail]", "All Mail"), ("[Gmail]", "Important")]
+    mapping = map_folders([SourceFolderName(p, None) for p in folders], EXCHANGE)
+    return [Placement("/".join(p), p, mapping[p]) for p in folders]
+
+
+def test_gmail_unlabeled_mail_and_a_label_named_archive_in_any_case_never_share_a_folder(
+        ) -> None:
+    for label in ("Archive", "archive", "ARCHIVE"):
+        folders = redirect_unlabeled(_gmail([(label,), ("Work",)]), {"[Gmail]/Important"},
+                                     "[Gmail]/All Mail", ("Archive",))
+        placed = distinct_targets(folders, EXCHANGE)
+        assert placed == {label: ("Archive",), "[Gmail]/All Mail": ("Archive (2)",),
+                          "Work": ("Work",)}
+        assert len({"/".join(p).casefold() for p in placed.values()}) == 3
+
+
+def test_gmail_unlabeled_mail_lands_in_archive_and_views_are_never_placed() -> None:
+    folders = redirect_unlabeled(_gmail([("Work",)]), {"[Gmail]/Important"},
+                                 "[Gmail]/All Mail", ("Archive",))
+    assert distinct_targets(folders, IMAP) == {"[Gmail]/All Mail": ("Archive",),
+                                               "Work": ("Work",)}
+
+
+def test_gmail_unlabeled_mail_keeps_the_folder_an_earlier_pass_stored() -> None:
+    folders = [replace(f, stored=("[Gmail]", "All Mail")) if f.name == "[Gmail]/All Mail"
+               else f for f in _gmail([("Archive",)])]
+    placed = distinct_targets(redirect_unlabeled(folders, {"[Gmail]/Important"},
+                                                 "[Gmail]/All Mail", ("Archive",)), IMAP)
+    assert placed == {"[Gmail]/All Mail": ("[Gmail]", "All Mail"), "Archive": ("Archive",)}

@@ -7,6 +7,7 @@ import io
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+from engine.mail import split_flags
 from engine.verify.compare import compare, compare_folder
 from engine.verify.hashing import CanonicalHasher, canonical_bytes, file_digest, message_digest
 from engine.verify.model import DifferenceKind, FolderInfo, MessageRecord, make_record
@@ -72,3 +73,14 @@ def test_folder_map_compares_a_folder_under_its_target_name() -> None:
     mapped = compare(source, target, folder_map={("Sent",): ("Sent Items",)})
     assert mapped.identical, mapped.format()
     assert [d.path for d in mapped.folders] == [("INBOX",), ("Sent",)]
+
+
+def test_a_proof_reads_flags_as_the_sync_stored_them_so_no_false_flag_difference() -> None:
+    """One flags splitter (engine/mail.py): a padded, blank or odd-case flag the sync
+    normalised is not a keyword the proof would report as differing."""
+    flags = [" \\seen", "", "\\RECENT", "$Label1", "\\flagged"]
+    record = make_record("d", b"Subject: x\r\n", flags, None)
+    assert (record.flags, record.keywords) == (frozenset({"\\Seen", "\\Flagged"}),
+                                               frozenset({"$Label1"}))
+    system, keywords = split_flags(flags)
+    assert (record.flags, record.keywords) == (frozenset(system), frozenset(keywords))
