@@ -11,7 +11,10 @@
   this folder (a UIDVALIDITY reset detaches rows from their UIDs; a new source endpoint gives
   new UIDs), or by its fingerprint as a copy in another folder (a source-side move between
   folders) — so the filter can never make a copy look deleted on the source and have it
-  deleted on the target: such a message is re-paired or moved as without a filter.
+  deleted on the target: such a message is re-paired or moved as without a filter. The
+  price: an old message the source *copies* (not moves) into a second folder is copied there
+  too, although the filter would leave it out — the filter errs toward copying, never toward
+  deleting.
 """
 
 from __future__ import annotations
