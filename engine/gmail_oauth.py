@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import ErrorCategory, PermanentError, TransientError, ValidationError
+from engine.oauth import BearerLogin, BearerToken
 from engine.secrets import Secret
 
 GMAIL_SCOPE = "https://mail.google.com/"
@@ -174,37 +175,7 @@ def gmail_provider(account: ServiceAccount, subject: str) -> GmailTokenProvider:
         return provider
 
 
-@dataclass(frozen=True)
-class GmailBearer:
-    """The "password" of a Gmail XOAUTH2 login plan: reveals the user's current token."""
-
-    provider: GmailTokenProvider
-
-    def reveal(self) -> str:
-        return self.provider.token().reveal()
-
-    def renew(self) -> str:
-        return self.provider.renew().reveal()
-
-    @property
-    def client_id(self) -> str:
-        return self.provider.client_id
-
-    def __repr__(self) -> str:
-        return f"GmailBearer({self.provider.client_id} as {self.provider.subject})"
-
-
-@dataclass(frozen=True)
-class GmailLogin:
-    """A login plan for SASL XOAUTH2 as the user themselves (engine/imap/connection.py)."""
-
-    authcid: str
-    password: GmailBearer
-    authzid: str | None = None
-    method: str = "xoauth2"
-    user_root: str | None = None
-
-
 def gmail_login(account: ServiceAccount, user: str, user_root: str | None = None
-                ) -> GmailLogin:
-    return GmailLogin(user, GmailBearer(gmail_provider(account, user)), user_root=user_root)
+                ) -> BearerLogin:
+    """SASL XOAUTH2 as the user themselves, with the user's own service-account token."""
+    return BearerLogin(user, BearerToken(gmail_provider(account, user)), user_root=user_root)

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from engine.errors import ErrorCategory, PermanentError, TransientError, ValidationError
@@ -87,6 +87,10 @@ class TokenProvider:
         self.app = app
         self._lock = threading.Lock()
         self._msal: Any = None
+
+    @property
+    def client_id(self) -> str:
+        return self.app.client_id
 
     def token(self) -> Secret:
         """A token valid for a while yet: msal's cached one, or a new one."""
@@ -155,11 +159,23 @@ class TokenProvider:
             category=ErrorCategory.AuthenticationError, error_id="OAuthClientRefused")
 
 
+class TokenSource(Protocol):
+    """What a bearer login needs of a token provider (this module's for Microsoft's identity
+    platform, engine/gmail_oauth.py's for a Google service account)."""
+
+    @property
+    def client_id(self) -> str: ...  # what a refusal names (token_refused)
+
+    def token(self) -> Secret: ...
+
+    def renew(self) -> Secret: ...
+
+
 @dataclass(frozen=True)
 class BearerToken:
     """The "password" of an XOAUTH2 login plan: reveals the provider's current token."""
 
-    provider: TokenProvider
+    provider: TokenSource
 
     def reveal(self) -> str:
         return self.provider.token().reveal()
@@ -168,11 +184,11 @@ class BearerToken:
         return self.provider.renew().reveal()
 
     def __repr__(self) -> str:
-        return f"BearerToken({self.provider.app.client_id})"
+        return f"BearerToken({self.provider.client_id})"
 
     @property
     def client_id(self) -> str:
-        return self.provider.app.client_id
+        return self.provider.client_id
 
 
 @dataclass(frozen=True)

@@ -176,13 +176,13 @@ class Database:
             finally:
                 self._depth -= 1
             return
-        self.execute("BEGIN IMMEDIATE")
+        self._begin_write()
         self._depth = 1
         try:
             yield self
         except BaseException:
             self._depth = 0
-            self._conn.rollback()
+            self._rollback()
             raise
         self._depth = 0
         try:
@@ -190,8 +190,12 @@ class Database:
         except BaseException:
             # a failed COMMIT (busy) leaves the transaction open; close it so the next
             # BEGIN works, and let the caller see the error: nothing of it was written
-            self._conn.rollback()
+            self._rollback()
             raise
+
+    def _begin_write(self) -> None:
+        """Open a write transaction holding the writers' lock (SQLite: ``BEGIN IMMEDIATE``)."""
+        self.execute("BEGIN IMMEDIATE")
 
     def execute_ddl(self, statement: str) -> None:
         """Run one schema statement of engine/store/schema.py (written in SQLite's types)."""

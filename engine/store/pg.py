@@ -44,7 +44,6 @@ import contextlib
 import re
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -324,28 +323,12 @@ class PgDatabase(Database):
     def execute_ddl(self, statement: str) -> None:
         self.execute(ddl_to_pg(statement))
 
-    @contextmanager
-    def transaction(self) -> Iterator[Database]:
-        """A write transaction; write transactions of all processes take turns (see above)."""
-        if self._depth:
-            self._depth += 1
-            try:
-                yield self
-            finally:
-                self._depth -= 1
-            return
+    def _begin_write(self) -> None:
+        """``BEGIN`` and the one advisory lock every writer takes, so write transactions of all
+        processes take turns (see above); the base class's transaction() does the rest."""
         self.execute("BEGIN")
-        self._depth = 1
         try:
             self.execute("SELECT pg_advisory_xact_lock(?)", (WRITER_LOCK_KEY,))
-            yield self
-        except BaseException:
-            self._depth = 0
-            self._rollback()
-            raise
-        self._depth = 0
-        try:
-            self.execute("COMMIT")
         except BaseException:
             self._rollback()
             raise
