@@ -298,6 +298,7 @@ def _active_status(users: list[MigrationUserStatus]) -> BatchStatus:
     done = _COMPLETED_CLEAN | _COMPLETED_WITH_WARNINGS
     if users and all(s in done for s in users):
         return _completing_status(users)
+    completed = sum(1 for s in users if s in done)
     users = [s for s in users if s not in done]
     if users and all(s in _WAITING for s in users):
         return B.Starting  # started, but the runner has picked up nobody yet
@@ -305,16 +306,24 @@ def _active_status(users: list[MigrationUserStatus]) -> BatchStatus:
         return B.Syncing  # somebody's initial sync is still to do or under way
     if any(s is U.IncrementalSyncing for s in users):
         return B.IncrementalSyncing
-    return _settled_status([s for s in users if s not in STOPPED_STATUSES], had_users=bool(users))
+    return _settled_status(
+        [s for s in users if s not in STOPPED_STATUSES], had_users=bool(users), completed=completed
+    )
 
 
-def _settled_status(users: list[MigrationUserStatus], *, had_users: bool) -> BatchStatus:
+def _settled_status(
+    users: list[MigrationUserStatus], *, had_users: bool, completed: int = 0
+) -> BatchStatus:
     """Every user has finished its pass: Synced, SyncedWithErrors or Failed. A batch whose users
-    were all stopped one by one (Stop-MigrationUser) is Stopped."""
+    were all stopped one by one (Stop-MigrationUser) is Stopped.
+
+    ``completed`` counts the users already completed one by one (Set-MigrationUser
+    -CompleteAfter): their mail arrived, so a batch whose every other user failed has errors
+    but did not fail as a whole."""
     if not users:
         return B.Stopped if had_users else B.Synced
     failed = sum(1 for s in users if s in _FAILED)
-    if failed == len(users):
+    if failed == len(users) and not completed:
         return B.Failed
     return B.SyncedWithErrors if failed else B.Synced
 

@@ -122,3 +122,43 @@ Write-Output "batch: $((Wait-MigrationBatch -Identity B1 -Status Synced -Timeout
         for pid in runner_pids(admin):  # a failed test must not leave its runner behind
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
+
+
+def test_a_batch_whose_one_user_completed_and_the_other_failed_shows_synced_with_errors(
+    tmp_path: Path, dovecot: ImapServer, dovecot_target: ImapServer, kept_alive: None
+) -> None:
+    """ann completes alone; bob's source password is wrong, so his sync fails. ann's mail
+    arrived: Get-MigrationBatch must say SyncedWithErrors, not Failed (which would tell the
+    admin that nothing was moved)."""
+    work = tmp_path / "work"
+    work.mkdir()
+    admin = Admin(tmp_path / "state", work)
+    ann_src, bob_src = dovecot.fresh_user(), dovecot.fresh_user()
+    ann_dst, bob_dst = dovecot_target.fresh_user(), dovecot_target.fresh_user()
+    load_imap(ImapParams(dovecot.host, dovecot.port, ann_src, dovecot.password),
+              generate(7, 4, max_size=4 * 1024))
+    (work / "users.csv").write_text(
+        "EmailAddress,UserName,Password,TargetUserName,TargetPassword\n"
+        f"ann@contoso.com,{ann_src},{dovecot.password},{ann_dst},{dovecot_target.password}\n"
+        f"bob@contoso.com,{bob_src},not-his-password,{bob_dst},{dovecot_target.password}\n",
+        encoding="utf-8")
+    when = (datetime.now(UTC) + timedelta(seconds=3)).replace(microsecond=0)
+    try:
+        admin.imsh("schedule", f"""
+New-MigrationEndpoint -IMAP -Name Source -RemoteServer 127.0.0.1 -Port {dovecot.port} -Security None | Out-Null
+New-MigrationEndpoint -IMAP -Name Target -RemoteServer 127.0.0.1 -Port {dovecot_target.port} -Security None | Out-Null
+New-MigrationBatch -Name B1 -SourceEndpoint Source -TargetEndpoint Target -CSVData ([System.IO.File]::ReadAllBytes("users.csv")) | Out-Null
+Set-MigrationUser -Identity ann@contoso.com -CompleteAfter "{when:%Y-%m-%d %H:%M:%S}Z"
+Start-MigrationBatch -Identity B1
+""")  # noqa: E501
+        wait_for(lambda: status_of(admin, "ann@contoso.com") == "Completed", 40,
+                 "ann's completion")
+        wait_for(lambda: status_of(admin, "bob@contoso.com") == "Failed", 40, "bob's failure")
+        out = admin.imsh("after", 'Write-Output "batch: $((Get-MigrationBatch B1).Status)"\n')
+        assert "batch: SyncedWithErrors" in out.stdout
+        admin.imsh("remove", "Remove-MigrationBatch -Identity B1 -Confirm:$false\n")
+        wait_for(lambda: not runner_pids(admin), 30, "the runner to exit")
+    finally:
+        for pid in runner_pids(admin):  # a failed test must not leave its runner behind
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)

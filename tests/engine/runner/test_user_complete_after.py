@@ -64,6 +64,9 @@ def test_a_users_later_complete_after_holds_the_batch_until_then() -> None:
     ([U.Completed, U.IncrementalSyncing], B.IncrementalSyncing),
     ([U.Completing, U.Synced], B.Syncing),  # a final pass under way is work in progress
     ([U.Completed, U.Failed, U.Synced], B.SyncedWithErrors),
+    ([U.Completed, U.Failed], B.SyncedWithErrors),  # one user's mail arrived: not Failed
+    ([U.CompletedWithWarnings, U.IncrementalFailed], B.SyncedWithErrors),
+    ([U.Failed, U.Failed], B.Failed),  # nobody's mail arrived
     ([U.Completed, U.Completed], B.Completed),  # every user completed: the batch is
     ([U.Completed, U.CompletedWithWarnings], B.CompletedWithErrors),
     ([U.CompletionFailed, U.Synced], B.SyncedWithErrors),  # a failed final pass is an error
