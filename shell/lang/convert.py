@@ -30,7 +30,7 @@ from shell.objects import Hashtable, is_enumerable, to_text
 
 class ConversionError(Exception):
     def __init__(self, message: str, error_id: str = "InvalidCastFromStringToInteger",
-                 category: str = "InvalidOperation") -> None:
+                 category: str = "InvalidArgument") -> None:
         super().__init__(message)
         self.message = message
         self.error_id = error_id

@@ -7,6 +7,7 @@ and leave the session working.
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -65,6 +66,20 @@ def test_a_date_that_does_not_parse_is_powershells_datetime_cast_error() -> None
         "Error: \"String '13/45/2020' was not recognized as a valid DateTime.\"")
     assert "CategoryInfo          : InvalidArgument: (:) [], RuntimeException" in sh.err.getvalue()
     assert "FullyQualifiedErrorId : InvalidCastParseTargetInvocation" in sh.err.getvalue()
+
+
+def test_a_number_cast_that_fails_is_an_invalid_argument_as_in_powershell(
+        tmp_path: Path) -> None:
+    # An admin's script that catches by category (`$_.CategoryInfo.Category -eq
+    # 'InvalidArgument'`) must see what PowerShell 7 says for a failed cast.
+    result = subprocess.run(
+        ["imsh", "--state", str(tmp_path / "state"), "-c",
+         'try { [int]"abc" } catch { "$($_.CategoryInfo.Category) $($_.FullyQualifiedErrorId)" }'
+         '; [int]"abc"'],
+        capture_output=True, text=True, timeout=60)
+    assert result.stdout.splitlines() == ["InvalidArgument InvalidCastFromStringToInteger"]
+    assert "CategoryInfo          : InvalidArgument: (:) [], RuntimeException" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_unknown_command() -> None:
