@@ -80,7 +80,9 @@ def parse_migration_csv(data: bytes, *, allow_unknown_columns: bool = False,
     """Decode and validate ``-CSVData``; raise :class:`ValidationError` naming the defect.
     ``password_required=False`` (a source that signs in with OAuth: engine/oauth.py) makes the
     ``Password`` column optional; a value given is kept but never used."""
-    records = _records(_decode(data))
+    text = _decode(data)
+    _check_delimiter(_first_line(text))
+    records = _records(text)
     header = _header(_skip_type_line(records))
     rows = list(records)
     if len(rows) > MAX_CSV_ROWS:
@@ -202,7 +204,6 @@ def _columns(header: list[str], allow_unknown: bool, password_required: bool = T
              ) -> dict[str, int]:
     """Map each known column's canonical name to its index in the header."""
     canonical = {name.casefold(): name for name in KNOWN_COLUMNS}
-    _check_delimiter(header, canonical)
     columns: dict[str, int] = {}
     for index, given in enumerate(header):
         name = canonical.get(given.casefold())
@@ -228,15 +229,25 @@ def _columns(header: list[str], allow_unknown: bool, password_required: bool = T
     return columns
 
 
-def _check_delimiter(header: list[str], canonical: dict[str, str]) -> None:
-    """A header of one field that splits into known columns on ``;`` or a tab: the file was
-    saved with another delimiter (Excel does so in many locales). Said as such, not as an
-    unknown column named ``EmailAddress;UserName;Password``."""
-    if len(header) != 1:
+def _first_line(text: str) -> str:
+    """The header row as written: the first non-blank line that is not a ``#TYPE`` line."""
+    for line in text.splitlines():
+        if line.strip() and not line.startswith("#TYPE"):
+            return line
+    return ""
+
+
+def _check_delimiter(line: str) -> None:
+    """A header line without a comma that splits into known columns on ``;`` or a tab: the
+    file was saved with another delimiter (Excel does so in many locales, quoting every field
+    or none). Said as such, before the CSV reader sees it, rather than as an unknown column
+    named ``EmailAddress;UserName;Password`` or a broken quote."""
+    if "," in line:
         return
+    known = {name.casefold() for name in KNOWN_COLUMNS}
     for delimiter, name in ((";", "semicolons"), ("\t", "tabs")):
-        parts = [p.strip().strip('"') for p in header[0].split(delimiter)]
-        if len(parts) > 1 and all(p.casefold() in canonical for p in parts):
+        parts = [p.strip().strip('"').strip() for p in line.split(delimiter)]
+        if len(parts) > 1 and all(p.casefold() in known for p in parts):
             raise _invalid(
                 f"The CSV file separates its columns with {name}; an IMAP migration CSV file "
                 "is comma-separated (EmailAddress,UserName,Password). Save it with commas (as "

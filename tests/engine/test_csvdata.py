@@ -393,6 +393,9 @@ def assert_valid_or_refused(data: bytes, **options: bool) -> None:
 @pytest.mark.parametrize(("text", "name"), [
     ("EmailAddress;UserName;Password\na@contoso.com;a;pw\n", "semicolons"),
     ("EmailAddress\tUserName\tPassword\na@contoso.com\ta\tpw\n", "tabs"),
+    # Excel in a European locale quotes every field: the CSV reader alone saw a broken quote
+    ('"EmailAddress";"UserName";"Password"\r\n"a@contoso.com";"a";"pw"\r\n', "semicolons"),
+    ('#TYPE x\n"EmailAddress"\t"UserName"\t"Password"\n', "tabs"),
 ])
 def test_a_file_saved_with_another_delimiter_is_named_as_such(text: str, name: str) -> None:
     with pytest.raises(ValidationError) as caught:

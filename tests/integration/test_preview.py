@@ -42,6 +42,9 @@ DEFECTS = [
     ("semicolons.csv", "EmailAddress;UserName;Password\na@contoso.com;a;pw\n",
      "The CSV file separates its columns with semicolons; an IMAP migration CSV file is "
      "comma-separated"),
+    ("excel-semicolons.csv", '"EmailAddress";"UserName";"Password"\r\n"a@contoso.com";"a";"pw"\r\n',
+     "The CSV file separates its columns with semicolons; an IMAP migration CSV file is "
+     "comma-separated"),
     ("short.csv", "EmailAddress,UserName,Password\na@contoso.com,a,pw\nb@contoso.com,b\n",
      "Row 2 has the wrong number of columns. Expected number: 3. Actual number: 2."),
 ]
