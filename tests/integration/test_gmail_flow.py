@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from tests.integration.test_incremental_flow import ADDRESS, Flow, counters
-from tests.support.gmail import EXAMPLE, GmailMessage, fill_gmail, subjects_by_folder
+from tests.support.gmail import (
+    EXAMPLE,
+    GmailMessage,
+    fill_gmail,
+    labels_by_message_id,
+    subjects_by_folder,
+)
 from tests.support.gmail_proxy import GmailExtension
 from tests.support.imap_proxy import ImapProxy
 from tests.support.servers import ImapServer, start_dovecot
@@ -35,13 +41,18 @@ def gmail() -> Iterator[ImapServer]:
 
 
 def migrate(tmp_path: Path, gmail: ImapServer, target: ImapServer, policy: str,
-            port: int | None = None, messages: Sequence[GmailMessage] = EXAMPLE
-            ) -> tuple[Flow, str]:
+            port: int | None = None, messages: Sequence[GmailMessage] = EXAMPLE, *,
+            extension: GmailExtension | None = None) -> tuple[Flow, str]:
+    """Fill a fresh Gmail-shaped user, migrate it with ``policy`` (through ``port``: a proxy
+    whose ``extension`` then answers X-GM-LABELS for this user), wait until Synced."""
     work = tmp_path / "work"
     work.mkdir()
     flow = Flow(tmp_path / "state", work, gmail, gmail.fresh_user(), target,
                 target.fresh_user())
     fill_gmail(gmail, flow.source_user, messages)
+    if extension is not None:
+        user = flow.source_user
+        extension.labels = lambda: labels_by_message_id(gmail, user)
     (work / "users.csv").write_text(
         "EmailAddress,UserName,Password,TargetUserName,TargetPassword\n"
         f"{ADDRESS},{flow.source_user},{gmail.password},{flow.target_user},{target.password}\n",
@@ -86,14 +97,17 @@ def test_gmail_every_label_gives_a_copy_per_label_but_no_view_folders(
     assert "SyncedItemCount                : 7" in out
 
 
-def test_gmail_with_x_gm_ext_1_is_matched_by_gmail_message_id(
+def test_gmail_with_x_gm_ext_1_reads_labels_from_all_mail_and_only_the_folders_it_needs(
     tmp_path: Path, gmail: ImapServer, dovecot_target: ImapServer
 ) -> None:
     with ImapProxy(gmail.host, gmail.port) as proxy:
         extension = proxy.add(GmailExtension())
         flow, out = migrate(tmp_path, gmail, dovecot_target, "-GmailLabelPolicy OneCopy",
-                            port=proxy.port)
-    assert extension.hits == 10  # each copy in each label folder, views not read
+                            port=proxy.port, extension=extension)
+    assert extension.label_hits == 4  # a, b, c, d: All Mail's labels, one FETCH
+    # then X-GM-MSGID only where the placement needs UIDs: Trash (e, not in All Mail) and
+    # Work (a and b have more specific homes); INBOX, Work/ProjectX, Sent are not read
+    assert extension.hits == 4 + 1 + 2
     assert subjects_by_folder(dovecot_target, flow.target_user) == ONE_COPY_LAYOUT
     assert "SyncedItemCount                : 5" in out
 
