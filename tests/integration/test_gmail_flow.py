@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from scripts.compare import main as compare_main
 from tests.integration.test_incremental_flow import ADDRESS, Flow, counters
 from tests.support.gmail import (
     EXAMPLE,
@@ -69,6 +70,19 @@ Get-MigrationUserStatistics {ADDRESS} | Format-List SyncedItemCount,TotalItemsIn
     return flow, out
 
 
+def proof(flow: Flow, items: int) -> None:
+    """Test-MigrationUser (the comparer's Gmail mode, engine/verify/gmail.py) finds the
+    target as the batch's policy says, with ``items`` messages on each side."""
+    out = flow.imsh("proof", f"Test-MigrationUser -Identity {ADDRESS} | Format-List\n")
+    assert "Result               : Identical" in out, out
+    assert f"SourceItemCount      : {items}" in out, out
+    assert f"TargetItemCount      : {items}" in out, out
+
+
+def spec(server: ImapServer, user: str, port: int | None = None) -> str:
+    return f"imap://{user}:{server.password}@127.0.0.1:{port or server.port}"
+
+
 def test_gmail_one_copy_puts_each_message_once_and_counts_it_once(
     tmp_path: Path, gmail: ImapServer, dovecot_target: ImapServer
 ) -> None:
@@ -77,9 +91,30 @@ def test_gmail_one_copy_puts_each_message_once_and_counts_it_once(
     assert "SyncedItemCount                : 5" in out
     assert "TotalItemsInSourceMailboxCount : 5" in out
     assert "PercentageComplete             : 100" in out
+    proof(flow, 5)
     before = counters(dovecot_target, flow.target_user)
     flow.sync_now()  # a second pass copies nothing, deletes nothing
     assert counters(dovecot_target, flow.target_user) == before
+    # the referee on the command line: the same answer for OneCopy, a difference for the other
+    a, b = spec(gmail, flow.source_user), spec(dovecot_target, flow.target_user)
+    assert compare_main([a, b, "--gmail-policy", "OneCopy"]) == 0
+    assert compare_main([a, b, "--gmail-policy", "EveryLabel"]) == 1  # Work lacks a and b
+    assert compare_main([a, b]) == 1  # folder by folder, a Gmail mailbox never matches
+
+
+def test_gmail_proof_names_a_duplicate_the_one_copy_policy_does_not_allow(
+    tmp_path: Path, gmail: ImapServer, dovecot_target: ImapServer
+) -> None:
+    flow, _ = migrate(tmp_path, gmail, dovecot_target, "")
+    client = dovecot_target.login(flow.target_user)
+    try:  # someone copies a into Work on the target: OneCopy says it belongs in INBOX only
+        client.select_folder("INBOX", readonly=True)
+        client.copy(client.search(["ALL"]), "Work")
+    finally:
+        client.logout()
+    out = flow.imsh("proof", f"Test-MigrationUser -Identity {ADDRESS} -Detailed | "
+                             "Format-List Result\n")
+    assert "Result : Different" in out, out
 
 
 def test_gmail_every_label_gives_a_copy_per_label_but_no_view_folders(
@@ -95,6 +130,7 @@ def test_gmail_every_label_gives_a_copy_per_label_but_no_view_folders(
         "Archive": [("d", False)],
     }
     assert "SyncedItemCount                : 7" in out
+    proof(flow, 7)
 
 
 def test_gmail_with_x_gm_ext_1_reads_labels_from_all_mail_and_only_the_folders_it_needs(
@@ -110,6 +146,7 @@ def test_gmail_with_x_gm_ext_1_reads_labels_from_all_mail_and_only_the_folders_i
     assert extension.hits == 4 + 1 + 2
     assert subjects_by_folder(dovecot_target, flow.target_user) == ONE_COPY_LAYOUT
     assert "SyncedItemCount                : 5" in out
+    proof(flow, 5)
 
 
 def test_gmail_labels_changed_after_the_first_pass_follow_one_copy(
@@ -130,6 +167,7 @@ def test_gmail_labels_changed_after_the_first_pass_follow_one_copy(
         **{k: v for k, v in ONE_COPY_LAYOUT.items() if k != "INBOX"},
         "Work": [("a", True)],
     }
+    proof(flow, 5)  # b stays where it was copied: the proof knows the recorded homes
 
 
 def test_gmail_a_label_named_archive_in_another_case_does_not_share_a_folder_with_all_mail(
@@ -143,3 +181,4 @@ def test_gmail_a_label_named_archive_in_another_case_does_not_share_a_folder_wit
         **{k: v for k, v in ONE_COPY_LAYOUT.items() if k != "Archive"},
         "Archive": [("f", False)], "Archive (2)": [("d", False)]}
     assert "SyncedItemCount                : 6" in out
+    proof(flow, 6)
