@@ -126,3 +126,24 @@ def labels_by_message_id(server: ImapServer, user: str) -> dict[bytes, tuple[byt
         return {key: tuple(values) for key, values in labels.items()}
     finally:
         client.logout()
+
+
+def add_label(server: ImapServer, user: str, subject: str, folder: str) -> None:
+    """Give the message ``subject`` the label ``folder`` (a copy there, as Gmail shows it)."""
+    client = server.login(user)
+    try:
+        client.select_folder(ALL_MAIL, readonly=True)
+        client.copy(client.search(["SUBJECT", subject]), folder)
+    finally:
+        client.logout()
+
+
+def remove_label(server: ImapServer, user: str, subject: str, folder: str) -> None:
+    """Take the label ``folder`` off the message ``subject`` (its copy there expunged)."""
+    client = server.login(user)
+    try:
+        client.select_folder(folder)
+        client.delete_messages(client.search(["SUBJECT", subject]))
+        client.expunge()
+    finally:
+        client.logout()
