@@ -572,6 +572,10 @@ class ImapTarget:
         (RFC 4315); ``None`` where the server did not name it (no UIDPLUS: the caller looks
         it up like an unnamed append) or the message is no longer in ``source``. Raises
         FolderNotFound when ``source`` is gone."""
+        if not self.session.has("UIDPLUS") or self.exchange is not None:
+            # unnamed copies would wait for a lookup; Exchange's COPY is untested here
+            raise PermanentError("The target does not copy messages with COPYUID here.",
+                                 error_id="CopyRefused")
         selected = self._select(source)
         uids = [_split_id(i, selected.uidvalidity) for i in item_ids]
         wanted = sorted({u for u in uids if u is not None})
