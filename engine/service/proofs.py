@@ -51,6 +51,7 @@ from engine.store import Store, codec
 from engine.store.batches import BatchRow
 from engine.store.endpoints import EndpointRow
 from engine.store.proofs import ProofRow
+from engine.store.sync_state import FolderRow
 from engine.store.users import MigrationUserRow
 from engine.sync.gmail_labels import ARCHIVE
 from engine.sync.gmail_source import batch_policy
@@ -296,14 +297,22 @@ def _compare(store: Store, user: MigrationUserRow, batch: BatchRow, source: Imap
     gmail = gmail_view(source, seen, batch_policy(batch), copied)  # the label policy's view
     if gmail is not None:
         seen = gmail
-        if gmail.all_mail is not None and gmail.all_mail not in mapping:
-            mapping[gmail.all_mail] = ARCHIVE
+        all_mail = gmail.all_mail
+        if all_mail is not None and not _stored(states, listed, all_mail):
+            mapping[all_mail] = ARCHIVE  # where the sync puts it when nothing is recorded
     report = compare(view(seen), target, folder_map=mapping, skipped_uids=skipped)
     target_folders = {f.path: f for f in target.folders()}
     empty = [p for p in report.folders_extra
              if p in target_folders and _is_empty(target, target_folders[p])]
     report.folders_extra = [p for p in report.folders_extra if p not in empty]
     return report, [show(p) for p in empty], mapping
+
+
+def _stored(states: dict[str, FolderRow], listed: list[FolderInfo], path: FolderPath) -> bool:
+    """Whether the store recorded a target folder for the source folder at ``path``."""
+    native = next((f.native for f in listed if f.path == path), None)
+    state = states.get(native) if native is not None else None
+    return state is not None and decode_target_path(state.target_name) is not None
 
 
 def _watched(view: View, cancelled: Callable[[], bool]) -> View:
