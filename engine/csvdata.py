@@ -5,8 +5,10 @@ UTF-8 with or without a byte-order mark, or UTF-16 with a BOM (what Windows Powe
 ``Out-File``/``Export-Csv -Encoding Unicode`` writes). Anything else is refused.
 
 Columns (reference/ms-cmdlets.md §B2): ``EmailAddress``, ``UserName`` and ``Password`` are
-required; ``UserRoot`` is optional; ``TargetUserName`` and ``TargetPassword`` are imsh's optional
-per-user target credentials (given together). Header names are matched case-insensitively.
+required (``Password`` not for a source that signs in with tokens, ``UserName`` not for a
+Gmail endpoint, whose users sign in as their ``EmailAddress``); ``UserRoot`` is optional;
+``TargetUserName`` and ``TargetPassword`` are imsh's optional per-user target credentials
+(given together). Header names are matched case-insensitively.
 Other columns are refused unless ``allow_unknown_columns`` (``-AllowUnknownColumnsInCsv``).
 
 Checks run in the order the EAC lists them (§B2 "validates the migration file"), then per row:
@@ -76,10 +78,14 @@ class CsvUserRow:
 
 
 def parse_migration_csv(data: bytes, *, allow_unknown_columns: bool = False,
-                        password_required: bool = True) -> list[CsvUserRow]:
+                        password_required: bool = True,
+                        user_name_required: bool = True) -> list[CsvUserRow]:
     """Decode and validate ``-CSVData``; raise :class:`ValidationError` naming the defect.
     ``password_required=False`` (a source that signs in with OAuth: engine/oauth.py) makes the
-    ``Password`` column optional; a value given is kept but never used."""
+    ``Password`` column optional; a value given is kept but never used.
+    ``user_name_required=False`` (a Gmail endpoint: Exchange's Google Workspace CSV has the
+    ``EmailAddress`` column only) makes ``UserName`` optional: a row without one signs in to
+    the source as its ``EmailAddress``."""
     text = _decode(data)
     _check_delimiter(_first_line(text))
     records = _records(text)
@@ -91,14 +97,14 @@ def parse_migration_csv(data: bytes, *, allow_unknown_columns: bool = False,
             "more files and submit them separately.",
             "CsvTooManyRows",
         )
-    columns = _columns(header, allow_unknown_columns, password_required)
+    columns = _columns(header, allow_unknown_columns, password_required, user_name_required)
     if not rows:
         raise _invalid(
             "The CSV file doesn't contain any users. Add one row for each user below the header "
             "row and re-submit the file.",
             "CsvNoRows",
         )
-    users = [_user(number, values, header, columns, password_required)
+    users = [_user(number, values, header, columns, password_required, user_name_required)
              for number, values in enumerate(rows, 1)]
     _check_unique(users)
     return users
@@ -200,8 +206,8 @@ def _header(values: list[str] | None) -> list[str]:
     return header
 
 
-def _columns(header: list[str], allow_unknown: bool, password_required: bool = True
-             ) -> dict[str, int]:
+def _columns(header: list[str], allow_unknown: bool, password_required: bool = True,
+             user_name_required: bool = True) -> dict[str, int]:
     """Map each known column's canonical name to its index in the header."""
     canonical = {name.casefold(): name for name in KNOWN_COLUMNS}
     columns: dict[str, int] = {}
@@ -218,8 +224,10 @@ def _columns(header: list[str], allow_unknown: bool, password_required: bool = T
             )
         else:
             columns[name] = index
+    optional = {n for n, needed in ((PASSWORD, password_required),
+                                    (USER_NAME, user_name_required)) if not needed}
     for name in REQUIRED_COLUMNS:
-        if name not in columns and (password_required or name != PASSWORD):
+        if name not in columns and name not in optional:
             raise _invalid(
                 f'Column "{name}" is missing from the CSV file. The import process can\'t '
                 "continue because this column is required. Please edit the CSV file and "
@@ -271,7 +279,7 @@ def _unknown_column(given: str) -> ValidationError:
 
 def _user(
     number: int, values: list[str], header: list[str], columns: dict[str, int],
-    password_required: bool = True,
+    password_required: bool = True, user_name_required: bool = True,
 ) -> CsvUserRow:
     if len(values) != len(header):
         raise _invalid(
@@ -286,7 +294,9 @@ def _user(
 
     email = _required(number, EMAIL_ADDRESS, value(EMAIL_ADDRESS)).strip()
     _check_address(number, email)
-    user_name = _user_name(number, value(USER_NAME))
+    given_name = value(USER_NAME)
+    user_name = (_user_name(number, given_name)
+                 if user_name_required or (given_name or "").strip() else email)
     password = Secret(_required(number, PASSWORD, value(PASSWORD)) if password_required
                       else _sendable(number, PASSWORD, value(PASSWORD) or ""))
     user_root = _optional(value(USER_ROOT))  # a folder path: a NUL fails on the server

@@ -56,6 +56,32 @@ def gmail_spec(common: dict[str, Any], key: bytes | None, email_address: str | N
         username=email_address.strip(), password=account.key)
 
 
+def changed_gmail(row: Any, key: bytes | None, email_address: str | None) -> dict[str, Any]:
+    """Set-MigrationEndpoint on a Gmail endpoint: the columns a new ``-ServiceAccountKeyFileData``
+    (checked like a new one, sealed like a password) and ``-EmailAddress`` change."""
+    if not is_gmail(row):
+        raise ValidationError(
+            f"The migration endpoint '{row.name}' is not a Gmail endpoint; "
+            "-ServiceAccountKeyFileData and -EmailAddress apply to Gmail endpoints only.",
+            error_id="NotAGmailEndpoint")
+    changed: dict[str, Any] = {}
+    if key is not None:
+        if not key:
+            raise ValidationError(
+                "-ServiceAccountKeyFileData is empty: give the service account's JSON key, for "
+                "example ([System.IO.File]::ReadAllBytes(\"key.json\")).",
+                error_id="GmailServiceAccountKeyMissing")
+        changed["password"] = parse_service_account_key(key).key
+    if email_address is not None:
+        if "@" not in email_address:
+            raise ValidationError(
+                "-EmailAddress must be a Google Workspace administrator's address "
+                "(admin@contoso.com), which verification signs in as.",
+                error_id="GmailEmailAddressMissing")
+        changed["username"] = email_address.strip()
+    return changed
+
+
 def is_gmail(row: Any) -> bool:
     return bool((getattr(row, "extra", None) or {}).get(GMAIL_MARK))
 

@@ -87,6 +87,19 @@ class GmailTokenProvider:
     def client_id(self) -> str:  # what refusals name (engine/oauth.py's token_refused)
         return self.account.client_email
 
+    def refused(self, mailbox: str, host: str) -> PermanentError:
+        """Gmail refused a fresh token of this account for ``mailbox`` (engine/oauth.py's
+        ``token_refused`` words it for Exchange): Google gave the token, so the key is fine;
+        what is missing is the delegation of the Gmail scope, or IMAP for the user."""
+        return PermanentError(
+            f"The service account '{self.account.client_email}' couldn't sign in to the "
+            f"mailbox '{mailbox}' on the server '{host}': the server refused the account's "
+            "token (XOAUTH2). Check the domain-wide delegation of the service account in the "
+            "Google Admin console (Security > Access and data control > API controls > "
+            "Domain-wide delegation: its client id with the scope https://mail.google.com/), "
+            "that the user exists in the Workspace domain, and that IMAP access is on for the "
+            "user.", category=ErrorCategory.AuthenticationError, error_id="OAuthTokenRefused")
+
     def token(self) -> Secret:
         with self._lock:
             credentials = self._client()

@@ -183,6 +183,16 @@ class BearerToken:
     def renew(self) -> str:
         return self.provider.renew().reveal()
 
+    def refused(self, mailbox: str, host: str) -> PermanentError:
+        """The error when the server refused a fresh token too: the provider's own wording
+        where it has one (a Google service account names domain-wide delegation), else
+        Exchange's (:func:`token_refused`)."""
+        own = getattr(self.provider, "refused", None)
+        if callable(own):
+            error: PermanentError = own(mailbox, host)
+            return error
+        return token_refused(self.provider.client_id, mailbox, host)
+
     def __repr__(self) -> str:
         return f"BearerToken({self.provider.client_id})"
 

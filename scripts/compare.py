@@ -24,7 +24,9 @@ from engine.errors import ImshError
 from engine.folders import FolderPath
 from engine.imap.connection import ImapSession, ImapSettings, SimpleLogin, open_session
 from engine.model import IMAPSecurityMechanism
+from engine.sync.gmail_labels import POLICIES
 from engine.verify.compare import compare, compare_folder
+from engine.verify.gmail import gmail_view
 from engine.verify.hashing import canonical_bytes, message_digest
 from engine.verify.model import (
     FolderDiff,
@@ -155,7 +157,23 @@ def _parser() -> argparse.ArgumentParser:
                         help="logical folder path to skip, parts joined by '/' (repeatable)")
     parser.add_argument("--by-special-use", action="store_true",
                         help="match Sent/Drafts/Trash/Junk/Archive folders by role, not name")
+    parser.add_argument("--gmail-policy", choices=POLICIES, metavar="POLICY",
+                        help="SPEC_A is Gmail-shaped: compare what POLICY (OneCopy or "
+                             "EveryLabel) puts on the target (no view folders, All Mail's "
+                             "unlabeled mail in Archive; implies --by-special-use)")
     return parser
+
+
+def _gmail(source: MailboxSource, policy: str
+           ) -> tuple[MailboxSource, dict[FolderPath, FolderPath] | None]:
+    """The Gmail view of SPEC_A (engine/verify/gmail.py) and All Mail's folder on B."""
+    if not isinstance(source, ImapReader):
+        raise CompareError("--gmail-policy: SPEC_A must be an IMAP mailbox")
+    view = gmail_view(source, source, policy)
+    if view is None:
+        raise CompareError(f"--gmail-policy: {source.description} is not Gmail-shaped (no "
+                           "\\All folder under [Gmail]/ and no X-GM-EXT-1)")
+    return view, ({view.all_mail: ("\\Archive",)} if view.all_mail is not None else None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -164,9 +182,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         sources.append(open_source(args.a))
         sources.append(open_source(args.b))
-        report = compare(sources[0], sources[1], ignore_folders=args.ignore_folder,
-                         date_tolerance=args.date_tolerance,
-                         by_special_use=args.by_special_use)
+        a, folder_map = sources[0], None
+        if args.gmail_policy is not None:
+            a, folder_map = _gmail(sources[0], args.gmail_policy)
+        report = compare(a, sources[1], ignore_folders=args.ignore_folder,
+                         date_tolerance=args.date_tolerance, folder_map=folder_map,
+                         by_special_use=args.by_special_use or args.gmail_policy is not None)
     except (CompareError, ImshError) as exc:
         print(f"compare: error: {exc}", file=sys.stderr)
         return 2

@@ -287,6 +287,10 @@ class SetMigrationEndpoint(Cmdlet):
                 "Allows at most 10 initial syncs at once through this endpoint."),
         Example("Set-MigrationEndpoint -Identity Exchange -Credentials $cred",
                 "New EWS credentials, verified before they are stored."),
+        Example("Set-MigrationEndpoint -Identity gmailEndpoint -ServiceAccountKeyFileData "
+                "([System.IO.File]::ReadAllBytes(\"key.json\"))",
+                "A new key for a Gmail endpoint's service account, verified before it is "
+                "stored."),
     )
     parameters = (
         identity("migration endpoint", mandatory=True),
@@ -302,6 +306,11 @@ class SetMigrationEndpoint(Cmdlet):
         Parameter("AcceptUntrustedCertificates", T.BOOL,
                   help="$true to accept untrusted certificates, $false to verify them."),
         Parameter("Credentials", T.CREDENTIAL, help="New administrator credentials."),
+        Parameter("ServiceAccountKeyFileData", T.BYTES,
+                  help="Gmail: a new service account JSON key "
+                       "([System.IO.File]::ReadAllBytes(\"key.json\")); stored sealed."),
+        Parameter("EmailAddress", T.STRING,
+                  help="Gmail: the Workspace administrator verification signs in as."),
         Parameter("SkipVerification", T.SWITCH, help="Do not reach the server first."),
         *_LIMITS, *_OTHER_SETTINGS, *ON_PREMISES,
     )
@@ -324,6 +333,9 @@ class SetMigrationEndpoint(Cmdlet):
                 if "MaxConcurrentIncrementalSyncs" in args else UNSET),
             skip_verification=args.switch("SkipVerification"),
             max_message_size=(_max_message_size(args) if "MaxMessageSize" in args else UNSET),
+            service_account_key=(bytes(args["ServiceAccountKeyFileData"])
+                                 if "ServiceAccountKeyFileData" in args else None),
+            email_address=optional(args, "EmailAddress"),
         )
         if checked(ctx, args["Identity"], "Change migration endpoint",
                    lambda e: e.set_endpoint(args["Identity"], changes)):

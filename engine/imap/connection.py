@@ -322,6 +322,9 @@ def _xoauth2(client: IMAPClient, plan: LoginPlanLike, settings: ImapSettings) ->
             raise
         # a fresh token refused too: the mailbox side, not the password that BAD_CREDENTIALS
         # speaks of (and not a missing recipient, as the executor reads a refused proxy login)
+        refused = getattr(plan.password, "refused", None)
+        if callable(refused):  # the provider's wording (engine/oauth.py's BearerToken)
+            raise refused(plan.authcid, settings.host) from None
         client_id = getattr(plan.password, "client_id", "")
         raise token_refused(client_id, plan.authcid, settings.host) from None
 

@@ -43,6 +43,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from imapclient import imap_utf7
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
 from engine.errors import ErrorCategory, PermanentError, TransientError
@@ -71,6 +72,7 @@ LISTING_ITEMS = ("UID", "FLAGS", "RFC822.SIZE", "INTERNALDATE")
 DEFAULT_BATCH_BYTES = 8 * 1024 * 1024
 MAX_BATCH_MESSAGES = 500
 GMAIL_MSGID_ITEM = "X-GM-MSGID"
+GMAIL_LABELS_ITEM = "X-GM-LABELS"
 
 
 class SourceFolderGone(TransientError):
@@ -272,6 +274,25 @@ class ImapSource:
                 ids[uid] = value.decode() if isinstance(value, bytes) else str(value)
         return ids
 
+    def gmail_labels(self, uidnext: int) -> dict[int, tuple[str, tuple[str, ...]]]:
+        """Gmail's ``X-GM-MSGID`` and ``X-GM-LABELS`` of every message of the selected folder
+        below ``uidnext`` (``[Gmail]/All Mail``; X-GM-EXT-1, the caller checks), as
+        ``uid -> (id, labels)``. System labels keep their backslash (``\\Inbox``,
+        ``\\Sent``); user labels are decoded from modified UTF-7 like folder names."""
+        with self._errors("read Gmail labels"):
+            rows = fetch(self.session.client, range(1, uidnext),
+                         [GMAIL_MSGID_ITEM, GMAIL_LABELS_ITEM])
+        result: dict[int, tuple[str, tuple[str, ...]]] = {}
+        for uid, row in rows.items():
+            value = row.get(GMAIL_MSGID_ITEM.encode())
+            if value is None:
+                continue
+            raw = row.get(GMAIL_LABELS_ITEM.encode()) or ()
+            labels = raw if isinstance(raw, tuple | list) else (raw,)
+            result[uid] = (value.decode() if isinstance(value, bytes) else str(value),
+                           tuple(_label(label) for label in labels))
+        return result
+
     def _fetch_sizes(self, uids: Sequence[int]) -> dict[int, int]:
         with self._errors(f"read message sizes of '{self._selected}'"):
             rows = fetch(self.session.client, uids, ["RFC822.SIZE"])
@@ -303,6 +324,14 @@ def _user_root(session: ImapSession, user_root: str | None) -> str | None:
     if not user_root or not user_root.strip("/"):
         return None
     return user_root.strip("/").replace("/", session.separator or "/")
+
+
+def _label(value: object) -> str:
+    """One X-GM-LABELS entry as text: ``\\Inbox`` as it is, a user label decoded."""
+    raw = bytes(value) if isinstance(value, bytes | bytearray) else str(value).encode("utf-8")
+    if raw.startswith(b"\\"):
+        return raw.decode("ascii", "replace")
+    return imap_utf7.decode(raw)
 
 
 def _complete(row: Row) -> bool:

@@ -402,7 +402,8 @@ class BatchService:
         _check_limit("LargeItemLimit", request.large_item_limit)
         rows = parse_migration_csv(request.csv_data,
                                    allow_unknown_columns=request.allow_unknown_columns,
-                                   password_required=not _token_login(source)) if csv else []
+                                   password_required=not _token_login(source),
+                                   user_name_required=not is_gmail(source)) if csv else []
         users = self._user_specs(rows, target, request.auto_start, batch_name=None,
                                  oauth_source=_token_login(source)) if csv else []
         started = now() if request.auto_start else None
@@ -519,7 +520,8 @@ class BatchService:
         source = self._store.endpoints.get_by_id(batch.source_endpoint_id)
         rows = parse_migration_csv(changes.csv_data,
                                    allow_unknown_columns=changes.allow_unknown_columns,
-                                   password_required=not _token_login(source))
+                                   password_required=not _token_login(source),
+                                   user_name_required=not is_gmail(source))
         present = {address_key(u.email_address)
                    for u in self._store.users.list(batch_id=batch.id)}
         # "Only new entries in the CSV file are processed."
@@ -538,7 +540,8 @@ class BatchService:
         source = self._store.endpoints.get_by_id(batch.source_endpoint_id)
         rows = parse_migration_csv(changes.csv_data,
                                    allow_unknown_columns=changes.allow_unknown_columns,
-                                   password_required=not _token_login(source))
+                                   password_required=not _token_login(source),
+                                   user_name_required=not is_gmail(source))
         updates = changed_users(self._store, self._store.users.list(batch_id=batch.id), rows)
         by_key = {address_key(row.email_address): row for row in rows}
         target = self._store.endpoints.get_by_id(batch.target_endpoint_id)

@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 
 from engine.endpoints import MAX_MESSAGE_SIZE, max_message_size
 from engine.errors import InvalidStateError, NotSupportedError, ValidationError
-from engine.gmail_endpoint import gmail_spec, is_gmail, shown_kind, verify_gmail
+from engine.gmail_endpoint import changed_gmail, gmail_spec, is_gmail, shown_kind, verify_gmail
 from engine.limits import (
     DEFAULT_IMAP_PORT,
     DEFAULT_MAX_CONCURRENT_INCREMENTAL_SYNCS,
@@ -129,6 +129,8 @@ class EndpointChanges:
     max_concurrent_incremental_syncs: int | Unset | None = UNSET
     skip_verification: bool = False
     max_message_size: int | Unset | None = UNSET  # None: back to imsh's default
+    service_account_key: bytes | None = None  # Gmail: a new JSON key
+    email_address: str | None = None  # Gmail: the admin verification signs in as
 
 
 @dataclass(frozen=True)
@@ -388,6 +390,9 @@ def _imap_settings(request: EndpointRequest) -> dict[str, Any]:
 
 
 def _apply(row: EndpointRow, changes: EndpointChanges) -> EndpointRow:
+    if changes.service_account_key is not None or changes.email_address is not None:
+        row = replace(row, **changed_gmail(row, changes.service_account_key,
+                                           changes.email_address))  # Gmail endpoints only
     if row.kind == EndpointType.EWS:
         updated = _apply_ews(row, changes)
     else:

@@ -12,6 +12,8 @@ them with the one comparer (engine/verify/compare.py):
   missing message whose source UID is one of them counts as skipped, not as missing.
 - **Target-only folders that hold nothing** are not differences (targets create well-known
   folders of their own); one that holds messages is an extra folder.
+- **A Gmail-shaped source** is seen through the batch's label policy (engine/verify/gmail.py):
+  each message where the policy puts it, no view folders, All Mail's unlabeled mail in Archive.
 - **Targets.** IMAP (logged in as the sync logs in), Maildir (read directly: opening it the way
   the target does would create the tree), EWS (engine/verify/ews.py: what EWS can show).
 
@@ -46,13 +48,18 @@ from engine.runner.jobs import (
     UserSyncer,
 )
 from engine.store import Store, codec
+from engine.store.batches import BatchRow
 from engine.store.endpoints import EndpointRow
 from engine.store.proofs import ProofRow
+from engine.store.sync_state import FolderRow
 from engine.store.users import MigrationUserRow
+from engine.sync.gmail_labels import ARCHIVE
+from engine.sync.gmail_source import batch_policy
 from engine.sync.state import decode_target_path
 from engine.targets.imap import ImapTarget
 from engine.targets.maildir import MaildirTarget, mailbox_dir_name
 from engine.verify.compare import compare
+from engine.verify.gmail import gmail_view
 from engine.verify.model import (
     Difference,
     FolderDiff,
@@ -160,8 +167,8 @@ def prove_user(store: Store, identity: str, *, moment: str = "manual",
             target, naming, view = _open_target(stack, target_ep, endpoints)
             if cancelled is not None:
                 view = _watched(view, cancelled)
-            report, ignored, mapping = _compare(store, user, batch.exclude_folders, source,
-                                                target, naming, view)
+            report, ignored, mapping = _compare(store, user, batch, source, target, naming,
+                                                view)
             missing_items = sum(source.count(f) for f in _missing_folders(source, report))
     except ProofCancelled:
         raise
@@ -258,11 +265,11 @@ def _open_target(stack: ExitStack, endpoint: EndpointRow, endpoints: Endpoints
             AsExchangeHolds)
 
 
-def _compare(store: Store, user: MigrationUserRow, exclude_folders: tuple[str, ...],
-             source: ImapReader, target: MailboxSource, naming: TargetNaming, view: View
+def _compare(store: Store, user: MigrationUserRow, batch: BatchRow, source: ImapReader,
+             target: MailboxSource, naming: TargetNaming, view: View
              ) -> tuple[Report, list[str], dict[FolderPath, FolderPath]]:
     listed = source.folders()
-    patterns = parse_exclude_folders(exclude_folders)
+    patterns = parse_exclude_folders(batch.exclude_folders)
     kept = {f.path for f in filter_folders(
         [ExcludeCandidate(f.path, frozenset({f.special_use} if f.special_use else ()))
          for f in listed], patterns)}
@@ -272,6 +279,7 @@ def _compare(store: Store, user: MigrationUserRow, exclude_folders: tuple[str, .
     included = [f for f in listed if f.path not in ignored_source]
     mapping = map_folders([SourceFolderName(f.path, _role(f)) for f in included], naming)
     skipped: dict[FolderPath, set[int]] = {}
+    copied: dict[str, frozenset[int]] = {}  # per source folder, for a Gmail-shaped source
     for folder in included:
         state = states.get(folder.native)
         if state is None:
@@ -279,17 +287,32 @@ def _compare(store: Store, user: MigrationUserRow, exclude_folders: tuple[str, .
         stored = decode_target_path(state.target_name)
         if stored is not None:
             mapping[folder.path] = stored
-        uids = {m.source_uid for m in store.messages.list(state.id, state="skipped")
-                if m.source_uid is not None}
+        rows = store.messages.list(state.id)
+        uids = {m.source_uid for m in rows if m.state == "skipped" and m.source_uid is not None}
         if uids:
             skipped[folder.path] = uids
-    report = compare(view(_Only(source, set(ignored_source))), target, folder_map=mapping,
-                     skipped_uids=skipped)
+        copied[folder.native] = frozenset(m.source_uid for m in rows if m.state == "copied"
+                                          and m.source_uid is not None)
+    seen: MailboxSource = _Only(source, set(ignored_source))
+    gmail = gmail_view(source, seen, batch_policy(batch), copied)  # the label policy's view
+    if gmail is not None:
+        seen = gmail
+        all_mail = gmail.all_mail
+        if all_mail is not None and not _stored(states, listed, all_mail):
+            mapping[all_mail] = ARCHIVE  # where the sync puts it when nothing is recorded
+    report = compare(view(seen), target, folder_map=mapping, skipped_uids=skipped)
     target_folders = {f.path: f for f in target.folders()}
     empty = [p for p in report.folders_extra
              if p in target_folders and _is_empty(target, target_folders[p])]
     report.folders_extra = [p for p in report.folders_extra if p not in empty]
     return report, [show(p) for p in empty], mapping
+
+
+def _stored(states: dict[str, FolderRow], listed: list[FolderInfo], path: FolderPath) -> bool:
+    """Whether the store recorded a target folder for the source folder at ``path``."""
+    native = next((f.native for f in listed if f.path == path), None)
+    state = states.get(native) if native is not None else None
+    return state is not None and decode_target_path(state.target_name) is not None
 
 
 def _watched(view: View, cancelled: Callable[[], bool]) -> View:

@@ -433,6 +433,31 @@ class MessageStateRepository:
             found.update(r["fingerprint"] for r in rows)
         return found
 
+    def copies_elsewhere(self, user_id: int, folder_id: int, fingerprints: Iterable[str]
+                         ) -> dict[str, tuple[str | None, str, str]]:
+        """For each of ``fingerprints`` that a copied row (with a target reference) of another
+        folder of ``user_id`` holds, one such copy: (that folder's target name, the target
+        reference, the recorded flags). What a copy made on the target itself starts from
+        (engine/sync/target_copy.py)."""
+        wanted = sorted(set(fingerprints))
+        found: dict[str, tuple[str | None, str, str]] = {}
+        for start in range(0, len(wanted), _IN_CHUNK):
+            chunk = wanted[start:start + _IN_CHUNK]
+            rows = self._db.query_all(
+                "SELECT m.fingerprint AS fingerprint, f.target_name AS target_name, "
+                "m.target_ref AS target_ref, m.flags AS flags FROM message_states m "
+                "JOIN folder_states f ON f.id = m.folder_id "
+                "WHERE f.user_id = ? AND m.folder_id <> ? AND m.state = 'copied' "
+                "AND m.target_ref IS NOT NULL "
+                f"AND m.fingerprint IN ({', '.join('?' for _ in chunk)}) "
+                "ORDER BY m.id",
+                (user_id, folder_id, *chunk),
+            )
+            for r in rows:
+                found.setdefault(r["fingerprint"], (r["target_name"], r["target_ref"],
+                                                    r["flags"]))
+        return found
+
     def count_by_state(self, user_id: int) -> dict[str, int]:
         """Message counts per state over all of a user's folders."""
         rows = self._db.query_all(

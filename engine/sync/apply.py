@@ -75,6 +75,7 @@ from engine.sync.model import (
     Skip,
     UpdateFlags,
 )
+from engine.sync.target_copy import Holders, copy_within
 from engine.targets.base import Lookup, OutgoingMessage, Rejected, Target, TargetRef
 
 DEFAULT_BATCH_BYTES = 4 * 1024 * 1024  # per folder worker: 4 workers stay well under 150 MB
@@ -193,6 +194,7 @@ class FolderContext:
     batch_count: int = DEFAULT_BATCH_COUNT
     fence: Fence = no_fence  # raises Stopped when the job lost its lease (in a transaction)
     size_limit: MessageSizeLimit | None = None  # the plan's, for the skipped items' reason
+    holders: Holders | None = None  # copies the target holds elsewhere (engine/sync/target_copy)
 
     @property
     def folder_id(self) -> int:
@@ -544,7 +546,8 @@ class FolderApplier:
     # --- copies ----------------------------------------------------------------------------------
 
     def copy(self, copies: Sequence[Copy], status: FolderStatus | None) -> None:
-        """Fetch, intend, append and record ``copies`` batch by batch."""
+        """Fetch, intend, append and record ``copies`` batch by batch; those another folder's
+        copy on the target can make (``holders``) are made there (engine/sync/target_copy.py)."""
         if not copies:
             return
         source = self.ctx.source
@@ -552,6 +555,8 @@ class FolderApplier:
             raise TransientError("The source folder is not open.", error_id="SourceNotOpen")
         if self._examined != self.ctx.row.source_name:
             self._check_source(source, status)
+        if self.ctx.holders is not None and not self.ctx.limits.full:
+            copies = copy_within(self.ctx, copies, self.ctx.holders)  # no bytes sent again
         by_uid = {c.uid: c for c in copies}
         sizes = {c.uid: c.size for c in copies}
         for chunk in byte_chunks(list(by_uid), sizes, self.ctx.batch_bytes,

@@ -124,6 +124,7 @@ from engine.sync.selection import (
 from engine.sync.snapshot import snapshot_folder
 from engine.sync.state import decode_target_path, encode_target_path, known_folder
 from engine.sync.survey import DEFAULT_KEEP_BUDGET, Survey
+from engine.sync.target_copy import Holder, Holders
 from engine.sync.target_names import Placement, distinct_targets, redirect_unlabeled
 from engine.targets.base import Target
 
@@ -585,7 +586,22 @@ class _Pass:
             target_path=self.target_path(row.source_name), target=target, source=source,
             limits=self.limits, hook=self.hook, token=token or self.token,  # type: ignore[arg-type]
             batch_bytes=batch_bytes, batch_count=batch_count, fence=self._fence,
-            size_limit=self._size_limit(target))
+            size_limit=self._size_limit(target), holders=self._holders(store or self.store,
+                                                                       row.id))
+
+    def _holders(self, store: Store, folder_id: int) -> Holders | None:
+        """For a Gmail-shaped source: the copies of a message that another folder of the
+        user holds on the target, which a new copy is made from (engine/sync/target_copy.py:
+        a label added later, a copy moved to Archive)."""
+        if self.labels is None:
+            return None
+
+        def holders(fingerprints: Sequence[str]) -> dict[str, Holder]:
+            found = store.messages.copies_elsewhere(self.user_id, folder_id, fingerprints)
+            return {fp: Holder(path, ref, flags) for fp, (name, ref, flags) in found.items()
+                    if (path := decode_target_path(name)) is not None}
+
+        return holders
 
     def _size_limit(self, target: Target) -> MessageSizeLimit | None:
         """imsh's limit, or what the target says it takes (an IMAP target: the endpoint's

@@ -22,6 +22,15 @@ identity that says "the same message" is Gmail's ``X-GM-MSGID`` when the server 
 ``X-GM-EXT-1``, else imsh's fingerprint (Message-ID, size, date, header hash): the executor
 hands in whichever it has.
 
+**Labels from X-GM-LABELS.** When the server offers ``X-GM-EXT-1``, which folders show a
+message comes from its labels, read in one ``UID FETCH (X-GM-MSGID X-GM-LABELS)`` on All Mail
+(:func:`label_folder` maps each label to the listed folder that shows it; a label no listed
+folder shows is ignored): :func:`members_by_label` turns them into each folder's identities.
+A label folder is then read for its UIDs only where the placement needs them
+(:func:`needs_reading`): where the store recorded copies, where All Mail cannot tell (Trash,
+Spam), and where the policy drops a message. Without the extension the folder listings are
+the labels, as before.
+
 The result names the UIDs of each folder that are *not* copied from it (:attr:`LabelPlacement.
 dropped`): a message that arrives after the folders were read is not in it and is copied where
 it appears (a possible duplicate, never a loss), and a message the store already recorded is
@@ -46,6 +55,12 @@ VIEW_FLAGS = frozenset({"\\flagged", "\\important"})  # Starred, Important: neve
 ALL_FLAG = "\\all"
 _SYSTEM_RANK = {"\\sent": 2, "\\drafts": 3, "\\junk": 4, "\\trash": 5}
 _GMAIL_ROOTS = ("[Gmail]", "[Google Mail]")
+# X-GM-LABELS' system labels -> the LIST flag of the folder that shows them
+_SYSTEM_LABELS = {"\\sent": "\\sent", "\\draft": "\\drafts", "\\drafts": "\\drafts",
+                  "\\starred": "\\flagged", "\\important": "\\important",
+                  "\\trash": "\\trash", "\\spam": "\\junk", "\\junk": "\\junk"}
+NOT_IN_ALL_MAIL = frozenset({"\\trash", "\\junk"})  # All Mail's labels never name these
+UNREAD = 0  # the UID of a member known from labels only (its folder was not read)
 
 
 @dataclass(frozen=True)
@@ -142,3 +157,48 @@ def place(folders: Sequence[LabelFolder], policy: str) -> LabelPlacement:
                 dropped[folder.name].add(uid)
     return LabelPlacement(views, all_mail,
                           {name: frozenset(uids) for name, uids in dropped.items()})
+
+
+def label_folder(label: str, folders: Sequence[LabelFolder]) -> str | None:
+    """The listed folder that shows messages carrying the X-GM-LABELS entry ``label``:
+    ``\\Inbox`` is INBOX, a system label the folder with its special-use flag, a user label
+    the folder of that name; ``None`` when no listed folder shows it."""
+    lowered = label.lower()
+    if lowered == "\\inbox":
+        return next((f.name for f in folders if f.path == ("INBOX",)), None)
+    if lowered.startswith("\\"):
+        flag = _SYSTEM_LABELS.get(lowered)
+        return next((f.name for f in folders if flag and flag in _lower(f.flags)), None)
+    return next((f.name for f in folders if f.name == label), None)
+
+
+def members_by_label(labels: Mapping[str, Sequence[str]], folders: Sequence[LabelFolder]
+                     ) -> dict[str, set[str]]:
+    """Each folder's identities, from ``identity -> labels`` (All Mail's X-GM-LABELS)."""
+    members: defaultdict[str, set[str]] = defaultdict(set)
+    for identity, names in labels.items():
+        for label in names:
+            name = label_folder(label, folders)
+            if name is not None:
+                members[name].add(identity)
+    return dict(members)
+
+
+def from_labels(folder: LabelFolder, members: Iterable[str]) -> LabelFolder:
+    """A folder not read, its messages known from labels only (UID :data:`UNREAD`)."""
+    return LabelFolder(folder.name, folder.path, folder.flags,
+                       tuple((UNREAD, identity) for identity in sorted(members)))
+
+
+def needs_reading(folder: LabelFolder, recorded: bool) -> bool:
+    """Whether a label folder must be read for its UIDs before placing: it holds recorded
+    copies (whose identities the store does not know), or All Mail cannot tell what it
+    shows (Trash, Spam)."""
+    return recorded or bool(_lower(folder.flags) & NOT_IN_ALL_MAIL)
+
+
+def unread_with_drops(placement: LabelPlacement, folders: Sequence[LabelFolder]) -> list[str]:
+    """Folders known from labels only from which the policy drops a message: they must be
+    read (their UIDs are needed to leave those messages out) and placed again."""
+    return [f.name for f in folders
+            if f.messages and f.messages[0][0] == UNREAD and not placement.keeps(f.name, UNREAD)]

@@ -2,11 +2,18 @@
 
 Before the survey the executor asks :func:`label_placement`: when the source is laid out like
 Gmail (:func:`~engine.sync.gmail_labels.is_gmail_shaped`, Gmail itself through an OAuth or an
-app-password login, or anything that mimics it) every folder is read once for the identity of
-its messages: ``X-GM-MSGID`` (one ``UID FETCH`` item) when the server offers ``X-GM-EXT-1``,
-else the fingerprint (headers are fetched only for messages the store does not know yet, as
-the survey does: one more listing per folder per pass, the price of deciding before
-copying). Anything else returns ``None`` and the pass goes on as for any IMAP server.
+app-password login, or anything that mimics it) the identities of its messages are read:
+
+* with ``X-GM-EXT-1``: All Mail once, ``UID FETCH (X-GM-MSGID X-GM-LABELS)``: every message's
+  id and labels, so which folders show it; then only the label folders whose UIDs the
+  placement needs (``UID FETCH (X-GM-MSGID)``: recorded copies, Trash and Spam, folders the
+  policy drops a message from; :func:`~engine.sync.gmail_labels.needs_reading`). Without an
+  All Mail folder, each folder's ``X-GM-MSGID``;
+* without it, every folder's fingerprints (headers are fetched only for messages the store
+  does not know yet, as the survey does: one more listing per folder per pass, the price of
+  deciding before copying).
+
+Anything else returns ``None`` and the pass goes on as for any IMAP server.
 
 The filter (:func:`by_labels`) keeps the ContentFilter's safety rule: a message the store has
 recorded for a folder always stays in its listing, so a policy never makes a copy look deleted
@@ -21,14 +28,19 @@ from dataclasses import replace
 from engine.imap.source import GMAIL_MSGID_ITEM, ImapSource, SourceFolder, SourceFolderGone
 from engine.store.batches import BatchSpec
 from engine.sync.gmail_labels import (
+    ALL_FLAG,
     GMAIL_EXTENSION,
     POLICY_KEY,
     VIEW_FLAGS,
     LabelFolder,
     LabelPlacement,
+    from_labels,
     is_gmail_shaped,
+    members_by_label,
+    needs_reading,
     parse_policy,
     place,
+    unread_with_drops,
 )
 from engine.sync.model import FolderSnapshot, FolderState
 from engine.sync.snapshot import snapshot_folder
@@ -50,22 +62,66 @@ def label_placement(source: ImapSource, folders: Sequence[SourceFolder], batch: 
     if not is_gmail_shaped(shape, capabilities):
         return None
     by_msgid = GMAIL_EXTENSION in capabilities
-    listed: list[LabelFolder] = []
-    for folder, bare in zip(folders, shape, strict=True):
-        if not folder.selectable:
-            continue
-        if VIEW_FLAGS & {f.lower() for f in folder.flags}:
-            listed.append(bare)  # a view is never copied: no need to read it
-            continue
-        state = known(folder.name)
-        try:
-            messages = _identities(source, folder, by_msgid, state)
-        except SourceFolderGone:
-            continue  # the survey reports it
-        recorded = frozenset(m.source_uid for m in state.messages
-                             if m.source_uid is not None) if state is not None else frozenset()
-        listed.append(replace(bare, messages=messages, recorded=recorded))
-    return place(listed, batch_policy(batch))
+    policy = batch_policy(batch)
+    homes = [(folder, bare) for folder, bare in zip(folders, shape, strict=True)
+             if folder.selectable and not VIEW_FLAGS & {f.lower() for f in folder.flags}]
+    views = [bare for folder, bare in zip(folders, shape, strict=True)
+             if folder.selectable and VIEW_FLAGS & {f.lower() for f in folder.flags}]
+    all_mail = next((folder for folder, _ in homes
+                     if ALL_FLAG in {f.lower() for f in folder.flags}), None)
+    labels = _all_mail_labels(source, all_mail) if by_msgid and all_mail is not None else None
+    if labels is None:  # no X-GM-LABELS: every folder's listing says what it shows
+        read = [_read(source, folder, bare, by_msgid, known) for folder, bare in homes]
+        return place([*views, *(f for f in read if f is not None)], policy)
+    all_uids, by_identity = labels
+    members = members_by_label(by_identity, shape)
+    listed: dict[str, LabelFolder] = {}
+    for folder, bare in homes:
+        if folder is all_mail:
+            listed[folder.name] = replace(bare, messages=all_uids)
+        elif needs_reading(bare, known(folder.name) is not None):
+            if (got := _read(source, folder, bare, True, known)) is not None:
+                listed[folder.name] = got
+        else:
+            listed[folder.name] = from_labels(bare, members.get(folder.name, ()))
+    placement = place([*views, *listed.values()], policy)
+    again = unread_with_drops(placement, list(listed.values()))
+    if not again:
+        return placement
+    by_name = {folder.name: (folder, bare) for folder, bare in homes}
+    for name in again:  # their UIDs are needed to leave out what the policy drops there
+        got = _read(source, *by_name[name], True, known)
+        if got is None:
+            listed.pop(name)
+        else:
+            listed[name] = got
+    return place([*views, *listed.values()], policy)
+
+
+def _all_mail_labels(source: ImapSource, all_mail: SourceFolder
+                     ) -> tuple[tuple[tuple[int, str], ...], dict[str, tuple[str, ...]]] | None:
+    """All Mail's (UID, identity) pairs and each identity's labels; ``None`` when the folder
+    is gone (the other folders' listings then decide)."""
+    try:
+        status = source.select(all_mail)
+    except SourceFolderGone:
+        return None
+    rows = source.gmail_labels(status.uidnext) if status.exists else {}
+    uids = tuple((uid, "gm:" + rows[uid][0]) for uid in sorted(rows))
+    return uids, {"gm:" + msgid: labels for msgid, labels in rows.values()}
+
+
+def _read(source: ImapSource, folder: SourceFolder, bare: LabelFolder, by_msgid: bool,
+          known: Callable[[str], FolderState | None]) -> LabelFolder | None:
+    """A folder read for the identities of its messages; ``None`` when it is gone."""
+    state = known(folder.name)
+    try:
+        messages = _identities(source, folder, by_msgid, state)
+    except SourceFolderGone:
+        return None  # the survey reports it
+    recorded = frozenset(m.source_uid for m in state.messages
+                         if m.source_uid is not None) if state is not None else frozenset()
+    return replace(bare, messages=messages, recorded=recorded)
 
 
 def _identities(source: ImapSource, folder: SourceFolder, by_msgid: bool,

@@ -147,6 +147,7 @@ EARLIEST_DATE = datetime(1970, 1, 2, tzinfo=UTC)
 DEFAULT_WINDOW = 64
 LIST_CHUNK = 1000  # UIDs per FETCH when listing a folder's messages for adoption
 _APPENDUID = re.compile(rb"\[APPENDUID (\d+) ([0-9:,]+)\]", re.IGNORECASE)
+_COPYUID = re.compile(rb"\[COPYUID (\d+) ([0-9:,]+) ([0-9:,]+)\]", re.IGNORECASE)
 _ATOM_SPECIALS = set('(){ %*"\\]') | {chr(c) for c in range(0x20)} | {"\x7f"}
 _MODES = ("auto", "multiappend", "literal-plus", "sequential")
 CAPACITY_CODES = frozenset({"OVERQUOTA", "INUSE", "UNAVAILABLE", "THROTTLED"})
@@ -560,6 +561,48 @@ class ImapTarget:
                             large=True)
         return Rejected(folder, f"The server refused the message: {text}",
                         permanent=code not in RETRY_CODES)
+
+    # --- copies the target already holds -----------------------------------------------------
+
+    def copy_within(self, source: FolderPath, item_ids: Sequence[str], folder: FolderPath
+                    ) -> list[str | None]:
+        """``UID COPY`` of the messages ``item_ids`` name in ``source`` into ``folder``
+        (engine/sync/target_copy.py): the server copies bytes, flags and INTERNALDATE (RFC
+        3501 6.4.7), nothing is sent again. One new item id per id, in order, from COPYUID
+        (RFC 4315); ``None`` where the server did not name it (no UIDPLUS: the caller looks
+        it up like an unnamed append) or the message is no longer in ``source``. Raises
+        FolderNotFound when ``source`` is gone."""
+        if not self.session.has("UIDPLUS") or self.exchange is not None:
+            # unnamed copies would wait for a lookup; Exchange's COPY is untested here
+            raise PermanentError("The target does not copy messages with COPYUID here.",
+                                 error_id="CopyRefused")
+        selected = self._select(source)
+        uids = [_split_id(i, selected.uidvalidity) for i in item_ids]
+        wanted = sorted({u for u in uids if u is not None})
+        if not wanted:
+            return [None] * len(item_ids)
+        imap = raw_connection(self.session.client)
+        with self._errors(f"copy messages into '{'/'.join(folder)}'"):
+            imap.untagged_responses.pop("COPYUID", None)
+            try:
+                self.session.client.copy(wanted, self.raw_name(folder))
+            except IMAPClientError as exc:
+                if isinstance(exc, IMAPClientAbortError):
+                    raise  # a lost connection, as anywhere else
+                raise PermanentError(  # full, or anything: the caller appends instead
+                    f"The target refused to copy messages into '{'/'.join(folder)}': {exc}",
+                    error_id="CopyRefused") from None
+        # imaplib files the tagged OK's [COPYUID v src dst] code under its name
+        codes = imap.untagged_responses.pop("COPYUID", None) or [b""]
+        code = codes[-1] if isinstance(codes[-1], bytes) else str(codes[-1]).encode()
+        match = _COPYUID.search(b"[COPYUID " + code + b"]")
+        if match is None:
+            return [None] * len(item_ids)
+        validity = match.group(1).decode()
+        pairs = dict(zip(_expand(match.group(2).decode()), _expand(match.group(3).decode()),
+                         strict=False))
+        return [f"{validity}:{pairs[u]}" if u is not None and u in pairs else None
+                for u in uids]
 
     # --- lookup, flags, delete -------------------------------------------------------------------
 

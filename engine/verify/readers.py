@@ -25,6 +25,7 @@ from engine.errors import ErrorCategory, PermanentError
 from engine.folders import decode_mutf7
 from engine.imap.connection import ImapSession
 from engine.imap.source import ImapSource
+from engine.mail import SourceFolder
 from engine.verify.hashing import file_digest
 from engine.verify.model import FolderInfo, MessageRecord, head_of, make_record
 
@@ -47,6 +48,11 @@ class ImapReader:
         return sorted((FolderInfo(f.path, f.name, f"\\{f.role}" if f.role else None)
                        for f in self._source.list_folders() if f.selectable),
                       key=lambda f: f.path)
+
+    def listed_folders(self) -> list[SourceFolder]:
+        """The folders as LIST shows them, with all their attributes (engine/verify/gmail.py
+        needs ``\\All``, ``\\Flagged``, ``\\Important``)."""
+        return [f for f in self._source.list_folders() if f.selectable]
 
     def messages(self, folder: FolderInfo) -> Iterator[MessageRecord]:
         status = self._source.select(folder.native)

@@ -55,3 +55,31 @@ def test_a_gmail_endpoint_cannot_be_a_batch_target(shell: Shell) -> None:
 def test_gmail_without_its_key_says_what_is_missing(shell: Shell) -> None:
     _, err = shell.run("New-MigrationEndpoint -Gmail -Name G")
     assert "needs -ServiceAccountKeyFileData" in err and "Traceback" not in err
+
+
+def test_set_migration_endpoint_replaces_a_gmail_key_and_refuses_it_elsewhere(
+    shell: Shell
+) -> None:
+    gmail(shell, KEY)
+    with open_store(shell) as store:
+        before = store.endpoints.get("G").password
+    other = json.dumps({**json.loads(KEY), "client_email": "n@p.iam.gserviceaccount.com"})
+    (shell.tmp / "key2.json").write_text(other, encoding="utf-8")
+    shell.ok(f'Set-MigrationEndpoint -Identity G -ServiceAccountKeyFileData '
+             f'([System.IO.File]::ReadAllBytes("{shell.tmp / "key2.json"}")) '
+             '-EmailAddress boss@contoso.com -SkipVerification')
+    with open_store(shell) as store:
+        row = store.endpoints.get("G")
+    assert row.username == "boss@contoso.com"
+    assert row.password is not None and before is not None
+    assert "n@p.iam" in row.password.reveal() and "n@p.iam" not in before.reveal()
+    (shell.tmp / "bad.json").write_text('{"type": "authorized_user"}', encoding="utf-8")
+    _, err = shell.run(f'Set-MigrationEndpoint -Identity G -ServiceAccountKeyFileData '
+                       f'([System.IO.File]::ReadAllBytes("{shell.tmp / "bad.json"}")) '
+                       '-SkipVerification')
+    assert "service account's JSON key" in err and "Traceback" not in err
+    shell.ok("New-MigrationEndpoint -IMAP -Name Src -RemoteServer 127.0.0.1 -Port 9 "
+             "-SkipVerification")
+    _, err = shell.run("Set-MigrationEndpoint -Identity Src -EmailAddress a@contoso.com "
+                       "-SkipVerification")
+    assert "apply to Gmail endpoints only" in err and "Traceback" not in err

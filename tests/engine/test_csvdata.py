@@ -402,3 +402,17 @@ def test_a_file_saved_with_another_delimiter_is_named_as_such(text: str, name: s
         parse_migration_csv(text.encode())
     assert caught.value.error_id == "CsvWrongDelimiter"
     assert f"separates its columns with {name}" in caught.value.message
+
+
+def test_a_gmail_csv_needs_the_email_address_only_and_signs_in_as_it() -> None:
+    rows = parse_migration_csv(b"EmailAddress\r\nann@contoso.com\r\nbob@contoso.com\r\n",
+                               password_required=False, user_name_required=False)
+    assert [(r.email_address, r.user_name) for r in rows] == [
+        ("ann@contoso.com", "ann@contoso.com"), ("bob@contoso.com", "bob@contoso.com")]
+    given = parse_migration_csv(b"EmailAddress,UserName\r\nann@contoso.com,ann@gmail.test\r\n"
+                                b"bob@contoso.com,\r\n", password_required=False,
+                                user_name_required=False)
+    assert [r.user_name for r in given] == ["ann@gmail.test", "bob@contoso.com"]
+    # any other source still needs its UserName column
+    assert "UserName" in error_of("EmailAddress\r\nann@contoso.com\r\n",
+                                  password_required=False).message

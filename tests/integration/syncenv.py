@@ -33,6 +33,7 @@ class SyncEnv:
     target_user: str | None = None
     user_name: str | None = None  # the CSV UserName; the source user's own login by default
     password: str | None = None
+    batch_extra: dict[str, object] = field(default_factory=dict)  # e.g. -GmailLabelPolicy
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="imsh-sync-",
                                                                        dir="/tmp")))
     user_id: int = 0
@@ -44,7 +45,8 @@ class SyncEnv:
                 "Source", "IMAP", remote_server=self.source.host, port=self.source.port,
                 security="None", authentication="Basic"))
             target = store.endpoints.add(self._target_spec())
-            batch = store.batches.add(BatchSpec("B1", source.id, target.id))
+            batch = store.batches.add(BatchSpec("B1", source.id, target.id,
+                                                extra=dict(self.batch_extra)))
             address = self.target_user or f"{self.source_user}@example.org"
             user = store.users.add(batch.id, MigrationUserSpec(
                 address, self.user_name or self.source_user,

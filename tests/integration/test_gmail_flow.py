@@ -9,8 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from scripts.compare import main as compare_main
 from tests.integration.test_incremental_flow import ADDRESS, Flow, counters
-from tests.support.gmail import EXAMPLE, GmailMessage, fill_gmail, subjects_by_folder
+from tests.support.gmail import (
+    EXAMPLE,
+    GmailMessage,
+    fill_gmail,
+    labels_by_message_id,
+    subjects_by_folder,
+)
 from tests.support.gmail_proxy import GmailExtension
 from tests.support.imap_proxy import ImapProxy
 from tests.support.servers import ImapServer, start_dovecot
@@ -35,13 +42,18 @@ def gmail() -> Iterator[ImapServer]:
 
 
 def migrate(tmp_path: Path, gmail: ImapServer, target: ImapServer, policy: str,
-            port: int | None = None, messages: Sequence[GmailMessage] = EXAMPLE
-            ) -> tuple[Flow, str]:
+            port: int | None = None, messages: Sequence[GmailMessage] = EXAMPLE, *,
+            extension: GmailExtension | None = None) -> tuple[Flow, str]:
+    """Fill a fresh Gmail-shaped user, migrate it with ``policy`` (through ``port``: a proxy
+    whose ``extension`` then answers X-GM-LABELS for this user), wait until Synced."""
     work = tmp_path / "work"
     work.mkdir()
     flow = Flow(tmp_path / "state", work, gmail, gmail.fresh_user(), target,
                 target.fresh_user())
     fill_gmail(gmail, flow.source_user, messages)
+    if extension is not None:
+        user = flow.source_user
+        extension.labels = lambda: labels_by_message_id(gmail, user)
     (work / "users.csv").write_text(
         "EmailAddress,UserName,Password,TargetUserName,TargetPassword\n"
         f"{ADDRESS},{flow.source_user},{gmail.password},{flow.target_user},{target.password}\n",
@@ -58,6 +70,19 @@ Get-MigrationUserStatistics {ADDRESS} | Format-List SyncedItemCount,TotalItemsIn
     return flow, out
 
 
+def proof(flow: Flow, items: int) -> None:
+    """Test-MigrationUser (the comparer's Gmail mode, engine/verify/gmail.py) finds the
+    target as the batch's policy says, with ``items`` messages on each side."""
+    out = flow.imsh("proof", f"Test-MigrationUser -Identity {ADDRESS} | Format-List\n")
+    assert "Result               : Identical" in out, out
+    assert f"SourceItemCount      : {items}" in out, out
+    assert f"TargetItemCount      : {items}" in out, out
+
+
+def spec(server: ImapServer, user: str, port: int | None = None) -> str:
+    return f"imap://{user}:{server.password}@127.0.0.1:{port or server.port}"
+
+
 def test_gmail_one_copy_puts_each_message_once_and_counts_it_once(
     tmp_path: Path, gmail: ImapServer, dovecot_target: ImapServer
 ) -> None:
@@ -66,9 +91,30 @@ def test_gmail_one_copy_puts_each_message_once_and_counts_it_once(
     assert "SyncedItemCount                : 5" in out
     assert "TotalItemsInSourceMailboxCount : 5" in out
     assert "PercentageComplete             : 100" in out
+    proof(flow, 5)
     before = counters(dovecot_target, flow.target_user)
     flow.sync_now()  # a second pass copies nothing, deletes nothing
     assert counters(dovecot_target, flow.target_user) == before
+    # the referee on the command line: the same answer for OneCopy, a difference for the other
+    a, b = spec(gmail, flow.source_user), spec(dovecot_target, flow.target_user)
+    assert compare_main([a, b, "--gmail-policy", "OneCopy"]) == 0
+    assert compare_main([a, b, "--gmail-policy", "EveryLabel"]) == 1  # Work lacks a and b
+    assert compare_main([a, b]) == 1  # folder by folder, a Gmail mailbox never matches
+
+
+def test_gmail_proof_names_a_duplicate_the_one_copy_policy_does_not_allow(
+    tmp_path: Path, gmail: ImapServer, dovecot_target: ImapServer
+) -> None:
+    flow, _ = migrate(tmp_path, gmail, dovecot_target, "")
+    client = dovecot_target.login(flow.target_user)
+    try:  # someone copies a into Work on the target: OneCopy says it belongs in INBOX only
+        client.select_folder("INBOX", readonly=True)
+        client.copy(client.search(["ALL"]), "Work")
+    finally:
+        client.logout()
+    out = flow.imsh("proof", f"Test-MigrationUser -Identity {ADDRESS} -Detailed | "
+                             "Format-List Result\n")
+    assert "Result : Different" in out, out
 
 
 def test_gmail_every_label_gives_a_copy_per_label_but_no_view_folders(
@@ -84,18 +130,23 @@ def test_gmail_every_label_gives_a_copy_per_label_but_no_view_folders(
         "Archive": [("d", False)],
     }
     assert "SyncedItemCount                : 7" in out
+    proof(flow, 7)
 
 
-def test_gmail_with_x_gm_ext_1_is_matched_by_gmail_message_id(
+def test_gmail_with_x_gm_ext_1_reads_labels_from_all_mail_and_only_the_folders_it_needs(
     tmp_path: Path, gmail: ImapServer, dovecot_target: ImapServer
 ) -> None:
     with ImapProxy(gmail.host, gmail.port) as proxy:
         extension = proxy.add(GmailExtension())
         flow, out = migrate(tmp_path, gmail, dovecot_target, "-GmailLabelPolicy OneCopy",
-                            port=proxy.port)
-    assert extension.hits == 10  # each copy in each label folder, views not read
+                            port=proxy.port, extension=extension)
+    assert extension.label_hits == 4  # a, b, c, d: All Mail's labels, one FETCH
+    # then X-GM-MSGID only where the placement needs UIDs: Trash (e, not in All Mail) and
+    # Work (a and b have more specific homes); INBOX, Work/ProjectX, Sent are not read
+    assert extension.hits == 4 + 1 + 2
     assert subjects_by_folder(dovecot_target, flow.target_user) == ONE_COPY_LAYOUT
     assert "SyncedItemCount                : 5" in out
+    proof(flow, 5)
 
 
 def test_gmail_labels_changed_after_the_first_pass_follow_one_copy(
@@ -116,6 +167,7 @@ def test_gmail_labels_changed_after_the_first_pass_follow_one_copy(
         **{k: v for k, v in ONE_COPY_LAYOUT.items() if k != "INBOX"},
         "Work": [("a", True)],
     }
+    proof(flow, 5)  # b stays where it was copied: the proof knows the recorded homes
 
 
 def test_gmail_a_label_named_archive_in_another_case_does_not_share_a_folder_with_all_mail(
@@ -129,3 +181,4 @@ def test_gmail_a_label_named_archive_in_another_case_does_not_share_a_folder_wit
         **{k: v for k, v in ONE_COPY_LAYOUT.items() if k != "Archive"},
         "Archive": [("f", False)], "Archive (2)": [("d", False)]}
     assert "SyncedItemCount                : 6" in out
+    proof(flow, 6)

@@ -15,7 +15,7 @@ import pytest
 from tests.adversity.oauth_support import DOMAIN, start_oauth_dovecot
 from tests.conftest import start_or_skip
 from tests.integration.test_gmail_flow import ONE_COPY_LAYOUT
-from tests.integration.test_incremental_flow import Flow
+from tests.integration.test_incremental_flow import Flow, wait_for
 from tests.support.gmail import fill_gmail, subjects_by_folder
 from tests.support.servers import ImapServer
 from tests.support.token_service import (
@@ -26,6 +26,7 @@ from tests.support.token_service import (
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
 SERVICE_ACCOUNT = "imsh-migration@contoso-proj.iam.gserviceaccount.com"
+SECOND_ACCOUNT = "imsh-migration-2@contoso-proj.iam.gserviceaccount.com"
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +39,7 @@ def tokens() -> Iterator[TokenService]:
 
 @pytest.fixture(scope="module")
 def workspace(tokens: TokenService) -> ImapServer:
-    return start_or_skip(lambda: start_oauth_dovecot(tokens, nusers=2,
+    return start_or_skip(lambda: start_oauth_dovecot(tokens, nusers=5,
                                                      extra_env={"SPECIAL_USE": "gmail"}))
 
 
@@ -74,3 +75,80 @@ Get-MigrationUserStatistics {ann} | Format-List SyncedItemCount
     assert subjects == {admin_user, ann}  # verification as the admin, the sync as ann
     assert b"PRIVATE KEY" not in b"".join(p.read_bytes() for p in flow.state.rglob("*")
                                           if p.is_file())
+
+
+def last_success(flow: Flow, user: str) -> object:
+    with flow.store() as store:
+        return store.users.get(user).last_successful_sync_at
+
+
+def workspace_flow(tmp_path: Path, tokens: TokenService, workspace: ImapServer,
+                   target: ImapServer, user: str, account: str = SERVICE_ACCOUNT) -> Flow:
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "key.json").write_bytes(google_service_account_key(tokens, account, DOMAIN))
+    return Flow(tmp_path / "state", work, workspace, user, target, target.fresh_user())
+
+
+def test_exchanges_gmail_csv_with_the_email_address_only_and_a_new_key_set_later(
+    tmp_path: Path, tokens: TokenService, workspace: ImapServer,
+    dovecot_target: ImapServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tokens.ca_file))
+    admin_user, ann, second_admin = workspace.users[0], workspace.users[2], workspace.users[3]
+    flow = workspace_flow(tmp_path, tokens, workspace, dovecot_target, ann)
+    fill_gmail(workspace, ann)
+    # Exchange's Google Workspace CSV: EmailAddress only; the default target (LocalMaildir)
+    (flow.work / "users.csv").write_text(f"EmailAddress\n{ann}\n", encoding="utf-8")
+    out = flow.imsh("gmail", f"""
+New-MigrationEndpoint -Gmail -ServiceAccountKeyFileData ([System.IO.File]::ReadAllBytes("key.json")) -EmailAddress {admin_user} -Name gmailEndpoint -RemoteServer 127.0.0.1 -Port {workspace.port} -Security None | Out-Null
+New-MigrationBatch -Name B1 -SourceEndpoint gmailEndpoint -CSVData ([System.IO.File]::ReadAllBytes("users.csv")) -AutoStart | Out-Null
+Write-Output "batch: $((Wait-MigrationBatch -Identity B1 -Status Synced -TimeoutSeconds 90).Status)"
+Get-MigrationUserStatistics {ann} | Format-List SyncedItemCount
+""")  # noqa: E501
+    assert "batch: Synced" in out, out
+    assert "SyncedItemCount : 5" in out, out
+    flow.wait_for_no_runner()
+    assert {t.tenant for t in tokens.issued_to(SERVICE_ACCOUNT)} >= {admin_user, ann}
+
+    # the key is replaced (and the admin changed): verified with the new key before it is kept
+    (flow.work / "key2.json").write_bytes(google_service_account_key(tokens, SECOND_ACCOUNT,
+                                                                     DOMAIN))
+    out = flow.imsh("setkey", f"""
+Set-MigrationEndpoint -Identity gmailEndpoint -ServiceAccountKeyFileData ([System.IO.File]::ReadAllBytes("key2.json")) -EmailAddress {second_admin}
+Get-MigrationEndpoint gmailEndpoint | Format-List EndpointType
+""")  # noqa: E501
+    assert "EndpointType : Gmail" in out, out
+    assert [t.tenant for t in tokens.issued_to(SECOND_ACCOUNT)] == [second_admin]
+    before = last_success(flow, ann)
+    flow.imsh("syncnow", "Set-MigrationBatch -Identity B1 -SyncNow\n")
+    wait_for(lambda: last_success(flow, ann) != before, 60, "the pass with the new key")
+    flow.wait_for_no_runner()  # that pass signed ann in with the new key
+    assert {t.tenant for t in tokens.issued_to(SECOND_ACCOUNT)} == {second_admin, ann}
+    assert b"PRIVATE KEY" not in b"".join(p.read_bytes() for p in flow.state.rglob("*")
+                                          if p.is_file())
+
+
+def test_a_gmail_user_whose_token_the_server_refuses_fails_naming_domain_wide_delegation(
+    tmp_path: Path, tokens: TokenService, workspace: ImapServer,
+    dovecot_target: ImapServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Google grants the token (the address is in the delegated domain) but Gmail's IMAP
+    # refuses it (IMAP off for the user, say): the introspection calls it inactive
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tokens.ca_file))
+    ghost = workspace.users[4]  # this test's own user
+    tokens.imap_refused.add(ghost)
+    flow = workspace_flow(tmp_path, tokens, workspace, dovecot_target, ghost)
+    (flow.work / "users.csv").write_text(f"EmailAddress\n{ghost}\n", encoding="utf-8")
+    out = flow.imsh("gmail", f"""
+New-MigrationEndpoint -Gmail -ServiceAccountKeyFileData ([System.IO.File]::ReadAllBytes("key.json")) -EmailAddress {workspace.users[0]} -Name gmailEndpoint -RemoteServer 127.0.0.1 -Port {workspace.port} -Security None | Out-Null
+New-MigrationBatch -Name B1 -SourceEndpoint gmailEndpoint -CSVData ([System.IO.File]::ReadAllBytes("users.csv")) -AutoStart | Out-Null
+$b = Wait-MigrationBatch -Identity B1 -TimeoutSeconds 90 -ErrorAction SilentlyContinue
+Get-MigrationUserStatistics -Identity {ghost} | ForEach-Object {{ Write-Output "status: $($_.Status) error: $($_.ErrorSummary)" }}
+""")  # noqa: E501
+    assert "status: Failed" in out, out
+    flow.wait_for_no_runner()
+    assert f"The service account '{SERVICE_ACCOUNT}' couldn't sign in to the mailbox " \
+           f"'{ghost}'" in out, out
+    assert "domain-wide delegation" in out and "https://mail.google.com/" in out, out
+    assert "IMAP.AccessAsApp" not in out  # Exchange's advice is not Gmail's

@@ -20,10 +20,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from imapclient import imap_utf7
+
 from tests.support.servers import ImapServer
 
 ALL_MAIL, STARRED, IMPORTANT = "[Gmail]/All Mail", "[Gmail]/Starred", "[Gmail]/Important"
 SENT, TRASH, SPAM = "[Gmail]/Sent Mail", "[Gmail]/Trash", "[Gmail]/Spam"
+# a special-use folder -> the system label Gmail's X-GM-LABELS names it by
+_SYSTEM_LABELS = {b"\\Sent": b"\\Sent", b"\\Drafts": b"\\Draft", b"\\Flagged": b"\\Starred",
+                  b"\\Important": b"\\Important", b"\\Trash": b"\\Trash", b"\\Junk": b"\\Spam"}
 
 
 @dataclass(frozen=True)
@@ -93,5 +98,52 @@ def subjects_by_folder(server: ImapServer, user: str) -> dict[str, list[tuple[st
             if items:
                 result[name] = items
         return result
+    finally:
+        client.logout()
+
+
+def labels_by_message_id(server: ImapServer, user: str) -> dict[bytes, tuple[bytes, ...]]:
+    """Gmail's X-GM-LABELS of each message (by Message-ID value), derived from which folders
+    show it now, the way Gmail derives folders from labels: INBOX ``\\Inbox``, a special-use
+    folder its system label, any other folder its name (quoted, modified UTF-7); All Mail
+    adds none."""
+    client = server.login(user)
+    try:
+        labels: dict[bytes, list[bytes]] = {}
+        for flags, _sep, name in client.list_folders():
+            if b"\\All" in flags or b"\\Noselect" in flags:
+                continue
+            system = next((_SYSTEM_LABELS[f] for f in flags if f in _SYSTEM_LABELS), None)
+            label = b"\\Inbox" if name == "INBOX" else system or (
+                b'"' + imap_utf7.encode(name).replace(b'"', b'\\"') + b'"')
+            client.select_folder(name, readonly=True)
+            uids = client.search(["ALL"])
+            rows = client.fetch(uids, ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"]) if uids else {}
+            for row in rows.values():
+                header = row[b"BODY[HEADER.FIELDS (MESSAGE-ID)]"].strip()
+                key = header.split(b":", 1)[-1].strip()
+                labels.setdefault(key, []).append(label)
+        return {key: tuple(values) for key, values in labels.items()}
+    finally:
+        client.logout()
+
+
+def add_label(server: ImapServer, user: str, subject: str, folder: str) -> None:
+    """Give the message ``subject`` the label ``folder`` (a copy there, as Gmail shows it)."""
+    client = server.login(user)
+    try:
+        client.select_folder(ALL_MAIL, readonly=True)
+        client.copy(client.search(["SUBJECT", subject]), folder)
+    finally:
+        client.logout()
+
+
+def remove_label(server: ImapServer, user: str, subject: str, folder: str) -> None:
+    """Take the label ``folder`` off the message ``subject`` (its copy there expunged)."""
+    client = server.login(user)
+    try:
+        client.select_folder(folder)
+        client.delete_messages(client.search(["SUBJECT", subject]))
+        client.expunge()
     finally:
         client.logout()

@@ -116,6 +116,7 @@ class TokenService:
     refused: list[tuple[str, str]] = field(default_factory=list)  # (client id, error code)
     introspected: list[tuple[str, bool]] = field(default_factory=list)  # (jti, active)
     google: dict[str, GoogleAccount] = field(default_factory=dict)
+    imap_refused: set[str] = field(default_factory=set)  # Google subjects IMAP turns away
     _key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _server: ThreadingHTTPServer | None = field(default=None, repr=False)
@@ -290,7 +291,8 @@ class TokenService:
         if google is not None:
             with self._lock:
                 entry = next((t for t in self.issued if t.jti == google.get("jti")), None)
-            if entry is None or time.time() >= entry.expires_at:
+            if (entry is None or time.time() >= entry.expires_at
+                    or str(google.get("sub")) in self.imap_refused):  # e.g. IMAP off for it
                 return self._inactive(str(google.get("jti", "")))
             with self._lock:
                 self.introspected.append((entry.jti, True))

@@ -8,11 +8,17 @@ from engine.errors import ValidationError
 from engine.sync.gmail_labels import (
     EVERY_LABEL,
     ONE_COPY,
+    UNREAD,
     LabelFolder,
+    from_labels,
     is_gmail_shaped,
+    label_folder,
     label_rank,
+    members_by_label,
+    needs_reading,
     parse_policy,
     place,
+    unread_with_drops,
 )
 
 
@@ -100,3 +106,28 @@ def test_a_label_added_later_copies_nothing_and_an_archived_message_is_placed_an
     placement = place(later, ONE_COPY)
     assert kept(placement, later) == {"INBOX": [], "Work": [1], "Work/ProjectX": [1],
                                       "[Gmail]/All Mail": []}
+
+
+def test_x_gm_labels_name_their_folders_by_special_use_or_by_name() -> None:
+    assert label_folder("\\Inbox", MAILBOX) == "INBOX"
+    assert label_folder("\\Sent", MAILBOX) == "[Gmail]/Sent Mail"
+    assert label_folder("\\Starred", MAILBOX) == "[Gmail]/Starred"
+    assert label_folder("Work/ProjectX", MAILBOX) == "Work/ProjectX"
+    assert label_folder("Hidden from IMAP", MAILBOX) is None
+    assert label_folder("\\Draft", MAILBOX) is None  # no Drafts folder listed here
+
+
+def test_labels_place_like_listings_and_only_folders_that_lose_a_message_need_reading() -> None:
+    labels = {"a": ("\\Inbox", "Work", "\\Starred", "\\Important"),
+              "b": ("Work", "Work/ProjectX"), "c": ("\\Sent", "\\Important"), "d": ()}
+    members = members_by_label(labels, MAILBOX)
+    assert members["Work"] == {"a", "b"} and "[Gmail]/All Mail" not in members
+    all_mail = MAILBOX[-1]
+    folders = [all_mail if f is all_mail else f if needs_reading(f, False)
+               else from_labels(f, members.get(f.name, ())) for f in MAILBOX]
+    assert [f.name for f in folders if f.messages and f.messages[0][0] != UNREAD] == [
+        "[Gmail]/Trash", "[Gmail]/All Mail"]  # Trash: All Mail's labels never show it
+    placement = place(folders, ONE_COPY)
+    assert unread_with_drops(placement, folders) == ["Work"]
+    assert unread_with_drops(place(folders, EVERY_LABEL), folders) == []
+    assert needs_reading(folder("Work"), recorded=True)
