@@ -50,6 +50,7 @@ from engine.store.config import ConfigRepository, MetaRepository
 from engine.store.db import Database
 from engine.store.endpoints import EndpointRepository, EndpointSpec
 from engine.store.leases import LeaseRepository
+from engine.store.passes import PassRepository
 from engine.store.proofs import ProofRepository
 from engine.store.schema import migrate
 from engine.store.stats import StatisticsRepository
@@ -81,6 +82,7 @@ class Store:
         self.leases = LeaseRepository(db)
         self.user_settings = UserSettingsRepository(db)
         self.proofs = ProofRepository(db)
+        self.passes = PassRepository(db)
 
     @classmethod
     def open(cls, paths: StatePaths) -> Store:
