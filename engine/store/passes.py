@@ -36,6 +36,8 @@ class PassRow:
     id: int
     batch_id: int
     user_id: int
+    batch_name: str
+    email_address: str
     kind: str  # initial | incremental
     started_at: datetime
     finished_at: datetime | None
@@ -58,13 +60,14 @@ _COPIED_NOW = ("COALESCE((SELECT s.synced_item_count FROM user_statistics s "
 _BYTES_NOW = ("COALESCE((SELECT s.bytes_transferred FROM user_statistics s "
               "WHERE s.user_id = p.user_id), 0)")
 _SELECT = (
-    "SELECT p.id, p.batch_id, p.user_id, p.kind, p.started_at, p.finished_at, p.retries, "
+    "SELECT p.id, p.batch_id, p.user_id, b.name AS batch_name, u.email_address, p.kind, "
+    "p.started_at, p.finished_at, p.retries, "
     "p.throttle_wait_seconds, p.outcome, "
     f"CASE WHEN p.finished_at IS NULL THEN {_COPIED_NOW} - p.items_at_start "
     "ELSE p.items_copied END AS items, "
     f"CASE WHEN p.finished_at IS NULL THEN {_BYTES_NOW} - p.bytes_at_start "
     "ELSE p.bytes_copied END AS bytes "
-    "FROM passes p"
+    "FROM passes p JOIN batches b ON b.id = p.batch_id JOIN migration_users u ON u.id = p.user_id"
 )
 
 
@@ -140,6 +143,8 @@ def _row(r: Row) -> PassRow:
         id=int(r["id"]),
         batch_id=int(r["batch_id"]),
         user_id=int(r["user_id"]),
+        batch_name=r["batch_name"],
+        email_address=r["email_address"],
         kind=r["kind"],
         started_at=started,
         finished_at=finished,

@@ -138,6 +138,14 @@ def create_app(paths: StatePaths, token: str) -> Starlette:
         return Response(text.encode("utf-8"), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
+    def throughput_svg(request: Request) -> Response:
+        name = request.query_params.get("batch") or ""
+        try:
+            text = read(lambda e: views.throughput_svg(e, name))
+        except NotFoundError as exc:
+            return not_found(exc)
+        return Response(text, media_type="image/svg+xml")
+
     def metrics_text(request: Request) -> Response:
         return Response(read(metrics.exposition), media_type=CONTENT_TYPE_LATEST)
 
@@ -148,6 +156,7 @@ def create_app(paths: StatePaths, token: str) -> Starlette:
         Route("/api/overview.json", overview_json, methods=["GET"]),
         Route("/api/batches/{name:path}", batch_json, methods=["GET"]),
         Route("/report.csv", report_csv, methods=["GET"]),
+        Route("/chart/throughput.svg", throughput_svg, methods=["GET"]),
         Route("/metrics", metrics_text, methods=["GET"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
