@@ -49,6 +49,7 @@ from engine.service.user_folders import UserFolder
 from engine.service.users import UserChanges, UserInfo, UserService
 from engine.store import Store
 from engine.store.passes import PassRow
+from engine.store.store import state_exists
 
 IDENTITY_KINDS = ("batch", "endpoint", "user")
 SMTP_DEFAULTS_APPLIED = "SmtpDefaultsApplied"  # config key: the file's smtp section was stored
@@ -66,6 +67,11 @@ class Engine:
         self._endpoints = EndpointService(store)
         self._batches = BatchService(store, launcher)
         self._users = UserService(store, launcher)
+
+    @staticmethod
+    def state_exists(paths: StatePaths) -> bool:
+        """Whether ``paths`` hold migration state (looked for without creating any)."""
+        return state_exists(paths)
 
     @classmethod
     def open(cls, paths: StatePaths, *,

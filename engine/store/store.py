@@ -168,6 +168,23 @@ class Store:
         self.close()
 
 
+def state_exists(paths: StatePaths) -> bool:
+    """Whether ``paths`` hold migration state, found without creating or changing anything:
+    ``state.db`` exists, or the PostgreSQL database has imsh's schema (an unreachable one
+    raises the store's error)."""
+    if paths.database is None:
+        return paths.db.is_file()
+    from engine.store.pg import PgDatabase, is_postgres_url
+
+    if not is_postgres_url(paths.database):
+        return False
+    db = PgDatabase.connect(paths.database)
+    try:
+        return db.user_version() > 0
+    finally:
+        db.close()
+
+
 def _create_database(path: Path) -> None:
     """Create ``path`` with the whole schema, atomically: built as a temporary file, closed (so
     its WAL is checkpointed into it) and hard-linked into place. If another process linked
