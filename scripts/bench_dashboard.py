@@ -4,8 +4,9 @@
 
 Two migrations of the same-sized batch from a throwaway Dovecot into another (fresh target
 mailboxes each time): first unwatched, then with ``imsh dashboard`` running and a client
-fetching ``/``, ``/batches/B1`` and ``/api/overview.json`` every 0.5 s (what a few open
-browser tabs do), timing each answer. Prints both wall times and the answers' latencies.
+fetching ``/``, ``/batches/B1``, ``/api/overview.json``, ``/api/batches/B1`` and the
+throughput chart every 0.5 s (what a few open browser tabs do), timing each answer.
+Prints both wall times and the answers' latencies (all, and page by page) with the load.
 A development tool (needs tests/support), not part of imsh.
 """
 
@@ -23,11 +24,12 @@ from tests.dashboard.support import Dashboard, run_script, start_dashboard
 from tests.support.ports import free_port
 from tests.support.servers import ImapServer, start_dovecot, stop_all
 
-PAGES = ("/", "/batches/B1", "/api/overview.json")
+PAGES = ("/", "/batches/B1", "/api/overview.json", "/api/batches/B1",
+         "/chart/throughput.svg?batch=B1")
 
 
 def migrate(base: Path, source: ImapServer, src_users: list[str], target: ImapServer,
-            dst_users: list[str], watch: bool) -> tuple[float, list[float]]:
+            dst_users: list[str], watch: bool) -> tuple[float, list[tuple[str, float]]]:
     state, work = base / "state", base / "work"
     work.mkdir(parents=True)
     rows = [f"u{i}@contoso.com,{s},{source.password},{d},{target.password}"
@@ -40,7 +42,7 @@ New-MigrationEndpoint -IMAP -Name Source -RemoteServer 127.0.0.1 -Port {source.p
 New-MigrationEndpoint -IMAP -Name Target -RemoteServer 127.0.0.1 -Port {target.port} -Security None | Out-Null
 New-MigrationBatch -Name B1 -SourceEndpoint Source -TargetEndpoint Target -CSVData ([System.IO.File]::ReadAllBytes("users.csv")) | Out-Null
 """)  # noqa: E501
-    latencies: list[float] = []
+    latencies: list[tuple[str, float]] = []
     dashboard: Dashboard | None = None
     done = threading.Event()
     poller: threading.Thread | None = None
@@ -54,7 +56,7 @@ New-MigrationBatch -Name B1 -SourceEndpoint Source -TargetEndpoint Target -CSVDa
                 for path in PAGES:
                     began = time.perf_counter()
                     answer = watched.request(path)
-                    latencies.append(time.perf_counter() - began)
+                    latencies.append((path, time.perf_counter() - began))
                     assert answer.status == 200, (path, answer.status)
                 done.wait(0.5)
 
@@ -79,6 +81,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--messages", type=int, default=20)
     options = parser.parse_args()
+    load = Path("/proc/loadavg").read_text(encoding="ascii").split()[:3]
     source, target = start_dovecot(nusers=1), start_dovecot(nusers=1)
     try:
         src_users = source.add_users(options.users)
@@ -92,16 +95,17 @@ def main() -> None:
                                          target.add_users(options.users), watch=True)
     finally:
         stop_all()
-    ordered = sorted(latencies)
-    print(f"{options.users} users x {options.messages} messages")
+    print(f"{options.users} users x {options.messages} messages; load before: {load}")
     print(f"unwatched: {plain:.1f} s; watched: {watched:.1f} s "
           f"({(watched - plain) / plain * 100:+.1f} %)")
-    if ordered:
-        print(f"{len(ordered)} answers while it migrated: median "
-              f"{statistics.median(ordered) * 1000:.0f} ms, 95th percentile "
-              f"{ordered[int(len(ordered) * 0.95)] * 1000:.0f} ms, max "
-              f"{ordered[-1] * 1000:.0f} ms")
-
+    for path in (None, *PAGES):
+        ordered = sorted(t for p, t in latencies if path is None or p == path)
+        if ordered:
+            print(f"{path or 'all'}: {len(ordered)} answers while it migrated: median "
+                  f"{statistics.median(ordered) * 1000:.0f} ms, 95th percentile "
+                  f"{ordered[int(len(ordered) * 0.95)] * 1000:.0f} ms, max "
+                  f"{ordered[-1] * 1000:.0f} ms")
+    print(f"load after: {Path('/proc/loadavg').read_text(encoding='ascii').split()[:3]}")
 
 if __name__ == "__main__":
     main()

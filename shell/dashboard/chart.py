@@ -22,9 +22,9 @@ from engine.store.passes import PassRow
 
 STEPS = 60
 MAX_WINDOW = timedelta(days=7)
-MIN_WINDOW = timedelta(minutes=1)
+MIN_WINDOW = timedelta(seconds=30)
 WIDTH, HEIGHT = 720, 200
-LEFT, RIGHT, TOP, BOTTOM = 64, 12, 16, 28  # margins around the plot
+LEFT, RIGHT, TOP, BOTTOM = 28, 12, 16, 28  # margins around the plot
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,11 @@ def chart(passes: Sequence[PassRow], now: datetime) -> Chart:
     start = min((p.started_at for p in passes), default=end - MIN_WINDOW)
     start = max(start, end - MAX_WINDOW)
     if end - start < MIN_WINDOW:
-        start = end - MIN_WINDOW
+        if running:  # now stays at the right edge
+            start = end - MIN_WINDOW
+        else:  # a short batch: its passes in the middle
+            start -= (MIN_WINDOW - (end - start)) / 2
+            end = start + MIN_WINDOW
     step = window_step(start, end, STEPS)
     steps = throughput(passes, start, end, step)
     return Chart(start, end, step, tuple(rate_per_minute(steps, step)), len(passes),
@@ -65,8 +69,9 @@ def chart(passes: Sequence[PassRow], now: datetime) -> Chart:
 
 def summary(drawn: Chart) -> dict[str, object]:
     """The chart's figures for the page and its JSON."""
-    return {"passes": drawn.passes, "running": drawn.running, "items": drawn.items,
-            "peak_items_per_minute": round(drawn.peak, 1), "version": drawn.version}
+    peak = round(drawn.peak) if drawn.peak >= 10 else round(drawn.peak, 1)
+    return {"passes": drawn.passes, "running": drawn.running, "items_copied": drawn.items,
+            "peak_items_per_minute": peak, "version": drawn.version}
 
 
 def _nice(value: float) -> float:
@@ -113,7 +118,7 @@ def svg(drawn: Chart, title: str) -> str:
         f'<polygon class="area" points="{area}" fill="#cfe3f7"/>'
         f'<polyline class="rate" points="{line}" fill="none" stroke="#1f6fbf" '
         'stroke-width="2"/>'
-        f'<text x="{LEFT - 4}" y="{TOP + 10}" text-anchor="end">{escape(label)}</text>'
+        f'<text x="{LEFT + 4}" y="{TOP + 12}">{escape(label)}</text>'
         f'<text x="{LEFT - 4}" y="{TOP + plot_h}" text-anchor="end">0</text>'
         f'<text x="{LEFT}" y="{HEIGHT - 8}">{drawn.start:{fmt}}Z</text>'
         f'<text x="{WIDTH - RIGHT}" y="{HEIGHT - 8}" text-anchor="end">'

@@ -169,10 +169,11 @@ def test_metrics_count_users_items_bytes_and_runners(migrated: Migrated) -> None
 
 def test_the_batch_page_charts_the_throughput_of_its_passes(migrated: Migrated) -> None:
     data = json.loads(migrated.dashboard.request("/api/batches/B1").body)
-    assert {k: data["chart"][k] for k in ("passes", "running", "items")} == {
-        "passes": 2, "running": 0, "items": MESSAGES}  # ann copied them all, bob nothing
+    assert {k: data["chart"][k] for k in ("passes", "running", "items_copied")} == {
+        "passes": 2, "running": 0, "items_copied": MESSAGES}  # ann copied them all, bob none
     assert data["chart"]["peak_items_per_minute"] > 0
     page = migrated.dashboard.request("/batches/B1").text
+    assert f'<span data-field="chart.items_copied">{MESSAGES}</span> items copied' in page
     assert '<img id="throughput-chart" src="/chart/throughput.svg?batch=B1&amp;v=' in page
     answer = migrated.dashboard.request("/chart/throughput.svg?batch=B1")
     assert answer.status == 200 and answer.headers["content-type"].startswith("image/svg+xml")
