@@ -13,6 +13,7 @@ A development tool (needs tests/support), not part of imsh.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import threading
 import time
@@ -29,7 +30,7 @@ PAGES = ("/", "/batches/B1", "/api/overview.json", "/api/batches/B1",
 
 
 def migrate(base: Path, source: ImapServer, src_users: list[str], target: ImapServer,
-            dst_users: list[str], watch: bool) -> tuple[float, list[tuple[str, float]]]:
+            dst_users: list[str], watch: bool) -> tuple[float, list[tuple[str, float]], float]:
     state, work = base / "state", base / "work"
     work.mkdir(parents=True)
     rows = [f"u{i}@contoso.com,{s},{source.password},{d},{target.password}"
@@ -71,9 +72,18 @@ $null = Wait-MigrationBatch -Identity B1 -Status Synced -TimeoutSeconds 1200
     done.set()
     if poller is not None:
         poller.join()
+    cpu = 0.0
     if dashboard is not None:
+        if dashboard.process is not None:
+            cpu = cpu_seconds(dashboard.process.pid)
         dashboard.stop()
-    return wall, latencies
+    return wall, latencies, cpu
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user + system) process ``pid`` has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -89,15 +99,16 @@ def main() -> None:
             load_imap(ImapParams(source.host, source.port, user, source.password),
                       generate(seed, options.messages, max_size=8 * 1024))
         with TemporaryDirectory(prefix="imsh-bench-dashboard-") as tmp:
-            plain, _ = migrate(Path(tmp) / "plain", source, src_users, target,
+            plain, _, _ = migrate(Path(tmp) / "plain", source, src_users, target,
                                target.add_users(options.users), watch=False)
-            watched, latencies = migrate(Path(tmp) / "watched", source, src_users, target,
+            watched, latencies, cpu = migrate(Path(tmp) / "watched", source, src_users, target,
                                          target.add_users(options.users), watch=True)
     finally:
         stop_all()
     print(f"{options.users} users x {options.messages} messages; load before: {load}")
     print(f"unwatched: {plain:.1f} s; watched: {watched:.1f} s "
-          f"({(watched - plain) / plain * 100:+.1f} %)")
+          f"({(watched - plain) / plain * 100:+.1f} %); the dashboard used {cpu:.1f} CPU-s "
+          f"({cpu / watched * 100:.1f} % of one core while watched)")
     for path in (None, *PAGES):
         ordered = sorted(t for p, t in latencies if path is None or p == path)
         if ordered:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from engine.service.passes import rate_per_minute, throughput, window_step
+from engine.service.passes import ThroughputStep, rate_per_minute, throughput, window_step
 from engine.store.passes import PassRow
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -19,8 +19,8 @@ def run(start_min: float, end_min: float | None, items: int, moved: int = 0) -> 
                    None if end_min is None else "ok")
 
 
-def items(steps: list[object]) -> list[float]:
-    return [round(s.items, 6) for s in steps]  # type: ignore[attr-defined]
+def items(steps: list[ThroughputStep]) -> list[float]:
+    return [round(s.items, 6) for s in steps]
 
 
 def test_a_pass_spreads_its_copies_evenly_over_the_minutes_it_ran() -> None:
