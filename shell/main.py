@@ -8,7 +8,8 @@
     imsh service [--until-idle [--keep-alive]]   the runner
     imsh service install|uninstall|status [--user] [--name N] [--run-as U] [--unit-dir D]
                                   keep the runner running under systemd (shell/systemd.py)
-    imsh dashboard [--listen H:P] the read-only migration dashboard (shell/dashboard/)
+    imsh dashboard [--listen H:P] [--database URL] [--tls-cert F --tls-key F [--client-ca F]]
+                                  the read-only migration dashboard (shell/dashboard/)
     imsh --state DIR ...          state directory (default $IMSH_HOME, else ~/.local/share/imsh)
     imsh --database URL ...       the state database in PostgreSQL (default $IMSH_DATABASE, else
                                   state.db in the state directory); runners it starts inherit it
@@ -32,6 +33,7 @@ USAGE = """usage: imsh [--config FILE] [--state DIR] [--database URL]
        imsh [--config FILE] [--state DIR] [--database URL] service install|uninstall|status
             [--user] [--name N] [--run-as U] [--unit-dir DIR] [--no-enable]
        imsh [--config FILE] [--state DIR] [--database URL] dashboard [--listen HOST:PORT]
+            [--database URL] [--tls-cert FILE --tls-key FILE [--client-ca FILE]]
        imsh --version"""
 
 HELP = USAGE + """
@@ -54,7 +56,9 @@ imsh moves mailboxes off IMAP servers with Exchange's migration cmdlets.
   imsh service status       whether the unit is installed, enabled and running
   imsh dashboard            the read-only migration dashboard in a browser; prints the
                             address with its access token once (--listen HOST:PORT,
-                            default 127.0.0.1:8470)
+                            default 127.0.0.1:8470). Beyond loopback it needs HTTPS:
+                            --tls-cert and --tls-key (PEM); --client-ca FILE: only
+                            browsers with a client certificate that CA signed get in
 
   --state DIR               the state directory (default $IMSH_HOME, else
                             ~/.local/share/imsh): state.db, the key file secret.key and
@@ -94,6 +98,9 @@ class Invocation:
     service_options: dict[str, str | bool] = field(default_factory=dict)
     dashboard: bool = False
     listen: str | None = None  # dashboard's HOST:PORT (None: 127.0.0.1:8470)
+    tls_cert: str | None = None  # dashboard: serve HTTPS with this certificate (PEM) ...
+    tls_key: str | None = None  # ... and its private key
+    client_ca: str | None = None  # dashboard: require client certificates this CA signed
     version: bool = False
     help: bool = False
 
@@ -117,13 +124,7 @@ def parse_command_line(argv: list[str]) -> Invocation:
         elif arg == "--config" or arg.startswith("--config="):
             inv.config = _option_value(arg, args, "--config")
         elif arg == "--database" or arg.startswith("--database="):
-            inv.database = _option_value(arg, args, "--database")
-            if not inv.database.lower().startswith(("postgresql://", "postgres://")):
-                raise UsageError("--database needs a PostgreSQL URL (postgresql://user@host/db)")
-            try:
-                urlsplit(inv.database)
-            except ValueError as err:  # an unclosed IPv6 bracket: postgresql://u:p@[::1/db
-                raise UsageError(f"--database: not a valid URL ({err})") from None
+            inv.database = _database_url(_option_value(arg, args, "--database"))
         elif arg in ("-c", "--command"):
             if not args:
                 raise UsageError("-c needs a line to run")
@@ -138,7 +139,7 @@ def parse_command_line(argv: list[str]) -> Invocation:
             args = []
         elif arg == "dashboard":
             inv.dashboard = True
-            inv.listen = _dashboard_options(args)
+            _dashboard_options(args, inv)
             args = []
         elif arg.startswith("-") and arg != "-":
             raise UsageError(f"unknown option {arg}")
@@ -169,15 +170,38 @@ def _service_options(args: list[str]) -> tuple[bool, bool]:
     return until_idle, keep_alive
 
 
-def _dashboard_options(args: list[str]) -> str | None:
-    listen = None
+def _database_url(url: str) -> str:
+    if not url.lower().startswith(("postgresql://", "postgres://")):
+        raise UsageError("--database needs a PostgreSQL URL (postgresql://user@host/db)")
+    try:
+        urlsplit(url)
+    except ValueError as err:  # an unclosed IPv6 bracket: postgresql://u:p@[::1/db
+        raise UsageError(f"--database: not a valid URL ({err})") from None
+    return url
+
+
+_DASHBOARD_FILES = {"--tls-cert": "tls_cert", "--tls-key": "tls_key", "--client-ca": "client_ca"}
+
+
+def _dashboard_options(args: list[str], inv: Invocation) -> None:
+    """``dashboard [--listen H:P] [--database URL] [--tls-cert F --tls-key F [--client-ca F]]``
+    (``--database`` here is the same as before the word ``dashboard``)."""
     while args:
         arg = args.pop(0)
-        if arg == "--listen" or arg.startswith("--listen="):
-            listen = _option_value(arg, args, "--listen")
+        name = arg.split("=", 1)[0]
+        if name == "--listen":
+            inv.listen = _option_value(arg, args, "--listen")
+        elif name == "--database":
+            inv.database = _database_url(_option_value(arg, args, "--database"))
+        elif name in _DASHBOARD_FILES:
+            setattr(inv, _DASHBOARD_FILES[name], _option_value(arg, args, name))
         else:
             raise UsageError(f"unknown dashboard option {arg}")
-    return listen
+    if (inv.tls_cert is None) != (inv.tls_key is None):
+        raise UsageError("--tls-cert and --tls-key go together")
+    if inv.client_ca is not None and inv.tls_cert is None:
+        raise UsageError("--client-ca needs --tls-cert and --tls-key (client certificates "
+                         "are part of TLS)")
 
 
 def _unit_options(args: list[str]) -> dict[str, str | bool]:

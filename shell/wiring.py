@@ -107,9 +107,11 @@ def run_invocation(inv: Invocation) -> int:
 
         return run_unit_action(inv.state, inv.service_action, inv.service_options)
     if inv.dashboard:
-        from shell.dashboard.server import DEFAULT_LISTEN, run_dashboard
+        from shell.dashboard.server import DEFAULT_LISTEN, TlsFiles, run_dashboard
 
-        return run_dashboard(inv.state, inv.listen or DEFAULT_LISTEN)
+        tls = (TlsFiles(inv.tls_cert, inv.tls_key, inv.client_ca)
+               if inv.tls_cert is not None and inv.tls_key is not None else None)
+        return run_dashboard(inv.state, inv.listen or DEFAULT_LISTEN, tls)
     if inv.service:
         from shell.service_main import run_service
 

@@ -92,6 +92,7 @@ class SyncOutcome:
     message: str | None = None
     retry_after: float | None = None
     progressed: bool = False  # transient: the pass recorded copies before the fault
+    throttled: bool = False  # transient: the server asked imsh to slow down
 
     @classmethod
     def ok(cls) -> SyncOutcome:
@@ -103,11 +104,12 @@ class SyncOutcome:
 
     @classmethod
     def transient(cls, message: str, retry_after: float | None = None, *,
-                  progressed: bool = False) -> SyncOutcome:
+                  progressed: bool = False, throttled: bool = False) -> SyncOutcome:
         """A fault worth a retry; ``progressed`` when the pass got work done first (the
         runner then starts counting attempts afresh: a flaky link that moves is no reason
-        to back off towards giving up)."""
-        return cls(OutcomeKind.transient, message, retry_after, progressed)
+        to back off towards giving up); ``throttled`` when the server asked to slow down
+        (the backoff is recorded as the pass's throttling wait)."""
+        return cls(OutcomeKind.transient, message, retry_after, progressed, throttled)
 
     @classmethod
     def stopped(cls) -> SyncOutcome:

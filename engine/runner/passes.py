@@ -1,10 +1,11 @@
 """One pass in the store: claiming a due user, marking it running, and recording how it ended.
 
 Every function here is one write transaction (``store.transaction()``), so a claim (lease taken,
-user re-read, status set) and an outcome (status, due time, statistics, report entry, batch
-times) are each all-or-nothing. The claim re-reads the user under the write lock after taking its
-lease: a user another runner finished a moment ago is no longer due and is left alone, which is
-what keeps two runners from syncing one user twice.
+user re-read, status set, its row in ``passes`` opened) and an outcome (status, due time,
+statistics, report entry, batch times, the pass row closed: engine/store/passes.py) are each
+all-or-nothing. The claim re-reads the user under the write lock after taking its lease: a user
+another runner finished a moment ago is no longer due and is left alone, which is what keeps two
+runners from syncing one user twice.
 """
 
 from __future__ import annotations
@@ -88,6 +89,7 @@ def claim_user(
             fence=LeaseFence(user_resource(user_id), owner, ttl / 3),
         )
         _begin(store, user, job, now)
+        store.passes.begin(user.id, batch.id, job.kind.value, job.attempt - 1, now)
     return job
 
 
@@ -129,14 +131,18 @@ def record_outcome(
         batch = store.batches.get_by_id(user.batch_id)
         if user.status == MigrationUserStatus.Removing:
             return  # Remove-MigrationUser: housekeeping deletes the user once it is released
+        throttle_wait = 0.0
         if outcome.kind is OutcomeKind.ok:
             _succeeded(store, user, batch, job, now, elapsed)
         elif outcome.kind is OutcomeKind.failed:
             _failed(store, user, job, outcome.message or "The sync failed.", elapsed)
         elif outcome.kind is OutcomeKind.transient:
-            _transient(store, user, job, outcome, now, elapsed, retry_base)
+            delay = _transient(store, user, job, outcome, now, elapsed, retry_base)
+            if outcome.throttled and delay is not None:
+                throttle_wait = delay.total_seconds()
         else:
             _stopped(store, user, reason, now, elapsed)
+        store.passes.finish(user.id, outcome.kind.value, now, throttle_wait)
         _touch_batch(store, batch, now, synced=outcome.kind is OutcomeKind.ok)
 
 
@@ -202,14 +208,15 @@ def _transient(
     now: datetime,
     elapsed: float,
     retry_base: float = RETRY_BASE_SECONDS,
-) -> None:
+) -> timedelta | None:
+    """Schedule the retry; the delay, or None when the runner gave up (the user failed)."""
     message = outcome.message or "A transient error occurred."
     # a pass that got work done before the fault starts the count afresh: a flaky link that
     # moves is retried soon, and never given up on (engine/runner/scheduler.py)
     attempt = attempt_after(job.attempt, progressed=outcome.progressed)
     if gives_up(attempt):
         _failed(store, user, job, f"{message} (gave up after {job.attempt} attempts)", elapsed)
-        return
+        return None
     delay = retry_delay(attempt, outcome.retry_after, retry_base)
     store.users.update(replace(user, next_sync_due_at=now + delay, sync_attempt=attempt))
     _record_time(store, user.id, elapsed, initial=False, error=message)
@@ -219,6 +226,7 @@ def _transient(
     )
     store.statistics.add_report_entry(user.id, "warning", text)
     log.warning("%s: %s", user.email_address, text)
+    return delay
 
 
 def _stopped(

@@ -353,7 +353,8 @@ class Runner:
         try:
             return self._syncer(lambda: Store.open(self.paths), job, token)
         except TransientError as exc:
-            return SyncOutcome.transient(exc.message, getattr(exc, "retry_after", None))
+            return SyncOutcome.transient(exc.message, getattr(exc, "retry_after", None),
+                                         throttled=hasattr(exc, "retry_after"))
         except ImshError as exc:  # PermanentError and the store's own errors
             return SyncOutcome.failed(exc.message)
         except OSError as exc:

@@ -57,6 +57,7 @@ from engine.model import (
     EndpointType,
     MigrationUserStatus,
     count_users,
+    worst_score,
 )
 from engine.oauth import is_oauth
 from engine.runner.intervals import DEFAULT_INTERVAL, batch_interval, seconds_of
@@ -84,7 +85,8 @@ from engine.service.moved_users import (
 from engine.service.preview import UserPreview, preview_users
 from engine.service.sync_interval import check_interval, reschedule_waiting_users
 from engine.service.updated_users import changed_users
-from engine.service.users import approve_deletions, held_deletions
+from engine.service.user_facts import UserFacts
+from engine.service.users import approve_deletions
 from engine.skipped import retry_skipped_items
 from engine.store import Store
 from engine.store.batches import BatchRow, BatchSpec
@@ -105,7 +107,6 @@ from engine.transitions import (
     check_sync_now,
     with_status,
 )
-from engine.verify.score import batch_score
 
 U = MigrationUserStatus
 B = BatchStatus
@@ -262,13 +263,14 @@ class BatchService:
         statuses = user_statuses(users)
         status = batch_status_from_users(BatchPhase(batch.status), statuses)
         report = self._report(users) if include_report else ()
-        held = sum(1 for user in users if held_deletions(self._store, user.id))
+        facts = UserFacts.of(self._store, batch.id)  # a few queries for all its users
+        held = sum(1 for user in users if sum(facts.held_of(user.id)))
         return _batch_info(batch, status, count_users(s for s in statuses if s != U.Removing),
                            report=report,
                            incremental_sync_interval=batch_interval(self._store, batch),
                            users_with_held_deletions=held,
-                           data_consistency_score=batch_score(self._store,
-                                                              (u.id for u in users)))
+                           data_consistency_score=worst_score(
+                               facts.score_of(u.id) for u in users))
 
     def get(self, name: str) -> BatchInfo:
         return self.info(self._store.batches.get(name))

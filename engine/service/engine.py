@@ -13,7 +13,7 @@ Complete-MigrationBatch and -SyncNow have committed. Without one, users stay Que
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import TracebackType
 
 from engine.model import BatchStatus, IMAPSecurityMechanism
@@ -22,7 +22,15 @@ from engine.model import MigrationUserStatusSummary as UserStatusSummary
 from engine.paths import StatePaths
 from engine.runner.launcher import RUNNER_PREFIX
 from engine.runner.liveness import live_leases
-from engine.service import availability, config, pending, proofs, statistics, user_folders
+from engine.service import (
+    availability,
+    config,
+    passes,
+    pending,
+    proofs,
+    statistics,
+    user_folders,
+)
 from engine.service.availability import AvailabilityResult
 from engine.service.batches import SETTLED, BatchChanges, BatchInfo, BatchRequest, BatchService
 from engine.service.common import Launcher, RunnerLauncher
@@ -40,6 +48,8 @@ from engine.service.statistics import MigrationTotals, UserStatisticsInfo
 from engine.service.user_folders import UserFolder
 from engine.service.users import UserChanges, UserInfo, UserService
 from engine.store import Store
+from engine.store.passes import PassRow
+from engine.store.store import state_exists
 
 IDENTITY_KINDS = ("batch", "endpoint", "user")
 SMTP_DEFAULTS_APPLIED = "SmtpDefaultsApplied"  # config key: the file's smtp section was stored
@@ -57,6 +67,11 @@ class Engine:
         self._endpoints = EndpointService(store)
         self._batches = BatchService(store, launcher)
         self._users = UserService(store, launcher)
+
+    @staticmethod
+    def state_exists(paths: StatePaths) -> bool:
+        """Whether ``paths`` hold migration state (looked for without creating any)."""
+        return state_exists(paths)
 
     @classmethod
     def open(cls, paths: StatePaths, *,
@@ -220,6 +235,15 @@ class Engine:
     def get_user_folders(self, identity: str) -> list[UserFolder]:
         """The source folders imsh knows for one user, as paths an admin reads."""
         return user_folders.user_folders(self.store, identity)
+
+    def get_batch_passes(self, identity: str, since: datetime | None = None) -> list[PassRow]:
+        """The batch's recorded sync passes (running ones with their copies so far), oldest
+        first; only those still running or finished at or after ``since`` when given."""
+        return passes.batch_passes(self.store, identity, since)
+
+    def get_finished_passes(self) -> list[PassRow]:
+        """Every finished sync pass of every batch, oldest first (``/metrics``)."""
+        return passes.all_passes(self.store)
 
     def count_active_runners(self) -> int:
         """How many live runners hold a lease now (``imsh service`` processes)."""

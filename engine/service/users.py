@@ -25,6 +25,7 @@ from engine.service.common import (
     waiting_for_retry,
 )
 from engine.service.delays import batch_delays
+from engine.service.user_facts import UserFacts
 from engine.service.user_settings import (
     UserSettingChanges,
     apply_settings,
@@ -44,7 +45,6 @@ from engine.transitions import (
     check_user_stop,
     with_status,
 )
-from engine.verify.score import user_score
 
 U = MigrationUserStatus
 _SYNCED = frozenset({U.Synced, U.IncrementalSynced})
@@ -100,8 +100,13 @@ class UserChanges:
     settings: UserSettingChanges = field(default_factory=UserSettingChanges)  # limits, StartAfter
 
 
-def user_info(store: Store, user: MigrationUserRow) -> UserInfo:
+def user_info(store: Store, user: MigrationUserRow, facts: UserFacts | None = None
+              ) -> UserInfo:
+    """The user as the cmdlets show it; ``facts`` read for many users at once (listings), else
+    read for this one (engine/service/user_facts.py)."""
+    facts = facts or UserFacts.of_user(store, user)
     status = MigrationUserStatus(user.status)
+    held_messages, held_folders = facts.held_of(user.id)
     return UserInfo(
         email_address=user.email_address, batch_name=user.batch_name, status=status,
         status_summary=MigrationUserStatusSummary(user.status_summary),
@@ -109,12 +114,11 @@ def user_info(store: Store, user: MigrationUserRow) -> UserInfo:
         target_user_name=user.target_user_name, has_password=user.password is not None,
         error=user.error, sync_kind=user.sync_kind, created_at=user.created_at,
         started_at=user.started_at, last_successful_sync_at=user.last_successful_sync_at,
-        next_sync_due_at=user.next_sync_due_at, statistics=store.statistics.get(user.id),
-        held_deletions=store.messages.count_held(user.id),
-        held_folders=store.messages.count_held_folders(user.id),
-        mailbox_guid=mailbox_guid(user), settings=store.user_settings.get(user.id),
-        time_zone=batch_delays(store.batches.get_by_id(user.batch_id)).time_zone,
-        data_consistency_score=user_score(store, user.id),
+        next_sync_due_at=user.next_sync_due_at, statistics=facts.statistics_of(user.id),
+        held_deletions=held_messages, held_folders=held_folders,
+        mailbox_guid=mailbox_guid(user), settings=facts.settings_of(user.id),
+        time_zone=batch_delays(facts.batches[user.batch_id]).time_zone,
+        data_consistency_score=facts.score_of(user.id),
     )
 
 
@@ -152,6 +156,7 @@ class UserService:
              status_summary: MigrationUserStatusSummary | None = None,
              result_size: int | None = None, mailbox_guid: str | None = None
              ) -> list[UserInfo]:
+        facts: UserFacts | None = None
         if mailbox_guid is not None:
             rows = [user_by_guid(self._store, mailbox_guid)]
         elif identity:
@@ -160,13 +165,14 @@ class UserService:
             batch_id = self._store.batches.get(batch).id if batch else None
             rows = self._store.users.list(batch_id=batch_id,
                                           status=str(status) if status else None)
+            facts = UserFacts.of(self._store, batch_id)  # a few queries for all the users
         if status is not None:
             rows = [row for row in rows if row.status == status]
         if status_summary is not None:
             rows = [row for row in rows if row.status_summary == status_summary]
         if result_size is not None:
             rows = rows[:result_size]
-        return [user_info(self._store, row) for row in rows]
+        return [user_info(self._store, row, facts) for row in rows]
 
     def get(self, identity: str) -> UserInfo:
         return user_info(self._store, self._store.users.get(identity))

@@ -32,7 +32,9 @@ def time_to_db(value: datetime | None) -> str | None:
 def time_from_db(value: str | None) -> datetime | None:
     if value is None:
         return None
-    return datetime.strptime(value, _TIME_FORMAT).replace(tzinfo=UTC)
+    # the fixed format above, read by fromisoformat: a hundred times faster than strptime,
+    # which listing 50 users spent most of a dashboard page's time in
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
 
 def required_time(value: str) -> datetime:

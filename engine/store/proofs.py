@@ -68,6 +68,18 @@ class ProofRepository:
         assert found is not None
         return _row(found)
 
+    def latest_of_users(self, batch_id: int | None = None) -> dict[int, ProofRow]:
+        """Every proven user's latest proof (only batch ``batch_id``'s when given), by user
+        id, in one query."""
+        newest = "SELECT MAX(p2.id) FROM proofs p2 GROUP BY p2.user_id"
+        if batch_id is None:
+            rows = self._db.query_all(f"SELECT * FROM proofs WHERE id IN ({newest})")
+        else:
+            rows = self._db.query_all(
+                f"SELECT p.* FROM proofs p JOIN migration_users u ON u.id = p.user_id "
+                f"WHERE u.batch_id = ? AND p.id IN ({newest})", (batch_id,))
+        return {int(r["user_id"]): _row(r) for r in rows}
+
     def latest(self, user_id: int) -> ProofRow | None:
         found = self._db.query_one(
             "SELECT * FROM proofs WHERE user_id = ? ORDER BY id DESC LIMIT 1", (user_id,))

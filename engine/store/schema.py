@@ -266,6 +266,29 @@ _V5_PROOFS = (
 # Set-MigrationUser -CompleteAfter (UTC; NULL: the batch's), engine/service/delays.py.
 _V6_USER_COMPLETE_AFTER = ("ALTER TABLE user_settings ADD COLUMN complete_after TEXT",)
 
+# Per-pass statistics (engine/store/passes.py): one row per sync pass of a user, written by the
+# runner when the pass is claimed and when it ends; the dashboard's throughput chart and
+# /metrics' pass durations, retries and throttling waits. (Numbered 8 on main.)
+_PASSES = Migration(7, "passes: per-pass statistics (items, bytes, retries, throttling waits)", (
+    """CREATE TABLE passes (
+        id INTEGER PRIMARY KEY,
+        batch_id INTEGER NOT NULL REFERENCES batches (id) ON DELETE CASCADE,
+        user_id INTEGER NOT NULL REFERENCES migration_users (id) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('initial', 'incremental')),
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        items_at_start INTEGER NOT NULL DEFAULT 0,
+        bytes_at_start INTEGER NOT NULL DEFAULT 0,
+        items_copied INTEGER NOT NULL DEFAULT 0,
+        bytes_copied INTEGER NOT NULL DEFAULT 0,
+        retries INTEGER NOT NULL DEFAULT 0,
+        throttle_wait_seconds REAL NOT NULL DEFAULT 0,
+        outcome TEXT CHECK (outcome IN ('ok', 'failed', 'transient', 'stopped', 'interrupted'))
+    )""",
+    "CREATE INDEX passes_batch ON passes (batch_id, finished_at)",
+    "CREATE INDEX passes_open ON passes (user_id) WHERE finished_at IS NULL",
+))
+
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
@@ -281,6 +304,7 @@ MIGRATIONS: tuple[Migration, ...] = (
               _V5_PROOFS),
     Migration(6, "user_settings.complete_after: Set-MigrationUser -CompleteAfter",
               _V6_USER_COMPLETE_AFTER),
+    _PASSES,
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -84,6 +84,17 @@ class StatisticsRepository:
         found = self._db.query_one("SELECT * FROM user_statistics WHERE user_id = ?", (user_id,))
         return _stats(found) if found is not None else UserStatistics(user_id=user_id)
 
+    def of_users(self, batch_id: int | None = None) -> dict[int, UserStatistics]:
+        """Every user's statistics row (only batch ``batch_id``'s when given), by user id, in
+        one query (a user without a row has all-zero statistics: :meth:`get`)."""
+        if batch_id is None:
+            rows = self._db.query_all("SELECT * FROM user_statistics")
+        else:
+            rows = self._db.query_all(
+                "SELECT s.* FROM user_statistics s JOIN migration_users u ON u.id = s.user_id "
+                "WHERE u.batch_id = ?", (batch_id,))
+        return {int(r["user_id"]): _stats(r) for r in rows}
+
     def save(self, stats: UserStatistics) -> None:
         """Insert or overwrite the user's statistics row."""
         updates = ", ".join(f"{c} = excluded.{c}" for c in (*_STAT_COLUMNS, "updated_at"))

@@ -50,6 +50,7 @@ from engine.store.config import ConfigRepository, MetaRepository
 from engine.store.db import Database
 from engine.store.endpoints import EndpointRepository, EndpointSpec
 from engine.store.leases import LeaseRepository
+from engine.store.passes import PassRepository
 from engine.store.proofs import ProofRepository
 from engine.store.schema import migrate
 from engine.store.stats import StatisticsRepository
@@ -81,6 +82,7 @@ class Store:
         self.leases = LeaseRepository(db)
         self.user_settings = UserSettingsRepository(db)
         self.proofs = ProofRepository(db)
+        self.passes = PassRepository(db)
 
     @classmethod
     def open(cls, paths: StatePaths) -> Store:
@@ -164,6 +166,23 @@ class Store:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def state_exists(paths: StatePaths) -> bool:
+    """Whether ``paths`` hold migration state, found without creating or changing anything:
+    ``state.db`` exists, or the PostgreSQL database has imsh's schema (an unreachable one
+    raises the store's error)."""
+    if paths.database is None:
+        return paths.db.is_file()
+    from engine.store.pg import PgDatabase, is_postgres_url
+
+    if not is_postgres_url(paths.database):
+        return False
+    db = PgDatabase.connect(paths.database)
+    try:
+        return db.user_version() > 0
+    finally:
+        db.close()
 
 
 def _create_database(path: Path) -> None:

@@ -345,6 +345,26 @@ class MessageStateRepository:
             (user_id, hold))
         return int(found["n"]) if found is not None else 0
 
+    def held_counts(self, batch_id: int | None = None) -> dict[int, tuple[int, int]]:
+        """(:meth:`count_held`, :meth:`count_held_folders`) of every user that has any
+        (only batch ``batch_id``'s when given), by user id, in two queries."""
+        where, params = ("", ()) if batch_id is None else (
+            " AND f.user_id IN (SELECT id FROM migration_users WHERE batch_id = ?)", (batch_id,))
+        messages = self._db.query_all(
+            "SELECT f.user_id, COUNT(*) AS n FROM message_states m JOIN folder_states f "
+            "ON f.id = m.folder_id WHERE m.hold = 'held' AND m.state = 'copied'"
+            f"{where} GROUP BY f.user_id", params)
+        folders = self._db.query_all(
+            f"SELECT f.user_id, COUNT(*) AS n FROM folder_states f WHERE f.hold = 'held'{where} "
+            "GROUP BY f.user_id", params)
+        counts: dict[int, tuple[int, int]] = {}
+        for r in messages:
+            counts[int(r["user_id"])] = (int(r["n"]), 0)
+        for r in folders:
+            user_id = int(r["user_id"])
+            counts[user_id] = (counts.get(user_id, (0, 0))[0], int(r["n"]))
+        return counts
+
     def count_held_folders(self, user_id: int) -> int:
         found = self._db.query_one(
             "SELECT COUNT(*) AS n FROM folder_states WHERE user_id = ? AND hold = 'held'",

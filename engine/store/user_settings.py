@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from engine.store import codec
-from engine.store.db import Database
+from engine.store.db import Database, Row
 
 UNLIMITED = "Unlimited"
 _UNLIMITED_IN_DB = -1
@@ -40,12 +40,18 @@ class UserSettingsRepository:
 
     def get(self, user_id: int) -> UserSettings:
         row = self._db.query_one("SELECT * FROM user_settings WHERE user_id = ?", (user_id,))
-        if row is None:
-            return UserSettings(user_id)
-        return UserSettings(user_id, _limit_from_db(row["bad_item_limit"]),
-                            _limit_from_db(row["large_item_limit"]),
-                            codec.time_from_db(row["start_after"]),
-                            codec.time_from_db(row["complete_after"]))
+        return _settings(row) if row is not None else UserSettings(user_id)
+
+    def of_users(self, batch_id: int | None = None) -> dict[int, UserSettings]:
+        """Every user's own settings (only batch ``batch_id``'s when given), by user id, in one
+        query (a user without a row has none: :meth:`get`)."""
+        if batch_id is None:
+            rows = self._db.query_all("SELECT * FROM user_settings")
+        else:
+            rows = self._db.query_all(
+                "SELECT s.* FROM user_settings s JOIN migration_users u ON u.id = s.user_id "
+                "WHERE u.batch_id = ?", (batch_id,))
+        return {int(r["user_id"]): _settings(r) for r in rows}
 
     def complete_afters(self) -> dict[int, datetime]:
         """Every user's own CompleteAfter, by user id (one query for the runner's tick: the
@@ -88,3 +94,10 @@ def limit_that_applies(user: Limit, batch: int | None) -> int | None:
     if user is None:
         return batch
     return None if user == UNLIMITED else int(user)
+
+
+def _settings(row: Row) -> UserSettings:
+    return UserSettings(int(row["user_id"]), _limit_from_db(row["bad_item_limit"]),
+                        _limit_from_db(row["large_item_limit"]),
+                        codec.time_from_db(row["start_after"]),
+                        codec.time_from_db(row["complete_after"]))

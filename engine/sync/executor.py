@@ -195,8 +195,10 @@ def _guarded(store: Store, store_factory: StoreFactory, job: SyncJob, token: Can
                        f"({message.rstrip('.')}); it resumes with the next attempt.")
         store.statistics.add_report_entry(job.user_id, "warning", message)
         # the server's backoff hint (IMAP "Suggested Backoff Time", EWS throttling) goes on
+        # (both throttling errors, IMAP's and EWS', carry one, even when it is None)
         return SyncOutcome.transient(message, getattr(exc, "retry_after", None),
-                                     progressed=progress.count > 0)
+                                     progressed=progress.count > 0,
+                                     throttled=hasattr(exc, "retry_after"))
     return SyncOutcome.ok()
 
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from engine.model import DataConsistencyScore, worst_score
 from engine.store import Store
 from engine.store.proofs import ProofRow
+from engine.store.stats import UserStatistics
 
 GOOD_LOSS_SHARE = 0.01
 INVESTIGATE_LOSS_SHARE = 0.05
@@ -59,8 +60,11 @@ def user_score(store: Store, user_id: int) -> DataConsistencyScore:
     """A user's score: its latest proof's counts with the skipped items as they are now (a
     pass after the proof may have skipped more), else what its skipped items alone give; a
     failed proof keeps the score it recorded (the one before it)."""
-    proof = store.proofs.latest(user_id)
-    stats = store.statistics.get(user_id)
+    return score_of(store.proofs.latest(user_id), store.statistics.get(user_id))
+
+
+def score_of(proof: ProofRow | None, stats: UserStatistics) -> DataConsistencyScore:
+    """:func:`user_score` from the user's latest proof and statistics, already read."""
     if proof is not None and proof.error is not None:
         return DataConsistencyScore(proof.score)
     if proof is not None:

@@ -51,25 +51,31 @@ SECURITY_HEADERS = {
 
 
 class TokenGate(BaseHTTPMiddleware):
-    """Refuses every request that carries neither the token nor the cookie holding it."""
+    """Refuses every request that carries neither the token nor the cookie holding it, and
+    puts the security headers on every answer. ``token`` None: the TLS handshake required a
+    client certificate (shell/dashboard/server.py), so every request that arrives is let in."""
 
-    def __init__(self, app: Any, token: str) -> None:
+    def __init__(self, app: Any, token: str | None) -> None:
         super().__init__(app)
         self._token = token
 
     def _is(self, offered: str | None) -> bool:
-        return offered is not None and hmac.compare_digest(offered.encode(), self._token.encode())
+        return (offered is not None and self._token is not None
+                and hmac.compare_digest(offered.encode(), self._token.encode()))
 
     async def dispatch(self, request: Request,
                        call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         response: Response
-        if self._is(request.query_params.get("token")):
+        if self._token is None:
+            response = await call_next(request)
+        elif self._is(request.query_params.get("token")):
             stripped = request.url.remove_query_params("token")
             # relative: the redirect never trusts the Host header
             response = RedirectResponse(stripped.path + (f"?{stripped.query}"
                                                          if stripped.query else ""), 303)
-            response.set_cookie(cookie_name(request), self._token, httponly=True, samesite="strict",
-                                secure=request.url.scheme == "https", path="/")
+            response.set_cookie(cookie_name(request), str(self._token), httponly=True,
+                                samesite="strict", secure=request.url.scheme == "https",
+                                path="/")
         elif self._is(request.cookies.get(cookie_name(request))):
             response = await call_next(request)
         else:
@@ -80,8 +86,9 @@ class TokenGate(BaseHTTPMiddleware):
         return response
 
 
-def create_app(paths: StatePaths, token: str) -> Starlette:
-    """The dashboard over the state directory ``paths``, guarded by ``token``."""
+def create_app(paths: StatePaths, token: str | None) -> Starlette:
+    """The dashboard over the state ``paths``, guarded by ``token`` (None: by the client
+    certificates TLS required before the request)."""
     templates = Environment(loader=FileSystemLoader(HERE / "templates"),
                             autoescape=select_autoescape(default=True))
 
@@ -138,6 +145,14 @@ def create_app(paths: StatePaths, token: str) -> Starlette:
         return Response(text.encode("utf-8"), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
+    def throughput_svg(request: Request) -> Response:
+        name = request.query_params.get("batch") or ""
+        try:
+            text = read(lambda e: views.throughput_svg(e, name))
+        except NotFoundError as exc:
+            return not_found(exc)
+        return Response(text, media_type="image/svg+xml")
+
     def metrics_text(request: Request) -> Response:
         return Response(read(metrics.exposition), media_type=CONTENT_TYPE_LATEST)
 
@@ -148,6 +163,7 @@ def create_app(paths: StatePaths, token: str) -> Starlette:
         Route("/api/overview.json", overview_json, methods=["GET"]),
         Route("/api/batches/{name:path}", batch_json, methods=["GET"]),
         Route("/report.csv", report_csv, methods=["GET"]),
+        Route("/chart/throughput.svg", throughput_svg, methods=["GET"]),
         Route("/metrics", metrics_text, methods=["GET"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]

@@ -4,15 +4,20 @@ A fresh ``CollectorRegistry`` per scrape, filled from one read of the façade, s
 consistent snapshot and nothing is kept between requests. The item and byte figures are the
 runner's recorded statistics (the same numbers as Get-MigrationUserStatistics), exposed as
 gauges: they can go down when a user is removed, which a Prometheus counter may not.
-Pass durations, retries and throttling waits are not recorded per pass by the engine yet.
+Pass durations, retries and throttling waits come from the recorded passes
+(engine/store/passes.py, every finished one): a histogram of durations per batch and kind, and
+the retries and throttling waits added up per batch. A removed user's passes go with it.
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Gauge, generate_latest
+from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
 
 from engine.model import MigrationUserStatus
 from engine.service import Engine
+
+# a pass takes seconds (an incremental one with nothing new) to hours (a big first copy)
+PASS_BUCKETS = (1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 12 * 3600, float("inf"))
 
 
 def exposition(engine: Engine) -> bytes:
@@ -46,4 +51,15 @@ def exposition(engine: Engine) -> bytes:
         source_items.labels(name).inc(stats.total_items_in_source)
         moved.labels(name).inc(stats.bytes_transferred)
     runners.set(engine.count_active_runners())
+    durations = Histogram("imsh_pass_duration_seconds", "How long finished sync passes ran.",
+                          ["batch", "kind"], buckets=PASS_BUCKETS, registry=registry)
+    retries = Gauge("imsh_pass_retries", "Retries after a transient failure.",
+                    ["batch"], registry=registry)
+    throttled = Gauge("imsh_throttle_wait_seconds",
+                      "Seconds users waited because a server throttled imsh.", ["batch"],
+                      registry=registry)
+    for run in engine.get_finished_passes():
+        durations.labels(run.batch_name, run.kind).observe(run.seconds or 0.0)
+        retries.labels(run.batch_name).inc(1 if run.retries else 0)
+        throttled.labels(run.batch_name).inc(run.throttle_wait_seconds)
     return generate_latest(registry)

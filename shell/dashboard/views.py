@@ -17,9 +17,9 @@ from engine.bytesize import byte_quantified_size
 from engine.service import Engine
 from engine.service.batches import BatchInfo
 from engine.service.users import UserInfo
+from engine.store.codec import utc_now
+from shell.dashboard import chart
 from shell.format.csvtext import to_csv
-
-DATA_CONSISTENCY_SCORE = "DataConsistencyScore"  # filled when Step 13 (proof) provides it
 
 
 def _time(value: datetime | None) -> str | None:
@@ -77,7 +77,8 @@ def user_summary(info: UserInfo) -> dict[str, Any]:
         "percent": stats.percentage_complete,
         "last_sync": _time(info.last_successful_sync_at),
         "error": info.error or stats.last_error,
-        "data_consistency_score": None,  # Step 13 (proof) fills this
+        # the latest proof's grade, else the skipped items' (engine/verify/score.py)
+        "data_consistency_score": str(info.data_consistency_score),
     }
 
 
@@ -98,11 +99,21 @@ def overview(engine: Engine) -> dict[str, Any]:
     }
 
 
-def batch_page(engine: Engine, name: str) -> dict[str, Any]:
-    """A batch and every one of its users. Raises the façade's not-found error if unknown."""
+def batch_page(engine: Engine, name: str, now: datetime | None = None) -> dict[str, Any]:
+    """A batch, every one of its users and its throughput chart's figures (at ``now``).
+    Raises the façade's not-found error if unknown."""
     info = engine.get_batches(name)[0]
     users = engine.get_users(batch=info.name)
-    return {"batch": batch_summary(info, users), "users": [user_summary(u) for u in users]}
+    drawn = chart.chart(engine.get_batch_passes(info.name), now or utc_now())
+    return {"batch": batch_summary(info, users), "users": [user_summary(u) for u in users],
+            "chart": chart.summary(drawn)}
+
+
+def throughput_svg(engine: Engine, name: str, now: datetime | None = None) -> str:
+    """The batch's throughput-over-time chart (shell/dashboard/chart.py)."""
+    info = engine.get_batches(name)[0]
+    drawn = chart.chart(engine.get_batch_passes(info.name), now or utc_now())
+    return chart.svg(drawn, f"Items copied per minute in batch {info.name}")
 
 
 def user_page(engine: Engine, identity: str) -> dict[str, Any]:

@@ -11,17 +11,33 @@ are written only when IMSH_DASHBOARD_SCREENSHOTS names a directory:
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.dashboard.support import Migrated
+from scripts.corpus import generate
+from tests.adversity.runner_support import CliMigration
+from tests.dashboard.support import Migrated, start_dashboard
+from tests.support.ports import free_port
+from tests.support.servers import ImapServer
+from tests.support.tcp_proxy import Fault, every_connection
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
 
 CHROMIUM = "/usr/bin/chromium"
+# the live test's mailbox and a source link slow enough (about 27 kB/s) for its pass to last
+# several of the page's 2 s polls
+LIVE_CORPUS = generate(41, 60, max_size=12 * 1024)
+LIVE_THROTTLE = Fault("trickle", after=40_000, chunk=4096, interval=0.15)
+SETTLED = ("Synced", "SyncedWithErrors", "Failed")
+WATCH = """() => [
+  Number(document.querySelector("#summary progress").value),
+  document.querySelector("[data-field='batch.status']").textContent,
+  document.querySelector("[data-field='chart.running']").textContent,
+  document.querySelector("#throughput-chart").getAttribute("data-version")]"""
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -35,7 +51,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     with sync_api.sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
             str(profile), executable_path=CHROMIUM, args=ARGS, headless=True,
-            viewport={"width": 1440, "height": 460})
+            viewport={"width": 1440, "height": 720})
         try:
             yield context
         finally:
@@ -87,6 +103,19 @@ def test_a_user_page_shows_its_folders_and_report(browser: Any, migrated: Migrat
     page.close()
 
 
+def test_the_csv_the_browser_downloads_is_what_export_csv_writes(
+        browser: Any, migrated: Migrated, tmp_path: Path) -> None:
+    page, errors = open_page(browser, migrated, "/batches/B1")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="statistics (CSV)").click()
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    assert saved.name == "B1-statistics.csv"
+    assert saved.read_bytes() == migrated.export_csv
+    assert errors == []
+    page.close()
+
+
 def test_the_browser_without_the_token_is_refused(browser: Any, migrated: Migrated) -> None:
     page = browser.new_page()
     base = migrated.dashboard.url.split("/?", 1)[0]
@@ -95,3 +124,44 @@ def test_the_browser_without_the_token_is_refused(browser: Any, migrated: Migrat
     assert answer is not None and answer.status == 401
     assert "ann@contoso.com" not in page.content()
     page.close()
+
+
+def test_the_batch_page_moves_its_progress_and_chart_while_the_pass_runs(
+        browser: Any, tmp_path: Path, dovecot: ImapServer, dovecot_target: ImapServer) -> None:
+    m = CliMigration.create(tmp_path, dovecot, dovecot_target, LIVE_CORPUS, proxy_source=True)
+    assert m.source_proxy is not None
+    m.source_proxy.set_faults(every_connection(down=LIVE_THROTTLE))
+    dashboard = None
+    try:
+        m.setup_batch(autostart=False)
+        m.ok("Set-MigrationConfig -AutomaticProofs $false")  # no proof reading the slow link
+        dashboard = start_dashboard(m.state, free_port())
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("console", lambda message: errors.append(message.text)
+                if message.type == "error" else None)
+        page.goto(f"{dashboard.url.split('/?', 1)[0]}/batches/B?token={dashboard.token}")
+        m.ok("Start-MigrationBatch -Identity B")
+        seen: list[list[Any]] = []
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            now = page.evaluate(WATCH)
+            if not seen or seen[-1] != now:
+                seen.append(now)
+            if now[1] in SETTLED:
+                break
+            page.wait_for_timeout(200)
+        progress = [s[0] for s in seen]
+        assert seen[-1][1] == "Synced" and progress[-1] == 100, seen
+        assert progress == sorted(progress), seen  # it only moves forward
+        assert any(0 < p < 100 for p in progress), seen  # and moved while the pass ran
+        assert any(s[2] == "1" for s in seen), seen  # the pass was shown running
+        assert len({s[3] for s in seen}) >= 3, seen  # the chart was redrawn as it went
+        page.wait_for_function("() => { const i = document.querySelector('#throughput-chart');"
+                               " return i.complete && i.naturalWidth > 0; }", timeout=10_000)
+        assert errors == []  # the image and the script under the Content-Security-Policy
+        page.close()
+    finally:
+        if dashboard is not None:
+            dashboard.stop()
+        m.close()

@@ -57,3 +57,14 @@ def test_a_bad_listen_address_is_a_usage_error_not_a_traceback(tmp_path: Path) -
                             timeout=60, check=False)
     assert result.returncode == 2
     assert "--listen needs HOST:PORT" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_dashboard_takes_a_database_and_tls_files() -> None:
+    inv = parse_command_line(["dashboard", "--database", "postgresql://imsh@db/imsh",
+                              "--tls-cert", "c.pem", "--tls-key=k.pem", "--client-ca", "ca.pem"])
+    assert inv.database == "postgresql://imsh@db/imsh"
+    assert (inv.tls_cert, inv.tls_key, inv.client_ca) == ("c.pem", "k.pem", "ca.pem")
+    with pytest.raises(UsageError, match="--tls-cert and --tls-key go together"):
+        parse_command_line(["dashboard", "--tls-cert", "c.pem"])
+    with pytest.raises(UsageError, match="--client-ca needs --tls-cert"):
+        parse_command_line(["dashboard", "--client-ca", "ca.pem"])

@@ -3,7 +3,10 @@ tests/dashboard/conftest.py (ann synced, bob failed)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import re
 import sqlite3
 
 import pytest
@@ -16,7 +19,7 @@ pytestmark = [pytest.mark.servers, pytest.mark.slow]
 
 PAGES = ("/", "/batches/B1", "/users/ann@contoso.com", "/users/bob@contoso.com",
          "/api/overview.json", "/api/batches/B1", "/report.csv", "/report.csv?batch=B1",
-         "/metrics", "/static/dashboard.js")
+         "/metrics", "/static/dashboard.js", "/chart/throughput.svg?batch=B1")
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -155,3 +158,36 @@ def test_metrics_count_users_items_bytes_and_runners(migrated: Migrated) -> None
     assert samples[("imsh_bytes_transferred", (("batch", "B1"),))] > 0
     assert samples[("imsh_migration_batches", (("status", "SyncedWithErrors"),))] == 1
     assert samples[("imsh_runner_leases", ())] == 0
+    # the recorded passes: ann's and bob's initial passes, neither retried nor throttled
+    initial = (("batch", "B1"), ("kind", "initial"))
+    assert samples[("imsh_pass_duration_seconds_count", initial)] == 2
+    assert samples[("imsh_pass_duration_seconds_sum", initial)] > 0
+    assert samples[("imsh_pass_duration_seconds_bucket", (*initial, ("le", "+Inf")))] == 2
+    assert samples[("imsh_pass_retries", (("batch", "B1"),))] == 0
+    assert samples[("imsh_throttle_wait_seconds", (("batch", "B1"),))] == 0
+
+
+def test_the_batch_page_charts_the_throughput_of_its_passes(migrated: Migrated) -> None:
+    data = json.loads(migrated.dashboard.request("/api/batches/B1").body)
+    assert {k: data["chart"][k] for k in ("passes", "running", "items_copied")} == {
+        "passes": 2, "running": 0, "items_copied": MESSAGES}  # ann copied them all, bob none
+    assert data["chart"]["peak_items_per_minute"] > 0
+    page = migrated.dashboard.request("/batches/B1").text
+    assert f'<span data-field="chart.items_copied">{MESSAGES}</span> items copied' in page
+    assert '<img id="throughput-chart" src="/chart/throughput.svg?batch=B1&amp;v=' in page
+    answer = migrated.dashboard.request("/chart/throughput.svg?batch=B1")
+    assert answer.status == 200 and answer.headers["content-type"].startswith("image/svg+xml")
+    found = re.search(r'<polyline class="rate" points="([^"]+)"', answer.text)
+    assert found, answer.text
+    heights = [float(point.split(",")[1]) for point in found.group(1).split()]
+    assert len(heights) >= 10 and min(heights) < max(heights)  # the line rises somewhere
+    assert migrated.dashboard.request("/chart/throughput.svg?batch=Nope").status == 404
+
+
+def test_the_batch_page_shows_each_users_data_consistency_score(migrated: Migrated) -> None:
+    data = json.loads(migrated.dashboard.request("/api/batches/B1").body)
+    shown = {u["identity"]: u["data_consistency_score"] for u in data["users"]}
+    exported = {row["Identity"]: row["DataConsistencyScore"] for row in
+                csv.DictReader(io.StringIO(migrated.export_csv.decode("utf-8-sig")))}
+    assert shown == exported  # what Get-MigrationUserStatistics says
+    assert shown["ann@contoso.com"] == "Perfect"

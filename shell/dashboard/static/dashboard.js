@@ -1,7 +1,8 @@
 // Live updates: every 2 s, fetch the JSON behind the page (data-live) and put each value into
 // the element whose data-field names it. Rows are matched by position and key (data-row,
 // data-key); a batch or user added or removed reloads the page. Text only (textContent), never
-// HTML, so nothing the server sends can become markup.
+// HTML, so nothing the server sends can become markup. The throughput chart is an image the
+// server draws; it is reloaded when the JSON's chart.version changes.
 "use strict";
 (function () {
   const live = document.querySelector("[data-live]");
@@ -30,6 +31,13 @@
     document.querySelectorAll("[data-field]").forEach(el => {
       if (!el.closest("[data-row]")) { put(el, pick(data, el.getAttribute("data-field"))); }
     });
+    // the throughput chart (an SVG image): reloaded when what it draws changed
+    const img = document.querySelector("img[data-chart]");
+    const version = pick(data, "chart.version");
+    if (img && version != null && img.getAttribute("data-version") !== String(version)) {
+      img.setAttribute("data-version", String(version));
+      img.src = img.getAttribute("data-chart") + "&v=" + encodeURIComponent(String(version));
+    }
     document.body.setAttribute("data-updated", String(Date.now()));
   }
   async function poll() {
