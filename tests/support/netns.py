@@ -169,12 +169,16 @@ def _free_third_octet() -> int:
     raise NetnsError(f"no free {SUBNET}.N.0/24 on this machine")
 
 
+def namespace_pids(netns: str) -> list[int]:
+    """The processes in namespace ``netns``."""
+    return [int(pid) for pid in _ip("netns", "pids", netns, check=False).split()]
+
+
 def kill_namespace_processes(netns: str) -> None:
     """SIGKILL every process in namespace ``netns`` (a runner, Dovecot, PostgreSQL)."""
-    pids = _ip("netns", "pids", netns, check=False).split()
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError, ValueError):
-            os.kill(int(pid), signal.SIGKILL)
+    for pid in namespace_pids(netns):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def remove_leftovers() -> None:
@@ -222,7 +226,9 @@ class RunnerHost:
 class Site:
     """PostgreSQL, Dovecot and runner hosts in namespaces (the module docstring)."""
 
-    def __init__(self, runners: int, mail_users: int, work: Path) -> None:
+    def __init__(self, runners: int, mail_users: int, work: Path,
+                 target_users: int | None = None) -> None:
+        """``mail_users`` users on the source (and on the target, unless ``target_users``)."""
         self.work = work
         self.net = Network()
         self.pg: PgCluster | None = None
@@ -235,7 +241,7 @@ class Site:
                                     trusted_network=self.net.cidr)
             self.source = start_dovecot(mail_users, listen=self.mail.address,
                                         netns=self.mail.netns)
-            self.target = start_dovecot(mail_users, listen=self.mail.address,
+            self.target = start_dovecot(target_users or mail_users, listen=self.mail.address,
                                         netns=self.mail.netns)
             self.hosts = [RunnerHost(node.name, node, work / node.name) for node in nodes]
         except BaseException:
