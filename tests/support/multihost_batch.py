@@ -107,9 +107,11 @@ def start_batch(admin: Path, database: str, work: Path, name: str = "B1") -> Non
 
 
 def wait_batch(admin: Path, database: str, work: Path, timeout: float,
-               name: str = "B1") -> str:
-    """Wait-MigrationBatch until Synced; the status it ended with."""
-    out = run_imsh(admin, database, work, f"wait-{name}", f"""
+               name: str = "B1", start: bool = False) -> str:
+    """Wait-MigrationBatch until Synced (``start``: Start-MigrationBatch first, in the same
+    console: one start-up less); the status it ended with."""
+    out = run_imsh(admin, database, work, f"wait-{name}", ("Start-MigrationBatch -Identity "
+                                                          f"{name}\n" if start else "") + f"""
 $b = Wait-MigrationBatch -Identity {name} -Status Synced -TimeoutSeconds {int(timeout)}
 Write-Output "status: $($b.Status)"
 """, timeout=timeout + 60)

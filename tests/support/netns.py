@@ -36,8 +36,9 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -289,9 +290,18 @@ class Site:
 
     def stop(self, host: RunnerHost, timeout: float = 60) -> int | None:
         """SIGTERM (a clean stop); the exit status, None if it had to be killed."""
-        if host.process is None or host.process.poll() is not None:
-            return host.process.returncode if host.process else None
-        host.process.send_signal(signal.SIGTERM)
+        return self.stop_all([host], timeout)[0]
+
+    def stop_all(self, hosts: list[RunnerHost], timeout: float = 60) -> list[int | None]:
+        """SIGTERM to every one of ``hosts`` at once, then wait for each (see :meth:`stop`)."""
+        for host in hosts:
+            if host.process is not None and host.process.poll() is None:
+                host.process.send_signal(signal.SIGTERM)
+        return [self._reap(host, timeout) for host in hosts]
+
+    def _reap(self, host: RunnerHost, timeout: float) -> int | None:
+        if host.process is None:
+            return None
         try:
             return host.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -317,12 +327,21 @@ class Site:
         for host in self.hosts:
             with contextlib.suppress(Exception):
                 self.kill(host)
-        for server in (getattr(self, "source", None), getattr(self, "target", None)):
-            if isinstance(server, ImapServer):
-                with contextlib.suppress(Exception):
-                    server.stop()
+        servers = [server for server in (getattr(self, "source", None),
+                                         getattr(self, "target", None))
+                   if isinstance(server, ImapServer)]
+        stopping = [threading.Thread(target=_quietly, args=(server.stop,)) for server in servers]
+        for thread in stopping:  # a Dovecot stop takes a second or two: both at once
+            thread.start()
+        for thread in stopping:
+            thread.join(timeout=120)
         if self.pg is not None:
             with contextlib.suppress(Exception):
                 self.pg.stop()
             self.pg = None
         self.net.close()
+
+
+def _quietly(action: Callable[[], object]) -> None:
+    with contextlib.suppress(Exception):
+        action()
