@@ -18,7 +18,9 @@ def test_the_connection_deadlines_apply_unless_the_url_sets_its_own() -> None:
     assert given["keepalives_idle"] == 10
 
 
-def test_a_session_ends_a_transaction_left_idle_before_other_writers_give_up(postgres_url: str) -> None:
+def test_a_session_ends_a_transaction_left_idle_before_other_writers_give_up(
+    postgres_url: str,
+) -> None:
     db = PgDatabase.connect(postgres_url)
     try:
         shown = {name: db.query_one(f"SHOW {name}")[0]  # type: ignore[index]
