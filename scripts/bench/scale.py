@@ -112,7 +112,6 @@ def run_round(site: netns.Site, runners: int, sources: list[Mailbox], target_off
     hosts = site.hosts[:runners]
     for host in hosts:
         host.state = work / host.name
-        host.log = host.state / "service.out"
         site.start_runner(host, database, admin / "secret.key", {},
                           f"runner:\n  max_workers: {workers}\n")
     try:

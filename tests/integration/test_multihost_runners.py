@@ -84,7 +84,6 @@ class Run:
         self.paths = resolve_state_paths(self.admin, env={"IMSH_DATABASE": self.database})
         for host in site.hosts:
             host.state = work / host.name
-            host.log = host.state / "service.out"
         csv = write_csv(work / "users.csv", boxes, site.source, site.target)
         create_batch(site, self.admin, self.database, work, csv)
 

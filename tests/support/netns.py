@@ -39,7 +39,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from tests.support.postgres import PgCluster, start_cluster
@@ -211,13 +211,15 @@ class RunnerHost:
     node: Node
     state: Path
     process: subprocess.Popen[bytes] | None = None
-    log: Path = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.log = self.state / "service.out"
+    @property
+    def log(self) -> Path:
+        """The process's stdout and stderr."""
+        return self.state / "service.out"
 
     @property
     def service_log(self) -> Path:
+        """The runner's own log (``imsh-service.log``)."""
         return self.state / "logs" / "imsh-service.log"
 
     def alive(self) -> bool:
