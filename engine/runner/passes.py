@@ -93,6 +93,15 @@ def claim_user(
     return job
 
 
+def _still_ours(store: Store, fence: LeaseFence) -> bool:
+    """Does the user's lease still name this runner? Inside the write transaction: a runner
+    cut off or stalled past its lease's expiry must not record over the pass of the runner
+    that took the user over (an expired lease nobody took is still ours: nobody else has
+    touched the user)."""
+    lease = store.leases.get(fence.resource)
+    return lease is not None and lease.owner == fence.owner
+
+
 def _still_due(user: MigrationUserRow, batch: BatchRow, now: datetime) -> bool:
     return (
         runnable(user.status, batch_phase(batch.status))
@@ -125,8 +134,13 @@ def record_outcome(
     retry_base: float = RETRY_BASE_SECONDS,
 ) -> None:
     """Write how the pass ended; ``reason`` is why its token was cancelled, if it was;
-    ``retry_base`` is the first backoff after a transient fault (the scheduler's rule)."""
+    ``retry_base`` is the first backoff after a transient fault (the scheduler's rule).
+    Nothing is written when the job's lease no longer names its runner."""
     with store.transaction():
+        if job.fence is not None and not _still_ours(store, job.fence):
+            log.warning("%s: not recording how this pass ended: another runner has taken the "
+                        "user over", job.email_address)
+            return
         user = store.users.get_by_id(job.user_id)
         batch = store.batches.get_by_id(user.batch_id)
         if user.status == MigrationUserStatus.Removing:

@@ -137,6 +137,7 @@ class Runner:
         self._retry_base = retry_base  # the first backoff after a transient fault
         self._told_next: datetime | None = None  # the next due pass we said we wait for
         self._running: dict[int, _Running] = {}
+        self._store: Store  # open while run() runs; replaced by _reconnect()
         self._notifier = Notifier(paths, self.now, sender)
         self._last_renewal = float("-inf")
         self._last_housekeeping = float("-inf")
@@ -152,26 +153,26 @@ class Runner:
 
     def run(self, until_idle: bool, stop: threading.Event) -> None:
         """Work until ``stop`` is set, or (``until_idle``) until no work is left."""
-        with (
-            Store.open(self.paths) as store,
-            ThreadPoolExecutor(self._max_workers, thread_name_prefix="imsh-sync") as pool,
-        ):
-            log.info("runner %s started on %s", self.owner, self.paths.root)
-            try:
-                free_dead_leases(store, self.now())
-                self._renew(store, force=True)
-                if self._handover is not None:
-                    store.leases.release(*self._handover)
-                self._loop(store, pool, until_idle, stop)
-            finally:
-                self._shut_down(store)
+        self._store = Store.open(self.paths)
+        try:
+            with ThreadPoolExecutor(self._max_workers, thread_name_prefix="imsh-sync") as pool:
+                log.info("runner %s started on %s", self.owner, self.paths.root)
+                try:
+                    free_dead_leases(self._store, self.now())
+                    self._renew(self._store, force=True)
+                    if self._handover is not None:
+                        self._store.leases.release(*self._handover)
+                    self._loop(pool, until_idle, stop)
+                finally:
+                    self._shut_down(self._store)
+        finally:
+            self._store.close()
         log.info("runner %s stopped", self.owner)
 
-    def _loop(
-        self, store: Store, pool: ThreadPoolExecutor, until_idle: bool, stop: threading.Event
-    ) -> None:
+    def _loop(self, pool: ThreadPoolExecutor, until_idle: bool, stop: threading.Event) -> None:
         while not stop.is_set():
             try:
+                store = self._store
                 self._tick(store, pool)
                 if until_idle and self._idle(store):
                     settle_housekeeping(store, self.now())  # settle the last stops first
@@ -180,7 +181,23 @@ class Runner:
                     return
             except TransientError as exc:  # the state database is busy: try again next tick
                 log.warning("runner tick skipped: %s", exc)
+                self._reconnect()
             self._pause(stop)
+
+    def _reconnect(self) -> None:
+        """After a fault of a PostgreSQL state database, a fresh connection for the next tick:
+        the fault may have cost this runner its connection for good (the host was cut off,
+        PostgreSQL restarted), and a runner kept on a closed one would never serve again.
+        SQLite has no connection to lose (and reopening could recreate a deleted state)."""
+        if self.paths.database is None:
+            return
+        try:
+            fresh = Store.open(self.paths)
+        except ImshError as exc:  # still unreachable: the next tick tries again
+            log.debug("no new state database connection yet: %s", exc)
+            return
+        self._store.close()  # the pool drops it if it is broken
+        self._store = fresh
 
     def _pause(self, stop: threading.Event) -> None:
         """Wait one poll interval, but return at once when stopped or when a pass ends."""

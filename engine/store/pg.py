@@ -53,6 +53,7 @@ from urllib.parse import unquote, urlsplit
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg.adapt import Dumper, Loader
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import Format
 from psycopg.types.numeric import NumericLoader
 from psycopg_pool import ConnectionPool, PoolTimeout
@@ -65,6 +66,21 @@ POOL_MAX_SIZE = 40  # the runner's worker threads (engine/runner/runner.py) each
 LOCK_TIMEOUT_MS = 10_000  # as engine/store/db.py's BUSY_TIMEOUT_MS
 POOL_TIMEOUT_S = 30.0
 CONNECT_TIMEOUT_S = 10
+# A host cut off (or frozen) inside a write transaction holds the writer lock, and so every
+# host's writes, until its backend ends: PostgreSQL ends an idle-in-transaction session after
+# this long — half the others' lock_timeout, so their next try gets the lock. No transaction
+# of the store waits for anything but the database between its statements.
+IDLE_IN_TRANSACTION_TIMEOUT_MS = 5_000
+# Every wait on the network has a deadline, on both ends (a silent partition drops packets
+# and resets nothing): unacknowledged data fails a connection after TCP_USER_TIMEOUT_MS, and
+# an idle one is probed by keepalives. Settings given in the URL win over these.
+TCP_USER_TIMEOUT_MS = 20_000
+_CLIENT_TIMEOUTS = {"connect_timeout": CONNECT_TIMEOUT_S, "keepalives": 1,
+                    "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3,
+                    "tcp_user_timeout": TCP_USER_TIMEOUT_MS}
+_SERVER_TIMEOUTS = {"idle_in_transaction_session_timeout": IDLE_IN_TRANSACTION_TIMEOUT_MS,
+                    "tcp_keepalives_idle": 10, "tcp_keepalives_interval": 5,
+                    "tcp_keepalives_count": 3, "tcp_user_timeout": TCP_USER_TIMEOUT_MS}
 # the advisory lock every write transaction takes (any constant; "imsh" in ASCII)
 WRITER_LOCK_KEY = 0x696D7368
 _VERSION_TABLE = "imsh_schema_version"
@@ -237,6 +253,8 @@ def _configure(conn: psycopg.Connection[Any]) -> None:
     # like SQLite's busy_timeout: a writer waits this long for the writer lock, then fails
     # transiently (the runner retries) instead of waiting forever
     conn.execute(f"SET lock_timeout = {int(LOCK_TIMEOUT_MS)}")
+    for name, value in _SERVER_TIMEOUTS.items():  # the server's side of a lost connection
+        conn.execute(f"SET {name} = {int(value)}")
     conn.adapters.register_dumper(bool, _BoolAsInteger)
     conn.adapters.register_loader("numeric", _WholeNumeric)
     conn.row_factory = _row_factory
@@ -255,7 +273,8 @@ def _pool(url: str) -> ConnectionPool[Any]:
             _probe(url)
             pool = ConnectionPool(
                 url, min_size=1, max_size=POOL_MAX_SIZE, timeout=POOL_TIMEOUT_S,
-                kwargs={"autocommit": True}, configure=_configure, open=False,
+                kwargs={"autocommit": True, **client_timeouts(url)}, configure=_configure,
+                open=False,
                 # a connection is tried before it is handed out: after a restart or failover
                 # of PostgreSQL the pool's idle connections are dead, and the next
                 # Store.open must get a new one, not fail
@@ -271,11 +290,20 @@ def _pool(url: str) -> ConnectionPool[Any]:
         return pool
 
 
+def client_timeouts(url: str) -> dict[str, Any]:
+    """libpq's connection deadlines (``_CLIENT_TIMEOUTS``) that ``url`` does not set itself."""
+    try:
+        given = conninfo_to_dict(url)
+    except psycopg.Error:
+        given = {}
+    return {name: value for name, value in _CLIENT_TIMEOUTS.items() if name not in given}
+
+
 def _probe(url: str) -> None:
     """One direct connection before the pool is made: libpq's own reason (refused, no such
     database, password authentication failed) at once, instead of a pool timeout later."""
     try:
-        psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S).close()
+        psycopg.connect(url, **client_timeouts(url)).close()
     except psycopg.Error as exc:
         raise _unreachable(url, exc) from exc
 

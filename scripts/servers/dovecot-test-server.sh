@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # dovecot-test-server.sh -- a self-contained throwaway Dovecot 2.3 IMAP server on
-# 127.0.0.1 for tests and benchmarks.  Never reads /etc/dovecot, never touches the
+# 127.0.0.1 (or $LISTEN) for tests and benchmarks.  Never reads /etc/dovecot, never touches the
 # system service.
 #
 #   dovecot-test-server.sh start DIR PORT [NUSERS]   users user1..userN (default 3), password "pw"
@@ -30,6 +30,8 @@
 #                       marked); exchange-unmarked: the same folders without the attributes;
 #                       SPECIAL_USE=gmail: Gmail's [Gmail]/All Mail (\All), Drafts, Important,
 #                       Sent Mail, Spam (\Junk), Starred (\Flagged), Trash, created and marked
+#   LISTEN=ADDR         the address to listen on (default 127.0.0.1), e.g. an address of a
+#                       network namespace the script runs in (tests/support/netns.py)
 #   IMAPD_ROOT=/path    prefix of usr/lib/dovecot/imap; default / when dovecot-imapd is
 #                       installed, else the .deb matching dovecot-core is unpacked (lib.sh)
 #
@@ -41,7 +43,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
 
-LISTEN=127.0.0.1
+LISTEN=${LISTEN:-127.0.0.1}
 PASSWORD=pw
 
 usage() { die "usage: $0 start DIR PORT [NUSERS] | add-users DIR NAME... | wipe-user DIR NAME | stop DIR"; }

@@ -76,16 +76,25 @@ class PgCluster:
         _run(argv, self.run_as)
 
 
-def _run(argv: list[str], run_as: str | None) -> None:
+def _run(argv: list[str], run_as: str | None, outer: bool = False) -> None:
+    """Run ``argv`` as ``run_as``; ``outer``: its first four words (``ip netns exec NS``) are
+    run as root, the rest as that user."""
     if run_as is not None:
-        argv = ["runuser", "-u", run_as, "--", *argv]
+        head, tail = (argv[:4], argv[4:]) if outer else ([], argv)
+        argv = [*head, "runuser", "-u", run_as, "--", *tail]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} failed: {done.stderr.strip() or done.stdout}")
 
 
-def start_cluster(port: int) -> PgCluster:
-    """initdb + pg_ctl start; raises :class:`NoPostgres` when the machine cannot."""
+def start_cluster(port: int, listen: str | None = None, netns: str | None = None,
+                  trusted_network: str | None = None) -> PgCluster:
+    """initdb + pg_ctl start; raises :class:`NoPostgres` when the machine cannot.
+
+    By default the server listens on its Unix socket only. ``listen``: also on that TCP
+    address, started inside network namespace ``netns`` (tests/support/netns.py), trusting
+    logins from ``trusted_network`` (a CIDR such as ``10.77.5.0/24``); the Unix socket still
+    serves this process, whatever namespace it is in."""
     if not (PG_BIN / "initdb").exists():
         raise NoPostgres(f"no PostgreSQL binaries in {PG_BIN} (apt-get install postgresql-15)")
     run_as: str | None = None
@@ -102,10 +111,15 @@ def start_cluster(port: int) -> PgCluster:
     try:
         _run([str(PG_BIN / "initdb"), "-D", str(root / "data"), "-U", SUPERUSER,
               "--auth=trust", "--no-sync", "--locale=C", "-E", "UTF8"], run_as)
-        options = (f"-k {root} -p {port} -c listen_addresses='' -c fsync=off "
+        if trusted_network is not None:
+            with (root / "data" / "pg_hba.conf").open("a", encoding="ascii") as hba:
+                hba.write(f"host all all {trusted_network} trust\n")
+        options = (f"-k {root} -p {port} -c listen_addresses='{listen or ''}' -c fsync=off "
                    "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
-        _run([str(PG_BIN / "pg_ctl"), "-D", str(root / "data"), "-l", str(root / "log"),
-              "-o", options, "-w", "-t", "60", "start"], run_as)
+        inside = ["ip", "netns", "exec", netns] if netns else []
+        _run([*inside, str(PG_BIN / "pg_ctl"), "-D", str(root / "data"), "-l",
+              str(root / "log"), "-o", options, "-w", "-t", "60", "start"], run_as,
+             outer=netns is not None)
     except BaseException:
         cluster.stop()
         raise

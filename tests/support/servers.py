@@ -196,17 +196,21 @@ def start_dovecot(
     mail_format: str = "maildir",
     quota: bool = False,
     special_use: str = "default",
+    listen: str = LOOPBACK,
+    netns: str | None = None,
 ) -> ImapServer:
     """Dovecot with users user1..N, master user admin/adminpw, optional implicit TLS;
     ``quota``: the quota plugin is loaded (limits per user, see dovecot-test-server.sh);
-    ``special_use``: "archive" also marks Archive, "exchange" gives Exchange's folders."""
+    ``special_use``: "archive" also marks Archive, "exchange" gives Exchange's folders;
+    ``listen`` and ``netns``: the address to listen on, in that network namespace
+    (tests/support/netns.py) instead of 127.0.0.1 here."""
     env = {"SEP": sep, "MAIL_FSYNC": fsync, "MAIL_FORMAT": mail_format,
-           "QUOTA": "yes" if quota else "no", "SPECIAL_USE": special_use}
-    directory, port, tls_port, seconds = _launch("dovecot", nusers, env, tls=tls)
+           "QUOTA": "yes" if quota else "no", "SPECIAL_USE": special_use, "LISTEN": listen}
+    directory, port, tls_port, seconds = _launch("dovecot", nusers, env, tls=tls, netns=netns)
     return _register(
         ImapServer(
             kind="dovecot",
-            host=LOOPBACK,
+            host=listen,
             port=port,
             tls_port=tls_port,
             dir=directory,
@@ -276,9 +280,10 @@ def _numbered_users(count: int) -> list[str]:
 
 
 def _launch(
-    kind: str, nusers: int, env: Mapping[str, str], tls: bool = False
+    kind: str, nusers: int, env: Mapping[str, str], tls: bool = False, netns: str | None = None
 ) -> tuple[Path, int, int | None, float]:
-    """Run `KIND-test-server.sh start`, retrying on port races; (dir, port, tls_port, secs)."""
+    """Run `KIND-test-server.sh start` (in network namespace ``netns`` if given), retrying on
+    port races; (dir, port, tls_port, secs)."""
     failure = ""
     for _ in range(START_ATTEMPTS):
         try:
@@ -290,7 +295,8 @@ def _launch(
         # not pytest's tmp_path: its 0700 parent keeps the servers' own users out
         directory = Path(tempfile.mkdtemp(prefix=f"{kind[:3]}{port}-", dir="/tmp"))
         began = time.monotonic()
-        result = _run(kind, "start", str(directory), str(port), str(nusers), env={**env, **extra})
+        result = _run(kind, "start", str(directory), str(port), str(nusers), env={**env, **extra},
+                      netns=netns)
         seconds = time.monotonic() - began
         if result.returncode == 0:
             return directory, port, tls_port, seconds
@@ -304,14 +310,15 @@ def _launch(
 
 
 def _run(
-    kind: str, *args: str, env: Mapping[str, str] | None = None
+    kind: str, *args: str, env: Mapping[str, str] | None = None, netns: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     script = SCRIPTS / f"{kind}-test-server.sh"
     if shutil.which("bash") is None:
         raise SkipServer("bash is not installed")
+    inside = ["ip", "netns", "exec", netns] if netns else []
     try:
         return subprocess.run(
-            ["bash", str(script), *args],
+            [*inside, "bash", str(script), *args],
             env={**os.environ, **(env or {})},
             stdin=subprocess.DEVNULL,
             capture_output=True,
