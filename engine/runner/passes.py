@@ -17,7 +17,6 @@ from engine.model import BatchStatus, MigrationUserStatus
 from engine.runner.intervals import batch_interval
 from engine.runner.jobs import (
     CancelReason,
-    LeaseFence,
     OutcomeKind,
     SyncJob,
     SyncKind,
@@ -32,6 +31,7 @@ from engine.runner.scheduler import (
 )
 from engine.store import Store
 from engine.store.batches import BatchRow
+from engine.store.leases import LeaseFence
 from engine.store.users import MigrationUserRow
 from engine.transitions import (
     BatchPhase,
@@ -68,7 +68,8 @@ def claim_user(
     The job's attempt number follows the user's stored ``sync_attempt`` (transient failures in
     a row), so a restarted runner keeps counting toward giving up."""
     with store.transaction():
-        if not store.leases.acquire(user_resource(user_id), owner, ttl, now):
+        token = store.leases.claim(user_resource(user_id), owner, ttl, now)
+        if token is None:
             return None
         user = store.users.get_by_id(user_id)
         batch = store.batches.get_by_id(user.batch_id)
@@ -85,7 +86,7 @@ def claim_user(
             # -CompleteAfter, engine/service/delays.py marks it Completing)
             final=(batch_phase(batch.status) is BatchPhase.Completing
                    or user.status == MigrationUserStatus.Completing),
-            fence=LeaseFence(user_resource(user_id), owner, ttl / 3),
+            fence=LeaseFence(user_resource(user_id), owner, token, ttl / 3),
         )
         _begin(store, user, job, now)
     return job

@@ -70,6 +70,7 @@ from engine.service.delays import (
     held_by_start_after,
 )
 from engine.store import Store
+from engine.store.leases import LeaseLost
 from engine.store.users import MigrationUserRow
 from engine.transitions import (
     DUE_STATUSES,
@@ -352,6 +353,10 @@ class Runner:
         """Run the syncer in a worker thread; turn what it raises into an outcome."""
         try:
             return self._syncer(lambda: Store.open(self.paths), job, token)
+        except LeaseLost as exc:  # another runner owns the user now: no outcome of ours
+            log.warning("%s: %s", job.email_address, exc.message)
+            token.cancel(CancelReason.lease_lost)
+            return SyncOutcome.stopped()
         except TransientError as exc:
             return SyncOutcome.transient(exc.message, getattr(exc, "retry_after", None))
         except ImshError as exc:  # PermanentError and the store's own errors

@@ -306,10 +306,14 @@ class PgDatabase(Database):
         self._pool = pool
         self._pg = connection
         self._depth = 0
+        self.write_guard = None
         # one Database per thread, as SQLite's check_same_thread enforces: a psycopg connection
         # would accept a second thread, and its statements would land in this thread's
         # transaction
         self._thread = threading.get_ident()
+
+    share_lock = " FOR SHARE"
+    skip_locked = " FOR UPDATE SKIP LOCKED"
 
     @classmethod
     def connect(cls, url: str) -> PgDatabase:

@@ -266,6 +266,18 @@ _V5_PROOFS = (
 # Set-MigrationUser -CompleteAfter (UTC; NULL: the batch's), engine/service/delays.py.
 _V6_USER_COMPLETE_AFTER = ("ALTER TABLE user_settings ADD COLUMN complete_after TEXT",)
 
+# Fencing tokens and host identity (engine/store/leases.py): every tenure of a lease gets the
+# next number of one counter; the host (IMSH_HOST_ID) that took it is recorded with it.
+_V7_LEASE_TOKENS = (
+    "ALTER TABLE leases ADD COLUMN token INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE leases ADD COLUMN host TEXT",
+    """CREATE TABLE lease_tokens (
+        one INTEGER PRIMARY KEY CHECK (one = 1),
+        last_token INTEGER NOT NULL
+    )""",
+    "INSERT INTO lease_tokens (one, last_token) VALUES (1, 0)",
+)
+
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
@@ -281,6 +293,8 @@ MIGRATIONS: tuple[Migration, ...] = (
               _V5_PROOFS),
     Migration(6, "user_settings.complete_after: Set-MigrationUser -CompleteAfter",
               _V6_USER_COMPLETE_AFTER),
+    Migration(7, "leases.token, leases.host and the lease_tokens counter: fencing tokens",
+              _V7_LEASE_TOKENS),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
