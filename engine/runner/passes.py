@@ -1,10 +1,14 @@
 """One pass in the store: claiming a due user, marking it running, and recording how it ended.
 
-Every function here is one write transaction (``store.transaction()``), so a claim (lease taken,
-user re-read, status set) and an outcome (status, due time, statistics, report entry, batch
-times) are each all-or-nothing. The claim re-reads the user under the write lock after taking its
-lease: a user another runner finished a moment ago is no longer due and is left alone, which is
-what keeps two runners from syncing one user twice.
+Every function here is one write transaction (``store.transaction()``), so a claim (user row
+taken, lease taken, user re-read, status set) and an outcome (status, due time, statistics,
+report entry, batch times) are each all-or-nothing. The claim first takes the user's row
+(PostgreSQL: ``SELECT ... FOR UPDATE SKIP LOCKED``: a row another transaction holds is passed
+over, never waited for), then the lease and its fencing token, and re-reads the user under the
+write lock: a user another runner finished a moment ago is no longer due and is left alone,
+which is what keeps two runners from syncing one user twice. The runner counts the running
+leases of every runner in the same transaction (engine/runner/runner.py), so
+``MaxConcurrentMigrations`` / ``MaxConcurrentIncrementalSyncs`` hold across all runners.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from engine.runner.jobs import (
 )
 from engine.runner.scheduler import (
     RETRY_BASE_SECONDS,
+    EndpointLimits,
     attempt_after,
     gives_up,
     next_incremental_due,
@@ -63,18 +68,21 @@ def user_resource(user_id: int) -> str:
 def claim_user(
     store: Store, user_id: int, owner: str, ttl: timedelta, now: datetime
 ) -> SyncJob | None:
-    """Take the user's lease and start its pass; None if it is not ours to sync now.
+    """Take the user's lease and start its pass; None if it is not ours to sync now: another
+    transaction holds the user, another runner holds its lease, it is no longer due, or its
+    source endpoint has no free slot for its kind of pass, counting every runner's passes.
 
     The job's attempt number follows the user's stored ``sync_attempt`` (transient failures in
     a row), so a restarted runner keeps counting toward giving up."""
     with store.transaction():
-        token = store.leases.claim(user_resource(user_id), owner, ttl, now)
-        if token is None:
+        if not store.users.lock_for_claim(user_id):  # another transaction has the user
             return None
         user = store.users.get_by_id(user_id)
         batch = store.batches.get_by_id(user.batch_id)
-        if not _still_due(user, batch, now):
-            store.leases.release(user_resource(user_id), owner)
+        if not _still_due(user, batch, now) or not slot_free(store, user, batch, now):
+            return None
+        token = store.leases.claim(user_resource(user_id), owner, ttl, now)
+        if token is None:
             return None
         job = SyncJob(
             user_id=user.id,
@@ -90,6 +98,22 @@ def claim_user(
         )
         _begin(store, user, job, now)
     return job
+
+
+def slot_free(store: Store, user: MigrationUserRow, batch: BatchRow, now: datetime) -> bool:
+    """Whether ``user``'s pass may start under its source endpoint's MaxConcurrentMigrations
+    (initial) or MaxConcurrentIncrementalSyncs (incremental), counting the unexpired user
+    leases of every runner on every host. A user that holds its lease already (a runner
+    resuming its own claim) is not counted against itself."""
+    kind = job_kind(user.sync_kind)
+    endpoint = store.endpoints.get_by_id(batch.source_endpoint_id)
+    limit = EndpointLimits(endpoint.max_concurrent_migrations,
+                           endpoint.max_concurrent_incremental_syncs).limit(kind)
+    used = store.users.count_leased(batch.source_endpoint_id, kind.value, now, USER_PREFIX)
+    own = store.leases.get(user_resource(user.id))
+    if own is not None and own.expires_at > now:
+        used -= 1
+    return used < limit
 
 
 def _still_due(user: MigrationUserRow, batch: BatchRow, now: datetime) -> bool:

@@ -313,13 +313,6 @@ class Runner:
             return None
         return Candidate(user.id, batch.source_endpoint_id, job_kind(user.sync_kind))
 
-    def _slot_free(self, store: Store, pick: Candidate, now: datetime) -> bool:
-        """Recount the endpoint's running jobs of every runner, as they are now."""
-        key = (pick.source_endpoint_id, pick.kind)
-        running = [self._lease_candidate(store, uid) for uid in self._leased_users(store, now)]
-        used = count_running(c for c in running if c)[key]
-        return used < self._limits(store, {pick.source_endpoint_id})[key[0]].limit(pick.kind)
-
     def _limits(self, store: Store, endpoint_ids: set[int]) -> dict[int, EndpointLimits]:
         limits = {}
         for endpoint_id in endpoint_ids:
@@ -332,11 +325,8 @@ class Runner:
     def _start(
         self, store: Store, pool: ThreadPoolExecutor, pick: Candidate, now: datetime
     ) -> None:
-        try:
-            with store.transaction():  # under the write lock: no other runner fills the slot
-                if not self._slot_free(store, pick, now):
-                    return
-                job = claim_user(store, pick.user_id, self.owner, self._ttl, now)
+        try:  # the claim recounts every runner's passes in its transaction (passes.py)
+            job = claim_user(store, pick.user_id, self.owner, self._ttl, now)
         except NotFoundError:
             return
         if job is None:

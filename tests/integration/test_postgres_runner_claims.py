@@ -1,0 +1,137 @@
+"""Two ``imsh service --database URL`` processes on one PostgreSQL database: what one runner
+must learn from the other through the database alone.
+
+- ``MaxConcurrentMigrations 1`` on the source endpoint holds across both runners: the passes
+  never overlap, whichever runner claims them (the claim counts every runner's running leases
+  in its own transaction: engine/runner/runner.py, engine/runner/passes.py).
+
+Each runner is the real console script (``python -m shell.main --state DIR --database URL
+service``) with its own state directory (logs) and the one key file of the admin's state,
+running the real executor paced by tests/integration/paced_syncer.py (it notes
+``<pid> <user id> <time>`` per recorded append batch). A few mailboxes of a few messages.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from engine.paths import resolve_state_paths
+from engine.store import Store
+from scripts.corpus import ImapParams, generate, load_imap
+from tests.integration.test_postgres_store_flow import ROOT, run_imsh, wait_until
+from tests.support.servers import ImapServer
+
+pytestmark = [pytest.mark.servers]
+
+USERS = 3
+MESSAGES = 3
+
+
+@dataclass
+class Setup:
+    work: Path
+    admin: Path
+    url: str
+    steps: Path
+    pairs: list[tuple[str, str]]
+
+
+def make_batch(tmp_path: Path, dovecot: ImapServer, dovecot_target: ImapServer, url: str,
+               *, users: int, messages: int, limit: int) -> Setup:
+    work, admin = tmp_path / "work", tmp_path / "admin"
+    work.mkdir()
+    pairs = [(dovecot.fresh_user(), dovecot_target.fresh_user()) for _ in range(users)]
+    rows = ["EmailAddress,UserName,Password,TargetUserName,TargetPassword"]
+    for n, (source_user, target_user) in enumerate(pairs):
+        load_imap(ImapParams(dovecot.host, dovecot.port, source_user, dovecot.password),
+                  generate(300 + n, messages, max_size=4 * 1024))
+        rows.append(f"u{n}@contoso.com,{source_user},{dovecot.password},{target_user},"
+                    f"{dovecot_target.password}")
+    csv = work / "users.csv"
+    csv.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    run_imsh(admin, url, work, "endpoints", f"""
+New-MigrationEndpoint -IMAP -Name Source -RemoteServer 127.0.0.1 -Port {dovecot.port} -Security None -MaxConcurrentMigrations {limit} -MaxConcurrentIncrementalSyncs {limit} | Out-Null
+New-MigrationEndpoint -IMAP -Name Target -RemoteServer 127.0.0.1 -Port {dovecot_target.port} -Security None | Out-Null
+New-MigrationBatch -Name B1 -SourceEndpoint Source -TargetEndpoint Target -CSVData ([System.IO.File]::ReadAllBytes("{csv}")) | Out-Null
+""")  # noqa: E501
+    return Setup(work, admin, url, tmp_path / "steps.log", pairs)
+
+
+@pytest.fixture
+def services(tmp_path: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
+    started: list[subprocess.Popen[bytes]] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in started:
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def start_services(setup: Setup, tmp_path: Path, started: list[subprocess.Popen[bytes]],
+                   delay: float, hosts: tuple[str, ...] = ("host1", "host2")) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "IMSH_HOME": "",
+           "IMSH_KEY_FILE": str(setup.admin / "secret.key"),
+           "IMSH_SERVICE_SYNCER": "tests.integration.paced_syncer:sync_user",
+           "IMSH_TEST_STEP_LOG": str(setup.steps), "IMSH_TEST_STEP_DELAY": str(delay),
+           "IMSH_TEST_BATCH_COUNT": "1", "IMSH_POLL_INTERVAL": "0.2"}
+    env.pop("IMSH_DATABASE", None)  # the URL comes from --database
+    for host in hosts:
+        started.append(subprocess.Popen(
+            [sys.executable, "-m", "shell.main", "--state", str(tmp_path / host),
+             "--database", setup.url, "service"],
+            env={**env, "IMSH_HOST_ID": host}, cwd=ROOT,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+    paths = resolve_state_paths(setup.admin, env={"IMSH_DATABASE": setup.url})
+
+    def all_serving() -> bool:
+        with Store.open(paths) as store:
+            return len(store.leases.active(prefix="runner:")) == len(hosts)
+    wait_until(all_serving, 30, "the runners to start")
+
+
+def passes(steps: Path) -> dict[int, tuple[int, float, float]]:
+    """user id -> (the pid that synced it, first and last recorded batch)."""
+    seen: dict[int, list[tuple[int, float]]] = defaultdict(list)
+    for line in steps.read_text(encoding="ascii").splitlines():
+        pid, user_id, when = line.split()
+        seen[int(user_id)].append((int(pid), float(when)))
+    result = {}
+    for user_id, notes in seen.items():
+        pids = {pid for pid, _ in notes}
+        assert len(pids) == 1, f"user {user_id} was synced by {pids}"
+        times = [when for _, when in notes]
+        result[user_id] = (pids.pop(), min(times), max(times))
+    return result
+
+
+def test_max_concurrent_migrations_1_holds_across_two_runner_processes(
+    tmp_path: Path, dovecot: ImapServer, dovecot_target: ImapServer, postgres_url: str,
+    services: list[subprocess.Popen[bytes]],
+) -> None:
+    setup = make_batch(tmp_path, dovecot, dovecot_target, postgres_url, users=USERS,
+                       messages=MESSAGES, limit=1)
+    start_services(setup, tmp_path, services, delay=0.15)
+    out = run_imsh(setup.admin, postgres_url, setup.work, "start", """
+Start-MigrationBatch -Identity B1
+Write-Output "synced: $((Wait-MigrationBatch -Identity B1 -Status Synced -TimeoutSeconds 120).Status)"
+""")  # noqa: E501
+    assert "synced: Synced" in out
+    by_user = passes(setup.steps)
+    assert len(by_user) == USERS
+    spans = sorted((first, last, pid) for pid, first, last in by_user.values())
+    for (_, end, _), (start, _, _) in itertools.pairwise(spans):
+        assert start > end, f"two passes ran at once: {spans}"
