@@ -126,7 +126,7 @@ class Runner:
         notification mail (tests may count instead). ``keep_alive``: with ``until_idle``, stay
         while any pass is due at all, not only an unfinished one (the module docstring)."""
         self.paths = paths
-        self.owner = owner or new_owner()
+        self.owner = owner or new_owner(paths.host)
         self._syncer = syncer
         self._clock = clock
         self._poll = poll_interval

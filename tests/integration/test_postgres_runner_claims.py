@@ -101,6 +101,11 @@ def start_services(setup: Setup, tmp_path: Path, started: list[subprocess.Popen[
         with Store.open(paths) as store:
             return len(store.leases.active(prefix="runner:")) == len(hosts)
     wait_until(all_serving, 30, "the runners to start")
+    with Store.open(paths) as store:  # each names its host (IMSH_HOST_ID) in its lease
+        assert sorted(str(lease.host) for lease in store.leases.active(prefix="runner:")) \
+            == sorted(hosts)
+        assert all(lease.owner.split(":")[0] == lease.host
+                   for lease in store.leases.active(prefix="runner:"))
 
 
 def passes(steps: Path) -> dict[int, tuple[int, float, float]]:
