@@ -4,6 +4,10 @@ must learn from the other through the database alone.
 - ``MaxConcurrentMigrations 1`` on the source endpoint holds across both runners: the passes
   never overlap, whichever runner claims them (the claim counts every runner's running leases
   in its own transaction: engine/runner/runner.py, engine/runner/passes.py).
+- Stop-MigrationUser and Stop-MigrationBatch, typed in a console on neither runner, reach
+  whichever runner holds each user within seconds (each runner reads the wanted state at
+  every tick, the pass stops at its next batch boundary), and nothing is appended after;
+  Remove-MigrationBatch of the stopped batch is carried out by a runner's housekeeping.
 
 Each runner is the real console script (``python -m shell.main --state DIR --database URL
 service``) with its own state directory (logs) and the one key file of the admin's state,
@@ -18,6 +22,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.paths import resolve_state_paths
+from engine.paths import StatePaths, resolve_state_paths
 from engine.store import Store
 from scripts.corpus import ImapParams, generate, load_imap
 from tests.integration.test_postgres_store_flow import ROOT, run_imsh, wait_until
@@ -82,12 +87,13 @@ def services(tmp_path: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
 
 
 def start_services(setup: Setup, tmp_path: Path, started: list[subprocess.Popen[bytes]],
-                   delay: float, hosts: tuple[str, ...] = ("host1", "host2")) -> None:
+                   delay: float, hosts: tuple[str, ...] = ("host1", "host2"),
+                   poll: float = 0.2) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "IMSH_HOME": "",
            "IMSH_KEY_FILE": str(setup.admin / "secret.key"),
            "IMSH_SERVICE_SYNCER": "tests.integration.paced_syncer:sync_user",
            "IMSH_TEST_STEP_LOG": str(setup.steps), "IMSH_TEST_STEP_DELAY": str(delay),
-           "IMSH_TEST_BATCH_COUNT": "1", "IMSH_POLL_INTERVAL": "0.2"}
+           "IMSH_TEST_BATCH_COUNT": "1", "IMSH_POLL_INTERVAL": str(poll)}
     env.pop("IMSH_DATABASE", None)  # the URL comes from --database
     for host in hosts:
         started.append(subprocess.Popen(
@@ -140,3 +146,69 @@ Write-Output "synced: $((Wait-MigrationBatch -Identity B1 -Status Synced -Timeou
     spans = sorted((first, last, pid) for pid, first, last in by_user.values())
     for (_, end, _), (start, _, _) in itertools.pairwise(spans):
         assert start > end, f"two passes ran at once: {spans}"
+
+
+def _statuses(paths: StatePaths) -> dict[str, str]:
+    with Store.open(paths) as store:
+        batch = store.batches.find("B1")
+        if batch is None:
+            return {}
+        return {u.email_address: u.status for u in store.users.list(batch_id=batch.id)}
+
+
+def test_stop_and_remove_reach_whichever_runner_holds_the_users_within_seconds(
+    tmp_path: Path, dovecot: ImapServer, dovecot_target: ImapServer, postgres_url: str,
+    services: list[subprocess.Popen[bytes]],
+) -> None:
+    # passes far longer than the test (a second per append batch): only the stop ends them
+    setup = make_batch(tmp_path, dovecot, dovecot_target, postgres_url, users=3,
+                       messages=60, limit=20)
+    start_services(setup, tmp_path, services, delay=1.0, poll=1.0)
+    paths = resolve_state_paths(setup.admin, env={"IMSH_DATABASE": postgres_url})
+    run_imsh(setup.admin, postgres_url, setup.work, "start", "Start-MigrationBatch -Identity B1")
+
+    def all_syncing() -> bool:
+        return setup.steps.exists() and len(passes(setup.steps)) == 3
+    wait_until(all_syncing, 60, "all three passes to be under way")
+
+    run_imsh(setup.admin, postgres_url, setup.work, "stop",
+             "Stop-MigrationUser -Identity u0@contoso.com -Confirm:$false")
+    asked = time.time()  # the stop is in the database now (the console took its own time)
+    wait_until(lambda: _statuses(paths).get("u0@contoso.com") == "Stopped", 15,
+               f"u0 to be stopped ({_statuses(paths)}; {_log(tmp_path)})")
+    stopped_after = time.time() - asked
+    stop_user = passes(setup.steps)[_user_id(paths, "u0@contoso.com")]
+    assert stop_user[2] < asked + 5, "u0 went on appending after Stop-MigrationUser"
+    others = _statuses(paths)
+    assert others["u1@contoso.com"] == others["u2@contoso.com"] == "Syncing"
+
+    run_imsh(setup.admin, postgres_url, setup.work, "stop-batch",
+             "Stop-MigrationBatch -Identity B1 -Confirm:$false")
+    asked = time.time()
+    wait_until(lambda: set(_statuses(paths).values()) == {"Stopped"}, 15,
+               f"the batch to be stopped ({_statuses(paths)})")
+    batch_stopped_after = time.time() - asked
+    last = max(last for _pid, _first, last in passes(setup.steps).values())
+    assert last < asked + 5, "a pass went on appending after Stop-MigrationBatch"
+    with Store.open(paths) as store:
+        assert store.leases.active(prefix="user:") == []
+
+    # a stopped batch may be removed; a runner's housekeeping deletes it
+    run_imsh(setup.admin, postgres_url, setup.work, "remove",
+             "Remove-MigrationBatch -Identity B1 -Confirm:$false")
+    asked = time.time()
+    wait_until(lambda: not _statuses(paths), 20, "the batch to be removed")
+    removed_after = time.time() - asked
+    assert max(stopped_after, batch_stopped_after, removed_after) < 10, \
+        (stopped_after, batch_stopped_after, removed_after)
+
+
+def _user_id(paths: StatePaths, address: str) -> int:
+    with Store.open(paths) as store:
+        return store.users.get(address).id
+
+
+def _log(tmp_path: Path) -> str:
+    return "\n".join((tmp_path / host / "logs" / "imsh-service.log").read_text()[-1500:]
+                     for host in ("host1", "host2")
+                     if (tmp_path / host / "logs" / "imsh-service.log").exists())
