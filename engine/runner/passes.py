@@ -17,6 +17,7 @@ import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from engine.maildir_sharing import WRITER_HOST, claim_refusal, is_shared, writer_host
 from engine.model import BatchStatus, MigrationUserStatus
 from engine.runner.intervals import batch_interval
 from engine.runner.jobs import (
@@ -81,6 +82,8 @@ def claim_user(
         batch = store.batches.get_by_id(user.batch_id)
         if not _still_due(user, batch, now) or not slot_free(store, user, batch, now):
             return None
+        if not maildir_writable(store, batch):
+            return None
         token = store.leases.claim(user_resource(user_id), owner, ttl, now)
         if token is None:
             return None
@@ -114,6 +117,21 @@ def slot_free(store: Store, user: MigrationUserRow, batch: BatchRow, now: dateti
     if own is not None and own.expires_at > now:
         used -= 1
     return used < limit
+
+
+def maildir_writable(store: Store, batch: BatchRow) -> bool:
+    """Whether this host may write into the batch's target when it is a Maildir endpoint
+    (engine/maildir_sharing.py); the first host to claim a user into an unshared one binds it
+    to itself, here, in the claiming transaction."""
+    target = store.endpoints.get_by_id(batch.target_endpoint_id)
+    if target.kind != "Maildir" or is_shared(target.extra):
+        return True
+    host = store.paths.host
+    if claim_refusal(target.name, target.path, target.extra, host) is not None:
+        return False
+    if writer_host(target.extra) is None:
+        store.endpoints.update(replace(target, extra={**target.extra, WRITER_HOST: host}))
+    return True
 
 
 def _still_due(user: MigrationUserRow, batch: BatchRow, now: datetime) -> bool:

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from engine.errors import ImshError, NotFoundError, TransientError
+from engine.maildir_sharing import claim_refusal
 from engine.notify.schedule import Sender
 from engine.notify.smtp import send_message
 from engine.paths import StatePaths
@@ -143,6 +144,7 @@ class Runner:
         self._last_housekeeping = float("-inf")
         self._pass_ended = threading.Event()  # wakes the loop as soon as a pass finishes
         self._told_waiting: dict[int, str] = {}  # user id -> the lease holder we said we wait for
+        self._told_maildir: dict[int, str] = {}  # endpoint id -> why we leave its users alone
 
     @property
     def runner_resource(self) -> str:
@@ -301,7 +303,24 @@ class Runner:
         batch = store.batches.get_by_id(user.batch_id)
         if not runnable(user.status, batch_phase(batch.status)):
             return None
+        if self._maildir_elsewhere(store, batch.target_endpoint_id):
+            return None
         return Candidate(user.id, batch.source_endpoint_id, job_kind(user.sync_kind))
+
+    def _maildir_elsewhere(self, store: Store, endpoint_id: int) -> bool:
+        """The target is a Maildir endpoint bound to another host (engine/maildir_sharing.py):
+        leave its users to that host, and say so once."""
+        target = store.endpoints.get_by_id(endpoint_id)
+        if target.kind != "Maildir":
+            return False
+        why = claim_refusal(target.name, target.path, target.extra, self.paths.host)
+        if why is not None and self._told_maildir.get(endpoint_id) != why:
+            log.warning("%s", why)
+        if why is None:
+            self._told_maildir.pop(endpoint_id, None)
+        else:
+            self._told_maildir[endpoint_id] = why
+        return why is not None
 
     def _lease_candidate(self, store: Store, user_id: int) -> Candidate | None:
         if user_id in self._running:
