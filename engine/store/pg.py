@@ -23,8 +23,11 @@ instead of ``state.db``; the repositories run unchanged on :class:`PgDatabase`, 
   rule: ``BEGIN`` then ``pg_advisory_xact_lock`` on one key, so write transactions of every
   process on every host take turns; readers (autocommit, READ COMMITTED) never wait. As with
   SQLite's ``busy_timeout``, a writer gives up after ``lock_timeout`` (10 s) with a
-  :class:`~engine.errors.TransientError` rather than wait forever. Finer
-  locking (``FOR UPDATE SKIP LOCKED``) is for the multi-host runner, not built yet
+  :class:`~engine.errors.TransientError` rather than wait forever. Claims read the user's
+  row ``FOR UPDATE SKIP LOCKED`` and fence checks read the lease row ``FOR SHARE``
+  (:attr:`PgDatabase.skip_locked`, :attr:`PgDatabase.share_lock`); while every writer takes
+  the one advisory lock these row locks only matter against transactions outside it (a
+  ``-WhatIf`` dry run). Dropping the global lock for fenced sync-state writes is not done
   (docs/scale-out.md).
 - **Errors.** Constraint violations become :class:`~engine.store.db.IntegrityError`, a lost or
   refused connection a :class:`~engine.errors.TransientError` (the runner retries next tick),
