@@ -35,6 +35,7 @@ from engine.runner.scheduler import (
     next_incremental_due,
     retry_delay,
 )
+from engine.service.config import MAX_CONCURRENT_MIGRATIONS
 from engine.store import Store
 from engine.store.batches import BatchRow
 from engine.store.leases import LeaseFence
@@ -108,6 +109,8 @@ def slot_free(store: Store, user: MigrationUserRow, batch: BatchRow, now: dateti
     (initial) or MaxConcurrentIncrementalSyncs (incremental), counting the unexpired user
     leases of every runner on every host. A user that holds its lease already (a runner
     resuming its own claim) is not counted against itself."""
+    if not organisation_slot_free(store, now, own=user.id):
+        return False
     kind = job_kind(user.sync_kind)
     endpoint = store.endpoints.get_by_id(batch.source_endpoint_id)
     limit = EndpointLimits(endpoint.max_concurrent_migrations,
@@ -117,6 +120,18 @@ def slot_free(store: Store, user: MigrationUserRow, batch: BatchRow, now: dateti
     if own is not None and own.expires_at > now:
         used -= 1
     return used < limit
+
+
+def organisation_slot_free(store: Store, now: datetime, own: int | None = None) -> bool:
+    """Set-MigrationConfig -MaxConcurrentMigrations (None: Unlimited): the passes of every
+    kind running at once against all endpoints, on every host, stay below it. ``own`` is a
+    user whose own lease is not counted against itself."""
+    cap = store.config.get(MAX_CONCURRENT_MIGRATIONS)
+    if cap is None:
+        return True
+    leases = store.leases.active(now, USER_PREFIX)
+    used = sum(1 for lease in leases if own is None or lease.resource != user_resource(own))
+    return used < int(cap)
 
 
 def maildir_writable(store: Store, batch: BatchRow) -> bool:

@@ -57,7 +57,13 @@ from engine.runner.jobs import (
 from engine.runner.launcher import RUNNER_PREFIX
 from engine.runner.liveness import free_dead_leases, new_owner
 from engine.runner.notifications import Notifier
-from engine.runner.passes import USER_PREFIX, claim_user, record_outcome, user_resource
+from engine.runner.passes import (
+    USER_PREFIX,
+    claim_user,
+    organisation_slot_free,
+    record_outcome,
+    user_resource,
+)
 from engine.runner.scheduler import (
     RETRY_BASE_SECONDS,
     Candidate,
@@ -267,6 +273,8 @@ class Runner:
         if free <= 0:
             return
         now = self.now()
+        if not organisation_slot_free(store, now):  # -MaxConcurrentMigrations of the config
+            return
         busy = self._leased_users(store, now)
         listed = store.users.list_due(now, DUE_STATUSES, limit=500)
         self._say_waiting(store, [u for u in listed if u.id in busy], now)

@@ -70,3 +70,16 @@ def test_a_user_row_another_transaction_holds_is_skipped_not_waited_for(
             assert claim_user(store, user_id, "runner-a", TTL, datetime.now(UTC)) is None
             assert time.monotonic() - started < 5  # the lock_timeout is 10 s: it did not wait
         assert claim_user(store, user_id, "runner-a", TTL, datetime.now(UTC)) is not None
+
+
+def test_the_organisation_wide_max_concurrent_migrations_holds_across_endpoints(
+        paths: StatePaths) -> None:
+    with Store.open(paths) as store:
+        (first,) = add_batch(store, "b1", 1)  # each batch has a source endpoint of its own
+        (second,) = add_batch(store, "b2", 1)
+        store.config.set("MaxConcurrentMigrations", 1)  # Set-MigrationConfig's key
+        now = datetime.now(UTC)
+        assert claim_user(store, first, "runner-a", TTL, now) is not None
+        assert claim_user(store, second, "runner-b", TTL, now) is None
+        store.config.set("MaxConcurrentMigrations", None)  # Unlimited
+        assert claim_user(store, second, "runner-b", TTL, now) is not None
