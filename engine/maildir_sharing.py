@@ -14,6 +14,11 @@ every host):
 - Start-MigrationBatch refuses (``MaildirNotShared``) a batch into it when the runners serving
   the state and the host it is bound to are more than one host.
 
+Only a PostgreSQL state is shared by hosts: with SQLite (a file on one machine) none of this
+applies, so a single machine whose hostname changes keeps its Maildir. A PostgreSQL state whose
+Maildir host was replaced rebinds with ``Set-MigrationEndpoint -Identity NAME
+-SharedStorage:$false`` (it drops ``WriterHost``; the next claim binds the new host).
+
 The decisions here are pure (literal-input tests); the callers read and write the rows.
 """
 
@@ -45,7 +50,9 @@ def claim_refusal(name: str, path: str | None, extra: Mapping[str, Any],
     return (f"The Maildir endpoint '{name}' ({path}) is written by the host '{bound}'; this "
             f"runner on '{this_host}' leaves its users to that host. If {path} is storage "
             "that every host mounts at the same path, mark it with "
-            f"Set-MigrationEndpoint -Identity {name} -SharedStorage.")
+            f"Set-MigrationEndpoint -Identity {name} -SharedStorage; if '{bound}' is gone "
+            f"for good, Set-MigrationEndpoint -Identity {name} -SharedStorage:$false hands "
+            "it to the next host that claims a user.")
 
 
 def start_refusal(name: str, path: str | None, extra: Mapping[str, Any],

@@ -6,9 +6,11 @@ report entry, batch times) are each all-or-nothing. The claim first takes the us
 (PostgreSQL: ``SELECT ... FOR UPDATE SKIP LOCKED``: a row another transaction holds is passed
 over, never waited for), then the lease and its fencing token, and re-reads the user under the
 write lock: a user another runner finished a moment ago is no longer due and is left alone,
-which is what keeps two runners from syncing one user twice. The runner counts the running
-leases of every runner in the same transaction (engine/runner/runner.py), so
-``MaxConcurrentMigrations`` / ``MaxConcurrentIncrementalSyncs`` hold across all runners.
+which is what keeps two runners from syncing one user twice. The claim counts the running
+leases of every runner in the same transaction (:func:`slot_free`), so the endpoints'
+``MaxConcurrentMigrations`` / ``MaxConcurrentIncrementalSyncs`` and the configuration's
+``MaxConcurrentMigrations`` hold across all runners; and it binds an unshared Maildir target
+to its host (:func:`maildir_writable`).
 """
 
 from __future__ import annotations
@@ -138,6 +140,8 @@ def maildir_writable(store: Store, batch: BatchRow) -> bool:
     """Whether this host may write into the batch's target when it is a Maildir endpoint
     (engine/maildir_sharing.py); the first host to claim a user into an unshared one binds it
     to itself, here, in the claiming transaction."""
+    if store.paths.database is None:  # SQLite: a file on one machine, one host by nature
+        return True
     target = store.endpoints.get_by_id(batch.target_endpoint_id)
     if target.kind != "Maildir" or is_shared(target.extra):
         return True

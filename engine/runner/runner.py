@@ -318,6 +318,8 @@ class Runner:
     def _maildir_elsewhere(self, store: Store, endpoint_id: int) -> bool:
         """The target is a Maildir endpoint bound to another host (engine/maildir_sharing.py):
         leave its users to that host, and say so once."""
+        if self.paths.database is None:  # SQLite: one machine by nature
+            return False
         target = store.endpoints.get_by_id(endpoint_id)
         if target.kind != "Maildir":
             return False

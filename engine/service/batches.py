@@ -590,7 +590,7 @@ class BatchService:
         """A Maildir target not marked -SharedStorage, with runners of several hosts serving
         the state (engine/maildir_sharing.py): refused before anything is queued."""
         target = self._store.endpoints.get_by_id(batch.target_endpoint_id)
-        if target.kind != "Maildir":
+        if target.kind != "Maildir" or self._store.paths.database is None:  # SQLite: one host
             return
         hosts = {lease.host or lease.owner.split(":", 1)[0]
                  for lease in live_leases(self._store, prefix=RUNNER_PREFIX)}
