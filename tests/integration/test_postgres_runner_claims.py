@@ -163,7 +163,7 @@ def test_stop_and_remove_reach_whichever_runner_holds_the_users_within_seconds(
     # passes far longer than the test (a second per append batch): only the stop ends them
     setup = make_batch(tmp_path, dovecot, dovecot_target, postgres_url, users=3,
                        messages=60, limit=20)
-    start_services(setup, tmp_path, services, delay=1.0, poll=1.0)
+    start_services(setup, tmp_path, services, delay=2.0, poll=1.0)
     paths = resolve_state_paths(setup.admin, env={"IMSH_DATABASE": postgres_url})
     run_imsh(setup.admin, postgres_url, setup.work, "start", "Start-MigrationBatch -Identity B1")
 
@@ -182,11 +182,16 @@ def test_stop_and_remove_reach_whichever_runner_holds_the_users_within_seconds(
     others = _statuses(paths)
     assert others["u1@contoso.com"] == others["u2@contoso.com"] == "Syncing"
 
+    syncing = {a for a, status in _statuses(paths).items() if status == "Syncing"}
+    assert syncing, "every pass ended before the stop: nothing was left to stop"
     run_imsh(setup.admin, postgres_url, setup.work, "stop-batch",
              "Stop-MigrationBatch -Identity B1 -Confirm:$false")
     asked = time.time()
-    wait_until(lambda: set(_statuses(paths).values()) == {"Stopped"}, 15,
+    wait_until(lambda: not {"Syncing", "Stopping"} & set(_statuses(paths).values()), 15,
                f"the batch to be stopped ({_statuses(paths)})")
+    # a pass that ended on its own while the console started is Synced; the rest stopped
+    assert {_statuses(paths)[a] for a in syncing} <= {"Stopped", "Synced"}
+    assert "Stopped" in {_statuses(paths)[a] for a in syncing}
     batch_stopped_after = time.time() - asked
     last = max(last for _pid, _first, last in passes(setup.steps).values())
     assert last < asked + 5, "a pass went on appending after Stop-MigrationBatch"
