@@ -4,6 +4,8 @@ Resolution order for the state directory: the explicit ``--state DIR`` argument,
 ``$IMSH_HOME``, else ``~/.local/share/imsh``. The key file is ``secret.key`` inside it unless
 ``$IMSH_KEY_FILE`` names another file. ``$IMSH_DATABASE`` (set by ``imsh --database URL``) puts
 the state database in PostgreSQL instead of ``state.db`` (:attr:`StatePaths.database`).
+``$IMSH_HOST_ID`` names the host this process runs on (:func:`host_id`; default: the hostname),
+recorded in the leases it takes (engine/store/leases.py, engine/runner/liveness.py).
 
 :func:`resolve_state_paths` only computes names; :func:`ensure_state_dir` creates the directory
 on first use with mode 0700. ``mkdir`` is given 0700 itself (the umask can only remove bits, so
@@ -19,6 +21,8 @@ cleared; any other pre-existing directory is the user's and is left as it is.
 from __future__ import annotations
 
 import os
+import re
+import socket
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -30,6 +34,7 @@ DEFAULT_STATE_DIR = "~/.local/share/imsh"
 STATE_DIR_ENV = "IMSH_HOME"
 KEY_FILE_ENV = "IMSH_KEY_FILE"
 DATABASE_ENV = "IMSH_DATABASE"  # a postgresql:// URL: the state database lives there
+HOST_ID_ENV = "IMSH_HOST_ID"  # this host's name in leases (default: the hostname)
 DB_NAME = "state.db"
 KEY_NAME = "secret.key"
 HISTORY_NAME = "history"  # the console's line history (shell/history.py)
@@ -50,6 +55,19 @@ class StatePaths:
     # ``db`` (engine/store/pg.py); the key file and logs stay in the state directory. Not in
     # the repr: the URL may hold a password
     database: str | None = field(default=None, repr=False)
+    host: str = field(default_factory=lambda: host_id({}))  # who this process's leases name
+
+
+_NOT_IN_HOST_ID = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def host_id(env: Mapping[str, str] | None = None) -> str:
+    """This host's name in lease owners: ``$IMSH_HOST_ID``, else the hostname. Anything but
+    letters, digits, ``.``, ``_`` and ``-`` becomes ``-`` (a ``:`` would break the owner
+    names ``host:pid:start:nonce`` of engine/runner/liveness.py)."""
+    environ = os.environ if env is None else env
+    given = (environ.get(HOST_ID_ENV) or "").strip() or socket.gethostname() or "localhost"
+    return _NOT_IN_HOST_ID.sub("-", given)
 
 
 def resolve_state_paths(
@@ -69,6 +87,7 @@ def resolve_state_paths(
         maildir_default=root / "maildir",
         history=root / HISTORY_NAME,
         database=environ.get(DATABASE_ENV) or None,
+        host=host_id(environ),
     )
 
 

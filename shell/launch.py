@@ -74,7 +74,7 @@ def make_runner_launcher(state: str | None) -> Callable[[], None]:
     paths = config.paths_for(state)
 
     def launch_runner_if_needed() -> None:
-        owner = new_owner()
+        owner = new_owner(paths.host)
         with Store.open(paths) as store:
             if runner_is_active(store) or not claim_launch(store, owner):
                 return

@@ -50,6 +50,11 @@ _OTHER_SETTINGS = unsupported(
     "MailboxPermission", "NspiServer", "PublicFolderDatabaseServerLegacyDN", "RemoteTenant",
     "RpcProxyServer", "SourceMailboxLegacyDN",
     "TargetDatabase", "RedirectUrl")
+_SHARED_STORAGE = Parameter(
+    "SharedStorage", T.SWITCH,
+    help="imsh: Maildir: the path is storage every runner host mounts at the same place (NFS, "
+         "a cluster file system); without it, the first host to write it keeps it "
+         "(docs/scale-out.md). -SharedStorage:$false unmarks it.")
 _LIMITS = (
     Parameter("MaxConcurrentMigrations", T.UNLIMITED_INT,
               help="Mailboxes migrated at once during initial sync (default 20; at most 100)."),
@@ -192,6 +197,7 @@ class NewMigrationEndpoint(Cmdlet):
         Parameter("Credentials", T.CREDENTIAL,
                   help="Administrator credentials (IMAP target proxy login, EWS)."),
         Parameter("Path", T.STRING, help="imsh: the Maildir root directory."),
+        _SHARED_STORAGE,
         Parameter("Url", T.STRING, help="imsh: the EWS URL."),
         Parameter("Impersonation", T.SWITCH, help="imsh: EWS with impersonation."),
         Parameter("Gmail", T.SWITCH,
@@ -229,6 +235,7 @@ class NewMigrationEndpoint(Cmdlet):
             service_account_key=(bytes(args["ServiceAccountKeyFileData"])
                                  if "ServiceAccountKeyFileData" in args else None),
             email_address=optional(args, "EmailAddress"),
+            shared_storage=args.switch("SharedStorage"),
         )
         if not checked(ctx, request.name, "Create migration endpoint",
                        lambda e: e.new_endpoint(request)):
@@ -311,6 +318,7 @@ class SetMigrationEndpoint(Cmdlet):
                        "([System.IO.File]::ReadAllBytes(\"key.json\")); stored sealed."),
         Parameter("EmailAddress", T.STRING,
                   help="Gmail: the Workspace administrator verification signs in as."),
+        _SHARED_STORAGE,
         Parameter("SkipVerification", T.SWITCH, help="Do not reach the server first."),
         *_LIMITS, *_OTHER_SETTINGS, *ON_PREMISES,
     )
@@ -336,6 +344,7 @@ class SetMigrationEndpoint(Cmdlet):
             service_account_key=(bytes(args["ServiceAccountKeyFileData"])
                                  if "ServiceAccountKeyFileData" in args else None),
             email_address=optional(args, "EmailAddress"),
+            shared_storage=args.switch("SharedStorage") if "SharedStorage" in args else None,
         )
         if checked(ctx, args["Identity"], "Change migration endpoint",
                    lambda e: e.set_endpoint(args["Identity"], changes)):

@@ -79,10 +79,19 @@ def endpoint_record(info: EndpointInfo) -> PSObject:
         "CertificateThumbprint": info.certificate_thumbprint,
         "Authority": info.authority,
         **_max_message_size(info),
+        **_shared_storage(info),
         "IsDefaultTarget": info.is_default_target,
         "IsRemote": info.kind == IMAP,
         **_times("Creation", info.created_at),
     }, ("Identity", "EndpointType", "RemoteServer", "Port", "Security"))
+
+
+def _shared_storage(info: EndpointInfo) -> dict[str, object]:
+    """Maildir only (imsh's): SharedStorage, and WriterHost, the host an unshared one is
+    bound to (engine/maildir_sharing.py)."""
+    if info.shared_storage is None:
+        return {}
+    return {"SharedStorage": info.shared_storage, "WriterHost": info.writer_host}
 
 
 def _max_message_size(info: EndpointInfo) -> dict[str, str]:

@@ -19,9 +19,14 @@ Contract for syncers:
   other exception fails the user (and is logged with its traceback).
 - Do not change the user's status, due time or lease: the runner owns those. Statistics
   counters, report entries about items and the sync state are the syncer's.
-- Fence the sync-state writes around a remote side effect with ``job.fence`` (when set): the
-  runner's lease renewal and the token only act between batches, and a runner that stalled
-  past its lease's expiry must not write (or append) once another runner took the user over.
+- Fence every store write with ``job.fence`` (when set; :class:`~engine.store.leases.LeaseFence`,
+  a numeric fencing token): open each store as ``store_factory().fenced(job.fence)``, so a
+  write of a runner that stalled past its lease's expiry and lost the user raises
+  :class:`~engine.store.leases.LeaseLost` and writes nothing; and start no append on a lease
+  with less than ``fence.min_left`` to run. The runner's lease renewal and the token only act
+  between batches; the fence acts inside the write itself. A syncer that meets ``LeaseLost``
+  returns :meth:`SyncOutcome.stopped` with the token cancelled as ``lease_lost`` (the runner
+  catches it too): not a failure of the user, whom another runner owns now.
 """
 
 from __future__ import annotations
@@ -29,37 +34,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from enum import StrEnum
 from typing import Protocol
 
 from engine.store import Store
-from engine.store.codec import utc_now
+from engine.store.leases import LeaseFence
 from engine.sync.model import SyncKind
 
 StoreFactory = Callable[[], Store]
-
-
-@dataclass(frozen=True)
-class LeaseFence:
-    """The user lease a job's writes depend on: held by ``owner`` with ``min_left`` to run.
-
-    ``min_left`` bounds how long one append batch may take: a batch starts only while the
-    lease has at least that long to live, so no other runner can take the user over (and
-    resolve the batch's pending rows) before the append is done. The runner uses a third of
-    its lease TTL (20 s of the default 60 s; it renews every third, so a healthy runner always
-    has more). An append batch is at most 4 MB / 200 messages; a link too slow for that needs
-    a longer TTL (``IMSH_LEASE_TTL``, seconds, in the runner's environment).
-    """
-
-    resource: str
-    owner: str
-    min_left: timedelta = timedelta(0)
-
-    def holds(self, store: Store) -> bool:
-        """Whether the lease is still ours for ``min_left``; call it inside the write
-        transaction it guards."""
-        return store.leases.holds(self.resource, self.owner, utc_now() + self.min_left)
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,16 @@ name says who holds the lease::
     host:pid:start:nonce      start = the process's start time (/proc/PID/stat field 22,
                               clock ticks since boot), nonce = random hex
 
-A lease's owner is **provably dead** when it ran on this host and either no process has its PID
-any more (or only a zombie does), or the process with that PID started at another time (the PID
-was reused). Anything else — another host, an owner name of the older ``host:pid:nonce`` form
-whose PID is alive, a machine without /proc — is left to the lease's expiry. A dead owner writes
-nothing more, so deleting its leases is safe; the sync state's intent rows make the pass it
-left half done resumable (docs/state.md).
+``host`` is the host identity of engine/paths.py: ``$IMSH_HOST_ID``, else the hostname
+(:attr:`StatePaths.host`). Give every host its own (the hostname normally is; several runner
+"hosts" on one machine, e.g. in network namespaces, share one PID space and must each set
+``IMSH_HOST_ID``). A lease's owner is **provably dead** when it ran on this host and either no
+process has its PID any more (or only a zombie does), or the process with that PID started at
+another time (the PID was reused). Anything else — another host, an owner name of the older
+``host:pid:nonce`` form whose PID is alive, a machine without /proc — is left to the lease's
+expiry: a host never judges another host's processes, it waits for their leases to expire.
+A dead owner writes nothing more, so deleting its leases is safe; the sync state's intent rows
+make the pass it left half done resumable (docs/state.md).
 
 :func:`provably_dead` is the pure decision (literal-input tests); :func:`read_process_start`
 reads /proc; :func:`free_dead_leases` deletes the dead owners' leases (each only if that owner
@@ -24,13 +28,13 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from engine.paths import host_id
 from engine.store import Store
 from engine.store.leases import Lease
 
@@ -93,14 +97,17 @@ def read_process_start(pid: int, proc: Path = Path("/proc")) -> int | None:
 
 
 def this_host() -> str:
-    return socket.gethostname()
+    """This host's identity when no state paths say it (``$IMSH_HOST_ID``, else the
+    hostname)."""
+    return host_id()
 
 
-def new_owner() -> str:
-    """A lease owner name for this process: host, pid, start time and a random part."""
+def new_owner(host: str | None = None) -> str:
+    """A lease owner name for this process on ``host`` (default :func:`this_host`): host,
+    pid, start time and a random part."""
     pid = os.getpid()
     start = read_process_start(pid)
-    return owner_name(this_host(), pid, start if start not in (None, UNKNOWN) else None,
+    return owner_name(host or this_host(), pid, start if start not in (None, UNKNOWN) else None,
                       uuid.uuid4().hex[:8])
 
 
@@ -120,7 +127,8 @@ def free_dead_leases(store: Store, now: datetime | None = None, prefix: str = ""
     provably dead; returns them."""
     freed = []
     for lease in store.leases.active(now, prefix):
-        if owner_dead(lease.owner, lookup) and store.leases.release(lease.resource, lease.owner):
+        if owner_dead(lease.owner, lookup, store.paths.host) \
+                and store.leases.release(lease.resource, lease.owner):
             log.info("freed the lease %s: its owner %s is no longer running", lease.resource,
                      lease.owner)
             freed.append(lease)
@@ -131,4 +139,4 @@ def live_leases(store: Store, now: datetime | None = None, prefix: str = "",
                 lookup: ProcessLookup = read_process_start) -> list[Lease]:
     """The unexpired leases whose owner is not provably dead (read only)."""
     return [lease for lease in store.leases.active(now, prefix)
-            if not owner_dead(lease.owner, lookup)]
+            if not owner_dead(lease.owner, lookup, store.paths.host)]

@@ -1,11 +1,17 @@
 """One pass in the store: claiming a due user, marking it running, and recording how it ended.
 
-Every function here is one write transaction (``store.transaction()``), so a claim (lease taken,
-user re-read, status set, its row in ``passes`` opened) and an outcome (status, due time,
-statistics, report entry, batch times, the pass row closed: engine/store/passes.py) are each
-all-or-nothing. The claim re-reads the user under the write lock after taking its lease: a user
-another runner finished a moment ago is no longer due and is left alone, which is what keeps two
-runners from syncing one user twice.
+Every function here is one write transaction (``store.transaction()``), so a claim (user row
+taken, lease taken, user re-read, status set) and an outcome (status, due time, statistics,
+report entry, batch times, the claim's row in ``passes`` closed: engine/store/passes.py) are
+each all-or-nothing; the claim also opens that row. The claim first takes the user's row
+(PostgreSQL: ``SELECT ... FOR UPDATE SKIP LOCKED``: a row another transaction holds is passed
+over, never waited for), then the lease and its fencing token, and re-reads the user under the
+write lock: a user another runner finished a moment ago is no longer due and is left alone,
+which is what keeps two runners from syncing one user twice. The claim counts the running
+leases of every runner in the same transaction (:func:`slot_free`), so the endpoints'
+``MaxConcurrentMigrations`` / ``MaxConcurrentIncrementalSyncs`` and the configuration's
+``MaxConcurrentMigrations`` hold across all runners; and it binds an unshared Maildir target
+to its host (:func:`maildir_writable`).
 """
 
 from __future__ import annotations
@@ -14,11 +20,11 @@ import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from engine.maildir_sharing import WRITER_HOST, claim_refusal, is_shared, writer_host
 from engine.model import BatchStatus, MigrationUserStatus
 from engine.runner.intervals import batch_interval
 from engine.runner.jobs import (
     CancelReason,
-    LeaseFence,
     OutcomeKind,
     SyncJob,
     SyncKind,
@@ -26,13 +32,16 @@ from engine.runner.jobs import (
 )
 from engine.runner.scheduler import (
     RETRY_BASE_SECONDS,
+    EndpointLimits,
     attempt_after,
     gives_up,
     next_incremental_due,
     retry_delay,
 )
+from engine.service.config import MAX_CONCURRENT_MIGRATIONS
 from engine.store import Store
 from engine.store.batches import BatchRow
+from engine.store.leases import LeaseFence
 from engine.store.users import MigrationUserRow
 from engine.transitions import (
     BatchPhase,
@@ -64,17 +73,23 @@ def user_resource(user_id: int) -> str:
 def claim_user(
     store: Store, user_id: int, owner: str, ttl: timedelta, now: datetime
 ) -> SyncJob | None:
-    """Take the user's lease and start its pass; None if it is not ours to sync now.
+    """Take the user's lease and start its pass; None if it is not ours to sync now: another
+    transaction holds the user, another runner holds its lease, it is no longer due, or its
+    source endpoint has no free slot for its kind of pass, counting every runner's passes.
 
     The job's attempt number follows the user's stored ``sync_attempt`` (transient failures in
     a row), so a restarted runner keeps counting toward giving up."""
     with store.transaction():
-        if not store.leases.acquire(user_resource(user_id), owner, ttl, now):
+        if not store.users.lock_for_claim(user_id):  # another transaction has the user
             return None
         user = store.users.get_by_id(user_id)
         batch = store.batches.get_by_id(user.batch_id)
-        if not _still_due(user, batch, now):
-            store.leases.release(user_resource(user_id), owner)
+        if not _still_due(user, batch, now) or not slot_free(store, user, batch, now):
+            return None
+        if not maildir_writable(store, batch):
+            return None
+        token = store.leases.claim(user_resource(user_id), owner, ttl, now)
+        if token is None:
             return None
         job = SyncJob(
             user_id=user.id,
@@ -86,7 +101,7 @@ def claim_user(
             # -CompleteAfter, engine/service/delays.py marks it Completing)
             final=(batch_phase(batch.status) is BatchPhase.Completing
                    or user.status == MigrationUserStatus.Completing),
-            fence=LeaseFence(user_resource(user_id), owner, ttl / 3),
+            fence=LeaseFence(user_resource(user_id), owner, token, ttl / 3),
         )
         _begin(store, user, job, now)
         store.passes.begin(user.id, batch.id, job.kind.value, job.attempt - 1, now)
@@ -99,7 +114,54 @@ def _still_ours(store: Store, fence: LeaseFence) -> bool:
     that took the user over (an expired lease nobody took is still ours: nobody else has
     touched the user)."""
     lease = store.leases.get(fence.resource)
-    return lease is not None and lease.owner == fence.owner
+    return lease is not None and (lease.owner, lease.token) == (fence.owner, fence.token)
+
+
+def slot_free(store: Store, user: MigrationUserRow, batch: BatchRow, now: datetime) -> bool:
+    """Whether ``user``'s pass may start under its source endpoint's MaxConcurrentMigrations
+    (initial) or MaxConcurrentIncrementalSyncs (incremental), counting the unexpired user
+    leases of every runner on every host. A user that holds its lease already (a runner
+    resuming its own claim) is not counted against itself."""
+    if not organisation_slot_free(store, now, own=user.id):
+        return False
+    kind = job_kind(user.sync_kind)
+    endpoint = store.endpoints.get_by_id(batch.source_endpoint_id)
+    limit = EndpointLimits(endpoint.max_concurrent_migrations,
+                           endpoint.max_concurrent_incremental_syncs).limit(kind)
+    used = store.users.count_leased(batch.source_endpoint_id, kind.value, now, USER_PREFIX)
+    own = store.leases.get(user_resource(user.id))
+    if own is not None and own.expires_at > now:
+        used -= 1
+    return used < limit
+
+
+def organisation_slot_free(store: Store, now: datetime, own: int | None = None) -> bool:
+    """Set-MigrationConfig -MaxConcurrentMigrations (None: Unlimited): the passes of every
+    kind running at once against all endpoints, on every host, stay below it. ``own`` is a
+    user whose own lease is not counted against itself."""
+    cap = store.config.get(MAX_CONCURRENT_MIGRATIONS)
+    if cap is None:
+        return True
+    leases = store.leases.active(now, USER_PREFIX)
+    used = sum(1 for lease in leases if own is None or lease.resource != user_resource(own))
+    return used < int(cap)
+
+
+def maildir_writable(store: Store, batch: BatchRow) -> bool:
+    """Whether this host may write into the batch's target when it is a Maildir endpoint
+    (engine/maildir_sharing.py); the first host to claim a user into an unshared one binds it
+    to itself, here, in the claiming transaction."""
+    if store.paths.database is None:  # SQLite: a file on one machine, one host by nature
+        return True
+    target = store.endpoints.get_by_id(batch.target_endpoint_id)
+    if target.kind != "Maildir" or is_shared(target.extra):
+        return True
+    host = store.paths.host
+    if claim_refusal(target.name, target.path, target.extra, host) is not None:
+        return False
+    if writer_host(target.extra) is None:
+        store.endpoints.update(replace(target, extra={**target.extra, WRITER_HOST: host}))
+    return True
 
 
 def _still_due(user: MigrationUserRow, batch: BatchRow, now: datetime) -> bool:

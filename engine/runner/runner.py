@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from engine.errors import ImshError, NotFoundError, TransientError
+from engine.maildir_sharing import claim_refusal
 from engine.notify.schedule import Sender
 from engine.notify.smtp import send_message
 from engine.paths import StatePaths
@@ -56,7 +57,13 @@ from engine.runner.jobs import (
 from engine.runner.launcher import RUNNER_PREFIX
 from engine.runner.liveness import free_dead_leases, new_owner
 from engine.runner.notifications import Notifier
-from engine.runner.passes import USER_PREFIX, claim_user, record_outcome, user_resource
+from engine.runner.passes import (
+    USER_PREFIX,
+    claim_user,
+    organisation_slot_free,
+    record_outcome,
+    user_resource,
+)
 from engine.runner.scheduler import (
     RETRY_BASE_SECONDS,
     Candidate,
@@ -70,6 +77,7 @@ from engine.service.delays import (
     held_by_start_after,
 )
 from engine.store import Store
+from engine.store.leases import LeaseLost
 from engine.store.users import MigrationUserRow
 from engine.transitions import (
     DUE_STATUSES,
@@ -125,7 +133,7 @@ class Runner:
         notification mail (tests may count instead). ``keep_alive``: with ``until_idle``, stay
         while any pass is due at all, not only an unfinished one (the module docstring)."""
         self.paths = paths
-        self.owner = owner or new_owner()
+        self.owner = owner or new_owner(paths.host)
         self._syncer = syncer
         self._clock = clock
         self._poll = poll_interval
@@ -143,6 +151,7 @@ class Runner:
         self._last_housekeeping = float("-inf")
         self._pass_ended = threading.Event()  # wakes the loop as soon as a pass finishes
         self._told_waiting: dict[int, str] = {}  # user id -> the lease holder we said we wait for
+        self._told_maildir: dict[int, str] = {}  # endpoint id -> why we leave its users alone
 
     @property
     def runner_resource(self) -> str:
@@ -281,6 +290,8 @@ class Runner:
         if free <= 0:
             return
         now = self.now()
+        if not organisation_slot_free(store, now):  # -MaxConcurrentMigrations of the config
+            return
         busy = self._leased_users(store, now)
         listed = store.users.list_due(now, DUE_STATUSES, limit=500)
         self._say_waiting(store, [u for u in listed if u.id in busy], now)
@@ -317,7 +328,26 @@ class Runner:
         batch = store.batches.get_by_id(user.batch_id)
         if not runnable(user.status, batch_phase(batch.status)):
             return None
+        if self._maildir_elsewhere(store, batch.target_endpoint_id):
+            return None
         return Candidate(user.id, batch.source_endpoint_id, job_kind(user.sync_kind))
+
+    def _maildir_elsewhere(self, store: Store, endpoint_id: int) -> bool:
+        """The target is a Maildir endpoint bound to another host (engine/maildir_sharing.py):
+        leave its users to that host, and say so once."""
+        if self.paths.database is None:  # SQLite: one machine by nature
+            return False
+        target = store.endpoints.get_by_id(endpoint_id)
+        if target.kind != "Maildir":
+            return False
+        why = claim_refusal(target.name, target.path, target.extra, self.paths.host)
+        if why is not None and self._told_maildir.get(endpoint_id) != why:
+            log.warning("%s", why)
+        if why is None:
+            self._told_maildir.pop(endpoint_id, None)
+        else:
+            self._told_maildir[endpoint_id] = why
+        return why is not None
 
     def _lease_candidate(self, store: Store, user_id: int) -> Candidate | None:
         if user_id in self._running:
@@ -328,13 +358,6 @@ class Runner:
         except NotFoundError:
             return None
         return Candidate(user.id, batch.source_endpoint_id, job_kind(user.sync_kind))
-
-    def _slot_free(self, store: Store, pick: Candidate, now: datetime) -> bool:
-        """Recount the endpoint's running jobs of every runner, as they are now."""
-        key = (pick.source_endpoint_id, pick.kind)
-        running = [self._lease_candidate(store, uid) for uid in self._leased_users(store, now)]
-        used = count_running(c for c in running if c)[key]
-        return used < self._limits(store, {pick.source_endpoint_id})[key[0]].limit(pick.kind)
 
     def _limits(self, store: Store, endpoint_ids: set[int]) -> dict[int, EndpointLimits]:
         limits = {}
@@ -348,11 +371,8 @@ class Runner:
     def _start(
         self, store: Store, pool: ThreadPoolExecutor, pick: Candidate, now: datetime
     ) -> None:
-        try:
-            with store.transaction():  # under the write lock: no other runner fills the slot
-                if not self._slot_free(store, pick, now):
-                    return
-                job = claim_user(store, pick.user_id, self.owner, self._ttl, now)
+        try:  # the claim recounts every runner's passes in its transaction (passes.py)
+            job = claim_user(store, pick.user_id, self.owner, self._ttl, now)
         except NotFoundError:
             return
         if job is None:
@@ -369,6 +389,10 @@ class Runner:
         """Run the syncer in a worker thread; turn what it raises into an outcome."""
         try:
             return self._syncer(lambda: Store.open(self.paths), job, token)
+        except LeaseLost as exc:  # another runner owns the user now: no outcome of ours
+            log.warning("%s: %s", job.email_address, exc.message)
+            token.cancel(CancelReason.lease_lost)
+            return SyncOutcome.stopped()
         except TransientError as exc:
             return SyncOutcome.transient(exc.message, getattr(exc, "retry_after", None),
                                          throttled=hasattr(exc, "retry_after"))

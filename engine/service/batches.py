@@ -50,6 +50,7 @@ from engine.errors import (
 from engine.excludes import parse_exclude_folders
 from engine.gmail_endpoint import is_gmail
 from engine.limits import DEFAULT_REPORT_INTERVAL, validate_batch_name, validate_report_interval
+from engine.maildir_sharing import start_refusal
 from engine.model import (
     BatchCounts,
     BatchStatus,
@@ -61,6 +62,8 @@ from engine.model import (
 )
 from engine.oauth import is_oauth
 from engine.runner.intervals import DEFAULT_INTERVAL, batch_interval, seconds_of
+from engine.runner.launcher import RUNNER_PREFIX
+from engine.runner.liveness import live_leases
 from engine.service.common import (
     UNSET,
     Launcher,
@@ -574,6 +577,7 @@ class BatchService:
     def start(self, name: str) -> BatchInfo:
         batch = self.resolve(name)
         kind = check_start(derive_status(self._store, batch), batch.name)
+        self._refuse_unshared_maildir(batch)
         when = now()
         with self._store.transaction():
             for user in self._store.users.list(batch_id=batch.id):
@@ -586,6 +590,18 @@ class BatchService:
                 fresh, status=str(BatchPhase.Active), started_at=fresh.started_at or when))
         self._launch()
         return self.info(self._store.batches.get_by_id(batch.id))
+
+    def _refuse_unshared_maildir(self, batch: BatchRow) -> None:
+        """A Maildir target not marked -SharedStorage, with runners of several hosts serving
+        the state (engine/maildir_sharing.py): refused before anything is queued."""
+        target = self._store.endpoints.get_by_id(batch.target_endpoint_id)
+        if target.kind != "Maildir" or self._store.paths.database is None:  # SQLite: one host
+            return
+        hosts = {lease.host or lease.owner.split(":", 1)[0]
+                 for lease in live_leases(self._store, prefix=RUNNER_PREFIX)}
+        why = start_refusal(target.name, target.path, target.extra, hosts)
+        if why is not None:
+            raise InvalidStateError(why, error_id="MaildirNotShared")
 
     def stop(self, name: str) -> BatchInfo:
         batch = self.resolve(name)

@@ -47,6 +47,7 @@ from engine.limits import (
     validate_max_message_size,
     validate_port,
 )
+from engine.maildir_sharing import SHARED_STORAGE, WRITER_HOST, is_shared, writer_host
 from engine.model import (
     AuthenticationMethod,
     BatchStatus,
@@ -104,6 +105,7 @@ class EndpointRequest:
     max_message_size: int | None = None  # IMAP: bytes; None: imsh's default (35 MB)
     service_account_key: bytes | None = None  # Gmail: the JSON key's bytes
     email_address: str | None = None  # Gmail: the Workspace admin verification signs in as
+    shared_storage: bool = False  # Maildir: every runner host mounts it (maildir_sharing.py)
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,7 @@ class EndpointChanges:
     max_message_size: int | Unset | None = UNSET  # None: back to imsh's default
     service_account_key: bytes | None = None  # Gmail: a new JSON key
     email_address: str | None = None  # Gmail: the admin verification signs in as
+    shared_storage: bool | None = None  # Maildir
 
 
 @dataclass(frozen=True)
@@ -162,6 +165,8 @@ class EndpointInfo:
     warning: str | None = None  # for the admin, from create/change: what wasn't verified, EWS
     # in Exchange Online
     max_message_size: int | None = None  # IMAP: -MaxMessageSize (None: imsh's default)
+    shared_storage: bool | None = None  # Maildir: -SharedStorage (None for other kinds)
+    writer_host: str | None = None  # Maildir not shared: the host that writes it
 
 
 class EndpointService:
@@ -169,6 +174,7 @@ class EndpointService:
         self._store = store
 
     def create(self, request: EndpointRequest) -> EndpointInfo:
+        _refuse_shared_storage(str(request.kind), request.shared_storage)
         spec = _apply_max_message_size(_spec(request), request.max_message_size)
         note = None if request.skip_verification else verify(spec, request.test_mailbox)
         note = _join(_ews_online_warning(spec), note)
@@ -183,6 +189,7 @@ class EndpointService:
     def change(self, name: str, changes: EndpointChanges) -> EndpointInfo:
         current = self._store.endpoints.get(name)
         updated = _apply_max_message_size(_apply(current, changes), changes.max_message_size)
+        updated = _apply_shared_storage(updated, changes.shared_storage)
         note = None
         if _connection(updated) != _connection(current):
             self._refuse_while_running(current)
@@ -232,6 +239,8 @@ class EndpointService:
             if oauth and row.kind == EndpointType.IMAP else None,
             certificate_thumbprint=row.extra.get(THUMBPRINT) if oauth else None,
             max_message_size=max_message_size(row) if row.kind == EndpointType.IMAP else None,
+            shared_storage=is_shared(row.extra) if row.kind == EndpointType.Maildir else None,
+            writer_host=writer_host(row.extra) if row.kind == EndpointType.Maildir else None,
         )
 
     def _active_counts(self, endpoint_id: int) -> tuple[int, int]:
@@ -338,7 +347,26 @@ def _spec(request: EndpointRequest) -> EndpointSpec:
         return EndpointSpec(**common, **_imap_settings(request))
     if not request.path:
         raise ValidationError("A Maildir endpoint needs -Path.", error_id="MaildirPathMissing")
-    return EndpointSpec(**common, path=request.path)
+    return EndpointSpec(**common, path=request.path,
+                        extra={SHARED_STORAGE: True} if request.shared_storage else {})
+
+
+def _refuse_shared_storage(kind: str, value: bool | None) -> None:
+    if value and kind != EndpointType.Maildir:
+        raise ValidationError("-SharedStorage applies to Maildir endpoints only.",
+                              error_id="SharedStorageNotMaildir")
+
+
+def _apply_shared_storage(row: EndpointRow, value: bool | None) -> EndpointRow:
+    """Set-MigrationEndpoint -SharedStorage[:$false] on a Maildir endpoint. Marking it shared
+    lifts its binding to one host; unmarking binds it again on the next claim."""
+    if value is None:
+        return row
+    _refuse_shared_storage(row.kind, value)
+    if row.kind != EndpointType.Maildir:
+        return row
+    rest = {k: v for k, v in row.extra.items() if k not in (SHARED_STORAGE, WRITER_HOST)}
+    return replace(row, extra={**rest, SHARED_STORAGE: True} if value else rest)
 
 
 def _refuse_max_message_size(kind: EndpointType, value: int | Unset | None) -> None:

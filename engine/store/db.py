@@ -12,7 +12,9 @@ Opening a :class:`Database`:
 Transactions: the connection runs in autocommit mode and :meth:`Database.transaction` issues
 ``BEGIN IMMEDIATE`` — it takes the write lock up front, so two writers never deadlock upgrading
 read locks. Nested ``transaction()`` blocks join the outermost one; it commits when the outermost
-block exits normally and rolls back when it exits by an exception.
+block exits normally and rolls back when it exits by an exception. A :attr:`Database.write_guard`
+(the lease fence of a pass, engine/store/leases.py) runs first in every outermost write
+transaction, under the write lock; what it raises rolls the transaction back.
 
 Thread-safety policy: one ``Database`` (so one ``Store``) per thread. The sqlite3 connection is
 opened with ``check_same_thread=True``, so sharing one across threads fails loudly. Worker threads
@@ -36,7 +38,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
@@ -88,6 +90,7 @@ class Database:
         self.path: Path | str = path  # what messages name (engine/store/pg.py: a masked URL)
         self._conn = connection
         self._depth = 0
+        self.write_guard: Callable[[], None] | None = None
 
     @classmethod
     def open(cls, path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS, *,
@@ -141,6 +144,16 @@ class Database:
         row = self.query_one(f"PRAGMA {statement}")
         return row[0] if row is not None else None
 
+    share_lock = ""
+    """What a ``SELECT`` appends to lock the rows it reads against writers until the
+    transaction ends: nothing in SQLite (``BEGIN IMMEDIATE`` already excludes every other
+    writer), `` FOR SHARE`` in PostgreSQL (engine/store/pg.py)."""
+
+    skip_locked = ""
+    """What a claiming ``SELECT`` appends to take its rows and pass over rows another
+    transaction holds: nothing in SQLite (one writer at a time), `` FOR UPDATE SKIP LOCKED``
+    in PostgreSQL."""
+
     @property
     def in_transaction(self) -> bool:
         return self._depth > 0
@@ -179,6 +192,8 @@ class Database:
         self._begin_write()
         self._depth = 1
         try:
+            if self.write_guard is not None:
+                self.write_guard()
             yield self
         except BaseException:
             self._depth = 0

@@ -23,8 +23,11 @@ instead of ``state.db``; the repositories run unchanged on :class:`PgDatabase`, 
   rule: ``BEGIN`` then ``pg_advisory_xact_lock`` on one key, so write transactions of every
   process on every host take turns; readers (autocommit, READ COMMITTED) never wait. As with
   SQLite's ``busy_timeout``, a writer gives up after ``lock_timeout`` (10 s) with a
-  :class:`~engine.errors.TransientError` rather than wait forever. Finer
-  locking (``FOR UPDATE SKIP LOCKED``) is for the multi-host runner, not built yet
+  :class:`~engine.errors.TransientError` rather than wait forever. Claims read the user's
+  row ``FOR UPDATE SKIP LOCKED`` and fence checks read the lease row ``FOR SHARE``
+  (:attr:`PgDatabase.skip_locked`, :attr:`PgDatabase.share_lock`); while every writer takes
+  the one advisory lock these row locks only matter against transactions outside it (a
+  ``-WhatIf`` dry run). Dropping the global lock for fenced sync-state writes is not done
   (docs/scale-out.md).
 - **Errors.** Constraint violations become :class:`~engine.store.db.IntegrityError`, a lost or
   refused connection a :class:`~engine.errors.TransientError` (the runner retries next tick),
@@ -334,10 +337,14 @@ class PgDatabase(Database):
         self._pool = pool
         self._pg = connection
         self._depth = 0
+        self.write_guard = None
         # one Database per thread, as SQLite's check_same_thread enforces: a psycopg connection
         # would accept a second thread, and its statements would land in this thread's
         # transaction
         self._thread = threading.get_ident()
+
+    share_lock = " FOR SHARE"
+    skip_locked = " FOR UPDATE SKIP LOCKED"
 
     @classmethod
     def connect(cls, url: str) -> PgDatabase:

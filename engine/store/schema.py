@@ -266,10 +266,22 @@ _V5_PROOFS = (
 # Set-MigrationUser -CompleteAfter (UTC; NULL: the batch's), engine/service/delays.py.
 _V6_USER_COMPLETE_AFTER = ("ALTER TABLE user_settings ADD COLUMN complete_after TEXT",)
 
+# Fencing tokens and host identity (engine/store/leases.py): every tenure of a lease gets the
+# next number of one counter; the host (IMSH_HOST_ID) that took it is recorded with it.
+_V7_LEASE_TOKENS = (
+    "ALTER TABLE leases ADD COLUMN token INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE leases ADD COLUMN host TEXT",
+    """CREATE TABLE lease_tokens (
+        one INTEGER PRIMARY KEY CHECK (one = 1),
+        last_token INTEGER NOT NULL
+    )""",
+    "INSERT INTO lease_tokens (one, last_token) VALUES (1, 0)",
+)
+
 # Per-pass statistics (engine/store/passes.py): one row per sync pass of a user, written by the
 # runner when the pass is claimed and when it ends; the dashboard's throughput chart and
-# /metrics' pass durations, retries and throttling waits. (Numbered 8 on main.)
-_PASSES = Migration(7, "passes: per-pass statistics (items, bytes, retries, throttling waits)", (
+# /metrics' pass durations, retries and throttling waits.
+_PASSES = Migration(8, "passes: per-pass statistics (items, bytes, retries, throttling waits)", (
     """CREATE TABLE passes (
         id INTEGER PRIMARY KEY,
         batch_id INTEGER NOT NULL REFERENCES batches (id) ON DELETE CASCADE,
@@ -304,6 +316,8 @@ MIGRATIONS: tuple[Migration, ...] = (
               _V5_PROOFS),
     Migration(6, "user_settings.complete_after: Set-MigrationUser -CompleteAfter",
               _V6_USER_COMPLETE_AFTER),
+    Migration(7, "leases.token, leases.host and the lease_tokens counter: fencing tokens",
+              _V7_LEASE_TOKENS),
     _PASSES,
 )
 

@@ -49,8 +49,9 @@ from engine.store.batches import BatchRepository
 from engine.store.config import ConfigRepository, MetaRepository
 from engine.store.db import Database
 from engine.store.endpoints import EndpointRepository, EndpointSpec
-from engine.store.leases import LeaseRepository
+
 from engine.store.passes import PassRepository
+from engine.store.leases import LeaseFence, LeaseRepository
 from engine.store.proofs import ProofRepository
 from engine.store.schema import migrate
 from engine.store.stats import StatisticsRepository
@@ -79,7 +80,7 @@ class Store:
         self.folders = FolderStateRepository(db)
         self.messages = MessageStateRepository(db)
         self.statistics = StatisticsRepository(db)
-        self.leases = LeaseRepository(db)
+        self.leases = LeaseRepository(db, paths.host)
         self.user_settings = UserSettingsRepository(db)
         self.proofs = ProofRepository(db)
         self.passes = PassRepository(db)
@@ -146,6 +147,15 @@ class Store:
             if self.endpoints.default_target() is None:
                 self.endpoints.set_default_target(DEFAULT_TARGET_NAME)
             self.meta.set(_DEFAULTS_CREATED, "1")
+
+    def fenced(self, fence: LeaseFence | None) -> Store:
+        """Fence every later write transaction of this store by ``fence`` (a pass's user
+        lease, engine/store/leases.py): each first checks, under the write lock, that the
+        fence's tenure still holds the lease and raises :class:`LeaseLost` (writing nothing)
+        when it does not. ``None`` leaves the store unfenced. Returns the store."""
+        if fence is not None:
+            self.db.write_guard = lambda: self.leases.check_fence(fence)
+        return self
 
     @contextmanager
     def transaction(self) -> Iterator[Store]:

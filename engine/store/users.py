@@ -163,6 +163,26 @@ class MigrationUserRepository:
             )
         return found
 
+    def lock_for_claim(self, user_id: int) -> bool:
+        """Take the user's row for the claiming transaction; False when another transaction
+        holds it (PostgreSQL: ``FOR UPDATE SKIP LOCKED``, passing over it instead of waiting)
+        or the user is gone. Call it inside the write transaction that claims the user."""
+        return self._db.query_one("SELECT id FROM migration_users WHERE id = ?"
+                                  + self._db.skip_locked, (user_id,)) is not None
+
+    def count_leased(self, source_endpoint_id: int, sync_kind: str, now: datetime,
+                     prefix: str = "user:") -> int:
+        """How many users of batches from ``source_endpoint_id`` in a ``sync_kind`` pass hold
+        an unexpired lease ``<prefix><id>`` now, whichever runner holds it: the passes running
+        against that endpoint on every host. Call it inside the claiming transaction."""
+        found = self._db.query_one(
+            "SELECT COUNT(*) FROM leases l "
+            "JOIN migration_users u ON l.resource = CAST(? AS TEXT) || CAST(u.id AS TEXT) "
+            "JOIN batches b ON b.id = u.batch_id "
+            "WHERE l.expires_at > ? AND b.source_endpoint_id = ? AND u.sync_kind = ?",
+            (prefix, codec.time_to_db(now), source_endpoint_id, sync_kind))
+        return int(found[0]) if found is not None else 0
+
     def get_by_id(self, user_id: int) -> MigrationUserRow:
         found = self._db.query_one(f"{_SELECT} WHERE u.id = ?", (user_id,))
         if found is None:

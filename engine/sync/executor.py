@@ -70,6 +70,8 @@ from engine.runner.jobs import (
 from engine.skipped import retry_capacity_skips
 from engine.store import Store
 from engine.store.batches import BatchRow
+from engine.store.codec import utc_now
+from engine.store.leases import LeaseLost
 from engine.store.sync_state import CopiedMessage, FolderRow, PendingMessage
 from engine.store.user_settings import limit_that_applies
 from engine.sync import faults
@@ -157,9 +159,15 @@ class SyncOptions:
 def sync_user(store_factory: StoreFactory, job: SyncJob, token: CancelToken, *,
               options: SyncOptions | None = None) -> SyncOutcome:
     """One pass for ``job``'s user; see the module docstring."""
-    store = store_factory()
+    def fenced_store() -> Store:  # every write of the pass checks the job's lease tenure
+        return store_factory().fenced(job.fence)
+
+    store = fenced_store()
     try:
-        return _guarded(store, store_factory, job, token, options or SyncOptions())
+        return _guarded(store, fenced_store, job, token, options or SyncOptions())
+    except LeaseLost:
+        token.cancel(CancelReason.lease_lost)
+        return SyncOutcome.stopped()
     finally:
         store.close()
 
@@ -618,7 +626,8 @@ class _Pass:
         """Stop unless the job still holds its user lease (see LeaseFence); the runner, told
         by the token's reason, then records nothing for a user another runner owns now."""
         fence = self.job.fence
-        if fence is not None and not fence.holds(store):
+        if fence is not None and not store.leases.holds(
+                fence.resource, fence.owner, utc_now() + fence.min_left, fence.token):
             self.token.cancel(CancelReason.lease_lost)
             raise Stopped
 

@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.paths import resolve_state_paths
-from engine.runner.jobs import CancelToken, LeaseFence, SyncJob, SyncKind, SyncOutcome
+from engine.runner.jobs import CancelToken, SyncJob, SyncKind, SyncOutcome
 from engine.secrets import Secret
 from engine.store import Store
 from engine.store.batches import BatchSpec
 from engine.store.endpoints import EndpointSpec
+from engine.store.leases import LeaseFence
 from engine.store.users import MigrationUserSpec
 from engine.sync.executor import SyncOptions, sync_user
 from scripts.compare import ImapSource as CompareImap

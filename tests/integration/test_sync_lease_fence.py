@@ -14,8 +14,9 @@ from datetime import timedelta
 
 import pytest
 
-from engine.runner.jobs import CancelReason, CancelToken, LeaseFence, OutcomeKind
+from engine.runner.jobs import CancelReason, CancelToken, OutcomeKind
 from engine.runner.passes import user_resource
+from engine.store.leases import LeaseFence
 from engine.sync import faults
 from scripts.corpus import ImapParams, generate, load_imap
 from tests.integration.syncenv import SyncEnv
@@ -42,6 +43,7 @@ class TakeOverAfterFirstBatch:
         self.env = env
         self.taken = False
         self.appends_after = 0
+        self.token_b: int | None = None
 
     def __call__(self, step: str) -> None:
         if self.taken and step == faults.AFTER_APPEND:
@@ -50,12 +52,14 @@ class TakeOverAfterFirstBatch:
             with self.env.open_store() as store:
                 resource = user_resource(self.env.user_id)
                 assert store.leases.release(resource, "runner-a")
-                assert store.leases.acquire(resource, "runner-b", TTL)
+                self.token_b = store.leases.claim(resource, "runner-b", TTL)
+                assert self.token_b is not None
             self.taken = True
 
 
-def fence(env: SyncEnv, owner: str) -> LeaseFence:
-    return LeaseFence(user_resource(env.user_id), owner, TTL / 3)
+def fence(env: SyncEnv, owner: str, token: int | None) -> LeaseFence:
+    assert token is not None
+    return LeaseFence(user_resource(env.user_id), owner, token, TTL / 3)
 
 
 def test_a_runner_whose_lease_was_taken_appends_and_records_nothing_more(
@@ -63,17 +67,19 @@ def test_a_runner_whose_lease_was_taken_appends_and_records_nothing_more(
     env = SyncEnv(*source)
     try:
         with env.open_store() as store:
-            assert store.leases.acquire(user_resource(env.user_id), "runner-a", TTL)
+            token_a = store.leases.claim(user_resource(env.user_id), "runner-a", TTL)
         hook = TakeOverAfterFirstBatch(env)
         token = CancelToken()
-        outcome = env.run(token=token, fence=fence(env, "runner-a"), workers=1,
+        outcome = env.run(token=token, fence=fence(env, "runner-a", token_a), workers=1,
                           batch_count=BATCH, hook=hook)
         assert outcome.kind is OutcomeKind.stopped and token.reason is CancelReason.lease_lost
         assert hook.taken and hook.appends_after == 0
         with env.open_store() as store:
             assert store.messages.count_by_state(env.user_id) == {"copied": BATCH}
 
-        resumed = env.run(fence=fence(env, "runner-b"), workers=2, batch_count=BATCH)
+        assert hook.token_b is not None and token_a is not None and hook.token_b > token_a
+        resumed = env.run(fence=fence(env, "runner-b", hook.token_b), workers=2,
+                          batch_count=BATCH)
         assert resumed.kind is OutcomeKind.ok, resumed.message
         assert env.compare() is None
         with env.open_store() as store:
@@ -87,10 +93,10 @@ def test_no_append_starts_on_a_lease_about_to_expire(source: tuple[ImapServer, s
     env = SyncEnv(*source)
     try:
         with env.open_store() as store:
-            assert store.leases.acquire(user_resource(env.user_id), "runner-a",
-                                        timedelta(seconds=5))
+            token_a = store.leases.claim(user_resource(env.user_id), "runner-a",
+                                         timedelta(seconds=5))
         hook = faults.CrashAtStep()
-        outcome = env.run(fence=fence(env, "runner-a"), workers=1, batch_count=BATCH,
+        outcome = env.run(fence=fence(env, "runner-a", token_a), workers=1, batch_count=BATCH,
                           hook=hook)
         assert outcome.kind is OutcomeKind.stopped
         assert faults.BEFORE_APPEND not in hook.steps
