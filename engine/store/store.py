@@ -49,9 +49,8 @@ from engine.store.batches import BatchRepository
 from engine.store.config import ConfigRepository, MetaRepository
 from engine.store.db import Database
 from engine.store.endpoints import EndpointRepository, EndpointSpec
-
-from engine.store.passes import PassRepository
 from engine.store.leases import LeaseFence, LeaseRepository
+from engine.store.passes import PassRepository
 from engine.store.proofs import ProofRepository
 from engine.store.schema import migrate
 from engine.store.stats import StatisticsRepository
