@@ -2,7 +2,7 @@
 that user (issue step 8, item 13). Before, appends went on for seconds (the pass only looked at
 its cancel token between append batches of up to 4 MB).
 
-Real ``imsh``, real Dovecot on both sides, a throttled source link (about 200 kB/s per
+Real ``imsh``, real Dovecot on both sides, a throttled source link (about 70 kB/s per
 connection) so that the pass is long enough to be interrupted.
 """
 
@@ -22,7 +22,7 @@ from tests.support.tcp_proxy import Fault, every_connection
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
 
 CORPUS = generate(83, 120, max_size=96 * 1024)
-THROTTLE = Fault("trickle", after=20_000, chunk=4096, interval=0.02)
+THROTTLE = Fault("trickle", after=20_000, chunk=4096, interval=0.06)
 
 
 @pytest.fixture
