@@ -8,7 +8,10 @@ The endpoint keeps (engine/gmail_oauth.py):
 - ``username``: the ``-EmailAddress``, the Workspace admin that verification signs in as.
 - ``password``: the service account's JSON key, sealed at rest like any password, never shown.
 - ``remote_server``/``port``/``security``: Gmail's IMAP (``imap.gmail.com:993``, TLS) unless
-  given. The tests point them at a local Dovecot.
+  given, as ``-RemoteServer``/``-Port``/``-Security`` or, for every new Gmail endpoint of a
+  host, as ``IMSH_GMAIL_IMAP`` (``host[:port]``, a relay in front of Gmail) with
+  ``IMSH_GMAIL_IMAP_SECURITY`` (``Ssl``, the default, ``Tls`` or ``None``). The tests use the
+  variables to run Microsoft's example command as written against a local Dovecot.
 
 Each migration user signs in as itself, as the CSV's ``UserName`` or else its
 ``EmailAddress``, with a token from the service account (``subject`` = that user). No CSV
@@ -18,6 +21,7 @@ the same label handling (engine/sync/gmail_labels.py).
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from engine.errors import ErrorCategory, PermanentError, ValidationError
@@ -49,11 +53,34 @@ def gmail_spec(common: dict[str, Any], key: bytes | None, email_address: str | N
             "(admin@contoso.com), which verification signs in as.",
             error_id="GmailEmailAddressMissing")
     account = parse_service_account_key(key)
+    default_server, default_port, default_security = gmail_server()
     return EndpointSpec(
         **{**common, "kind": str(EndpointType.IMAP)}, extra={GMAIL_MARK: True},
-        authentication=SERVICE_ACCOUNT, remote_server=(remote_server or GMAIL_IMAP_HOST).strip(),
-        port=port or GMAIL_PORT, security=str(security or IMAPSecurityMechanism.Ssl),
+        authentication=SERVICE_ACCOUNT, remote_server=(remote_server or default_server).strip(),
+        port=port or default_port, security=str(security or default_security),
         username=email_address.strip(), password=account.key)
+
+
+def gmail_server(environ: Any = os.environ) -> tuple[str, int, IMAPSecurityMechanism]:
+    """Where a new Gmail endpoint signs in when no -RemoteServer is given: Gmail's IMAP, or
+    the relay ``IMSH_GMAIL_IMAP`` names (``host`` or ``host:port``; ``[v6]:port``)."""
+    given = (environ.get("IMSH_GMAIL_IMAP") or "").strip()
+    word = (environ.get("IMSH_GMAIL_IMAP_SECURITY") or "Ssl").strip()
+    try:
+        security = next(m for m in IMAPSecurityMechanism if m.value.casefold() == word.casefold())
+    except StopIteration:
+        raise ValidationError(
+            f"IMSH_GMAIL_IMAP_SECURITY is '{word}'; use Ssl, Tls or None.",
+            error_id="GmailImapSecurityInvalid") from None
+    if not given:
+        return GMAIL_IMAP_HOST, GMAIL_PORT, security
+    host, sep, port = given.rpartition(":")
+    if not sep or "]" in port or not host:
+        return given.strip("[]"), GMAIL_PORT, security
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValidationError(f"IMSH_GMAIL_IMAP is '{given}'; use host or host:port.",
+                              error_id="GmailImapServerInvalid")
+    return host.strip("[]"), int(port), security
 
 
 def changed_gmail(row: Any, key: bytes | None, email_address: str | None) -> dict[str, Any]:

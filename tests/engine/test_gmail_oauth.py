@@ -62,3 +62,18 @@ def test_a_file_that_is_not_a_service_account_key_is_refused() -> None:
                  b'{"type": "service_account", "client_email": "a@b"}'):
         with pytest.raises(ValidationError, match="service account's JSON key"):
             parse_service_account_key(data)
+
+
+def test_a_gmail_endpoint_goes_to_gmail_unless_a_relay_is_named() -> None:
+    from engine.errors import ValidationError
+    from engine.gmail_endpoint import gmail_server
+    from engine.model import IMAPSecurityMechanism as S
+    assert gmail_server({}) == ("imap.gmail.com", 993, S.Ssl)
+    assert gmail_server({"IMSH_GMAIL_IMAP": "relay.contoso.com"}) == ("relay.contoso.com", 993,
+                                                                      S.Ssl)
+    assert gmail_server({"IMSH_GMAIL_IMAP": "127.0.0.1:1143",
+                         "IMSH_GMAIL_IMAP_SECURITY": "none"}) == ("127.0.0.1", 1143, S.NONE)
+    assert gmail_server({"IMSH_GMAIL_IMAP": "[::1]:1993"}) == ("::1", 1993, S.Ssl)
+    for bad in ({"IMSH_GMAIL_IMAP": "relay:imap"}, {"IMSH_GMAIL_IMAP_SECURITY": "Plain"}):
+        with pytest.raises(ValidationError):
+            gmail_server(bad)

@@ -48,6 +48,9 @@ def test_the_documented_gmail_endpoint_migrates_each_user_with_its_own_token(
     dovecot_target: ImapServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tokens.ca_file))
+    # Gmail's IMAP is a relay on this host: the example's own words, nothing added to them
+    monkeypatch.setenv("IMSH_GMAIL_IMAP", f"127.0.0.1:{workspace.port}")
+    monkeypatch.setenv("IMSH_GMAIL_IMAP_SECURITY", "None")
     admin_user, ann = workspace.users[:2]
     work = tmp_path / "work"
     work.mkdir()
@@ -60,13 +63,14 @@ def test_the_documented_gmail_endpoint_migrates_each_user_with_its_own_token(
         "EmailAddress,UserName,TargetUserName,TargetPassword\n"
         f"{ann},{ann},{flow.target_user},{dovecot_target.password}\n", encoding="utf-8")
     out = flow.imsh("gmail", f"""
-New-MigrationEndpoint -Gmail -ServiceAccountKeyFileData ([System.IO.File]::ReadAllBytes("key.json")) -EmailAddress {admin_user} -Name gmailEndpoint -RemoteServer 127.0.0.1 -Port {workspace.port} -Security None | Format-List Identity,EndpointType
+New-MigrationEndpoint -Gmail -ServiceAccountKeyFileData ([System.IO.File]::ReadAllBytes("key.json")) -EmailAddress {admin_user} -Name gmailEndpoint | Format-List Identity,EndpointType,RemoteServer,Port
 New-MigrationEndpoint -IMAP -Name Target -RemoteServer 127.0.0.1 -Port {dovecot_target.port} -Security None | Out-Null
 New-MigrationBatch -Name B1 -SourceEndpoint gmailEndpoint -TargetEndpoint Target -CSVData ([System.IO.File]::ReadAllBytes("users.csv")) -AutoStart | Out-Null
 Write-Output "batch: $((Wait-MigrationBatch -Identity B1 -Status Synced -TimeoutSeconds 90).Status)"
 Get-MigrationUserStatistics {ann} | Format-List SyncedItemCount
 """)  # noqa: E501
     assert "EndpointType : Gmail" in out, out
+    assert f"Port         : {workspace.port}" in out, out
     assert "batch: Synced" in out, out
     assert "SyncedItemCount : 5" in out
     flow.wait_for_no_runner()
