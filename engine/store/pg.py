@@ -46,6 +46,7 @@ import atexit
 import contextlib
 import re
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from functools import lru_cache
@@ -363,10 +364,36 @@ class PgDatabase(Database):
         processes take turns (see above); the base class's transaction() does the rest."""
         self.execute("BEGIN")
         try:
-            self.execute("SELECT pg_advisory_xact_lock(?)", (WRITER_LOCK_KEY,))
+            self._take_writer_lock()
         except BaseException:
             self._rollback()
             raise
+
+    def _take_writer_lock(self) -> None:
+        """Try the writer lock, again and again, until ``LOCK_TIMEOUT_MS``; never queue for it.
+
+        A request queued in PostgreSQL (``pg_advisory_xact_lock``) is granted even when its
+        host has been cut off since it was sent: the grant never arrives, the session sits idle
+        in its transaction holding the lock until IDLE_IN_TRANSACTION_TIMEOUT_MS, and then the
+        cut-off host's next queued request gets it — every worker of a cut-off host blocked
+        every host's writes for 5 s in turn (tests/integration/test_multihost_runners.py). A
+        try is answered at once, so a host cut off holds the lock at most once, for at most
+        that timeout. The waits between tries grow from 2 ms to 25 ms: a write transaction
+        holds the lock for milliseconds."""
+        deadline = time.monotonic() + LOCK_TIMEOUT_MS / 1000
+        pause = 0.002
+        while True:
+            row = self.execute("SELECT pg_try_advisory_xact_lock(?) AS got",
+                               (WRITER_LOCK_KEY,)).fetchone()
+            if row is not None and row["got"]:
+                return
+            if time.monotonic() >= deadline:
+                raise TransientError(
+                    f"the state database {self.path} is unavailable: another writer held the "
+                    f"state for over {LOCK_TIMEOUT_MS / 1000:.0f} s",
+                    category=ErrorCategory.ResourceUnavailable, error_id="StateDatabaseBusy")
+            time.sleep(pause)
+            pause = min(pause * 2, 0.025)
 
     def _rollback(self) -> None:
         with contextlib.suppress(psycopg.Error):  # a lost connection lost its transaction too
