@@ -378,14 +378,19 @@ class TestMigrationServerAvailability(Cmdlet):
     description = (
         "Connects for real: -Imap -RemoteServer -Port [-Security] tests a server, -Endpoint "
         "tests a stored endpoint (with its credentials, if any; an EWS endpoint is signed in "
-        "to at its URL, never through autodiscover). The result's Result is Success, Warning "
-        "(reachable, but a password would travel unencrypted) or Failed, with Message and "
+        "to at its URL, never through autodiscover), -Gmail -ServiceAccountKeyFileData "
+        "-EmailAddress signs in to Gmail as that user with the service account's token. The "
+        "result's Result is Success, Warning (reachable, but a password would travel "
+        "unencrypted) or Failed, with Message and "
         "ErrorDetail. IMAP connections time out after 15 seconds.")
     examples = (
         Example("Test-MigrationServerAvailability -Imap -RemoteServer imap.contoso.com -Port 143",
                 "Tests the connection to an IMAP server."),
         Example("Test-MigrationServerAvailability -Endpoint IMAPEndpoint",
                 "Tests a stored endpoint's settings."),
+        Example("Test-MigrationServerAvailability -Gmail -ServiceAccountKeyFileData "
+                "([System.IO.File]::ReadAllBytes(\"key.json\")) -EmailAddress admin@contoso.com",
+                "Tests a Google Workspace service account by signing in as admin@contoso.com."),
     )
     parameters = (
         Parameter("Imap", T.SWITCH, sets=("IMAP",), help="Test an IMAP server."),
@@ -404,11 +409,17 @@ class TestMigrationServerAvailability(Cmdlet):
         Parameter("TestMailbox", T.STRING, sets=("TestEndpoint",),
                   help="A mailbox to sign in to the way the sync will (proxy login with the "
                        "endpoint's -Credentials, or XOAUTH2 with its OAuth app)."),
-        *unsupported("ExchangeRemoteMove", "ExchangeOutlookAnywhere", "Gmail", "PSTImport",
+        Parameter("Gmail", T.SWITCH, mandatory=True, sets=("Gmail",),
+                  help="Test signing in to Gmail's IMAP with a Google Workspace service account."),
+        Parameter("ServiceAccountKeyFileData", T.BYTES, mandatory=True, sets=("Gmail",),
+                  help="The service account's JSON key "
+                       "([System.IO.File]::ReadAllBytes(\"key.json\"))."),
+        Parameter("EmailAddress", T.STRING, mandatory=True, sets=("Gmail",),
+                  help="The Workspace user to sign in as (the service account acts for it)."),
+        *unsupported("ExchangeRemoteMove", "ExchangeOutlookAnywhere", "PSTImport",
                      "PublicFolder", "Compliance", "Autodiscover", switch=True),
-        *unsupported("Credentials", "EmailAddress", "ExchangeServer", "RPCProxyServer",
-                     "SourceMailboxLegacyDN", "MailboxPermission", "ServiceAccountKeyFileData",
-                     "Partition"),
+        *unsupported("Credentials", "ExchangeServer", "RPCProxyServer",
+                     "SourceMailboxLegacyDN", "MailboxPermission", "Partition"),
     )
     default_parameter_set = "IMAP"
     supports_should_process = True
@@ -417,6 +428,9 @@ class TestMigrationServerAvailability(Cmdlet):
         _authentication(args)
         if "Endpoint" in args:
             result = ctx.engine.test_endpoint(args["Endpoint"], optional(args, "TestMailbox"))
+        elif args.switch("Gmail"):
+            result = ctx.engine.test_gmail(bytes(args["ServiceAccountKeyFileData"]),
+                                           args["EmailAddress"])
         else:
             result = ctx.engine.test_server(args["RemoteServer"], args["Port"], _security(args),
                                             args.switch("AcceptUntrustedCertificates"))

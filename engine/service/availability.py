@@ -196,6 +196,26 @@ def test_settings(host: str, port: int, security: IMAPSecurityMechanism,
     return _answered(probe, described)
 
 
+def test_gmail(key: bytes | None, email_address: str | None) -> AvailabilityResult:
+    """Test-MigrationServerAvailability -Gmail: sign in to Gmail's IMAP (or the relay
+    ``IMSH_GMAIL_IMAP`` names) as ``-EmailAddress`` with a token of the service account in
+    ``-ServiceAccountKeyFileData``, as New-MigrationEndpoint -Gmail verifies; never raise."""
+    from engine.gmail_endpoint import gmail_server, gmail_spec, verify_gmail
+
+    try:
+        host, port, security = gmail_server()
+    except ImshError as exc:
+        return _failed(exc, "Gmail")
+    described = _describe(host, port, security) + f" EmailAddress={email_address or ''}"
+    try:
+        verify_gmail(gmail_spec({"name": "Test-MigrationServerAvailability", "kind": "Gmail"},
+                                key, email_address, None, None, None))
+    except ImshError as exc:
+        return _failed(exc, described)
+    return AvailabilityResult(TestResult.Success, "The connection to the server was successful.",
+                              None, described)
+
+
 def test_endpoint(endpoint: EndpointRow, test_mailbox: str | None = None
                   ) -> AvailabilityResult:
     """Test-MigrationServerAvailability -Endpoint: the endpoint's own settings and login."""

@@ -134,6 +134,9 @@ class Engine:
         return availability.test_settings(remote_server, port,
                                           security or default_security(port), accept_untrusted)
 
+    def test_gmail(self, key: bytes | None, email_address: str | None) -> AvailabilityResult:
+        return availability.test_gmail(key, email_address)
+
     def test_endpoint(self, identity: str, test_mailbox: str | None = None
                       ) -> AvailabilityResult:
         return availability.test_endpoint(self._endpoints.get_row(identity), test_mailbox)

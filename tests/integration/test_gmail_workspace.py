@@ -156,3 +156,28 @@ Get-MigrationUserStatistics -Identity {ghost} | ForEach-Object {{ Write-Output "
            f"'{ghost}'" in out, out
     assert "domain-wide delegation" in out and "https://mail.google.com/" in out, out
     assert "IMAP.AccessAsApp" not in out  # Exchange's advice is not Gmail's
+
+
+def test_test_migration_server_availability_gmail_signs_in_with_the_service_account(
+    tmp_path: Path, tokens: TokenService, workspace: ImapServer,
+    dovecot_target: ImapServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Exchange's -Gmail test before any endpoint exists: Success for a delegated key,
+    Failed (an answer, not an error) for a key delegated for another domain."""
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tokens.ca_file))
+    monkeypatch.setenv("IMSH_GMAIL_IMAP", f"127.0.0.1:{workspace.port}")
+    monkeypatch.setenv("IMSH_GMAIL_IMAP_SECURITY", "None")
+    admin_user = workspace.users[4]
+    flow = workspace_flow(tmp_path, tokens, workspace, dovecot_target, admin_user)
+    (flow.work / "other.json").write_bytes(google_service_account_key(
+        tokens, "imsh-other@contoso-proj.iam.gserviceaccount.com", "fabrikam.test"))
+    out = flow.imsh("availability", f"""
+$r = Test-MigrationServerAvailability -Gmail -ServiceAccountKeyFileData ([System.IO.File]::ReadAllBytes("key.json")) -EmailAddress {admin_user}
+Write-Output "good: $($r.Result)"
+$r = Test-MigrationServerAvailability -Gmail -ServiceAccountKeyFileData ([System.IO.File]::ReadAllBytes("other.json")) -EmailAddress {admin_user}
+Write-Output "other: $($r.Result) $($r.Message)"
+""")  # noqa: E501
+    assert "good: Success" in out, out
+    assert "other: Failed " in out, out
+    assert "PRIVATE KEY" not in out
+    assert admin_user in {t.tenant for t in tokens.issued_to(SERVICE_ACCOUNT)}
