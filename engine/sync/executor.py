@@ -551,6 +551,9 @@ class _Pass:
                 source.present_uids(recorded.uidnext))
             if unknown:
                 return None
+        if self.phase is SyncKind.incremental and self._copies_missing(target, folder.name,
+                                                                       counted):
+            return None  # the target lost copies: the whole listing copies them again
         rows = store.messages.find_by_source_uids(row.id, [*flags, *vanished])
         inputs = changes_inputs(folder.name, status, FolderState(
             row.source_name, recorded, (), created_by_migration=row.created_by_migration,
@@ -569,6 +572,19 @@ class _Pass:
                        - sum(rows[uid].size for uid in vanished if uid in rows))
         return _Planned(plan, FolderSnapshot(folder.name, status, None), known_bytes,
                         counted.copies, row.source_uidvalidity)
+
+    def _copies_missing(self, target: Target, name: str, counted: FolderTally) -> bool:
+        """Whether the target folder holds fewer messages than the folder's copies (one
+        STATUS, not a search): a copy deleted on the target, or the folder gone. Copies lost
+        while the target's user filed as many messages of their own there go unnoticed
+        until the folder is next listed whole."""
+        try:
+            held = target.count(self.target_path(name))
+        except PermanentError as exc:
+            if exc.error_id != "FolderNotFound":
+                raise
+            return True
+        return held is not None and held < counted.copies_with_ref
 
     def _target_ids(self, target: Target, name: str) -> frozenset[str] | None:
         """The target folder's item ids (None: the target cannot say; empty: folder gone)."""

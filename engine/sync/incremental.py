@@ -41,12 +41,15 @@ once the folder's plan was carried out), so it contributes no action; the finger
 that turns an expunged-and-refiled message into a ``Rematch`` sees the same unpaired messages
 and rows (the new ones and the vanished ones: with no detached row, those are all there are).
 
-What the whole-folder plan does and this one does not: notice, on a pass where the folder
-changed, a copy deleted on the target. The executor asks the target for its ids only when the
-plan deletes, forgets or re-keys something (then a missing copy of one of those rows sends the
-folder to the full listing); otherwise the target folder is not searched at all. A copy the
-target's user deleted is copied again at the next full listing (a UIDVALIDITY change, a
-detached or pending row, or a source without CONDSTORE).
+The target folder is never searched whole on a ``CHANGES`` pass unless the plan deletes,
+forgets or re-keys something: then the executor lists its ids, and a missing copy of one of
+those rows sends the folder to the full listing. What stands in for the full listing's
+``present_on_target`` otherwise is one count (``Target.count``: IMAP ``STATUS MESSAGES``, a
+Maildir's directory listing): a target folder holding fewer messages than the folder's copies
+lost some (deleted on the target, or the folder itself), and the folder is listed whole, so
+they are copied again as before. Copies lost while the target's user filed as many messages of
+their own into that folder are not noticed until the next full listing (a UIDVALIDITY change,
+a detached or pending row, or a source without CONDSTORE).
 
 **Why not QRESYNC (VANISHED).** QRESYNC would name the expunged UIDs (``VANISHED (EARLIER)``)
 in the same FETCH. The count check makes the common case (nothing expunged) cost nothing, and
