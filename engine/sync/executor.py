@@ -551,9 +551,6 @@ class _Pass:
                 source.present_uids(recorded.uidnext))
             if unknown:
                 return None
-        if self.phase is SyncKind.incremental and self._copies_missing(target, folder.name,
-                                                                       counted):
-            return None  # the target lost copies: the whole listing copies them again
         rows = store.messages.find_by_source_uids(row.id, [*flags, *vanished])
         inputs = changes_inputs(folder.name, status, FolderState(
             row.source_name, recorded, (), created_by_migration=row.created_by_migration,
@@ -564,10 +561,16 @@ class _Pass:
         size_limit = self._size_limit(target)
         plan = plan_folder(snapshot, known, phase=self.phase,
                            limits=Limits(size_limit.limit if size_limit else None))
-        if self.phase is SyncKind.incremental and touches_target_rows(plan.actions):
-            present = self._target_ids(target, folder.name)
-            if present is not None and lost_copies(known, present):
-                return None  # the target lost copies: the whole listing finds them again
+        if self.phase is SyncKind.incremental:
+            # the target lost copies (deleted there, or the folder): the whole listing finds
+            # them again; its ids are listed only for a plan that deletes, forgets or re-keys
+            if touches_target_rows(plan.actions):
+                present = self._target_ids(target, folder.name)
+                if present is not None and (len(present) < counted.copies_with_ref
+                                            or lost_copies(known, present)):
+                    return None
+            elif self._copies_missing(target, folder.name, counted):
+                return None
         known_bytes = (counted.size + sum(m.size for m in new)
                        - sum(rows[uid].size for uid in vanished if uid in rows))
         return _Planned(plan, FolderSnapshot(folder.name, status, None), known_bytes,
