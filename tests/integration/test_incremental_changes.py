@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+import engine.imap.source as source_module
 from engine.runner.jobs import OutcomeKind, SyncKind
 from tests.integration.syncenv import SyncEnv
 from tests.support.imap_proxy import HideCapability, ImapProxy
@@ -194,3 +195,19 @@ def test_a_source_without_condstore_is_listed_whole(pair: Proxied) -> None:
     assert listed_whole(inbox), inbox
     assert not any("CHANGEDSINCE" in line for line in inbox), inbox
     assert not any(b"ENABLE" in line.upper() for line in pair.source_commands)
+
+
+def test_much_new_mail_is_asked_which_uids_it_holds_then_listed_by_window(
+        pair: Proxied, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(source_module, "LISTING_WINDOW", 3)  # 8 new UIDs: more than a window
+    client = pair.server.login(pair.user)
+    try:
+        for n in range(200, 208):
+            client.append("INBOX", raw(n), [], DATE)
+    finally:
+        client.logout()
+    pair.run()
+    inbox = pair.source_asked("INBOX")
+    assert any("SEARCH RETURN (ALL) UID 31:38" in line for line in inbox), inbox
+    assert sum("RFC822.SIZE" in line for line in inbox) == 3, inbox  # 3 + 3 + 2 UIDs
+    assert not listed_whole(inbox), inbox
