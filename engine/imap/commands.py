@@ -95,15 +95,15 @@ def header_block(row: Row | None) -> bytes | None:
     return None
 
 
-def folder_uids(client: IMAPClient, below: int, *, esearch: bool) -> list[int]:
-    """The UIDs of the selected folder that are lower than ``below`` (its UIDNEXT when it
-    was examined: later mail belongs to the next pass), ascending."""
-    if below <= 1:
+def folder_uids(client: IMAPClient, below: int, *, esearch: bool, first: int = 1) -> list[int]:
+    """The UIDs of the selected folder from ``first`` and lower than ``below`` (its UIDNEXT
+    when it was examined: later mail belongs to the next pass), ascending."""
+    if below <= first:
         return []
     if esearch:
-        return _esearch_all(client, f"1:{below - 1}")
+        return [u for u in _esearch_all(client, f"{first}:{below - 1}") if first <= u < below]
     uids: list[int] = []
-    for low in range(1, below, SEARCH_WINDOW):
+    for low in range(first, below, SEARCH_WINDOW):
         high = min(low + SEARCH_WINDOW - 1, below - 1)
         uids += client.search(["UID", f"{low}:{high}"])
     return sorted(set(uids))

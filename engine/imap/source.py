@@ -48,7 +48,7 @@ from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
 from engine.errors import ErrorCategory, PermanentError, TransientError
 from engine.folders import INBOX, is_inbox, role_from_flags, source_path
-from engine.imap.commands import Row, fetch, folder_uids, header_block
+from engine.imap.commands import Row, fetch, folder_uids, header_block, parse_fetch
 from engine.imap.connection import (
     ImapSession,
     ImapSettings,
@@ -57,6 +57,7 @@ from engine.imap.connection import (
     open_session,
 )
 from engine.imap.uidsets import split_evenly
+from engine.imap.wire import raw_connection, uid_command
 from engine.mail import (
     FINGERPRINT_HEADERS,
     ExaminedStatus,
@@ -194,6 +195,49 @@ class ImapSource:
         messages.sort(key=lambda m: m.uid)
         self._sizes = {m.uid: m.size for m in messages}
         return messages
+
+    def new_messages(self, first_uid: int, status: ExaminedStatus) -> list[ListedMessage]:
+        """The listing (with fingerprints) of the selected folder's messages from
+        ``first_uid`` (the recorded UIDNEXT) up to the examined UIDNEXT, in UID order: the mail
+        that arrived since the last pass. A sparse range is first asked which UIDs it holds."""
+        if first_uid >= status.uidnext:
+            return []
+        if status.uidnext - first_uid > LISTING_WINDOW:
+            with self._errors(f"list the messages of '{self._selected}'"):
+                uids: Sequence[int] = [u for u in folder_uids(
+                    self.session.client, status.uidnext, esearch=self.session.has("ESEARCH"),
+                    first=first_uid) if u >= first_uid]
+        else:
+            uids = range(first_uid, status.uidnext)
+        messages: list[ListedMessage] = []
+        for window in split_evenly(list(uids), LISTING_WINDOW):
+            messages.extend(self._window(window, first_uid))
+        messages.sort(key=lambda m: m.uid)
+        self._sizes = {m.uid: m.size for m in messages}
+        return messages
+
+    def changed_flags(self, below: int, modseq: int) -> dict[int, tuple[str, ...]]:
+        """FLAGS of the selected folder's messages below ``below`` whose MODSEQ is above
+        ``modseq`` (CONDSTORE: ``UID FETCH 1:<below-1> (UID FLAGS) (CHANGEDSINCE m)``),
+        as raw flag names by UID."""
+        if below <= 1:
+            return {}
+        client = self.session.client
+        with self._errors(f"list the changed flags in '{self._selected}'"):
+            data = uid_command(client, "FETCH", f"1:{below - 1}", "(UID FLAGS)",
+                               f"(CHANGEDSINCE {int(modseq)})", answer="FETCH")
+            raw_connection(client).untagged_responses.pop("EXPUNGE", None)
+        result: dict[int, tuple[str, ...]] = {}
+        for uid, row in parse_fetch(data):
+            if uid < below and b"FLAGS" in row:
+                result[uid] = tuple(f.decode("ascii", "replace") if isinstance(f, bytes)
+                                    else str(f) for f in row[b"FLAGS"])
+        return result
+
+    def present_uids(self, below: int) -> list[int]:
+        """Every UID of the selected folder below ``below``, ascending (UIDs only)."""
+        with self._errors(f"list the messages of '{self._selected}'"):
+            return folder_uids(self.session.client, below, esearch=self.session.has("ESEARCH"))
 
     def _window(self, uids: Sequence[int], headers_from: int) -> list[ListedMessage]:
         client = self.session.client

@@ -105,6 +105,26 @@ class MessageRow:
     hold: Hold | None = None  # its deletion awaits (or has) approval
 
 
+@dataclass(frozen=True)
+class FolderTally:
+    """One folder's message rows counted, not loaded (one SQL query): what a pass needs to
+    decide whether, and how much of, the folder must be listed (engine/sync/incremental.py).
+
+    ``live``: rows not deleted; ``attached``: live rows holding a source UID; ``pending``,
+    ``detached`` (live, without source UID), ``copies`` (state copied), ``copies_with_ref``
+    (copied and holding a target reference); ``size``: bytes of the live rows; ``max_uid``:
+    the highest source UID of a live row (0 when none)."""
+
+    live: int = 0
+    attached: int = 0
+    pending: int = 0
+    detached: int = 0
+    copies: int = 0
+    copies_with_ref: int = 0
+    size: int = 0
+    max_uid: int = 0
+
+
 class FolderStateRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -477,6 +497,32 @@ class MessageStateRepository:
                 found.setdefault(r["fingerprint"], (r["target_name"], r["target_ref"],
                                                     r["flags"]))
         return found
+
+    def tally(self, folder_id: int) -> FolderTally:
+        """The folder's rows counted (:class:`FolderTally`), in one query."""
+        found = self._db.query_one(
+            "SELECT COUNT(*) AS live, COUNT(source_uid) AS attached, "
+            "SUM(CASE WHEN state = 'pending' THEN 1 ELSE 0 END) AS pending, "
+            "SUM(CASE WHEN source_uid IS NULL THEN 1 ELSE 0 END) AS detached, "
+            "SUM(CASE WHEN state = 'copied' THEN 1 ELSE 0 END) AS copies, "
+            "SUM(CASE WHEN state = 'copied' AND target_ref IS NOT NULL THEN 1 ELSE 0 END) "
+            "AS copies_with_ref, "
+            "SUM(size) AS size, MAX(source_uid) AS max_uid "
+            "FROM message_states WHERE folder_id = ? AND state <> 'deleted'", (folder_id,))
+        if found is None:
+            return FolderTally()
+        return FolderTally(*(int(found[k] or 0) for k in (
+            "live", "attached", "pending", "detached", "copies", "copies_with_ref", "size",
+            "max_uid")))
+
+    def source_uids(self, folder_id: int, below: int) -> builtins.list[int]:
+        """The source UIDs below ``below`` that live rows of ``folder_id`` hold, ascending
+        (integers only: what finding vanished UIDs needs)."""
+        rows = self._db.query_all(
+            "SELECT source_uid FROM message_states WHERE folder_id = ? AND state <> 'deleted' "
+            "AND source_uid IS NOT NULL AND source_uid < ? ORDER BY source_uid",
+            (folder_id, below))
+        return [int(r["source_uid"]) for r in rows]
 
     def count_by_state(self, user_id: int) -> dict[str, int]:
         """Message counts per state over all of a user's folders."""

@@ -58,7 +58,7 @@ from engine.folders import (
 from engine.imap import deadline
 from engine.imap.source import ImapSource, SourceFolderGone
 from engine.limits import MAX_MESSAGE_SIZE_BYTES, MessageSizeLimit, message_size_limit
-from engine.mail import SourceFolder
+from engine.mail import ExaminedStatus, SourceFolder
 from engine.runner.jobs import (
     CancelReason,
     CancelToken,
@@ -72,7 +72,7 @@ from engine.store import Store
 from engine.store.batches import BatchRow
 from engine.store.codec import utc_now
 from engine.store.leases import LeaseLost
-from engine.store.sync_state import CopiedMessage, FolderRow, PendingMessage
+from engine.store.sync_state import CopiedMessage, FolderRow, FolderTally, PendingMessage
 from engine.store.user_settings import limit_that_applies
 from engine.sync import faults
 from engine.sync.adoption import claimed_refs, on_target, wants_target_messages
@@ -99,6 +99,15 @@ from engine.sync.guard import (
     inbox_change,
     judge,
 )
+from engine.sync.incremental import (
+    Listing,
+    changes_inputs,
+    choose_listing,
+    expunges_possible,
+    lost_copies,
+    touches_target_rows,
+    vanished_uids,
+)
 from engine.sync.model import (
     Copy,
     DeleteFolderIfEmpty,
@@ -106,6 +115,7 @@ from engine.sync.model import (
     FolderPlan,
     FolderSnapshot,
     FolderState,
+    FolderStatus,
     ForgetFolder,
     Hold,
     Limits,
@@ -123,8 +133,8 @@ from engine.sync.selection import (
     filtered_out,
     included_folders,
 )
-from engine.sync.snapshot import snapshot_folder
-from engine.sync.state import decode_target_path, encode_target_path, known_folder
+from engine.sync.snapshot import read_changes, snapshot_folder
+from engine.sync.state import decode_target_path, encode_target_path, folder_status, known_folder
 from engine.sync.survey import DEFAULT_KEEP_BUDGET, Survey
 from engine.sync.target_copy import Holder, Holders
 from engine.sync.target_names import Placement, distinct_targets, redirect_unlabeled
@@ -140,6 +150,19 @@ _PLACEHOLDER_UID = 1 << 32  # above every IMAP UID (32-bit)
 _PROGRESS_STEPS = frozenset({faults.AFTER_RECORD, faults.AFTER_FLAGS_RECORD, faults.AFTER_FORGET,
                              faults.AFTER_SKIP, faults.AFTER_RESOLVE})
 _DROPS = frozenset({ErrorCategory.ConnectionError, ErrorCategory.OperationTimeout})
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """One listed folder planned: the plan, the snapshot (``messages`` None unless it was
+    listed whole), the bytes and copies the folder holds (``copies`` None for a folder with
+    no state yet) and its recorded UIDVALIDITY, for the survey and the deletion guard."""
+
+    plan: FolderPlan
+    snapshot: FolderSnapshot
+    known_bytes: int
+    copies: int | None
+    recorded_uidvalidity: int | None
 
 
 @dataclass(frozen=True)
@@ -452,17 +475,17 @@ class _Pass:
         survey = Survey(self.options.plan_keep_budget)
         for folder in selectable:
             try:
-                plan, snapshot, known_bytes, known = self._plan_listed(
-                    folder, self.source, self.target, self.store)
+                planned = self._plan_listed(folder, self.source, self.target, self.store)
             except SourceFolderGone as gone:
                 self._skip_gone(gone)
                 continue
-            survey.count(snapshot, known_bytes)
+            plan, snapshot = planned.plan, planned.snapshot
+            survey.count(snapshot, planned.known_bytes)
             survey.add(plan, self._movable_copies(plan))
-            tally.add_plan(plan, known)
-            if known is not None and tally.inbox is None:
-                tally.inbox = inbox_change(folder.name, known.status.uidvalidity,
-                                           snapshot.status.uidvalidity, copies_of(known),
+            tally.add_plan(plan, None, copies=planned.copies)
+            if planned.copies is not None and tally.inbox is None:
+                tally.inbox = inbox_change(folder.name, planned.recorded_uidvalidity,
+                                           snapshot.status.uidvalidity, planned.copies,
                                            snapshot.status.messages)
         if self.phase is SyncKind.incremental:  # an initial pass leaves vanished folders alone
             copies = survey.copy_prints()
@@ -494,9 +517,104 @@ class _Pass:
         return self.store.messages.copied_elsewhere(self.user_id, row.id if row else 0, prints)
 
     def _plan_listed(self, folder: SourceFolder, source: ImapSource, target: Target,
-                     store: Store) -> tuple[FolderPlan, FolderSnapshot, int, FolderState | None]:
+                     store: Store) -> _Planned:
+        """Plan a listed folder from as little as it takes (engine/sync/incremental.py):
+        nothing read when its counters are the recorded ones, only what changed where the
+        source has CONDSTORE, else the whole listing (:meth:`_plan_whole`)."""
+        row = store.folders.find(self.user_id, folder.name)
+        examined = source.select(folder)
+        status = FolderStatus(examined.uidvalidity, examined.uidnext, examined.highestmodseq,
+                              examined.exists)
+        if row is not None:
+            counted = store.messages.tally(row.id)
+            how = choose_listing(status, folder_status(row), counted,
+                                 changedsince=source.session.has("CONDSTORE"),
+                                 whole_folder=self._whole_folders())
+            if how is Listing.NONE:
+                return _Planned(FolderPlan(folder.name, (), status),
+                                FolderSnapshot(folder.name, status, None), counted.size,
+                                counted.copies, row.source_uidvalidity)
+            if how is Listing.CHANGES:
+                planned = self._plan_changes(folder, row, examined, counted, source, target,
+                                             store)
+                if planned is not None:
+                    return planned
+        return self._plan_whole(folder, examined, source, target, store)
+
+    def _whole_folders(self) -> bool:
+        """Whether every folder must be listed whole (a content filter or Gmail's labels
+        decide over the whole listing)."""
+        return self.labels is not None or content_filter(self.batch) is not None
+
+    def _plan_changes(self, folder: SourceFolder, row: FolderRow, examined: ExaminedStatus,
+                      counted: FolderTally, source: ImapSource, target: Target, store: Store
+                      ) -> _Planned | None:
+        """CONDSTORE: plan from what changed since the recorded status, reading only the
+        rows of re-flagged and vanished UIDs; None when the folder must be listed whole."""
+        recorded = folder_status(row)
+        status = FolderStatus(examined.uidvalidity, examined.uidnext, examined.highestmodseq,
+                              examined.exists)
+        new, flags = read_changes(source, examined, recorded)
+        vanished: list[int] = []
+        if expunges_possible(examined.exists, counted, len(new)):
+            vanished, unknown = vanished_uids(
+                store.messages.source_uids(row.id, recorded.uidnext),
+                source.present_uids(recorded.uidnext))
+            if unknown:
+                return None
+        rows = store.messages.find_by_source_uids(row.id, [*flags, *vanished])
+        inputs = changes_inputs(folder.name, status, FolderState(
+            row.source_name, recorded, (), created_by_migration=row.created_by_migration,
+            hold=row.hold), new, flags, rows, vanished)
+        if inputs is None:
+            return None
+        snapshot, known = inputs
+        size_limit = self._size_limit(target)
+        plan = plan_folder(snapshot, known, phase=self.phase,
+                           limits=Limits(size_limit.limit if size_limit else None))
+        if self.phase is SyncKind.incremental:
+            # the target lost copies (deleted there, or the folder): the whole listing finds
+            # them again; its ids are listed only for a plan that deletes, forgets or re-keys
+            if touches_target_rows(plan.actions):
+                present = self._target_ids(target, folder.name)
+                if present is not None and (len(present) < counted.copies_with_ref
+                                            or lost_copies(known, present)):
+                    return None
+            elif self._copies_missing(target, folder.name, counted):
+                return None
+        known_bytes = (counted.size + sum(m.size for m in new)
+                       - sum(rows[uid].size for uid in vanished if uid in rows))
+        return _Planned(plan, FolderSnapshot(folder.name, status, None), known_bytes,
+                        counted.copies, row.source_uidvalidity)
+
+    def _copies_missing(self, target: Target, name: str, counted: FolderTally) -> bool:
+        """Whether the target folder holds fewer messages than the folder's copies (one
+        STATUS, not a search): a copy deleted on the target, or the folder gone. Copies lost
+        while the target's user filed as many messages of their own there go unnoticed
+        until the folder is next listed whole."""
+        try:
+            held = target.count(self.target_path(name))
+        except PermanentError as exc:
+            if exc.error_id != "FolderNotFound":
+                raise
+            return True
+        return held is not None and held < counted.copies_with_ref
+
+    def _target_ids(self, target: Target, name: str) -> frozenset[str] | None:
+        """The target folder's item ids (None: the target cannot say; empty: folder gone)."""
+        try:
+            return target.list_ids(self.target_path(name))
+        except PermanentError as exc:
+            if exc.error_id != "FolderNotFound":
+                raise
+            return frozenset()
+
+    def _plan_whole(self, folder: SourceFolder, examined: ExaminedStatus, source: ImapSource,
+                    target: Target, store: Store) -> _Planned:
+        """Today's full path: every row loaded, the folder listed whole, the target's ids
+        listed on an incremental pass."""
         known, known_bytes = self._known(store, folder.name)
-        snapshot = snapshot_folder(source, folder, known, _fingerprints(known))
+        snapshot = snapshot_folder(source, folder, known, _fingerprints(known), examined)
         node = content_filter(self.batch)
         candidates = filtered_out(snapshot, node)
         row = self.rows.get(folder.name)
@@ -514,7 +632,9 @@ class _Pass:
             if held:
                 plan = plan_folder(snapshot, known, phase=self.phase, limits=limits,
                                    present_on_target=present, on_target=held)
-        return plan, snapshot, known_bytes, known
+        return _Planned(plan, snapshot, known_bytes,
+                        copies_of(known) if known is not None else None,
+                        known.status.uidvalidity if known is not None else None)
 
     def _target_messages(self, target: Target, name: str, known: FolderState | None
                          ) -> tuple[OnTarget, ...]:
@@ -562,7 +682,7 @@ class _Pass:
             return kept
         if name not in self.listed or not self.listed[name].selectable:
             return self._plan_vanished(name, store)  # gone, or listed \\Noselect: no EXAMINE
-        return self._plan_listed(self.listed[name], source, target, store)[0]
+        return self._plan_listed(self.listed[name], source, target, store).plan
 
     def _stored_path(self, name: str) -> FolderPath | None:
         row = self.rows.get(name)
@@ -788,7 +908,7 @@ class _Pass:
     def _apply_folders(self, names: Sequence[str]) -> None:
         """Phase three: each listed folder's kept plan, or a fresh one, largest first."""
         weights = self.survey.weights
-        busy = sorted((n for n in names if n in self.survey.statuses),
+        busy = sorted((n for n in names if n in self.survey.statuses and not self._idle(n)),
                       key=lambda n: -weights.get(n, 0))
         workers = min(self.options.workers, len(busy))
         if workers <= 1:
@@ -801,6 +921,16 @@ class _Pass:
                 self.source, self.target = main.source, main.target  # reconnected after a drop
             return
         _Pool(self, busy, workers).run()
+
+    def _idle(self, name: str) -> bool:
+        """A folder with nothing to do: its kept plan is empty and its recorded status is
+        the one surveyed (a no-change pass opens no worker sessions for it)."""
+        plan = self.survey.kept.get(name)
+        row = self.rows.get(name)
+        if plan is None or plan.actions or plan.status is None or row is None:
+            return False
+        return (row.source_uidvalidity, row.source_uidnext, row.source_highestmodseq) == (
+            plan.status.uidvalidity, plan.status.uidnext, plan.status.highestmodseq)
 
     def apply_retrying(self, name: str, conns: _Connections, token: object) -> None:
         """Apply one folder; a dropped connection costs only the batch in hand.

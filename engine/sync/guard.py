@@ -99,9 +99,12 @@ class DeletionTally:
     inbox: InboxChange | None = None
 
     def add_plan(self, plan: FolderPlan, known: FolderState | None, *,
-                 vanished: bool = False) -> None:
-        """Count one folder's planned deletions and the copies it holds."""
-        if known is not None:
+                 vanished: bool = False, copies: int | None = None) -> None:
+        """Count one folder's planned deletions and the copies it holds (``copies``: that
+        count from the store, when ``known`` does not hold every row)."""
+        if copies is not None:
+            self.folder_copies[plan.folder] = copies
+        elif known is not None:
             self.folder_copies[plan.folder] = copies_of(known)
         count = sum(1 for d in plan.of_type(DeleteOnTarget) if not d.approved)
         if count:

@@ -7,6 +7,9 @@ listed, and header fields for the fingerprint are fetched only for messages the 
 already know under the same UIDVALIDITY (a UID never names another message while UIDVALIDITY
 holds, so the stored fingerprint is still right).
 
+On a CONDSTORE source whose folder changed, :func:`read_changes` reads only what changed
+since the recorded status (engine/sync/incremental.py says when and why that is enough).
+
 The listing is bounded by the UIDNEXT of the EXAMINE whose status the folder records, so mail
 arriving while the folder is read is listed by the next pass, never lost between two. A folder
 that cannot be examined any more raises :class:`engine.imap.source.SourceFolderGone`.
@@ -17,16 +20,26 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from engine.imap.source import ImapSource
-from engine.mail import ListedMessage, SourceFolder, fingerprint_of
+from engine.mail import (
+    ExaminedStatus,
+    Flags,
+    ListedMessage,
+    SourceFolder,
+    fingerprint_of,
+    normalize_flags,
+)
 from engine.sync.model import FolderSnapshot, FolderState, FolderStatus, SourceMessage
 from engine.sync.planner import needs_listing
 
 
 def snapshot_folder(source: ImapSource, folder: SourceFolder, known: FolderState | None,
-                    fingerprints: Mapping[int, str]) -> FolderSnapshot:
+                    fingerprints: Mapping[int, str], examined: ExaminedStatus | None = None
+                    ) -> FolderSnapshot:
     """The folder as the source shows it now. ``fingerprints``: the stored fingerprint of each
-    source UID the store knows for this folder (under ``known``'s UIDVALIDITY)."""
-    examined = source.select(folder)
+    source UID the store knows for this folder (under ``known``'s UIDVALIDITY); ``examined``:
+    what :meth:`ImapSource.select` just returned for it (saves an EXAMINE)."""
+    if examined is None:
+        examined = source.select(folder)
     status = FolderStatus(examined.uidvalidity, examined.uidnext, examined.highestmodseq,
                           examined.exists)
     if not needs_listing(status, known):
@@ -45,6 +58,23 @@ def snapshot_folder(source: ImapSource, folder: SourceFolder, known: FolderState
                       frozenset((*m.flags, *m.keywords)), m.internaldate)
         for m in listed)
     return FolderSnapshot(folder.name, status, messages)
+
+
+def read_changes(source: ImapSource, examined: ExaminedStatus, recorded: FolderStatus
+                 ) -> tuple[tuple[SourceMessage, ...], dict[int, Flags]]:
+    """What changed in the selected folder since ``recorded`` (engine/sync/incremental.py,
+    ``CHANGES``): the messages from the recorded UIDNEXT on, with fingerprints, and the flags
+    of the older messages whose MODSEQ passed the recorded HIGHESTMODSEQ."""
+    assert recorded.highestmodseq is not None
+    listed = source.new_messages(recorded.uidnext, examined)
+    missing = [m.uid for m in listed if m.fingerprint is None]
+    fetched = _fingerprints(source, listed, missing) if missing else {}
+    new = tuple(SourceMessage(m.uid, _fingerprint(m, {}, fetched), m.size,
+                              frozenset((*m.flags, *m.keywords)), m.internaldate)
+                for m in listed)
+    flags = {uid: normalize_flags(raw) for uid, raw in
+             source.changed_flags(recorded.uidnext, recorded.highestmodseq).items()}
+    return new, flags
 
 
 def _fingerprint(message: ListedMessage, reusable: Mapping[int, str],

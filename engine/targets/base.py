@@ -192,6 +192,12 @@ class Target(Protocol):
         """The item ids the folder holds now, if one cheap request can tell (else None)."""
         ...
 
+    def count(self, folder: FolderPath) -> int | None:
+        """How many messages the folder holds now, from one cheap request (IMAP ``STATUS
+        MESSAGES``, a Maildir's two directory listings); None when the target cannot tell
+        cheaply. Raises ``FolderNotFound`` for a missing folder."""
+        ...
+
     def find_existing(self, folder: FolderPath, lookup: Lookup) -> TargetRef | None:
         """The stored copy of a pending message, if the target holds one."""
         ...

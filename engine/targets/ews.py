@@ -273,6 +273,9 @@ class EwsTarget:
     def mark(self, folder: FolderPath) -> str | None:
         return None  # every copy carries its source key: find_existing needs no bound
 
+    def count(self, folder: FolderPath) -> int | None:
+        return None  # a GetFolder's TotalCount could; not needed while list_ids says None
+
     def list_ids(self, folder: FolderPath) -> frozenset[str] | None:
         # FindItem pages 100..1000 ids per request: a request per thousand messages of every
         # changed folder on every pass is not cheap, so EWS copies deleted on the target are

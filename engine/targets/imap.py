@@ -368,6 +368,13 @@ class ImapTarget:
             status = self.session.client.folder_status(selected.name, [b"UIDNEXT"])
         return int(status[b"UIDNEXT"])
 
+    def count(self, folder: FolderPath) -> int | None:
+        """``STATUS MESSAGES`` of the folder (after a SELECT, which tells a missing one)."""
+        selected = self._select(folder)
+        with self._errors(f"read the state of '{'/'.join(folder)}'"):
+            status = self.session.client.folder_status(selected.name, [b"MESSAGES"])
+        return int(status[b"MESSAGES"])
+
     def list_ids(self, folder: FolderPath) -> frozenset[str] | None:
         """The folder's UIDs below UIDNEXT: ``UID SEARCH RETURN (ALL)`` (ranges) with ESEARCH,
         else plain ``UID SEARCH`` in windows whose answers stay under imaplib's 1 MB line

@@ -218,6 +218,12 @@ class MaildirTarget:
     def mark(self, folder: FolderPath) -> str | None:
         return None  # the source key in the file name is enough to find a message again
 
+    def count(self, folder: FolderPath) -> int | None:
+        """The files in ``cur/`` and ``new/`` (names only, no index built)."""
+        directory = self._folder(folder).path
+        return sum(1 for sub in ("cur", "new") for name in os.listdir(directory / sub)
+                   if not name.startswith("."))
+
     def list_ids(self, folder: FolderPath) -> frozenset[str] | None:
         """One listing of ``cur/`` and ``new/`` (which also refreshes the lookup index)."""
         return frozenset(self._folder(folder).index(refresh=True))
