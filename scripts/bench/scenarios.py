@@ -101,7 +101,8 @@ def _one_folder_runs(settings: Settings, results: Results, say: Progress,
         for round_number, tool, mailbox in _turns(settings, bench):
             labels = tuple(name for name in scenarios if mailbox.count in settings.sizes[name])
             _copy_check_nochange(bench, settings, results, say, "onefolder", tool, [mailbox],
-                                 round_number, labels, nochange="nochange" in labels)
+                                 round_number, labels, nochange=("nochange",)
+                                 if "nochange" in labels else ())
 
 
 def _incremental(settings: Settings, results: Results, say: Progress) -> None:
@@ -134,7 +135,7 @@ def _users(settings: Settings, results: Results, say: Progress) -> None:
             for tool in _rotated(settings.tools, round_number):
                 _copy_check_nochange(bench, settings, results, say, "users", tool,
                                      bench.mailboxes, round_number, ("users",),
-                                     nochange=False)
+                                     nochange=())
 
 
 def _one_mailbox(settings: Settings, results: Results, say: Progress) -> None:
@@ -142,7 +143,7 @@ def _one_mailbox(settings: Settings, results: Results, say: Progress) -> None:
     with _servers([Plan("user1", parts)]) as bench:
         for round_number, tool, mailbox in _turns(settings, bench):
             _copy_check_nochange(bench, settings, results, say, "onemailbox", tool, [mailbox],
-                                 round_number, ("onemailbox",), nochange=False)
+                                 round_number, ("onemailbox",), nochange=())
 
 
 def _startup(settings: Settings, results: Results, say: Progress) -> None:
@@ -207,7 +208,10 @@ def _copy(bench: BenchServers, settings: Settings, tool: str, mailboxes: Sequenc
 def _copy_check_nochange(bench: BenchServers, settings: Settings, results: Results,
                          say: Progress, scenario: str, tool: str,
                          mailboxes: Sequence[Mailbox], round_number: int,
-                         labels: Sequence[str], nochange: bool = True) -> None:
+                         labels: Sequence[str], nochange: Sequence[str] | None = None
+                         ) -> None:
+    """The copy (checked) under every label; then the no-change run under ``nochange``'s
+    labels (None: every label; empty: no no-change run)."""
     run, copy, run_dir = _copy(bench, settings, tool, mailboxes, scenario, round_number)
     passed = run.pass_seconds()
     verdict = verify.verdict(bench, mailboxes, run.adds_tuid)
@@ -217,13 +221,14 @@ def _copy_check_nochange(bench: BenchServers, settings: Settings, results: Resul
         results.add(label, "copy", tool, len(mailboxes), count, megabytes,
                     Sample(copy, verdict, passed))
     say(_line(round_number, f"{'/'.join(labels)} copy", tool, count, copy, passed, verdict))
-    if nochange:
+    nochange_labels = labels if nochange is None else nochange
+    if nochange_labels:
         again = measure(run.incremental, run.cwd, run.env, run_dir / "output.log")
-        for label in labels:
+        for label in nochange_labels:
             results.add(label, "no-change", tool, len(mailboxes), count, megabytes,
                         Sample(again, None, run.pass_seconds()))
-        say(_line(round_number, f"{'/'.join(labels)} no-change", tool, count, again, None,
-                  None))
+        say(_line(round_number, f"{'/'.join(nochange_labels)} no-change", tool, count, again,
+                  None, None))
 
 
 def _line(round_number: int, work: str, tool: str, count: int, taken: Measurement,
