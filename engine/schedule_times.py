@@ -25,8 +25,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from exchangelib.winzone import MS_TIMEZONE_TO_IANA_MAP
-
 from engine.errors import ValidationError
 from engine.values import parse_datetime
 
@@ -38,6 +36,9 @@ def time_zone(name: str | None) -> tzinfo:
     if name is None or not name.strip() or name.strip().casefold() == "utc":
         return UTC
     text = name.strip()
+    # not at the top: importing exchangelib costs about 0.3 s, and most values are UTC
+    from exchangelib.winzone import MS_TIMEZONE_TO_IANA_MAP
+
     folded = {key.casefold(): value for key, value in MS_TIMEZONE_TO_IANA_MAP.items()}
     iana = folded.get(text.casefold(), text)
     try:

@@ -49,8 +49,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from engine.paths import DEFAULT_STATE_DIR, STATE_DIR_ENV, StatePaths, resolve_state_paths
 
 CONFIG_ENV = "IMSH_CONFIG"
@@ -121,6 +119,8 @@ def load_settings(explicit: str | None = None, state: str | None = None,
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read the configuration file {path}: {exc}") from None
+    import yaml  # only when there is a file: most invocations have none
+
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field
-from importlib import metadata
 from urllib.parse import urlsplit
 
 DATABASE_ENV = "IMSH_DATABASE"  # engine.paths.DATABASE_ENV; not imported: keep --help light
@@ -219,6 +218,8 @@ def _unit_options(args: list[str]) -> dict[str, str | bool]:
 
 
 def version_text() -> str:
+    from importlib import metadata  # not at the top: 20 ms that only --version needs
+
     try:
         return f"imsh {metadata.version('imsh')}"
     except metadata.PackageNotFoundError:

@@ -19,12 +19,11 @@ from shell.session import Session
 
 
 def build_registry() -> Registry:
-    """Every cmdlet the language can call: general-purpose first, then migration ones."""
-    from cmdlets.catalog import MIGRATION_CMDLETS
-    from shell.builtins import BUILTIN_CMDLETS
-    from shell.dashboard.cmdlet import DASHBOARD_CMDLETS
+    """Every cmdlet the language can call: general-purpose first, then migration ones, each
+    module imported when one of its cmdlets is first used (shell/cmdlet_index.py)."""
+    from shell.cmdlet_index import PROVIDERS
 
-    return Registry((*BUILTIN_CMDLETS, *MIGRATION_CMDLETS, *DASHBOARD_CMDLETS))
+    return Registry(providers=PROVIDERS)
 
 
 def engine_factory(state: str | None) -> Callable[[], Any]:

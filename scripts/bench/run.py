@@ -1,18 +1,22 @@
 """Benchmark imsh against mbsync and ``doveadm backup``: Dovecot A -> Dovecot B on loopback.
 
-    python -m scripts.bench.run [--counts 2000,10000] [--rounds 3] [--tools imsh,mbsync,doveadm]
+    python -m scripts.bench.run [--scenario full,incremental,...] [--sizes SCENARIO=N,N ...]
+                                [--rounds 2] [--tools imsh,mbsync,doveadm] [--quick]
+                                [--out DIR] [--keep]
 
-Starts two throwaway Dovecots, fills A with the seeded bench corpus (one mailbox per size),
-then, round after round (the tools' order rotated each round, so background load hits all
-alike), for every size and tool: empties the user on B, runs the tool (measured), lets the
-comparer check B against A, and runs the tool again with nothing to do (measured the same
-way). Prints the table and the time ratios (docs/benchmarks.md). Servers and every process a
-tool left behind are stopped on exit, Ctrl-C and failure included.
+Runs the scenarios of scripts/bench/scenarios.py (default: all), each on its own pair of
+throwaway Dovecots with A filled by writing Maildir files, every tool measured the same way
+(scripts/bench/measure.py) and every copy checked by the comparer. Prints the rows as they are
+measured, then the table and issue 17's goals (met / MISSED / not measured); writes
+results.json and results.md into --out (default: the work directory, printed at the start).
+Servers and every process a tool left behind are stopped on exit, Ctrl-C and failure included.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import shutil
 import signal
 import sys
@@ -22,10 +26,10 @@ from datetime import datetime
 from pathlib import Path
 from types import FrameType
 
-from scripts.bench import report, servers, tools, verify
-from scripts.bench.measure import ToolFailed, measure
-from scripts.bench.report import RunResult
-from scripts.bench.servers import BenchServers, Mailbox
+from scripts.bench import goals, report, scenarios, tools
+from scripts.bench.measure import ToolFailed
+from scripts.bench.report import Results
+from tests.support.servers import stop_all
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -34,56 +38,118 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGINT, _interrupt)  # also when started with SIGINT ignored (`&`)
     work = Path(tempfile.mkdtemp(prefix="imsh-bench-", dir="/tmp"))
     work.chmod(0o755)
-    bench: BenchServers | None = None
-    results: list[RunResult] = []
+    out = Path(args.out) if args.out else work
+    sizes = _sizes(args)
+    settings = scenarios.Settings(
+        scenarios=args.scenario, tools=args.tools, rounds=args.rounds, sizes=sizes,
+        per_user=(scenarios.QUICK_MESSAGES_PER_USER if args.quick
+                  else scenarios.MESSAGES_PER_USER), work=work)
+    results = Results()
+    began, load_before = datetime.now(), _uptime()
+    status = 0
     try:
-        print(f"imsh benchmark, {datetime.now():%Y-%m-%d %H:%M}; tool output in {work}",
-              flush=True)
-        bench = servers.start(args.counts)
-        for round_number in range(args.rounds):
-            order = _rotated(args.tools, round_number)
-            for mailbox in bench.mailboxes:
-                for tool in order:
-                    results.append(_run_one(bench, tool, mailbox, work, round_number))
-                    _progress(results[-1], round_number)
+        print(f"imsh benchmark, {began:%Y-%m-%d %H:%M}; {load_before}; scenarios "
+              f"{','.join(args.scenario)}; tool output in {work}", flush=True)
+        for scenario in args.scenario:
+            scenarios.run(scenario, settings, results, lambda line: print(line, flush=True))
     except KeyboardInterrupt:
         print("\ninterrupted; stopping the servers", file=sys.stderr)
-        return 130
+        status = 130
     except ToolFailed as exc:
         print(f"bench: {exc}", file=sys.stderr)
-        return 1
+        status = 1
     finally:
-        if bench is not None:
-            bench.stop()
-        if results:
-            print("\n" + report.table(results))
-            print("\n".join(["", *report.ratios(results)]))
-        if not args.keep:
+        stop_all()
+        if results.rows:
+            _write(results, settings, out, began, load_before, argv)
+        if not args.keep and out != work:
             shutil.rmtree(work, ignore_errors=True)
-    return 0
+    return status
+
+
+def _write(results: Results, settings: scenarios.Settings, out: Path, began: datetime,
+           load_before: str, argv: Sequence[str] | None) -> None:
+    verdicts = goals.check(results, {name: settings.sizes[name] for name in settings.scenarios})
+    load_after = _uptime()
+    table = report.markdown(results.rows)
+    goal_lines = [v.line() for v in verdicts]
+    print("\n" + table + "\n\n" + "\n".join(goal_lines) + f"\n\n{load_after}")
+    out.mkdir(parents=True, exist_ok=True)
+    command = "python -m scripts.bench.run " + " ".join(sys.argv[1:] if argv is None else argv)
+    (out / "results.json").write_text(json.dumps({
+        "command": command, "started": began.isoformat(timespec="seconds"),
+        "load_before": load_before, "load_after": load_after,
+        "rows": report.as_json(results.rows),
+        "goals": [{"goal": v.goal, "status": v.status, "figures": v.figures}
+                  for v in verdicts],
+    }, indent=2), encoding="utf-8")
+    (out / "results.md").write_text(
+        f"Command: `{command}`, started {began:%Y-%m-%d %H:%M}\n\n"
+        f"Load: before `{load_before}`, after `{load_after}`\n\n{table}\n\n"
+        + "\n".join(f"- {v.status}: {v.goal} ({v.figures})" for v in verdicts) + "\n",
+        encoding="utf-8")
+    print(f"results: {out / 'results.json'}, {out / 'results.md'}", flush=True)
+
+
+def _uptime() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f}, {five:.2f}, {fifteen:.2f} ({os.cpu_count()} CPUs)"
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m scripts.bench.run",
                                      description=__doc__.splitlines()[0])
-    parser.add_argument("--counts", type=_counts, default=[2000, 10000],
-                        help="mailbox sizes in messages, comma-separated (default 2000,10000)")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds per tool (default 3)")
+    parser.add_argument("--scenario", type=_scenarios, default=list(scenarios.SCENARIOS),
+                        help=f"comma-separated, from {','.join(scenarios.SCENARIOS)} "
+                             "(default all)")
+    parser.add_argument("--sizes", action="append", default=[], metavar="SCENARIO=N,N",
+                        help="sizes of a scenario: messages per mailbox (users, onemailbox: "
+                             "the number of users; startup: runs), e.g. nochange=10000,50000;"
+                             " repeatable")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds per tool (default 2)")
     parser.add_argument("--tools", type=_tools, default=list(tools.TOOLS),
                         help="comma-separated, from imsh,mbsync,doveadm (default all)")
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny sizes, for a smoke run of the harness")
+    parser.add_argument("--out", help="write results.json and results.md here")
     parser.add_argument("--keep", action="store_true",
                         help="keep the work directory (tool logs, imsh state)")
-    return parser.parse_args(argv)
-
-
-def _counts(text: str) -> list[int]:
+    args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     try:
-        counts = [int(part) for part in text.split(",")]
+        args.size_overrides = dict(_size_option(text) for text in args.sizes)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not a list of numbers: {text!r}") from exc
+        parser.error(str(exc))
+    return args
+
+
+def _sizes(args: argparse.Namespace) -> dict[str, list[int]]:
+    base = scenarios.QUICK_SIZES if args.quick else scenarios.DEFAULT_SIZES
+    return {**{name: list(sizes) for name, sizes in base.items()}, **args.size_overrides}
+
+
+def _size_option(text: str) -> tuple[str, list[int]]:
+    name, _, numbers = text.partition("=")
+    if name not in scenarios.SCENARIOS or not numbers:
+        raise ValueError(f"--sizes wants SCENARIO=N,N with a scenario from "
+                         f"{','.join(scenarios.SCENARIOS)}: {text!r}")
+    try:
+        counts = [int(part) for part in numbers.split(",")]
+    except ValueError:
+        raise ValueError(f"--sizes {name}: not a list of numbers: {numbers!r}") from None
     if any(count < 1 for count in counts):
-        raise argparse.ArgumentTypeError("counts must be positive")
-    return counts
+        raise ValueError(f"--sizes {name}: sizes must be positive")
+    return name, counts
+
+
+def _scenarios(text: str) -> list[str]:
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [name for name in names if name not in scenarios.SCENARIOS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown scenario(s) {', '.join(unknown) or text!r};"
+                                         f" choose from {', '.join(scenarios.SCENARIOS)}")
+    return names
 
 
 def _tools(text: str) -> list[str]:
@@ -97,33 +163,6 @@ def _tools(text: str) -> list[str]:
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
-
-
-def _rotated(names: list[str], by: int) -> list[str]:
-    shift = by % len(names)
-    return names[shift:] + names[:shift]
-
-
-def _run_one(bench: BenchServers, tool: str, mailbox: Mailbox, work: Path,
-             round_number: int) -> RunResult:
-    bench.empty_target(mailbox)
-    run_dir = work / f"{tool}-{mailbox.count}-r{round_number + 1}"
-    run_dir.mkdir()
-    run = tools.TOOLS[tool](bench, mailbox, run_dir)
-    log = run_dir / "output.log"
-    initial = measure(run.initial, run.cwd, run.env, log)
-    pass_seconds = run.pass_seconds()
-    verdict = verify.verdict(bench, mailbox, run.adds_tuid)
-    incremental = measure(run.incremental, run.cwd, run.env, log)
-    return RunResult(tool, mailbox, initial, incremental, verdict, pass_seconds)
-
-
-def _progress(result: RunResult, round_number: int) -> None:
-    engine = f", pass {result.pass_seconds:.2f} s" if result.pass_seconds is not None else ""
-    print(f"round {round_number + 1}: {result.tool:8} {result.mailbox.count:>6} msgs: "
-          f"{result.initial.wall:6.2f} s{engine}, CPU {result.initial.cpu:.2f} s, "
-          f"RSS {result.initial.peak_rss_mb:.0f} MB (tree {result.initial.tree_rss_mb:.0f}), "
-          f"no-change {result.incremental.wall:.2f} s; {result.verdict}", flush=True)
 
 
 if __name__ == "__main__":

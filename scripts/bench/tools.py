@@ -1,11 +1,16 @@
-"""How each tool migrates mailbox ``userN`` of A into ``userN`` of B.
+"""How each tool migrates mailboxes ``userN`` of A into ``userN`` of B.
+
+One mailbox is one command per tool. Several mailboxes (the users scenario) are one imsh batch
+with a row per user; mbsync and doveadm run one command per user, ``PARALLEL`` at a time
+(scripts/bench/parallel.py).
 
 * **imsh**: the real ``imsh`` console script runs an ``.imsh`` script (an IMAP source and an
   IMAP target endpoint, a batch from a CSV with ``TargetUserName``/``TargetPassword``,
   ``-AutoStart``, ``Wait-MigrationBatch``); the batch's detached runner does the copying. The
   no-change run is ``Set-MigrationBatch -SyncNow``, then polling the user's
   ``LastSuccessfulSyncTime`` until the pass is recorded. Defaults throughout: no tuning
-  variables are set.
+  variables are set, only ``IMSH_RUNNER_KEEP_ALIVE=0`` so that the runner exits once the pass
+  is done rather than wait for the next one.
 * **mbsync**: the baseline's channel: ``Sync Pull``, ``CopyArrivalDate yes``, ``Create Near``,
   ``Patterns *``, state files in the run's directory.
 * **doveadm**: ``doveadm backup -R -u userN imapc:`` run against B's configuration, A reached
@@ -15,10 +20,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +33,7 @@ from pathlib import Path
 from scripts.bench.servers import BenchServers, Mailbox
 
 WAIT_SECONDS = 3600
+PARALLEL = 4
 
 
 @dataclass(frozen=True)
@@ -40,15 +48,15 @@ class ToolRun:
     pass_seconds: Callable[[], float | None] = lambda: None  # the engine's own time, if known
 
 
-Prepare = Callable[[BenchServers, Mailbox, Path], ToolRun]
+Prepare = Callable[[BenchServers, Sequence[Mailbox], Path], ToolRun]
 
 
-def prepare_imsh(servers: BenchServers, mailbox: Mailbox, work: Path) -> ToolRun:
+def prepare_imsh(servers: BenchServers, mailboxes: Sequence[Mailbox], work: Path) -> ToolRun:
     source, target = servers.source, servers.target
     (work / "users.csv").write_text(
-        "EmailAddress,UserName,Password,TargetUserName,TargetPassword\n"
-        f"{mailbox.user}@bench.example,{mailbox.user},{source.password},"
-        f"{mailbox.user},{target.password}\n", encoding="utf-8")
+        "EmailAddress,UserName,Password,TargetUserName,TargetPassword\n" + "".join(
+            f"{m.user}@bench.example,{m.user},{source.password},{m.user},{target.password}\n"
+            for m in mailboxes), encoding="utf-8")
     (work / "migrate.imsh").write_text(f"""$ErrorActionPreference = 'Stop'
 New-MigrationEndpoint -IMAP -Name Source -RemoteServer {source.host} -Port {source.port} `
     -Security None
@@ -59,8 +67,9 @@ New-MigrationBatch -Name Bench -SourceEndpoint Source -TargetEndpoint Target `
 Wait-MigrationBatch -Identity Bench -TimeoutSeconds {WAIT_SECONDS}
 """, encoding="utf-8")
     # Wait-MigrationBatch would return at once: the batch is still Synced until the runner
-    # takes the user, so wait for the user's LastSuccessfulSyncTime to move instead.
-    identity = f"{mailbox.user}@bench.example"
+    # takes the user, so wait for the user's LastSuccessfulSyncTime to move instead (the
+    # first user's: the no-change and incremental runs are measured on one mailbox).
+    identity = f"{mailboxes[0].user}@bench.example"
     (work / "resync.imsh").write_text(f"""$ErrorActionPreference = 'Stop'
 $before = (Get-MigrationUserStatistics -Identity {identity}).LastSuccessfulSyncTime
 Set-MigrationBatch -Identity Bench -SyncNow
@@ -68,11 +77,20 @@ while ((Get-MigrationUserStatistics -Identity {identity}).LastSuccessfulSyncTime
     Start-Sleep -Milliseconds 50
 }}
 """, encoding="utf-8")
-    imsh = shutil.which("imsh") or "imsh"
+    imsh = imsh_command()
     state = work / "state"
+    # the runner exits when idle instead of waiting for the next incremental pass (which a
+    # measured run cannot outlast: treetime waits for the whole tree)
+    env = {**os.environ, "IMSH_RUNNER_KEEP_ALIVE": "0"}
     return ToolRun(initial=[imsh, "--state", str(state), "migrate.imsh"],
-                   incremental=[imsh, "--state", str(state), "resync.imsh"], cwd=work,
+                   incremental=[imsh, "--state", str(state), "resync.imsh"], cwd=work, env=env,
                    pass_seconds=lambda: last_pass_seconds(state / "logs" / "imsh-service.log"))
+
+
+def imsh_command() -> str:
+    """The ``imsh`` console script: beside this Python (the project's .venv), else on PATH."""
+    beside = Path(sys.executable).with_name("imsh")
+    return str(beside) if beside.exists() else shutil.which("imsh") or "imsh"
 
 
 _LOG_TIME = r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) "
@@ -90,8 +108,23 @@ def last_pass_seconds(log: Path) -> float | None:
     return (ended - began).total_seconds()
 
 
-def prepare_mbsync(servers: BenchServers, mailbox: Mailbox, work: Path) -> ToolRun:
-    state = work / "mbsync-state"
+def in_parallel(commands: list[list[str]], work: Path, name: str) -> list[str]:
+    """One command: ``commands`` run ``PARALLEL`` at a time (just the command, for one)."""
+    if len(commands) == 1:
+        return commands[0]
+    listing = work / f"{name}-commands.json"
+    listing.write_text(json.dumps(commands), encoding="utf-8")
+    return [sys.executable, "-m", "scripts.bench.parallel", str(PARALLEL), str(listing)]
+
+
+def prepare_mbsync(servers: BenchServers, mailboxes: Sequence[Mailbox], work: Path) -> ToolRun:
+    commands = [_mbsync_command(servers, mailbox, work) for mailbox in mailboxes]
+    command = in_parallel(commands, work, "mbsync")
+    return ToolRun(initial=command, incremental=command, cwd=work, adds_tuid=True)
+
+
+def _mbsync_command(servers: BenchServers, mailbox: Mailbox, work: Path) -> list[str]:
+    state = work / f"mbsync-state-{mailbox.user}"
     state.mkdir()
     accounts = []
     for role, server in (("far", servers.source), ("near", servers.target)):
@@ -116,13 +149,19 @@ Sync Pull
 CopyArrivalDate yes
 SyncState {state}/
 """
-    path = work / "mbsyncrc"
+    path = work / f"mbsyncrc-{mailbox.user}"
     path.write_text(config, encoding="utf-8")
-    command = ["mbsync", "-q", "-c", str(path), "bench"]
-    return ToolRun(initial=command, incremental=command, cwd=work, adds_tuid=True)
+    return ["mbsync", "-q", "-c", str(path), "bench"]
 
 
-def prepare_doveadm(servers: BenchServers, mailbox: Mailbox, work: Path) -> ToolRun:
+def prepare_doveadm(servers: BenchServers, mailboxes: Sequence[Mailbox],
+                    work: Path) -> ToolRun:
+    commands = [_doveadm_command(servers, mailbox) for mailbox in mailboxes]
+    command = in_parallel(commands, work, "doveadm")
+    return ToolRun(initial=command, incremental=command, cwd=work)
+
+
+def _doveadm_command(servers: BenchServers, mailbox: Mailbox) -> list[str]:
     source, target = servers.source, servers.target
     settings = {
         "imapc_host": source.host,
@@ -134,9 +173,8 @@ def prepare_doveadm(servers: BenchServers, mailbox: Mailbox, work: Path) -> Tool
         "mail_prefetch_count": "20",
     }
     options = [arg for key, value in settings.items() for arg in ("-o", f"{key}={value}")]
-    command = ["doveadm", "-c", str(target.dir / "etc" / "dovecot.conf"), *options,
-               "backup", "-R", "-u", mailbox.user, "imapc:"]
-    return ToolRun(initial=command, incremental=command, cwd=work)
+    return ["doveadm", "-c", str(target.dir / "etc" / "dovecot.conf"), *options,
+            "backup", "-R", "-u", mailbox.user, "imapc:"]
 
 
 TOOLS: dict[str, Prepare] = {

@@ -1,6 +1,7 @@
-"""The comparer's verdict on a finished run: mailbox ``userN`` of A against the same of B.
+"""The comparer's verdict on a finished run: mailboxes ``userN`` of A against the same of B.
 
-The verdict is ``IDENTICAL`` or the kinds of difference counted. For mbsync, which writes an
+The verdict is ``IDENTICAL`` (every mailbox) or the kinds of difference counted, summed over
+the mailboxes. For mbsync, which writes an
 ``X-TUID:`` header into every message it copies, every body differs; its verdict is given twice:
 as the comparer sees the mailboxes, and once more with that one header removed from B's
 messages, which shows what else was lost (keywords).
@@ -9,6 +10,8 @@ messages, which shows what else was lost (keywords).
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Sequence
 
 from scripts.bench.servers import BenchServers, Mailbox
 from scripts.compare import ImapSource, ImapSpec, Report, compare
@@ -29,11 +32,11 @@ def strip_tuid(raw: bytes) -> bytes:
     return _TUID.sub(b"", head, count=1) + body
 
 
-def verdict(servers: BenchServers, mailbox: Mailbox, adds_tuid: bool) -> str:
-    plain = summarize(_compare(servers, mailbox, ImapSource))
+def verdict(servers: BenchServers, mailboxes: Sequence[Mailbox], adds_tuid: bool) -> str:
+    plain = summarize([_compare(servers, m, ImapSource) for m in mailboxes])
     if not adds_tuid:
         return plain
-    stripped = summarize(_compare(servers, mailbox, TuidStrippedSource))
+    stripped = summarize([_compare(servers, m, TuidStrippedSource) for m in mailboxes])
     return f"{plain}; without X-TUID: {stripped}"
 
 
@@ -55,11 +58,18 @@ def _spec(host: str, port: int, user: str, password: str) -> ImapSpec:
     return ImapSpec(host, port, user, password)
 
 
-def summarize(report: Report) -> str:
+def summarize(reports: Sequence[Report]) -> str:
     """``IDENTICAL``, or e.g. ``DIFFERENT: 2000 altered, 249 keywords``."""
-    if report.identical:
+    if all(report.identical for report in reports):
         return "IDENTICAL"
-    counts = {
+    counts: Counter[str] = Counter()
+    for report in reports:
+        counts.update(_differences(report))
+    return "DIFFERENT: " + ", ".join(f"{n} {what}" for what, n in counts.items() if n)
+
+
+def _differences(report: Report) -> dict[str, int]:
+    return {
         "folders missing": len(report.folders_missing),
         "folders extra": len(report.folders_extra),
         "missing": sum(len(f.missing) for f in report.folders),
@@ -70,4 +80,3 @@ def summarize(report: Report) -> str:
         "keywords": sum(len(f.keywords) for f in report.folders),
         "dates": sum(len(f.dates) for f in report.folders),
     }
-    return "DIFFERENT: " + ", ".join(f"{n} {what}" for what, n in counts.items() if n)
