@@ -15,6 +15,7 @@ mandatory parameter, or print a traceback. The examples that sign in to Microsof
 from __future__ import annotations
 
 import csv
+import json
 import os
 import re
 import shutil
@@ -47,10 +48,26 @@ def run_imsh(state: Path, work: Path, server: ImapServer, script: str
     command = shutil.which("imsh")
     argv = [command] if command else [sys.executable, "-m", "shell.main"]
     env = {**os.environ, "SSL_CERT_FILE": str(server.cafile), "IMSH_HOME": "",
-           "PYTHONPATH": str(ROOT)}
+           "PYTHONPATH": str(ROOT),
+           # Gmail's IMAP is this server (the -Gmail examples sign in nowhere else)
+           "IMSH_GMAIL_IMAP": f"127.0.0.1:{server.port}", "IMSH_GMAIL_IMAP_SECURITY": "None"}
     env.pop("IMSH_SERVICE_SYNCER", None)
     return subprocess.run([*argv, "--state", str(state), str(path)], cwd=work, env=env,
                           capture_output=True, text=True, timeout=300, check=False)
+
+
+def service_account_key() -> bytes:
+    """A Google service account key as the console downloads it, whose token_uri nothing
+    answers: a -Gmail example runs and is told it could not sign in."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    return json.dumps({"type": "service_account", "project_id": "imsh-example",
+                       "private_key_id": "0" * 40, "private_key": pem,
+                       "client_email": "migration@imsh-example.iam.gserviceaccount.com",
+                       "client_id": "1" * 21, "token_uri": "https://127.0.0.1:9/token"}).encode()
 
 
 def localised(code: str, server: ImapServer, work: Path) -> str:
@@ -137,6 +154,7 @@ def test_every_migration_get_help_example_runs_as_a_command(
     csv_file("MigrationBatch01.csv", "kim@contoso.com")
     csv_file("b1.csv", "b1@contoso.com")
     csv_file("first.csv", "first@contoso.com")
+    (work / "key.json").write_bytes(service_account_key())  # its token service: nobody
     lines = [
         "$ErrorActionPreference = 'Continue'",
         "$cred = New-Object System.Management.Automation.PSCredential('admin', "
