@@ -44,21 +44,58 @@ def _alive(pid: int) -> bool:
         return False
 
 
+_TLS_FILES = (("TlsCertificateFile", "--tls-cert"), ("TlsKeyFile", "--tls-key"),
+              ("ClientCaFile", "--client-ca"))
+
+
+def _tls_arguments(args: BoundArguments) -> list[str]:
+    """``imsh dashboard``'s TLS options for the files given, each checked to exist (the
+    dashboard itself checks that they fit together and refuses plain HTTP beyond loopback)."""
+    given = {name: str(args[name]) for name, _ in _TLS_FILES if args.get(name)}
+    if ("TlsCertificateFile" in given) != ("TlsKeyFile" in given):
+        raise CmdletError("-TlsCertificateFile and -TlsKeyFile go together.", "InvalidArgument",
+                          "TlsFilesIncomplete")
+    if "ClientCaFile" in given and "TlsCertificateFile" not in given:
+        raise CmdletError("-ClientCaFile needs -TlsCertificateFile and -TlsKeyFile: client "
+                          "certificates are asked for in the TLS handshake.", "InvalidArgument",
+                          "TlsFilesIncomplete")
+    options: list[str] = []
+    for name, option in _TLS_FILES:
+        if name in given:
+            path = os.path.abspath(given[name])
+            if not os.path.isfile(path):
+                raise CmdletError(f"Cannot find path '{path}' because it does not exist.",
+                                  "ObjectNotFound", "PathNotFound", target=given[name])
+            options += [option, path]
+    return options
+
+
 class StartMigrationDashboard(Cmdlet):
     name = "Start-MigrationDashboard"
     synopsis = "Starts the read-only migration dashboard in the background."
     description = (
         "Starts 'imsh dashboard' on this state directory, detached, and outputs the address to "
         "open with its access token (shown only this once). It listens on 127.0.0.1:8470 "
-        "unless -Listen says otherwise; stop it with Stop-Process -Id <ProcessId> or kill.")
+        "unless -Listen says otherwise; beyond loopback it needs HTTPS (-TlsCertificateFile "
+        "and -TlsKeyFile, PEM), and -ClientCaFile admits only browsers with a client "
+        "certificate that CA signed (no token then). Stop it with Stop-Process -Id "
+        "<ProcessId> or kill.")
     examples = (
         Example("Start-MigrationDashboard", "The dashboard on http://127.0.0.1:8470/."),
         Example("(Start-MigrationDashboard -Listen 127.0.0.1:9000).Url",
                 "Only the address to open."),
+        Example("Start-MigrationDashboard -Listen 0.0.0.0:8470 -TlsCertificateFile "
+                "dashboard.crt -TlsKeyFile dashboard.key -ClientCaFile admins-ca.crt",
+                "HTTPS for the admins' browsers holding a certificate of admins-ca.crt."),
     )
     parameters = (
         Parameter("Listen", T.STRING, position=0,
                   help="HOST:PORT to listen on (default 127.0.0.1:8470)."),
+        Parameter("TlsCertificateFile", T.STRING,
+                  help="The dashboard's certificate (PEM): serve HTTPS."),
+        Parameter("TlsKeyFile", T.STRING, help="The certificate's private key (PEM)."),
+        Parameter("ClientCaFile", T.STRING,
+                  help="Admit only browsers with a client certificate this CA signed."),
     )
     output_type = "imsh.MigrationDashboard"
 
@@ -73,12 +110,13 @@ class StartMigrationDashboard(Cmdlet):
             raise CmdletError(f"Something already listens on {host}:{port} (an earlier "
                               "dashboard?). Choose another address with -Listen.",
                               "ResourceExists", "AddressInUse", target=listen)
+        tls = _tls_arguments(args)
         paths = ctx.engine.store.paths
         token = secrets.token_urlsafe(32)
         ensure_private_dir(paths.log_dir)
         pid = launch_detached(
             [sys.executable, "-m", "shell.main", "--state", str(paths.root), "dashboard",
-             "--listen", str(listen)],
+             "--listen", str(listen), *tls],
             paths.log_dir / OUTPUT_NAME, env={**os.environ, TOKEN_ENV: token})
         deadline = time.monotonic() + START_SECONDS
         while not _answers(host, port):
@@ -89,7 +127,9 @@ class StartMigrationDashboard(Cmdlet):
                     target=listen)
             time.sleep(0.1)
         shown = f"[{host}]" if ":" in host else host
-        return [PSObject({"Url": f"http://{shown}:{port}/?token={token}", "Listen":
+        scheme = "https" if tls else "http"
+        query = "" if "--client-ca" in tls else f"?token={token}"  # the certificate admits
+        return [PSObject({"Url": f"{scheme}://{shown}:{port}/{query}", "Listen":
                           f"{host}:{port}", "ProcessId": pid, "StateDirectory": str(paths.root)},
                          ("imsh.MigrationDashboard", "System.Object"),
                          ("Url", "ProcessId"), "list")]

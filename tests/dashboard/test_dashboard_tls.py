@@ -182,3 +182,40 @@ def test_tls_files_that_do_not_fit_are_refused(state: Path,
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 2 and "cannot use the TLS files" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_start_migrationdashboard_with_client_certificates_serves_https_without_a_token(
+        state: Path, certificates: Certificates) -> None:
+    """The cmdlet takes the same TLS files as ``imsh dashboard``: its Url is https and has no
+    token (the CA's certificate admits), and a browser without one is refused."""
+    import os
+    import signal
+    port = free_port()
+    line = (f"Start-MigrationDashboard -Listen 127.0.0.1:{port} "
+            f"-TlsCertificateFile '{certificates.server.cert}' "
+            f"-TlsKeyFile '{certificates.server.key}' -ClientCaFile '{certificates.ca.cert}' "
+            "| Format-List Url,ProcessId")
+    started = subprocess.run([*imsh_argv(), "--state", str(state), "-c", line], env=imsh_env(),
+                             capture_output=True, text=True, timeout=60, check=False)
+    assert started.returncode == 0, started.stdout + started.stderr
+    url = re.search(r"Url\s+: (\S+)", started.stdout)
+    pid = re.search(r"ProcessId\s+: (\d+)", started.stdout)
+    assert url and pid, started.stdout
+    try:
+        assert url.group(1) == f"https://127.0.0.1:{port}/"
+        status, _ = _get(port, _client(certificates, certificates.client), "/api/overview.json")
+        assert status == 200
+        with pytest.raises((ssl.SSLError, ConnectionError, http.client.RemoteDisconnected)):
+            _get(port, _client(certificates, None), "/api/overview.json")
+    finally:
+        os.kill(int(pid.group(1)), signal.SIGTERM)
+
+
+def test_start_migrationdashboard_refuses_a_key_without_its_certificate(state: Path,
+        certificates: Certificates) -> None:
+    line = f"Start-MigrationDashboard -TlsKeyFile '{certificates.server.key}'"
+    result = subprocess.run([*imsh_argv(), "--state", str(state), "-c", line], env=imsh_env(),
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 1
+    assert "-TlsCertificateFile and -TlsKeyFile go together" in result.stderr
+    assert "Traceback" not in result.stderr
