@@ -1,21 +1,26 @@
-"""The batch page's throughput-over-time chart: items copied per minute, drawn as SVG here.
+"""The batch page's throughput-over-time chart: items copied per minute, as SVG drawn by the
+charting library pygal.
 
 Server-side SVG (``/chart/throughput.svg?batch=NAME``), so nothing is fetched from anywhere
-and no script draws it: the page shows it as an image and its live script reloads the image
-when the batch's passes moved. The figures come from engine/service/passes.py's
+and no script draws it (pygal's own script, which only adds tooltips, is not linked): the
+page shows it as an image and its live script reloads the image when the batch's passes
+moved. The figures come from engine/service/passes.py's
 :func:`~engine.service.passes.throughput` over the batch's recorded passes.
 
 The window runs from the first recorded pass (at most :data:`MAX_WINDOW` back) to now while a
-pass runs, else to the end of the last one; it is cut into :data:`STEPS` steps. Every text in
-the SVG is escaped (a batch name may be anything).
+pass runs, else to the end of the last one; it is cut into :data:`STEPS` steps. pygal escapes
+every text in the SVG (a batch name may be anything).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from html import escape
+
+import pygal
+from pygal.style import Style
 
 from engine.service.passes import rate_per_minute, throughput, window_step
 from engine.store.passes import PassRow
@@ -24,7 +29,9 @@ STEPS = 60
 MAX_WINDOW = timedelta(days=7)
 MIN_WINDOW = timedelta(seconds=30)
 WIDTH, HEIGHT = 720, 200
-LEFT, RIGHT, TOP, BOTTOM = 28, 12, 16, 28  # margins around the plot
+_SCRIPT = re.compile(r"<script\b.*?</script>", re.S)
+_STYLE = Style(background="white", plot_background="#fafafa", colors=("#1f6fbf",),
+               font_family="sans-serif", opacity=".35", opacity_hover=".35")
 
 
 @dataclass(frozen=True)
@@ -75,7 +82,7 @@ def summary(drawn: Chart) -> dict[str, object]:
 
 
 def _nice(value: float) -> float:
-    """The round number (1, 2, 5 × 10^n) at or above ``value``: the y axis' top."""
+    """The round number (1, 2, 5 x 10^n) at or above ``value``: the y axis' top."""
     if value <= 0:
         return 1.0
     scale = 1.0
@@ -90,40 +97,21 @@ def _nice(value: float) -> float:
 
 
 def svg(drawn: Chart, title: str) -> str:
-    """The chart as a standalone SVG document."""
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    top = _nice(drawn.peak)
-    count = len(drawn.rates)
-
-    def x(i: float) -> float:
-        return LEFT + plot_w * i / count
-
-    def y(rate: float) -> float:
-        return TOP + plot_h * (1 - rate / top)
-
-    points = [(x(i + 0.5), y(rate)) for i, rate in enumerate(drawn.rates)]
-    line = " ".join(f"{px:.1f},{py:.1f}" for px, py in points)
-    area = f"{x(0.5):.1f},{y(0):.1f} {line} {x(count - 0.5):.1f},{y(0):.1f}"
-    label = f"{top:g} items/min"
+    """The chart as a standalone SVG document, drawn by pygal (no JavaScript: served as an
+    image; pygal escapes every text, and a batch name may be anything)."""
     fmt = "%H:%M:%S" if drawn.end - drawn.start < timedelta(days=1) else "%m-%d %H:%M"
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
-        f'width="{WIDTH}" height="{HEIGHT}" role="img" aria-label="{escape(title)}" '
-        f'font-family="sans-serif" font-size="11">'
-        f"<title>{escape(title)}</title>"
-        f'<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" fill="#fafafa" '
-        'stroke="#ccc"/>'
-        f'<line x1="{LEFT}" y1="{y(top / 2):.1f}" x2="{WIDTH - RIGHT}" y2="{y(top / 2):.1f}" '
-        'stroke="#eee"/>'
-        f'<polygon class="area" points="{area}" fill="#cfe3f7"/>'
-        f'<polyline class="rate" points="{line}" fill="none" stroke="#1f6fbf" '
-        'stroke-width="2"/>'
-        f'<text x="{LEFT + 4}" y="{TOP + 12}">{escape(label)}</text>'
-        f'<text x="{LEFT - 4}" y="{TOP + plot_h}" text-anchor="end">0</text>'
-        f'<text x="{LEFT}" y="{HEIGHT - 8}">{drawn.start:{fmt}}Z</text>'
-        f'<text x="{WIDTH - RIGHT}" y="{HEIGHT - 8}" text-anchor="end">'
-        f"{drawn.end:{fmt}}Z</text>"
-        f'<text x="{LEFT + plot_w / 2:.0f}" y="{HEIGHT - 8}" text-anchor="middle">'
-        f"{drawn.passes} passes, {drawn.running} running, {drawn.items} items</text>"
-        "</svg>"
-    )
+    top = _nice(drawn.peak)
+    labels = [f"{drawn.start + drawn.step * i:{fmt}}Z" for i in range(len(drawn.rates))]
+    line = pygal.Line(
+        js=[], width=WIDTH, height=HEIGHT, explicit_size=True, disable_xml_declaration=True,
+        fill=True, show_dots=False, show_legend=False, show_minor_x_labels=False,
+        style=_STYLE, title=title, range=(0, top),
+        x_title=f"{drawn.passes} passes, {drawn.running} running, {drawn.items} items",
+        truncate_label=-1, print_values=False)
+    line.y_labels = [0, top / 2, top]  # three guides, the top a round number
+    line.x_labels = labels
+    line.x_labels_major = [labels[0], labels[-1]] if labels else []
+    line.add("items per minute", list(drawn.rates))
+    rendered: str = line.render(is_unicode=True)
+    # pygal's inline script only configures its tooltip script, which is not linked: drop it
+    return _SCRIPT.sub("", rendered)

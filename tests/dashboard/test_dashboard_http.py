@@ -177,9 +177,10 @@ def test_the_batch_page_charts_the_throughput_of_its_passes(migrated: Migrated) 
     assert '<img id="throughput-chart" src="/chart/throughput.svg?batch=B1&amp;v=' in page
     answer = migrated.dashboard.request("/chart/throughput.svg?batch=B1")
     assert answer.status == 200 and answer.headers["content-type"].startswith("image/svg+xml")
-    found = re.search(r'<polyline class="rate" points="([^"]+)"', answer.text)
+    found = re.search(r'<path d="M([^"]+)" class="line reactive"', answer.text)
     assert found, answer.text
-    heights = [float(point.split(",")[1]) for point in found.group(1).split()]
+    numbers = found.group(1).replace("L", " ").split()
+    heights = [float(y) for y in numbers[1::2]]
     assert len(heights) >= 10 and min(heights) < max(heights)  # the line rises somewhere
     assert migrated.dashboard.request("/chart/throughput.svg?batch=Nope").status == 404
 
