@@ -48,9 +48,10 @@ _TLS_FILES = (("TlsCertificateFile", "--tls-cert"), ("TlsKeyFile", "--tls-key"),
               ("ClientCaFile", "--client-ca"))
 
 
-def _tls_arguments(args: BoundArguments) -> list[str]:
-    """``imsh dashboard``'s TLS options for the files given, each checked to exist (the
-    dashboard itself checks that they fit together and refuses plain HTTP beyond loopback)."""
+def _tls_arguments(ctx: Context, args: BoundArguments) -> list[str]:
+    """``imsh dashboard``'s TLS options for the files given, relative to the session's current
+    location, each checked to exist (the dashboard itself checks that they fit together and
+    refuses plain HTTP beyond loopback)."""
     given = {name: str(args[name]) for name, _ in _TLS_FILES if args.get(name)}
     if ("TlsCertificateFile" in given) != ("TlsKeyFile" in given):
         raise CmdletError("-TlsCertificateFile and -TlsKeyFile go together.", "InvalidArgument",
@@ -62,7 +63,7 @@ def _tls_arguments(args: BoundArguments) -> list[str]:
     options: list[str] = []
     for name, option in _TLS_FILES:
         if name in given:
-            path = os.path.abspath(given[name])
+            path = str(ctx.resolve_path(given[name]))
             if not os.path.isfile(path):
                 raise CmdletError(f"Cannot find path '{path}' because it does not exist.",
                                   "ObjectNotFound", "PathNotFound", target=given[name])
@@ -110,7 +111,7 @@ class StartMigrationDashboard(Cmdlet):
             raise CmdletError(f"Something already listens on {host}:{port} (an earlier "
                               "dashboard?). Choose another address with -Listen.",
                               "ResourceExists", "AddressInUse", target=listen)
-        tls = _tls_arguments(args)
+        tls = _tls_arguments(ctx, args)
         paths = ctx.engine.store.paths
         token = secrets.token_urlsafe(32)
         ensure_private_dir(paths.log_dir)

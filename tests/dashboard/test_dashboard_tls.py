@@ -191,8 +191,10 @@ def test_start_migrationdashboard_with_client_certificates_serves_https_without_
     import os
     import signal
     port = free_port()
-    line = (f"Start-MigrationDashboard -Listen 127.0.0.1:{port} "
-            f"-TlsCertificateFile '{certificates.server.cert}' "
+    # the certificate relative to the session's location (Set-Location), not the process's
+    line = (f"Set-Location '{certificates.server.cert.parent}'; "
+            f"Start-MigrationDashboard -Listen 127.0.0.1:{port} "
+            f"-TlsCertificateFile '{certificates.server.cert.name}' "
             f"-TlsKeyFile '{certificates.server.key}' -ClientCaFile '{certificates.ca.cert}' "
             "| Format-List Url,ProcessId")
     started = subprocess.run([*imsh_argv(), "--state", str(state), "-c", line], env=imsh_env(),
