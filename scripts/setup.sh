@@ -21,4 +21,8 @@ if [ ! -x "$venv/bin/python" ]; then
     "$python" -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e ".${extras:+[$extras]}" >&2
+# pip compiles the bytecode of what it installs, but not of an editable checkout's own sources,
+# and with PYTHONDONTWRITEBYTECODE set Python never writes it either: every `imsh` and every
+# runner would then compile ~400 modules at start (0.36 s instead of 0.15 s for `imsh -c`).
+"$venv/bin/python" -m compileall -q -j 0 shell cmdlets engine scripts >&2 || true
 echo "$venv/bin"
