@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from engine.adminlogin import LoginPlan, plan_login
 from engine.errors import ErrorCategory, PermanentError
@@ -43,8 +44,9 @@ from engine.oauth import app_of, bearer_login, is_oauth
 from engine.store.endpoints import EndpointRow, EndpointSpec
 from engine.store.users import MigrationUserRow
 from engine.targets.base import Target, TargetMailbox
-from engine.targets.imap import ImapTarget
-from engine.targets.maildir import MaildirTarget
+
+if TYPE_CHECKING:  # the target modules are imported where a target is made: reading
+    from engine.targets.imap import ImapTarget  # endpoints must not load the sync engine
 
 # The source may be slow on a big FETCH; Exchange's 15 s is for connecting, not for each reply.
 SESSION_TIMEOUT = max(CONNECTION_TIMEOUT.total_seconds(), 120.0)
@@ -118,6 +120,8 @@ def target_factory(endpoint: EndpointRow, *, maildir_fsync: bool = True
                                  category=ErrorCategory.InvalidArgument,
                                  error_id="MaildirPathMissing")
         root = endpoint.path
+        from engine.targets.maildir import MaildirTarget
+
         return lambda: MaildirTarget(root, fsync=maildir_fsync)
     if endpoint.kind == "IMAP":
         settings = imap_settings(endpoint)
@@ -132,6 +136,8 @@ def target_factory(endpoint: EndpointRow, *, maildir_fsync: bool = True
 def imap_target(endpoint: EndpointSpec, settings: ImapSettings | None = None) -> ImapTarget:
     """The IMAP target of ``endpoint`` (not connected yet): how it logs in per mailbox. Also
     what endpoint verification logs in with, so a verified endpoint logs in as the sync will."""
+    from engine.targets.imap import ImapTarget
+
     settings = settings or imap_settings(endpoint)
     size = max_message_size(endpoint)
     if is_oauth(endpoint):

@@ -11,16 +11,19 @@ import contextlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from cmdlets.registry import Registry
 from shell.main import Invocation
-from shell.session import Session
+
+if TYPE_CHECKING:  # imported where used: `imsh service` needs neither the language nor cmdlets
+    from cmdlets.registry import Registry
+    from shell.session import Session
 
 
 def build_registry() -> Registry:
     """Every cmdlet the language can call: general-purpose first, then migration ones, each
     module imported when one of its cmdlets is first used (shell/cmdlet_index.py)."""
+    from cmdlets.registry import Registry
     from shell.cmdlet_index import PROVIDERS
 
     return Registry(providers=PROVIDERS)
@@ -79,6 +82,8 @@ def build_session(
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
 ) -> Session:
+    from shell.session import Session
+
     return Session(
         build_registry(),
         engine_factory=engine_factory(state),

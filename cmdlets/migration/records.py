@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import pickle
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cmdlets.base import PSObject
 from engine.bytesize import byte_quantified_size
 from engine.limits import MAX_MESSAGE_SIZE_BYTES, format_unlimited
 from engine.schedule_times import DEFAULT_TIME_ZONE, in_zone
 from engine.secrets import Secret
-from engine.service.availability import AvailabilityResult
 from engine.service.batches import BatchInfo
 from engine.service.config import MigrationConfig
 from engine.service.endpoints import EndpointInfo
@@ -32,6 +31,9 @@ from engine.service.statistics import MigrationTotals, UserStatisticsInfo
 from engine.service.users import UserInfo
 from engine.store.stats import ReportEntry, SkippedItem
 from engine.values import datetime_text
+
+if TYPE_CHECKING:  # availability loads the IMAP client; only its cmdlets need it
+    from engine.service.availability import AvailabilityResult
 
 _NS = "Microsoft.Exchange.Data.Storage.Management."
 IMAP = "IMAP"

@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import builtins
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from engine.adminlogin import plan_login
 from engine.content_filter import parse_content_filter
@@ -85,7 +86,6 @@ from engine.service.moved_users import (
     shared_endpoint,
     users_to_move,
 )
-from engine.service.preview import UserPreview, preview_users
 from engine.service.sync_interval import check_interval, reschedule_waiting_users
 from engine.service.updated_users import changed_users
 from engine.service.user_facts import UserFacts
@@ -110,6 +110,9 @@ from engine.transitions import (
     check_sync_now,
     with_status,
 )
+
+if TYPE_CHECKING:
+    from engine.service.preview import UserPreview
 
 U = MigrationUserStatus
 B = BatchStatus
@@ -338,11 +341,11 @@ class BatchService:
             moving = users_to_move(self._store, request.users)
             source = self._store.endpoints.get(info.source_endpoint)
             target = self._store.endpoints.get(info.target_endpoint)
-            return preview_users(self._store, source, moving, batch, target)
+            return _preview(self._store, source, moving, batch, target)
         spec, users = self._prepare(request)
         source = self._store.endpoints.get_by_id(spec.source_endpoint_id)
         target = self._store.endpoints.get_by_id(spec.target_endpoint_id)
-        return preview_users(self._store, source, users, spec, target)
+        return _preview(self._store, source, users, spec, target)
 
     def preview_start(self, name: str) -> builtins.list[UserPreview]:
         """Start-MigrationBatch -WhatIf: the checks of :meth:`start`, then the preview of the
@@ -353,7 +356,7 @@ class BatchService:
                  if _restarts(kind, U(u.status)) or U(u.status) in _SYNCED]
         source = self._store.endpoints.get_by_id(batch.source_endpoint_id)
         target = self._store.endpoints.get_by_id(batch.target_endpoint_id)
-        return preview_users(self._store, source, users, batch, target)
+        return _preview(self._store, source, users, batch, target)
 
     def _create_from_users(self, request: BatchRequest) -> BatchInfo:
         """New-MigrationBatch -Users: the batch takes over existing users with their state."""
@@ -843,3 +846,12 @@ def _batch_exists() -> AlreadyExistsError:
     # Exchange's text (reference §B9).
     return AlreadyExistsError("The migration batch already exists.",
                               error_id="BatchAlreadyExists")
+
+
+def _preview(store: Store, source: EndpointRow, users: Iterable[MigrationUserSpec],
+             batch: BatchSpec, target: EndpointRow | None) -> builtins.list[UserPreview]:
+    """-WhatIf's preview (engine/service/preview.py), imported when asked for: it reaches the
+    servers and loads the sync engine, which no other batch operation needs."""
+    from engine.service.preview import preview_users
+
+    return preview_users(store, source, users, batch, target)

@@ -57,7 +57,6 @@ from engine.model import (
 )
 from engine.oauth import AUTHORITY, PUBLIC_CLOUD, THUMBPRINT, normalise_authority
 from engine.secrets import Credential, Secret
-from engine.service.availability import probe_endpoint, probe_maildir
 from engine.service.batches import derive_status
 from engine.service.common import UNSET, Unset
 from engine.service.ews_settings import (
@@ -268,6 +267,9 @@ class EndpointService:
 def verify(spec: EndpointSpec, test_mailbox: str | None = None) -> str | None:
     """Reach the endpoint as configured; raise the engine's error when it can't be used.
     Returns what could not be verified (an IMAP endpoint without ``test_mailbox``), if any."""
+    # imported here: availability loads the IMAP client, which reading endpoints never needs
+    from engine.service.availability import probe_endpoint, probe_maildir
+
     if spec.kind == EndpointType.Maildir:
         probe_maildir(spec.path or "")
     elif is_gmail(spec):

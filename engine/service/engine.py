@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from engine.model import BatchStatus, IMAPSecurityMechanism
 from engine.model import MigrationUserStatus as UserStatus
@@ -22,16 +23,7 @@ from engine.model import MigrationUserStatusSummary as UserStatusSummary
 from engine.paths import StatePaths
 from engine.runner.launcher import RUNNER_PREFIX
 from engine.runner.liveness import live_leases
-from engine.service import (
-    availability,
-    config,
-    passes,
-    pending,
-    proofs,
-    statistics,
-    user_folders,
-)
-from engine.service.availability import AvailabilityResult
+from engine.service import config, passes, pending, statistics
 from engine.service.batches import SETTLED, BatchChanges, BatchInfo, BatchRequest, BatchService
 from engine.service.common import Launcher, RunnerLauncher
 from engine.service.config import ConfigChanges, MigrationConfig
@@ -42,14 +34,21 @@ from engine.service.endpoints import (
     EndpointService,
     default_security,
 )
-from engine.service.preview import UserPreview
 from engine.service.smtp_config import SmtpChanges
 from engine.service.statistics import MigrationTotals, UserStatisticsInfo
-from engine.service.user_folders import UserFolder
 from engine.service.users import UserChanges, UserInfo, UserService
 from engine.store import Store
 from engine.store.passes import PassRow
 from engine.store.store import state_exists
+
+if TYPE_CHECKING:
+    # The modules that reach servers or verify (availability, proofs, user folders, preview)
+    # import the IMAP client and the sync engine; each is imported by the method that uses it,
+    # so a cmdlet that only reads or changes the state starts in a fraction of the time.
+    from engine.service import proofs
+    from engine.service.availability import AvailabilityResult
+    from engine.service.preview import UserPreview
+    from engine.service.user_folders import UserFolder
 
 IDENTITY_KINDS = ("batch", "endpoint", "user")
 SMTP_DEFAULTS_APPLIED = "SmtpDefaultsApplied"  # config key: the file's smtp section was stored
@@ -131,14 +130,20 @@ class Engine:
     def test_server(self, remote_server: str, port: int,
                     security: IMAPSecurityMechanism | None,
                     accept_untrusted: bool = False) -> AvailabilityResult:
+        from engine.service import availability
+
         return availability.test_settings(remote_server, port,
                                           security or default_security(port), accept_untrusted)
 
     def test_gmail(self, key: bytes | None, email_address: str | None) -> AvailabilityResult:
+        from engine.service import availability
+
         return availability.test_gmail(key, email_address)
 
     def test_endpoint(self, identity: str, test_mailbox: str | None = None
                       ) -> AvailabilityResult:
+        from engine.service import availability
+
         return availability.test_endpoint(self._endpoints.get_row(identity), test_mailbox)
 
     # --- batches --------------------------------------------------------------------------
@@ -228,15 +233,21 @@ class Engine:
     # --- proofs (Test-MigrationUser, Test-MigrationBatch) ----------------------------------
 
     def prove_user(self, identity: str) -> proofs.UserProof:
+        from engine.service import proofs
+
         return proofs.prove_user(self.store, identity)
 
     def prove_batch(self, identity: str) -> list[proofs.UserProof]:
+        from engine.service import proofs
+
         return proofs.prove_batch(self.store, identity)
 
     # --- read-only views for the dashboard (shell/dashboard) ------------------------------
 
     def get_user_folders(self, identity: str) -> list[UserFolder]:
         """The source folders imsh knows for one user, as paths an admin reads."""
+        from engine.service import user_folders
+
         return user_folders.user_folders(self.store, identity)
 
     def get_batch_passes(self, identity: str, since: datetime | None = None) -> list[PassRow]:
