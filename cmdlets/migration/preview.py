@@ -10,10 +10,12 @@ subject and Message-ID in ``RefusedItems``, summed up in ``RefusedItemsText`` so
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cmdlets.base import PSObject
-from engine.service.preview import FolderSize, RefusedItem, UserPreview
+
+if TYPE_CHECKING:  # the preview module loads the sync engine; only -WhatIf runs it
+    from engine.service.preview import FolderSize, RefusedItem, UserPreview
 
 _NS = "Microsoft.Exchange.Data.Storage.Management."
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 # The names are loaded on first use (PEP 562): a console command needs only the small
 # ``launcher``/``liveness``/``intervals`` modules, and importing this package must not drag in the
-# loop, the jobs and through them the whole sync engine (about 130 ms of every cmdlet's start).
+# loop, the jobs and through them the whole sync engine.
 _HOMES = {"Runner": "engine.runner.runner"}
 
 

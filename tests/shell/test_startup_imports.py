@@ -97,3 +97,37 @@ def test_the_registry_lists_names_and_aliases_without_importing_and_imports_on_l
     assert [cls.name for cls in registry][:2] == ["ForEach-Object", "Group-Object"]
     assert loads == ["shell.builtins.pipeline", "shell.builtins.aggregate"]
     assert len(registry) == 6 and registry.find("sort") is not None
+
+
+# What reaches a server or runs a pass: a cmdlet that reads or changes the state needs none of
+# it, and each took its share of the 0.35 s the engine cost a cmdlet before it was imported
+# where used (engine/service/engine.py, engine/endpoints.py, engine/runner/__init__.py).
+SYNC_AND_SERVERS = ("engine.sync.executor", "engine.sync.planner", "engine.imap.source",
+                    "engine.targets.imap", "engine.targets.maildir", "engine.verify.compare",
+                    "engine.runner.jobs", "engine.runner.runner", "engine.service.proofs",
+                    "engine.service.availability", "engine.service.preview")
+
+
+def test_a_cmdlet_reading_the_state_imports_no_sync_engine_server_client_or_verifier(
+        tmp_path: Path) -> None:
+    result, modules = imported_by("Get-MigrationBatch | Measure-Object | ForEach-Object Count",
+                                  tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["0"]
+    assert "engine.service.batches" in modules  # the import list was read at all
+    assert sorted(set(SYNC_AND_SERVERS) & modules) == []
+
+
+def test_the_runner_starts_without_the_language_or_the_cmdlets(tmp_path: Path) -> None:
+    env = {**os.environ, "IMSH_HOME": str(tmp_path / "state"), "PYTHONPROFILEIMPORTTIME": "1",
+           "IMSH_RUNNER_KEEP_ALIVE": "0"}
+    env.pop("IMSH_CONFIG", None)
+    result = subprocess.run([imsh_console_script(), "service", "--until-idle"], cwd=tmp_path,
+                            env=env, capture_output=True, text=True, timeout=60, check=False)
+    modules = set(_IMPORTED.findall(result.stderr))
+    assert result.returncode == 0, result.stderr[-2000:]
+    # it did load the runner (engine.runner.runner itself comes through import_module, which
+    # gives it no line of its own; the modules it imports do)
+    assert "engine.runner.passes" in modules
+    assert sorted(m for m in modules if m.startswith(("shell.lang", "cmdlets."))
+                  or m == "shell.session") == []
