@@ -236,6 +236,41 @@ def test_resume_finds_pending_messages_on_the_target(dovecot_source: ImapSource,
     resumed.close()
 
 
+def test_append_batches_ask_the_folder_state_once_and_marks_stay_below_the_copies(
+        dovecot_target: ImapServer) -> None:
+    """One STATUS for the folder's first mark; later marks come from APPENDUID, and every mark
+    is at or below the UIDs the next batch gets, also when another client appended between."""
+    target_user = dovecot_target.fresh_user()
+    target = imap_target(dovecot_target)
+    target.open_user(TargetMailbox(target_user))
+    client = target.session.client
+    asked: list[object] = []
+    status = client.folder_status
+
+    def counted(*args: object, **kw: object) -> object:
+        asked.append(args)
+        return status(*args, **kw)  # type: ignore[arg-type]
+
+    client.folder_status = counted  # type: ignore[method-assign]
+    other = dovecot_target.login(target_user)
+
+    def batch(n: int) -> list[OutgoingMessage]:
+        return [OutgoingMessage(f"Subject: {n}.{i}\r\nMessage-ID: <{n}.{i}@x>\r\n\r\nb\r\n"
+                                .encode(), (), (), None) for i in range(3)]
+
+    for n in range(4):
+        mark = target.mark(INBOX)
+        assert mark is not None
+        refs = target.append_batch(INBOX, batch(n))
+        uids = [int((r.item_id or "").split(":")[1]) for r in refs if isinstance(r, TargetRef)]
+        assert len(uids) == 3 and min(uids) >= int(mark.split(":")[1])
+        if n == 1:  # someone else writes into the folder between two batches
+            other.append("INBOX", b"Subject: theirs\r\n\r\nx\r\n")
+    other.logout()
+    assert len(asked) == 1
+    target.close()
+
+
 def test_change_flags_and_delete(dovecot_target: ImapServer) -> None:
     target_user = dovecot_target.fresh_user()
     target = imap_target(dovecot_target)
