@@ -35,10 +35,18 @@ Memory stays bounded: the listing holds one window of FETCH answers at a time, a
 between the listing and the fetch is simply not yielded; a UID the folder still holds but whose
 FETCH answer twice came without ``BODY[]`` is yielded with ``None`` (the caller records a
 skipped item with the reason; it is never silently dropped).
+
+**Line ends.** :attr:`ImapSource.serves_crlf` says the server is known, from its greeting, to
+serve every message with CRLF line ends whatever it stores: Dovecot and Courier-IMAP turn a bare
+LF in a stored file into CRLF when serving it (both seen here on a Maildir file written with LF),
+Cyrus refuses bare LF when mail is stored. Targets then skip their bare-LF check (2.4 s per GB
+of mail). Any other greeting, a greeting changed by the admin or a proxy's own: the bytes are
+checked as before.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -74,6 +82,12 @@ DEFAULT_BATCH_BYTES = 8 * 1024 * 1024
 MAX_BATCH_MESSAGES = 500
 GMAIL_MSGID_ITEM = "X-GM-MSGID"
 GMAIL_LABELS_ITEM = "X-GM-LABELS"
+_CRLF_SERVERS = re.compile(rb"\bDovecot\b|\bCourier-IMAP\b|\bCyrus IMAP\b")
+
+
+def serves_crlf(greeting: bytes) -> bool:
+    """Whether a server greeting this way serves CRLF line ends only (module docstring)."""
+    return _CRLF_SERVERS.search(greeting) is not None
 
 
 class SourceFolderGone(TransientError):
@@ -96,6 +110,8 @@ class ImapSource:
             session.personal_prefix)
         self._selected: str | None = None
         self._sizes: dict[int, int] = {}
+        welcome = getattr(session.client, "welcome", b"")
+        self.serves_crlf = serves_crlf(welcome if isinstance(welcome, bytes) else b"")
 
     @classmethod
     def open(cls, settings: ImapSettings, plan: LoginPlanLike) -> ImapSource:

@@ -658,8 +658,10 @@ class FolderApplier:
 
     def _outgoing(self, copy: Copy, raw: bytes) -> OutgoingMessage:
         system, keywords = split_flags(copy.flags)
+        source = self.ctx.source
         return OutgoingMessage(raw, system, keywords, copy.internaldate,
-                               self.source_key(copy.uid))
+                               self.source_key(copy.uid),
+                               crlf=source is not None and source.serves_crlf)
 
 
 def _subject_and_date(raw: bytes) -> tuple[str | None, datetime | None]:

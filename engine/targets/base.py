@@ -49,13 +49,16 @@ from engine.mail import Fingerprint, split_flags, storable_flags
 
 @dataclass(frozen=True, slots=True)
 class OutgoingMessage:
-    """One message to store. ``source_key`` is stable across runs (e.g. user/folder/uid)."""
+    """One message to store. ``source_key`` is stable across runs (e.g. user/folder/uid).
+    ``crlf``: every line of ``raw`` is known to end with CRLF (the source server always serves
+    it so, engine/imap/source.py ``serves_crlf``): a target that mends bare LF need not look."""
 
     raw: bytes
     flags: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
     internaldate: datetime | None = None
     source_key: str | None = None
+    crlf: bool = False
 
 
 @dataclass(frozen=True, slots=True)

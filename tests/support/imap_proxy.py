@@ -9,7 +9,8 @@ adds. A rule can:
 
 - rewrite or drop a response: :class:`DropAppendUid` (the ``[APPENDUID ...]`` code of APPEND),
   :class:`HideCapability` (``UIDPLUS`` out of every CAPABILITY list), :class:`StripFetchItems`
-  (named items such as ``BODY[]``, ``RFC822.SIZE`` or ``INTERNALDATE`` out of FETCH responses);
+  (named items such as ``BODY[]``, ``RFC822.SIZE`` or ``INTERNALDATE`` out of FETCH responses),
+  :class:`BareLineFeeds` (message bodies served with LF line ends, by an unnamed server);
 - add responses: :class:`InjectAfterFetch` (say ``* 1 EXPUNGE`` or an unsolicited
   ``* 3 FETCH (FLAGS (\\Seen))``) after the Nth FETCH response of a command, optionally running
   a callback first (a real EXPUNGE through a second connection, at a deterministic moment);
@@ -148,6 +149,28 @@ class StripFetchItems(Rule):
             elif start > 0 and response[start - 1:start] == b" ":
                 start -= 1
             response = response[:start] + response[end:]
+        return [response]
+
+
+@dataclass
+class BareLineFeeds(Rule):
+    """A server that serves bare LF: ``BODY[]`` literals of FETCH responses with every CRLF
+    turned into LF, behind a greeting of the proxy's own (no server name in it)."""
+
+    def on_response(self, conn: Connection, response: bytes) -> list[bytes]:
+        if response.startswith(b"* OK") and not conn.in_flight and b"ready" in response:
+            return [re.sub(rb"\][^\r]*\r\n$", b"] mail proxy ready.\r\n", response)]
+        if not _FETCH.match(response):
+            return [response]
+        for name, value, start, end in reversed(fetch_items(response)):
+            if name != b"BODY[]" or not value.startswith(b"{"):
+                continue
+            data = value[value.index(b"}") + 3:]
+            lf = data.replace(b"\r\n", b"\n")
+            if lf != data:
+                self.hits += 1
+            response = (response[:start] + b"BODY[] {%d}\r\n" % len(lf) + lf
+                        + response[end:])
         return [response]
 
 

@@ -60,6 +60,7 @@ class MemorySource:
     def __init__(self, bodies: dict[int, bytes], uidvalidity: int = 7) -> None:
         self.bodies = bodies
         self.uidvalidity = uidvalidity
+        self.serves_crlf = False  # no known server: the target checks line ends
 
     def select(self, folder: object) -> ExaminedStatus:
         return ExaminedStatus(self.uidvalidity, max(self.bodies, default=0) + 1,
