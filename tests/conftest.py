@@ -143,3 +143,45 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if servers:
         timings = ", ".join(f"{s.kind} {s.start_seconds:.2f}s" for s in servers)
         terminalreporter.write_line(f"test servers started: {timings}")
+
+
+# --- scheduling: the slowest modules first ------------------------------------------------------
+
+# Seconds per module (call + setup + teardown of its slowest tests, `--durations=80`, two
+# workers, 2026-12-03). scripts/test.sh runs `--dist loadfile --no-loadscope-reorder`, so the
+# two workers take modules in this collection order: the slowest first, the many quick ones
+# after (longest-first scheduling). With xdist's default order (most tests first) these
+# few-test, long modules came last and one worker ran them alone for the last minutes.
+# A module missing here only costs balance, never a test; refresh with --durations.
+SLOW_MODULES = {
+    "tests/integration/test_sync_crash_steps.py": 213,
+    "tests/integration/test_multihost_runners.py": 166,
+    "tests/integration/test_demo.py": 156,
+    "tests/integration/test_ews_migration.py": 101,
+    "tests/adversity/test_runner_dead_leases.py": 78,
+    "tests/adversity/test_oauth_exchange_online.py": 72,
+    "tests/adversity/test_capacity_quota.py": 54,
+    "tests/integration/test_gmail_label_changes.py": 51,
+    "tests/adversity/test_runner_deadlines.py": 49,
+    "tests/adversity/test_imapio_uidsets.py": 36,
+    "tests/adversity/test_capacity_disk.py": 33,
+    "tests/adversity/test_adopt_recreate.py": 31,
+    "tests/adversity/test_imapio_appenduid.py": 29,
+    "tests/adversity/test_exo_folders_limits.py": 27,
+    "tests/integration/test_postgres_runner_claims.py": 27,
+    "tests/integration/test_gmail_crash_steps.py": 24,
+    "tests/adversity/test_capacity_skipped.py": 23,
+    "tests/integration/test_connection_cuts.py": 21,
+    "tests/integration/test_unattended_sync.py": 18,
+    "tests/integration/test_service_schedule.py": 18,
+    "tests/dashboard/test_dashboard_browser.py": 18,
+    "tests/adversity/test_runner_remove_during_pass.py": 18,
+    "tests/adversity/test_imapio_listing.py": 18,
+    "tests/adversity/test_runner_flaky_link.py": 16,
+    "tests/integration/test_incremental_flow.py": 16,
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # a stable sort: within a module, and among the modules not listed, collection order holds
+    items.sort(key=lambda item: -SLOW_MODULES.get(item.nodeid.split("::", 1)[0], 0))
