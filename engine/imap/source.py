@@ -199,18 +199,30 @@ class ImapSource:
         (pass the recorded UIDNEXT on an incremental sync to skip known messages' headers).
         ``status``: what :meth:`select` just returned for this folder (saves an EXAMINE).
         """
+        messages = [m for window in self.listing_windows(
+            folder, fingerprints_from_uid=fingerprints_from_uid, status=status) for m in window]
+        self._sizes = {m.uid: m.size for m in messages}
+        return messages
+
+    def listing_windows(self, folder: SourceFolder | str, *, fingerprints_from_uid: int = 1,
+                        status: ExaminedStatus | None = None) -> Iterator[list[ListedMessage]]:
+        """:meth:`listing` one window of at most :data:`LISTING_WINDOW` UIDs at a time, in
+        UID order (the UIDs below UIDNEXT are searched first, then each window is fetched
+        when asked for): a caller that is done with a window before taking the next holds
+        one window, not the folder. The folder must stay selected on this session between
+        windows (select it again in between if need be: UIDs do not change)."""
         name = folder.name if isinstance(folder, SourceFolder) else folder
         if status is None or self._selected != name:
             status = self.select(folder)
         with self._errors(f"list the messages of '{name}'"):
             uids = folder_uids(self.session.client, status.uidnext,
                                esearch=self.session.has("ESEARCH"))
-        messages: list[ListedMessage] = []
         for window in split_evenly(uids, LISTING_WINDOW):
-            messages.extend(self._window(window, fingerprints_from_uid))
-        messages.sort(key=lambda m: m.uid)
-        self._sizes = {m.uid: m.size for m in messages}
-        return messages
+            if self._selected != name:
+                self.select(folder)
+            listed = sorted(self._window(window, fingerprints_from_uid), key=lambda m: m.uid)
+            self._sizes = {m.uid: m.size for m in listed}
+            yield listed
 
     def new_messages(self, first_uid: int, status: ExaminedStatus) -> list[ListedMessage]:
         """The listing (with fingerprints) of the selected folder's messages from

@@ -287,12 +287,10 @@ def _compare(store: Store, user: MigrationUserRow, batch: BatchRow, source: Imap
         stored = decode_target_path(state.target_name)
         if stored is not None:
             mapping[folder.path] = stored
-        rows = store.messages.list(state.id)
-        uids = {m.source_uid for m in rows if m.state == "skipped" and m.source_uid is not None}
+        uids = set(store.messages.uids_in_state(state.id, "skipped"))
         if uids:
             skipped[folder.path] = uids
-        copied[folder.native] = frozenset(m.source_uid for m in rows if m.state == "copied"
-                                          and m.source_uid is not None)
+        copied[folder.native] = frozenset(store.messages.uids_in_state(state.id, "copied"))
     seen: MailboxSource = _Only(source, set(ignored_source))
     gmail = gmail_view(source, seen, batch_policy(batch), copied)  # the label policy's view
     if gmail is not None:

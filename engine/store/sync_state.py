@@ -524,6 +524,14 @@ class MessageStateRepository:
             (folder_id, below))
         return [int(r["source_uid"]) for r in rows]
 
+    def uids_in_state(self, folder_id: int, state: str) -> builtins.list[int]:
+        """The source UIDs of ``folder_id``'s rows in ``state``, ascending (integers only: a
+        proof asks for the skipped and the copied ones of a folder of any size)."""
+        rows = self._db.query_all(
+            "SELECT source_uid FROM message_states WHERE folder_id = ? AND state = ? "
+            "AND source_uid IS NOT NULL ORDER BY source_uid", (folder_id, state))
+        return [int(r["source_uid"]) for r in rows]
+
     def count_by_state(self, user_id: int) -> dict[str, int]:
         """Message counts per state over all of a user's folders."""
         rows = self._db.query_all(

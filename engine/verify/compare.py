@@ -1,8 +1,7 @@
 """The comparison: mailbox B against mailbox A, folder by folder, as multisets of messages.
 
-Pure: it reads what two :class:`~engine.verify.model.MailboxSource` objects yield and changes
-nothing. Memory is one folder's records at a time (digest, flags, date, label: about 300 bytes
-a message), never a body.
+It reads what two :class:`~engine.verify.model.MailboxSource` objects yield and changes
+nothing (its only writes are its own temporary files, below); never a body is kept.
 
 - Folders are matched by logical path; ``folder_map`` maps A's path to B's where the
   migration put it elsewhere (the target names engine/sync/target_names.py chose, recorded per
@@ -18,15 +17,19 @@ a message), never a body.
 **Both sides are read at once** (``parallel``, the default): B's folder is read in a second
 thread while A's is read in this one. Each side has its own connection (or directory), and
 hashing and socket reads release the GIL, so a proof takes about as long as reading the slower
-mailbox once, not the two one after the other. Each folder's records are collected first
-(records, not bodies: memory stays bounded), then compared.
+mailbox once, not the two one after the other.
+
+**Memory stays constant**: each side's records of a folder are stored, as they are read, in a
+private temporary SQLite database (engine/verify/spill.py) and merged back digest group by
+digest group; only what differs is held. A folder of 100,000 messages once cost the runner
+about 80 MB per side here.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
@@ -39,6 +42,7 @@ from engine.verify.model import (
     Report,
     as_path,
 )
+from engine.verify.spill import Spill
 
 # Folder names that imply a role when a store has no SPECIAL-USE attributes (Maildir).
 ROLE_NAMES = {
@@ -69,29 +73,42 @@ def compare(a: MailboxSource, b: MailboxSource, *,
     skipped = skipped_uids or {}
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="proof-b") as pool:
         for key in sorted(k for k, kb in wanted_b.items() if kb in folders_b):
-            records_a, records_b = _read_both(a, folders_a[key], b, folders_b[wanted_b[key]],
-                                              pool if parallel else None)
-            diff = compare_folder(records_a, records_b, date_tolerance, skipped.get(key, ()))
+            spill_a, spill_b = _read_both(a, folders_a[key], b, folders_b[wanted_b[key]],
+                                          pool if parallel else None)
+            try:
+                diff = compare_spilled(spill_a, spill_b, date_tolerance, skipped.get(key, ()))
+            finally:
+                spill_a.close()
+                spill_b.close()
             diff.path = key
             report.folders.append(diff)
     return report
 
 
 def _read_both(a: MailboxSource, folder_a: FolderInfo, b: MailboxSource, folder_b: FolderInfo,
-               pool: ThreadPoolExecutor | None
-               ) -> tuple[list[MessageRecord], list[MessageRecord]]:
-    """One folder of each side; B in the pool's thread while A is read here."""
-    if pool is None:
-        return list(a.messages(folder_a)), list(b.messages(folder_b))
-    future = pool.submit(lambda: list(b.messages(folder_b)))
+               pool: ThreadPoolExecutor | None) -> tuple[Spill, Spill]:
+    """One folder of each side, each into its own spill; B in the pool's thread while A is
+    read here."""
+    spill_a, spill_b = Spill(), Spill()
     try:
-        records_a = list(a.messages(folder_a))
+        if pool is None:
+            spill_a.add_all(a.messages(folder_a))
+            spill_b.add_all(b.messages(folder_b))
+            return spill_a, spill_b
+        future = pool.submit(lambda: spill_b.add_all(b.messages(folder_b)))
+        try:
+            spill_a.add_all(a.messages(folder_a))
+        except BaseException:
+            future.cancel()
+            with contextlib.suppress(Exception):
+                future.result()  # let B's reading end before the error leaves
+            raise
+        future.result()
+        return spill_a, spill_b
     except BaseException:
-        future.cancel()
-        with contextlib.suppress(Exception):
-            future.result()  # let B's reading end before the error leaves
+        spill_a.close()
+        spill_b.close()
         raise
-    return records_a, future.result()
 
 
 def _keyed(folders: list[FolderInfo], ignored: set[FolderPath],
@@ -119,28 +136,68 @@ def compare_folder(a: Iterable[MessageRecord], b: Iterable[MessageRecord],
                    date_tolerance: float = 0.0, skipped_uids: Collection[int] = ()
                    ) -> FolderDiff:
     """Compare two folders' messages as multisets keyed by digest."""
-    by_digest_a: dict[str, list[MessageRecord]] = defaultdict(list)
-    by_digest_b: dict[str, list[MessageRecord]] = defaultdict(list)
-    diff = FolderDiff(path=())
-    for record in a:
-        by_digest_a[record.digest].append(record)
-        diff.count_a += 1
-        diff.bytes_a += record.size
-    for record in b:
-        by_digest_b[record.digest].append(record)
-        diff.count_b += 1
-        diff.bytes_b += record.size
-    extra = [r for digest, copies in by_digest_b.items() if digest not in by_digest_a
-             for r in copies]
+    spill_a, spill_b = Spill(), Spill()
+    try:
+        spill_a.add_all(a)
+        spill_b.add_all(b)
+        return compare_spilled(spill_a, spill_b, date_tolerance, skipped_uids)
+    finally:
+        spill_a.close()
+        spill_b.close()
+
+
+def compare_spilled(a: Spill, b: Spill, date_tolerance: float = 0.0,
+                    skipped_uids: Collection[int] = ()) -> FolderDiff:
+    """:func:`compare_folder` over two filled spills: their digest groups are merged in
+    digest order, one group of each side in memory at a time; only differences are kept,
+    and reported in the order of first appearance (A's, and B's for the extra ones)."""
+    diff = FolderDiff(path=(), count_a=a.count, count_b=b.count, bytes_a=a.bytes,
+                      bytes_b=b.bytes)
+    differing: list[tuple[int, FolderDiff, list[MessageRecord]]] = []  # by A's first position
+    extra: list[tuple[int, list[MessageRecord]]] = []  # by B's first position
+    for copies_a, first_a, copies_b, first_b in _merged(a.groups(), b.groups()):
+        if not copies_a:
+            extra.append((first_b, copies_b))
+            continue
+        group = FolderDiff(path=())
+        lacking = _compare_copies(group, copies_a, copies_b, date_tolerance)
+        if lacking or group.flags or group.keywords or group.dates or group.duplicated:
+            differing.append((first_a, group, lacking))
     missing: list[MessageRecord] = []
-    for digest, copies_a in by_digest_a.items():
-        missing += _compare_copies(diff, copies_a, by_digest_b.get(digest, []), date_tolerance)
-    missing, extra = _pair_altered(diff, missing, extra)
+    for _first, group, lacking in sorted(differing, key=lambda item: item[0]):
+        diff.flags += group.flags
+        diff.keywords += group.keywords
+        diff.dates += group.dates
+        diff.duplicated += group.duplicated
+        missing += lacking
+    extras = [r for _first, copies in sorted(extra, key=lambda item: item[0]) for r in copies]
+    missing, extras = _pair_altered(diff, missing, extras)
     skipped = set(skipped_uids)
     diff.skipped += [r.label for r in missing if r.uid is not None and r.uid in skipped]
     diff.missing += [r.label for r in missing if r.uid is None or r.uid not in skipped]
-    diff.extra += [r.label for r in extra]
+    diff.extra += [r.label for r in extras]
     return diff
+
+
+_Group = tuple[str, int, list[MessageRecord]]
+
+
+def _merged(a: Iterator[_Group], b: Iterator[_Group]
+            ) -> Iterator[tuple[list[MessageRecord], int, list[MessageRecord], int]]:
+    """Both sides' digest groups side by side: (A's copies, A's first position, B's copies,
+    B's first position), an empty list where a side lacks the digest."""
+    group_a, group_b = next(a, None), next(b, None)
+    while group_a is not None or group_b is not None:
+        if group_b is None or (group_a is not None and group_a[0] < group_b[0]):
+            assert group_a is not None
+            yield group_a[2], group_a[1], [], 0
+            group_a = next(a, None)
+        elif group_a is None or group_b[0] < group_a[0]:
+            yield [], 0, group_b[2], group_b[1]
+            group_b = next(b, None)
+        else:
+            yield group_a[2], group_a[1], group_b[2], group_b[1]
+            group_a, group_b = next(a, None), next(b, None)
 
 
 def _compare_copies(diff: FolderDiff, copies_a: list[MessageRecord],

@@ -4,7 +4,8 @@
   bodies fetched with ``BODY.PEEK[]`` in batches of at most :data:`BODY_BATCH_BYTES` (4 MiB:
   both sides are read at once, engine/verify/compare.py), so a
   proof never sets ``\\Seen`` and may run while a batch is Synced. The listing (UID, FLAGS,
-  RFC822.SIZE, INTERNALDATE) is by UID; each body is hashed as it arrives and dropped. IMAP
+  RFC822.SIZE, INTERNALDATE) is by UID, one window of UIDs at a time (never the whole folder
+  in memory); each body is hashed as it arrives and dropped. IMAP
   bodies are CRLF as the server sends them and are hashed as they are (no rewriting pass).
 - Maildir++ (the layout imsh's Maildir target writes and Dovecot reads): INBOX is the root, a
   folder ``A/B`` is the directory ``.A.B`` (parts in modified UTF-7); flags come from the
@@ -25,7 +26,7 @@ from engine.errors import ErrorCategory, PermanentError
 from engine.folders import decode_mutf7
 from engine.imap.connection import ImapSession
 from engine.imap.source import ImapSource
-from engine.mail import SourceFolder
+from engine.mail import ListedMessage, SourceFolder
 from engine.verify.hashing import file_digest
 from engine.verify.model import FolderInfo, MessageRecord, head_of, make_record
 
@@ -58,10 +59,16 @@ class ImapReader:
         status = self._source.select(folder.native)
         if not status.exists:
             return
-        listing = self._source.listing(folder.native, fingerprints_from_uid=_NO_HEADERS,
-                                       status=status)
-        by_uid = {m.uid: m for m in listing}
-        for uid, raw in self._source.fetch_bodies(list(by_uid), BODY_BATCH_BYTES):
+        for window in self._source.listing_windows(folder.native, status=status,
+                                                   fingerprints_from_uid=_NO_HEADERS):
+            yield from self._records(folder, window)
+
+    def _records(self, folder: FolderInfo, window: list[ListedMessage]
+                 ) -> Iterator[MessageRecord]:
+        """One listing window's records (its bodies read, hashed and dropped)."""
+        by_uid = {m.uid: m for m in window}
+        sizes = {m.uid: m.size for m in window}
+        for uid, raw in self._source.fetch_bodies(list(by_uid), BODY_BATCH_BYTES, sizes):
             message = by_uid[uid]
             flags = (*message.flags, *message.keywords)
             if raw is None:  # the server would not hand it out: it cannot be proven copied

@@ -84,3 +84,18 @@ def test_a_proof_reads_flags_as_the_sync_stored_them_so_no_false_flag_difference
                                                frozenset({"$Label1"}))
     system, keywords = split_flags(flags)
     assert (record.flags, record.keywords) == (frozenset(system), frozenset(keywords))
+
+
+def test_differences_are_reported_in_the_order_the_messages_were_read_not_by_digest() -> None:
+    """The comparison holds each side on disk and merges them by digest (memory stays
+    constant); what it reports still follows the order of the folder."""
+    a = [message(f"m{n}@x", f"body {n}", uid=n) for n in range(40)]
+    b = [a[n] for n in range(40) if n % 4] + [message("new1@x", "x"), message("new2@x", "y")]
+    b += [a[1], message("m2@x", "body 2", flags=("\\Flagged",))]
+    b.remove(a[2])
+    diff = compare_folder(a, b)
+    assert diff.missing == [a[n].label for n in range(0, 40, 4)]
+    assert diff.extra == [b[-4].label, b[-3].label]
+    assert diff.duplicated == [a[1].label]
+    assert [f[0] for f in diff.flags] == [a[2].label]
+    assert (diff.count_a, diff.count_b) == (40, len(b))

@@ -1,0 +1,71 @@
+"""One side of one folder's records, held on disk while a proof compares them: memory stays
+the same whatever the folder's size.
+
+A proof compares folders as multisets keyed by content digest (engine/verify/compare.py).
+Held in memory, the records of a 100,000-message folder cost about 80 MB per side, and the
+automatic proof after an initial sync runs inside the runner. So each side's records go, as
+they are read, into a private temporary SQLite database (``sqlite3.connect("")``: a file
+SQLite unlinks as soon as it opens it, that no other process can open, deleted when closed),
+and come back grouped by digest, in digest order, so the two sides are merged group by group.
+Only the groups that differ are kept.
+
+A record is stored pickled, as this process made it (nothing from elsewhere is unpickled),
+with the position it was read at (``seq``): the comparison reports differences in the order
+the old in-memory comparison did (first appearance on a side), not in digest order.
+"""
+
+from __future__ import annotations
+
+import pickle
+import sqlite3
+from collections.abc import Iterable, Iterator
+from itertools import islice
+
+from engine.verify.model import MessageRecord
+
+CACHE_KIB = 4096  # SQLite's page cache per side; beyond it pages go to the temporary file
+INSERT_CHUNK = 2000  # records per executemany
+
+
+class Spill:
+    """The records of one folder of one side. Fill it in one thread, then read it (in
+    another thread if need be: never both at once)."""
+
+    def __init__(self) -> None:
+        self._db = sqlite3.connect("", check_same_thread=False)
+        self._db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+        self._db.execute("PRAGMA temp_store = FILE")
+        self._db.execute("CREATE TABLE records (seq INTEGER PRIMARY KEY, digest TEXT NOT NULL,"
+                         " record BLOB NOT NULL)")
+        self.count = 0
+        self.bytes = 0
+
+    def add_all(self, records: Iterable[MessageRecord]) -> None:
+        """Store ``records`` (a stream: read as it is stored, never held)."""
+        stream = iter(records)
+        while chunk := list(islice(stream, INSERT_CHUNK)):
+            rows = [(self.count + n, r.digest, pickle.dumps(r, pickle.HIGHEST_PROTOCOL))
+                    for n, r in enumerate(chunk)]
+            self._db.executemany("INSERT INTO records VALUES (?, ?, ?)", rows)
+            self.count += len(chunk)
+            self.bytes += sum(r.size for r in chunk)
+
+    def groups(self) -> Iterator[tuple[str, int, list[MessageRecord]]]:
+        """``(digest, position of its first record, its records in the order read)``, one
+        digest at a time, in digest order."""
+        self._db.execute("CREATE INDEX IF NOT EXISTS by_digest ON records (digest, seq)")
+        rows = self._db.execute("SELECT digest, seq, record FROM records ORDER BY digest, seq")
+        digest: str | None = None
+        first = 0
+        group: list[MessageRecord] = []
+        for row_digest, seq, blob in rows:
+            if row_digest != digest:
+                if digest is not None:
+                    yield digest, first, group
+                digest, first, group = row_digest, seq, []
+            group.append(pickle.loads(blob))  # written by this process, above
+        if digest is not None:
+            yield digest, first, group
+
+    def close(self) -> None:
+        self._db.close()
