@@ -287,9 +287,17 @@ class FolderApplier:
 
     # --- a plan ----------------------------------------------------------------------------------
 
-    def apply(self, plan: FolderPlan) -> None:
+    @property
+    def waiting(self) -> bool:
+        """Whether copies wait for the target's capacity (the folder's status must not be
+        saved: the next pass lists it again)."""
+        return self._waiting
+
+    def apply(self, plan: FolderPlan, *, final: bool = True) -> None:
         """Every message action of ``plan``, stage by stage (:data:`STAGES`), then the
-        folder's new status (not while refused copies wait for the target's capacity)."""
+        folder's new status (not while refused copies wait for the target's capacity).
+        ``final=False``: ``plan`` is one window of the folder; the caller saves the status
+        after the last one."""
         fallback: list[Copy] = []  # adoptions whose target message vanished meanwhile
         for stage in STAGES:
             if stage is DELETE:
@@ -309,7 +317,7 @@ class FolderApplier:
             elif stage is COPY:
                 self.copy(sorted([*plan.of_type(Copy), *fallback], key=lambda c: c.uid),
                           plan.status)
-        if plan.status is not None and not self._waiting:
+        if final and plan.status is not None and not self._waiting:
             self.save_status(plan.status)
 
     def save_status(self, status: FolderStatus) -> None:

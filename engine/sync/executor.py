@@ -133,7 +133,7 @@ from engine.sync.selection import (
     filtered_out,
     included_folders,
 )
-from engine.sync.snapshot import read_changes, snapshot_folder
+from engine.sync.snapshot import read_changes, snapshot_folder, snapshot_windows
 from engine.sync.state import decode_target_path, encode_target_path, folder_status, known_folder
 from engine.sync.survey import DEFAULT_KEEP_BUDGET, Survey
 from engine.sync.target_copy import Holder, Holders
@@ -144,6 +144,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_WORKERS = 4
 DEFAULT_ABORT_GRACE = 2.0  # seconds a cancelled pass may take to stop by itself
+# An initial pass copies a new folder holding more messages than this window by window
+# (``_apply_windows``): memory follows the window, not the folder.
+DEFAULT_WINDOW_FROM = DEFAULT_KEEP_BUDGET
 FOLDER_RETRIES = 4  # connection drops in a row, without progress, that cost the pass
 _PLACEHOLDER_UID = 1 << 32  # above every IMAP UID (32-bit)
 # committed steps: a folder (or pass) that passed one of these since its last drop progressed
@@ -176,6 +179,7 @@ class SyncOptions:
     maildir_fsync: bool = True
     hook: StepHook = faults.no_hook
     plan_keep_budget: int = DEFAULT_KEEP_BUDGET  # plan actions kept from survey to apply
+    window_from: int = DEFAULT_WINDOW_FROM  # messages above which a new folder is windowed
     abort_grace: float = DEFAULT_ABORT_GRACE  # after a cancel, then its connections are cut
 
 
@@ -475,7 +479,11 @@ class _Pass:
         survey = Survey(self.options.plan_keep_budget)
         for folder in selectable:
             try:
-                planned = self._plan_listed(folder, self.source, self.target, self.store)
+                examined = self._survey_windowed(folder, survey)
+                if examined is None:
+                    continue  # surveyed for a windowed copy
+                planned = self._plan_listed(folder, self.source, self.target, self.store,
+                                            examined)
             except SourceFolderGone as gone:
                 self._skip_gone(gone)
                 continue
@@ -516,13 +524,39 @@ class _Pass:
         row = self.rows.get(plan.folder)
         return self.store.messages.copied_elsewhere(self.user_id, row.id if row else 0, prints)
 
+    def _survey_windowed(self, folder: SourceFolder, survey: Survey) -> ExaminedStatus | None:
+        """Survey a folder for a windowed copy when that is how it will be copied (then
+        None): an initial pass, a folder with no state, more than ``window_from`` messages,
+        nothing to decide over the whole folder (content filter, Gmail labels) and nothing
+        on the target to adopt. Only sizes are listed (no header, no plan), a window at a
+        time. Otherwise the EXAMINE's answer, for :meth:`_plan_listed`."""
+        examined = self.source.select(folder)
+        if (self.phase is not SyncKind.initial or folder.name in self.rows
+                or examined.exists <= self.options.window_from or self._whole_folders()
+                or self._target_messages(self.target, folder.name, None)):
+            return examined
+        size_limit = self._size_limit(self.target)
+        limits = Limits(size_limit.limit if size_limit else None)
+        items = size = weight = 0
+        for window in self.source.listing_windows(folder, status=examined,
+                                                  fingerprints_from_uid=examined.uidnext):
+            items += len(window)
+            size += sum(m.size for m in window)
+            weight += sum(m.size for m in window if not limits.too_large(m.size))
+        status = FolderStatus(examined.uidvalidity, examined.uidnext, examined.highestmodseq,
+                              examined.exists)
+        survey.add_windowed(status, folder.name, items, size, weight)
+        return None
+
     def _plan_listed(self, folder: SourceFolder, source: ImapSource, target: Target,
-                     store: Store) -> _Planned:
+                     store: Store, examined: ExaminedStatus | None = None) -> _Planned:
         """Plan a listed folder from as little as it takes (engine/sync/incremental.py):
         nothing read when its counters are the recorded ones, only what changed where the
-        source has CONDSTORE, else the whole listing (:meth:`_plan_whole`)."""
+        source has CONDSTORE, else the whole listing (:meth:`_plan_whole`). ``examined``:
+        the folder's EXAMINE just now, if the caller made it."""
         row = store.folders.find(self.user_id, folder.name)
-        examined = source.select(folder)
+        if examined is None:
+            examined = source.select(folder)
         status = FolderStatus(examined.uidvalidity, examined.uidnext, examined.highestmodseq,
                               examined.exists)
         if row is not None:
@@ -974,6 +1008,9 @@ class _Pass:
                      token: object | None = None, batch: tuple[int, int] | None = None) -> None:
         """Plan (when the survey kept no plan) and apply one listed folder, its deletions as
         the guard's verdict allows."""
+        if name in self.survey.windowed and self._apply_windows(name, source, target, store,
+                                                                token, batch):
+            return
         try:
             plan = self._without_held(self._plan_again(name, source, target, store))
             if (name not in self.survey.kept and not self.verdict.hold
@@ -992,6 +1029,43 @@ class _Pass:
                 row.source_uidvalidity, row.source_uidnext, row.source_highestmodseq) != (
                 plan.status.uidvalidity, plan.status.uidnext, plan.status.highestmodseq):
             FolderApplier(ctx).save_status(plan.status)
+
+    def _apply_windows(self, name: str, source: ImapSource, target: Target, store: Store,
+                       token: object | None, batch: tuple[int, int] | None) -> bool:
+        """The windowed initial copy of a large new folder (:meth:`_survey_windowed`): list,
+        plan and apply one window of UIDs at a time, so memory holds one window's listing
+        and plan, never the folder's. False (nothing done) when the folder must be planned
+        whole after all: it has rows now (a dropped connection's retry), its UIDVALIDITY
+        changed, or the target folder holds messages to adopt.
+
+        Crash safety is the applier's, batch by batch (engine/sync/apply.py); the folder's
+        status is saved only after the last window, so a pass that stops between windows
+        leaves a folder with rows and no recorded UIDNEXT: the next pass lists it whole and
+        copies what the rows do not hold, each message once."""
+        row = store.folders.get(self.user_id, name)
+        if store.messages.tally(row.id).live:
+            return False
+        folder = self.listed[name]
+        try:
+            examined = source.select(folder)
+            status = FolderStatus(examined.uidvalidity, examined.uidnext,
+                                  examined.highestmodseq, examined.exists)
+            if (status.uidvalidity != self.survey.statuses[name].uidvalidity
+                    or self._target_messages(target, name, None)):
+                return False
+            size_limit = self._size_limit(target)
+            limits = Limits(size_limit.limit if size_limit else None)
+            applier = FolderApplier(self._context(row, source, target, store, token, batch))
+            for snapshot in snapshot_windows(source, folder, examined):
+                plan, _ = hold_plan(plan_folder(snapshot, None, phase=self.phase,
+                                                limits=limits), self.verdict)
+                applier.apply(plan, final=False)
+        except SourceFolderGone as gone:
+            self._skip_gone(gone, store)  # its status is not saved: planned anew next pass
+            return True
+        if not applier.waiting:
+            applier.save_status(status)
+        return True
 
     def _vanished(self, names: Sequence[str]) -> None:
         """Folders the source no longer lists (incremental): copies, empty folder, state."""

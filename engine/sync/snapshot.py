@@ -17,7 +17,7 @@ that cannot be examined any more raises :class:`engine.imap.source.SourceFolderG
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 from engine.imap.source import ImapSource
 from engine.mail import (
@@ -58,6 +58,22 @@ def snapshot_folder(source: ImapSource, folder: SourceFolder, known: FolderState
                       frozenset((*m.flags, *m.keywords)), m.internaldate)
         for m in listed)
     return FolderSnapshot(folder.name, status, messages)
+
+
+def snapshot_windows(source: ImapSource, folder: SourceFolder, examined: ExaminedStatus
+                     ) -> Iterator[FolderSnapshot]:
+    """A folder nothing is known of, one listing window at a time (each snapshot holds one
+    window's messages, fingerprints fetched; all carry the examined status): for the
+    windowed initial copy of a large folder (engine/sync/executor.py, ``_apply_windows``)."""
+    status = FolderStatus(examined.uidvalidity, examined.uidnext, examined.highestmodseq,
+                          examined.exists)
+    for listed in source.listing_windows(folder, status=examined):
+        missing = [m.uid for m in listed if m.fingerprint is None]
+        fetched = _fingerprints(source, listed, missing) if missing else {}
+        yield FolderSnapshot(folder.name, status, tuple(
+            SourceMessage(m.uid, _fingerprint(m, {}, fetched), m.size,
+                          frozenset((*m.flags, *m.keywords)), m.internaldate)
+            for m in listed))
 
 
 def read_changes(source: ImapSource, examined: ExaminedStatus, recorded: FolderStatus

@@ -11,7 +11,9 @@ plan to :meth:`Survey.add`, then drops the listing and the rows. The survey keep
   folder and may have arrived in another;
 - the plan itself while it is small (``keep_budget`` actions over all folders); a folder
   whose plan was not kept is listed and planned again when it is applied, after the moves (so
-  the moved messages no longer show as deletes and copies).
+  the moved messages no longer show as deletes and copies);
+- ``windowed``: the large folders an initial pass copies window by window
+  (:meth:`add_windowed`): surveyed from their sizes alone, never planned whole, no plan kept.
 
 Everything here is pure; the executor does the I/O.
 """
@@ -44,6 +46,7 @@ class Survey:
     kept: dict[str, FolderPlan] = field(default_factory=dict)
     weights: dict[str, int] = field(default_factory=dict)  # bytes to copy: largest first
     candidates: dict[str, FolderPlan] = field(default_factory=dict)
+    windowed: set[str] = field(default_factory=set)
     items: int = 0
     size: int = 0
 
@@ -78,6 +81,17 @@ class Survey:
             + [c for c in plan.of_type(Copy) if not c.recopy and c.fingerprint in movable])
         if light:
             self.candidates[plan.folder] = FolderPlan(plan.folder, light)
+
+    def add_windowed(self, status: FolderStatus, name: str, items: int, size: int,
+                     weight: int) -> None:
+        """A new folder to be copied window by window: its totals and weight (the bytes it
+        will copy), no plan: it is listed and planned one window at a time when applied."""
+        self.statuses[name] = status
+        self.new.add(name)
+        self.windowed.add(name)
+        self.weights[name] = weight
+        self.items += items
+        self.size += size
 
     def copy_prints(self) -> set[str]:
         """Fingerprints of every copy candidate so far (a vanished folder's deletes can only

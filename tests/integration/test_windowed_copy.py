@@ -1,0 +1,140 @@
+"""The initial copy of a large new folder goes window by window (engine/sync/executor.py,
+``_apply_windows``): the runner's memory follows one window, not the folder. Against real
+Dovecots, with windows made small: every message arrives once, the folder is never listed
+whole, a pass stopped between windows resumes without a duplicate, and a target folder that
+already holds the mail is adopted (planned whole) instead of copied again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+import engine.imap.source as source_module
+from engine.imap.source import ImapSource
+from engine.runner.jobs import OutcomeKind, SyncKind
+from engine.sync import faults
+from engine.sync.faults import CrashAtStep, SimulatedCrash
+from tests.integration.syncenv import SyncEnv
+from tests.support.servers import ImapServer
+
+pytestmark = pytest.mark.servers
+
+WINDOW = 7  # UIDs per listing window here (production: 5,000)
+WINDOW_FROM = 20  # a folder above this many messages is windowed here (production: 5,000)
+WHEN = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
+
+
+def mail(n: int) -> bytes:
+    return (f"From: a{n}@example.org\r\nTo: b@example.org\r\nSubject: message {n}\r\n"
+            f"Message-ID: <m{n}@example.org>\r\n\r\nbody {n}\r\n").encode()
+
+
+def fill(server: ImapServer, user: str, folder: str, bodies: list[bytes]) -> None:
+    client = server.login(user)
+    try:
+        if folder != "INBOX":
+            client.create_folder(folder)
+        for n, body in enumerate(bodies):
+            flags = [b"\\Seen"] if n % 3 else [b"\\Flagged", b"Work"]
+            client.append(folder, body, flags, WHEN + timedelta(minutes=n))
+    finally:
+        client.logout()
+
+
+def inbox() -> list[bytes]:
+    """52 messages; message 2 also arrives as the 45th (identical bytes, another window)."""
+    bodies = [mail(n) for n in range(51)]
+    bodies.insert(44, mail(2))
+    return bodies
+
+
+@pytest.fixture
+def env(dovecot: ImapServer, dovecot_target: ImapServer,
+        monkeypatch: pytest.MonkeyPatch) -> Iterator[SyncEnv]:
+    monkeypatch.setattr(source_module, "LISTING_WINDOW", WINDOW)
+    user = dovecot.fresh_user()
+    fill(dovecot, user, "INBOX", inbox())
+    fill(dovecot, user, "Small", [mail(100 + n) for n in range(5)])
+    made = SyncEnv(dovecot, user, dovecot_target, dovecot_target.fresh_user())
+    yield made
+    made.cleanup()
+
+
+def target_count(env: SyncEnv, folder: str = "INBOX") -> int:
+    assert env.target is not None and env.target_user is not None
+    client = env.target.login(env.target_user)
+    try:
+        return int(client.select_folder(folder, readonly=True)[b"EXISTS"])
+    finally:
+        client.logout()
+
+
+def test_a_large_new_folder_is_copied_one_window_at_a_time_every_message_once(
+        env: SyncEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    whole: list[str] = []
+    windows: list[int] = []
+    listing, listing_windows = ImapSource.listing, ImapSource.listing_windows
+
+    def record_listing(self: ImapSource, folder: object, **kw: object) -> object:
+        whole.append(getattr(folder, "name", folder))
+        return listing(self, folder, **kw)  # type: ignore[arg-type]
+
+    def record_windows(self: ImapSource, folder: object, **kw: object) -> Iterator[object]:
+        for window in listing_windows(self, folder, **kw):  # type: ignore[arg-type]
+            windows.append(len(window))
+            yield window
+
+    monkeypatch.setattr(ImapSource, "listing", record_listing)
+    monkeypatch.setattr(ImapSource, "listing_windows", record_windows)
+    outcome = env.run(window_from=WINDOW_FROM, workers=1)
+    assert outcome.kind is OutcomeKind.ok, outcome.message
+    assert "INBOX" not in whole  # never listed whole, neither surveyed nor applied
+    assert max(windows) <= WINDOW
+    assert env.compare() is None  # as multisets: the twin twice, nothing else doubled
+    assert target_count(env) == 52
+    with env.open_store() as store:
+        row = store.folders.get(env.user_id, "INBOX")
+        assert row.source_uidnext == 53  # the status is saved once the last window is done
+        assert store.messages.tally(row.id).copies == 52
+        stats = store.statistics.get(env.user_id)
+        assert stats.total_items_in_source == 57
+    again = env.run(SyncKind.incremental, window_from=WINDOW_FROM, workers=1)
+    assert again.kind is OutcomeKind.ok, again.message
+    assert target_count(env) == 52 and env.compare() is None
+
+
+def test_a_pass_stopped_between_windows_resumes_without_a_duplicate(env: SyncEnv) -> None:
+    counter = CrashAtStep()
+    assert env.run(window_from=WINDOW_FROM, workers=1, hook=counter,
+                   batch_count=5).kind is OutcomeKind.ok
+    records = [n for n, step in enumerate(counter.steps, 1) if step == faults.AFTER_RECORD]
+    env.cleanup()
+    for at in (records[3], records[5] - 1):  # after a committed batch; between append and record
+        fresh = SyncEnv(env.source, env.source_user, env.target, env.target.fresh_user()
+                        if env.target else None)
+        try:
+            with pytest.raises(SimulatedCrash):
+                fresh.run(window_from=WINDOW_FROM, workers=1, batch_count=5,
+                          hook=CrashAtStep(at))
+            with fresh.open_store() as store:
+                row = store.folders.get(fresh.user_id, "INBOX")
+                assert row.source_uidnext is None  # stopped between windows: no status yet
+            outcome = fresh.run(window_from=WINDOW_FROM, workers=1, batch_count=5)
+            assert outcome.kind is OutcomeKind.ok, outcome.message
+            assert target_count(fresh) == 52, at
+            assert fresh.compare() is None, at
+        finally:
+            fresh.cleanup()
+
+
+def test_a_target_folder_already_holding_the_mail_is_adopted_not_copied_again(
+        env: SyncEnv) -> None:
+    assert env.target is not None and env.target_user is not None
+    fill(env.target, env.target_user, "INBOX", inbox()[:30])  # an earlier tool's run
+    outcome = env.run(window_from=WINDOW_FROM, workers=1)
+    assert outcome.kind is OutcomeKind.ok, outcome.message
+    assert target_count(env) == 52
+    assert env.compare() is None
