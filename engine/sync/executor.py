@@ -1060,6 +1060,8 @@ class _Pass:
                 plan, _ = hold_plan(plan_folder(snapshot, None, phase=self.phase,
                                                 limits=limits), self.verdict)
                 applier.apply(plan, final=False)
+                if applier.waiting:
+                    break  # the target is full: the rest waits for a later pass, unlisted
         except SourceFolderGone as gone:
             self._skip_gone(gone, store)  # its status is not saved: planned anew next pass
             return True

@@ -9,6 +9,11 @@ SQLite unlinks as soon as it opens it, that no other process can open, deleted w
 and come back grouped by digest, in digest order, so the two sides are merged group by group.
 Only the groups that differ are kept.
 
+SQLite puts that file in its temporary directory (SQLITE_TMPDIR, TMPDIR, /var/tmp, /tmp; about
+350 bytes a record: 35 MB for a side of 100,000 messages; on a tmpfs it counts as memory). A
+SQLite fault there (a full or unwritable directory) is a :class:`TransientError` naming it,
+never an internal error: the proof fails and says why, the pass it follows stays a success.
+
 A record is stored pickled, as this process made it (nothing from elsewhere is unpickled),
 with the position it was read at (``seq``): the comparison reports differences in the order
 the old in-memory comparison did (first appearance on a side), not in digest order.
@@ -16,11 +21,14 @@ the old in-memory comparison did (first appearance on a side), not in digest ord
 
 from __future__ import annotations
 
+import contextlib
 import pickle
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
+from typing import Any
 
+from engine.errors import ErrorCategory, TransientError
 from engine.verify.model import MessageRecord
 
 CACHE_KIB = 1024  # SQLite's page cache per side (beyond it, the temporary file): 100,000 records
@@ -33,11 +41,12 @@ class Spill:
     another thread if need be: never both at once)."""
 
     def __init__(self) -> None:
-        self._db = sqlite3.connect("", check_same_thread=False)
-        self._db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
-        self._db.execute("PRAGMA temp_store = FILE")
-        self._db.execute("CREATE TABLE records (seq INTEGER PRIMARY KEY, digest TEXT NOT NULL,"
-                         " record BLOB NOT NULL)")
+        with _faults():
+            self._db = sqlite3.connect("", check_same_thread=False)
+            self._db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+            self._db.execute("PRAGMA temp_store = FILE")
+            self._db.execute("CREATE TABLE records (seq INTEGER PRIMARY KEY, "
+                             "digest TEXT NOT NULL, record BLOB NOT NULL)")
         self.count = 0
         self.bytes = 0
 
@@ -47,19 +56,22 @@ class Spill:
         while chunk := list(islice(stream, INSERT_CHUNK)):
             rows = [(self.count + n, r.digest, pickle.dumps(r, pickle.HIGHEST_PROTOCOL))
                     for n, r in enumerate(chunk)]
-            self._db.executemany("INSERT INTO records VALUES (?, ?, ?)", rows)
+            with _faults():
+                self._db.executemany("INSERT INTO records VALUES (?, ?, ?)", rows)
             self.count += len(chunk)
             self.bytes += sum(r.size for r in chunk)
 
     def groups(self) -> Iterator[tuple[str, int, list[MessageRecord]]]:
         """``(digest, position of its first record, its records in the order read)``, one
         digest at a time, in digest order."""
-        self._db.execute("CREATE INDEX IF NOT EXISTS by_digest ON records (digest, seq)")
-        rows = self._db.execute("SELECT digest, seq, record FROM records ORDER BY digest, seq")
+        with _faults():
+            self._db.execute("CREATE INDEX IF NOT EXISTS by_digest ON records (digest, seq)")
+            rows = self._db.execute(
+                "SELECT digest, seq, record FROM records ORDER BY digest, seq").fetchmany
         digest: str | None = None
         first = 0
         group: list[MessageRecord] = []
-        for row_digest, seq, blob in rows:
+        for row_digest, seq, blob in _fetched(rows):
             if row_digest != digest:
                 if digest is not None:
                     yield digest, first, group
@@ -70,3 +82,25 @@ class Spill:
 
     def close(self) -> None:
         self._db.close()
+
+
+def _fetched(fetchmany: Callable[[int], list[Any]]) -> Iterator[tuple[str, int, bytes]]:
+    """The rows of a cursor, a few hundred at a time, SQLite faults as :func:`_faults` says."""
+    while True:
+        with _faults():
+            rows = fetchmany(500)
+        if not rows:
+            return
+        yield from rows
+
+
+@contextlib.contextmanager
+def _faults() -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise TransientError(
+            "The proof could not store the records it compares in a temporary file "
+            f"(SQLite: {exc}); check the free space and permissions of the temporary "
+            "directory (SQLITE_TMPDIR, TMPDIR, /var/tmp).",
+            category=ErrorCategory.ResourceUnavailable, error_id="ProofSpillFailed") from exc

@@ -7,10 +7,14 @@ import io
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import pytest
+
+from engine.errors import TransientError
 from engine.mail import split_flags
 from engine.verify.compare import compare, compare_folder
 from engine.verify.hashing import CanonicalHasher, canonical_bytes, file_digest, message_digest
 from engine.verify.model import DifferenceKind, FolderInfo, MessageRecord, make_record
+from engine.verify.spill import Spill
 
 WHEN = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -99,3 +103,14 @@ def test_differences_are_reported_in_the_order_the_messages_were_read_not_by_dig
     assert diff.duplicated == [a[1].label]
     assert [f[0] for f in diff.flags] == [a[2].label]
     assert (diff.count_a, diff.count_b) == (40, len(b))
+
+
+def test_a_proof_that_cannot_write_its_temporary_file_fails_with_a_reason() -> None:
+    """A full or unwritable temporary directory is the proof's transient fault, named; never
+    an internal error that would turn the pass it follows into a failure."""
+    spill = Spill()
+    spill._db.close()  # what a refused write looks like to the code above it: a SQLite error
+    with pytest.raises(TransientError) as raised:
+        spill.add_all([message("a@x", "1")])
+    assert raised.value.error_id == "ProofSpillFailed"
+    assert "temporary" in raised.value.message
