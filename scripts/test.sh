@@ -14,11 +14,10 @@ echo "== pytest"
 # Two workers (pytest-xdist), one test module each at a time (--dist loadfile): a module's
 # module-scoped servers and fixtures stay in one process; each worker starts its own
 # session servers on free ports in directories of its own. IMSH_TEST_WORKERS=0 runs in one
-# process (pytest's -n 0), e.g. for a debugger. --no-loadscope-reorder keeps the order
-# tests/conftest.py gives (the slowest modules first) instead of xdist's most-tests-first.
+# process (pytest's -n 0), e.g. for a debugger.
 workers=${IMSH_TEST_WORKERS:-2}
 set +e
-python -m pytest -n "$workers" --dist loadfile --no-loadscope-reorder "$@"
+python -m pytest -n "$workers" --dist loadfile "$@"
 status=$?
 set -e
 if [ "$status" -eq 5 ]; then

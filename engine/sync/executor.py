@@ -115,7 +115,6 @@ from engine.sync.model import (
     FolderPlan,
     FolderSnapshot,
     FolderState,
-    FolderStatus,
     ForgetFolder,
     Hold,
     Limits,
@@ -133,7 +132,7 @@ from engine.sync.selection import (
     filtered_out,
     included_folders,
 )
-from engine.sync.snapshot import read_changes, snapshot_folder, snapshot_windows
+from engine.sync.snapshot import read_changes, snapshot_folder, snapshot_windows, status_of
 from engine.sync.state import decode_target_path, encode_target_path, folder_status, known_folder
 from engine.sync.survey import DEFAULT_KEEP_BUDGET, Survey
 from engine.sync.target_copy import Holder, Holders
@@ -535,16 +534,14 @@ class _Pass:
                 or examined.exists <= self.options.window_from or self._whole_folders()
                 or self._target_messages(self.target, folder.name, None)):
             return examined
-        size_limit = self._size_limit(self.target)
-        limits = Limits(size_limit.limit if size_limit else None)
+        limits = self._limits(self.target)
         items = size = weight = 0
         for window in self.source.listing_windows(folder, status=examined,
                                                   fingerprints_from_uid=examined.uidnext):
             items += len(window)
             size += sum(m.size for m in window)
             weight += sum(m.size for m in window if not limits.too_large(m.size))
-        status = FolderStatus(examined.uidvalidity, examined.uidnext, examined.highestmodseq,
-                              examined.exists)
+        status = status_of(examined)
         survey.add_windowed(status, folder.name, items, size, weight)
         return None
 
@@ -557,8 +554,7 @@ class _Pass:
         row = store.folders.find(self.user_id, folder.name)
         if examined is None:
             examined = source.select(folder)
-        status = FolderStatus(examined.uidvalidity, examined.uidnext, examined.highestmodseq,
-                              examined.exists)
+        status = status_of(examined)
         if row is not None:
             counted = store.messages.tally(row.id)
             how = choose_listing(status, folder_status(row), counted,
@@ -586,8 +582,7 @@ class _Pass:
         """CONDSTORE: plan from what changed since the recorded status, reading only the
         rows of re-flagged and vanished UIDs; None when the folder must be listed whole."""
         recorded = folder_status(row)
-        status = FolderStatus(examined.uidvalidity, examined.uidnext, examined.highestmodseq,
-                              examined.exists)
+        status = status_of(examined)
         new, flags = read_changes(source, examined, recorded)
         vanished: list[int] = []
         if expunges_possible(examined.exists, counted, len(new)):
@@ -603,9 +598,7 @@ class _Pass:
         if inputs is None:
             return None
         snapshot, known = inputs
-        size_limit = self._size_limit(target)
-        plan = plan_folder(snapshot, known, phase=self.phase,
-                           limits=Limits(size_limit.limit if size_limit else None))
+        plan = plan_folder(snapshot, known, phase=self.phase, limits=self._limits(target))
         if self.phase is SyncKind.incremental:
             # the target lost copies (deleted there, or the folder): the whole listing finds
             # them again; its ids are listed only for a plan that deletes, forgets or re-keys
@@ -657,8 +650,7 @@ class _Pass:
         snapshot = by_content_filter(snapshot, known, node, elsewhere)
         snapshot = by_labels(snapshot, known, self.labels)
         present = self._present_on_target(target, snapshot, known)
-        size_limit = self._size_limit(target)
-        limits = Limits(size_limit.limit if size_limit else None)
+        limits = self._limits(target)
         plan = plan_folder(snapshot, known, phase=self.phase, limits=limits,
                            present_on_target=present)
         if wants_target_messages(plan, known, present):
@@ -766,6 +758,11 @@ class _Pass:
                     if (path := decode_target_path(name)) is not None}
 
         return holders
+
+    def _limits(self, target: Target) -> Limits:
+        """The planner's limits: the message size limit that applies (:meth:`_size_limit`)."""
+        size_limit = self._size_limit(target)
+        return Limits(size_limit.limit if size_limit else None)
 
     def _size_limit(self, target: Target) -> MessageSizeLimit | None:
         """imsh's limit, or what the target says it takes (an IMAP target: the endpoint's
@@ -1048,13 +1045,11 @@ class _Pass:
         folder = self.listed[name]
         try:
             examined = source.select(folder)
-            status = FolderStatus(examined.uidvalidity, examined.uidnext,
-                                  examined.highestmodseq, examined.exists)
+            status = status_of(examined)
             if (status.uidvalidity != self.survey.statuses[name].uidvalidity
                     or self._target_messages(target, name, None)):
                 return False
-            size_limit = self._size_limit(target)
-            limits = Limits(size_limit.limit if size_limit else None)
+            limits = self._limits(target)
             applier = FolderApplier(self._context(row, source, target, store, token, batch))
             for snapshot in snapshot_windows(source, folder, examined):
                 plan, _ = hold_plan(plan_folder(snapshot, None, phase=self.phase,

@@ -32,6 +32,12 @@ from engine.sync.model import FolderSnapshot, FolderState, FolderStatus, SourceM
 from engine.sync.planner import needs_listing
 
 
+def status_of(examined: ExaminedStatus) -> FolderStatus:
+    """The planner's view of an EXAMINE."""
+    return FolderStatus(examined.uidvalidity, examined.uidnext, examined.highestmodseq,
+                        examined.exists)
+
+
 def snapshot_folder(source: ImapSource, folder: SourceFolder, known: FolderState | None,
                     fingerprints: Mapping[int, str], examined: ExaminedStatus | None = None
                     ) -> FolderSnapshot:
@@ -40,8 +46,7 @@ def snapshot_folder(source: ImapSource, folder: SourceFolder, known: FolderState
     what :meth:`ImapSource.select` just returned for it (saves an EXAMINE)."""
     if examined is None:
         examined = source.select(folder)
-    status = FolderStatus(examined.uidvalidity, examined.uidnext, examined.highestmodseq,
-                          examined.exists)
+    status = status_of(examined)
     if not needs_listing(status, known):
         return FolderSnapshot(folder.name, status, None)
     same_validity = known is not None and known.status.uidvalidity == status.uidvalidity
@@ -51,13 +56,7 @@ def snapshot_folder(source: ImapSource, folder: SourceFolder, known: FolderState
         first_unknown = known.status.uidnext
     listed = source.listing(folder, fingerprints_from_uid=first_unknown,
                             status=examined)
-    missing = [m.uid for m in listed if m.fingerprint is None and m.uid not in reusable]
-    fetched = _fingerprints(source, listed, missing) if missing else {}
-    messages = tuple(
-        SourceMessage(m.uid, _fingerprint(m, reusable, fetched), m.size,
-                      frozenset((*m.flags, *m.keywords)), m.internaldate)
-        for m in listed)
-    return FolderSnapshot(folder.name, status, messages)
+    return FolderSnapshot(folder.name, status, _source_messages(source, listed, reusable))
 
 
 def snapshot_windows(source: ImapSource, folder: SourceFolder, examined: ExaminedStatus
@@ -65,15 +64,9 @@ def snapshot_windows(source: ImapSource, folder: SourceFolder, examined: Examine
     """A folder nothing is known of, one listing window at a time (each snapshot holds one
     window's messages, fingerprints fetched; all carry the examined status): for the
     windowed initial copy of a large folder (engine/sync/executor.py, ``_apply_windows``)."""
-    status = FolderStatus(examined.uidvalidity, examined.uidnext, examined.highestmodseq,
-                          examined.exists)
+    status = status_of(examined)
     for listed in source.listing_windows(folder, status=examined):
-        missing = [m.uid for m in listed if m.fingerprint is None]
-        fetched = _fingerprints(source, listed, missing) if missing else {}
-        yield FolderSnapshot(folder.name, status, tuple(
-            SourceMessage(m.uid, _fingerprint(m, {}, fetched), m.size,
-                          frozenset((*m.flags, *m.keywords)), m.internaldate)
-            for m in listed))
+        yield FolderSnapshot(folder.name, status, _source_messages(source, listed, {}))
 
 
 def read_changes(source: ImapSource, examined: ExaminedStatus, recorded: FolderStatus
@@ -82,15 +75,21 @@ def read_changes(source: ImapSource, examined: ExaminedStatus, recorded: FolderS
     ``CHANGES``): the messages from the recorded UIDNEXT on, with fingerprints, and the flags
     of the older messages whose MODSEQ passed the recorded HIGHESTMODSEQ."""
     assert recorded.highestmodseq is not None
-    listed = source.new_messages(recorded.uidnext, examined)
-    missing = [m.uid for m in listed if m.fingerprint is None]
-    fetched = _fingerprints(source, listed, missing) if missing else {}
-    new = tuple(SourceMessage(m.uid, _fingerprint(m, {}, fetched), m.size,
-                              frozenset((*m.flags, *m.keywords)), m.internaldate)
-                for m in listed)
+    new = _source_messages(source, source.new_messages(recorded.uidnext, examined), {})
     flags = {uid: normalize_flags(raw) for uid, raw in
              source.changed_flags(recorded.uidnext, recorded.highestmodseq).items()}
     return new, flags
+
+
+def _source_messages(source: ImapSource, listed: list[ListedMessage],
+                     reusable: Mapping[int, str]) -> tuple[SourceMessage, ...]:
+    """The planner's messages of a listing: fingerprints from the listing's headers, else
+    ``reusable`` (stored), else header fields fetched now for the rest."""
+    missing = [m.uid for m in listed if m.fingerprint is None and m.uid not in reusable]
+    fetched = _fingerprints(source, listed, missing) if missing else {}
+    return tuple(SourceMessage(m.uid, _fingerprint(m, reusable, fetched), m.size,
+                               frozenset((*m.flags, *m.keywords)), m.internaldate)
+                 for m in listed)
 
 
 def _fingerprint(message: ListedMessage, reusable: Mapping[int, str],
