@@ -26,6 +26,7 @@ messages alike; the store reads its columns into them.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Iterable
@@ -65,6 +66,17 @@ def normalize_flags(flags: Iterable[str | bytes]) -> Flags:
 
 def split_flags(flags: Iterable[str | bytes]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(system flags, keywords) of ``flags``, each normalized and sorted."""
+    if isinstance(flags, tuple):  # a FETCH answer's FLAGS: few distinct sets in a folder
+        return _split_tuple(flags)
+    return _split(flags)
+
+
+@functools.lru_cache(maxsize=4096)
+def _split_tuple(flags: tuple[str | bytes, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    return _split(flags)
+
+
+def _split(flags: Iterable[str | bytes]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     names = normalize_flags(flags)
     system = sorted(f for f in names if f.startswith("\\"))
     keywords = sorted(f for f in names if not f.startswith("\\"))

@@ -31,10 +31,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from imapclient import IMAPClient
-from imapclient.datetime_util import parse_to_datetime
 from imapclient.exceptions import ProtocolError
-from imapclient.response_parser import gen_parsed_response
 
+from engine.imap.fetch_parser import parse_atoms, parse_internaldate
 from engine.imap.uidsets import uid_sets
 from engine.imap.wire import raw_connection, uid_command
 
@@ -63,7 +62,7 @@ def parse_fetch(data: Sequence[Any]) -> list[tuple[int, Row]]:
     """Each FETCH response that carries a UID, as (UID, items); the others are left out."""
     if not data or data == [None]:
         return []
-    parsed = gen_parsed_response(list(data))
+    parsed = iter(parse_atoms(data))
     result: list[tuple[int, Row]] = []
     while True:
         try:
@@ -80,7 +79,7 @@ def parse_fetch(data: Sequence[Any]) -> list[tuple[int, Row]]:
         for name, value in zip(items[::2], items[1::2], strict=True):
             word = bytes(name).upper()
             if word == b"INTERNALDATE" and isinstance(value, bytes):
-                value = parse_to_datetime(value, normalise=False)
+                value = parse_internaldate(value)
             row[word] = value
         uid = row.get(b"UID")
         if isinstance(uid, int) or (isinstance(uid, bytes) and uid.isdigit()):

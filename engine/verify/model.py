@@ -230,7 +230,7 @@ def make_record(digest: str, head: bytes, flags: Iterable[str], internaldate: da
     """A record from a message's digest and its (canonical) head, which names it."""
     system, keywords = (frozenset(part) for part in split_flags(flags))  # engine/mail.py's
     mid = header(head, b"message-id")
-    return MessageRecord(digest, system, keywords, internaldate, label(head, digest), uid,
+    return MessageRecord(digest, system, keywords, internaldate, _label(head, digest, mid), uid,
                          mid or None, size)
 
 
@@ -242,18 +242,28 @@ def head_of(raw: bytes, limit: int = 64 * 1024) -> bytes:
 
 def label(raw: bytes, digest: str) -> str:
     """A short human name for a message: Message-ID, Subject and the digest's head."""
-    mid = header(raw, b"message-id") or "(no Message-ID)"
+    return _label(raw, digest, header(raw, b"message-id"))
+
+
+def _label(raw: bytes, digest: str, mid: str) -> str:
     subject = header(raw, b"subject")
-    with contextlib.suppress(ValueError, LookupError):
-        subject = str(make_header(decode_header(subject)))
-    return f"{mid} {' '.join(subject.split())[:60]!r} sha256:{digest[:12]}"
+    if "=?" in subject:  # RFC 2047 words; without one, decoding returns the text as it is
+        with contextlib.suppress(ValueError, LookupError):
+            subject = str(make_header(decode_header(subject)))
+    return f"{mid or '(no Message-ID)'} {' '.join(subject.split())[:60]!r} sha256:{digest[:12]}"
+
+
+_HEADERS: dict[bytes, re.Pattern[bytes]] = {}  # one compiled pattern per header name
 
 
 def header(raw: bytes, name: bytes) -> str:
     """The first header ``name`` (lowercase) unfolded, raw 8-bit read as UTF-8; else ""."""
+    pattern = _HEADERS.get(name)
+    if pattern is None:
+        pattern = _HEADERS.setdefault(
+            name, re.compile(rb"(?im)^" + re.escape(name) + rb":(.*(?:\r\n[ \t].*)*)"))
     end = raw.find(b"\r\n\r\n")
-    head = raw[: end if end >= 0 else len(raw)]
-    match = re.search(rb"(?im)^" + re.escape(name) + rb":(.*(?:\r\n[ \t].*)*)", head)
+    match = pattern.search(raw, 0, end if end >= 0 else len(raw))
     if not match:
         return ""
     return match.group(1).replace(b"\r\n", b"").decode("utf-8", "replace").strip()

@@ -29,6 +29,14 @@ def test_listing_and_target_split_flags_the_same_way() -> None:
         ("\\Flagged", "\\Seen"), ("$Label1", "Custom"))
 
 
+def test_a_fetch_answers_flags_split_the_same_way_every_time_they_come() -> None:
+    # FETCH answers hand FLAGS over as a tuple, and those splits are remembered
+    answer = (b"\\Flagged", b"\\seen", b"$Label1", b"\\Recent")
+    first, again = split_flags(answer), split_flags(answer)
+    assert first == again == split_flags(list(answer)) == (("\\Flagged", "\\Seen"), ("$Label1",))
+    assert split_flags((b"\\Seen",)) == (("\\Seen",), ())
+
+
 def test_a_target_stores_only_the_system_flags_it_knows() -> None:
     assert storable_flags(["\\Junk", "\\DRAFT", "\\Seen", "$Junk"]) == ("\\Draft", "\\Seen")
 

@@ -114,3 +114,14 @@ def test_a_proof_that_cannot_write_its_temporary_file_fails_with_a_reason() -> N
         spill.add_all([message("a@x", "1")])
     assert raised.value.error_id == "ProofSpillFailed"
     assert "temporary" in raised.value.message
+
+
+def test_a_difference_names_the_message_by_its_decoded_subject_and_message_id() -> None:
+    from engine.verify.model import label, make_record
+
+    head = b"Message-ID: <a@b>\r\nSubject: =?utf-8?q?caf=C3=A9?= and more\r\n\r\n"
+    record = make_record("ab" * 32, head, [], None)
+    assert record.label == label(head, "ab" * 32) == "<a@b> 'café and more' sha256:abababababab"
+    assert record.message_id == "<a@b>"
+    plain = make_record("cd" * 32, b"Subject: =? not a word\r\n\r\nbody", [], None)
+    assert plain.label == "(no Message-ID) '=? not a word' sha256:cdcdcdcdcdcd"
