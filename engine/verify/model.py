@@ -254,16 +254,17 @@ def _label(raw: bytes, digest: str, mid: str) -> str:
 
 
 _HEADERS: dict[bytes, re.Pattern[bytes]] = {}  # one compiled pattern per header name
+_FOLD = re.compile(rb"\r?\n")  # a folded header's line breaks (RFC 5322 §2.2.3)
 
 
 def header(raw: bytes, name: bytes) -> str:
     """The first header ``name`` (lowercase) unfolded, raw 8-bit read as UTF-8; else ""."""
     pattern = _HEADERS.get(name)
     if pattern is None:
-        pattern = _HEADERS.setdefault(
-            name, re.compile(rb"(?im)^" + re.escape(name) + rb":(.*(?:\r\n[ \t].*)*)"))
+        pattern = _HEADERS.setdefault(name, re.compile(
+            rb"(?im)^" + re.escape(name) + rb":([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)"))
     end = raw.find(b"\r\n\r\n")
     match = pattern.search(raw, 0, end if end >= 0 else len(raw))
     if not match:
         return ""
-    return match.group(1).replace(b"\r\n", b"").decode("utf-8", "replace").strip()
+    return _FOLD.sub(b"", match.group(1)).decode("utf-8", "replace").strip()

@@ -195,3 +195,33 @@ def test_an_imap_target_is_proven_and_its_differences_found(
     assert inbox.get("Missing") == 1 and inbox.get("Changed") == 1  # type: ignore[attr-defined]
     others = [r for r in rows if r.get("Folder") != "INBOX"]  # type: ignore[attr-defined]
     assert others and all(r.get("Result") == "Identical" for r in others)  # type: ignore
+
+
+FOLDED = (b"Message-ID:\r\n <folded.id@example.org>\r\nSubject: a subject\r\n that is folded\r\n"
+          b"From: a@example.org\r\nDate: Mon, 1 Jun 2026 10:00:00 +0000\r\n\r\nbody text\r\n")
+
+
+def test_an_altered_message_whose_message_id_is_folded_is_named_as_altered(
+        dovecot: ImapServer, envs: list[SyncEnv]) -> None:
+    """Folded headers are common (long Message-IDs, encoded subjects): the proof must unfold
+    them. It read a folded Message-ID as none, so a changed copy showed as one missing and one
+    extra message labelled "(no Message-ID)" instead of one altered message."""
+    user = dovecot.fresh_user()
+    with dovecot.login(user) as client:
+        client.append("INBOX", FOLDED)
+        client.append("INBOX", b"Message-ID: <plain@example.org>\r\nSubject: plain\r\n\r\nx\r\n")
+    env = synced(envs, (dovecot, user))
+    inbox = folder_dirs(env.maildir_root / env.address.lower())["INBOX"]
+    [copy] = [p for sub in ("cur", "new") for p in (inbox / sub).iterdir()
+              if b"folded.id" in p.read_bytes()]
+    stat = copy.stat()
+    copy.write_bytes(copy.read_bytes().replace(b"body text", b"body TEXT"))
+    os.utime(copy, (stat.st_atime, stat.st_mtime))
+
+    done = imsh(env, f"(Test-MigrationUser -Identity {env.address} -Detailed).Differences"
+                     " | Format-List Kind,Folder,Message")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "Altered" in out and "<folded.id@example.org>" in out, out
+    assert "a subject that is folded" in out, out
+    assert "Missing" not in out and "Extra" not in out, out

@@ -125,3 +125,19 @@ def test_a_difference_names_the_message_by_its_decoded_subject_and_message_id() 
     assert record.message_id == "<a@b>"
     plain = make_record("cd" * 32, b"Subject: =? not a word\r\n\r\nbody", [], None)
     assert plain.label == "(no Message-ID) '=? not a word' sha256:cdcdcdcdcdcd"
+
+
+@pytest.mark.parametrize(("head", "name", "value"), [
+    (b"Message-ID:\r\n <long.id@example.org>\r\n\r\n", b"message-id", "<long.id@example.org>"),
+    (b"Subject: one\r\n two\r\n\tthree\r\nFrom: x\r\n\r\n", b"subject", "one two\tthree"),
+    (b"Subject: one\n two\nFrom: x\n\n", b"subject", "one two"),
+    (b"X-Subject: no\r\nSubject: yes\r\n\r\n", b"subject", "yes"),
+    (b"Subject: head\r\n\r\nSubject: body\r\n", b"subject", "head"),
+    (b"Subject:\r\n\r\n continued in the body\r\n", b"subject", ""),
+    (b"From: x\r\n\r\nMessage-ID: <in@body>\r\n", b"message-id", ""),
+])
+def test_a_folded_header_is_read_whole_and_only_from_the_header_block(
+        head: bytes, name: bytes, value: str) -> None:
+    from engine.verify.model import header
+
+    assert header(head, name) == value
