@@ -88,9 +88,9 @@ def _fast(data: Sequence[Any]) -> list[Any]:
                 current = stack[-1]
                 current.append(done)
             elif kind == _QUOTED:
-                current.append(match.group(3))
+                current.append(match.group(_QUOTED))
             else:
-                word = match.group(4)
+                word = match.group(_ATOM)
                 if word[0] == 0x7B:  # "{": a literal marker
                     found = _LITERAL.fullmatch(word)
                     if literal is None or found is None or len(literal) != int(found.group(1)):
