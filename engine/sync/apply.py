@@ -37,7 +37,8 @@ store (a folder worker's). The invariants it keeps (DESIGN.md §4, docs/state.md
   pass with a :class:`~engine.errors.CapacityError` (or TransientError), so the runner retries
   it with backoff; and a move deletes its old copy only once the new one is recorded.
 
-Memory is bounded by the copy batch (``batch_bytes``, or one larger message) and by chunks
+Memory is bounded by two copy batches (``batch_bytes``, or one larger message, each: the one
+being appended and the next, read ahead meanwhile by engine/sync/prefetch.py) and by chunks
 of actions: the applier never loads its folder's rows, it asks the store for the rows an
 action chunk names (by source UID or target reference, ``ROW_CHUNK`` at a time).
 """
@@ -75,6 +76,7 @@ from engine.sync.model import (
     Skip,
     UpdateFlags,
 )
+from engine.sync.prefetch import ReadAhead
 from engine.sync.target_copy import Holders, copy_within
 from engine.targets.base import Lookup, OutgoingMessage, Rejected, Target, TargetRef
 
@@ -195,6 +197,7 @@ class FolderContext:
     fence: Fence = no_fence  # raises Stopped when the job lost its lease (in a transaction)
     size_limit: MessageSizeLimit | None = None  # the plan's, for the skipped items' reason
     holders: Holders | None = None  # copies the target holds elsewhere (engine/sync/target_copy)
+    read_ahead: bool = True  # fetch the next copy batch while one is appended (prefetch.py)
 
     @property
     def folder_id(self) -> int:
@@ -567,17 +570,27 @@ class FolderApplier:
             copies = copy_within(self.ctx, copies, self.ctx.holders)  # no bytes sent again
         by_uid = {c.uid: c for c in copies}
         sizes = {c.uid: c.size for c in copies}
-        for chunk in byte_chunks(list(by_uid), sizes, self.ctx.batch_bytes,
-                                 self.ctx.batch_count):
-            self._check_cancel()
-            if self.ctx.limits.full:
-                self._waiting = True  # the target is full: these wait for a later pass
-                return
-            bodies = dict(source.fetch_bodies(chunk, self.ctx.batch_bytes, sizes))
-            batch = [(by_uid[uid], raw) for uid in chunk if (raw := bodies.get(uid)) is not None]
-            if batch:
-                self._copy_batch(batch)
-            self._bodiless([by_uid[uid] for uid in chunk if uid in bodies and bodies[uid] is None])
+
+        def read(chunk: list[int]) -> dict[int, bytes | None]:
+            return dict(source.fetch_bodies(chunk, self.ctx.batch_bytes, sizes))
+
+        chunks = byte_chunks(list(by_uid), sizes, self.ctx.batch_bytes, self.ctx.batch_count)
+        self._check_cancel()
+        if self.ctx.limits.full:
+            self._waiting = True  # the target is full: these wait for a later pass
+            return
+        with ReadAhead(chunks, read, ahead=self.ctx.read_ahead) as batches:
+            for chunk, bodies in batches:
+                self._check_cancel()
+                if self.ctx.limits.full:
+                    self._waiting = True
+                    return
+                batch = [(by_uid[uid], raw) for uid in chunk
+                         if (raw := bodies.get(uid)) is not None]
+                if batch:
+                    self._copy_batch(batch)
+                self._bodiless([by_uid[uid] for uid in chunk
+                                if uid in bodies and bodies[uid] is None])
 
     def _bodiless(self, copies: Sequence[Copy]) -> None:
         """Messages the source lists but twice served without a body: bad items, reported."""
