@@ -117,8 +117,10 @@ def run_invocation(inv: Invocation) -> int:
                if inv.tls_cert is not None and inv.tls_key is not None else None)
         return run_dashboard(inv.state, inv.listen or DEFAULT_LISTEN, tls)
     if inv.service:
+        from engine.memory import limit_malloc_arenas
         from shell.service_main import run_service
 
+        limit_malloc_arenas()  # before the runner's threads (engine/memory.py)
         return run_service(inv.state, until_idle=inv.until_idle, keep_alive=inv.keep_alive)
     terminal = sys.stdin.isatty() and sys.stdout.isatty()
     session = build_session(inv.state, interactive=terminal and inv.command is None

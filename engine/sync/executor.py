@@ -15,8 +15,10 @@
 5. pair moves, create ALL target folders up front on one connection (Dovecot may crash when
    one session CREATEs while another APPENDs), then carry out the moves;
 6. apply the folders in parallel (a small pool of workers, each with its own source session,
-   target object and store, largest first), each its kept plan or a fresh one; then the
-   folders the source lost (incremental only: delete copies, empty folders, state);
+   target object and store, largest first), each its kept plan or a fresh one; a windowed
+   largest folder is copied by the workers no other folder needs as well (lanes,
+   engine/sync/lanes.py); then the folders the source lost (incremental only: delete copies,
+   empty folders, state);
 7. write the statistics of the pass; when the target refused messages for now (full, busy:
    :meth:`engine.sync.apply.ItemLimits.retry_error`), end the pass with that transient error
    instead, so the runner retries with backoff and the messages are copied then.
@@ -43,7 +45,7 @@ import logging
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from engine.endpoints import Endpoints, resolve
@@ -108,6 +110,7 @@ from engine.sync.incremental import (
     touches_target_rows,
     vanished_uids,
 )
+from engine.sync.lanes import Lanes, plan_pieces
 from engine.sync.model import (
     Copy,
     DeleteFolderIfEmpty,
@@ -146,6 +149,7 @@ DEFAULT_ABORT_GRACE = 2.0  # seconds a cancelled pass may take to stop by itself
 # An initial pass copies a new folder holding more messages than this window by window
 # (``_apply_windows``): memory follows the window, not the folder.
 DEFAULT_WINDOW_FROM = DEFAULT_KEEP_BUDGET
+LANE_PIECE = 1000  # copies a lane takes at a time from a window's plan (engine/sync/lanes.py)
 FOLDER_RETRIES = 4  # connection drops in a row, without progress, that cost the pass
 _PLACEHOLDER_UID = 1 << 32  # above every IMAP UID (32-bit)
 # committed steps: a folder (or pass) that passed one of these since its last drop progressed
@@ -284,6 +288,7 @@ class _Pass:
         self.listed: dict[str, SourceFolder] = {}
         self.gone_now: set[str] = set()  # listed, but gone when examined: skipped this pass
         self.survey = Survey()
+        self._lanes: dict[str, int] = {}  # windowed folder -> lanes it may copy with
         self.verdict: Verdict = DELETE  # the deletion guard's, decided after the survey
         self.surveyed_deletions: dict[str, int] = {}  # per folder, what the verdict saw
         self.group: deadline.ConnectionGroup | None = None  # the pass's connections
@@ -942,6 +947,9 @@ class _Pass:
         busy = sorted((n for n in names if n in self.survey.statuses and not self._idle(n)),
                       key=lambda n: -weights.get(n, 0))
         workers = min(self.options.workers, len(busy))
+        if busy and busy[0] in self.survey.windowed:
+            # the workers no other folder needs copy the largest folder's windows with it
+            self._lanes = {busy[0]: self.options.workers - max(workers, 1) + 1}
         if workers <= 1:
             main = _Connections(self, self.store, self.source, self.target)
             try:
@@ -1051,18 +1059,61 @@ class _Pass:
                 return False
             limits = self._limits(target)
             applier = FolderApplier(self._context(row, source, target, store, token, batch))
-            for snapshot in snapshot_windows(source, folder, examined):
-                plan, _ = hold_plan(plan_folder(snapshot, None, phase=self.phase,
-                                                limits=limits), self.verdict)
-                applier.apply(plan, final=False)
-                if applier.waiting:
-                    break  # the target is full: the rest waits for a later pass, unlisted
+            plans = (hold_plan(plan_folder(snapshot, None, phase=self.phase, limits=limits),
+                               self.verdict)[0]
+                     for snapshot in snapshot_windows(source, folder, examined))
+            lanes = self._lanes.get(name, 1)
+            if lanes > 1:
+                waiting = self._copy_in_lanes(row, plans, lanes, token, batch)
+            else:
+                waiting = False
+                for plan in plans:
+                    applier.apply(plan, final=False)
+                    if applier.waiting:
+                        waiting = True  # the target is full: the rest waits, unlisted
+                        break
         except SourceFolderGone as gone:
             self._skip_gone(gone, store)  # its status is not saved: planned anew next pass
             return True
-        if not applier.waiting:
+        if not waiting:
             applier.save_status(status)
         return True
+
+    def _copy_in_lanes(self, row: FolderRow, plans: Iterator[FolderPlan], count: int,
+                       token: object | None, batch: tuple[int, int] | None) -> bool:
+        """The windows' plans, in pieces of :data:`LANE_PIECE` copies, applied by ``count``
+        lanes at once (engine/sync/lanes.py), each with its own connections and store; the
+        listing stays on this worker's session. True when the target was full."""
+        outer = token or self.token
+        full = threading.Event()
+
+        class LaneToken:  # a lane stops when the pass is cancelled or another lane failed
+            @property
+            def cancelled(self) -> bool:
+                return bool(getattr(outer, "cancelled", False)) or lanes.failed
+
+        def open_lane() -> tuple[_Connections, FolderApplier]:
+            conns = _Connections.open(self)
+            ctx = self._context(row, conns.source, conns.target, conns.store, LaneToken(), batch)
+            return conns, FolderApplier(replace(ctx, read_ahead=False))
+
+        def work(lane: tuple[_Connections, FolderApplier], piece: FolderPlan) -> bool:
+            lane[1].apply(piece, final=False)
+            if lane[1].waiting:
+                full.set()
+            return not full.is_set()
+
+        group = deadline.current_group()
+
+        def joined(run: Callable[[], None]) -> None:
+            with deadline.joining(group):
+                run()
+
+        lanes: Lanes[tuple[_Connections, FolderApplier], FolderPlan] = Lanes(
+            count, open_lane, work, lambda lane: lane[0].close(), wrap=joined,
+            name="imsh-lane")
+        lanes.run(plan_pieces(plans, LANE_PIECE))
+        return full.is_set()
 
     def _vanished(self, names: Sequence[str]) -> None:
         """Folders the source no longer lists (incremental): copies, empty folder, state."""

@@ -7,6 +7,7 @@ already holds the mail is adopted (planned whole) instead of copied again.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -16,6 +17,7 @@ import engine.imap.source as source_module
 from engine.imap.source import ImapSource
 from engine.runner.jobs import OutcomeKind, SyncKind
 from engine.sync import faults
+from engine.sync.apply import FolderApplier
 from engine.sync.faults import CrashAtStep, SimulatedCrash
 from tests.integration.syncenv import SyncEnv
 from tests.support.servers import ImapServer
@@ -138,3 +140,71 @@ def test_a_target_folder_already_holding_the_mail_is_adopted_not_copied_again(
     assert outcome.kind is OutcomeKind.ok, outcome.message
     assert target_count(env) == 52
     assert env.compare() is None
+
+
+def test_a_large_folder_alone_is_copied_over_several_connections_every_message_once(
+        dovecot: ImapServer, dovecot_target: ImapServer, monkeypatch: pytest.MonkeyPatch
+        ) -> None:
+    """A mailbox whose mail is all in one big folder: the idle folder workers copy its
+    windows too (engine/sync/lanes.py), each on its own connections, and still every message
+    arrives once, with its flags and date."""
+    monkeypatch.setattr(source_module, "LISTING_WINDOW", WINDOW)
+    user = dovecot.fresh_user()
+    fill(dovecot, user, "INBOX", inbox())
+    env = SyncEnv(dovecot, user, dovecot_target, dovecot_target.fresh_user())
+    appenders: set[str] = set()
+    copy_batch = FolderApplier._copy_batch
+
+    def record(self: FolderApplier, batch: object) -> None:
+        appenders.add(threading.current_thread().name)
+        copy_batch(self, batch)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(FolderApplier, "_copy_batch", record)
+    try:
+        outcome = env.run(window_from=WINDOW_FROM, workers=3, batch_count=3)
+        assert outcome.kind is OutcomeKind.ok, outcome.message
+        assert len(appenders) >= 2 and all(n.startswith("imsh-lane") for n in appenders), \
+            appenders
+        assert target_count(env) == 52 and env.compare() is None
+        with env.open_store() as store:
+            row = store.folders.get(env.user_id, "INBOX")
+            assert row.source_uidnext == 53
+            assert store.messages.tally(row.id).copies == 52
+        again = env.run(SyncKind.incremental, window_from=WINDOW_FROM, workers=3)
+        assert again.kind is OutcomeKind.ok, again.message
+        assert target_count(env) == 52 and env.compare() is None
+    finally:
+        env.cleanup()
+
+
+@pytest.mark.parametrize("crash_at", [4, 9])
+def test_a_crash_while_lanes_copy_one_folder_resumes_without_a_duplicate(
+        dovecot: ImapServer, dovecot_target: ImapServer, monkeypatch: pytest.MonkeyPatch,
+        crash_at: int) -> None:
+    """One lane crashes after an append (before or after its record): the others stop at
+    their next batch, and the next pass finds the pending copies on the target instead of
+    appending them again."""
+    monkeypatch.setattr(source_module, "LISTING_WINDOW", WINDOW)
+    user = dovecot.fresh_user()
+    fill(dovecot, user, "INBOX", inbox())
+    env = SyncEnv(dovecot, user, dovecot_target, dovecot_target.fresh_user())
+    try:
+        appends = 0
+        lock = threading.Lock()
+
+        def crash(step: str) -> None:
+            nonlocal appends
+            if step == faults.AFTER_APPEND:
+                with lock:
+                    appends += 1
+                    if appends == crash_at:
+                        raise SimulatedCrash(step)
+
+        with pytest.raises(SimulatedCrash):
+            env.run(window_from=WINDOW_FROM, workers=3, batch_count=3, hook=crash)
+        assert 0 < target_count(env) < 52
+        outcome = env.run(window_from=WINDOW_FROM, workers=3, batch_count=3)
+        assert outcome.kind is OutcomeKind.ok, outcome.message
+        assert target_count(env) == 52 and env.compare() is None
+    finally:
+        env.cleanup()
