@@ -117,6 +117,12 @@ class CapacityError(TransientError):
     default_error_id = "TargetCapacity"
 
 
+# Exchange's wording for a full mailbox; a refusal for lack of room starts with it (IMAP and EWS
+# targets), and engine/skipped.py recognises such skips by it. Here, not with the IMAP code, so
+# that the cmdlets reading skipped items do not import an IMAP client.
+MAILBOX_FULL = "This mailbox is full. Please free up some space so that email can be downloaded."
+
+
 class PermanentError(ImshError):
     """A fault retrying cannot fix: bad password, mailbox missing."""
 

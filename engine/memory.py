@@ -8,7 +8,8 @@ on a 20,000-message one-folder copy with four lanes: peak runner RSS 95 MB with 
 82 MB with two arenas (the same as one lane), the copy's time unchanged within noise.
 
 :func:`limit_malloc_arenas` sets ``M_ARENA_MAX`` with ``mallopt`` before the runner starts its
-threads (``imsh service``, shell/service_main.py). It is the setting ``MALLOC_ARENA_MAX``
+threads (``imsh service``: shell/wiring.py calls it before shell/service_main.py starts the
+runner). It is the setting ``MALLOC_ARENA_MAX``
 makes, applied from inside so that every way of starting a runner (the shell's launcher, the
 systemd unit, by hand) gets it. An explicit ``MALLOC_ARENA_MAX`` in the environment wins; on a
 C library without ``mallopt`` (musl) nothing happens.

@@ -19,7 +19,7 @@ Used by the service (cmdlets) and by the executor, so it lives above neither.
 
 from __future__ import annotations
 
-from engine.imap.connection import MAILBOX_FULL
+from engine.errors import MAILBOX_FULL
 from engine.store import Store
 
 

@@ -39,6 +39,7 @@ from imapclient import IMAPClient
 from imapclient import exceptions as imapexc
 
 from engine.errors import (
+    MAILBOX_FULL,
     CapacityError,
     ErrorCategory,
     PermanentError,
@@ -53,7 +54,6 @@ BAD_CREDENTIALS = (
     "We had trouble signing in to this account. "
     "Confirm that you're using the correct user name and password."
 )
-MAILBOX_FULL = "This mailbox is full. Please free up some space so that email can be downloaded."
 _TRANSIENT_CODES = ("UNAVAILABLE", "INUSE", "LIMIT", "SERVERBUG", "EXPUNGEISSUED", "THROTTLED")
 _MISSING_CODES = ("NONEXISTENT", "TRYCREATE")
 _CODE = re.compile(r"\[([A-Z-]+)")

@@ -38,7 +38,8 @@ store (a folder worker's). The invariants it keeps (DESIGN.md §4, docs/state.md
   it with backoff; and a move deletes its old copy only once the new one is recorded.
 
 Memory is bounded by two copy batches (``batch_bytes``, or one larger message, each: the one
-being appended and the next, read ahead meanwhile by engine/sync/prefetch.py) and by chunks
+being appended and the next, read ahead meanwhile by engine/sync/prefetch.py), all folder
+workers of the process together by the body budget (engine/sync/budget.py), and by chunks
 of actions: the applier never loads its folder's rows, it asks the store for the rows an
 action chunk names (by source UID or target reference, ``ROW_CHUNK`` at a time).
 """
@@ -62,6 +63,7 @@ from engine.store import Store
 from engine.store.codec import utc_now
 from engine.store.sync_state import CopiedMessage, FolderRow, MessageRow, PendingMessage
 from engine.sync import faults
+from engine.sync.budget import BodyBudget, BudgetWaitCancelled
 from engine.sync.faults import StepHook
 from engine.sync.model import (
     Adopt,
@@ -198,6 +200,7 @@ class FolderContext:
     size_limit: MessageSizeLimit | None = None  # the plan's, for the skipped items' reason
     holders: Holders | None = None  # copies the target holds elsewhere (engine/sync/target_copy)
     read_ahead: bool = True  # fetch the next copy batch while one is appended (prefetch.py)
+    budget: BodyBudget | None = None  # the process's bodies in flight (engine/sync/budget.py)
 
     @property
     def folder_id(self) -> int:
@@ -222,9 +225,12 @@ class FolderApplier:
         return f"imsh:{self.ctx.user_id}:{row.id}:{row.source_uidvalidity or 0}:{uid}"
 
     def _check_cancel(self) -> None:
-        token = self.ctx.token
-        if token is not None and token.cancelled:
+        if self._token_cancelled():
             raise Stopped
+
+    def _token_cancelled(self) -> bool:
+        token = self.ctx.token
+        return token is not None and token.cancelled
 
     # --- resume ----------------------------------------------------------------------------------
 
@@ -571,26 +577,51 @@ class FolderApplier:
         by_uid = {c.uid: c for c in copies}
         sizes = {c.uid: c.size for c in copies}
 
-        def read(chunk: list[int]) -> dict[int, bytes | None]:
-            return dict(source.fetch_bodies(chunk, self.ctx.batch_bytes, sizes))
+        budget = self.ctx.budget
+
+        def read(chunk: list[int]) -> tuple[int, dict[int, bytes | None]]:
+            taken = 0
+            if budget is not None:  # the process's bodies in flight (engine/sync/budget.py)
+                try:
+                    taken = budget.take(sum(sizes.get(uid, 0) for uid in chunk),
+                                        lambda: self._token_cancelled())
+                except BudgetWaitCancelled:
+                    raise Stopped from None
+            try:
+                return taken, dict(source.fetch_bodies(chunk, self.ctx.batch_bytes, sizes))
+            except BaseException:
+                give(taken)
+                raise
+
+        def give(taken: int) -> None:
+            if budget is not None and taken:
+                budget.give(taken)
 
         chunks = byte_chunks(list(by_uid), sizes, self.ctx.batch_bytes, self.ctx.batch_count)
         self._check_cancel()
         if self.ctx.limits.full:
             self._waiting = True  # the target is full: these wait for a later pass
             return
-        with ReadAhead(chunks, read, ahead=self.ctx.read_ahead) as batches:
-            for chunk, bodies in batches:
-                self._check_cancel()
-                if self.ctx.limits.full:
-                    self._waiting = True
-                    return
-                batch = [(by_uid[uid], raw) for uid in chunk
-                         if (raw := bodies.get(uid)) is not None]
-                if batch:
-                    self._copy_batch(batch)
-                self._bodiless([by_uid[uid] for uid in chunk
-                                if uid in bodies and bodies[uid] is None])
+        with ReadAhead(chunks, read, ahead=self.ctx.read_ahead,
+                       discard=lambda item: give(item[0])) as batches:
+            for chunk, read_batch in batches:
+                try:
+                    self._check_cancel()
+                    if self.ctx.limits.full:
+                        self._waiting = True
+                        return
+                    self._copy_read(chunk, read_batch[1], by_uid)
+                finally:
+                    give(read_batch[0])
+                del read_batch  # its bodies are not held while the next batch is read
+
+    def _copy_read(self, chunk: list[int], bodies: dict[int, bytes | None],
+                   by_uid: dict[int, Copy]) -> None:
+        """Append and record one batch read from the source (a body-less one as bad)."""
+        batch = [(by_uid[uid], raw) for uid in chunk if (raw := bodies.get(uid)) is not None]
+        if batch:
+            self._copy_batch(batch)
+        self._bodiless([by_uid[uid] for uid in chunk if uid in bodies and bodies[uid] is None])
 
     def _bodiless(self, copies: Sequence[Copy]) -> None:
         """Messages the source lists but twice served without a body: bad items, reported."""

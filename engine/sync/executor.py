@@ -86,6 +86,7 @@ from engine.sync.apply import (
     ItemLimits,
     Stopped,
 )
+from engine.sync.budget import PROCESS_BUDGET, BodyBudget
 from engine.sync.faults import StepHook
 from engine.sync.folderops import delete_folder_if_empty, rename_folder, reopen
 from engine.sync.gmail_labels import LabelPlacement
@@ -110,7 +111,7 @@ from engine.sync.incremental import (
     touches_target_rows,
     vanished_uids,
 )
-from engine.sync.lanes import Lanes, plan_pieces
+from engine.sync.lanes import ConcurrentAppends, Lanes, lanes_allowed, plan_pieces
 from engine.sync.model import (
     Copy,
     DeleteFolderIfEmpty,
@@ -184,6 +185,7 @@ class SyncOptions:
     plan_keep_budget: int = DEFAULT_KEEP_BUDGET  # plan actions kept from survey to apply
     window_from: int = DEFAULT_WINDOW_FROM  # messages above which a new folder is windowed
     abort_grace: float = DEFAULT_ABORT_GRACE  # after a cancel, then its connections are cut
+    budget: BodyBudget | None = PROCESS_BUDGET  # bodies in flight, all passes of the process
 
 
 def sync_user(store_factory: StoreFactory, job: SyncJob, token: CancelToken, *,
@@ -748,7 +750,8 @@ class _Pass:
             limits=self.limits, hook=self.hook, token=token or self.token,  # type: ignore[arg-type]
             batch_bytes=batch_bytes, batch_count=batch_count, fence=self._fence,
             size_limit=self._size_limit(target), holders=self._holders(store or self.store,
-                                                                       row.id))
+                                                                       row.id),
+            budget=self.options.budget)
 
     def _holders(self, store: Store, folder_id: int) -> Holders | None:
         """For a Gmail-shaped source: the copies of a message that another folder of the
@@ -947,9 +950,12 @@ class _Pass:
         busy = sorted((n for n in names if n in self.survey.statuses and not self._idle(n)),
                       key=lambda n: -weights.get(n, 0))
         workers = min(self.options.workers, len(busy))
-        if busy and busy[0] in self.survey.windowed:
-            # the workers no other folder needs copy the largest folder's windows with it
-            self._lanes = {busy[0]: self.options.workers - max(workers, 1) + 1}
+        if busy and busy[0] in self.survey.windowed and lanes_allowed(self.target):
+            # the workers no other folder needs copy the largest folder's windows: alone, the
+            # folder gets all of them (its own worker only lists); beside others, the spare
+            # ones. Sessions stay at most one per worker plus the pass's own.
+            spare = self.options.workers if workers <= 1 else self.options.workers - workers
+            self._lanes = {busy[0]: spare}
         if workers <= 1:
             main = _Connections(self, self.store, self.source, self.target)
             try:
@@ -1094,6 +1100,8 @@ class _Pass:
 
         def open_lane() -> tuple[_Connections, FolderApplier]:
             conns = _Connections.open(self)
+            if isinstance(conns.target, ConcurrentAppends):
+                conns.target.locate_unnamed = False  # two lanes could name one copy
             ctx = self._context(row, conns.source, conns.target, conns.store, LaneToken(), batch)
             return conns, FolderApplier(replace(ctx, read_ahead=False))
 

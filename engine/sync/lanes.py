@@ -33,7 +33,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 from engine.sync.model import Copy, FolderPlan
 
@@ -43,6 +43,22 @@ Piece = TypeVar("Piece")
 Lane = TypeVar("Lane")
 
 _PUT_WAIT = 0.2  # seconds between the producer's looks at ``stopping`` while the queue is full
+
+
+@runtime_checkable
+class ConcurrentAppends(Protocol):
+    """A target whose connections may append into one folder at once (engine/targets/imap.py
+    with UIDPLUS). Other targets (Maildir: one keyword file per folder; EWS) get no lanes."""
+
+    @property
+    def concurrent_appends(self) -> bool: ...
+
+    locate_unnamed: bool
+
+
+def lanes_allowed(target: object) -> bool:
+    """Whether ``target`` (a pass's open target) may be appended to by several lanes."""
+    return isinstance(target, ConcurrentAppends) and target.concurrent_appends
 
 
 class _Done:

@@ -41,14 +41,17 @@ class ReadAhead(Generic[Key, Item]):
     the next key's item in the background while the caller works on the current one.
 
     Use it as a context manager, so that leaving the loop early waits for the reader.
+    ``discard`` is called with an item read ahead but never taken (the caller left early).
     ``ahead=False`` reads each item when it is taken (the lanes of engine/sync/lanes.py
     overlap reading and appending among themselves; a read-ahead there only costs memory).
     """
 
     def __init__(self, keys: Iterable[Key], read: Callable[[Key], Item],
-                 name: str = "imsh-read-ahead", *, ahead: bool = True) -> None:
+                 name: str = "imsh-read-ahead", *, ahead: bool = True,
+                 discard: Callable[[Item], None] | None = None) -> None:
         self._keys = iter(keys)
         self._ahead = ahead
+        self._discard = discard
         self._read = read
         self._name = name
         self._pool: ThreadPoolExecutor | None = None
@@ -69,24 +72,28 @@ class ReadAhead(Generic[Key, Item]):
         if self._next is not None:
             _key, future = self._next
             self._next = None
-            if future is not None and not future.cancelled():
-                future.exception()  # retrieved: an unwanted read's error is dropped
+            read = (future is not None and not future.cancelled()
+                    and future.exception() is None)  # an unwanted read's error is dropped
+            if read and future is not None and self._discard is not None:
+                self._discard(future.result())  # read but never taken: e.g. its budget back
 
     def __iter__(self) -> Iterator[tuple[Key, Item]]:
         first = _first(self._keys)
         if not first:
             return
         [key] = first
-        current: Item = self._read(key)  # the first read: nothing to overlap it with yet
+        current: Item | None = self._read(key)  # the first read: nothing to overlap it with
         while True:
             for following in _first(self._keys):
                 self._next = (following, self._submit(following) if self._ahead else None)
-            yield key, current
+            yield key, current  # type: ignore[misc]  # an Item: set just before
+            current = None  # the caller is done with it: not held while the next is read
             if self._next is None:
                 return
             key, future = self._next
             self._next = None
             current = self._read(key) if future is None else future.result()
+            del future  # a done future holds its result: no second reference to the item
 
     def _submit(self, key: Key) -> Future[Item]:
         if self._pool is None:

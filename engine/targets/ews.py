@@ -54,9 +54,8 @@ from exchangelib.items import ALWAYS_OVERWRITE, SAVE_ONLY, SEND_TO_NONE, SOFT_DE
 from exchangelib.services import CreateItem
 from exchangelib.transport import OAUTH2
 
-from engine.errors import ErrorCategory, PermanentError
+from engine.errors import MAILBOX_FULL, ErrorCategory, PermanentError
 from engine.folders import INBOX, FolderPath, TargetNaming, display_name, with_parents
-from engine.imap.connection import MAILBOX_FULL
 from engine.secrets import Secret
 from engine.targets.base import (
     AppendResult,

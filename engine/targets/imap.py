@@ -87,7 +87,7 @@ from imapclient.datetime_util import datetime_to_INTERNALDATE
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
 from engine.bytesize import byte_quantified_size
-from engine.errors import ErrorCategory, PermanentError
+from engine.errors import MAILBOX_FULL, ErrorCategory, PermanentError
 from engine.folders import (
     INBOX,
     FolderPath,
@@ -108,7 +108,6 @@ from engine.imap.commands import (
     uid_expunge,
 )
 from engine.imap.connection import (
-    MAILBOX_FULL,
     ImapSession,
     ImapSettings,
     LoginPlanLike,
@@ -205,6 +204,9 @@ class ImapTarget:
         self._existing: set[str] = set()
         self._selected: _Selected | None = None
         self._appenduid_seen = False
+        # False on a lane's connection (engine/sync/lanes.py): copies APPENDUID did not name
+        # stay pending, to be looked up later by one connection alone (resolve_pending)
+        self.locate_unnamed = True
         # per (folder, UIDVALIDITY): one above the highest UID APPENDUID gave on this session
         self._floors: dict[tuple[str, int], int] = {}
         self.max_message_size = max_message_size  # the endpoint's -MaxMessageSize
@@ -215,6 +217,16 @@ class ImapTarget:
     @property
     def naming(self) -> TargetNaming:
         return self._naming
+
+    @property
+    def concurrent_appends(self) -> bool:
+        """Several connections may append into one folder at once (engine/sync/lanes.py):
+        the server names every copy with APPENDUID (UIDPLUS; Exchange's answers are not
+        trusted for that). Copies it does not name are then left pending rather than looked
+        up by their headers (:attr:`locate_unnamed`), where two connections could take the
+        same message for their own. A Maildir target shares one keyword file per folder, so
+        it has no such property: one writer per folder."""
+        return self.session.has("UIDPLUS") and self.exchange is None
 
     @property
     def session(self) -> ImapSession:
@@ -417,7 +429,7 @@ class ImapTarget:
         selected = self._select(folder)
         prepared = [self._prepare(m, selected) for m in messages]
         floor = None
-        if not self._appenduid_seen:  # the mark just taken is a floor as good as a new STATUS
+        if not self._appenduid_seen and self.locate_unnamed:  # the mark: a floor as good as STATUS
             floor = (self._floors.get((selected.name, selected.uidvalidity))
                      or self._uidnext(folder, selected))
         with self._errors(f"append to '{'/'.join(folder)}'"):

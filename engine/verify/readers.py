@@ -5,7 +5,9 @@
   both sides are read at once, engine/verify/compare.py), so a
   proof never sets ``\\Seen`` and may run while a batch is Synced. The listing (UID, FLAGS,
   RFC822.SIZE, INTERNALDATE) is by UID, one window of UIDs at a time (never the whole folder
-  in memory); each body is hashed as it arrives and dropped. IMAP
+  in memory); each body is hashed as it arrives and dropped. Each batch first takes its bytes
+  from the process's body budget (engine/sync/budget.py), which the copies share: a runner
+  proving 20 users at once holds no more bodies than one copying them. IMAP
   bodies are CRLF as the server sends them and are hashed as they are (no rewriting pass).
 - Maildir++ (the layout imsh's Maildir target writes and Dovecot reads): INBOX is the root, a
   folder ``A/B`` is the directory ``.A.B`` (parts in modified UTF-7); flags come from the
@@ -25,8 +27,9 @@ from pathlib import Path
 from engine.errors import ErrorCategory, PermanentError
 from engine.folders import decode_mutf7
 from engine.imap.connection import ImapSession
-from engine.imap.source import ImapSource
+from engine.imap.source import ImapSource, byte_chunks
 from engine.mail import ListedMessage, SourceFolder
+from engine.sync.budget import PROCESS_BUDGET, BodyBudget
 from engine.verify.hashing import file_digest
 from engine.verify.model import FolderInfo, MessageRecord, head_of, make_record
 
@@ -40,8 +43,10 @@ class ImapReader:
     """A mailbox over one logged-in IMAP session (the caller opened it as the sync would)."""
 
     def __init__(self, session: ImapSession, *, user_root: str | None = None,
-                 description: str | None = None) -> None:
+                 description: str | None = None,
+                 budget: BodyBudget | None = PROCESS_BUDGET) -> None:
         self.session = session
+        self.budget = budget  # bodies in flight, shared with the process's copies
         self._source = ImapSource(session, user_root=user_root)
         self.description = description or f"imap://{session.settings.host}"
 
@@ -68,7 +73,17 @@ class ImapReader:
         """One listing window's records (its bodies read, hashed and dropped)."""
         by_uid = {m.uid: m for m in window}
         sizes = {m.uid: m.size for m in window}
-        for uid, raw in self._source.fetch_bodies(list(by_uid), BODY_BATCH_BYTES, sizes):
+        for chunk in byte_chunks(list(by_uid), sizes, BODY_BATCH_BYTES):
+            taken = self.budget.take(sum(sizes[uid] for uid in chunk)) if self.budget else 0
+            try:
+                yield from self._hashed(folder, by_uid, chunk, sizes)
+            finally:
+                if self.budget is not None:
+                    self.budget.give(taken)
+
+    def _hashed(self, folder: FolderInfo, by_uid: dict[int, ListedMessage], chunk: list[int],
+                sizes: dict[int, int]) -> Iterator[MessageRecord]:
+        for uid, raw in self._source.fetch_bodies(chunk, BODY_BATCH_BYTES, sizes):
             message = by_uid[uid]
             flags = (*message.flags, *message.keywords)
             if raw is None:  # the server would not hand it out: it cannot be proven copied

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.imap.connection import MAILBOX_FULL
+from engine.errors import MAILBOX_FULL
 from engine.store.sync_state import PendingMessage
 from tests.adversity.capacity_support import (
     ADDRESS,

@@ -18,6 +18,7 @@ from engine.imap.source import ImapSource
 from engine.runner.jobs import OutcomeKind, SyncKind
 from engine.sync import faults
 from engine.sync.apply import FolderApplier
+from engine.sync.budget import BodyBudget
 from engine.sync.faults import CrashAtStep, SimulatedCrash
 from tests.integration.syncenv import SyncEnv
 from tests.support.servers import ImapServer
@@ -206,5 +207,49 @@ def test_a_crash_while_lanes_copy_one_folder_resumes_without_a_duplicate(
         outcome = env.run(window_from=WINDOW_FROM, workers=3, batch_count=3)
         assert outcome.kind is OutcomeKind.ok, outcome.message
         assert target_count(env) == 52 and env.compare() is None
+    finally:
+        env.cleanup()
+
+
+def test_a_large_folder_into_maildir_is_copied_by_one_writer_keywords_intact(
+        dovecot: ImapServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Maildir folder has one keyword file, which two writers would overwrite in turn
+    (a copy tagged Work would then read as another keyword): no lanes for Maildir."""
+    monkeypatch.setattr(source_module, "LISTING_WINDOW", WINDOW)
+    user = dovecot.fresh_user()
+    fill(dovecot, user, "INBOX", inbox())
+    env = SyncEnv(dovecot, user)
+    appenders: set[str] = set()
+    copy_batch = FolderApplier._copy_batch
+
+    def record(self: FolderApplier, batch: object) -> None:
+        appenders.add(threading.current_thread().name)
+        copy_batch(self, batch)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(FolderApplier, "_copy_batch", record)
+    try:
+        outcome = env.run(window_from=WINDOW_FROM, workers=3, batch_count=3)
+        assert outcome.kind is OutcomeKind.ok, outcome.message
+        assert not any(name.startswith("imsh-lane") for name in appenders), appenders
+        assert env.compare() is None  # flags and keywords included
+    finally:
+        env.cleanup()
+
+
+def test_lanes_within_a_tiny_body_budget_still_copy_every_message_once(
+        dovecot: ImapServer, dovecot_target: ImapServer, monkeypatch: pytest.MonkeyPatch
+        ) -> None:
+    """The process's bodies in flight are capped (engine/sync/budget.py): with room for
+    about one small batch, lanes and read-ahead wait their turn, and nothing is lost."""
+    monkeypatch.setattr(source_module, "LISTING_WINDOW", WINDOW)
+    user = dovecot.fresh_user()
+    fill(dovecot, user, "INBOX", inbox())
+    env = SyncEnv(dovecot, user, dovecot_target, dovecot_target.fresh_user())
+    budget = BodyBudget(400)  # a message here is about 130 bytes
+    try:
+        outcome = env.run(window_from=WINDOW_FROM, workers=3, batch_count=3, budget=budget)
+        assert outcome.kind is OutcomeKind.ok, outcome.message
+        assert target_count(env) == 52 and env.compare() is None
+        assert budget.held == 0  # every batch gave its bytes back
     finally:
         env.cleanup()

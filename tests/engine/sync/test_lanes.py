@@ -96,3 +96,21 @@ def test_a_window_plan_is_cut_into_pieces_the_first_keeping_the_other_actions() 
     assert [p.actions for p in pieces] == [
         (skip, copy(1), copy(2)), (copy(3), copy(4)), (copy(5),), (skip,), (copy(6),)]
     assert all(p.status == status and p.folder == "INBOX" for p in pieces)
+
+
+class Imapish:
+    def __init__(self, uidplus: bool) -> None:
+        self.uidplus = uidplus
+        self.locate_unnamed = True
+
+    @property
+    def concurrent_appends(self) -> bool:
+        return self.uidplus
+
+
+def test_lanes_only_for_a_target_whose_server_names_every_copy() -> None:
+    from engine.sync.lanes import lanes_allowed
+
+    assert lanes_allowed(Imapish(uidplus=True))
+    assert not lanes_allowed(Imapish(uidplus=False))  # copies found by headers: one writer
+    assert not lanes_allowed(object())  # Maildir (one keyword file per folder), EWS

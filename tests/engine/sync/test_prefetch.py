@@ -114,3 +114,13 @@ def test_without_read_ahead_each_batch_is_read_when_taken() -> None:
             time.sleep(0.03)
             seen.append((key, body, f"start {key + 1}" in reads.log))
     assert seen == [(1, "body 1", False), (2, "body 2", False), (3, "body 3", False)]
+
+
+def test_a_batch_read_ahead_but_never_taken_is_handed_to_discard() -> None:
+    reads = Reads()
+    dropped: list[str] = []
+    with ReadAhead([1, 2, 3], reads, discard=dropped.append) as batches:
+        for _key, _body in batches:
+            time.sleep(0.05)  # batch 2 is read meanwhile
+            break  # e.g. the target is full
+    assert dropped == ["body 2"]  # its budget can be given back
