@@ -27,6 +27,7 @@ from engine.paths import resolve_state_paths
 from engine.store import Store
 from scripts.compare import ImapSource, ImapSpec, compare
 from scripts.corpus import Corpus, ImapParams, load_imap
+from tests.support.runners import runner_pids
 from tests.support.servers import ImapServer
 from tests.support.tcp_proxy import TcpProxy
 
@@ -148,19 +149,7 @@ class CliMigration:
 
     def runner_pids(self) -> list[int]:
         """Live processes serving this state directory (``... --state DIR service``)."""
-        needle = f"--state\0{self.state}\0service"
-        found = []
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if needle in cmdline and stat[stat.rfind(")") + 2] not in "ZX":
-                found.append(int(entry.name))
-        return found
+        return runner_pids(self.state)
 
     def runner_lease_pids(self) -> list[int]:
         """The PIDs the ``runner:`` leases name (owner ``host:pid:...``)."""

@@ -11,6 +11,7 @@ import pytest
 
 from shell.session import Session
 from shell.wiring import build_session
+from tests.support.runners import stop_runners
 
 CSV = ("EmailAddress,UserName,Password\nann@contoso.com,ann,Secr3tPw\n"
        "bob@contoso.com,bob*admin,Adm1nPw\n")
@@ -44,6 +45,7 @@ def shell(tmp_path: Path) -> Iterator[Shell]:
         yield Shell(session, out, err, tmp_path)
     finally:
         session.close()
+        stop_runners(tmp_path / "state")  # Start-MigrationBatch launched one: not past the test
 
 
 def credential(variable: str, user: str, password: str) -> str:
