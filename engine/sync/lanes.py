@@ -89,16 +89,17 @@ class Lanes(Generic[Lane, Piece]):
 
     def run(self, pieces: Iterable[Piece]) -> None:
         """Hand every piece to a lane (in order of taking), wait for all; the first error."""
-        threads = [threading.Thread(target=self._wrap, args=(self._lane,),
-                                    name=f"{self._name}-{i}", daemon=True)
-                   for i in range(self.count)]
-        for thread in threads:
-            thread.start()
+        threads: list[threading.Thread] = []
         try:
+            for i in range(self.count):  # a thread that cannot start fails the work, not a hang
+                thread = threading.Thread(target=self._wrap, args=(self._lane,),
+                                          name=f"{self._name}-{i}", daemon=True)
+                thread.start()
+                threads.append(thread)
             for piece in pieces:
                 if not self._put(piece):
                     break
-        except BaseException as exc:  # the producer's own failure (e.g. listing a window)
+        except BaseException as exc:  # the producer's own (listing a window), or no thread
             self._fail(exc)
         finally:
             for _ in threads:

@@ -114,3 +114,21 @@ def test_lanes_only_for_a_target_whose_server_names_every_copy() -> None:
     assert lanes_allowed(Imapish(uidplus=True))
     assert not lanes_allowed(Imapish(uidplus=False))  # copies found by headers: one writer
     assert not lanes_allowed(object())  # Maildir (one keyword file per folder), EWS
+
+
+def test_a_lane_thread_that_cannot_start_fails_the_work_without_a_hang(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    record = Record()
+    start = threading.Thread.start
+    started: list[threading.Thread] = []
+
+    def start_one_only(self: threading.Thread) -> None:
+        if self.name.startswith("imsh-lane") and started:
+            raise RuntimeError("can't start new thread")
+        started.append(self)
+        start(self)
+
+    monkeypatch.setattr(threading.Thread, "start", start_one_only)
+    with pytest.raises(RuntimeError, match="new thread"):
+        Lanes(3, record.open, record.work, record.close).run(range(10))
+    assert not any(t.is_alive() for t in started)  # the one started lane was ended
