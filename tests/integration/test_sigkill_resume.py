@@ -40,7 +40,7 @@ pytestmark = [pytest.mark.servers, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = 20261125
-MESSAGES = 600
+MESSAGES = 1200  # enough copying left after a late first kill for the others to land mid-copy
 MAX_SIZE = 4 * 1024 * 1024
 # each kill lands once the target holds a seeded random number of messages, plus this jitter
 JITTER = (0.0, 0.05)
