@@ -584,7 +584,7 @@ class FolderApplier:
             if budget is not None:  # the process's bodies in flight (engine/sync/budget.py)
                 try:
                     taken = budget.take(sum(sizes.get(uid, 0) for uid in chunk),
-                                        lambda: self._token_cancelled())
+                                        self._token_cancelled)
                 except BudgetWaitCancelled:
                     raise Stopped from None
             try:

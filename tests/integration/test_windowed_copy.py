@@ -143,6 +143,19 @@ def test_a_target_folder_already_holding_the_mail_is_adopted_not_copied_again(
     assert env.compare() is None
 
 
+def record_appenders(monkeypatch: pytest.MonkeyPatch) -> set[str]:
+    """The names of the threads that append copy batches, filled in as they do."""
+    appenders: set[str] = set()
+    copy_batch = FolderApplier._copy_batch
+
+    def record(self: FolderApplier, batch: object) -> None:
+        appenders.add(threading.current_thread().name)
+        copy_batch(self, batch)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(FolderApplier, "_copy_batch", record)
+    return appenders
+
+
 def test_a_large_folder_alone_is_copied_over_several_connections_every_message_once(
         dovecot: ImapServer, dovecot_target: ImapServer, monkeypatch: pytest.MonkeyPatch
         ) -> None:
@@ -153,14 +166,7 @@ def test_a_large_folder_alone_is_copied_over_several_connections_every_message_o
     user = dovecot.fresh_user()
     fill(dovecot, user, "INBOX", inbox())
     env = SyncEnv(dovecot, user, dovecot_target, dovecot_target.fresh_user())
-    appenders: set[str] = set()
-    copy_batch = FolderApplier._copy_batch
-
-    def record(self: FolderApplier, batch: object) -> None:
-        appenders.add(threading.current_thread().name)
-        copy_batch(self, batch)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(FolderApplier, "_copy_batch", record)
+    appenders = record_appenders(monkeypatch)
     try:
         outcome = env.run(window_from=WINDOW_FROM, workers=3, batch_count=3)
         assert outcome.kind is OutcomeKind.ok, outcome.message
@@ -219,14 +225,7 @@ def test_a_large_folder_into_maildir_is_copied_by_one_writer_keywords_intact(
     user = dovecot.fresh_user()
     fill(dovecot, user, "INBOX", inbox())
     env = SyncEnv(dovecot, user)
-    appenders: set[str] = set()
-    copy_batch = FolderApplier._copy_batch
-
-    def record(self: FolderApplier, batch: object) -> None:
-        appenders.add(threading.current_thread().name)
-        copy_batch(self, batch)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(FolderApplier, "_copy_batch", record)
+    appenders = record_appenders(monkeypatch)
     try:
         outcome = env.run(window_from=WINDOW_FROM, workers=3, batch_count=3)
         assert outcome.kind is OutcomeKind.ok, outcome.message
