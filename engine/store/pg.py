@@ -22,7 +22,7 @@ instead of ``state.db``; the repositories run unchanged on :class:`PgDatabase`, 
   re-reads the version under the write lock). :meth:`PgDatabase.transaction` keeps exactly that
   rule: ``BEGIN`` then ``pg_advisory_xact_lock`` on one key, so write transactions of every
   process on every host take turns; readers (autocommit, READ COMMITTED) never wait. As with
-  SQLite's ``busy_timeout``, a writer gives up after ``lock_timeout`` (10 s) with a
+  SQLite's ``busy_timeout``, a writer gives up after ``lock_timeout`` (30 s) with a
   :class:`~engine.errors.TransientError` rather than wait forever. Claims read the user's
   row ``FOR UPDATE SKIP LOCKED`` and fence checks read the lease row ``FOR SHARE``
   (:attr:`PgDatabase.skip_locked`, :attr:`PgDatabase.share_lock`); while every writer takes
@@ -67,12 +67,18 @@ from engine.store.db import Cursor, Database, IntegrityError, Params, Row
 
 URL_SCHEMES = ("postgresql://", "postgres://")
 POOL_MAX_SIZE = 40  # the runner's worker threads (engine/runner/runner.py) each open a Store
-LOCK_TIMEOUT_MS = 10_000  # as engine/store/db.py's BUSY_TIMEOUT_MS
+# A writer waits this long for the writer lock. Longer than SQLite's BUSY_TIMEOUT_MS (10 s, one
+# host's processes): here the workers of every host poll for one lock, and a try is not a
+# queue, so after a cut-off host's transaction is ended (IDLE_IN_TRANSACTION_TIMEOUT_MS) a
+# waiter must still win against all of them. With 10 s it had 5 s for that, and on a loaded
+# machine an admin's command once did not (fresh-clone CI, tests/integration/
+# test_multihost_runners.py: "another writer held the state for over 10 s").
+LOCK_TIMEOUT_MS = 30_000
 POOL_TIMEOUT_S = 30.0
 CONNECT_TIMEOUT_S = 10
 # A host cut off (or frozen) inside a write transaction holds the writer lock, and so every
 # host's writes, until its backend ends: PostgreSQL ends an idle-in-transaction session after
-# this long — half the others' lock_timeout, so their next try gets the lock. No transaction
+# this long — a sixth of the others' lock_timeout, so they still get the lock. No transaction
 # of the store waits for anything but the database between its statements.
 IDLE_IN_TRANSACTION_TIMEOUT_MS = 5_000
 # Every wait on the network has a deadline, on both ends (a silent partition drops packets

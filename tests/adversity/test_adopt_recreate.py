@@ -27,7 +27,7 @@ def mailbox(client: IMAPClient) -> None:
     fill(client, "Archive", 30, flags=(b"\\Seen",))
     fill(client, "Projects", 10, tag="p")
     for _ in range(3):
-        client.append("Projects", message(99, "same", "dup"), (b"\\Flagged",))
+        client.append("Projects", message(99, "same", "dup"), (b"\\Flagged",), RECEIVED)
 
 
 def test_recreated_batch_keeps_one_copy_of_each_message(
