@@ -136,6 +136,7 @@ from engine.sync.selection import (
     filtered_out,
     included_folders,
 )
+from engine.sync.sessions import PROCESS_EXTRA_WORKERS, ExtraWorkers
 from engine.sync.snapshot import read_changes, snapshot_folder, snapshot_windows, status_of
 from engine.sync.state import decode_target_path, encode_target_path, folder_status, known_folder
 from engine.sync.survey import DEFAULT_KEEP_BUDGET, Survey
@@ -186,6 +187,8 @@ class SyncOptions:
     window_from: int = DEFAULT_WINDOW_FROM  # messages above which a new folder is windowed
     abort_grace: float = DEFAULT_ABORT_GRACE  # after a cancel, then its connections are cut
     budget: BodyBudget | None = PROCESS_BUDGET  # bodies in flight, all passes of the process
+    # folder workers beyond each pass's first, shared by the passes of the process
+    extra_workers: ExtraWorkers | None = PROCESS_EXTRA_WORKERS
 
 
 def sync_user(store_factory: StoreFactory, job: SyncJob, token: CancelToken, *,
@@ -949,12 +952,25 @@ class _Pass:
         weights = self.survey.weights
         busy = sorted((n for n in names if n in self.survey.statuses and not self._idle(n)),
                       key=lambda n: -weights.get(n, 0))
-        workers = min(self.options.workers, len(busy))
-        if busy and busy[0] in self.survey.windowed and lanes_allowed(self.target):
+        laned = bool(busy) and busy[0] in self.survey.windowed and lanes_allowed(self.target)
+        wanted = self.options.workers - 1 if laned else min(self.options.workers, len(busy)) - 1
+        pool = self.options.extra_workers
+        extras = pool.take(wanted) if pool is not None else max(wanted, 0)
+        try:
+            self._apply_busy(busy, 1 + extras, laned)
+        finally:
+            if pool is not None:
+                pool.give(extras)
+
+    def _apply_busy(self, busy: Sequence[str], allowed: int, laned: bool) -> None:
+        """The busy folders, largest first, with at most ``allowed`` workers (the pass's
+        share of the process's folder workers, engine/sync/sessions.py)."""
+        workers = min(allowed, len(busy))
+        if laned:
             # the workers no other folder needs copy the largest folder's windows: alone, the
             # folder gets all of them (its own worker only lists); beside others, the spare
             # ones. Sessions stay at most one per worker plus the pass's own.
-            spare = self.options.workers if workers <= 1 else self.options.workers - workers
+            spare = allowed if workers <= 1 else allowed - workers
             self._lanes = {busy[0]: spare}
         if workers <= 1:
             main = _Connections(self, self.store, self.source, self.target)

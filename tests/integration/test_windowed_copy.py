@@ -20,6 +20,7 @@ from engine.sync import faults
 from engine.sync.apply import FolderApplier
 from engine.sync.budget import BodyBudget
 from engine.sync.faults import CrashAtStep, SimulatedCrash
+from engine.sync.sessions import ExtraWorkers
 from tests.integration.syncenv import SyncEnv
 from tests.support.servers import ImapServer
 
@@ -180,6 +181,34 @@ def test_a_large_folder_alone_is_copied_over_several_connections_every_message_o
         again = env.run(SyncKind.incremental, window_from=WINDOW_FROM, workers=3)
         assert again.kind is OutcomeKind.ok, again.message
         assert target_count(env) == 52 and env.compare() is None
+    finally:
+        env.cleanup()
+
+
+def test_a_large_folder_when_the_process_has_no_worker_to_spare_is_copied_by_its_own(
+        dovecot: ImapServer, dovecot_target: ImapServer, monkeypatch: pytest.MonkeyPatch
+        ) -> None:
+    """Other passes of the runner hold every extra folder worker (engine/sync/sessions.py):
+    this pass copies with its first worker alone instead of opening more sessions, every
+    message once, and leaves the pool as it found it."""
+    monkeypatch.setattr(source_module, "LISTING_WINDOW", WINDOW)
+    user = dovecot.fresh_user()
+    fill(dovecot, user, "INBOX", inbox())
+    env = SyncEnv(dovecot, user, dovecot_target, dovecot_target.fresh_user())
+    appenders = record_appenders(monkeypatch)
+    pool = ExtraWorkers(3)
+    taken = pool.take(3)  # by the other passes
+    try:
+        outcome = env.run(window_from=WINDOW_FROM, workers=3, batch_count=3,
+                          extra_workers=pool)
+        assert outcome.kind is OutcomeKind.ok, outcome.message
+        assert appenders and not any(n.startswith("imsh-lane") for n in appenders), appenders
+        assert target_count(env) == 52 and env.compare() is None
+        assert pool.free == 0
+        pool.give(taken)
+        again = env.run(SyncKind.incremental, window_from=WINDOW_FROM, workers=3,
+                        extra_workers=pool)
+        assert again.kind is OutcomeKind.ok and pool.free == 3
     finally:
         env.cleanup()
 
