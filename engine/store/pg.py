@@ -71,8 +71,8 @@ POOL_MAX_SIZE = 40  # the runner's worker threads (engine/runner/runner.py) each
 # host's processes): here the workers of every host poll for one lock, and a try is not a
 # queue, so after a cut-off host's transaction is ended (IDLE_IN_TRANSACTION_TIMEOUT_MS) a
 # waiter must still win against all of them. With 10 s it had 5 s for that, and on a loaded
-# machine an admin's command once did not (fresh-clone CI, tests/integration/
-# test_multihost_runners.py: "another writer held the state for over 10 s").
+# machine a writer once did not (fresh-clone CI, tests/integration/test_multihost_runners.py:
+# "another writer held the state for over 10 s"; not reproduced since).
 LOCK_TIMEOUT_MS = 30_000
 POOL_TIMEOUT_S = 30.0
 CONNECT_TIMEOUT_S = 10
