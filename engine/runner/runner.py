@@ -18,7 +18,8 @@ When ``stop`` is set (SIGTERM) it cancels every job, keeps renewing leases while
 reach a safe point, records their outcomes, lets a notification round under way finish and
 releases all its leases. With ``until_idle`` it returns once nothing runs here and no
 unfinished pass is waiting (a retry after a transient fault keeps it alive; the next day's
-incremental sync does not), after sending the mail that is due. With ``keep_alive`` as well
+incremental sync does not), after sending the mail that is due and giving up its lease; work
+asked for meanwhile keeps it (:meth:`Runner._leave`). With ``keep_alive`` as well
 (the on-demand runner a shell launches, shell/launch.py) the next incremental sync keeps it
 alive too: it waits, polling as usual, while any runnable user of a running batch has a pass
 due at any time, and exits only once every batch is stopped, completed or removed — or its
@@ -152,6 +153,7 @@ class Runner:
         self._pass_ended = threading.Event()  # wakes the loop as soon as a pass finishes
         self._told_waiting: dict[int, str] = {}  # user id -> the lease holder we said we wait for
         self._told_maildir: dict[int, str] = {}  # endpoint id -> why we leave its users alone
+        self._state_gone = False  # the state directory was deleted (keep-alive: then leave)
 
     @property
     def runner_resource(self) -> str:
@@ -186,8 +188,8 @@ class Runner:
                 if until_idle and self._idle(store):
                     settle_housekeeping(store, self.now())  # settle the last stops first
                     self._notifier.run_now()  # e.g. "has finished", due since the last pass
-                    log.info("no work is due; the runner exits")
-                    return
+                    if self._leave(store):
+                        return
             except TransientError as exc:  # the state database is busy: try again next tick
                 log.warning("runner tick skipped: %s", exc)
                 self._reconnect()
@@ -295,9 +297,7 @@ class Runner:
         busy = self._leased_users(store, now)
         listed = store.users.list_due(now, DUE_STATUSES, limit=500)
         self._say_waiting(store, [u for u in listed if u.id in busy], now)
-        due = [u for u in listed if u.id not in busy]
-        held = held_by_start_after(store, due, now)  # -StartAfter ahead: not yet
-        due = [u for u in due if u.id not in held]
+        due = self._due_here(store, listed, busy, now)
         if not due:
             return
         candidates = {c.user_id: c for c in (self._candidate(store, u) for u in due) if c}
@@ -305,6 +305,14 @@ class Runner:
         limits = self._limits(store, {c.source_endpoint_id for c in candidates.values()})
         for pick in pick_jobs(list(candidates.values()), count_running(running), limits, free):
             self._start(store, pool, pick, now)
+
+    def _due_here(self, store: Store, listed: list[MigrationUserRow], busy: set[int],
+                  now: datetime) -> list[MigrationUserRow]:
+        """Of the users due now, those this runner may start: no other runner holds them and
+        no -StartAfter lies ahead."""
+        due = [u for u in listed if u.id not in busy]
+        held = held_by_start_after(store, due, now)  # -StartAfter ahead: not yet
+        return [u for u in due if u.id not in held]
 
     def _say_waiting(self, store: Store, held: list[MigrationUserRow], now: datetime) -> None:
         """Log (once per holder) each due user another live runner holds: this runner waits
@@ -413,6 +421,7 @@ class Runner:
             return False
         if self._keep_alive and not self.paths.db.exists():
             log.info("the state directory %s is gone", self.paths.root)
+            self._state_gone = True
             return True
         statuses = DUE_STATUSES if self._keep_alive else UNFINISHED_STATUSES
         waiting = store.users.list_due(self.now() + _FAR_FUTURE, statuses, limit=100)
@@ -420,6 +429,28 @@ class Runner:
         if pending and self._keep_alive:
             self._say_next(pending[0])
         return not pending
+
+    def _leave(self, store: Store) -> bool:
+        """Give up the runner lease, then look for work once more; False (the lease taken
+        again) if some arrived. A shell that asked for a pass while this runner was deciding
+        to leave, or sending its last mail (one SMTP timeout, 20 s), saw the lease and
+        launched no runner. The shell commits its request (say, a -SyncNow: a pass due now,
+        which is not an unfinished one) before it looks at the lease, and this runner looks for
+        work only after its lease is gone: one of the two always sees the other, so a request
+        is never left with no runner. Should a shell launch another runner in between, both
+        serve; the user leases keep them off each other's users."""
+        if self._state_gone:  # nothing to serve (and the last mail round may recreate it)
+            return True
+        store.leases.release(self.runner_resource, self.owner)
+        now = self.now()
+        listed = store.users.list_due(now, DUE_STATUSES, limit=500)
+        due = self._due_here(store, listed, self._leased_users(store, now), now)
+        if self._idle(store) and not any(self._candidate(store, u) for u in due):
+            log.info("no work is due; the runner exits")
+            return True
+        log.info("work was asked for while the runner was leaving; it stays")
+        self._renew(store, force=True)
+        return False
 
     def _say_next(self, user: MigrationUserRow) -> None:
         """Log (once per due time) the pass this kept-alive runner waits for."""

@@ -80,15 +80,23 @@ class Flow:
         """-SyncNow, and wait until the pass it asked for ended well."""
         asked = datetime.now(UTC)
         self.imsh("syncnow", "Set-MigrationBatch -Identity B1 -SyncNow\n")
-        wait_for(lambda: (self.last_success() or asked) > asked, 60, "the incremental pass")
+        wait_for(lambda: (self.last_success() or asked) > asked, 60, "the incremental pass",
+                 self.log_tail)
         self.wait_for_no_runner()
+
+    def log_tail(self, lines: int = 30) -> str:
+        """The runner's last log lines: what a CI failure report needs to say why."""
+        path = self.state / "logs" / "imsh-service.log"
+        if not path.exists():
+            return "(no runner log)"
+        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
 
     def wait_for_no_runner(self) -> None:
         """Until the detached runner has exited (it leaves once nothing is due)."""
         def no_runner() -> bool:
             with self.store() as store:
                 return not store.leases.active(prefix="runner:")
-        wait_for(no_runner, 30, "the runner to exit")
+        wait_for(no_runner, 30, "the runner to exit", self.log_tail)
 
     def compare(self) -> str | None:
         a = ImapSource(ImapSpec(self.source.host, self.source.port, self.source_user,
@@ -106,11 +114,13 @@ class Flow:
         return self.source.login(self.source_user)
 
 
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+def wait_for(condition: Callable[[], bool], timeout: float, what: str,
+             explain: Callable[[], str] | None = None) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not within {timeout} s")
+            detail = f"\n{explain()}" if explain is not None else ""
+            pytest.fail(f"{what}: not within {timeout} s{detail}")
         time.sleep(0.1)
 
 

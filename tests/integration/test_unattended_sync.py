@@ -14,11 +14,13 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -169,3 +171,78 @@ def test_diagnostic_names_the_logs_and_the_runner_output_does_not_repeat_the_log
     output = (logs / "imsh-runner.out").read_text(encoding="utf-8")
     assert "starting the initial sync" not in output  # the log is in one file, not two
     assert {path.stat().st_mode & 0o777 for path in logs.iterdir()} == {0o600}
+
+
+class SlowMailServer:
+    """A mail server that never says hello: it accepts a connection, keeps it silent for
+    ``delay`` seconds and hangs up. A runner's last notification round waits that long."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.2)
+        self.port = self._listener.getsockname()[1]
+        self._stopped = threading.Event()
+        self.connections = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.connections += 1
+            threading.Timer(self.delay, conn.close).start()
+
+    def close(self) -> None:
+        self._stopped.set()
+        self._listener.close()
+
+
+def test_sync_now_asked_while_the_runner_is_leaving_still_runs(
+        tmp_path: Path, dovecot: ImapServer, dovecot_target: ImapServer) -> None:
+    """The runner that found nothing due sends its last mail before it exits (here to a mail
+    server that takes 8 s to hang up), holding its lease: a -SyncNow meanwhile sees a runner
+    and launches none. Before the fix that runner then left, and the pass asked for never
+    came."""
+    mail = SlowMailServer(delay=8.0)
+    work = tmp_path / "work"
+    work.mkdir()
+    admin = Admin(tmp_path / "state", work)
+    source_user, target_user = dovecot.fresh_user(), dovecot_target.fresh_user()
+    load_imap(ImapParams(dovecot.host, dovecot.port, source_user, dovecot.password),
+              generate(12, 5, max_size=4096))
+    (work / "users.csv").write_text(
+        "EmailAddress,UserName,Password,TargetUserName,TargetPassword\n"
+        f"{ADDRESS},{source_user},{dovecot.password},{target_user},{dovecot_target.password}\n",
+        encoding="utf-8")
+    try:
+        admin.imsh(
+            f"Set-MigrationConfig -SmtpServer 127.0.0.1 -SmtpPort {mail.port} -SmtpSecurity "
+            "None -SmtpFrom imsh@migration.test | Out-Null; New-MigrationEndpoint -IMAP -Name "
+            f"Source -RemoteServer 127.0.0.1 -Port {dovecot.port} -Security None | Out-Null; "
+            "New-MigrationEndpoint -IMAP -Name Target -RemoteServer 127.0.0.1 -Port "
+            f"{dovecot_target.port} -Security None | Out-Null; New-MigrationBatch -Name B1 "
+            "-SourceEndpoint Source -TargetEndpoint Target -CSVData (Get-Content users.csv "
+            "-AsByteStream) -NotificationEmails admin@contoso.com -AutoStart | Out-Null; "
+            "Wait-MigrationBatch -Identity B1 -Status Synced -TimeoutSeconds 60 | Out-Null",
+            keep_alive=False)
+        first = admin.last_success()
+        assert first is not None
+        [leaving] = admin.runner_pids()  # nothing is due: it is sending its last mail
+        asked = datetime.now(UTC)
+        admin.imsh("Set-MigrationBatch -Identity B1 -SyncNow", keep_alive=False)
+        assert admin.runner_pids() == [leaving]  # so the shell launched no other runner
+        assert mail.connections >= 1
+
+        wait_for(lambda: (admin.last_success() or asked) > asked, 60,
+                 "the pass asked for while the runner was leaving")
+        wait_for(lambda: not admin.runner_pids(), 60, "the runner to exit afterwards")
+    finally:
+        mail.close()
+        for pid in admin.runner_pids():
+            if alive(pid):
+                os.kill(pid, signal.SIGTERM)
