@@ -57,6 +57,12 @@ CUT_USERS = 15
 MESSAGES = 3
 LEASE_TTL = 8  # seconds; renewed every third
 HOST_CONFIG = "runner:\n  max_workers: 3\n"  # each host's imsh.yaml: no host takes them all
+# The kill and cut tests need a host that holds a user at the instant it is killed or cut: the
+# real executor, paced (tests/integration/paced_syncer.py), so a pass of 3 messages takes about
+# 3 s, not 0.2 s. Unpaced, the two other hosts could finish the 15 users while the cut-off host
+# was healed and tried again, and the test waited for a sync that never came (a CI failure).
+PACED = {"IMSH_SERVICE_SYNCER": "tests.integration.paced_syncer:sync_user",
+         "IMSH_TEST_BATCH_COUNT": "1", "IMSH_TEST_STEP_DELAY": "1"}
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +166,7 @@ def test_a_host_killed_mid_batch_has_its_users_finished_by_the_others(
     run_factory: Callable[..., Run],
 ) -> None:
     run = run_factory(SPREAD_USERS + 1, KILL_USERS)
-    run.start_hosts({"IMSH_LEASE_TTL": str(LEASE_TTL)})
+    run.start_hosts({"IMSH_LEASE_TTL": str(LEASE_TTL), **PACED})
     victim = run.site.hosts[1]
     start_batch(run.admin, run.database, run.work)
     owner = run.owner_of(victim)
@@ -191,7 +197,7 @@ def test_a_host_cut_off_from_postgresql_writes_nothing_and_serves_again_once_hea
     # a shorter tcp_user_timeout than the 20 s default (URL settings win): the cut-off host
     # notices sooner, and the test takes less time
     run = run_factory(SPREAD_USERS + KILL_USERS + 1, CUT_USERS, "?tcp_user_timeout=6000")
-    run.start_hosts({"IMSH_LEASE_TTL": str(LEASE_TTL)})
+    run.start_hosts({"IMSH_LEASE_TTL": str(LEASE_TTL), **PACED})
     island = run.site.hosts[2]
     start_batch(run.admin, run.database, run.work)
     owner = run.owner_of(island)
