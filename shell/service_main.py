@@ -49,7 +49,7 @@ from engine.runner import Runner, UserSyncer
 from engine.runner.launcher import LAUNCH_RESOURCE
 from engine.runner.runner import DEFAULT_MAX_WORKERS
 from engine.runner.scheduler import RETRY_BASE_SECONDS
-from engine.service.proofs import with_proofs
+from engine.service.auto_proofs import with_proofs
 from engine.sync.executor import sync_user
 from shell import config
 

@@ -5,6 +5,10 @@ server is down, longer than a third of the lease time-to-live. The runner's loop
 renewing leases meanwhile, so a round runs in a thread of its own (with its own
 :class:`~engine.store.Store`: one per thread), and at most one round runs at a time: a round
 asked for while one is under way is skipped, not queued; the next housekeeping step asks again.
+
+The mail machinery (engine/notify: composing, SMTP, the email package) loads with the first
+round that finds a batch with ``-NotificationEmails``, not when the runner starts: a runner
+that only runs an incremental pass for a batch nobody is notified of never needs it.
 """
 
 from __future__ import annotations
@@ -13,13 +17,14 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from engine.errors import ImshError
-from engine.notify import run_due_notifications
-from engine.notify.schedule import Sender
-from engine.notify.smtp import send_message
 from engine.paths import StatePaths
 from engine.store import Store
+
+if TYPE_CHECKING:
+    from engine.notify.schedule import Sender
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +39,9 @@ class Notifier:
         self,
         paths: StatePaths,
         clock: Callable[[], datetime],
-        sender: Sender = send_message,
+        sender: Sender | None = None,
     ) -> None:
+        """``sender`` sends one mail; None: engine.notify.smtp.send_message."""
         self._paths = paths
         self._clock = clock
         self._sender = sender
@@ -70,7 +76,13 @@ class Notifier:
     def _round(self) -> None:
         try:
             with Store.open(self._paths) as store:
-                sent = run_due_notifications(store, self._clock(), sender=self._sender)
+                if not any(batch.notification_emails for batch in store.batches.list()):
+                    return  # nobody to write to: no need to load the mail machinery
+                from engine.notify import run_due_notifications
+                from engine.notify.smtp import send_message
+
+                sent = run_due_notifications(store, self._clock(),
+                                             sender=self._sender or send_message)
         except ImshError as exc:  # opening the store; run_due_notifications never raises these
             log.warning("notification mail: %s", exc)
             return

@@ -38,7 +38,7 @@ from engine.runner.scheduler import (
     next_incremental_due,
     retry_delay,
 )
-from engine.service.config import MAX_CONCURRENT_MIGRATIONS
+from engine.service.config_keys import MAX_CONCURRENT_MIGRATIONS
 from engine.store import Store
 from engine.store.batches import BatchRow
 from engine.store.leases import LeaseFence

@@ -41,11 +41,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from engine.errors import ImshError, NotFoundError, TransientError
 from engine.maildir_sharing import claim_refusal
-from engine.notify.schedule import Sender
-from engine.notify.smtp import send_message
 from engine.paths import StatePaths
 from engine.runner.housekeeping import settle_housekeeping
 from engine.runner.jobs import (
@@ -89,6 +88,9 @@ from engine.transitions import (
     runnable,
 )
 
+if TYPE_CHECKING:
+    from engine.notify.schedule import Sender
+
 log = logging.getLogger(__name__)
 
 DEFAULT_LEASE_TTL = 60.0
@@ -125,7 +127,7 @@ class Runner:
         max_workers: int = DEFAULT_MAX_WORKERS,
         housekeeping_interval: float = HOUSEKEEPING_INTERVAL,
         handover: tuple[str, str] | None = None,
-        sender: Sender = send_message,
+        sender: Sender | None = None,
         keep_alive: bool = False,
         retry_base: float = RETRY_BASE_SECONDS,
     ) -> None:

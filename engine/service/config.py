@@ -22,15 +22,15 @@ from datetime import timedelta
 from engine.errors import ValidationError
 from engine.runner.intervals import configured_interval, set_configured_interval
 from engine.service.common import UNSET, Unset, now
+from engine.service.config_keys import (
+    AUTOMATIC_PROOFS,
+    FEATURES,
+    MAX_CONCURRENT_MIGRATIONS,
+    MAX_NUMBER_OF_BATCHES,
+)
 from engine.service.smtp_config import SmtpChanges, SmtpConfig, check_smtp, load_smtp, store_smtp
 from engine.service.sync_interval import check_interval, reschedule_waiting_users
 from engine.store import Store
-
-MAX_NUMBER_OF_BATCHES = "MaxNumberOfBatches"
-MAX_CONCURRENT_MIGRATIONS = "MaxConcurrentMigrations"
-FEATURES = "Features"
-AUTOMATIC_PROOFS = "AutomaticProofs"  # imsh: prove each user after its initial sync and
-# before completion (engine/service/proofs.py, prove_after_pass); on unless set to false
 
 DEFAULT_MAX_NUMBER_OF_BATCHES = 100
 FEATURE_NAMES = ("None", "MultiBatch", "Endpoints", "UpgradeBlock", "PAW")

@@ -114,14 +114,15 @@ def held_by_start_after(store: Store, users: Sequence[MigrationUserRow],
 
 def complete_due_batches(store: Store, now: datetime) -> list[str]:
     """Complete every active, synced batch whose CompleteAfter has passed; their names."""
+    timed = [(batch, when) for batch in store.batches.list()
+             if (when := batch_delays(batch).complete_after) is not None]
+    if not timed:  # the usual tick: the batch service (and all it imports) is not needed
+        return []
     from engine.service.batches import BatchService, derive_status  # the service uses us
 
     done = []
     owns = store.user_settings.complete_afters()  # Set-MigrationUser's, which may hold a batch
-    for batch in store.batches.list():
-        complete_after = batch_delays(batch).complete_after
-        if complete_after is None:
-            continue
+    for batch, complete_after in timed:
         active = BatchPhase(batch.status) is BatchPhase.Active
         if active and owns and batch_completion_held(
                 _own_complete_afters(store.users.list(batch_id=batch.id), owns), now):

@@ -39,14 +39,6 @@ from engine.excludes import ExcludeCandidate, filter_folders, parse_exclude_fold
 from engine.folders import FolderPath, SourceFolderName, TargetNaming, map_folders
 from engine.imap.connection import open_session
 from engine.model import DataConsistencyScore
-from engine.runner.jobs import (
-    CancelToken,
-    OutcomeKind,
-    SyncJob,
-    SyncKind,
-    SyncOutcome,
-    UserSyncer,
-)
 from engine.store import Store, codec
 from engine.store.batches import BatchRow
 from engine.store.endpoints import EndpointRow
@@ -214,7 +206,7 @@ def prove_after_pass(open_store: Callable[[], Store], user_id: int, moment: str,
     is recorded, so the user is Synced (or Completed) with its proof in the report. Never
     raises: a proof that cannot finish is recorded as such (a report entry; the score stays) and
     does not fail the pass, whose copies are fine; the administrator can prove again."""
-    from engine.service.config import AUTOMATIC_PROOFS  # config imports the runner
+    from engine.service.config_keys import AUTOMATIC_PROOFS
 
     store = open_store()
     try:
@@ -225,23 +217,6 @@ def prove_after_pass(open_store: Callable[[], Store], user_id: int, moment: str,
             prove_user(store, user.email_address, moment=moment, cancelled=cancelled)
     finally:
         store.close()
-
-
-def with_proofs(syncer: UserSyncer) -> UserSyncer:
-    """The syncer, followed by the automatic proof after a successful initial pass and after
-    the final pass of Complete-MigrationBatch (before the runner records the outcome)."""
-
-    def sync_and_prove(open_store: Callable[[], Store], job: SyncJob, token: CancelToken
-                       ) -> SyncOutcome:
-        outcome = syncer(open_store, job, token)
-        if (outcome.kind is OutcomeKind.ok and not token.cancelled
-                and (job.final or job.kind is SyncKind.initial)):
-            prove_after_pass(open_store, job.user_id,
-                             "completion" if job.final else "initial-sync",
-                             cancelled=lambda: token.cancelled)
-        return outcome
-
-    return sync_and_prove
 
 
 def _open_target(stack: ExitStack, endpoint: EndpointRow, endpoints: Endpoints

@@ -131,3 +131,8 @@ def test_the_runner_starts_without_the_language_or_the_cmdlets(tmp_path: Path) -
     assert "engine.runner.passes" in modules
     assert sorted(m for m in modules if m.startswith(("shell.lang", "cmdlets."))
                   or m == "shell.session") == []
+    # nor the proofs' comparer and readers, nor the mail machinery: they load with the first
+    # proof and the first round for a batch with -NotificationEmails
+    # (engine/service/auto_proofs.py, engine/runner/notifications.py)
+    assert sorted(m for m in modules if m.startswith(("engine.verify", "engine.notify"))
+                  or m in ("engine.service.proofs", "smtplib")) == []
