@@ -9,7 +9,25 @@
 docs/notifications.md describes what is sent when.
 """
 
-from engine.notify.schedule import run_due_notifications
-from engine.notify.settings import SmtpSettings
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.notify.schedule import run_due_notifications
+    from engine.notify.settings import SmtpSettings
+
+# Loaded on first use (PEP 562): Set-MigrationConfig's settings (engine/service/smtp_config.py)
+# import ``settings`` alone, and that must not bring in the composing, SMTP and scheduling code
+# (the email package, smtplib, ssl) for every cmdlet that reads the state.
+_HOMES = {"SmtpSettings": "engine.notify.settings",
+          "run_due_notifications": "engine.notify.schedule"}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'engine.notify' has no attribute {name!r}")
+    from importlib import import_module
+
+    return getattr(import_module(_HOMES[name]), name)
+
 
 __all__ = ["SmtpSettings", "run_due_notifications"]

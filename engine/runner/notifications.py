@@ -78,7 +78,7 @@ class Notifier:
             with Store.open(self._paths) as store:
                 if not any(batch.notification_emails for batch in store.batches.list()):
                     return  # nobody to write to: no need to load the mail machinery
-                from engine.notify import run_due_notifications
+                from engine.notify.schedule import run_due_notifications
                 from engine.notify.smtp import send_message
 
                 sent = run_due_notifications(store, self._clock(),

@@ -26,7 +26,6 @@ from engine.csvdata import is_valid_address
 from engine.errors import ValidationError
 from engine.limits import validate_port
 from engine.model import IMAPSecurityMechanism
-from engine.notify.schedule import clear_backoff
 from engine.notify.settings import (
     DEFAULT_PORTS,
     SMTP_AUTHENTICATION,
@@ -162,6 +161,8 @@ def store_smtp(store: Store, changes: SmtpChanges) -> None:
     if not isinstance(changes.oauth, Unset):
         _store_oauth(store, changes.oauth)
     _refuse_clear_text_login(store)
+    from engine.notify.schedule import clear_backoff  # the mail code, only when SMTP changes
+
     clear_backoff(store)
 
 

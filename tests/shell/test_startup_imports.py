@@ -105,7 +105,8 @@ def test_the_registry_lists_names_and_aliases_without_importing_and_imports_on_l
 SYNC_AND_SERVERS = ("engine.sync.executor", "engine.sync.planner", "engine.imap.source",
                     "engine.targets.imap", "engine.targets.maildir", "engine.verify.compare",
                     "engine.runner.jobs", "engine.runner.runner", "engine.service.proofs",
-                    "engine.service.availability", "engine.service.preview")
+                    "engine.service.availability", "engine.service.preview",
+                    "engine.notify.schedule", "engine.notify.smtp", "smtplib")
 
 
 def test_a_cmdlet_reading_the_state_imports_no_sync_engine_server_client_or_verifier(
