@@ -187,7 +187,7 @@ class Runner:
             try:
                 store = self._store
                 self._tick(store, pool)
-                if until_idle and self._idle(store):
+                if until_idle and self._idle(store) and not self._due_now(store):
                     settle_housekeeping(store, self.now())  # settle the last stops first
                     self._notifier.run_now()  # e.g. "has finished", due since the last pass
                     if self._leave(store):
@@ -444,15 +444,21 @@ class Runner:
         if self._state_gone:  # nothing to serve (and the last mail round may recreate it)
             return True
         store.leases.release(self.runner_resource, self.owner)
-        now = self.now()
-        listed = store.users.list_due(now, DUE_STATUSES, limit=500)
-        due = self._due_here(store, listed, self._leased_users(store, now), now)
-        if self._idle(store) and not any(self._candidate(store, u) for u in due):
+        if self._idle(store) and not self._due_now(store):
             log.info("no work is due; the runner exits")
             return True
         log.info("work was asked for while the runner was leaving; it stays")
         self._renew(store, force=True)
         return False
+
+    def _due_now(self, store: Store) -> bool:
+        """Is a pass of any kind due now that this runner could run (a -SyncNow for a Synced
+        user, which :meth:`_idle` does not count without keep-alive)? One the endpoint or
+        organisation limits hold back still counts: the runner stays until it can run it."""
+        now = self.now()
+        listed = store.users.list_due(now, DUE_STATUSES, limit=500)
+        due = self._due_here(store, listed, self._leased_users(store, now), now)
+        return any(self._candidate(store, user) is not None for user in due)
 
     def _say_next(self, user: MigrationUserRow) -> None:
         """Log (once per due time) the pass this kept-alive runner waits for."""

@@ -128,3 +128,26 @@ def test_completion_mail_goes_out_even_when_every_user_failed_it(
     assert {u.status for u in store.users.list()} == {"CompletionFailed"}
     assert store.batches.get("b1").completed_at is not None
     assert outbox.subjects == ['E-mail migration batch "b1" has been completed - with errors']
+
+
+def test_a_pass_asked_for_while_the_idle_runner_sends_its_last_mail_is_run(
+    paths: StatePaths, store: Store
+) -> None:
+    """The shell's -SyncNow lands while the runner that found nothing due is sending its
+    "has finished" mail: the shell saw the runner's lease and started none, so this runner
+    must not leave without the pass (engine/runner/runner.py, Runner._leave)."""
+    [user_id] = add_batch(store, "b1", 1)
+    notify(store, "b1")
+
+    class SyncNowMeanwhile(Outbox):
+        def __call__(self, settings: SmtpSettings, message: EmailMessage) -> None:
+            with Store.open(paths) as own:  # what Set-MigrationBatch -SyncNow commits
+                user = own.users.get_by_id(user_id)
+                own.users.update(replace(user, next_sync_due_at=datetime.now(UTC)))
+            super().__call__(settings, message)
+
+    syncer = Recorder()
+    outbox = SyncNowMeanwhile()
+    run_until_idle(runner(paths, syncer, outbox))
+    assert outbox.subjects == ['E-mail migration batch "b1" has finished']
+    assert [job.kind.value for job in syncer.calls] == ["initial", "incremental"]
