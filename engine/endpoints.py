@@ -37,7 +37,7 @@ from engine.adminlogin import LoginPlan, plan_login
 from engine.errors import ErrorCategory, PermanentError
 from engine.gmail_endpoint import account_of, is_gmail
 from engine.gmail_oauth import gmail_login
-from engine.imap.connection import ImapSettings, LoginPlanLike, SimpleLogin
+from engine.imap.settings import ImapSettings, LoginPlanLike, SimpleLogin
 from engine.limits import CONNECTION_TIMEOUT, default_port
 from engine.model import IMAPSecurityMechanism
 from engine.oauth import app_of, bearer_login, is_oauth

@@ -24,6 +24,16 @@ from typing import TypeVar
 from engine.errors import ValidationError
 
 
+class SyncKind(StrEnum):
+    """imsh's: which pass this is: the first full copy, or a later pass over the changes (which also
+    deletes). The one spelling of the concept: the runner's jobs carry it
+    (:class:`engine.runner.jobs.SyncJob`), the planner takes it as ``phase``, and the store's
+    ``sync_kind`` column holds its value."""
+
+    initial = "initial"
+    incremental = "incremental"
+
+
 class BatchStatus(StrEnum):
     """``MigrationBatchStatus``, in the order of Exchange's enum (REF-2018 Get-MigrationBatch)."""
 

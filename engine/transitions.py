@@ -35,9 +35,8 @@ from enum import StrEnum
 from typing import Protocol
 
 from engine.errors import InvalidStateError
-from engine.model import BatchStatus, MigrationUserStatus, status_summary
+from engine.model import BatchStatus, MigrationUserStatus, SyncKind, status_summary
 from engine.store.users import MigrationUserRow
-from engine.sync.model import SyncKind
 
 B = BatchStatus
 U = MigrationUserStatus

@@ -33,7 +33,6 @@ import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from imapclient import IMAPClient
 from imapclient import exceptions as imapexc
@@ -47,6 +46,14 @@ from engine.errors import (
     ValidationError,
 )
 from engine.imap import deadline, wire
+
+# the plain values of a session live in engine/imap/settings.py (light to import); they are
+# named here too, for the modules that open sessions with them
+from engine.imap.settings import ImapSettings as ImapSettings
+from engine.imap.settings import LoginPlanLike as LoginPlanLike
+from engine.imap.settings import Password as Password
+from engine.imap.settings import SimpleLogin as SimpleLogin
+from engine.imap.settings import reveal as reveal
 from engine.model import IMAPSecurityMechanism
 from engine.oauth import token_refused
 
@@ -60,54 +67,6 @@ _CODE = re.compile(r"\[([A-Z-]+)")
 _BACKOFF = re.compile(r"Suggested\s+Backoff\s+Time\s*:?\s*~?\s*(\d+(?:\.\d+)?)\s*"
                       r"(milliseconds|millisecond|msec|ms|seconds|second|sec|s)?\b", re.IGNORECASE)
 _THROTTLED = re.compile(r"\bthrottl", re.IGNORECASE)
-
-
-class Password(Protocol):
-    """A :class:`engine.secrets.Secret` (or anything that reveals a password)."""
-
-    def reveal(self) -> str: ...
-
-
-class LoginPlanLike(Protocol):
-    """What :mod:`engine.adminlogin` decides: how to log in for one migration user."""
-
-    @property
-    def method(self) -> str: ...  # "login" | "authenticate-plain" | "xoauth2"
-
-    @property
-    def authcid(self) -> str: ...
-
-    @property
-    def authzid(self) -> str | None: ...
-
-    @property
-    def password(self) -> Password | str: ...
-
-    @property
-    def user_root(self) -> str | None: ...
-
-
-@dataclass(frozen=True)
-class SimpleLogin:
-    """A login plan for plain per-user credentials (tests, targets with CSV credentials)."""
-
-    authcid: str
-    password: Password | str = field(repr=False)  # a plain str would show in tracebacks
-    authzid: str | None = None
-    method: str = "login"
-    user_root: str | None = None
-
-
-@dataclass(frozen=True)
-class ImapSettings:
-    """Where and how to reach one IMAP server."""
-
-    host: str
-    port: int
-    security: IMAPSecurityMechanism = IMAPSecurityMechanism.Ssl
-    accept_untrusted: bool = False
-    cafile: str | None = None
-    timeout: float = 60.0
 
 
 @dataclass
@@ -139,10 +98,6 @@ class ImapSession:
                 self.client.shutdown()
         finally:
             deadline.unwatch(self.meter)
-
-
-def reveal(password: Password | str) -> str:
-    return password if isinstance(password, str) else password.reveal()
 
 
 def _timeout_text(seconds: float) -> str:

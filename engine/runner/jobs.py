@@ -37,9 +37,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from engine.model import SyncKind
 from engine.store import Store
 from engine.store.leases import LeaseFence
-from engine.sync.model import SyncKind
 
 StoreFactory = Callable[[], Store]
 

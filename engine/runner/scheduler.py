@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from engine.sync.model import SyncKind
+from engine.model import SyncKind
 
 RETRY_BASE_SECONDS = 30.0
 RETRY_CAP_SECONDS = 15 * 60.0

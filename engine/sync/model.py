@@ -20,22 +20,13 @@ from enum import StrEnum
 from typing import TypeVar
 
 from engine.mail import Flags, Hold, MessageState, normalize_flags
+from engine.model import SyncKind as SyncKind  # defined with the light vocabulary (cmdlets read it)
 
 A = TypeVar("A")
 
 
 def _flags(value: Iterable[str]) -> Flags:
     return normalize_flags(value)
-
-
-class SyncKind(StrEnum):
-    """Which pass this is: the first full copy, or a later pass over the changes (which also
-    deletes). The one spelling of the concept: the runner's jobs carry it
-    (:class:`engine.runner.jobs.SyncJob`), the planner takes it as ``phase``, and the store's
-    ``sync_kind`` column holds its value."""
-
-    initial = "initial"
-    incremental = "incremental"
 
 
 class SkipReason(StrEnum):

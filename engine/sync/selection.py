@@ -21,10 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from engine.content_filter import Node, matches, parse_content_filter
 from engine.store.batches import BatchSpec
-from engine.sync.model import FolderSnapshot, FolderState
+
+if TYPE_CHECKING:  # New-MigrationBatch reads this module: it must not load the sync model
+    from engine.sync.model import FolderSnapshot, FolderState
 
 INCLUDE_FOLDERS, CONTENT_FILTER = "include_folders", "content_filter"
 

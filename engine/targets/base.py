@@ -43,7 +43,7 @@ from datetime import datetime
 from typing import Protocol
 
 from engine.folders import FolderPath, TargetNaming
-from engine.imap.connection import LoginPlanLike
+from engine.imap.settings import LoginPlanLike
 from engine.mail import Fingerprint, split_flags, storable_flags
 
 
