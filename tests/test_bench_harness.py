@@ -13,12 +13,15 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
 
-from scripts.bench import goals
+from scripts.bench import goals, tools
 from scripts.bench.measure import Measurement
 from scripts.bench.report import Results, Sample
+from scripts.bench.servers import BenchServers, Mailbox
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -77,3 +80,20 @@ def test_goals_compare_imsh_with_doveadm_in_the_same_run_and_say_missed_with_the
                     ].status == "not measured"
     identical = verdicts["every imsh and doveadm copy identical (comparer)"]
     assert identical.status == "MISSED" and "users/copy/doveadm/19150" in identical.figures
+
+
+def test_imsh_without_proofs_runs_the_same_script_with_automatic_proofs_turned_off_first(
+        tmp_path: Path) -> None:
+    server = SimpleNamespace(host="127.0.0.1", port=1143, password="pw")
+    bench = cast(BenchServers, SimpleNamespace(source=server, target=server))
+    mailboxes = [Mailbox("user1", 10, 1000, 0.0)]
+    (tmp_path / "with").mkdir()
+    (tmp_path / "without").mkdir()
+    tools.TOOLS["imsh"](bench, mailboxes, tmp_path / "with")
+    run = tools.TOOLS["imsh-noproof"](bench, mailboxes, tmp_path / "without")
+    proved = (tmp_path / "with" / "migrate.imsh").read_text().splitlines()
+    unproved = (tmp_path / "without" / "migrate.imsh").read_text().splitlines()
+    assert unproved == [proved[0], "Set-MigrationConfig -AutomaticProofs $false", *proved[1:]]
+    assert "AutomaticProofs" not in "\n".join(proved)
+    assert run.initial[-1] == "migrate.imsh" and run.env["IMSH_RUNNER_KEEP_ALIVE"] == "0"
+    assert "imsh-noproof" not in tools.DEFAULT_TOOLS  # only when asked for

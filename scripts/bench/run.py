@@ -1,7 +1,8 @@
 """Benchmark imsh against mbsync and ``doveadm backup``: Dovecot A -> Dovecot B on loopback.
 
     python -m scripts.bench.run [--scenario full,incremental,...] [--sizes SCENARIO=N,N ...]
-                                [--rounds 2] [--tools imsh,mbsync,doveadm] [--quick]
+                                [--rounds 2] [--tools imsh,mbsync,doveadm,imsh-noproof]
+                                [--quick]
                                 [--out DIR] [--keep]
 
 Runs the scenarios of scripts/bench/scenarios.py (default: all), each on its own pair of
@@ -107,8 +108,9 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
                              "the number of users; startup: runs), e.g. nochange=10000,50000;"
                              " repeatable")
     parser.add_argument("--rounds", type=int, default=2, help="rounds per tool (default 2)")
-    parser.add_argument("--tools", type=_tools, default=list(tools.TOOLS),
-                        help="comma-separated, from imsh,mbsync,doveadm (default all)")
+    parser.add_argument("--tools", type=_tools, default=list(tools.DEFAULT_TOOLS),
+                        help="comma-separated, from imsh,mbsync,doveadm,imsh-noproof "
+                             "(default imsh,mbsync,doveadm)")
     parser.add_argument("--quick", action="store_true",
                         help="tiny sizes, for a smoke run of the harness")
     parser.add_argument("--out", help="write results.json and results.md here")

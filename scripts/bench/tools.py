@@ -11,6 +11,9 @@ with a row per user; mbsync and doveadm run one command per user, ``PARALLEL`` a
   ``LastSuccessfulSyncTime`` until the pass is recorded. Defaults throughout: no tuning
   variables are set, only ``IMSH_RUNNER_KEEP_ALIVE=0`` so that the runner exits once the pass
   is done rather than wait for the next one.
+* **imsh-noproof** (only when asked for with ``--tools``): imsh with ``Set-MigrationConfig
+  -AutomaticProofs $false`` first, to show what the automatic proof (both mailboxes read once
+  more before the user shows Synced, docs/proof.md) costs of imsh's copy time.
 * **mbsync**: the baseline's channel: ``Sync Pull``, ``CopyArrivalDate yes``, ``Create Near``,
   ``Patterns *``, state files in the run's directory.
 * **doveadm**: ``doveadm backup -R -u userN imapc:`` run against B's configuration, A reached
@@ -51,15 +54,17 @@ class ToolRun:
 Prepare = Callable[[BenchServers, Sequence[Mailbox], Path], ToolRun]
 
 
-def prepare_imsh(servers: BenchServers, mailboxes: Sequence[Mailbox], work: Path) -> ToolRun:
+def prepare_imsh(servers: BenchServers, mailboxes: Sequence[Mailbox], work: Path,
+                 proofs: bool = True) -> ToolRun:
     source, target = servers.source, servers.target
     (work / "users.csv").write_text(
         "EmailAddress,UserName,Password,TargetUserName,TargetPassword\n" + "".join(
             f"{m.user}@bench.example,{m.user},{source.password},{m.user},{target.password}\n"
             for m in mailboxes), encoding="utf-8")
+    no_proofs = "" if proofs else "Set-MigrationConfig -AutomaticProofs $false\n"
     (work / "migrate.imsh").write_text(f"""$ErrorActionPreference = 'Stop'
-New-MigrationEndpoint -IMAP -Name Source -RemoteServer {source.host} -Port {source.port} `
-    -Security None
+{no_proofs}New-MigrationEndpoint -IMAP -Name Source -RemoteServer {source.host} `
+    -Port {source.port} -Security None
 New-MigrationEndpoint -IMAP -Name Target -RemoteServer {target.host} -Port {target.port} `
     -Security None
 New-MigrationBatch -Name Bench -SourceEndpoint Source -TargetEndpoint Target `
@@ -177,8 +182,15 @@ def _doveadm_command(servers: BenchServers, mailbox: Mailbox) -> list[str]:
             "backup", "-R", "-u", mailbox.user, "imapc:"]
 
 
+def prepare_imsh_without_proofs(servers: BenchServers, mailboxes: Sequence[Mailbox],
+                                work: Path) -> ToolRun:
+    return prepare_imsh(servers, mailboxes, work, proofs=False)
+
+
 TOOLS: dict[str, Prepare] = {
     "imsh": prepare_imsh,
     "mbsync": prepare_mbsync,
     "doveadm": prepare_doveadm,
+    "imsh-noproof": prepare_imsh_without_proofs,
 }
+DEFAULT_TOOLS = ("imsh", "mbsync", "doveadm")  # imsh-noproof only when asked for
