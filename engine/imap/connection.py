@@ -67,6 +67,9 @@ _CODE = re.compile(r"\[([A-Z-]+)")
 _BACKOFF = re.compile(r"Suggested\s+Backoff\s+Time\s*:?\s*~?\s*(\d+(?:\.\d+)?)\s*"
                       r"(milliseconds|millisecond|msec|ms|seconds|second|sec|s)?\b", re.IGNORECASE)
 _THROTTLED = re.compile(r"\bthrottl", re.IGNORECASE)
+# Gmail refuses a login while the account has too many sessions open with
+# "NO [ALERT] Too many simultaneous connections. (Failure)": busy, not a wrong password
+_TOO_MANY_SESSIONS = re.compile(r"too many simultaneous connections", re.IGNORECASE)
 
 
 @dataclass
@@ -146,7 +149,7 @@ def server_error(host: str, action: str, reply: str) -> TransientError | Permane
             f"The server '{host}' is throttling imsh and could not {action}{wait}: {reply}",
             retry_after=hint)
     code = response_code(reply)
-    if code in _TRANSIENT_CODES:
+    if code in _TRANSIENT_CODES or _TOO_MANY_SESSIONS.search(reply):
         return TransientError(
             f"The server '{host}' is busy and could not {action}: {reply}",
             category=ErrorCategory.ResourceUnavailable, error_id="ServerBusy")
@@ -173,7 +176,8 @@ def imap_errors(settings: ImapSettings, action: str) -> Iterator[None]:
             raise TransientError(
                 f"The connection to the server '{host}' was lost ({action}).",
                 category=ErrorCategory.ConnectionError, error_id="ConnectionFailed") from None
-        if response_code(str(exc)) in _TRANSIENT_CODES or is_throttled(str(exc)):
+        if (response_code(str(exc)) in _TRANSIENT_CODES or is_throttled(str(exc))
+                or _TOO_MANY_SESSIONS.search(str(exc))):
             raise server_error(host, action, str(exc)) from None
         raise PermanentError(BAD_CREDENTIALS, category=ErrorCategory.AuthenticationError,
                              error_id="AuthenticationFailed") from None
