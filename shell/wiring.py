@@ -8,6 +8,7 @@ and migration cmdlets, and picks the right front end (console, script, one line,
 from __future__ import annotations
 
 import contextlib
+import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -106,6 +107,10 @@ def run_invocation(inv: Invocation) -> int:
         return 1
     config.activate(settings)
     inv.state = config.state_argument(settings, inv.state)
+    # imapclient says at WARNING level each time it decoded a server's reply leniently (a NO
+    # naming a folder in UTF-8, say "Réunions"); imsh reads those replies itself, so the note
+    # only filled the runner's log and, without a handler, the admin's console
+    logging.getLogger("imapclient.util").setLevel(logging.ERROR)
     if inv.service and inv.service_action is not None:
         from shell.service_unit import run_unit_action
 
