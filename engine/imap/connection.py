@@ -18,7 +18,11 @@ Owns the transport rules for every IMAP endpoint (source and target):
 - a reply that says the server is throttling (Exchange Online: ``NO Request is throttled.
   Suggested Backoff Time: 300000 milliseconds``, after which it drops the session) is a
   :class:`ThrottledError`, whatever its response code: transient, with the server's hint as
-  ``retry_after``, which the runner's backoff honours (engine/runner/scheduler.py).
+  ``retry_after``, which the runner's backoff honours (engine/runner/scheduler.py). A login
+  refused because the account has too many sessions open (Gmail: ``NO [ALERT] Too many
+  simultaneous connections``) is a busy server too, not a wrong password.
+- the plain values a session is opened with (:class:`ImapSettings`, the login plans) live in
+  engine/imap/settings.py, which cmdlets can import without imapclient.
 
 imaplib's debug tracing (which imapclient switches on) formats every literal it sends or reads;
 it is switched off here because it costs more CPU than parsing on large messages.
