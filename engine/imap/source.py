@@ -53,6 +53,7 @@ from typing import Any
 
 from imapclient import imap_utf7
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
+from imapclient.response_parser import parse_response
 
 from engine.errors import ErrorCategory, PermanentError, TransientError
 from engine.folders import INBOX, is_inbox, role_from_flags, source_path
@@ -65,7 +66,7 @@ from engine.imap.connection import (
     open_session,
 )
 from engine.imap.uidsets import split_evenly
-from engine.imap.wire import raw_connection, uid_command
+from engine.imap.wire import command, raw_connection, uid_command
 from engine.mail import (
     FINGERPRINT_HEADERS,
     ExaminedStatus,
@@ -133,6 +134,33 @@ class ImapSource:
         folders = [f for f in (self._folder(row) for row in rows) if f is not None]
         folders.sort(key=lambda f: (f.path != INBOX, f.path))
         return folders
+
+    def list_statuses(self) -> dict[str, ExaminedStatus] | None:
+        """Every folder's counters from one ``LIST "" "*" RETURN (STATUS (MESSAGES UIDNEXT
+        UIDVALIDITY HIGHESTMODSEQ))`` (RFC 5819), keyed by the name LIST shows (as
+        :attr:`SourceFolder.name`); a folder the answer names in a form not read back here is
+        simply missing. None when the server lacks LIST-STATUS or CONDSTORE: without
+        HIGHESTMODSEQ the counters cannot show that a folder is unchanged. An incremental pass
+        EXAMINEs only the folders whose counters moved (engine/sync/executor.py)."""
+        if not (self.session.has("LIST-STATUS") and self.session.has("CONDSTORE")):
+            return None
+        with self._errors("list the folders' status"):
+            lines = command(self.session.client, "LIST", '""', '"*"', "RETURN",
+                            "(STATUS (MESSAGES UIDNEXT UIDVALIDITY HIGHESTMODSEQ))",
+                            answers=("LIST", "STATUS"))["STATUS"]
+            parsed = parse_response(lines) if lines else ()
+        statuses: dict[str, ExaminedStatus] = {}
+        for name, items in zip(parsed[::2], parsed[1::2], strict=False):
+            if not isinstance(name, bytes) or not isinstance(items, tuple):
+                continue  # a name read as a number, say: that folder is EXAMINEd as before
+            values = dict(zip(items[::2], items[1::2], strict=False))
+            try:
+                statuses[name.decode("utf-8", "replace")] = ExaminedStatus(
+                    int(values[b"UIDVALIDITY"]), int(values[b"UIDNEXT"]),
+                    int(values[b"MESSAGES"]), int(values[b"HIGHESTMODSEQ"]))
+            except (KeyError, TypeError, ValueError):
+                continue
+        return statuses
 
     def _folder(self, row: tuple[Sequence[bytes], bytes | None, bytes | str]
                 ) -> SourceFolder | None:

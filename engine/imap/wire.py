@@ -2,7 +2,8 @@
 
 imapclient has no API for what the engine needs in a few places: a ``UID FETCH`` whose answers
 are read by UID (engine/imap/commands.py), ``UID SEARCH RETURN (ALL)`` and a header SEARCH with a
-literal, pipelined APPEND with LITERAL+ (engine/targets/imap.py), and timing every command
+literal, pipelined APPEND with LITERAL+ (engine/targets/imap.py), ``LIST ... RETURN (STATUS ...)``
+(engine/imap/source.py), and timing every command
 (engine/imap/deadline.py). They use imaplib's underscore names (``_command``,
 ``_command_complete``, ``_untagged_response``, ``_new_tag``, ``_get_tagged_response``) and
 imapclient's ``_imap`` and ``_normalise_folder``. Those names live here only
@@ -38,6 +39,23 @@ def uid_command(client: IMAPClient, name: str, *args: str, answer: str) -> list[
         raise IMAPClientError(f"{name} failed: {data!r}")
     _typ, data = imap._untagged_response(typ, data, answer)
     return list(data or ())
+
+
+def command(client: IMAPClient, name: str, *args: str, answers: tuple[str, ...]
+            ) -> dict[str, list[Any]]:
+    """Send ``<name> <args>`` (not a UID command), wait for its completion and return the
+    untagged lines of each of ``answers`` (``LIST``, ``STATUS``), so none is left for a later
+    command to find. A NO or BAD raises :class:`IMAPClientError`."""
+    imap: Any = raw_connection(client)
+    tag = imap._command(name, *args)
+    typ, data = imap._command_complete(name, tag)
+    if typ != "OK":
+        raise IMAPClientError(f"{name} failed: {data!r}")
+    found: dict[str, list[Any]] = {}
+    for answer in answers:
+        _typ, lines = imap._untagged_response(typ, data, answer)
+        found[answer] = [line for line in lines or () if line is not None]
+    return found
 
 
 def new_tag(imap: imaplib.IMAP4) -> bytes:

@@ -45,7 +45,7 @@ import logging
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from engine.endpoints import Endpoints, resolve
@@ -119,6 +119,7 @@ from engine.sync.model import (
     FolderPlan,
     FolderSnapshot,
     FolderState,
+    FolderStatus,
     ForgetFolder,
     Hold,
     Limits,
@@ -171,6 +172,13 @@ class _Planned:
     known_bytes: int
     copies: int | None
     recorded_uidvalidity: int | None
+
+
+def _nothing_to_do(name: str, status: FolderStatus, counted: FolderTally, row: FolderRow
+                   ) -> _Planned:
+    """A folder whose counters are the recorded ones: an empty plan, nothing listed."""
+    return _Planned(FolderPlan(name, (), status), FolderSnapshot(name, status, None),
+                    counted.size, counted.copies, row.source_uidvalidity)
 
 
 @dataclass(frozen=True)
@@ -486,13 +494,16 @@ class _Pass:
         """Phase one: list and plan every folder, keep what the moves and statistics need,
         and count for the deletion guard what each plan would delete."""
         survey = Survey(self.options.plan_keep_budget)
+        listed = self._listed_statuses()
         for folder in selectable:
             try:
-                examined = self._survey_windowed(folder, survey)
-                if examined is None:
-                    continue  # surveyed for a windowed copy
-                planned = self._plan_listed(folder, self.source, self.target, self.store,
-                                            examined)
+                planned = self._unchanged(folder, listed)
+                if planned is None:
+                    examined = self._survey_windowed(folder, survey)
+                    if examined is None:
+                        continue  # surveyed for a windowed copy
+                    planned = self._plan_listed(folder, self.source, self.target, self.store,
+                                                examined)
             except SourceFolderGone as gone:
                 self._skip_gone(gone)
                 continue
@@ -514,6 +525,31 @@ class _Pass:
                 if name in self.listed and not self.listed[name].selectable:
                     tally.unselectable.add(name)
         return survey
+
+    def _listed_statuses(self) -> dict[str, ExaminedStatus] | None:
+        """An incremental pass's counters of every folder in one LIST-STATUS command, where
+        the source offers it (engine/imap/source.py); None otherwise."""
+        if self.phase is not SyncKind.incremental or not self.rows:
+            return None
+        return self.source.list_statuses()
+
+    def _unchanged(self, folder: SourceFolder, listed: Mapping[str, ExaminedStatus] | None
+                   ) -> _Planned | None:
+        """The empty plan of a folder whose LIST-STATUS counters are the ones its last pass
+        recorded (:func:`choose_listing` says NONE: nothing is read, the folder is not even
+        EXAMINEd); None when the folder must be examined as before. Only ever leaves a folder
+        alone: a change the counters do not show waits for the next pass, nothing is
+        deleted."""
+        examined = listed.get(folder.name) if listed is not None else None
+        row = self.store.folders.find(self.user_id, folder.name) if examined else None
+        if examined is None or row is None:
+            return None
+        status = status_of(examined)
+        counted = self.store.messages.tally(row.id)
+        if choose_listing(status, folder_status(row), counted,
+                          whole_folder=self._whole_folders()) is not Listing.NONE:
+            return None
+        return _nothing_to_do(folder.name, status, counted, row)
 
     def _skip_gone(self, gone: SourceFolderGone, store: Store | None = None) -> None:
         """A folder LIST showed but EXAMINE no longer finds: left alone for this pass. It is
@@ -571,9 +607,7 @@ class _Pass:
                                  changedsince=source.session.has("CONDSTORE"),
                                  whole_folder=self._whole_folders())
             if how is Listing.NONE:
-                return _Planned(FolderPlan(folder.name, (), status),
-                                FolderSnapshot(folder.name, status, None), counted.size,
-                                counted.copies, row.source_uidvalidity)
+                return _nothing_to_do(folder.name, status, counted, row)
             if how is Listing.CHANGES:
                 planned = self._plan_changes(folder, row, examined, counted, source, target,
                                              store)

@@ -161,6 +161,54 @@ def test_a_pass_where_no_counter_moved_fetches_nothing(pair: Proxied) -> None:
     assert not any("SEARCH" in line or "FETCH" in line for line in pair.target_asked())
 
 
+def examined(commands: list[bytes]) -> list[str]:
+    """The folders the pass EXAMINEd, in order (every session)."""
+    found = []
+    for line in commands:
+        words = line.decode("utf-8", "replace").split(" ", 2)
+        if len(words) == 3 and words[1].upper() == "EXAMINE":
+            found.append(words[2].strip('"'))
+    return found
+
+
+def list_status_asked(commands: list[bytes]) -> int:
+    return sum(1 for line in commands
+               if re.search(rb" LIST .* RETURN \(STATUS \(", line, re.IGNORECASE))
+
+
+def test_a_pass_where_no_counter_moved_reads_them_in_one_list_and_examines_no_folder(
+        pair: Proxied) -> None:
+    pair.run()
+    assert list_status_asked(pair.source_commands) == 1, pair.source_commands
+    assert examined(pair.source_commands) == [], pair.source_commands
+
+
+def test_only_the_folder_whose_counters_moved_is_examined(pair: Proxied) -> None:
+    client = pair.server.login(pair.user)
+    try:
+        client.append("Archive", raw(105), [], DATE)
+    finally:
+        client.logout()
+    pair.run()
+    assert "INBOX" not in examined(pair.source_commands), pair.source_commands
+    assert "Archive" in examined(pair.source_commands)
+    with pair.env.open_store() as store:
+        row = store.folders.get(pair.env.user_id, "Archive")
+        copied = [m for m in store.messages.list(row.id) if m.state == "copied"]
+    assert len(copied) == 11  # the new message, copied once
+
+
+def test_a_source_without_list_status_examines_every_folder_and_still_fetches_nothing(
+        pair: Proxied) -> None:
+    pair.source_proxy.add(HideCapability(name="LIST-STATUS"))
+    pair.run()
+    assert list_status_asked(pair.source_commands) == 0
+    assert sorted(set(examined(pair.source_commands))) == ["Archive", "INBOX"]
+    for folder in ("INBOX", "Archive"):
+        asked = pair.source_asked(folder)
+        assert not any("FETCH" in line or "SEARCH" in line for line in asked), asked
+
+
 def test_a_uidvalidity_change_falls_back_to_the_whole_listing(pair: Proxied) -> None:
     client = pair.server.login(pair.user)
     try:
