@@ -3,7 +3,8 @@ built from only what changed. Pure: no clock, no I/O (the executor and engine/sy
 do the reading).
 
 :func:`choose_listing` compares the folder's counters now (EXAMINE: UIDVALIDITY, UIDNEXT,
-HIGHESTMODSEQ, EXISTS) with what the last completed pass recorded and with the store's
+HIGHESTMODSEQ, EXISTS; or LIST-STATUS's, for the folders the executor then does not examine)
+with what the last completed pass recorded and with the store's
 :class:`~engine.store.sync_state.FolderTally` (its rows counted in one SQL query, never loaded):
 
 ==========================================================  ==================================
