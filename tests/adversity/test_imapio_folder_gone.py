@@ -39,6 +39,9 @@ def test_folder_deleted_between_list_and_examine_is_skipped_and_its_copies_kept(
         assert "batch: Synced" in started.stdout, started.text
         assert count_messages(dovecot_target, target_user, "Projects") == 4
         append(dovecot, source_user, "INBOX", [message(4)])  # something to do in the pass
+        # and in Projects: a folder whose LIST-STATUS counters did not move is not examined
+        # at all (engine/sync/executor.py, _unchanged), so there would be no EXAMINE to race
+        append(dovecot, source_user, "Projects", [message(14)])
         rule = proxy.add(BeforeCommand(command='EXAMINE "Projects"', times=1,
                                        action=delete_projects))
         status = migration.sync_now()
