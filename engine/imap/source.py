@@ -139,16 +139,20 @@ class ImapSource:
         """Every folder's counters from one ``LIST "" "*" RETURN (STATUS (MESSAGES UIDNEXT
         UIDVALIDITY HIGHESTMODSEQ))`` (RFC 5819), keyed by the name LIST shows (as
         :attr:`SourceFolder.name`); a folder the answer names in a form not read back here is
-        simply missing. None when the server lacks LIST-STATUS or CONDSTORE: without
-        HIGHESTMODSEQ the counters cannot show that a folder is unchanged. An incremental pass
+        simply missing. None when the server lacks LIST-STATUS or CONDSTORE (without
+        HIGHESTMODSEQ the counters cannot show that a folder is unchanged) or refuses the
+        command (NO, BAD); a lost connection still fails as any command's. An incremental pass
         EXAMINEs only the folders whose counters moved (engine/sync/executor.py)."""
         if not (self.session.has("LIST-STATUS") and self.session.has("CONDSTORE")):
             return None
-        with self._errors("list the folders' status"):
-            lines = command(self.session.client, "LIST", '""', '"*"', "RETURN",
-                            "(STATUS (MESSAGES UIDNEXT UIDVALIDITY HIGHESTMODSEQ))",
-                            answers=("LIST", "STATUS"))["STATUS"]
-            parsed = parse_response(lines) if lines else ()
+        try:
+            with self._errors("list the folders' status"):
+                lines = command(self.session.client, "LIST", '""', '"*"', "RETURN",
+                                "(STATUS (MESSAGES UIDNEXT UIDVALIDITY HIGHESTMODSEQ))",
+                                answers=("LIST", "STATUS"))["STATUS"]
+                parsed = parse_response(lines) if lines else ()
+        except PermanentError:
+            return None  # refused (NO, BAD): every folder is EXAMINEd, as without LIST-STATUS
         statuses: dict[str, ExaminedStatus] = {}
         for name, items in zip(parsed[::2], parsed[1::2], strict=False):
             if not isinstance(name, bytes) or not isinstance(items, tuple):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import pytest
@@ -21,7 +21,7 @@ import pytest
 import engine.imap.source as source_module
 from engine.runner.jobs import OutcomeKind, SyncKind
 from tests.integration.syncenv import SyncEnv
-from tests.support.imap_proxy import HideCapability, ImapProxy
+from tests.support.imap_proxy import Connection, HideCapability, ImapProxy, Rule
 from tests.support.servers import ImapServer
 
 pytestmark = pytest.mark.servers
@@ -207,6 +207,29 @@ def test_a_source_without_list_status_examines_every_folder_and_still_fetches_no
     for folder in ("INBOX", "Archive"):
         asked = pair.source_asked(folder)
         assert not any("FETCH" in line or "SEARCH" in line for line in asked), asked
+
+
+@dataclass
+class SpoilListStatus(Rule):
+    """Asks for a STATUS item no server knows in the LIST-STATUS command: the server refuses it."""
+
+    def rewrite_command(self, conn: Connection, line: bytes) -> bytes:
+        if b"RETURN (STATUS (" in line.upper() and self._spend():
+            return re.sub(rb"\(STATUS \(.*\)\)", b"(STATUS (NOSUCHITEM))", line)
+        return line
+
+
+def test_a_source_refusing_the_list_status_command_has_every_folder_examined(
+        pair: Proxied) -> None:
+    rule = pair.source_proxy.add(SpoilListStatus())
+    client = pair.server.login(pair.user)
+    try:
+        client.append("Archive", raw(106), [], DATE)
+    finally:
+        client.logout()
+    pair.run()  # the pass succeeds and the copy is identical
+    assert rule.hits == 1
+    assert sorted(set(examined(pair.source_commands))) == ["Archive", "INBOX"]
 
 
 def test_a_uidvalidity_change_falls_back_to_the_whole_listing(pair: Proxied) -> None:
