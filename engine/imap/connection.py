@@ -143,6 +143,12 @@ def is_throttled(reply: str) -> bool:
     return _BACKOFF.search(reply) is not None or _THROTTLED.search(reply) is not None
 
 
+def is_busy(reply: str) -> bool:
+    """The server refused for now (RFC 5530's UNAVAILABLE, INUSE, LIMIT..., or Gmail's too
+    many sessions): worth trying again later."""
+    return response_code(reply) in _TRANSIENT_CODES or _TOO_MANY_SESSIONS.search(reply) is not None
+
+
 def server_error(host: str, action: str, reply: str) -> TransientError | PermanentError:
     """Classify a NO/BAD reply: throttling first (its hint kept), then by response code
     (RFC 5530)."""
@@ -153,7 +159,7 @@ def server_error(host: str, action: str, reply: str) -> TransientError | Permane
             f"The server '{host}' is throttling imsh and could not {action}{wait}: {reply}",
             retry_after=hint)
     code = response_code(reply)
-    if code in _TRANSIENT_CODES or _TOO_MANY_SESSIONS.search(reply):
+    if is_busy(reply):
         return TransientError(
             f"The server '{host}' is busy and could not {action}: {reply}",
             category=ErrorCategory.ResourceUnavailable, error_id="ServerBusy")
@@ -180,8 +186,7 @@ def imap_errors(settings: ImapSettings, action: str) -> Iterator[None]:
             raise TransientError(
                 f"The connection to the server '{host}' was lost ({action}).",
                 category=ErrorCategory.ConnectionError, error_id="ConnectionFailed") from None
-        if (response_code(str(exc)) in _TRANSIENT_CODES or is_throttled(str(exc))
-                or _TOO_MANY_SESSIONS.search(str(exc))):
+        if is_throttled(str(exc)) or is_busy(str(exc)):
             raise server_error(host, action, str(exc)) from None
         raise PermanentError(BAD_CREDENTIALS, category=ErrorCategory.AuthenticationError,
                              error_id="AuthenticationFailed") from None

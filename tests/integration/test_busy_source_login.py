@@ -24,6 +24,7 @@ from engine.imap.connection import BAD_CREDENTIALS
 from engine.paths import resolve_state_paths
 from engine.runner.liveness import parse_owner
 from engine.store import Store
+from tests.support.loopback import LoopbackServer
 from tests.support.servers import ImapServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,26 +32,15 @@ ADDRESS = "kim@contoso.com"
 GMAIL_REFUSAL = "[ALERT] Too many simultaneous connections. (Failure)"
 
 
-class CrowdedImapServer:
+class CrowdedImapServer(LoopbackServer):
     """Greets, answers CAPABILITY and LOGOUT, and refuses every LOGIN with Gmail's words."""
 
     def __init__(self) -> None:
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(0.2)
-        self.port = self._listener.getsockname()[1]
-        self._stopped = threading.Event()
         self.refused = 0
-        threading.Thread(target=self._serve, daemon=True).start()
+        super().__init__()
 
-    def _serve(self) -> None:
-        while not self._stopped.is_set():
-            try:
-                conn, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=self._session, args=(conn,), daemon=True).start()
+    def handle(self, conn: socket.socket) -> None:
+        threading.Thread(target=self._session, args=(conn,), daemon=True).start()
 
     def _session(self, conn: socket.socket) -> None:
         with conn, conn.makefile("rb") as lines:
@@ -68,10 +58,6 @@ class CrowdedImapServer:
                     return
                 else:
                     conn.sendall(f"{tag} BAD unknown\r\n".encode())
-
-    def close(self) -> None:
-        self._stopped.set()
-        self._listener.close()
 
 
 def imsh(state: Path, work: Path, line: str) -> subprocess.CompletedProcess[str]:

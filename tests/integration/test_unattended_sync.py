@@ -29,6 +29,7 @@ from engine.paths import resolve_state_paths
 from engine.runner.liveness import parse_owner
 from engine.store import Store
 from scripts.corpus import ImapParams, generate, load_imap
+from tests.support.loopback import LoopbackServer
 from tests.support.servers import ImapServer
 
 pytestmark = [pytest.mark.servers]
@@ -173,33 +174,16 @@ def test_diagnostic_names_the_logs_and_the_runner_output_does_not_repeat_the_log
     assert {path.stat().st_mode & 0o777 for path in logs.iterdir()} == {0o600}
 
 
-class SlowMailServer:
+class SlowMailServer(LoopbackServer):
     """A mail server that never says hello: it accepts a connection, keeps it silent for
     ``delay`` seconds and hangs up. A runner's last notification round waits that long."""
 
     def __init__(self, delay: float) -> None:
         self.delay = delay
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(0.2)
-        self.port = self._listener.getsockname()[1]
-        self._stopped = threading.Event()
-        self.connections = 0
-        threading.Thread(target=self._serve, daemon=True).start()
+        super().__init__()
 
-    def _serve(self) -> None:
-        while not self._stopped.is_set():
-            try:
-                conn, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            self.connections += 1
-            threading.Timer(self.delay, conn.close).start()
-
-    def close(self) -> None:
-        self._stopped.set()
-        self._listener.close()
+    def handle(self, conn: socket.socket) -> None:
+        threading.Timer(self.delay, conn.close).start()
 
 
 def test_sync_now_asked_while_the_runner_is_leaving_still_runs(
