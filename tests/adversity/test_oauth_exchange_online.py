@@ -464,7 +464,7 @@ def test_a_token_near_its_expiry_is_replaced_before_the_target_refuses_it(
     # 301 s: msal keeps a token while more than 300 s remain, so a second later the runner
     # asks for a fresh one on its next connection; the target never sees an expired token.
     # The run must outlast two renewals: 6 x 80 messages took under 2 s once passes got
-    # faster (2 tokens, 2 of 3 local runs failed), 6 x 300 take several seconds
+    # faster (2 tokens, 2 of 3 local runs failed); 6 x 300 got 4 tokens in each of 2 runs
     client_id = new_app(tokens, lifetime=301.0)
     targets, _sources, out = migrate_into_exo(admin, tokens, exo, dovecot, client_id,
                                               count=6, messages=300, limit=1)
